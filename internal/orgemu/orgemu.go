@@ -1,0 +1,592 @@
+// Package orgemu is a loopback emulator of the AWS Organizations operations rootwindow calls. It
+// speaks the real wire protocol (AWS JSON 1.1, X-Amz-Target AWSOrganizationsV20161128.<Operation>)
+// so that the real aws-sdk-go-v2 client can be pointed at it, answers with Organizations' real
+// error codes and messages, and injects faults: throttling beyond a rate, latency, and scripted
+// errors for chosen operations and targets.
+package orgemu
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+const targetPrefix = "AWSOrganizationsV20161128."
+
+// Organizations' per-target limits on directly attached SCPs.
+const (
+	MinSCPs = 1
+	MaxSCPs = 5
+)
+
+// Well-known IDs of the default organization.
+const (
+	FullAWSAccessID = "p-FullAWSAccess"
+	GuardrailID     = "p-rootguard01"
+)
+
+// Account is one account of the emulated organization.
+type Account struct {
+	ID     string
+	Name   string
+	Email  string
+	State  string // ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED
+	Parent string // root or OU ID
+	Tags   map[string]string
+}
+
+// Fault makes matching calls fail with an Organizations error.
+type Fault struct {
+	Op     string // operation name, "" for any
+	Target string // TargetId/AccountId/ResourceId/ChildId of the call, "" for any
+	Code   string // error code, e.g. "ConcurrentModificationException"
+	Times  int    // how many matching calls fail; 0 means every one
+	Skip   int    // let this many matching calls through first
+}
+
+// Call is one call the emulator answered.
+type Call struct {
+	Op     string
+	Target string
+	Policy string
+	Error  string // error code, "" on success
+	At     time.Time
+}
+
+// Server is the emulator. Its zero value is not usable; call New.
+type Server struct {
+	mu         sync.Mutex
+	orgID      string
+	rootID     string
+	management string
+	accounts   map[string]*Account
+	ous        map[string]string // OU ID → parent ID
+	policies   map[string]string // policy ID → name
+	attached   map[string][]string
+	faults     []*Fault
+	calls      []Call
+	latency    time.Duration
+	rate       float64 // throttle beyond this many calls per second; 0 = unlimited
+	burst      float64
+	tokens     float64
+	lastRefill time.Time
+	now        func() time.Time
+	httpServer *httptest.Server
+}
+
+// New returns an emulated organization with a management account and no members.
+func New(managementID string) *Server {
+	s := &Server{
+		orgID:      "o-exampleorg1",
+		rootID:     "r-ex01",
+		management: managementID,
+		accounts:   map[string]*Account{},
+		ous:        map[string]string{},
+		policies:   map[string]string{FullAWSAccessID: "FullAWSAccess", GuardrailID: "DenyRootUser"},
+		attached:   map[string][]string{},
+		now:        time.Now,
+	}
+	s.accounts[managementID] = &Account{ID: managementID, Name: "management", Email: "management@example.com", State: "ACTIVE", Parent: s.rootID}
+	s.attached[s.rootID] = []string{FullAWSAccessID}
+	s.attached[managementID] = []string{FullAWSAccessID}
+	return s
+}
+
+// Standard returns an organization with a management account and members whose guardrail is
+// attached directly beside FullAWSAccess, each tagged owner=<owner>.
+func Standard(managementID, owner string, members ...string) *Server {
+	s := New(managementID)
+	for _, id := range members {
+		s.AddAccount(Account{ID: id, Tags: map[string]string{"owner": owner}}, FullAWSAccessID, GuardrailID)
+	}
+	return s
+}
+
+// Root is the organization root's ID.
+func (s *Server) Root() string { return s.rootID }
+
+// AddOU adds an organizational unit under parent (a root or OU ID).
+func (s *Server) AddOU(id, parent string, policies ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ous[id] = parent
+	s.attached[id] = append([]string(nil), policies...)
+}
+
+// AddPolicy adds a service control policy.
+func (s *Server) AddPolicy(id, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.policies[id] = name
+}
+
+// AddAccount adds a member account with the given policies attached directly. Missing fields
+// get defaults: ACTIVE, under the root.
+func (s *Server) AddAccount(a Account, policies ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a.State == "" {
+		a.State = "ACTIVE"
+	}
+	if a.Parent == "" {
+		a.Parent = s.rootID
+	}
+	if a.Name == "" {
+		a.Name = "member-" + a.ID
+	}
+	if a.Email == "" {
+		a.Email = "aws+" + a.ID + "@example.com"
+	}
+	s.accounts[a.ID] = &a
+	s.attached[a.ID] = append([]string(nil), policies...)
+}
+
+// Attached lists the policies attached directly to target.
+func (s *Server) Attached(target string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.attached[target]...)
+}
+
+// IsAttached reports whether policy is attached directly to target.
+func (s *Server) IsAttached(target, policy string) bool {
+	for _, p := range s.Attached(target) {
+		if p == policy {
+			return true
+		}
+	}
+	return false
+}
+
+// Snapshot returns every target's direct attachments, for comparing before and after.
+func (s *Server) Snapshot() map[string][]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string][]string, len(s.attached))
+	for k, v := range s.attached {
+		p := append([]string(nil), v...)
+		sort.Strings(p)
+		out[k] = p
+	}
+	return out
+}
+
+// Inject adds a fault.
+func (s *Server) Inject(f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &f)
+}
+
+// ClearFaults removes every fault.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// SetLatency delays every answer.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// SetRateLimit answers TooManyRequestsException to calls beyond perSecond (token bucket with
+// the given burst), as Organizations does. perSecond 0 removes the limit.
+func (s *Server) SetRateLimit(perSecond float64, burst int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rate, s.burst, s.tokens, s.lastRefill = perSecond, float64(burst), float64(burst), s.now()
+}
+
+// Calls returns the calls answered so far.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// CountCalls counts answered calls of op (any op for "") that ended with code ("" = success).
+func (s *Server) CountCalls(op, code string) int {
+	n := 0
+	for _, c := range s.Calls() {
+		if (op == "" || c.Op == op) && c.Error == code {
+			n++
+		}
+	}
+	return n
+}
+
+// Start serves the emulator on a loopback port and returns its URL.
+func (s *Server) Start() string {
+	s.httpServer = httptest.NewServer(s)
+	return s.httpServer.URL
+}
+
+// Close stops a started server.
+func (s *Server) Close() {
+	if s.httpServer != nil {
+		s.httpServer.Close()
+	}
+}
+
+type apiError struct {
+	status  int
+	code    string
+	message string
+	extra   map[string]string
+}
+
+func errorf(code, format string, args ...any) *apiError {
+	return &apiError{status: http.StatusBadRequest, code: code, message: fmt.Sprintf(format, args...)}
+}
+
+// Messages as Organizations words them.
+var messages = map[string]string{
+	"AccessDeniedException":              "You don't have permissions to perform the requested operation.",
+	"AccountNotFoundException":           "You specified an account that doesn't exist.",
+	"TargetNotFoundException":            "You specified a target that doesn't exist.",
+	"PolicyNotFoundException":            "We can't find a policy with the PolicyId that you specified.",
+	"PolicyNotAttachedException":         "The policy isn't attached to the specified target in the specified root.",
+	"DuplicatePolicyAttachmentException": "The selected policy is already attached to the specified target.",
+	"ConcurrentModificationException":    "The target of the operation is currently being modified by a different request. Try again later.",
+	"PolicyChangesInProgressException":   "Changes to the effective policy are in progress, and its contents can't be returned. Try the operation again later.",
+	"TooManyRequestsException":           "You have sent too many requests in too short a period of time. The quota helps protect against denial-of-service attacks. Try again later.",
+	"ServiceException":                   "Organizations can't complete your request because of an internal service error. Try again later.",
+	"ChildNotFoundException":             "We can't find an organizational unit (OU) or Amazon Web Services account with the ChildId that you specified.",
+	"InvalidInputException":              "The requested operation failed because you provided invalid values for one or more of the request parameters.",
+}
+
+func known(code string) *apiError {
+	e := errorf(code, "%s", messages[code])
+	switch code {
+	case "ServiceException":
+		e.status = http.StatusInternalServerError
+	case "TooManyRequestsException":
+		e.extra = map[string]string{"Type": "MAX_RATE"}
+	case "AccessDeniedException":
+		e.status = http.StatusForbidden
+	}
+	return e
+}
+
+func constraint(reason string) *apiError {
+	e := errorf("ConstraintViolationException",
+		"Performing this operation violates a minimum or maximum value limit. For example, attempting to remove the last service control policy (SCP) from an OU or root, inviting or creating too many accounts to the organization, or attaching too many policies to an account, OU, or root.")
+	e.extra = map[string]string{"Reason": reason}
+	return e
+}
+
+type input struct {
+	AccountID  string `json:"AccountId"`
+	TargetID   string `json:"TargetId"`
+	PolicyID   string `json:"PolicyId"`
+	ResourceID string `json:"ResourceId"`
+	ChildID    string `json:"ChildId"`
+	Filter     string `json:"Filter"`
+	NextToken  string `json:"NextToken"`
+	MaxResults int    `json:"MaxResults"`
+}
+
+func (in input) target() string {
+	for _, v := range []string{in.TargetID, in.AccountID, in.ResourceID, in.ChildID} {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// ServeHTTP answers one AWS JSON 1.1 call.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	op, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
+	if r.Method != http.MethodPost || !ok {
+		writeError(w, &apiError{status: http.StatusBadRequest, code: "UnknownOperationException", message: "unknown operation"})
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	var in input
+	if err == nil && len(body) > 0 {
+		err = json.Unmarshal(body, &in)
+	}
+	if err != nil {
+		writeError(w, &apiError{status: http.StatusBadRequest, code: "SerializationException", message: "cannot read the request body"})
+		return
+	}
+	s.mu.Lock()
+	latency := s.latency
+	s.mu.Unlock()
+	if latency > 0 {
+		time.Sleep(latency)
+	}
+
+	s.mu.Lock()
+	out, apiErr := s.handle(op, in)
+	call := Call{Op: op, Target: in.target(), Policy: in.PolicyID, At: s.now()}
+	if apiErr != nil {
+		call.Error = apiErr.code
+	}
+	s.calls = append(s.calls, call)
+	s.mu.Unlock()
+
+	if apiErr != nil {
+		writeError(w, apiErr)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func writeError(w http.ResponseWriter, e *apiError) {
+	body := map[string]string{"__type": e.code, "Message": e.message}
+	for k, v := range e.extra {
+		body[k] = v
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-ErrorType", e.code)
+	w.WriteHeader(e.status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// handle runs with s.mu held.
+func (s *Server) handle(op string, in input) (any, *apiError) {
+	if e := s.throttle(); e != nil {
+		return nil, e
+	}
+	if e := s.fault(op, in.target()); e != nil {
+		return nil, e
+	}
+	switch op {
+	case "DescribeOrganization":
+		return map[string]any{"Organization": map[string]any{
+			"Id": s.orgID, "Arn": s.arn("organization"), "FeatureSet": "ALL",
+			"MasterAccountId": s.management, "MasterAccountArn": s.accountArn(s.management),
+			"MasterAccountEmail": s.accounts[s.management].Email,
+		}}, nil
+	case "DescribeAccount":
+		if !accountPattern.MatchString(in.AccountID) {
+			return nil, known("InvalidInputException")
+		}
+		a, ok := s.accounts[in.AccountID]
+		if !ok {
+			return nil, known("AccountNotFoundException")
+		}
+		return map[string]any{"Account": s.accountJSON(a)}, nil
+	case "ListAccounts":
+		ids := make([]string, 0, len(s.accounts))
+		for id := range s.accounts {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		page, next := paginate(ids, in.NextToken, in.MaxResults)
+		accts := make([]any, 0, len(page))
+		for _, id := range page {
+			accts = append(accts, s.accountJSON(s.accounts[id]))
+		}
+		return withToken(map[string]any{"Accounts": accts}, next), nil
+	case "ListPoliciesForTarget":
+		if !s.targetExists(in.TargetID) {
+			return nil, known("TargetNotFoundException")
+		}
+		if in.Filter != "SERVICE_CONTROL_POLICY" {
+			return nil, known("InvalidInputException")
+		}
+		page, next := paginate(s.attached[in.TargetID], in.NextToken, in.MaxResults)
+		pols := make([]any, 0, len(page))
+		for _, id := range page {
+			pols = append(pols, map[string]any{
+				"Id": id, "Name": s.policies[id], "Type": "SERVICE_CONTROL_POLICY",
+				"Arn": s.arn("policy/" + s.orgID + "/service_control_policy/" + id), "AwsManaged": id == FullAWSAccessID,
+			})
+		}
+		return withToken(map[string]any{"Policies": pols}, next), nil
+	case "ListParents":
+		parent, ok := s.parentOf(in.ChildID)
+		if !ok {
+			return nil, known("ChildNotFoundException")
+		}
+		typ := "ORGANIZATIONAL_UNIT"
+		if parent == s.rootID {
+			typ = "ROOT"
+		}
+		return map[string]any{"Parents": []any{map[string]any{"Id": parent, "Type": typ}}}, nil
+	case "ListTagsForResource":
+		a, ok := s.accounts[in.ResourceID]
+		if !ok {
+			return nil, known("TargetNotFoundException")
+		}
+		keys := make([]string, 0, len(a.Tags))
+		for k := range a.Tags {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		tags := make([]any, 0, len(keys))
+		for _, k := range keys {
+			tags = append(tags, map[string]any{"Key": k, "Value": a.Tags[k]})
+		}
+		return map[string]any{"Tags": tags}, nil
+	case "AttachPolicy":
+		return s.attach(in.PolicyID, in.TargetID)
+	case "DetachPolicy":
+		return s.detach(in.PolicyID, in.TargetID)
+	}
+	return nil, &apiError{status: http.StatusBadRequest, code: "UnknownOperationException", message: "the emulator does not implement " + op}
+}
+
+var accountPattern = regexp.MustCompile(`^\d{12}$`)
+
+func (s *Server) attach(policy, target string) (any, *apiError) {
+	if _, ok := s.policies[policy]; !ok {
+		return nil, known("PolicyNotFoundException")
+	}
+	if !s.targetExists(target) {
+		return nil, known("TargetNotFoundException")
+	}
+	for _, p := range s.attached[target] {
+		if p == policy {
+			return nil, known("DuplicatePolicyAttachmentException")
+		}
+	}
+	if len(s.attached[target]) >= MaxSCPs {
+		return nil, constraint("MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
+	}
+	s.attached[target] = append(s.attached[target], policy)
+	return map[string]any{}, nil
+}
+
+func (s *Server) detach(policy, target string) (any, *apiError) {
+	if _, ok := s.policies[policy]; !ok {
+		return nil, known("PolicyNotFoundException")
+	}
+	if !s.targetExists(target) {
+		return nil, known("TargetNotFoundException")
+	}
+	list := s.attached[target]
+	for i, p := range list {
+		if p != policy {
+			continue
+		}
+		if len(list) <= MinSCPs {
+			return nil, constraint("MIN_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
+		}
+		s.attached[target] = append(append([]string(nil), list[:i]...), list[i+1:]...)
+		return map[string]any{}, nil
+	}
+	return nil, known("PolicyNotAttachedException")
+}
+
+func (s *Server) targetExists(id string) bool {
+	if id == s.rootID {
+		return true
+	}
+	if _, ok := s.ous[id]; ok {
+		return true
+	}
+	_, ok := s.accounts[id]
+	return ok
+}
+
+func (s *Server) parentOf(id string) (string, bool) {
+	if a, ok := s.accounts[id]; ok {
+		return a.Parent, true
+	}
+	p, ok := s.ous[id]
+	return p, ok
+}
+
+func (s *Server) throttle() *apiError {
+	if s.rate <= 0 {
+		return nil
+	}
+	now := s.now()
+	s.tokens += now.Sub(s.lastRefill).Seconds() * s.rate
+	if s.tokens > s.burst {
+		s.tokens = s.burst
+	}
+	s.lastRefill = now
+	if s.tokens < 1 {
+		return known("TooManyRequestsException")
+	}
+	s.tokens--
+	return nil
+}
+
+func (s *Server) fault(op, target string) *apiError {
+	for _, f := range s.faults {
+		if (f.Op != "" && f.Op != op) || (f.Target != "" && f.Target != target) {
+			continue
+		}
+		if f.Skip > 0 {
+			f.Skip--
+			continue
+		}
+		if f.Times < 0 {
+			continue // used up
+		}
+		if f.Times > 0 {
+			f.Times--
+			if f.Times == 0 {
+				f.Times = -1
+			}
+		}
+		if f.Code == "ConstraintViolationException" {
+			return constraint("MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
+		}
+		if _, ok := messages[f.Code]; ok {
+			return known(f.Code)
+		}
+		return errorf(f.Code, "injected %s", f.Code)
+	}
+	return nil
+}
+
+func (s *Server) arn(resource string) string {
+	return "arn:aws:organizations::" + s.management + ":" + resource
+}
+
+func (s *Server) accountArn(id string) string {
+	return s.arn("account/" + s.orgID + "/" + id)
+}
+
+func (s *Server) accountJSON(a *Account) map[string]any {
+	status := a.State
+	if status == "CLOSED" || status == "PENDING_ACTIVATION" {
+		status = "SUSPENDED"
+	}
+	return map[string]any{
+		"Id": a.ID, "Arn": s.accountArn(a.ID), "Name": a.Name, "Email": a.Email,
+		"State": a.State, "Status": status, "JoinedMethod": "CREATED", "JoinedTimestamp": 1.7e9,
+	}
+}
+
+func paginate(items []string, token string, max int) ([]string, string) {
+	if max <= 0 || max > 20 {
+		max = 20
+	}
+	start, _ := strconv.Atoi(token)
+	if start > len(items) {
+		start = len(items)
+	}
+	end := min(start+max, len(items))
+	next := ""
+	if end < len(items) {
+		next = strconv.Itoa(end)
+	}
+	return items[start:end], next
+}
+
+func withToken(m map[string]any, next string) map[string]any {
+	if next != "" {
+		m["NextToken"] = next
+	}
+	return m
+}

@@ -1,0 +1,70 @@
+package authz
+
+import "testing"
+
+func TestIsAdmin(t *testing.T) {
+	p := Policy{AdminPatterns: []string{
+		"arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_*/*",
+		"arn:aws:iam::111111111111:user/break-glass",
+		"*@platform.example.com",
+	}}
+	tests := []struct {
+		who  string
+		want bool
+	}{
+		{"arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com", true},
+		{"ARN:AWS:STS::111111111111:assumed-role/awsreservedsso_administratoraccess_0123abcd/alice", true},
+		{"arn:aws:sts::222222222222:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice", false},
+		{"arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_ReadOnly_0123abcd/alice", false},
+		{"arn:aws:iam::111111111111:user/break-glass", true},
+		{"arn:aws:iam::111111111111:user/break-glass-2", false},
+		{"ops@platform.example.com", true},
+		{"ops@example.com", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := p.IsAdmin(tt.who); got != tt.want {
+			t.Errorf("IsAdmin(%q) = %v, want %v", tt.who, got, tt.want)
+		}
+	}
+	if (Policy{}).IsAdmin("alice@example.com") {
+		t.Error("with no patterns nobody may be an administrator")
+	}
+}
+
+func TestBracketsAreLiteral(t *testing.T) {
+	p := Policy{AdminPatterns: []string{"user[1]"}}
+	if p.IsAdmin("user1") || !p.IsAdmin("user[1]") {
+		t.Error("'[' must not be a character class")
+	}
+}
+
+func TestOwns(t *testing.T) {
+	tests := []struct {
+		who, tag string
+		want     bool
+	}{
+		{"alice@example.com", "alice@example.com", true},
+		{"Alice@Example.com", "bob@example.com, alice@example.com", true},
+		{"arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_abc/alice@example.com", "alice@example.com,bob@example.com", true},
+		{"arn:aws:iam::111111111111:user/alice", "alice", true},
+		{"arn:aws:sts::111111111111:assumed-role/Admin/mallory", "alice@example.com", false},
+		{"alice@example.com", "", false},
+		{"alice@example.com", " , ", false},
+		{"alice", "alice@example.com", false},
+	}
+	for _, tt := range tests {
+		if got := Owns(tt.who, tt.tag); got != tt.want {
+			t.Errorf("Owns(%q, %q) = %v, want %v", tt.who, tt.tag, got, tt.want)
+		}
+	}
+}
+
+func TestValidatePatterns(t *testing.T) {
+	if err := ValidatePatterns([]string{"arn:aws:iam::*:role/Admin"}); err != nil {
+		t.Errorf("valid pattern rejected: %v", err)
+	}
+	if err := ValidatePatterns([]string{" "}); err == nil || err.Error() != "adminPrincipals[0] is blank" {
+		t.Errorf("got %v", err)
+	}
+}

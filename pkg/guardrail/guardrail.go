@@ -1,0 +1,105 @@
+// Package guardrail lifts and restores the root-user guardrail SCP through the AWS Organizations
+// API: it inspects accounts before a window, detaches the guardrail from many accounts with
+// bounded concurrency, and reattaches it. Every call is idempotent and retried with jittered
+// backoff on throttling and transient errors; a detach that fails part-way puts back what it took.
+package guardrail
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+)
+
+// OrganizationsAPI lists the Organizations calls this package makes, with the SDK's signatures.
+type OrganizationsAPI interface {
+	DescribeOrganization(ctx context.Context, in *organizations.DescribeOrganizationInput, optFns ...func(*organizations.Options)) (*organizations.DescribeOrganizationOutput, error)
+	DescribeAccount(ctx context.Context, in *organizations.DescribeAccountInput, optFns ...func(*organizations.Options)) (*organizations.DescribeAccountOutput, error)
+	ListPoliciesForTarget(ctx context.Context, in *organizations.ListPoliciesForTargetInput, optFns ...func(*organizations.Options)) (*organizations.ListPoliciesForTargetOutput, error)
+	ListParents(ctx context.Context, in *organizations.ListParentsInput, optFns ...func(*organizations.Options)) (*organizations.ListParentsOutput, error)
+	ListTagsForResource(ctx context.Context, in *organizations.ListTagsForResourceInput, optFns ...func(*organizations.Options)) (*organizations.ListTagsForResourceOutput, error)
+	AttachPolicy(ctx context.Context, in *organizations.AttachPolicyInput, optFns ...func(*organizations.Options)) (*organizations.AttachPolicyOutput, error)
+	DetachPolicy(ctx context.Context, in *organizations.DetachPolicyInput, optFns ...func(*organizations.Options)) (*organizations.DetachPolicyOutput, error)
+}
+
+// Region is where the Organizations API is served from; it is a global service.
+const Region = "us-east-1"
+
+// NewClient builds the Organizations client from an SDK config. The SDK's own retries are turned
+// off: this package retries every call itself, with a budget sized for Organizations' low rate
+// limits, and two nested retry loops would multiply each other.
+func NewClient(cfg aws.Config, optFns ...func(*organizations.Options)) *organizations.Client {
+	opts := append([]func(*organizations.Options){func(o *organizations.Options) {
+		o.Region = Region
+		o.RetryMaxAttempts = 1
+	}}, optFns...)
+	return organizations.NewFromConfig(cfg, opts...)
+}
+
+// Backoff bounds the retries of one Organizations call.
+type Backoff struct {
+	Attempts int           // calls in all, including the first
+	Base     time.Duration // first delay before jitter
+	Max      time.Duration // cap of one delay
+}
+
+// DefaultBackoff retries one call for up to about a minute.
+var DefaultBackoff = Backoff{Attempts: 10, Base: 250 * time.Millisecond, Max: 15 * time.Second}
+
+// Options tune a Guardrail; the zero value of each field means its default.
+type Options struct {
+	Concurrency int // Organizations calls in flight at once; default 4
+	Backoff     Backoff
+	Logger      *slog.Logger
+	// Sleep waits between retries; tests replace it. It must return early with ctx.Err().
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Jitter returns a number in [0, 1).
+	Jitter func() float64
+}
+
+// Guardrail acts on one guardrail policy in one organization.
+type Guardrail struct {
+	api      OrganizationsAPI
+	policyID string
+	opts     Options
+	mu       sync.Mutex
+	mgmt     string // management account ID, cached once known
+}
+
+// New returns a Guardrail for policyID.
+func New(api OrganizationsAPI, policyID string, opts Options) *Guardrail {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 4
+	}
+	if opts.Backoff.Attempts <= 0 {
+		opts.Backoff = DefaultBackoff
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleep
+	}
+	if opts.Jitter == nil {
+		opts.Jitter = rand.Float64
+	}
+	return &Guardrail{api: api, policyID: policyID, opts: opts}
+}
+
+// PolicyID is the guardrail policy this Guardrail acts on.
+func (g *Guardrail) PolicyID() string { return g.policyID }
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

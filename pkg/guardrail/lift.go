@@ -1,0 +1,140 @@
+package guardrail
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
+)
+
+// Detach lifts the guardrail from every account. An account it is already missing from counts as
+// lifted. If any account fails, no further account is started, the guardrail is put back on every
+// account this call touched, and a *BatchError says what failed and whether putting it back worked.
+func (g *Guardrail) Detach(ctx context.Context, accountIDs []string) error {
+	var stop atomic.Bool
+	touched := make([]bool, len(accountIDs))
+	failed := g.batch(ctx, accountIDs, func(ctx context.Context, i int, id string) error {
+		if stop.Load() {
+			return nil
+		}
+		touched[i] = true
+		err := g.detachOne(ctx, id)
+		if err != nil {
+			stop.Store(true)
+		}
+		return err
+	})
+	if len(failed) == 0 {
+		return nil
+	}
+	var undo []string
+	for i, id := range accountIDs {
+		if touched[i] {
+			undo = append(undo, id) // a failed call may still have taken effect
+		}
+	}
+	g.opts.Logger.Warn("detach failed part-way; putting the guardrail back", "failed", len(failed), "touched", len(undo))
+	berr := &BatchError{Op: "detach", Failed: failed, compensated: true}
+	if err := g.Reattach(context.WithoutCancel(ctx), undo); err != nil {
+		berr.Compensation, berr.compensated = err.(*BatchError), false
+	}
+	return berr
+}
+
+// Reattach restores the guardrail on every account. An account that already has it counts as
+// restored. It tries every account even when some fail, and returns a *BatchError naming them.
+func (g *Guardrail) Reattach(ctx context.Context, accountIDs []string) error {
+	failed := g.batch(ctx, accountIDs, func(ctx context.Context, _ int, id string) error {
+		return g.attachOne(ctx, id)
+	})
+	if len(failed) == 0 {
+		return nil
+	}
+	return &BatchError{Op: "reattach", Failed: failed}
+}
+
+func (g *Guardrail) detachOne(ctx context.Context, id string) error {
+	err := g.call(ctx, "DetachPolicy", id, func() error {
+		_, err := g.api.DetachPolicy(ctx, &organizations.DetachPolicyInput{PolicyId: aws.String(g.policyID), TargetId: aws.String(id)})
+		return err
+	})
+	var notAttached *types.PolicyNotAttachedException
+	if errors.As(err, &notAttached) {
+		g.opts.Logger.Info("guardrail already lifted", "account", id)
+		return nil
+	}
+	if err == nil {
+		g.opts.Logger.Info("guardrail lifted", "account", id)
+	}
+	return err
+}
+
+func (g *Guardrail) attachOne(ctx context.Context, id string) error {
+	err := g.call(ctx, "AttachPolicy", id, func() error {
+		_, err := g.api.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: aws.String(g.policyID), TargetId: aws.String(id)})
+		return err
+	})
+	var dup *types.DuplicatePolicyAttachmentException
+	if errors.As(err, &dup) {
+		g.opts.Logger.Info("guardrail already in place", "account", id)
+		return nil
+	}
+	if err == nil {
+		g.opts.Logger.Info("guardrail restored", "account", id)
+	}
+	return err
+}
+
+// batch runs fn for every account with at most Concurrency in flight and returns the failures.
+func (g *Guardrail) batch(ctx context.Context, ids []string, fn func(ctx context.Context, i int, id string) error) map[string]error {
+	var (
+		mu     sync.Mutex
+		failed = map[string]error{}
+		wg     sync.WaitGroup
+		next   = make(chan int)
+	)
+	for range min(g.opts.Concurrency, len(ids)) {
+		wg.Go(func() {
+			for i := range next {
+				if err := fn(ctx, i, ids[i]); err != nil {
+					mu.Lock()
+					failed[ids[i]] = err
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for i := range ids {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return failed
+}
+
+// call runs one Organizations call, retrying throttling and transient errors with full-jitter
+// exponential backoff. A retryable error that outlasts the budget becomes a *TransientError.
+func (g *Guardrail) call(ctx context.Context, op, target string, fn func() error) error {
+	b := g.opts.Backoff
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = fn()
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		if attempt >= b.Attempts {
+			return &TransientError{Op: op, Target: target, Attempts: attempt, Err: err}
+		}
+		delay := min(b.Max, b.Base<<min(attempt-1, 20))
+		delay = time.Duration(g.opts.Jitter() * float64(delay))
+		g.opts.Logger.Debug("retrying Organizations call", "op", op, "target", target, "attempt", attempt, "error", errorCode(err), "delay", delay)
+		if serr := g.opts.Sleep(ctx, delay); serr != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,367 @@
+// Package request holds the root access window request contract: strict decoding, normalisation
+// and validation that reports every problem at once, by field, in words a requester understands.
+// Every entry point (Step Functions, EventBridge, API Gateway) goes through Parse.
+package request
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Contract limits that are not configuration.
+const (
+	MinHours        = 1
+	MaxHours        = 4
+	MaxReasonRunes  = 500
+	MaxRequesterLen = 512
+	// MaxBodyBytes bounds a request document; 50 account IDs and a full reason fit many times over.
+	MaxBodyBytes = 16 * 1024
+)
+
+// Defaults for the configurable bounds.
+const (
+	DefaultMaxAccounts    = 50
+	DefaultBookingHorizon = 7 * 24 * time.Hour
+	DefaultClockSkewGrace = 5 * time.Minute
+)
+
+var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+
+// Request is a validated, normalised request: account IDs sorted and distinct, StartAt in UTC
+// truncated to the second (never before the moment it was validated).
+type Request struct {
+	AccountIDs []string  `json:"accountIds"`
+	Hours      int       `json:"hours"`
+	StartAt    time.Time `json:"startAt"`
+	Reason     string    `json:"reason"`
+	Requester  string    `json:"requester"`
+
+	// submitted maps each account ID to its first index in the request as submitted, so that
+	// later checks can name the field the requester wrote.
+	submitted map[string]int
+}
+
+// Field names the request field that holds accountID as the requester submitted it,
+// e.g. "accountIds[2]".
+func (r Request) Field(accountID string) string {
+	if i, ok := r.submitted[accountID]; ok {
+		return fmt.Sprintf("accountIds[%d]", i)
+	}
+	for i, id := range r.AccountIDs {
+		if id == accountID {
+			return fmt.Sprintf("accountIds[%d]", i)
+		}
+	}
+	return "accountIds"
+}
+
+// End is the planned end of the window if it opens at StartAt.
+func (r Request) End() time.Time { return r.StartAt.Add(time.Duration(r.Hours) * time.Hour) }
+
+// Policy holds the bounds and context that validation needs besides the document itself.
+type Policy struct {
+	Now            time.Time
+	MaxAccounts    int           // 0 means DefaultMaxAccounts
+	BookingHorizon time.Duration // 0 means DefaultBookingHorizon
+	ClockSkewGrace time.Duration // 0 means DefaultClockSkewGrace
+	// AuthenticatedCaller is the identity the channel authenticated (the SigV4 caller for the API),
+	// or "" where the channel cannot authenticate the requester.
+	AuthenticatedCaller string
+}
+
+func (p Policy) withDefaults() Policy {
+	if p.MaxAccounts <= 0 {
+		p.MaxAccounts = DefaultMaxAccounts
+	}
+	if p.BookingHorizon <= 0 {
+		p.BookingHorizon = DefaultBookingHorizon
+	}
+	if p.ClockSkewGrace <= 0 {
+		p.ClockSkewGrace = DefaultClockSkewGrace
+	}
+	return p
+}
+
+var knownFields = map[string]bool{
+	"accountIds": true, "hours": true, "startAt": true, "reason": true, "requester": true,
+}
+
+// Parse decodes, normalises and validates one request document. It returns *Problems listing
+// every problem found, by field, or the normalised request.
+func Parse(doc []byte, p Policy) (Request, error) {
+	p = p.withDefaults()
+	var probs Problems
+	if len(doc) > MaxBodyBytes {
+		probs.Add("request", "is %d bytes; at most %d are accepted", len(doc), MaxBodyBytes)
+		return Request{}, &probs
+	}
+	fields, err := decodeObject(doc)
+	if err != nil {
+		probs.Add("request", "%s", err.Error())
+		return Request{}, &probs
+	}
+	for _, f := range fields {
+		if !knownFields[f.name] {
+			probs.Add(f.name, "is not a field of the request (expected accountIds, hours, startAt, reason, requester)")
+		} else if f.dup {
+			probs.Add(f.name, "appears more than once")
+		}
+	}
+	raw := map[string]json.RawMessage{}
+	for _, f := range fields {
+		if _, seen := raw[f.name]; !seen {
+			raw[f.name] = f.value
+		}
+	}
+
+	var r Request
+	r.AccountIDs, r.submitted = parseAccountIDs(raw["accountIds"], p.MaxAccounts, &probs)
+	r.Hours = parseHours(raw["hours"], &probs)
+	r.StartAt = parseStartAt(raw["startAt"], p, &probs)
+	r.Reason = parseText(raw["reason"], "reason", MaxReasonRunes, true, &probs)
+	r.Requester = parseRequester(raw["requester"], p.AuthenticatedCaller, &probs)
+
+	if len(probs) > 0 {
+		return Request{}, &probs
+	}
+	return r, nil
+}
+
+type field struct {
+	name  string
+	value json.RawMessage
+	dup   bool
+}
+
+// decodeObject reads one JSON object keeping its keys in order and flagging repeated keys, which
+// encoding/json would otherwise resolve silently in favour of the last one.
+func decodeObject(doc []byte) ([]field, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, errors.New("is not valid JSON")
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, errors.New("must be a JSON object")
+	}
+	var fields []field
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, errors.New("is not valid JSON")
+		}
+		name, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, errors.New("is not valid JSON")
+		}
+		fields = append(fields, field{name: name, value: v, dup: seen[name]})
+		seen[name] = true
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, errors.New("is not valid JSON")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("must hold exactly one JSON object")
+	}
+	return fields, nil
+}
+
+func jsonKind(v json.RawMessage) string {
+	switch t := bytes.TrimSpace(v); {
+	case len(t) == 0:
+		return "nothing"
+	case t[0] == '"':
+		return "a string"
+	case t[0] == '{':
+		return "an object"
+	case t[0] == '[':
+		return "a list"
+	case t[0] == 't' || t[0] == 'f':
+		return "a boolean"
+	case t[0] == 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}
+
+func parseAccountIDs(v json.RawMessage, maxAccounts int, probs *Problems) ([]string, map[string]int) {
+	const want = "a list of 12-digit account ID strings"
+	if v == nil {
+		probs.Add("accountIds", "is required: %s", want)
+		return nil, nil
+	}
+	var items []json.RawMessage
+	if jsonKind(v) != "a list" || json.Unmarshal(v, &items) != nil {
+		probs.Add("accountIds", "must be %s, got %s", want, jsonKind(v))
+		return nil, nil
+	}
+	if len(items) == 0 {
+		probs.Add("accountIds", "must list at least one account")
+		return nil, nil
+	}
+	submitted := map[string]int{}
+	for i, item := range items {
+		name := fmt.Sprintf("accountIds[%d]", i)
+		var id string
+		if jsonKind(item) != "a string" || json.Unmarshal(item, &id) != nil {
+			probs.Add(name, "must be a 12-digit account ID string, got %s", jsonKind(item))
+			continue
+		}
+		if !accountIDPattern.MatchString(id) {
+			probs.Add(name, "%s is not a 12-digit account ID", quote(id))
+			continue
+		}
+		if _, dup := submitted[id]; !dup {
+			submitted[id] = i
+		}
+	}
+	if len(submitted) > maxAccounts {
+		probs.Add("accountIds", "lists %d accounts; at most %d are allowed in one request", len(submitted), maxAccounts)
+	}
+	ids := make([]string, 0, len(submitted))
+	for id := range submitted {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids, submitted
+}
+
+func parseHours(v json.RawMessage, probs *Problems) int {
+	const want = "a whole number of hours from 1 to 4"
+	if v == nil {
+		probs.Add("hours", "is required: %s", want)
+		return 0
+	}
+	if jsonKind(v) != "a number" {
+		probs.Add("hours", "must be %s, got %s", want, jsonKind(v))
+		return 0
+	}
+	text := string(bytes.TrimSpace(v))
+	var n int
+	if strings.ContainsAny(text, ".eE") || json.Unmarshal(v, &n) != nil {
+		probs.Add("hours", "must be %s, got %s", want, text)
+		return 0
+	}
+	if n < MinHours || n > MaxHours {
+		probs.Add("hours", "must be from %d to %d, got %d", MinHours, MaxHours, n)
+		return 0
+	}
+	return n
+}
+
+func parseStartAt(v json.RawMessage, p Policy, probs *Problems) time.Time {
+	now := p.Now.UTC().Truncate(time.Second)
+	if v == nil {
+		return now
+	}
+	const want = "an RFC 3339 timestamp with an explicit offset, like 2026-11-23T10:00:00Z"
+	var s string
+	if jsonKind(v) != "a string" || json.Unmarshal(v, &s) != nil {
+		probs.Add("startAt", "must be %s (leave it out to start now), got %s", want, jsonKind(v))
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		probs.Add("startAt", "%s is not %s", quote(s), want)
+		return time.Time{}
+	}
+	t = t.UTC().Truncate(time.Second)
+	switch {
+	case t.Before(now.Add(-p.ClockSkewGrace)):
+		probs.Add("startAt", "%s is %s in the past; leave startAt out to start now",
+			t.Format(time.RFC3339), now.Sub(t).Round(time.Second))
+		return time.Time{}
+	case t.After(now.Add(p.BookingHorizon)):
+		probs.Add("startAt", "%s is more than %s ahead; windows can be booked at most that far in advance",
+			t.Format(time.RFC3339), humanDuration(p.BookingHorizon))
+		return time.Time{}
+	case t.Before(now):
+		return now // within the clock-skew grace: counts as now
+	}
+	return t
+}
+
+func parseRequester(v json.RawMessage, caller string, probs *Problems) string {
+	claimed := ""
+	if v != nil {
+		claimed = parseText(v, "requester", MaxRequesterLen, true, probs)
+		if claimed == "" {
+			return ""
+		}
+	}
+	switch {
+	case caller != "" && claimed != "" && !strings.EqualFold(claimed, caller):
+		probs.Add("requester", "%s does not match the authenticated caller %s; leave requester out or send your own identity",
+			quote(claimed), quote(caller))
+		return ""
+	case caller != "":
+		return caller
+	case claimed == "":
+		probs.Add("requester", "is required: who is asking (an email address or IAM principal ARN)")
+	}
+	return claimed
+}
+
+// parseText decodes a required, bounded, single-line string field.
+func parseText(v json.RawMessage, name string, maxRunes int, required bool, probs *Problems) string {
+	if v == nil {
+		if required {
+			probs.Add(name, "is required")
+		}
+		return ""
+	}
+	var s string
+	if jsonKind(v) != "a string" || json.Unmarshal(v, &s) != nil {
+		probs.Add(name, "must be a string, got %s", jsonKind(v))
+		return ""
+	}
+	s = strings.TrimSpace(s)
+	switch {
+	case s == "":
+		probs.Add(name, "must not be blank")
+		return ""
+	case !utf8.ValidString(s):
+		probs.Add(name, "must be valid UTF-8 text")
+		return ""
+	case utf8.RuneCountInString(s) > maxRunes:
+		probs.Add(name, "is %d characters long; at most %d are allowed", utf8.RuneCountInString(s), maxRunes)
+		return ""
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		probs.Add(name, "must be a single line of text without control characters")
+		return ""
+	}
+	return s
+}
+
+// quote shows a submitted value in a message, shortened so that a message stays readable.
+func quote(s string) string {
+	const max = 64
+	if utf8.RuneCountInString(s) > max {
+		s = string([]rune(s)[:max]) + "…"
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func humanDuration(d time.Duration) string {
+	if d%(24*time.Hour) == 0 {
+		days := int(d / (24 * time.Hour))
+		if days == 1 {
+			return "1 day"
+		}
+		return fmt.Sprintf("%d days", days)
+	}
+	return d.String()
+}
