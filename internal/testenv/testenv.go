@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
 
 // AWSConfig is an SDK config with fixed test credentials: requests are signed as usual.
@@ -58,6 +60,19 @@ func Dynalite(t testing.TB) *dynamodb.Client {
 	return DynamoDB(url)
 }
 
+// LedgerTable creates a ledger table on db and waits until it is ACTIVE.
+func LedgerTable(t testing.TB, db *dynamodb.Client, name string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := ledger.CreateTable(ctx, db, name); err != nil {
+		t.Fatal(err)
+	}
+	w := dynamodb.NewTableExistsWaiter(db, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 10 * time.Millisecond })
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // DynamoDB is the real SDK client for a DynamoDB endpoint.
 func DynamoDB(url string) *dynamodb.Client {
 	return dynamodb.NewFromConfig(AWSConfig(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(url) })
@@ -74,13 +89,15 @@ func StartDynalite() (url string, stop func(), err error) {
 		return "", nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, bin, "--port", fmt.Sprint(port), "--host", "127.0.0.1")
+	cmd := exec.CommandContext(ctx, bin, "--port", fmt.Sprint(port), "--host", "127.0.0.1",
+		"--createTableMs", "0", "--deleteTableMs", "0", "--updateTableMs", "0")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		cancel()
 		return "", nil, err
 	}
 	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the tests
 	if err := cmd.Start(); err != nil {
 		cancel()
 		return "", nil, fmt.Errorf("start dynalite: %w", err)

@@ -1,0 +1,55 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// ErrNotFound means the ledger has no such request.
+var ErrNotFound = errors.New("no such request")
+
+// Conflict is an account already held by another request.
+type Conflict struct {
+	AccountID string
+	RequestID string
+	Until     time.Time
+}
+
+func (c Conflict) String() string {
+	return fmt.Sprintf("%s already has a window: request %s holds it until %s",
+		c.AccountID, c.RequestID, c.Until.UTC().Format(time.RFC3339))
+}
+
+// ConflictError is a reservation refused because accounts are held by other requests.
+type ConflictError struct {
+	Conflicts []Conflict
+}
+
+func (e *ConflictError) Error() string {
+	parts := make([]string, len(e.Conflicts))
+	for i, c := range e.Conflicts {
+		parts[i] = c.String()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// TransitionError is a status change refused because the request is not in a status it may
+// move from.
+type TransitionError struct {
+	RequestID string
+	Current   Status
+	To        Status
+}
+
+func (e *TransitionError) Error() string {
+	return fmt.Sprintf("request %s is %s and cannot become %s", e.RequestID, e.Current, e.To)
+}
+
+// DuplicateError is a reservation under a request ID that already names a different request.
+type DuplicateError struct{ RequestID string }
+
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("request ID %s is already used by a different request", e.RequestID)
+}

@@ -1,0 +1,104 @@
+// Package ledger is rootwindow's record in DynamoDB: one item per request (who, why, which
+// accounts, the window, its status and every transition) and one lease item per account held by
+// a scheduled or open window. Leases are taken with conditional writes, so two requests can never
+// hold one account, and status transitions are conditional, so nothing moves a request backwards.
+package ledger
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Status is where a request is in its life.
+type Status string
+
+// Statuses: SCHEDULED → OPENING → OPEN → CLOSING → CLOSED, or REJECTED, CANCELLED, FAILED.
+const (
+	Scheduled Status = "SCHEDULED"
+	Opening   Status = "OPENING"
+	Open      Status = "OPEN"
+	Closing   Status = "CLOSING"
+	Closed    Status = "CLOSED"
+	Rejected  Status = "REJECTED"
+	Cancelled Status = "CANCELLED"
+	Failed    Status = "FAILED"
+)
+
+// allowedFrom lists, for each status, the statuses a request may move to it from.
+var allowedFrom = map[Status][]Status{
+	Opening:   {Scheduled},
+	Open:      {Opening},
+	Closing:   {Open},
+	Closed:    {Closing},
+	Cancelled: {Scheduled},
+	Rejected:  {Scheduled},
+	Failed:    {Scheduled, Opening},
+}
+
+// Holds reports whether a request in this status holds its accounts' leases.
+func (s Status) Holds() bool {
+	switch s {
+	case Scheduled, Opening, Open, Closing:
+		return true
+	}
+	return false
+}
+
+// Transition is one entry of a request's history.
+type Transition struct {
+	Status Status    `json:"status"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Note   string    `json:"note,omitempty"`
+}
+
+// Origin records how a request arrived.
+type Origin struct {
+	Channel string `json:"channel"`          // "stepfunctions", "eventbridge", "api"
+	Detail  string `json:"detail,omitempty"` // event ID, source account or caller ARN
+}
+
+// Record is one request as the ledger keeps it.
+type Record struct {
+	RequestID  string       `json:"requestId"`
+	Requester  string       `json:"requester"`
+	Reason     string       `json:"reason"`
+	AccountIDs []string     `json:"accountIds"`
+	Hours      int          `json:"hours"`
+	StartAt    time.Time    `json:"startAt"`
+	Origin     Origin       `json:"origin"`
+	Status     Status       `json:"status"`
+	CreatedAt  time.Time    `json:"createdAt"`
+	OpenedAt   time.Time    `json:"openedAt,omitzero"`
+	RestoreAt  time.Time    `json:"restoreAt,omitzero"`
+	ClosedAt   time.Time    `json:"closedAt,omitzero"`
+	Problems   []string     `json:"problems,omitempty"`
+	LastError  string       `json:"lastError,omitempty"`
+	History    []Transition `json:"history"`
+}
+
+// PlannedEnd is when the window is due to end: restoreAt once open, else start + hours.
+func (r Record) PlannedEnd() time.Time {
+	if !r.RestoreAt.IsZero() {
+		return r.RestoreAt
+	}
+	return r.StartAt.Add(time.Duration(r.Hours) * time.Hour)
+}
+
+// Lease is one account held by one request.
+type Lease struct {
+	AccountID string    `json:"accountId"`
+	RequestID string    `json:"requestId"`
+	Until     time.Time `json:"until"`
+}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+
+// ValidRequestID checks a request ID, which is also the Step Functions execution name.
+func ValidRequestID(id string) error {
+	if !requestIDPattern.MatchString(id) {
+		return fmt.Errorf("request ID %q must be 1 to 80 letters, digits, '-' or '_'", id)
+	}
+	return nil
+}

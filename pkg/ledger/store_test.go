@@ -1,0 +1,284 @@
+package ledger_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
+
+var (
+	db     *dynamodb.Client
+	tables atomic.Int32
+)
+
+func TestMain(m *testing.M) {
+	url, stop, err := testenv.StartDynalite()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	db = testenv.DynamoDB(url)
+	code := m.Run()
+	stop()
+	os.Exit(code)
+}
+
+// newStore gives each test its own table on the package's dynalite.
+func newStore(t *testing.T, now time.Time) *ledger.Store {
+	t.Helper()
+	name := fmt.Sprintf("ledger-%d", tables.Add(1))
+	testenv.LedgerTable(t, db, name)
+	return ledger.New(db, name, func() time.Time { return now })
+}
+
+var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+func record(id string, accounts ...string) ledger.Record {
+	return ledger.Record{
+		RequestID: id, Requester: "alice@example.com", Reason: "rotate root MFA (SEC-1)",
+		AccountIDs: accounts, Hours: 2, StartAt: t0, Origin: ledger.Origin{Channel: "stepfunctions"},
+	}
+}
+
+func TestReserveRecordsAndLeases(t *testing.T) {
+	s := newStore(t, t0)
+	ctx := context.Background()
+	rec, err := s.Reserve(ctx, record("req-1", "111111111111", "222222222222"), "rootwindow:validate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Status != ledger.Scheduled {
+		t.Errorf("status %s", rec.Status)
+	}
+	got, err := s.Get(ctx, "req-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := record("req-1", "111111111111", "222222222222")
+	want.Status, want.CreatedAt = ledger.Scheduled, t0
+	want.History = []ledger.Transition{{Status: ledger.Scheduled, At: t0, Actor: "rootwindow:validate", Note: "validated"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("stored record:\n got %+v\nwant %+v", got, want)
+	}
+	leases, err := s.Leases(ctx, []string{"111111111111", "222222222222", "333333333333"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLeases := map[string]ledger.Lease{
+		"111111111111": {AccountID: "111111111111", RequestID: "req-1", Until: t0.Add(2 * time.Hour)},
+		"222222222222": {AccountID: "222222222222", RequestID: "req-1", Until: t0.Add(2 * time.Hour)},
+	}
+	if !reflect.DeepEqual(leases, wantLeases) {
+		t.Errorf("leases %v", leases)
+	}
+	// Reserving again (a retried Lambda) changes nothing.
+	again, err := s.Reserve(ctx, record("req-1", "111111111111", "222222222222"), "rootwindow:validate")
+	if err != nil || len(again.History) != 1 {
+		t.Errorf("repeat reserve: %v %+v", err, again)
+	}
+	if _, err := s.Get(ctx, "nope"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("missing request: %v", err)
+	}
+}
+
+func TestConflictNamesTheHolder(t *testing.T) {
+	s := newStore(t, t0)
+	ctx := context.Background()
+	if _, err := s.Reserve(ctx, record("req-1", "111111111111"), "v"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Reserve(ctx, record("req-2", "111111111111", "222222222222"), "v")
+	var cerr *ledger.ConflictError
+	if !errors.As(err, &cerr) {
+		t.Fatalf("want a conflict, got %v", err)
+	}
+	want := "111111111111 already has a window: request req-1 holds it until 2026-11-23T12:00:00Z"
+	if cerr.Error() != want {
+		t.Errorf("got %q\nwant %q", cerr.Error(), want)
+	}
+	leases, _ := s.Leases(ctx, []string{"111111111111", "222222222222"})
+	if leases["111111111111"].RequestID != "req-1" || len(leases) != 1 {
+		t.Errorf("leases after the conflict: %v (req-2 must hold nothing)", leases)
+	}
+	rec, _ := s.Get(ctx, "req-2")
+	if rec.Status != ledger.Rejected || rec.History[1].Note != want {
+		t.Errorf("req-2 recorded as %+v", rec)
+	}
+	// Once req-1 releases its lease, the account is free again.
+	if err := s.Release(ctx, "req-1", []string{"111111111111"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Reserve(ctx, record("req-3", "111111111111"), "v"); err != nil {
+		t.Errorf("after release: %v", err)
+	}
+}
+
+func TestReleaseLeavesOthersLeases(t *testing.T) {
+	s := newStore(t, t0)
+	ctx := context.Background()
+	if _, err := s.Reserve(ctx, record("req-1", "111111111111"), "v"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(ctx, "req-other", []string{"111111111111"}); err != nil {
+		t.Fatal(err)
+	}
+	leases, _ := s.Leases(ctx, []string{"111111111111"})
+	if leases["111111111111"].RequestID != "req-1" {
+		t.Errorf("another request released req-1's lease: %v", leases)
+	}
+}
+
+func TestTransitionsOnlyMoveForward(t *testing.T) {
+	s := newStore(t, t0)
+	ctx := context.Background()
+	if _, err := s.Reserve(ctx, record("req-1", "111111111111"), "v"); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		to     ledger.Status
+		change ledger.Change
+	}{
+		{ledger.Opening, ledger.Change{}},
+		{ledger.Open, ledger.Change{OpenedAt: t0, RestoreAt: t0.Add(2 * time.Hour)}},
+		{ledger.Closing, ledger.Change{}},
+		{ledger.Closed, ledger.Change{ClosedAt: t0.Add(2 * time.Hour)}},
+	}
+	for _, st := range steps {
+		if _, err := s.Transition(ctx, "req-1", st.to, "rootwindow:test", "", st.change); err != nil {
+			t.Fatalf("to %s: %v", st.to, err)
+		}
+	}
+	// Repeating the last move is a no-op.
+	rec, err := s.Transition(ctx, "req-1", ledger.Closed, "rootwindow:test", "", ledger.Change{})
+	if err != nil || len(rec.History) != 5 {
+		t.Fatalf("repeat: %v, %d history entries", err, len(rec.History))
+	}
+	if rec.OpenedAt != t0 || rec.RestoreAt != t0.Add(2*time.Hour) || rec.ClosedAt != t0.Add(2*time.Hour) {
+		t.Errorf("times not recorded: %+v", rec)
+	}
+	for _, back := range []ledger.Status{ledger.Open, ledger.Opening, ledger.Cancelled, ledger.Failed, ledger.Closing} {
+		_, err := s.Transition(ctx, "req-1", back, "x", "", ledger.Change{})
+		var terr *ledger.TransitionError
+		if !errors.As(err, &terr) || terr.Current != ledger.Closed {
+			t.Errorf("CLOSED → %s: want a TransitionError, got %v", back, err)
+		}
+	}
+	if _, err := s.Transition(ctx, "missing", ledger.Opening, "x", "", ledger.Change{}); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("missing request: %v", err)
+	}
+}
+
+func TestCancelRacesOpening(t *testing.T) {
+	for i := range 10 {
+		s := newStore(t, t0)
+		ctx := context.Background()
+		id := fmt.Sprintf("race-%d", i)
+		if _, err := s.Reserve(ctx, record(id, "111111111111"), "v"); err != nil {
+			t.Fatal(err)
+		}
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for _, to := range []ledger.Status{ledger.Opening, ledger.Cancelled} {
+			wg.Go(func() {
+				if _, err := s.Transition(ctx, id, to, "x", "", ledger.Change{}); err == nil {
+					wins.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Fatalf("%d of OPENING and CANCELLED won; exactly one must", wins.Load())
+		}
+	}
+}
+
+func TestConcurrentReservationsForOneAccount(t *testing.T) {
+	s := newStore(t, t0)
+	ctx := context.Background()
+	const n = 20
+	var accepted, conflicts atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := s.Reserve(ctx, record(fmt.Sprintf("req-%d", i), "111111111111", "222222222222"), "v")
+			var cerr *ledger.ConflictError
+			switch {
+			case err == nil:
+				accepted.Add(1)
+			case errors.As(err, &cerr):
+				conflicts.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	// Two requests can each take one of the two accounts and both be refused, so at most one wins.
+	if accepted.Load() > 1 || accepted.Load()+conflicts.Load() != n {
+		t.Fatalf("accepted %d, conflicts %d of %d", accepted.Load(), conflicts.Load(), n)
+	}
+	leases, _ := s.Leases(ctx, []string{"111111111111", "222222222222"})
+	if accepted.Load() == 1 && (len(leases) != 2 || leases["111111111111"].RequestID != leases["222222222222"].RequestID) {
+		t.Errorf("the winner must hold both accounts: %v", leases)
+	}
+	if accepted.Load() == 0 && len(leases) != 0 {
+		t.Errorf("no winner, yet leases remain: %v", leases)
+	}
+}
+
+func TestDuplicateRequestID(t *testing.T) {
+	s := newStore(t, t0)
+	ctx := context.Background()
+	if _, err := s.Reserve(ctx, record("req-1", "111111111111"), "v"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Reserve(ctx, record("req-1", "222222222222"), "v")
+	var derr *ledger.DuplicateError
+	if !errors.As(err, &derr) {
+		t.Fatalf("want DuplicateError, got %v", err)
+	}
+}
+
+func TestRejectionRecordedOnce(t *testing.T) {
+	s := newStore(t, t0)
+	ctx := context.Background()
+	rec := record("req-9", "111111111111")
+	rec.Problems = []string{"hours: must be from 1 to 4, got 5"}
+	for range 2 {
+		if err := s.RecordRejection(ctx, rec, "rootwindow:validate"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := s.Get(ctx, "req-9")
+	if got.Status != ledger.Rejected || !reflect.DeepEqual(got.Problems, rec.Problems) || len(got.History) != 1 {
+		t.Errorf("got %+v", got)
+	}
+	leases, _ := s.Leases(ctx, []string{"111111111111"})
+	if len(leases) != 0 {
+		t.Errorf("a rejected request holds leases: %v", leases)
+	}
+}
+
+func TestValidRequestID(t *testing.T) {
+	for _, ok := range []string{"a", "req-1_X", "01J9ZQ7V5Q2K3N4M5P6R7S8T9V"} {
+		if err := ledger.ValidRequestID(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "has space", "semi;colon", string(make([]byte, 81))} {
+		if err := ledger.ValidRequestID(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
