@@ -1,0 +1,48 @@
+package config
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoad(t *testing.T) {
+	r, err := Load(env(map[string]string{
+		EnvTableName:         "ledger",
+		EnvGuardrailPolicyID: "p-abcd1234",
+		EnvAdminPrincipals:   " arn:aws:iam::*:role/Admin , *@example.com,",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Runtime{TableName: "ledger", GuardrailPolicyID: "p-abcd1234",
+		AdminPrincipals: []string{"arn:aws:iam::*:role/Admin", "*@example.com"},
+		OwnerTagKey:     "owner", MaxAccounts: 50, BookingHorizonDays: 7}
+	if !reflect.DeepEqual(r, want) {
+		t.Errorf("got %+v", r)
+	}
+}
+
+func TestLoadNamesEveryBadVariable(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		EnvGuardrailPolicyID:  "policy-1",
+		EnvMaxAccounts:        "51",
+		EnvBookingHorizonDays: "soon",
+	}))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{
+		"ROOTWINDOW_TABLE_NAME is required",
+		"ROOTWINDOW_ADMIN_PRINCIPALS must list at least one administrator principal pattern",
+		`ROOTWINDOW_GUARDRAIL_POLICY_ID: "policy-1" is not a policy ID`,
+		`ROOTWINDOW_MAX_ACCOUNTS must be a whole number from 1 to 50, got "51"`,
+		`ROOTWINDOW_BOOKING_HORIZON_DAYS must be a whole number from 1 to 30, got "soon"`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}

@@ -1,0 +1,104 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
+
+// Detach lifts the guardrail from the request's accounts and starts the window: restoreAt is
+// when the last account was lifted plus the requested hours. A request cancelled before its start
+// returns Opened=false. Running it again after it succeeded returns the same window.
+func (s *Steps) Detach(ctx context.Context, in DetachInput) (Opened, error) {
+	id := in.RequestID
+	rec, err := s.Ledger.Get(ctx, id)
+	if err != nil {
+		s.logError(ctx, "read ledger", id, err)
+		if errors.Is(err, ledger.ErrNotFound) {
+			return Opened{}, &InvalidState{Msg: fmt.Sprintf("request %s is not in the ledger", id)}
+		}
+		return Opened{}, retryLater(err)
+	}
+	switch rec.Status {
+	case ledger.Open, ledger.Closing, ledger.Closed:
+		return opened(rec), nil // a retry after success
+	case ledger.Cancelled:
+		s.Log.InfoContext(ctx, "request cancelled before its start; nothing lifted", "requestId", id)
+		return Opened{RequestID: id, Status: string(rec.Status)}, nil
+	case ledger.Scheduled:
+		rec, err = s.Ledger.Transition(ctx, id, ledger.Opening, actorDetach, "lifting the guardrail", ledger.Change{})
+		var terr *ledger.TransitionError
+		if errors.As(err, &terr) && terr.Current == ledger.Cancelled {
+			return Opened{RequestID: id, Status: string(ledger.Cancelled)}, nil
+		}
+		if err != nil {
+			return Opened{}, s.stateError(ctx, id, err)
+		}
+	case ledger.Opening:
+		// A retry after a failure or crash part-way: lifting again is idempotent.
+	default:
+		return Opened{}, &InvalidState{Msg: fmt.Sprintf("request %s is %s; its window cannot open", id, rec.Status)}
+	}
+
+	s.Log.InfoContext(ctx, "lifting guardrail", "requestId", id, "accounts", len(rec.AccountIDs))
+	if err := s.Guardrail.Detach(ctx, rec.AccountIDs); err != nil {
+		return Opened{}, s.detachFailed(ctx, rec, err)
+	}
+	openedAt := s.now().Truncate(time.Second)
+	restoreAt := openedAt.Add(time.Duration(rec.Hours) * time.Hour)
+	if err := s.Ledger.ExtendLeases(ctx, id, rec.AccountIDs, restoreAt); err != nil {
+		s.logError(ctx, "extend leases", id, err)
+		return Opened{}, retryLater(err)
+	}
+	rec, err = s.Ledger.Transition(ctx, id, ledger.Open, actorDetach,
+		fmt.Sprintf("guardrail lifted from %d account(s)", len(rec.AccountIDs)),
+		ledger.Change{OpenedAt: openedAt, RestoreAt: restoreAt})
+	if err != nil {
+		return Opened{}, s.stateError(ctx, id, err)
+	}
+	s.Log.InfoContext(ctx, "window open", "requestId", id, "openedAt", formatTime(openedAt), "restoreAt", formatTime(restoreAt))
+	return opened(rec), nil
+}
+
+func opened(rec ledger.Record) Opened {
+	return Opened{
+		RequestID: rec.RequestID, Opened: true, Status: string(rec.Status),
+		OpenedAt: formatTime(rec.OpenedAt), RestoreAt: formatTime(rec.RestoreAt),
+	}
+}
+
+// detachFailed records a failed lift. Transient failures leave the request OPENING for the state
+// machine to retry (guardrail.Detach has already put back what it took); others fail it.
+func (s *Steps) detachFailed(ctx context.Context, rec ledger.Record, err error) error {
+	s.logError(ctx, "lift guardrail", rec.RequestID, err)
+	var berr *guardrail.BatchError
+	if errors.As(err, &berr) && berr.RestoreFailed() {
+		_ = s.Ledger.NoteError(ctx, rec.RequestID, err.Error())
+		return &RestoreFailed{Msg: err.Error()}
+	}
+	if guardrail.IsTransient(err) {
+		_ = s.Ledger.NoteError(ctx, rec.RequestID, err.Error())
+		return &Throttled{Msg: err.Error()}
+	}
+	if _, terr := s.Ledger.Transition(ctx, rec.RequestID, ledger.Failed, actorDetach, err.Error(), ledger.Change{LastError: err.Error()}); terr != nil {
+		s.logError(ctx, "record failure", rec.RequestID, terr)
+	}
+	if rerr := s.Ledger.Release(ctx, rec.RequestID, rec.AccountIDs); rerr != nil {
+		s.logError(ctx, "release leases", rec.RequestID, rerr)
+	}
+	return &DetachFailed{Msg: err.Error()}
+}
+
+// stateError classifies a ledger transition error.
+func (s *Steps) stateError(ctx context.Context, id string, err error) error {
+	s.logError(ctx, "move request", id, err)
+	var terr *ledger.TransitionError
+	if errors.As(err, &terr) {
+		return &InvalidState{Msg: terr.Error()}
+	}
+	return retryLater(err)
+}

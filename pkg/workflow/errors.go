@@ -1,0 +1,75 @@
+package workflow
+
+import (
+	"strings"
+
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
+)
+
+// The errors a task returns to Step Functions. aws-lambda-go reports a returned error's type name
+// as the errorType, which is what Retry and Catch match, so these types' names are part of the
+// state machine's contract (see ErrorNames) and must be returned unwrapped.
+
+// RequestRejected: the request is invalid, unauthorized or conflicts with another window. Its
+// message lists every problem, one "field: message" per line. Never retried.
+type RequestRejected struct{ Problems []string }
+
+func (e *RequestRejected) Error() string {
+	return "request rejected:\n" + strings.Join(e.Problems, "\n")
+}
+
+// Throttled: Organizations kept throttling or failing transiently; retry later.
+type Throttled struct{ Msg string }
+
+func (e *Throttled) Error() string { return e.Msg }
+
+// Unavailable: a dependency (the ledger) failed; retry later.
+type Unavailable struct{ Msg string }
+
+func (e *Unavailable) Error() string { return e.Msg }
+
+// DetachFailed: lifting the guardrail failed for a reason retrying will not fix; whatever was
+// lifted has been put back.
+type DetachFailed struct{ Msg string }
+
+func (e *DetachFailed) Error() string { return e.Msg }
+
+// RestoreFailed: the guardrail may be missing from an account. The one failure that matters
+// most; the state machine retries it for hours and then raises the alarm.
+type RestoreFailed struct{ Msg string }
+
+func (e *RestoreFailed) Error() string { return e.Msg }
+
+// InvalidState: the request is not in a status this step can act on (a person ended or
+// cancelled it, say).
+type InvalidState struct{ Msg string }
+
+func (e *InvalidState) Error() string { return e.Msg }
+
+// Error names as Step Functions sees them.
+const (
+	ErrRequestRejected = "RequestRejected"
+	ErrThrottled       = "Throttled"
+	ErrUnavailable     = "Unavailable"
+	ErrDetachFailed    = "DetachFailed"
+	ErrRestoreFailed   = "RestoreFailed"
+	ErrInvalidState    = "InvalidState"
+)
+
+// ErrorNames maps each error type to the name Step Functions matches; a test keeps it honest.
+var ErrorNames = map[string]error{
+	ErrRequestRejected: &RequestRejected{},
+	ErrThrottled:       &Throttled{},
+	ErrUnavailable:     &Unavailable{},
+	ErrDetachFailed:    &DetachFailed{},
+	ErrRestoreFailed:   &RestoreFailed{},
+	ErrInvalidState:    &InvalidState{},
+}
+
+// retryLater turns an infrastructure error into the named error the state machine retries.
+func retryLater(err error) error {
+	if guardrail.IsTransient(err) {
+		return &Throttled{Msg: err.Error()}
+	}
+	return &Unavailable{Msg: err.Error()}
+}
