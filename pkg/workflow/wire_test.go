@@ -1,0 +1,70 @@
+package workflow_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
+
+// The Lambdas' own wiring, configured only by environment variables as in AWS, with the real SDK
+// clients sent to the emulators by AWS_ENDPOINT_URL_*, and Lambda's JSON handling.
+func TestFromEnvironmentRunsAWindow(t *testing.T) {
+	org := orgemu.Standard(mgmt, "alice@example.com", members...)
+	orgURL := org.Start()
+	t.Cleanup(org.Close)
+	dbURL, stop, err := testenv.StartDynalite()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	testenv.LedgerTable(t, testenv.DynamoDB(dbURL), "rootwindow-ledger")
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_ORGANIZATIONS": orgURL, "AWS_ENDPOINT_URL_DYNAMODB": dbURL,
+		"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "eu-west-1",
+		config.EnvTableName: "rootwindow-ledger", config.EnvGuardrailPolicyID: orgemu.GuardrailID,
+		config.EnvAdminPrincipals: "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*",
+	} {
+		t.Setenv(k, v)
+	}
+	steps, err := workflow.FromEnvironment(context.Background(), os.Getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	invoke := func(fn any, payload string) json.RawMessage {
+		t.Helper()
+		out, err := lambda.NewHandler(fn).Invoke(ctx, []byte(payload))
+		if err != nil {
+			t.Fatalf("%s: %v", payload, err)
+		}
+		return out
+	}
+	w := invoke(steps.Validate, `{"input":{"request":{"accountIds":["111111111111"],"hours":1,"reason":"reset root password (SEC-9)","requester":"`+alice+`"},"origin":{"channel":"stepfunctions"}},"execution":"env-1"}`)
+	if !strings.Contains(string(w), `"requestId":"env-1"`) {
+		t.Errorf("validate answered %s", w)
+	}
+	invoke(steps.Detach, `{"requestId":"env-1"}`)
+	if org.IsAttached("111111111111", orgemu.GuardrailID) {
+		t.Error("not lifted")
+	}
+	r := invoke(steps.Reattach, `{"requestId":"env-1","mode":"close"}`)
+	if !strings.Contains(string(r), `"status":"CLOSED"`) || !org.IsAttached("111111111111", orgemu.GuardrailID) {
+		t.Errorf("reattach answered %s", r)
+	}
+}
+
+func TestFromEnvironmentRefusesBadConfiguration(t *testing.T) {
+	_, err := workflow.FromEnvironment(context.Background(), func(string) string { return "" })
+	if err == nil || !strings.Contains(err.Error(), "ROOTWINDOW_TABLE_NAME is required") {
+		t.Errorf("got %v", err)
+	}
+}
