@@ -20,6 +20,10 @@ func (s *Steps) Reattach(ctx context.Context, in ReattachInput) (Restored, error
 	rec, err := s.Ledger.Get(ctx, id)
 	if err != nil {
 		s.logError(ctx, "read ledger", id, err)
+		if errors.Is(err, ledger.ErrNotFound) && in.Mode == ModeCompensate {
+			// Validation failed before recording anything: nothing was reserved or lifted.
+			return Restored{RequestID: id, Status: "NONE"}, nil
+		}
 		if errors.Is(err, ledger.ErrNotFound) {
 			return Restored{}, &InvalidState{Msg: fmt.Sprintf("request %s is not in the ledger", id)}
 		}

@@ -1,0 +1,113 @@
+package stack
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/rootwindow/rootwindow/pkg/config"
+)
+
+// FunctionsProps configures the Lambdas.
+type FunctionsProps struct {
+	Config Config
+	Table  awsdynamodb.Table
+	// AssetDir holds one folder per function, each with its `bootstrap` (built by `make build`).
+	AssetDir string
+}
+
+// Functions are the workflow's Lambdas, each with its own role holding only its own actions.
+type Functions struct {
+	constructs.Construct
+	Validate, Detach, Reattach awslambda.Function
+}
+
+// Organizations actions, by what each function does with them.
+var (
+	orgReadActions = []string{
+		"organizations:DescribeOrganization", "organizations:DescribeAccount",
+		"organizations:ListPoliciesForTarget", "organizations:ListParents", "organizations:ListTagsForResource",
+	}
+	ledgerActions = []string{
+		"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem",
+	}
+)
+
+// NewFunctions creates the Lambdas and their roles.
+func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) *Functions {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	cfg := props.Config
+	env := map[string]*string{
+		config.EnvTableName:          props.Table.TableName(),
+		config.EnvGuardrailPolicyID:  jsii.String(cfg.GuardrailPolicyID),
+		config.EnvAdminPrincipals:    jsii.String(strings.Join(cfg.AdminPrincipals, ",")),
+		config.EnvOwnerTagKey:        jsii.String(cfg.OwnerTagKey),
+		config.EnvMaxAccounts:        jsii.String(strconv.Itoa(cfg.MaxAccountsPerRequest)),
+		config.EnvBookingHorizonDays: jsii.String(strconv.Itoa(cfg.BookingHorizonDays)),
+	}
+	newFn := func(name, description string, timeout float64) awslambda.Function {
+		logs := awslogs.NewLogGroup(c, jsii.String(name+"Logs"), &awslogs.LogGroupProps{
+			Retention:     awslogs.RetentionDays_ONE_YEAR,
+			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		})
+		return awslambda.NewFunction(c, jsii.String(name), &awslambda.FunctionProps{
+			Description:   jsii.String(description),
+			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture:  awslambda.Architecture_ARM_64(),
+			Handler:       jsii.String("bootstrap"),
+			Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(props.AssetDir, strings.ToLower(name))), nil),
+			MemorySize:    jsii.Number(128),
+			Timeout:       awscdk.Duration_Seconds(jsii.Number(timeout)),
+			Environment:   &env,
+			LoggingFormat: awslambda.LoggingFormat_JSON,
+			LogGroup:      logs,
+			Tracing:       awslambda.Tracing_ACTIVE,
+		})
+	}
+	f := &Functions{
+		Construct: c,
+		Validate:  newFn("Validate", "rootwindow: validate a root access window request and reserve its accounts", 60),
+		Detach:    newFn("Detach", "rootwindow: lift the root-user guardrail SCP from the request's accounts", 300),
+		Reattach:  newFn("Reattach", "rootwindow: put the root-user guardrail SCP back", 300),
+	}
+
+	stack := awscdk.Stack_Of(c)
+	// Organizations ARNs carry the management account and the organization ID; the latter is not
+	// known at synth, so it is the only wildcard.
+	policyArn := stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("organizations"), Region: jsii.String(""),
+		Resource: jsii.String("policy"), ResourceName: jsii.String("o-*/service_control_policy/" + cfg.GuardrailPolicyID),
+	})
+	accountsArn := stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("organizations"), Region: jsii.String(""),
+		Resource: jsii.String("account"), ResourceName: jsii.String("o-*/*"),
+	})
+	scoped := func(actions ...string) awsiam.PolicyStatement {
+		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:       jsii.String("GuardrailOnMemberAccountsOnly"),
+			Actions:   jsii.Strings(actions...),
+			Resources: jsii.Strings(*policyArn, *accountsArn),
+		})
+	}
+	// Read-only Organizations calls: Describe/List on the organization's own resources.
+	f.Validate.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("ReadOrganization"), Actions: jsii.Strings(orgReadActions...), Resources: jsii.Strings("*"),
+	}))
+	// Detach may need to put back what it took when a lift fails part-way.
+	f.Detach.AddToRolePolicy(scoped("organizations:DetachPolicy", "organizations:AttachPolicy"))
+	f.Reattach.AddToRolePolicy(scoped("organizations:AttachPolicy"))
+	for _, fn := range []awslambda.Function{f.Validate, f.Detach, f.Reattach} {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("Ledger"), Actions: jsii.Strings(ledgerActions...), Resources: jsii.Strings(*props.Table.TableArn()),
+		}))
+	}
+	return f
+}

@@ -1,0 +1,39 @@
+// Package stack is rootwindow's CDK stack: the ledger table, the Lambdas with one least-privilege
+// role each, and the Standard state machine that holds a root access window. It deploys into the
+// AWS Organizations management account.
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// RootWindowStackProps configures the stack.
+type RootWindowStackProps struct {
+	awscdk.StackProps
+	Config Config
+	// AssetDir holds the built Lambda bundles, one folder per function.
+	AssetDir string
+}
+
+// RootWindowStack is everything rootwindow deploys.
+type RootWindowStack struct {
+	awscdk.Stack
+	Ledger    *Ledger
+	Functions *Functions
+	Workflow  *Workflow
+}
+
+// NewRootWindowStack creates the stack.
+func NewRootWindowStack(scope constructs.Construct, id string, props *RootWindowStackProps) *RootWindowStack {
+	s := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
+	l := NewLedger(s, "Ledger")
+	fns := NewFunctions(s, "Functions", &FunctionsProps{Config: props.Config, Table: l.Table, AssetDir: props.AssetDir})
+	wf := NewWorkflow(s, "Workflow", &WorkflowProps{Functions: fns})
+	awscdk.NewCfnOutput(s, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
+		Value: wf.StateMachine.StateMachineArn(), Description: jsii.String("Start an execution with {\"request\": {...}} to ask for a window"),
+	})
+	awscdk.NewCfnOutput(s, jsii.String("LedgerTableName"), &awscdk.CfnOutputProps{Value: l.Table.TableName()})
+	return &RootWindowStack{Stack: s, Ledger: l, Functions: fns, Workflow: wf}
+}

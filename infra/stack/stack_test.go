@@ -1,0 +1,396 @@
+package stack_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/rootwindow/rootwindow/infra/stack"
+	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
+
+var sample = stack.Config{
+	GuardrailPolicyID:     "p-rootguard01",
+	AdminPrincipals:       []string{"arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*"},
+	OwnerTagKey:           "owner",
+	BookingHorizonDays:    7,
+	MaxAccountsPerRequest: 50,
+}
+
+// template is synthesized once for the package: jsii makes every synth take seconds.
+var template map[string]any
+
+func TestMain(m *testing.M) {
+	assets, err := os.MkdirTemp("", "rootwindow-assets")
+	if err != nil {
+		panic(err)
+	}
+	for _, fn := range []string{"validate", "detach", "reattach"} {
+		// The template only names the bundle; a stand-in keeps these tests independent of the
+		// cross-compiled Lambdas that `make build` produces.
+		if err := os.MkdirAll(filepath.Join(assets, fn), 0o755); err != nil {
+			panic(err)
+		}
+		if err := os.WriteFile(filepath.Join(assets, fn, "bootstrap"), []byte(fn), 0o755); err != nil {
+			panic(err)
+		}
+	}
+	app := awscdk.NewApp(nil)
+	st := stack.NewRootWindowStack(app, "RootWindow", &stack.RootWindowStackProps{
+		StackProps: awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String("999999999999"), Region: jsii.String("eu-west-1")}},
+		Config:     sample, AssetDir: assets,
+	})
+	raw := assertions.Template_FromStack(st.Stack, nil).ToJSON()
+	b, err := json.Marshal(raw)
+	if err != nil {
+		panic(err)
+	}
+	if err := json.Unmarshal(b, &template); err != nil {
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(assets)
+	os.Exit(code)
+}
+
+func resources(typ string) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, r := range template["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] == typ {
+			out[id] = res
+		}
+	}
+	return out
+}
+
+func props(res map[string]any) map[string]any { return res["Properties"].(map[string]any) }
+
+func TestResourceList(t *testing.T) {
+	counts := map[string]int{}
+	for _, r := range template["Resources"].(map[string]any) {
+		counts[r.(map[string]any)["Type"].(string)]++
+	}
+	var lines []string
+	for typ, n := range counts {
+		lines = append(lines, fmt.Sprintf("%s × %d", typ, n))
+	}
+	sort.Strings(lines)
+	t.Logf("template resources:\n%s", strings.Join(lines, "\n"))
+	for typ, want := range map[string]int{
+		"AWS::Lambda::Function": 3, "AWS::DynamoDB::Table": 1, "AWS::StepFunctions::StateMachine": 1,
+		"AWS::Logs::LogGroup": 4, "AWS::IAM::Role": 4,
+	} {
+		if counts[typ] != want {
+			t.Errorf("%s: %d, want %d", typ, counts[typ], want)
+		}
+	}
+}
+
+func TestLambdas(t *testing.T) {
+	fns := resources("AWS::Lambda::Function")
+	for id, fn := range fns {
+		p := props(fn)
+		if p["Runtime"] != "provided.al2023" || !reflect.DeepEqual(p["Architectures"], []any{"arm64"}) || p["Handler"] != "bootstrap" {
+			t.Errorf("%s: runtime %v, architectures %v, handler %v", id, p["Runtime"], p["Architectures"], p["Handler"])
+		}
+		if lc, _ := p["LoggingConfig"].(map[string]any); lc["LogFormat"] != "JSON" {
+			t.Errorf("%s: logs are not JSON: %v", id, p["LoggingConfig"])
+		}
+		env := p["Environment"].(map[string]any)["Variables"].(map[string]any)
+		for k, want := range map[string]any{
+			config.EnvGuardrailPolicyID: "p-rootguard01", config.EnvAdminPrincipals: sample.AdminPrincipals[0],
+			config.EnvOwnerTagKey: "owner", config.EnvMaxAccounts: "50", config.EnvBookingHorizonDays: "7",
+		} {
+			if env[k] != want {
+				t.Errorf("%s: %s = %v, want %v", id, k, env[k], want)
+			}
+		}
+		if _, ok := env[config.EnvTableName].(map[string]any)["Ref"]; !ok {
+			t.Errorf("%s: table name is not a reference to the table: %v", id, env[config.EnvTableName])
+		}
+	}
+}
+
+func TestLedgerTableIsKeptAndRecoverable(t *testing.T) {
+	tables := resources("AWS::DynamoDB::Table")
+	if len(tables) != 1 {
+		t.Fatalf("%d tables", len(tables))
+	}
+	for _, tbl := range tables {
+		p := props(tbl)
+		if tbl["DeletionPolicy"] != "Retain" || tbl["UpdateReplacePolicy"] != "Retain" {
+			t.Errorf("table not retained: %v %v", tbl["DeletionPolicy"], tbl["UpdateReplacePolicy"])
+		}
+		if pitr := p["PointInTimeRecoverySpecification"].(map[string]any); pitr["PointInTimeRecoveryEnabled"] != true {
+			t.Errorf("point-in-time recovery off: %v", pitr)
+		}
+		if p["BillingMode"] != "PAY_PER_REQUEST" || p["DeletionProtectionEnabled"] != true {
+			t.Errorf("billing %v, deletion protection %v", p["BillingMode"], p["DeletionProtectionEnabled"])
+		}
+		if !reflect.DeepEqual(p["KeySchema"], []any{map[string]any{"AttributeName": "pk", "KeyType": "HASH"}}) {
+			t.Errorf("key schema %v", p["KeySchema"])
+		}
+	}
+}
+
+// roleStatements maps each Lambda's logical ID prefix to the statements of its role's policies.
+func roleStatements(t *testing.T) map[string][]map[string]any {
+	t.Helper()
+	out := map[string][]map[string]any{}
+	for _, pol := range resources("AWS::IAM::Policy") {
+		p := props(pol)
+		roles := p["Roles"].([]any)
+		role := roles[0].(map[string]any)["Ref"].(string)
+		for _, s := range p["PolicyDocument"].(map[string]any)["Statement"].([]any) {
+			out[role] = append(out[role], s.(map[string]any))
+		}
+	}
+	return out
+}
+
+func asList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return []any{v}
+}
+
+func TestNoOrganizationsWriteOnEverything(t *testing.T) {
+	writes := 0
+	for role, stmts := range roleStatements(t) {
+		for _, s := range stmts {
+			for _, a := range asList(s["Action"]) {
+				action := a.(string)
+				if !strings.HasPrefix(action, "organizations:") {
+					continue
+				}
+				read := strings.HasPrefix(action, "organizations:Describe") || strings.HasPrefix(action, "organizations:List")
+				if read {
+					continue
+				}
+				writes++
+				for _, r := range asList(s["Resource"]) {
+					b, _ := json.Marshal(r)
+					if r == "*" || !strings.Contains(string(b), "organizations") {
+						t.Errorf("%s: %s on %s", role, action, b)
+					}
+				}
+			}
+		}
+	}
+	if writes == 0 {
+		t.Fatal("no organizations write action found: the check proves nothing")
+	}
+}
+
+func TestEachFunctionHasOnlyItsActions(t *testing.T) {
+	actionsOf := map[string][]string{}
+	for role, stmts := range roleStatements(t) {
+		for _, s := range stmts {
+			for _, a := range asList(s["Action"]) {
+				actionsOf[role] = append(actionsOf[role], a.(string))
+			}
+		}
+	}
+	find := func(prefix string) []string {
+		for role, actions := range actionsOf {
+			if strings.HasPrefix(role, "Functions"+prefix) {
+				return actions
+			}
+		}
+		t.Fatalf("no role for %s in %v", prefix, actionsOf)
+		return nil
+	}
+	has := func(actions []string, a string) bool { return slices.Contains(actions, a) }
+	v, d, r := find("Validate"), find("Detach"), find("Reattach")
+	if has(v, "organizations:DetachPolicy") || has(v, "organizations:AttachPolicy") {
+		t.Errorf("validate can change the organization: %v", v)
+	}
+	if !has(d, "organizations:DetachPolicy") || !has(d, "organizations:AttachPolicy") {
+		t.Errorf("detach: %v", d)
+	}
+	if has(r, "organizations:DetachPolicy") || !has(r, "organizations:AttachPolicy") {
+		t.Errorf("reattach may only attach: %v", r)
+	}
+	for _, actions := range [][]string{v, d, r} {
+		for _, a := range actions {
+			if strings.HasSuffix(a, "*") {
+				t.Errorf("wildcard action %s", a)
+			}
+		}
+		if has(actions, "dynamodb:Scan") || has(actions, "dynamodb:DeleteTable") {
+			t.Errorf("ledger actions too broad: %v", actions)
+		}
+	}
+}
+
+func definition(t *testing.T) map[string]any {
+	t.Helper()
+	def, err := stack.DefinitionFromTemplate(template, func(id string) string {
+		return "arn:aws:lambda:eu-west-1:999999999999:function:" + id
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asl map[string]any
+	if err := json.Unmarshal(def, &asl); err != nil {
+		t.Fatal(err)
+	}
+	return asl
+}
+
+func TestStateMachineStates(t *testing.T) {
+	asl := definition(t)
+	states := asl["States"].(map[string]any)
+	state := func(name string) map[string]any {
+		s, ok := states[name].(map[string]any)
+		if !ok {
+			t.Fatalf("no state %q; states: %v", name, keys(states))
+		}
+		return s
+	}
+	if asl["StartAt"] != stack.StateValidate {
+		t.Errorf("starts at %v", asl["StartAt"])
+	}
+	wantTypes := map[string]string{
+		stack.StateValidate: "Task", stack.StateExplain: "Pass", stack.StateRejected: "Fail",
+		stack.StateStartsLater: "Choice", stack.StateWaitStart: "Wait", stack.StateDetach: "Task",
+		stack.StateOpened: "Choice", stack.StateCancelled: "Succeed", stack.StateHold: "Wait",
+		stack.StateReattach: "Task", stack.StateClosed: "Succeed", stack.StateCompensate: "Task",
+		stack.StateNotOpened: "Fail", stack.StateRestoreFailed: "Fail",
+	}
+	if len(states) != len(wantTypes) {
+		t.Errorf("states %v", keys(states))
+	}
+	for name, typ := range wantTypes {
+		if got := state(name)["Type"]; got != typ {
+			t.Errorf("%s: type %v, want %s", name, got, typ)
+		}
+	}
+	if got := state(stack.StateHold)["TimestampPath"]; got != "$.window.restoreAt" {
+		t.Errorf("window held until %v", got)
+	}
+	if got := state(stack.StateWaitStart)["TimestampPath"]; got != "$.startAt" {
+		t.Errorf("start waits until %v", got)
+	}
+	// Execution input carries no infrastructure: every task is addressed by its own ARN and gets
+	// the request ID from the execution name.
+	for _, name := range []string{stack.StateValidate, stack.StateDetach, stack.StateReattach, stack.StateCompensate} {
+		s := state(name)
+		if !strings.HasPrefix(s["Resource"].(string), "arn:aws:lambda:") {
+			t.Errorf("%s: resource %v", name, s["Resource"])
+		}
+		params := s["Parameters"].(map[string]any)
+		idKey := "requestId.$"
+		if name == stack.StateValidate {
+			idKey = "execution.$"
+		}
+		if params[idKey] != "$$.Execution.Name" {
+			t.Errorf("%s: parameters %v", name, params)
+		}
+	}
+	if got := state(stack.StateRejected)["Error"]; got != workflow.ErrRequestRejected {
+		t.Errorf("rejection error %v", got)
+	}
+	if got := state(stack.StateRejected)["CausePath"]; got != "$.rejection.errorMessage" {
+		t.Errorf("rejection cause %v", got)
+	}
+	if got := state(stack.StateRestoreFailed)["Error"]; got != workflow.ErrRestoreFailed {
+		t.Errorf("restore failure error %v", got)
+	}
+}
+
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestRetryAndCatch(t *testing.T) {
+	states := definition(t)["States"].(map[string]any)
+	retryErrors := func(name string) ([]string, map[string]any) {
+		s := states[name].(map[string]any)
+		retries := s["Retry"].([]any)
+		if len(retries) != 1 {
+			t.Fatalf("%s: %d retriers", name, len(retries))
+		}
+		r := retries[0].(map[string]any)
+		var errs []string
+		for _, e := range r["ErrorEquals"].([]any) {
+			errs = append(errs, e.(string))
+		}
+		return errs, r
+	}
+	catches := func(name string) [][2]string {
+		var out [][2]string
+		for _, c := range states[name].(map[string]any)["Catch"].([]any) {
+			cm := c.(map[string]any)
+			for _, e := range cm["ErrorEquals"].([]any) {
+				out = append(out, [2]string{e.(string), cm["Next"].(string)})
+			}
+		}
+		return out
+	}
+	for _, name := range []string{stack.StateValidate, stack.StateDetach} {
+		errs, _ := retryErrors(name)
+		for _, want := range []string{workflow.ErrThrottled, workflow.ErrUnavailable, "Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.Unknown"} {
+			if !slices.Contains(errs, want) {
+				t.Errorf("%s does not retry %s: %v", name, want, errs)
+			}
+		}
+		if slices.Contains(errs, workflow.ErrRequestRejected) || slices.Contains(errs, "States.ALL") {
+			t.Errorf("%s retries what it must not: %v", name, errs)
+		}
+	}
+	if got := catches(stack.StateValidate); !reflect.DeepEqual(got, [][2]string{{workflow.ErrRequestRejected, stack.StateExplain}, {"States.ALL", stack.StateCompensate}}) {
+		t.Errorf("validate catches %v", got)
+	}
+	if got := catches(stack.StateDetach); !reflect.DeepEqual(got, [][2]string{{"States.ALL", stack.StateCompensate}}) {
+		t.Errorf("a failed lift must be compensated: %v", got)
+	}
+	for _, name := range []string{stack.StateReattach, stack.StateCompensate} {
+		errs, r := retryErrors(name)
+		if !reflect.DeepEqual(errs, []string{"States.ALL"}) || r["MaxAttempts"].(float64) < 20 || r["JitterStrategy"] != "FULL" {
+			t.Errorf("%s: restore must retry everything for hours: %v", name, r)
+		}
+		if got := catches(name); len(got) != 1 || got[0][1] != stack.StateRestoreFailed {
+			t.Errorf("%s: a restore that keeps failing must end in %s: %v", name, stack.StateRestoreFailed, got)
+		}
+	}
+}
+
+func TestStateMachineLoggingAndTracing(t *testing.T) {
+	for _, sm := range resources("AWS::StepFunctions::StateMachine") {
+		p := props(sm)
+		if p["StateMachineType"] != "STANDARD" {
+			t.Errorf("type %v", p["StateMachineType"])
+		}
+		lc := p["LoggingConfiguration"].(map[string]any)
+		if lc["IncludeExecutionData"] != false || lc["Level"] != "ALL" {
+			t.Errorf("logging %v", lc)
+		}
+		if tc := p["TracingConfiguration"].(map[string]any); tc["Enabled"] != true {
+			t.Errorf("tracing %v", tc)
+		}
+	}
+	for id, lg := range resources("AWS::Logs::LogGroup") {
+		if props(lg)["RetentionInDays"] == nil {
+			t.Errorf("%s keeps logs forever", id)
+		}
+	}
+}

@@ -1,0 +1,180 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	tasks "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctionstasks"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
+
+// State names, visible in the Step Functions console and matched by the tests.
+const (
+	StateValidate       = "Validate request"
+	StateExplain        = "Explain rejection"
+	StateRejected       = "Request rejected"
+	StateStartsLater    = "Starts later?"
+	StateWaitStart      = "Wait for start"
+	StateDetach         = "Lift guardrail"
+	StateOpened         = "Window opened?"
+	StateCancelled      = "Cancelled before start"
+	StateHold           = "Hold window"
+	StateReattach       = "Restore guardrail"
+	StateClosed         = "Window closed"
+	StateCompensate     = "Put guardrail back"
+	StateNotOpened      = "Window did not open"
+	StateRestoreFailed  = "GUARDRAIL NOT RESTORED"
+	executionNamePath   = "$$.Execution.Name"
+	errorResultPath     = "$.error"
+	restoreFailedReason = "The guardrail could not be restored after hours of retries; it may be missing from an account. Restore it by hand and read the request's lastError in the ledger."
+)
+
+// retryable are the errors worth another attempt of any task: our own transient ones and every
+// Lambda service error.
+var retryable = []string{
+	workflow.ErrThrottled, workflow.ErrUnavailable,
+	"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+	"Lambda.ClientExecutionTimeoutException",
+	"Lambda.TooManyRequestsException", "Lambda.Unknown", "States.Timeout",
+}
+
+// WorkflowProps configures the state machine.
+type WorkflowProps struct {
+	Functions *Functions
+}
+
+// Workflow is the Standard state machine that holds a root access window.
+type Workflow struct {
+	constructs.Construct
+	StateMachine sfn.StateMachine
+}
+
+func invoke(scope constructs.Construct, name string, fn awslambda.Function, payload map[string]any, resultPath string) tasks.LambdaInvoke {
+	props := &tasks.LambdaInvokeProps{
+		LambdaFunction: fn,
+		Payload:        sfn.TaskInput_FromObject(&payload),
+		// The plain Lambda ARN form: the task's result is the function's own output.
+		PayloadResponseOnly: jsii.Bool(true),
+		// Each task declares its own retries, Lambda service errors included.
+		RetryOnServiceExceptions: jsii.Bool(false),
+	}
+	if resultPath != "" {
+		props.ResultPath = jsii.String(resultPath)
+	}
+	return tasks.NewLambdaInvoke(scope, jsii.String(name), props)
+}
+
+// restoreRetry is the reattach budget: about ten attempts in the first hour, then one every ten
+// minutes, over about three and a half hours in all.
+var restoreRetry = &sfn.RetryProps{
+	Errors:         &[]*string{sfn.Errors_ALL()},
+	Interval:       awscdk.Duration_Seconds(jsii.Number(10)),
+	BackoffRate:    jsii.Number(2),
+	MaxDelay:       awscdk.Duration_Minutes(jsii.Number(10)),
+	MaxAttempts:    jsii.Number(25),
+	JitterStrategy: sfn.JitterType_FULL,
+}
+
+// NewWorkflow builds the state machine:
+//
+//	Validate ─rejected─► Explain ► Fail(RequestRejected)
+//	   ▼ (other failure ─► Put guardrail back ► Fail)
+//	Starts later? ─yes─► Wait for start ─┐
+//	   ▼ ◄────────────────────────────────┘
+//	Lift guardrail ─failure─► Put guardrail back ► Fail
+//	   ▼
+//	Window opened? ─no (cancelled)─► Succeed
+//	   ▼
+//	Hold window (Wait until restoreAt) ► Restore guardrail ─still failing─► Fail(RestoreFailed)
+//	   ▼
+//	Window closed (Succeed)
+func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *Workflow {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	fns := props.Functions
+
+	restoreFailed := sfn.NewFail(c, jsii.String(StateRestoreFailed), &sfn.FailProps{
+		Error: jsii.String(workflow.ErrRestoreFailed), Cause: jsii.String(restoreFailedReason),
+	})
+
+	compensate := invoke(c, StateCompensate, fns.Reattach, map[string]any{
+		"requestId": sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
+		"mode":      workflow.ModeCompensate,
+		"cause":     sfn.JsonPath_StringAt(jsii.String("$.error.Error")),
+	}, "$.compensation")
+	compensate.AddRetry(restoreRetry)
+	compensate.AddCatch(restoreFailed, &sfn.CatchProps{ResultPath: jsii.String(errorResultPath + "Restore")})
+	compensate.Next(sfn.NewFail(c, jsii.String(StateNotOpened), &sfn.FailProps{
+		ErrorPath: jsii.String("$.error.Error"), CausePath: jsii.String("$.error.Cause"),
+	}))
+
+	validate := invoke(c, StateValidate, fns.Validate, map[string]any{
+		"input":     sfn.JsonPath_EntirePayload(),
+		"execution": sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
+	}, "")
+	validate.AddRetry(&sfn.RetryProps{
+		Errors: jsii.Strings(retryable...), Interval: awscdk.Duration_Seconds(jsii.Number(2)),
+		BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(6), JitterStrategy: sfn.JitterType_FULL,
+	})
+	// The Lambda error's Cause is JSON; show the requester just the list of problems.
+	explain := sfn.NewPass(c, jsii.String(StateExplain), &sfn.PassProps{
+		Parameters: &map[string]any{"rejection": sfn.JsonPath_StringToJson(jsii.String("$.error.Cause"))},
+	})
+	explain.Next(sfn.NewFail(c, jsii.String(StateRejected), &sfn.FailProps{
+		Error: jsii.String(workflow.ErrRequestRejected), CausePath: jsii.String("$.rejection.errorMessage"),
+	}))
+	validate.AddCatch(explain, &sfn.CatchProps{Errors: jsii.Strings(workflow.ErrRequestRejected), ResultPath: jsii.String(errorResultPath)})
+	validate.AddCatch(compensate, &sfn.CatchProps{ResultPath: jsii.String(errorResultPath)})
+
+	detach := invoke(c, StateDetach, fns.Detach, map[string]any{
+		"requestId": sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
+	}, "$.window")
+	detach.AddRetry(&sfn.RetryProps{
+		Errors: jsii.Strings(retryable...), Interval: awscdk.Duration_Seconds(jsii.Number(5)),
+		BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(4), JitterStrategy: sfn.JitterType_FULL,
+	})
+	detach.AddCatch(compensate, &sfn.CatchProps{ResultPath: jsii.String(errorResultPath)})
+
+	reattach := invoke(c, StateReattach, fns.Reattach, map[string]any{
+		"requestId": sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
+		"mode":      workflow.ModeClose,
+	}, "$.restored")
+	reattach.AddRetry(restoreRetry)
+	reattach.AddCatch(restoreFailed, &sfn.CatchProps{ResultPath: jsii.String(errorResultPath)})
+
+	hold := sfn.NewWait(c, jsii.String(StateHold), &sfn.WaitProps{
+		Time: sfn.WaitTime_TimestampPath(jsii.String("$.window.restoreAt")),
+	})
+	opened := sfn.NewChoice(c, jsii.String(StateOpened), nil).
+		When(sfn.Condition_BooleanEquals(jsii.String("$.window.opened"), jsii.Bool(false)),
+			sfn.NewSucceed(c, jsii.String(StateCancelled), nil), nil).
+		Otherwise(hold.Next(reattach.Next(sfn.NewSucceed(c, jsii.String(StateClosed), nil))))
+	lift := detach.Next(opened)
+
+	waitStart := sfn.NewWait(c, jsii.String(StateWaitStart), &sfn.WaitProps{
+		Time: sfn.WaitTime_TimestampPath(jsii.String("$.startAt")),
+	})
+	startsLater := sfn.NewChoice(c, jsii.String(StateStartsLater), nil).
+		When(sfn.Condition_BooleanEquals(jsii.String("$.startsLater"), jsii.Bool(true)), waitStart.Next(lift), nil).
+		Otherwise(lift)
+
+	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
+		Retention:     awslogs.RetentionDays_ONE_YEAR,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	sm := sfn.NewStateMachine(c, jsii.String("StateMachine"), &sfn.StateMachineProps{
+		StateMachineType: sfn.StateMachineType_STANDARD,
+		Comment:          jsii.String("rootwindow: lift the root-user guardrail SCP for 1 to 4 hours, then put it back"),
+		DefinitionBody:   sfn.DefinitionBody_FromChainable(validate.Next(startsLater)),
+		TracingEnabled:   jsii.Bool(true),
+		Logs: &sfn.LogOptions{
+			Destination: logs, Level: sfn.LogLevel_ALL,
+			// Execution data holds requests and reasons: keep it out of the logs.
+			IncludeExecutionData: jsii.Bool(false),
+		},
+	})
+	return &Workflow{Construct: c, StateMachine: sm}
+}
