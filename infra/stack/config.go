@@ -91,7 +91,7 @@ func LoadConfig(get func(key string) any) (Config, error) {
 		c.MaxAccountsPerRequest = n
 	}
 	if len(errs) > 0 {
-		return Config{}, fmt.Errorf("rootwindow configuration is not valid (set these in cdk.json \"context\" or with -c key=value):\n%w", errors.Join(errs...))
+		return Config{}, fmt.Errorf("rootwindow configuration is not valid (set these in the JSON file named by ROOTWINDOW_CONFIG, which make sets to rootwindow.json; in cdk.json \"context\"; or with -c key=value):\n%w", errors.Join(errs...))
 	}
 	return c, nil
 }

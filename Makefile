@@ -1,0 +1,58 @@
+# rootwindow: the front door. `make test` is what CI runs.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+FUNCTIONS := validate detach reattach
+CDK := tools/node_modules/.bin/cdk
+# Your deployment's configuration (see config/sample.json); `make synth` falls back to the sample.
+CONFIG ?= rootwindow.json
+SYNTH_CONFIG := $(if $(wildcard $(CONFIG)),$(CONFIG),config/sample.json)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+export CDK_DISABLE_VERSION_CHECK := true
+
+.PHONY: all build test lint synth deploy diff destroy tools clean $(addprefix build-,$(FUNCTIONS))
+
+all: lint test build
+
+## build: cross-compile every Lambda to bin/<name>/bootstrap (linux/arm64, provided.al2023)
+build: $(addprefix build-,$(FUNCTIONS))
+
+$(addprefix build-,$(FUNCTIONS)): build-%:
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o bin/$*/bootstrap ./functions/$*
+	@ls -l bin/$*/bootstrap | awk '{printf "built %s (%.1f MB)\n", $$9, $$5/1048576}'
+
+## tools: install the pinned Node tooling (CDK CLI, dynalite) from tools/package-lock.json
+tools: tools/node_modules/.installed
+
+tools/node_modules/.installed: tools/package.json tools/package-lock.json
+	cd tools && npm ci --no-audit --no-fund
+	touch $@
+
+## test: every test, from unit to emulators to CDK assertions
+test: tools
+	go mod download
+	go vet ./...
+	go test ./...
+
+## lint: formatting, vet and staticcheck
+lint:
+	@unformatted=$$(gofmt -l $$(go list -f '{{.Dir}}' ./...)); if [[ -n "$$unformatted" ]]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+	go vet ./...
+	go run $(STATICCHECK) ./...
+
+## synth: write the CloudFormation template to cdk.out/ (CONFIG=rootwindow.json, else the sample)
+synth: build tools
+	@echo "synthesizing with $(SYNTH_CONFIG)"
+	ROOTWINDOW_CONFIG=$(SYNTH_CONFIG) $(CDK) synth --quiet
+	@echo "template: cdk.out/RootWindow.template.json"
+
+## deploy / diff / destroy: against the management account your AWS credentials point at
+deploy diff destroy: build tools
+	@test -f $(CONFIG) || { echo "$(CONFIG) not found: copy config/sample.json, fill it in, or pass CONFIG=path"; exit 2; }
+	ROOTWINDOW_CONFIG=$(CONFIG) $(CDK) $@ $(if $(filter deploy,$@),--require-approval broadening,)
+
+clean:
+	rm -rf bin cdk.out
