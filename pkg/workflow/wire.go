@@ -41,4 +41,3 @@ func FromEnvironment(ctx context.Context, getenv func(string) string) (*Steps, e
 func Fatal(err error) {
 	lambdacontext.NewLogger().Error("cannot start", "error", err.Error())
 }
-
