@@ -1,0 +1,112 @@
+// Runs a state machine definition locally with aws-local-stepfunctions, for rootwindow's harness.
+//
+// Usage: node sfn-run.mjs <config.json>
+//   config: {
+//     definition:   the ASL definition (object),
+//     input:        the execution input,
+//     executionName, lambdaEndpoint (http://127.0.0.1:port: POST /invoke/<resource ARN>),
+//     clock: { baseMs, realStartMs, factor },  // the virtual clock shared with the Lambda handlers
+//     retryIntervalMs: delay of every retry (real milliseconds)
+//   }
+// Prints one JSON line per execution event, then {"type":"Result", ...} last.
+//
+// Time compression: Step Functions' Wait states compare their timestamp with the wall clock.
+// Here Date.now() is a virtual clock that runs `factor` times faster than the wall clock (the same
+// formula the Lambda handlers use), and the sleep of a Wait state is divided by `factor`. The
+// TimestampPath is read from the state's input exactly as in AWS.
+import { readFileSync } from 'node:fs';
+
+// aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22+); Node 20 lacks it.
+if (typeof Promise.withResolvers !== 'function') {
+  Promise.withResolvers = function withResolvers() {
+    let resolve, reject;
+    const promise = new Promise((res, rej) => { resolve = res; reject = rej; });
+    return { promise, resolve, reject };
+  };
+}
+
+const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const { baseMs, realStartMs, factor } = cfg.clock;
+const realNow = Date.now.bind(Date);
+Date.now = () => baseMs + (realNow() - realStartMs) * factor;
+
+// Scale the one timer a Wait state starts, and no other (task timeouts keep real time).
+const realSetTimeout = globalThis.setTimeout;
+let scaleNextTimer = false;
+globalThis.setTimeout = (fn, ms, ...args) => {
+  if (scaleNextTimer) {
+    scaleNextTimer = false;
+    ms = Math.max(0, ms) / factor;
+  }
+  return realSetTimeout(fn, ms, ...args);
+};
+const waitStates = Object.entries(cfg.definition.States)
+  .filter(([, s]) => s.Type === 'Wait').map(([name]) => name);
+const waitTimeOverrides = new Proxy({}, {
+  // Read by the library just before it starts a Wait state's timer: flag that timer for scaling
+  // and let the state compute its own duration.
+  get(_, name) {
+    if (waitStates.includes(name)) {
+      scaleNextTimer = true;
+      queueMicrotask(() => { scaleNextTimer = false; });
+    }
+    return undefined;
+  },
+});
+
+const { StateMachine } = await import('aws-local-stepfunctions');
+
+// Every Task invokes the real handler through the harness, with Lambda's Invoke semantics: a
+// function error comes back as {errorType, errorMessage}, which Step Functions reports as
+// Error = errorType and Cause = the JSON error object.
+const taskResourceLocalHandlers = {};
+const retryIntervalOverrides = {};
+for (const [name, state] of Object.entries(cfg.definition.States)) {
+  if (state.Type !== 'Task') continue;
+  retryIntervalOverrides[name] = cfg.retryIntervalMs;
+  taskResourceLocalHandlers[name] = async (input) => {
+    const res = await fetch(`${cfg.lambdaEndpoint}/invoke/${encodeURIComponent(state.Resource)}`, {
+      method: 'POST', body: JSON.stringify(input), headers: { 'content-type': 'application/json' },
+    });
+    const body = await res.json();
+    if (res.headers.get('x-amz-function-error')) {
+      const err = new Error(JSON.stringify(body));
+      err.name = body.errorType;
+      throw err;
+    }
+    if (!res.ok) {
+      const err = new Error(JSON.stringify(body));
+      err.name = 'Lambda.ServiceException';
+      throw err;
+    }
+    return body;
+  };
+}
+
+const sm = new StateMachine(cfg.definition, { validationOptions: { checkArn: false } });
+const execution = sm.run(cfg.input, {
+  overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
+  context: { Execution: { Name: cfg.executionName, Id: `arn:aws:states:local:000000000000:execution:rootwindow:${cfg.executionName}`, StartTime: new Date(Date.now()).toISOString() } },
+});
+
+const print = (o) => process.stdout.write(JSON.stringify(o) + '\n');
+const events = (async () => {
+  for await (const e of execution.eventLogs) {
+    const out = { type: e.type, at: new Date(e.timestamp).toISOString() };
+    if (e.state) out.state = e.state.name;
+    if (e.Error !== undefined) { out.error = e.Error; out.cause = String(e.Cause ?? ''); }
+    if (e.retry) out.attempt = e.retry.attempt;
+    print(out);
+  }
+})();
+
+let result;
+try {
+  const output = await execution.result;
+  result = { type: 'Result', status: 'SUCCEEDED', output };
+} catch (err) {
+  const failure = err.cause instanceof Error ? err.cause : err; // ExecutionError wraps the state's error
+  result = { type: 'Result', status: 'FAILED', error: failure.name, cause: String(failure.message) };
+}
+await events;
+print(result);
