@@ -11,7 +11,7 @@ import (
 )
 
 func main() {
-	steps, err := workflow.FromEnvironment(context.Background(), os.Getenv)
+	steps, err := workflow.FromEnvironment(context.Background(), workflow.Wiring{Getenv: os.Getenv})
 	if err != nil {
 		workflow.Fatal(err)
 		os.Exit(1)

@@ -307,6 +307,10 @@ func TestStateMachineStates(t *testing.T) {
 	if got := state(stack.StateRejected)["CausePath"]; got != "$.rejection.errorMessage" {
 		t.Errorf("rejection cause %v", got)
 	}
+	// The rejection's Cause is the Lambda error object as JSON; the Pass state parses that path.
+	if got := state(stack.StateExplain)["Parameters"].(map[string]any)["rejection.$"]; got != "States.StringToJson($.error.Cause)" {
+		t.Errorf("rejection parsed from %v", got)
+	}
 	if got := state(stack.StateRestoreFailed)["Error"]; got != workflow.ErrRestoreFailed {
 		t.Errorf("restore failure error %v", got)
 	}

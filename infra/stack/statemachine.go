@@ -121,7 +121,7 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 	})
 	// The Lambda error's Cause is JSON; show the requester just the list of problems.
 	explain := sfn.NewPass(c, jsii.String(StateExplain), &sfn.PassProps{
-		Parameters: &map[string]any{"rejection": sfn.JsonPath_StringToJson(jsii.String("$.error.Cause"))},
+		Parameters: &map[string]any{"rejection": sfn.JsonPath_StringToJson(sfn.JsonPath_StringAt(jsii.String("$.error.Cause")))},
 	})
 	explain.Next(sfn.NewFail(c, jsii.String(StateRejected), &sfn.FailProps{
 		Error: jsii.String(workflow.ErrRequestRejected), CausePath: jsii.String("$.rejection.errorMessage"),

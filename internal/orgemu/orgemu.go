@@ -110,6 +110,20 @@ func Standard(managementID, owner string, members ...string) *Server {
 	return s
 }
 
+// SetClock sets the clock that stamps calls and refills the rate limit (a harness's virtual clock).
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// Reset forgets recorded calls and faults, and the rate limit and latency.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls, s.faults, s.rate, s.latency = nil, nil, 0, 0
+}
+
 // Root is the organization root's ID.
 func (s *Server) Root() string { return s.rootID }
 
@@ -205,7 +219,7 @@ func (s *Server) SetLatency(d time.Duration) {
 func (s *Server) SetRateLimit(perSecond float64, burst int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rate, s.burst, s.tokens, s.lastRefill = perSecond, float64(burst), float64(burst), s.now()
+	s.rate, s.burst, s.tokens, s.lastRefill = perSecond, float64(burst), float64(burst), time.Now()
 }
 
 // Calls returns the calls answered so far.
@@ -507,7 +521,7 @@ func (s *Server) throttle() *apiError {
 	if s.rate <= 0 {
 		return nil
 	}
-	now := s.now()
+	now := time.Now() // the rate limit is in wall-clock time even when calls are stamped by another clock
 	s.tokens += now.Sub(s.lastRefill).Seconds() * s.rate
 	if s.tokens > s.burst {
 		s.tokens = s.burst

@@ -125,6 +125,12 @@ func (g *Guardrail) inspectOne(ctx context.Context, id, mgmt string) (Report, er
 	return r, err
 }
 
+// IsAttached asks Organizations whether the guardrail is attached directly to an account now.
+func (g *Guardrail) IsAttached(ctx context.Context, accountID string) (bool, error) {
+	policies, err := g.directSCPs(ctx, accountID)
+	return policies[g.policyID], err
+}
+
 func (g *Guardrail) directSCPs(ctx context.Context, target string) (map[string]bool, error) {
 	ids := map[string]bool{}
 	in := &organizations.ListPoliciesForTargetInput{TargetId: aws.String(target), Filter: types.PolicyTypeServiceControlPolicy}

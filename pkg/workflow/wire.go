@@ -14,11 +14,19 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
 
+// Wiring is what FromEnvironment needs from its caller; the zero value of each field but Getenv
+// means what AWS uses.
+type Wiring struct {
+	Getenv    func(string) string
+	Clock     func() time.Time // default time.Now
+	Guardrail guardrail.Options
+}
+
 // FromEnvironment builds the steps a Lambda runs, once per instance: configuration from the
 // environment, the real AWS clients (which honour AWS_ENDPOINT_URL_* for local runs), and a JSON
 // logger that stamps every line with the Lambda request ID.
-func FromEnvironment(ctx context.Context, getenv func(string) string) (*Steps, error) {
-	cfg, err := config.Load(getenv)
+func FromEnvironment(ctx context.Context, w Wiring) (*Steps, error) {
+	cfg, err := config.Load(w.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
@@ -26,12 +34,18 @@ func FromEnvironment(ctx context.Context, getenv func(string) string) (*Steps, e
 	if err != nil {
 		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}
+	if w.Clock == nil {
+		w.Clock = time.Now
+	}
 	log := lambdacontext.NewLogger()
+	if w.Guardrail.Logger == nil {
+		w.Guardrail.Logger = log
+	}
 	return &Steps{
 		Config:    cfg,
-		Guardrail: guardrail.New(guardrail.NewClient(awsCfg), cfg.GuardrailPolicyID, guardrail.Options{Logger: log}),
-		Ledger:    ledger.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, time.Now),
-		Clock:     time.Now,
+		Guardrail: guardrail.New(guardrail.NewClient(awsCfg), cfg.GuardrailPolicyID, w.Guardrail),
+		Ledger:    ledger.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, w.Clock),
+		Clock:     w.Clock,
 		Log:       log,
 	}, nil
 }

@@ -35,7 +35,7 @@ func TestFromEnvironmentRunsAWindow(t *testing.T) {
 	} {
 		t.Setenv(k, v)
 	}
-	steps, err := workflow.FromEnvironment(context.Background(), os.Getenv)
+	steps, err := workflow.FromEnvironment(context.Background(), workflow.Wiring{Getenv: os.Getenv})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestFromEnvironmentRunsAWindow(t *testing.T) {
 }
 
 func TestFromEnvironmentRefusesBadConfiguration(t *testing.T) {
-	_, err := workflow.FromEnvironment(context.Background(), func(string) string { return "" })
+	_, err := workflow.FromEnvironment(context.Background(), workflow.Wiring{Getenv: func(string) string { return "" }})
 	if err == nil || !strings.Contains(err.Error(), "ROOTWINDOW_TABLE_NAME is required") {
 		t.Errorf("got %v", err)
 	}

@@ -1,0 +1,239 @@
+// Package harness runs rootwindow's real workflow on one machine: the state machine definition
+// that the CDK stack synthesizes, executed by aws-local-stepfunctions, whose Tasks invoke the real
+// Lambda handlers (built from environment variables, with Lambda's JSON handling) using the real
+// AWS SDK clients, pointed by AWS_ENDPOINT_URL_* at loopback emulators: the project's
+// Organizations emulator and dynalite, or endpoints the caller already runs.
+//
+// Waits are compressed: the handlers, the Organizations emulator and the state machine runner
+// share a virtual clock that runs Factor times faster than the wall clock, so handlers compute and
+// record real-looking timestamps while a four-hour window passes in seconds.
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
+
+// Defaults of the emulated organization.
+const (
+	Management = "999999999999"
+	Owner      = "alice@example.com"
+	// Requester is an administrator (matches AdminPattern) who owns every emulated member.
+	Requester    = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"
+	AdminPattern = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*"
+)
+
+// Options configure a harness; zero values mean "start and seed our own".
+type Options struct {
+	// Factor compresses time: 3600 makes one hour pass in one second. Default 3600.
+	Factor float64
+	// Members are the emulated member accounts (default three), each with the guardrail attached
+	// directly beside FullAWSAccess and tagged owner=Owner.
+	Members []string
+	// OrganizationsEndpoint and DynamoDBEndpoint use emulators the caller runs instead of ours;
+	// GuardrailPolicyID then names the guardrail in that organization.
+	OrganizationsEndpoint string
+	DynamoDBEndpoint      string
+	GuardrailPolicyID     string
+	// AdminPattern is who may ask (default AdminPattern).
+	AdminPattern string
+	// Backoff of the handlers' Organizations retries (default: 6 attempts from 20 ms).
+	Backoff guardrail.Backoff
+	// RetryInterval is how long the state machine waits between retries of a task (default 10 ms).
+	RetryInterval time.Duration
+}
+
+// Harness is a running local rootwindow.
+type Harness struct {
+	Org        *orgemu.Server // nil when Options.OrganizationsEndpoint is set
+	Clock      *Clock
+	Definition []byte
+	PolicyID   string
+
+	opts     Options
+	db       *dynamodb.Client
+	stop     []func()
+	invoker  *invoker
+	mu       sync.Mutex
+	steps    *workflow.Steps
+	table    string
+	tableSeq int
+}
+
+// Start brings up the emulators (unless given endpoints), synthesizes the state machine, and
+// points the AWS SDK at the emulators through AWS_ENDPOINT_URL_* in this process's environment;
+// so one harness per process.
+func Start(ctx context.Context, opts Options) (h *Harness, err error) {
+	if opts.Factor <= 0 {
+		opts.Factor = 3600
+	}
+	if len(opts.Members) == 0 {
+		opts.Members = []string{"111111111111", "222222222222", "333333333333"}
+	}
+	if opts.AdminPattern == "" {
+		opts.AdminPattern = AdminPattern
+	}
+	if opts.Backoff.Attempts == 0 {
+		opts.Backoff = guardrail.Backoff{Attempts: 6, Base: 20 * time.Millisecond, Max: 200 * time.Millisecond}
+	}
+	if opts.RetryInterval == 0 {
+		opts.RetryInterval = 10 * time.Millisecond
+	}
+	h = &Harness{opts: opts, Clock: NewClock(opts.Factor), PolicyID: opts.GuardrailPolicyID}
+	defer func() {
+		if err != nil {
+			h.Close()
+		}
+	}()
+
+	orgURL := opts.OrganizationsEndpoint
+	if orgURL == "" {
+		h.Org = orgemu.Standard(Management, Owner, opts.Members...)
+		h.Org.SetClock(h.Clock.Now)
+		orgURL = h.Org.Start()
+		h.stop = append(h.stop, h.Org.Close)
+		h.PolicyID = orgemu.GuardrailID
+	} else if err := config.ValidPolicyID(h.PolicyID); err != nil {
+		return nil, fmt.Errorf("with an external Organizations endpoint, give the guardrail policy ID: %w", err)
+	}
+	dbURL := opts.DynamoDBEndpoint
+	if dbURL == "" {
+		var stop func()
+		if dbURL, stop, err = testenv.StartDynalite(); err != nil {
+			return nil, err
+		}
+		h.stop = append(h.stop, stop)
+	}
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL_ORGANIZATIONS": orgURL, "AWS_ENDPOINT_URL_DYNAMODB": dbURL,
+		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "local",
+		"AWS_EC2_METADATA_DISABLED": "true",
+	} {
+		if err := os.Setenv(k, v); err != nil {
+			return nil, err
+		}
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	h.db = dynamodb.NewFromConfig(awsCfg)
+
+	fns, def, err := synthesize()
+	if err != nil {
+		return nil, err
+	}
+	if err := validateASL(def); err != nil {
+		return nil, err
+	}
+	h.Definition = def
+	h.invoker = newInvoker(fns)
+	h.stop = append(h.stop, h.invoker.close)
+	if err := h.NewLedger(ctx); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Close stops what the harness started.
+func (h *Harness) Close() {
+	for i := len(h.stop) - 1; i >= 0; i-- {
+		h.stop[i]()
+	}
+	h.stop = nil
+}
+
+// Members are the emulated member accounts.
+func (h *Harness) Members() []string { return h.opts.Members }
+
+// NewLedger gives the following executions a fresh, empty ledger table, and rebuilds the Lambda
+// handlers from their environment for it.
+func (h *Harness) NewLedger(ctx context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.tableSeq++
+	table := fmt.Sprintf("rootwindow-ledger-%d-%d", time.Now().UnixNano(), h.tableSeq)
+	if err := ledger.CreateTable(ctx, h.db, table); err != nil {
+		return err
+	}
+	w := dynamodb.NewTableExistsWaiter(h.db, func(o *dynamodb.TableExistsWaiterOptions) { o.MinDelay = 10 * time.Millisecond })
+	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 30*time.Second); err != nil {
+		return err
+	}
+	env := map[string]string{
+		config.EnvTableName: table, config.EnvGuardrailPolicyID: h.PolicyID,
+		config.EnvAdminPrincipals: h.opts.AdminPattern,
+	}
+	steps, err := workflow.FromEnvironment(ctx, workflow.Wiring{
+		Getenv:    func(k string) string { return env[k] },
+		Clock:     h.Clock.Now,
+		Guardrail: guardrail.Options{Backoff: h.opts.Backoff},
+	})
+	if err != nil {
+		return err
+	}
+	h.steps, h.table = steps, table
+	h.invoker.setHandlers(map[string]lambda.Handler{
+		workflow.TaskValidate: lambda.NewHandler(steps.Validate),
+		workflow.TaskDetach:   lambda.NewHandler(steps.Detach),
+		workflow.TaskReattach: lambda.NewHandler(steps.Reattach),
+	})
+	return nil
+}
+
+// Ledger is the current ledger.
+func (h *Harness) Ledger() *ledger.Store {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.steps.Ledger
+}
+
+// Guardrail acts on the organization the harness uses, through the real SDK client.
+func (h *Harness) Guardrail() *guardrail.Guardrail {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.steps.Guardrail
+}
+
+// Missing lists the accounts from which the guardrail is missing now, asking Organizations.
+func (h *Harness) Missing(ctx context.Context, accounts []string) ([]string, error) {
+	var missing []string
+	for _, id := range accounts {
+		ok, err := h.Guardrail().IsAttached(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			missing = append(missing, id)
+		}
+	}
+	return missing, nil
+}
+
+// TableName is the current ledger table.
+func (h *Harness) TableName() string { return h.table }
+
+var errNoResult = errors.New("the state machine runner printed no result")
+
+// Steps are the handlers the Lambdas run now, for driving one step by hand.
+func (h *Harness) Steps() *workflow.Steps {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.steps
+}

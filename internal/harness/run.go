@@ -1,0 +1,268 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/rootwindow/rootwindow/infra/stack"
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
+
+const arnPrefix = "arn:aws:lambda:us-east-1:000000000000:function:rootwindow-"
+
+// synthesize builds the CDK stack in process and returns its state machine definition as plain
+// ASL, each Lambda ARN replaced by arnPrefix + task name.
+func synthesize() (map[string]string, []byte, error) {
+	assets, err := os.MkdirTemp("", "rootwindow-harness")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer os.RemoveAll(assets)
+	tasks := []string{workflow.TaskValidate, workflow.TaskDetach, workflow.TaskReattach}
+	for _, fn := range tasks {
+		// The definition does not depend on the bundle; a stand-in spares a cross-compile.
+		if err := os.MkdirAll(filepath.Join(assets, fn), 0o755); err != nil {
+			return nil, nil, err
+		}
+		if err := os.WriteFile(filepath.Join(assets, fn, "bootstrap"), nil, 0o755); err != nil {
+			return nil, nil, err
+		}
+	}
+	app := awscdk.NewApp(nil)
+	st := stack.NewRootWindowStack(app, "RootWindow", &stack.RootWindowStackProps{
+		Config: stack.Config{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{AdminPattern},
+			OwnerTagKey: "owner", BookingHorizonDays: 7, MaxAccountsPerRequest: 50},
+		AssetDir: assets,
+	})
+	raw, err := json.Marshal(assertions.Template_FromStack(st.Stack, nil).ToJSON())
+	if err != nil {
+		return nil, nil, err
+	}
+	var template map[string]any
+	if err := json.Unmarshal(raw, &template); err != nil {
+		return nil, nil, err
+	}
+	byARN := map[string]string{}
+	def, err := stack.DefinitionFromTemplate(template, func(logicalID string) string {
+		for _, task := range tasks {
+			if strings.HasPrefix(strings.ToLower(logicalID), "functions"+task) {
+				byARN[arnPrefix+task] = task
+				return arnPrefix + task
+			}
+		}
+		return "arn:aws:lambda:us-east-1:000000000000:function:unknown-" + logicalID
+	})
+	return byARN, def, err
+}
+
+// validateASL checks the definition with asl-validator.
+func validateASL(def []byte) error {
+	f, err := os.CreateTemp("", "rootwindow-asl-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(def); err != nil {
+		return err
+	}
+	f.Close()
+	bin := filepath.Join(testenv.RepoRoot(), "tools", "node_modules", ".bin", "asl-validator")
+	out, err := exec.Command(bin, "--json-path", f.Name()).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("asl-validator rejected the synthesized definition: %v\n%s", err, out)
+	}
+	return nil
+}
+
+// invoker answers the runner's Lambda invocations as the Lambda Invoke API does: the function's
+// output, or its error object with the X-Amz-Function-Error header.
+type invoker struct {
+	mu       sync.Mutex
+	byARN    map[string]string
+	handlers map[string]lambda.Handler
+	counts   map[string]int
+	srv      *httptest.Server
+}
+
+func newInvoker(byARN map[string]string) *invoker {
+	inv := &invoker{byARN: byARN, counts: map[string]int{}}
+	inv.srv = httptest.NewServer(http.HandlerFunc(inv.serve))
+	return inv
+}
+
+func (inv *invoker) close() { inv.srv.Close() }
+
+func (inv *invoker) setHandlers(h map[string]lambda.Handler) {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	inv.handlers = h
+}
+
+func (inv *invoker) invocations() map[string]int {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range inv.counts {
+		out[k] = v
+	}
+	return out
+}
+
+func (inv *invoker) serve(w http.ResponseWriter, r *http.Request) {
+	arn, err := url.PathUnescape(strings.TrimPrefix(r.URL.Path, "/invoke/"))
+	inv.mu.Lock()
+	task := inv.byARN[arn]
+	h := inv.handlers[task]
+	inv.counts[task]++
+	inv.mu.Unlock()
+	if err != nil || h == nil {
+		http.Error(w, `{"message":"no such function"}`, http.StatusNotFound)
+		return
+	}
+	payload, _ := io.ReadAll(r.Body)
+	out, herr := h.Invoke(r.Context(), payload)
+	w.Header().Set("Content-Type", "application/json")
+	if herr != nil {
+		w.Header().Set("X-Amz-Function-Error", "Unhandled")
+		body, _ := json.Marshal(map[string]string{"errorType": errorType(herr), "errorMessage": herr.Error()})
+		_, _ = w.Write(body)
+		return
+	}
+	_, _ = w.Write(out)
+}
+
+// errorType names an error as aws-lambda-go reports it to Lambda.
+func errorType(err error) string {
+	t := reflect.TypeOf(err)
+	if t.Kind() == reflect.Pointer {
+		return t.Elem().Name()
+	}
+	return t.Name()
+}
+
+// Event is one execution event the runner reported.
+type Event struct {
+	Type    string    `json:"type"`
+	At      time.Time `json:"at"`
+	State   string    `json:"state,omitempty"`
+	Error   string    `json:"error,omitempty"`
+	Cause   string    `json:"cause,omitempty"`
+	Attempt int       `json:"attempt,omitempty"`
+}
+
+// Result is how an execution ended.
+type Result struct {
+	Status      string // SUCCEEDED or FAILED
+	Output      json.RawMessage
+	Error       string
+	Cause       string
+	Events      []Event
+	Invocations map[string]int // Lambda invocations by task
+	Took        time.Duration  // wall-clock time
+}
+
+// Transitions counts state transitions as Step Functions bills them (one per state entered).
+func (r Result) Transitions() int {
+	n := 0
+	for _, e := range r.Events {
+		if e.Type == "StateEntered" {
+			n++
+		}
+	}
+	return n
+}
+
+// Entered lists the states entered, in order.
+func (r Result) Entered() []string {
+	var names []string
+	for _, e := range r.Events {
+		if e.Type == "StateEntered" {
+			names = append(names, e.State)
+		}
+	}
+	return names
+}
+
+// Run executes the synthesized state machine with input under execution name `name`.
+func (h *Harness) Run(ctx context.Context, name string, input json.RawMessage) (Result, error) {
+	cfg, err := json.Marshal(map[string]any{
+		"definition": json.RawMessage(h.Definition), "input": input, "executionName": name,
+		"lambdaEndpoint":  h.invoker.srv.URL,
+		"clock":           map[string]any{"baseMs": h.Clock.BaseMs, "realStartMs": h.Clock.RealStart, "factor": h.Clock.Factor},
+		"retryIntervalMs": h.opts.RetryInterval.Milliseconds(),
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	f, err := os.CreateTemp("", "rootwindow-run-*.json")
+	if err != nil {
+		return Result{}, err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(cfg); err != nil {
+		return Result{}, err
+	}
+	f.Close()
+
+	before := h.invoker.invocations()
+	start := time.Now()
+	cmd := exec.CommandContext(ctx, "node", filepath.Join(testenv.RepoRoot(), "tools", "sfn-run.mjs"), f.Name())
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return Result{}, fmt.Errorf("state machine runner: %v\n%s", err, stderr.String())
+	}
+	res := Result{Took: time.Since(start), Invocations: map[string]int{}}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var final *struct {
+		Status string          `json:"status"`
+		Output json.RawMessage `json:"output"`
+		Error  string          `json:"error"`
+		Cause  string          `json:"cause"`
+	}
+	for sc.Scan() {
+		line := sc.Bytes()
+		if bytes.Contains(line, []byte(`"type":"Result"`)) {
+			if err := json.Unmarshal(line, &final); err != nil {
+				return Result{}, err
+			}
+			continue
+		}
+		var e Event
+		if err := json.Unmarshal(line, &e); err != nil {
+			return Result{}, fmt.Errorf("runner printed %q: %w", line, err)
+		}
+		res.Events = append(res.Events, e)
+	}
+	if final == nil {
+		return Result{}, errNoResult
+	}
+	res.Status, res.Output, res.Error, res.Cause = final.Status, final.Output, final.Error, final.Cause
+	for task, n := range h.invoker.invocations() {
+		if d := n - before[task]; d > 0 {
+			res.Invocations[task] = d
+		}
+	}
+	return res, nil
+}
