@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: all build test lint synth deploy diff destroy tools clean $(addprefix build-,$(FUNCTIONS))
+.PHONY: all build test lint synth deploy diff destroy tools clean demo $(addprefix build-,$(FUNCTIONS))
 
 all: lint test build
 
@@ -30,6 +30,14 @@ tools: tools/node_modules/.installed
 tools/node_modules/.installed: tools/package.json tools/package-lock.json
 	cd tools && npm ci --no-audit --no-fund
 	touch $@
+
+## demo: one window end to end on this machine (ACCOUNTS=3 HOURS=2 START_IN=30m FAULT=throttle|detach-partway|reattach-flaky)
+ACCOUNTS ?= 3
+HOURS ?= 2
+START_IN ?= 0
+FAULT ?= none
+demo: tools
+	go run ./cmd/demo -accounts $(ACCOUNTS) -hours $(HOURS) -start-in $(START_IN) -fault $(FAULT) $(DEMO_FLAGS)
 
 ## test: every test, from unit to emulators to CDK assertions
 test: tools

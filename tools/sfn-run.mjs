@@ -4,8 +4,8 @@
 //   config: {
 //     definition:   the ASL definition (object),
 //     input:        the execution input,
-//     executionName, lambdaEndpoint (http://127.0.0.1:port: POST /invoke/<resource ARN>),
-//     clock: { baseMs, realStartMs, factor },  // the virtual clock shared with the Lambda handlers
+//     executionName, lambdaEndpoint (http://127.0.0.1:port: POST /invoke/<resource ARN>; POST /clock
+//       starts the virtual clock shared with the Lambda handlers and answers its parameters),
 //     retryIntervalMs: delay of every retry (real milliseconds)
 //   }
 // Prints one JSON line per execution event, then {"type":"Result", ...} last.
@@ -26,9 +26,10 @@ if (typeof Promise.withResolvers !== 'function') {
 }
 
 const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const { baseMs, realStartMs, factor } = cfg.clock;
+const { StateMachine } = await import('aws-local-stepfunctions');
 const realNow = Date.now.bind(Date);
-Date.now = () => baseMs + (realNow() - realStartMs) * factor;
+let clock = null; // set just before the execution starts
+Date.now = () => (clock ? clock.baseMs + (realNow() - clock.realStartMs) * clock.factor : realNow());
 
 // Scale the one timer a Wait state starts, and no other (task timeouts keep real time).
 const realSetTimeout = globalThis.setTimeout;
@@ -36,7 +37,7 @@ let scaleNextTimer = false;
 globalThis.setTimeout = (fn, ms, ...args) => {
   if (scaleNextTimer) {
     scaleNextTimer = false;
-    ms = Math.max(0, ms) / factor;
+    ms = Math.max(0, ms) / clock.factor;
   }
   return realSetTimeout(fn, ms, ...args);
 };
@@ -53,8 +54,6 @@ const waitTimeOverrides = new Proxy({}, {
     return undefined;
   },
 });
-
-const { StateMachine } = await import('aws-local-stepfunctions');
 
 // Every Task invokes the real handler through the harness, with Lambda's Invoke semantics: a
 // function error comes back as {errorType, errorMessage}, which Step Functions reports as
@@ -84,6 +83,8 @@ for (const [name, state] of Object.entries(cfg.definition.States)) {
 }
 
 const sm = new StateMachine(cfg.definition, { validationOptions: { checkArn: false } });
+// Everything is ready: the harness's clock, frozen while node started, runs from here.
+clock = await (await fetch(`${cfg.lambdaEndpoint}/clock`, { method: 'POST' })).json();
 const execution = sm.run(cfg.input, {
   overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
   context: { Execution: { Name: cfg.executionName, Id: `arn:aws:states:local:000000000000:execution:rootwindow:${cfg.executionName}`, StartTime: new Date(Date.now()).toISOString() } },

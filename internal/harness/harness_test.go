@@ -156,8 +156,7 @@ func TestWindows(t *testing.T) {
 
 func TestScheduledStart(t *testing.T) {
 	s := begin(t)
-	// A day ahead: starting node takes a few virtual hours at this factor.
-	startAt := h.Clock.Now().Add(24 * time.Hour).Truncate(time.Second)
+	startAt := h.Clock.Now().Add(3 * time.Hour).Truncate(time.Second)
 	res := s.run("scheduled", request([]string{"222222222222"}, 1, map[string]any{"startAt": startAt.Format(time.RFC3339)}))
 	if res.Status != "SUCCEEDED" {
 		t.Fatalf("%s %s", res.Error, res.Cause)
@@ -311,4 +310,28 @@ func TestSecondRequestForAHeldAccount(t *testing.T) {
 		t.Errorf("%d detaches", n)
 	}
 	s.unchanged()
+}
+
+func TestDemoTimeline(t *testing.T) {
+	begin(t)
+	var out strings.Builder
+	err := h.RunDemo(context.Background(), &out, harness.Demo{Accounts: h.Members()[:2], Hours: 2, Fault: "detach-partway", Requester: harness.Requester})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	for _, want := range []string{
+		"fault         detach-partway",
+		"org       DetachPolicy 222222222222: AccessDeniedException",
+		"state     " + stack.StateCompensate,
+		"execution     FAILED with DetachFailed",
+		"check         Organizations says the guardrail is attached to every account",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the demo does not show %q", want)
+		}
+	}
+	if err := h.InjectFault("gremlins", nil); err == nil {
+		t.Error("an unknown fault was accepted")
+	}
 }

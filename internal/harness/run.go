@@ -100,11 +100,12 @@ type invoker struct {
 	byARN    map[string]string
 	handlers map[string]lambda.Handler
 	counts   map[string]int
+	clock    *Clock
 	srv      *httptest.Server
 }
 
-func newInvoker(byARN map[string]string) *invoker {
-	inv := &invoker{byARN: byARN, counts: map[string]int{}}
+func newInvoker(byARN map[string]string, clock *Clock) *invoker {
+	inv := &invoker{byARN: byARN, counts: map[string]int{}, clock: clock}
 	inv.srv = httptest.NewServer(http.HandlerFunc(inv.serve))
 	return inv
 }
@@ -128,6 +129,11 @@ func (inv *invoker) invocations() map[string]int {
 }
 
 func (inv *invoker) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/clock" { // the runner is ready: start the clock and share it
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(inv.clock.Resume())
+		return
+	}
 	arn, err := url.PathUnescape(strings.TrimPrefix(r.URL.Path, "/invoke/"))
 	inv.mu.Lock()
 	task := inv.byARN[arn]
@@ -207,7 +213,6 @@ func (h *Harness) Run(ctx context.Context, name string, input json.RawMessage) (
 	cfg, err := json.Marshal(map[string]any{
 		"definition": json.RawMessage(h.Definition), "input": input, "executionName": name,
 		"lambdaEndpoint":  h.invoker.srv.URL,
-		"clock":           map[string]any{"baseMs": h.Clock.BaseMs, "realStartMs": h.Clock.RealStart, "factor": h.Clock.Factor},
 		"retryIntervalMs": h.opts.RetryInterval.Milliseconds(),
 	})
 	if err != nil {
@@ -225,6 +230,8 @@ func (h *Harness) Run(ctx context.Context, name string, input json.RawMessage) (
 
 	before := h.invoker.invocations()
 	start := time.Now()
+	h.Clock.Freeze() // the runner resumes it once node has started
+	defer h.Clock.Freeze()
 	cmd := exec.CommandContext(ctx, "node", filepath.Join(testenv.RepoRoot(), "tools", "sfn-run.mjs"), f.Name())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

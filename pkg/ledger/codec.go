@@ -16,8 +16,10 @@ import (
 
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
 
+// timeAttr keeps sub-second precision so that a history orders exactly; whole seconds (the
+// window's own times) print as plain RFC 3339.
 func timeAttr(t time.Time) types.AttributeValue {
-	return str(t.UTC().Format(time.RFC3339))
+	return str(t.UTC().Format(time.RFC3339Nano))
 }
 
 func strList(ss []string) types.AttributeValue {

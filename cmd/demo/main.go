@@ -1,0 +1,76 @@
+// Command demo runs one root access window end to end on this machine (`make demo`): an emulated
+// organization, the synthesized state machine, the real Lambda handlers, and a timeline of what
+// happened. It exits non-zero if Organizations does not have the guardrail back on every account.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/rootwindow/rootwindow/internal/harness"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	accounts := fs.Int("accounts", 3, "emulated member accounts in the request (1 to 50)")
+	hours := fs.Int("hours", 2, "window length in hours (1 to 4)")
+	startIn := fs.Duration("start-in", 0, "start the window this far in the future (e.g. 30m), in the handlers' clock")
+	fault := fs.String("fault", "none", "fault to inject: none, throttle, detach-partway, reattach-flaky")
+	factor := fs.Float64("factor", 3600, "time compression: 3600 makes an hour pass in a second")
+	orgEndpoint := fs.String("organizations-endpoint", "", "use this Organizations endpoint instead of the built-in emulator")
+	dbEndpoint := fs.String("dynamodb-endpoint", "", "use this DynamoDB endpoint instead of starting dynalite")
+	accountIDs := fs.String("account-ids", "", "comma-separated existing member account IDs (with -organizations-endpoint)")
+	policyID := fs.String("policy-id", "", "the guardrail policy ID in that organization (with -organizations-endpoint)")
+	requester := fs.String("requester", harness.Requester, "who asks (must match -admin-pattern and the accounts' owner tags)")
+	admin := fs.String("admin-pattern", harness.AdminPattern, "administrator principal pattern")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *accounts < 1 || *accounts > 50 {
+		return fmt.Errorf("-accounts must be from 1 to 50, got %d", *accounts)
+	}
+	opts := harness.Options{Factor: *factor, OrganizationsEndpoint: *orgEndpoint, DynamoDBEndpoint: *dbEndpoint,
+		GuardrailPolicyID: *policyID, AdminPattern: *admin,
+		// Patient enough for an emulated throttle, quick enough to watch.
+		Backoff: guardrail.Backoff{Attempts: 8, Base: 50 * time.Millisecond, Max: 800 * time.Millisecond}}
+	if *orgEndpoint != "" {
+		if *accountIDs == "" {
+			return fmt.Errorf("-organizations-endpoint needs -account-ids and -policy-id")
+		}
+		for id := range strings.SplitSeq(*accountIDs, ",") {
+			opts.Members = append(opts.Members, strings.TrimSpace(id))
+		}
+	} else {
+		for i := range *accounts {
+			if i < 8 {
+				opts.Members = append(opts.Members, strings.Repeat(fmt.Sprint(i+1), 12))
+			} else {
+				opts.Members = append(opts.Members, fmt.Sprintf("1%011d", i))
+			}
+		}
+	}
+	ctx := context.Background()
+	fmt.Fprintln(os.Stderr, "starting the emulators and synthesizing the stack...")
+	h, err := harness.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	d := harness.Demo{Accounts: h.Members(), Hours: *hours, Fault: *fault, Requester: *requester}
+	if *startIn > 0 {
+		d.StartAt = h.Clock.Now().Add(*startIn).Truncate(time.Second)
+	}
+	return h.RunDemo(ctx, os.Stdout, d)
+}

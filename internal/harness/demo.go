@@ -1,0 +1,207 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
+
+// Faults the demo can inject into the emulated organization.
+var Faults = map[string]string{
+	"none":           "no fault",
+	"throttle":       "Organizations throttles beyond 10 calls a second and answers TooManyRequestsException to the first 3 detaches",
+	"detach-partway": "the last account's detach is denied (AccessDeniedException): the lift fails part-way and is put back",
+	"reattach-flaky": "the first account's reattach meets ConcurrentModificationException 8 times, more than one invocation retries",
+}
+
+// Demo is one request shown end to end.
+type Demo struct {
+	Accounts  []string
+	Hours     int
+	StartAt   time.Time // zero: now
+	Fault     string
+	Requester string
+}
+
+// InjectFault sets up a named fault; it needs the harness's own emulator.
+func (h *Harness) InjectFault(name string, accounts []string) error {
+	if _, ok := Faults[name]; !ok {
+		return fmt.Errorf("unknown fault %q (want one of none, throttle, detach-partway, reattach-flaky)", name)
+	}
+	if name == "none" {
+		return nil
+	}
+	if h.Org == nil {
+		return fmt.Errorf("faults need the built-in Organizations emulator, not an external endpoint")
+	}
+	switch name {
+	case "throttle":
+		h.Org.SetRateLimit(10, 3)
+		h.Org.Inject(orgemu.Fault{Op: "DetachPolicy", Code: "TooManyRequestsException", Times: 3})
+	case "detach-partway":
+		h.Org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: accounts[len(accounts)-1], Code: "AccessDeniedException"})
+	case "reattach-flaky":
+		h.Org.Inject(orgemu.Fault{Op: "AttachPolicy", Target: accounts[0], Code: "ConcurrentModificationException", Times: 8})
+	}
+	return nil
+}
+
+// RunDemo submits the request through the synthesized state machine, prints a timeline to w, and
+// then asks Organizations whether the guardrail is back on every account. It returns an error
+// when it is not.
+func (h *Harness) RunDemo(ctx context.Context, w io.Writer, d Demo) error {
+	if err := h.InjectFault(d.Fault, d.Accounts); err != nil {
+		return err
+	}
+	req := map[string]any{"accountIds": d.Accounts, "hours": d.Hours, "requester": d.Requester,
+		"reason": "rootwindow demo: enable MFA delete on the audit bucket (DEMO-1)"}
+	start := "now"
+	if !d.StartAt.IsZero() {
+		req["startAt"] = d.StartAt.UTC().Format(time.RFC3339)
+		start = req["startAt"].(string)
+	}
+	input, err := json.Marshal(map[string]any{"request": req, "origin": map[string]string{"channel": "stepfunctions", "detail": "make demo"}})
+	if err != nil {
+		return err
+	}
+	id := fmt.Sprintf("demo-%d", time.Now().Unix())
+
+	fmt.Fprintf(w, "rootwindow demo: the synthesized state machine, run locally over the real Lambda handlers\n")
+	if h.Org != nil {
+		fmt.Fprintf(w, "  organization  emulated: management %s; members %s\n", Management, strings.Join(h.Members(), " "))
+		fmt.Fprintf(w, "                guardrail %s attached directly beside FullAWSAccess, tag owner=%s\n", h.PolicyID, Owner)
+	} else {
+		fmt.Fprintf(w, "  organization  external endpoint; guardrail %s\n", h.PolicyID)
+	}
+	fmt.Fprintf(w, "  time          one hour passes in %v (factor %.0f); times are the handlers' clock, UTC\n", h.Clock.Real(time.Hour), h.Clock.Factor)
+	fmt.Fprintf(w, "  request       %s: %s, %d hour(s), start %s\n", id, strings.Join(d.Accounts, " "), d.Hours, start)
+	fmt.Fprintf(w, "  fault         %s: %s\n\n", d.Fault, Faults[d.Fault])
+
+	res, err := h.Run(ctx, id, input)
+	if err != nil {
+		return err
+	}
+	rec, recErr := h.Ledger().Get(ctx, id)
+	for _, line := range timeline(res, rec, h.orgCalls(res)) {
+		fmt.Fprintln(w, line)
+	}
+	fmt.Fprintf(w, "\n  execution     %s", res.Status)
+	if res.Status != "SUCCEEDED" {
+		fmt.Fprintf(w, " with %s: %s", res.Error, oneLine(errorMessage(res.Cause)))
+	}
+	fmt.Fprintf(w, " (%v wall clock, %d state transitions, %d Lambda invocations)\n", res.Took.Round(10*time.Millisecond), res.Transitions(), sum(res.Invocations))
+	if recErr == nil {
+		fmt.Fprintf(w, "  ledger        %s", rec.Status)
+		if !rec.OpenedAt.IsZero() {
+			fmt.Fprintf(w, ": opened %s, restore due %s (%v later)", clock(rec.OpenedAt), clock(rec.RestoreAt), rec.RestoreAt.Sub(rec.OpenedAt))
+		}
+		if !rec.ClosedAt.IsZero() {
+			fmt.Fprintf(w, ", closed %s", clock(rec.ClosedAt))
+		}
+		if rec.LastError != "" {
+			fmt.Fprintf(w, "; last error: %s", oneLine(rec.LastError))
+		}
+		fmt.Fprintln(w)
+	}
+	missing, err := h.Missing(ctx, h.Members())
+	if err != nil {
+		return fmt.Errorf("ask Organizations for the guardrail: %w", err)
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(w, "  check         GUARDRAIL MISSING from %s\n", strings.Join(missing, " "))
+		return fmt.Errorf("the guardrail is missing from %d account(s)", len(missing))
+	}
+	fmt.Fprintf(w, "  check         Organizations says the guardrail is attached to every account: %s\n", strings.Join(h.Members(), " "))
+	return nil
+}
+
+func (h *Harness) orgCalls(res Result) []orgemu.Call {
+	if h.Org == nil || len(res.Events) == 0 {
+		return nil
+	}
+	var out []orgemu.Call
+	for _, c := range h.Org.Calls() {
+		if (c.Op == "DetachPolicy" || c.Op == "AttachPolicy") && !c.At.Before(res.Events[0].At) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+type line struct {
+	at   time.Time
+	text string
+}
+
+// timeline merges the execution's states, the ledger's transitions and the guardrail changes.
+func timeline(res Result, rec ledger.Record, calls []orgemu.Call) []string {
+	var lines []line
+	add := func(at time.Time, format string, args ...any) {
+		lines = append(lines, line{at: at, text: fmt.Sprintf(format, args...)})
+	}
+	for _, e := range res.Events {
+		switch e.Type {
+		case "StateEntered":
+			add(e.At, "state     %s", e.State)
+		case "StateRetried":
+			add(e.At, "state     %s: retry %d", e.State, e.Attempt)
+		case "StateCaught":
+			add(e.At, "state     %s: failure caught", e.State)
+		}
+	}
+	for _, t := range rec.History {
+		note := t.Note
+		if note != "" {
+			note = ": " + oneLine(note)
+		}
+		add(t.At, "ledger    %s%s", t.Status, note)
+	}
+	for _, c := range calls {
+		verb := map[string]string{"DetachPolicy": "lifted from", "AttachPolicy": "restored on"}[c.Op]
+		if c.Error != "" {
+			add(c.At, "org       %s %s: %s", c.Op, c.Target, c.Error)
+		} else {
+			add(c.At, "org       guardrail %s %s", verb, c.Target)
+		}
+	}
+	sort.SliceStable(lines, func(i, j int) bool { return lines[i].at.Before(lines[j].at) })
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = "  " + clock(l.at) + "  " + l.text
+	}
+	return out
+}
+
+func clock(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", "; ")
+	if len(s) > 160 {
+		s = s[:157] + "..."
+	}
+	return s
+}
+
+// errorMessage unwraps a Lambda error object, the Cause Step Functions reports for a task error.
+func errorMessage(cause string) string {
+	var lambdaErr struct{ ErrorMessage string }
+	if json.Unmarshal([]byte(cause), &lambdaErr) == nil && lambdaErr.ErrorMessage != "" {
+		return lambdaErr.ErrorMessage
+	}
+	return cause
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
