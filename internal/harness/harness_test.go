@@ -36,10 +36,9 @@ func TestMain(m *testing.M) {
 }
 
 type scenario struct {
-	t        *testing.T
-	before   map[string][]string
-	ctx      context.Context
-	accounts []string
+	t      *testing.T
+	before map[string][]string
+	ctx    context.Context
 }
 
 func begin(t *testing.T) *scenario {

@@ -78,6 +78,19 @@ func DynamoDB(url string) *dynamodb.Client {
 	return dynamodb.NewFromConfig(AWSConfig(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(url) })
 }
 
+// MainWithDynalite runs a test package's tests with one dynalite for them all, whose DynamoDB
+// client it passes to use before the tests start; call it from TestMain and exit with its code.
+func MainWithDynalite(m *testing.M, use func(*dynamodb.Client)) int {
+	url, stop, err := StartDynalite()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer stop()
+	use(DynamoDB(url))
+	return m.Run()
+}
+
 // StartDynalite runs dynalite in memory on a free loopback port until stop is called.
 func StartDynalite() (url string, stop func(), err error) {
 	bin := filepath.Join(RepoRoot(), "tools", "node_modules", ".bin", "dynalite")

@@ -23,15 +23,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	url, stop, err := testenv.StartDynalite()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	db = testenv.DynamoDB(url)
-	code := m.Run()
-	stop()
-	os.Exit(code)
+	os.Exit(testenv.MainWithDynalite(m, func(c *dynamodb.Client) { db = c }))
 }
 
 // newStore gives each test its own table on the package's dynalite.

@@ -3,8 +3,10 @@ package workflow
 import (
 	"context"
 	"fmt"
+	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -50,8 +52,14 @@ func FromEnvironment(ctx context.Context, w Wiring) (*Steps, error) {
 	}, nil
 }
 
-// Fatal reports a cold-start failure in the Lambda's JSON log format; the main then exits, and
-// Lambda reports the init error.
-func Fatal(err error) {
-	lambdacontext.NewLogger().Error("cannot start", "error", err.Error())
+// Main is every rootwindow Lambda's main: build the steps once per instance from the environment,
+// then serve the handler that task picks. A configuration error is logged in the Lambda's JSON
+// format and ends the process, which Lambda reports as an init error.
+func Main(task func(*Steps) any) {
+	steps, err := FromEnvironment(context.Background(), Wiring{Getenv: os.Getenv})
+	if err != nil {
+		lambdacontext.NewLogger().Error("cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(task(steps))
 }
