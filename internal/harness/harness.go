@@ -11,7 +11,6 @@ package harness
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -66,13 +65,13 @@ type Harness struct {
 	Definition []byte
 	PolicyID   string
 
-	opts     Options
-	db       *dynamodb.Client
-	stop     []func()
-	invoker  *invoker
-	mu       sync.Mutex
-	steps    *workflow.Steps
-	table    string
+	opts    Options
+	db      *dynamodb.Client
+	stop    []func()
+	invoker *invoker
+	mu      sync.Mutex
+	steps   *workflow.Steps
+
 	tableSeq int
 }
 
@@ -188,7 +187,7 @@ func (h *Harness) NewLedger(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	h.steps, h.table = steps, table
+	h.steps = steps
 	h.invoker.setHandlers(map[string]lambda.Handler{
 		workflow.TaskValidate: lambda.NewHandler(steps.Validate),
 		workflow.TaskDetach:   lambda.NewHandler(steps.Detach),
@@ -225,11 +224,6 @@ func (h *Harness) Missing(ctx context.Context, accounts []string) ([]string, err
 	}
 	return missing, nil
 }
-
-// TableName is the current ledger table.
-func (h *Harness) TableName() string { return h.table }
-
-var errNoResult = errors.New("the state machine runner printed no result")
 
 // Steps are the handlers the Lambdas run now, for driving one step by hand.
 func (h *Harness) Steps() *workflow.Steps {

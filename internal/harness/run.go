@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,6 +27,8 @@ import (
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
+
+var errNoResult = errors.New("the state machine runner printed no result")
 
 const arnPrefix = "arn:aws:lambda:us-east-1:000000000000:function:rootwindow-"
 
