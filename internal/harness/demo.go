@@ -165,10 +165,15 @@ func timeline(res Result, rec ledger.Record, calls []orgemu.Call) []string {
 	}
 	for _, c := range calls {
 		verb := map[string]string{"DetachPolicy": "lifted from", "AttachPolicy": "restored on"}[c.Op]
-		if c.Error != "" {
-			add(c.At, "org       %s %s: %s", c.Op, c.Target, c.Error)
-		} else {
+		switch c.Error {
+		case "DuplicatePolicyAttachmentException":
+			add(c.At, "org       guardrail already on %s (%s)", c.Target, c.Error)
+		case "PolicyNotAttachedException":
+			add(c.At, "org       guardrail already lifted from %s (%s)", c.Target, c.Error)
+		case "":
 			add(c.At, "org       guardrail %s %s", verb, c.Target)
+		default:
+			add(c.At, "org       %s %s: %s", c.Op, c.Target, c.Error)
 		}
 	}
 	sort.SliceStable(lines, func(i, j int) bool { return lines[i].at.Before(lines[j].at) })
