@@ -4,7 +4,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 
@@ -16,17 +15,12 @@ import (
 
 func main() {
 	app := awscdk.NewApp(nil)
-	file, err := configFile(os.Getenv("ROOTWINDOW_CONFIG"))
+	get, err := stack.WithConfigFile(func(key string) any { return app.Node().TryGetContext(jsii.String(key)) }, os.Getenv("ROOTWINDOW_CONFIG"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	cfg, err := stack.LoadConfig(func(key string) any {
-		if v := app.Node().TryGetContext(jsii.String(key)); v != nil {
-			return v // context given to the CLI wins over the file
-		}
-		return file[key]
-	})
+	cfg, err := stack.LoadConfig(get)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
@@ -43,19 +37,4 @@ func main() {
 	}
 	stack.NewRootWindowStack(app, "RootWindow", &stack.RootWindowStackProps{StackProps: props, Config: cfg, AssetDir: assets})
 	app.Synth(nil)
-}
-
-func configFile(path string) (map[string]any, error) {
-	if path == "" {
-		return nil, nil
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("ROOTWINDOW_CONFIG: %w", err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("ROOTWINDOW_CONFIG %s is not a JSON object: %w", path, err)
-	}
-	return m, nil
 }

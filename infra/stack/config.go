@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -94,6 +95,28 @@ func LoadConfig(get func(key string) any) (Config, error) {
 		return Config{}, fmt.Errorf("rootwindow configuration is not valid (set these in the JSON file named by ROOTWINDOW_CONFIG, which make sets to rootwindow.json; in cdk.json \"context\"; or with -c key=value):\n%w", errors.Join(errs...))
 	}
 	return c, nil
+}
+
+// WithConfigFile returns a lookup that answers from get (the CDK context) first, then from the
+// JSON object in the file at path; an empty path means the context alone.
+func WithConfigFile(get func(key string) any, path string) (func(key string) any, error) {
+	if path == "" {
+		return get, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("ROOTWINDOW_CONFIG: %w", err)
+	}
+	var file map[string]any
+	if err := json.Unmarshal(b, &file); err != nil {
+		return nil, fmt.Errorf("ROOTWINDOW_CONFIG %s is not a JSON object: %w", path, err)
+	}
+	return func(key string) any {
+		if v := get(key); v != nil {
+			return v // context given to the CLI wins over the file
+		}
+		return file[key]
+	}, nil
 }
 
 // stringList accepts a JSON list of strings (cdk.json), or a JSON list or comma-separated string

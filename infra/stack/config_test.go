@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -81,5 +83,34 @@ func TestLoadConfigErrors(t *testing.T) {
 				t.Errorf("%d problems reported, want %d:\n%v", n, len(tt.want), err)
 			}
 		})
+	}
+}
+
+func TestWithConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "rootwindow.json")
+	if err := os.WriteFile(good, []byte(`{"guardrailPolicyId":"p-fromfile01","adminPrincipals":["a"],"bookingHorizonDays":3}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	get, err := WithConfigFile(ctx(map[string]any{CtxBookingHorizonDays: "5"}), good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GuardrailPolicyID != "p-fromfile01" || c.BookingHorizonDays != 5 || !reflect.DeepEqual(c.AdminPrincipals, []string{"a"}) {
+		t.Errorf("file values with the context winning: %+v", c)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`["not","an","object"]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WithConfigFile(ctx(nil), bad); err == nil || !strings.Contains(err.Error(), "is not a JSON object") {
+		t.Errorf("bad file: %v", err)
+	}
+	if _, err := WithConfigFile(ctx(nil), filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "ROOTWINDOW_CONFIG") {
+		t.Errorf("missing file: %v", err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -12,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/rootwindow/rootwindow/infra/stack"
@@ -32,36 +30,15 @@ var sample = stack.Config{
 var template map[string]any
 
 func TestMain(m *testing.M) {
-	assets, err := os.MkdirTemp("", "rootwindow-assets")
+	var err error
+	template, err = stack.StandInTemplate(awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("999999999999"), Region: jsii.String("eu-west-1")},
+	}, sample)
 	if err != nil {
-		panic(err)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
-	for _, fn := range []string{"validate", "detach", "reattach"} {
-		// The template only names the bundle; a stand-in keeps these tests independent of the
-		// cross-compiled Lambdas that `make build` produces.
-		if err := os.MkdirAll(filepath.Join(assets, fn), 0o755); err != nil {
-			panic(err)
-		}
-		if err := os.WriteFile(filepath.Join(assets, fn, "bootstrap"), []byte(fn), 0o755); err != nil {
-			panic(err)
-		}
-	}
-	app := awscdk.NewApp(nil)
-	st := stack.NewRootWindowStack(app, "RootWindow", &stack.RootWindowStackProps{
-		StackProps: awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String("999999999999"), Region: jsii.String("eu-west-1")}},
-		Config:     sample, AssetDir: assets,
-	})
-	raw := assertions.Template_FromStack(st.Stack, nil).ToJSON()
-	b, err := json.Marshal(raw)
-	if err != nil {
-		panic(err)
-	}
-	if err := json.Unmarshal(b, &template); err != nil {
-		panic(err)
-	}
-	code := m.Run()
-	os.RemoveAll(assets)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 func resources(typ string) map[string]map[string]any {

@@ -62,14 +62,7 @@ func (s *Store) Get(ctx context.Context, id string) (Record, error) {
 // REJECTED, and returns *ConflictError. Reserving the same request again is a no-op that returns
 // the stored record.
 func (s *Store) Reserve(ctx context.Context, rec Record, actor string) (Record, error) {
-	now := s.now().UTC()
-	rec.Status, rec.CreatedAt = Scheduled, now
-	rec.History = []Transition{{Status: Scheduled, At: now, Actor: actor, Note: "validated"}}
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &s.table, Item: encodeRecord(rec),
-		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute},
-	})
+	rec, err := s.putNew(ctx, rec, Scheduled, actor, "validated")
 	if isConditionFailed(err) {
 		existing, gerr := s.Get(ctx, rec.RequestID)
 		if gerr != nil {
@@ -111,6 +104,20 @@ func (s *Store) Reserve(ctx context.Context, rec Record, actor string) (Record, 
 		return Record{}, err
 	}
 	return Record{}, cerr
+}
+
+// putNew writes a request's first record in status, unless the request ID is already recorded
+// (a ConditionalCheckFailedException).
+func (s *Store) putNew(ctx context.Context, rec Record, status Status, actor, note string) (Record, error) {
+	now := s.now().UTC()
+	rec.Status, rec.CreatedAt = status, now
+	rec.History = []Transition{{Status: status, At: now, Actor: actor, Note: note}}
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: encodeRecord(rec),
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute},
+	})
+	return rec, err
 }
 
 func (s *Store) takeLease(ctx context.Context, account, requestID string, until time.Time) (*Conflict, error) {
@@ -208,14 +215,7 @@ func (s *Store) Release(ctx context.Context, requestID string, accounts []string
 // RecordRejection keeps a rejected request for the audit trail. A request ID already recorded is
 // left as it is.
 func (s *Store) RecordRejection(ctx context.Context, rec Record, actor string) error {
-	now := s.now().UTC()
-	rec.Status, rec.CreatedAt = Rejected, now
-	rec.History = []Transition{{Status: Rejected, At: now, Actor: actor, Note: "rejected at validation"}}
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &s.table, Item: encodeRecord(rec),
-		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute},
-	})
+	_, err := s.putNew(ctx, rec, Rejected, actor, "rejected at validation")
 	if err != nil && !isConditionFailed(err) {
 		return fmt.Errorf("record rejection of %s: %w", rec.RequestID, err)
 	}

@@ -15,13 +15,9 @@ import (
 // returns Opened=false. Running it again after it succeeded returns the same window.
 func (s *Steps) Detach(ctx context.Context, in DetachInput) (Opened, error) {
 	id := in.RequestID
-	rec, err := s.Ledger.Get(ctx, id)
+	rec, err := s.load(ctx, id)
 	if err != nil {
-		s.logError(ctx, "read ledger", id, err)
-		if errors.Is(err, ledger.ErrNotFound) {
-			return Opened{}, &InvalidState{Msg: fmt.Sprintf("request %s is not in the ledger", id)}
-		}
-		return Opened{}, retryLater(err)
+		return Opened{}, err
 	}
 	switch rec.Status {
 	case ledger.Open, ledger.Closing, ledger.Closed:
@@ -91,6 +87,20 @@ func (s *Steps) detachFailed(ctx context.Context, rec ledger.Record, err error) 
 		s.logError(ctx, "release leases", rec.RequestID, rerr)
 	}
 	return &DetachFailed{Msg: err.Error()}
+}
+
+// load reads the request a step acts on: a missing one is InvalidState (wrapping
+// ledger.ErrNotFound), a failed read is retried.
+func (s *Steps) load(ctx context.Context, id string) (ledger.Record, error) {
+	rec, err := s.Ledger.Get(ctx, id)
+	if err == nil {
+		return rec, nil
+	}
+	s.logError(ctx, "read ledger", id, err)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return rec, &InvalidState{Msg: fmt.Sprintf("request %s is not in the ledger", id), err: err}
+	}
+	return rec, retryLater(err)
 }
 
 // stateError classifies a ledger transition error.

@@ -42,9 +42,14 @@ func (e *RestoreFailed) Error() string { return e.Msg }
 
 // InvalidState: the request is not in a status this step can act on (a person ended or
 // cancelled it, say).
-type InvalidState struct{ Msg string }
+type InvalidState struct {
+	Msg string
+	err error
+}
 
 func (e *InvalidState) Error() string { return e.Msg }
+
+func (e *InvalidState) Unwrap() error { return e.err }
 
 // Error names as Step Functions sees them.
 const (

@@ -17,17 +17,13 @@ func (s *Steps) Reattach(ctx context.Context, in ReattachInput) (Restored, error
 	if in.Mode != ModeClose && in.Mode != ModeCompensate {
 		return Restored{}, &InvalidState{Msg: fmt.Sprintf("reattach mode must be %q or %q, got %q", ModeClose, ModeCompensate, in.Mode)}
 	}
-	rec, err := s.Ledger.Get(ctx, id)
+	rec, err := s.load(ctx, id)
+	if errors.Is(err, ledger.ErrNotFound) && in.Mode == ModeCompensate {
+		// Validation failed before recording anything: nothing was reserved or lifted.
+		return Restored{RequestID: id, Status: "NONE"}, nil
+	}
 	if err != nil {
-		s.logError(ctx, "read ledger", id, err)
-		if errors.Is(err, ledger.ErrNotFound) && in.Mode == ModeCompensate {
-			// Validation failed before recording anything: nothing was reserved or lifted.
-			return Restored{RequestID: id, Status: "NONE"}, nil
-		}
-		if errors.Is(err, ledger.ErrNotFound) {
-			return Restored{}, &InvalidState{Msg: fmt.Sprintf("request %s is not in the ledger", id)}
-		}
-		return Restored{}, retryLater(err)
+		return Restored{}, err
 	}
 	switch rec.Status {
 	case ledger.Closed, ledger.Cancelled, ledger.Rejected:
