@@ -68,8 +68,9 @@ func invoke(scope constructs.Construct, name string, fn awslambda.Function, payl
 	return tasks.NewLambdaInvoke(scope, jsii.String(name), props)
 }
 
-// restoreRetry is the reattach budget: about ten attempts in the first hour, then one every ten
-// minutes, over about three and a half hours in all.
+// restoreRetry is the reattach budget: 25 retries whose delays double from 10 s up to 10 minutes,
+// at most about 3.3 hours in all; full jitter draws each delay between zero and that, so
+// typically about half as long.
 var restoreRetry = &sfn.RetryProps{
 	Errors:         &[]*string{sfn.Errors_ALL()},
 	Interval:       awscdk.Duration_Seconds(jsii.Number(10)),

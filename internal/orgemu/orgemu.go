@@ -80,6 +80,7 @@ type Server struct {
 	lastRefill time.Time
 	now        func() time.Time
 	httpServer *httptest.Server
+	pageSize   int
 }
 
 // New returns an emulated organization with a management account and no members.
@@ -122,6 +123,14 @@ func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls, s.faults, s.rate, s.latency = nil, nil, 0, 0
+}
+
+// SetPageSize caps how many items one List answer holds (Organizations' own default is 20), so
+// that clients must follow NextToken.
+func (s *Server) SetPageSize(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pageSize = n
 }
 
 // Root is the organization root's ID.
@@ -401,7 +410,7 @@ func (s *Server) handle(op string, in input) (any, *apiError) {
 			ids = append(ids, id)
 		}
 		sort.Strings(ids)
-		page, next := paginate(ids, in.NextToken, in.MaxResults)
+		page, next := paginate(ids, in.NextToken, in.MaxResults, s.pageSize)
 		accts := make([]any, 0, len(page))
 		for _, id := range page {
 			accts = append(accts, s.accountJSON(s.accounts[id]))
@@ -414,7 +423,7 @@ func (s *Server) handle(op string, in input) (any, *apiError) {
 		if in.Filter != "SERVICE_CONTROL_POLICY" {
 			return nil, known("InvalidInputException")
 		}
-		page, next := paginate(s.attached[in.TargetID], in.NextToken, in.MaxResults)
+		page, next := paginate(s.attached[in.TargetID], in.NextToken, in.MaxResults, s.pageSize)
 		pols := make([]any, 0, len(page))
 		for _, id := range page {
 			pols = append(pols, map[string]any{
@@ -443,11 +452,12 @@ func (s *Server) handle(op string, in input) (any, *apiError) {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		tags := make([]any, 0, len(keys))
-		for _, k := range keys {
+		page, next := paginate(keys, in.NextToken, 0, s.pageSize)
+		tags := make([]any, 0, len(page))
+		for _, k := range page {
 			tags = append(tags, map[string]any{"Key": k, "Value": a.Tags[k]})
 		}
-		return map[string]any{"Tags": tags}, nil
+		return withToken(map[string]any{"Tags": tags}, next), nil
 	case "AttachPolicy":
 		return s.attach(in.PolicyID, in.TargetID)
 	case "DetachPolicy":
@@ -582,9 +592,12 @@ func (s *Server) accountJSON(a *Account) map[string]any {
 	}
 }
 
-func paginate(items []string, token string, max int) ([]string, string) {
+func paginate(items []string, token string, max, pageSize int) ([]string, string) {
 	if max <= 0 || max > 20 {
 		max = 20
+	}
+	if pageSize > 0 && pageSize < max {
+		max = pageSize
 	}
 	start, _ := strconv.Atoi(token)
 	if start > len(items) {

@@ -228,3 +228,22 @@ func TestInspectOrganizationUnreadable(t *testing.T) {
 		t.Fatalf("want a transient error, got %v", err)
 	}
 }
+
+func TestInspectFollowsPages(t *testing.T) {
+	org, g := setup(t, fast)
+	org.SetPageSize(1)
+	org.AddPolicy("p-extra0001", "extra")
+	org.AddAccount(orgemu.Account{ID: "600000000001", Tags: map[string]string{"owner": "alice@example.com", "team": "audit", "cost": "42"}},
+		orgemu.FullAWSAccessID, "p-extra0001", orgemu.GuardrailID)
+	reports, err := g.Inspect(context.Background(), []string{"600000000001"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := reports["600000000001"]
+	if !r.Direct || r.DirectSCPs != 3 || len(r.Tags) != 3 || r.Tags["owner"] != "alice@example.com" {
+		t.Errorf("pages not followed: %+v", r)
+	}
+	if ok, err := g.IsAttached(context.Background(), "600000000001"); err != nil || !ok {
+		t.Errorf("IsAttached = %v, %v", ok, err)
+	}
+}

@@ -478,3 +478,38 @@ func TestErrorTypesAsLambdaReportsThem(t *testing.T) {
 		}
 	}
 }
+
+func TestCompensationEdges(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	// Validation failed before recording anything: compensation has nothing to do.
+	r, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "never-recorded", Mode: workflow.ModeCompensate, Cause: "Unavailable"})
+	if err != nil || r.Status != "NONE" || e.writes() != 0 {
+		t.Errorf("compensating an unknown request: %+v %v (%d writes)", r, err, e.writes())
+	}
+	// Closing an unknown request is a state error, not a silent success.
+	_, err = e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "never-recorded", Mode: workflow.ModeClose})
+	var inv *workflow.InvalidState
+	if !errors.As(err, &inv) {
+		t.Errorf("closing an unknown request: %v", err)
+	}
+	if _, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "x", Mode: "open"}); !errors.As(err, &inv) {
+		t.Errorf("unknown mode: %v", err)
+	}
+	// The window opened but its step's answer was lost: compensation ends the window early.
+	if _, err := e.validate(t, "lost", validRequest(members[0])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "lost"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err = e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "lost", Mode: workflow.ModeCompensate, Cause: "States.Timeout"})
+	if err != nil || r.Status != "CLOSED" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	e.assertGuardrail(t, true, members...)
+	rec := e.assertStatus(t, "lost", ledger.Closed)
+	if note := rec.History[len(rec.History)-2].Note; !strings.Contains(note, "closing early") || !strings.Contains(note, "States.Timeout") {
+		t.Errorf("closing note %q", note)
+	}
+}
