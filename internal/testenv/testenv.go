@@ -19,11 +19,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/notify"
 )
 
 // AWSConfig is an SDK config with fixed test credentials: requests are signed as usual.
@@ -40,6 +44,22 @@ func Organizations(t testing.TB, org *orgemu.Server) *organizations.Client {
 	url := org.Start()
 	t.Cleanup(org.Close)
 	return guardrail.NewClient(AWSConfig(), func(o *organizations.Options) { o.BaseEndpoint = aws.String(url) })
+}
+
+// TopicARN is the operators' topic in tests.
+const TopicARN = "arn:aws:sns:us-east-1:999999999999:rootwindow-operators"
+
+// Notifier starts emu on a loopback port for the test and returns a publisher to its default bus
+// and TopicARN through the real EventBridge and SNS clients, which try each call once.
+func Notifier(t testing.TB, emu *awsemu.Server, now func() time.Time) *notify.Publisher {
+	t.Helper()
+	url := emu.Start()
+	t.Cleanup(emu.Close)
+	cfg := AWSConfig()
+	cfg.RetryMaxAttempts = 1
+	return notify.New(
+		eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(url) }), "default",
+		sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = aws.String(url) }), TopicARN, now)
 }
 
 // RepoRoot is the module's root folder.

@@ -24,6 +24,9 @@ const (
 	EnvOwnerTagKey        = "ROOTWINDOW_OWNER_TAG_KEY"
 	EnvMaxAccounts        = "ROOTWINDOW_MAX_ACCOUNTS"
 	EnvBookingHorizonDays = "ROOTWINDOW_BOOKING_HORIZON_DAYS"
+	EnvEventBus           = "ROOTWINDOW_EVENT_BUS"         // where notifications go; default "default"
+	EnvTopicARN           = "ROOTWINDOW_TOPIC_ARN"         // the operators' SNS topic; "" sends events only
+	EnvStateMachineARN    = "ROOTWINDOW_STATE_MACHINE_ARN" // the api function starts executions of it
 )
 
 // MaxBookingHorizonDays bounds how far ahead a window can be booked; the state machine's own
@@ -48,6 +51,9 @@ type Runtime struct {
 	OwnerTagKey        string
 	MaxAccounts        int
 	BookingHorizonDays int
+	EventBus           string
+	TopicARN           string
+	StateMachineARN    string
 }
 
 // Authz is the authorization policy this configuration describes.
@@ -70,6 +76,18 @@ func Load(getenv func(string) string) (Runtime, error) {
 		TableName:         strings.TrimSpace(getenv(EnvTableName)),
 		GuardrailPolicyID: strings.TrimSpace(getenv(EnvGuardrailPolicyID)),
 		OwnerTagKey:       strings.TrimSpace(getenv(EnvOwnerTagKey)),
+		EventBus:          strings.TrimSpace(getenv(EnvEventBus)),
+		TopicARN:          strings.TrimSpace(getenv(EnvTopicARN)),
+		StateMachineARN:   strings.TrimSpace(getenv(EnvStateMachineARN)),
+	}
+	if r.EventBus == "" {
+		r.EventBus = "default"
+	}
+	if r.TopicARN != "" && !strings.HasPrefix(r.TopicARN, "arn:") {
+		errs = append(errs, fmt.Errorf("%s must be an SNS topic ARN, got %q", EnvTopicARN, r.TopicARN))
+	}
+	if r.StateMachineARN != "" && !strings.HasPrefix(r.StateMachineARN, "arn:") {
+		errs = append(errs, fmt.Errorf("%s must be a state machine ARN, got %q", EnvStateMachineARN, r.StateMachineARN))
 	}
 	if r.TableName == "" {
 		errs = append(errs, fmt.Errorf("%s is required", EnvTableName))

@@ -19,7 +19,7 @@ func TestLoad(t *testing.T) {
 	}
 	want := Runtime{TableName: "ledger", GuardrailPolicyID: "p-abcd1234",
 		AdminPrincipals: []string{"arn:aws:iam::*:role/Admin", "*@example.com"},
-		OwnerTagKey:     "owner", MaxAccounts: 50, BookingHorizonDays: 7}
+		OwnerTagKey:     "owner", MaxAccounts: 50, BookingHorizonDays: 7, EventBus: "default"}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("got %+v", r)
 	}
@@ -30,12 +30,16 @@ func TestLoadNamesEveryBadVariable(t *testing.T) {
 		EnvGuardrailPolicyID:  "policy-1",
 		EnvMaxAccounts:        "51",
 		EnvBookingHorizonDays: "soon",
+		EnvTopicARN:           "ops-topic",
+		EnvStateMachineARN:    "rootwindow",
 	}))
 	if err == nil {
 		t.Fatal("accepted")
 	}
 	for _, want := range []string{
 		"ROOTWINDOW_TABLE_NAME is required",
+		`ROOTWINDOW_TOPIC_ARN must be an SNS topic ARN, got "ops-topic"`,
+		`ROOTWINDOW_STATE_MACHINE_ARN must be a state machine ARN, got "rootwindow"`,
 		"ROOTWINDOW_ADMIN_PRINCIPALS must list at least one administrator principal pattern",
 		`ROOTWINDOW_GUARDRAIL_POLICY_ID: "policy-1" is not a policy ID`,
 		`ROOTWINDOW_MAX_ACCOUNTS must be a whole number from 1 to 50, got "51"`,

@@ -22,6 +22,9 @@ func timeAttr(t time.Time) types.AttributeValue {
 	return str(t.UTC().Format(time.RFC3339Nano))
 }
 
+// sortableTime has a fixed width, so that createdAt sorts as text in the listing index.
+const sortableTime = "2006-01-02T15:04:05.000000000Z07:00"
+
 func strList(ss []string) types.AttributeValue {
 	l := make([]types.AttributeValue, len(ss))
 	for i, s := range ss {
@@ -44,11 +47,11 @@ func encodeRecord(r Record) map[string]types.AttributeValue {
 		history[i] = encodeTransition(h)
 	}
 	item := map[string]types.AttributeValue{
-		KeyAttribute: str("request#" + r.RequestID), "kind": str("request"),
+		KeyAttribute: str("request#" + r.RequestID), KindAttribute: str(kindRequest),
 		"requestId": str(r.RequestID), "requester": str(r.Requester), "reason": str(r.Reason),
 		"accountIds": strList(r.AccountIDs), "hours": &types.AttributeValueMemberN{Value: strconv.Itoa(r.Hours)},
-		"status": str(string(r.Status)), "createdAt": timeAttr(r.CreatedAt), "updatedAt": timeAttr(r.CreatedAt),
-		"origin":  &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"channel": str(r.Origin.Channel), "detail": str(r.Origin.Detail)}},
+		"status": str(string(r.Status)), CreatedAttribute: str(r.CreatedAt.UTC().Format(sortableTime)), "updatedAt": timeAttr(r.CreatedAt),
+		"origin":  encodeOrigin(r.Origin),
 		"history": &types.AttributeValueMemberL{Value: history},
 	}
 	if !r.StartAt.IsZero() {
@@ -58,6 +61,16 @@ func encodeRecord(r Record) map[string]types.AttributeValue {
 		item["problems"] = strList(r.Problems)
 	}
 	return item
+}
+
+func encodeOrigin(o Origin) types.AttributeValue {
+	m := map[string]types.AttributeValue{"channel": str(o.Channel)}
+	for k, v := range map[string]string{"eventId": o.EventID, "sourceAccount": o.SourceAccount, "caller": o.Caller} {
+		if v != "" {
+			m[k] = str(v)
+		}
+	}
+	return &types.AttributeValueMemberM{Value: m}
 }
 
 func getS(item map[string]types.AttributeValue, k string) string {
@@ -103,10 +116,16 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
 		r.Hours, _ = strconv.Atoi(n.Value)
 	}
 	if o, ok := item["origin"].(*types.AttributeValueMemberM); ok {
-		r.Origin = Origin{Channel: getS(o.Value, "channel"), Detail: getS(o.Value, "detail")}
+		r.Origin = Origin{
+			Channel: getS(o.Value, "channel"), EventID: getS(o.Value, "eventId"),
+			SourceAccount: getS(o.Value, "sourceAccount"), Caller: getS(o.Value, "caller"),
+		}
+	}
+	if ss, ok := item["notified"].(*types.AttributeValueMemberSS); ok {
+		r.Notified = ss.Value
 	}
 	var err error
-	for k, dst := range map[string]*time.Time{"startAt": &r.StartAt, "createdAt": &r.CreatedAt, "openedAt": &r.OpenedAt, "restoreAt": &r.RestoreAt, "closedAt": &r.ClosedAt} {
+	for k, dst := range map[string]*time.Time{"startAt": &r.StartAt, "createdAt": &r.CreatedAt, "openedAt": &r.OpenedAt, "restoreAt": &r.RestoreAt, "closedAt": &r.ClosedAt, "restoreFailedAt": &r.RestoreFailedAt} {
 		if *dst, err = getTime(item, k); err != nil {
 			return Record{}, fmt.Errorf("request %s: %w", r.RequestID, err)
 		}
@@ -135,10 +154,22 @@ type TableCreator interface {
 // CreateTable creates a ledger table with the schema the CDK stack deploys, for local runs and tests.
 func CreateTable(ctx context.Context, db TableCreator, name string) error {
 	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(KeyAttribute), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(KeyAttribute), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
+		TableName: aws.String(name),
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String(KeyAttribute), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(KindAttribute), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(CreatedAttribute), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema:   []types.KeySchemaElement{{AttributeName: aws.String(KeyAttribute), KeyType: types.KeyTypeHash}},
+		BillingMode: types.BillingModePayPerRequest,
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
+			IndexName: aws.String(ByCreatedIndex),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String(KindAttribute), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(CreatedAttribute), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+		}},
 	})
 	if err != nil {
 		return fmt.Errorf("create table %s: %w", name, err)

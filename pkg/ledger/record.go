@@ -53,29 +53,43 @@ type Transition struct {
 	Note   string    `json:"note,omitempty"`
 }
 
+// Channels a request can arrive by.
+const (
+	ChannelStepFunctions = "stepfunctions"
+	ChannelEventBridge   = "eventbridge"
+	ChannelAPI           = "api"
+)
+
 // Origin records how a request arrived.
 type Origin struct {
-	Channel string `json:"channel"`          // "stepfunctions", "eventbridge", "api"
-	Detail  string `json:"detail,omitempty"` // event ID, source account or caller ARN
+	Channel       string `json:"channel"`                 // one of the Channel constants
+	EventID       string `json:"eventId,omitempty"`       // EventBridge: the event's ID
+	SourceAccount string `json:"sourceAccount,omitempty"` // EventBridge: the account that sent it
+	Caller        string `json:"caller,omitempty"`        // API: the SigV4 caller's ARN
 }
 
 // Record is one request as the ledger keeps it.
 type Record struct {
-	RequestID  string       `json:"requestId"`
-	Requester  string       `json:"requester"`
-	Reason     string       `json:"reason"`
-	AccountIDs []string     `json:"accountIds"`
-	Hours      int          `json:"hours"`
-	StartAt    time.Time    `json:"startAt"`
-	Origin     Origin       `json:"origin"`
-	Status     Status       `json:"status"`
-	CreatedAt  time.Time    `json:"createdAt"`
-	OpenedAt   time.Time    `json:"openedAt,omitzero"`
-	RestoreAt  time.Time    `json:"restoreAt,omitzero"`
-	ClosedAt   time.Time    `json:"closedAt,omitzero"`
-	Problems   []string     `json:"problems,omitempty"`
-	LastError  string       `json:"lastError,omitempty"`
-	History    []Transition `json:"history"`
+	RequestID  string    `json:"requestId"`
+	Requester  string    `json:"requester"`
+	Reason     string    `json:"reason"`
+	AccountIDs []string  `json:"accountIds"`
+	Hours      int       `json:"hours"`
+	StartAt    time.Time `json:"startAt"`
+	Origin     Origin    `json:"origin"`
+	Status     Status    `json:"status"`
+	CreatedAt  time.Time `json:"createdAt"`
+	OpenedAt   time.Time `json:"openedAt,omitzero"`
+	RestoreAt  time.Time `json:"restoreAt,omitzero"`
+	ClosedAt   time.Time `json:"closedAt,omitzero"`
+	Problems   []string  `json:"problems,omitempty"`
+	LastError  string    `json:"lastError,omitempty"`
+	// RestoreFailedAt is when the workflow gave up restoring the guardrail; the lease stays.
+	RestoreFailedAt time.Time    `json:"restoreFailedAt,omitzero"`
+	History         []Transition `json:"history"`
+	// Notified lists the notifications already delivered (see package notify): the record is
+	// its own outbox, so a notification that failed to go out is sent by the next step.
+	Notified []string `json:"-"`
 }
 
 // PlannedEnd is when the window is due to end: restoreAt once open, else start + hours.

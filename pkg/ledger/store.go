@@ -2,10 +2,13 @@ package ledger
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,10 +23,17 @@ type DynamoDBAPI interface {
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
-// KeyAttribute is the table's partition key.
-const KeyAttribute = "pk"
+// The table's schema: partition key pk, and an index of requests by creation time.
+const (
+	KeyAttribute     = "pk"
+	KindAttribute    = "kind"
+	CreatedAttribute = "createdAt"
+	ByCreatedIndex   = "byCreated"
+	kindRequest      = "request"
+)
 
 // Store is the ledger in one DynamoDB table.
 type Store struct {
@@ -59,7 +69,7 @@ func (s *Store) Get(ctx context.Context, id string) (Record, error) {
 
 // Reserve records a new request as SCHEDULED and takes a lease on each of its accounts. If any
 // account is held by another request, it releases what it took, records the request as
-// REJECTED, and returns *ConflictError. Reserving the same request again is a no-op that returns
+// REJECTED, and returns that record with *ConflictError. Reserving the same request again is a no-op that returns
 // the stored record.
 func (s *Store) Reserve(ctx context.Context, rec Record, actor string) (Record, error) {
 	rec, err := s.putNew(ctx, rec, Scheduled, actor, "validated")
@@ -100,10 +110,11 @@ func (s *Store) Reserve(ctx context.Context, rec Record, actor string) (Record, 
 		return Record{}, err
 	}
 	cerr := &ConflictError{Conflicts: conflicts}
-	if _, err := s.Transition(ctx, rec.RequestID, Rejected, actor, cerr.Error(), Change{}); err != nil {
+	rejected, err := s.Transition(ctx, rec.RequestID, Rejected, actor, cerr.Error(), Change{})
+	if err != nil {
 		return Record{}, err
 	}
-	return Record{}, cerr
+	return rejected, cerr
 }
 
 // putNew writes a request's first record in status, unless the request ID is already recorded
@@ -125,7 +136,7 @@ func (s *Store) takeLease(ctx context.Context, account, requestID string, until 
 		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: &s.table,
 			Item: map[string]types.AttributeValue{
-				KeyAttribute: str("lease#" + account), "kind": str("lease"), "accountId": str(account),
+				KeyAttribute: str("lease#" + account), KindAttribute: str("lease"), "accountId": str(account),
 				"requestId": str(requestID), "until": timeAttr(until), "since": timeAttr(s.now()),
 			},
 			ConditionExpression:       aws.String("attribute_not_exists(#pk) OR requestId = :rid"),
@@ -212,14 +223,17 @@ func (s *Store) Release(ctx context.Context, requestID string, accounts []string
 	return nil
 }
 
-// RecordRejection keeps a rejected request for the audit trail. A request ID already recorded is
-// left as it is.
-func (s *Store) RecordRejection(ctx context.Context, rec Record, actor string) error {
-	_, err := s.putNew(ctx, rec, Rejected, actor, "rejected at validation")
-	if err != nil && !isConditionFailed(err) {
-		return fmt.Errorf("record rejection of %s: %w", rec.RequestID, err)
+// RecordRejection keeps a rejected request for the audit trail and returns the record. A request
+// ID already recorded is left as it is, and its record returned.
+func (s *Store) RecordRejection(ctx context.Context, rec Record, actor string) (Record, error) {
+	rec, err := s.putNew(ctx, rec, Rejected, actor, "rejected at validation")
+	if isConditionFailed(err) {
+		return s.Get(ctx, rec.RequestID)
 	}
-	return nil
+	if err != nil {
+		return Record{}, fmt.Errorf("record rejection of %s: %w", rec.RequestID, err)
+	}
+	return rec, nil
 }
 
 // Change lists what a transition sets besides the status; zero fields are left alone.
@@ -308,4 +322,164 @@ func (s *Store) NoteError(ctx context.Context, id, msg string) error {
 func isConditionFailed(err error) bool {
 	var ccf *types.ConditionalCheckFailedException
 	return errors.As(err, &ccf)
+}
+
+// MarkNotified records notifications as delivered.
+func (s *Store) MarkNotified(ctx context.Context, id string, kinds []string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: requestKey(id),
+		UpdateExpression:          aws.String("ADD notified :k"),
+		ConditionExpression:       aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": KeyAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":k": &types.AttributeValueMemberSS{Value: kinds}},
+	})
+	if err != nil {
+		return fmt.Errorf("mark %s notified: %w", id, err)
+	}
+	return nil
+}
+
+// MarkRestoreFailed records that the workflow gave up restoring the guardrail, and why. The
+// status and the leases stay as they are, for whoever restores it next.
+func (s *Store) MarkRestoreFailed(ctx context.Context, id, cause string) (Record, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: requestKey(id),
+		UpdateExpression:          aws.String("SET restoreFailedAt = if_not_exists(restoreFailedAt, :now), lastError = :e, updatedAt = :now"),
+		ConditionExpression:       aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": KeyAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":e": str(cause), ":now": timeAttr(s.now())},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if isConditionFailed(err) {
+		return Record{}, ErrNotFound
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("record failed restore of %s: %w", id, err)
+	}
+	return decodeRecord(out.Attributes)
+}
+
+// ClaimEvent ties an EventBridge event to the request it started, so that a second delivery of
+// the same event is recognised. It returns the request that holds the event: requestID when the
+// claim is new or already ours, another request ID for a duplicate delivery.
+func (s *Store) ClaimEvent(ctx context.Context, eventID, requestID string) (string, error) {
+	key := map[string]types.AttributeValue{KeyAttribute: str("event#" + eventID)}
+	item := map[string]types.AttributeValue{
+		KeyAttribute: key[KeyAttribute], KindAttribute: str("event"), "requestId": str(requestID), "since": timeAttr(s.now()),
+	}
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: item,
+		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR requestId = :rid"),
+		ExpressionAttributeNames:  map[string]string{"#pk": KeyAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":rid": str(requestID)},
+	})
+	if err == nil {
+		return requestID, nil
+	}
+	if !isConditionFailed(err) {
+		return "", fmt.Errorf("claim event %s: %w", eventID, err)
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return "", fmt.Errorf("read claim of event %s: %w", eventID, err)
+	}
+	return getS(out.Item, "requestId"), nil
+}
+
+// Filter narrows a listing; zero fields match everything.
+type Filter struct {
+	AccountID string
+	Status    Status
+}
+
+// ErrBadPageToken means a listing's page token was not one the ledger gave.
+var ErrBadPageToken = errors.New("not a page token from an earlier answer")
+
+// List returns requests newest first, up to limit of them matching filter, and a token for the
+// next page ("" when there is none). It reads the index of requests by creation time; the filter
+// applies within each page read, so a page can hold fewer than limit records and still have a
+// next one.
+func (s *Store) List(ctx context.Context, f Filter, limit int, token string) ([]Record, string, error) {
+	start, err := decodePageToken(token)
+	if err != nil {
+		return nil, "", err
+	}
+	names := map[string]string{"#kind": KindAttribute}
+	values := map[string]types.AttributeValue{":kind": str(kindRequest)}
+	var conds []string
+	if f.AccountID != "" {
+		conds = append(conds, "contains(accountIds, :account)")
+		values[":account"] = str(f.AccountID)
+	}
+	if f.Status != "" {
+		conds = append(conds, "#status = :status")
+		names["#status"] = "status"
+		values[":status"] = str(string(f.Status))
+	}
+	in := &dynamodb.QueryInput{
+		TableName: &s.table, IndexName: aws.String(ByCreatedIndex),
+		KeyConditionExpression:    aws.String("#kind = :kind"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
+		ScanIndexForward:          aws.Bool(false),
+		Limit:                     aws.Int32(int32(limit)),
+		ExclusiveStartKey:         start,
+	}
+	if len(conds) > 0 {
+		in.FilterExpression = aws.String(strings.Join(conds, " AND "))
+	}
+	var recs []Record
+	// A filtered page may come back short; read on, a bounded number of pages, to fill it.
+	for range 10 {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, "", fmt.Errorf("list requests: %w", err)
+		}
+		for _, item := range out.Items {
+			rec, err := decodeRecord(item)
+			if err != nil {
+				return nil, "", err
+			}
+			recs = append(recs, rec)
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+		if len(out.LastEvaluatedKey) == 0 || len(recs) >= limit {
+			break
+		}
+		in.Limit = aws.Int32(int32(limit - len(recs)))
+	}
+	return recs, encodePageToken(in.ExclusiveStartKey), nil
+}
+
+// A page token is the index key to start after, as JSON of its string attributes in base64url.
+func encodePageToken(key map[string]types.AttributeValue) string {
+	if len(key) == 0 {
+		return ""
+	}
+	m := map[string]string{}
+	for k := range key {
+		m[k] = getS(key, k)
+	}
+	b, _ := json.Marshal(m)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodePageToken(token string) (map[string]types.AttributeValue, error) {
+	if token == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return nil, ErrBadPageToken
+	}
+	var m map[string]string
+	if err := json.Unmarshal(b, &m); err != nil || len(m) != 3 || m[KindAttribute] != kindRequest ||
+		!strings.HasPrefix(m[KeyAttribute], "request#") || m[CreatedAttribute] == "" {
+		return nil, ErrBadPageToken
+	}
+	key := map[string]types.AttributeValue{}
+	for k, v := range m {
+		key[k] = str(v)
+	}
+	return key, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -248,8 +249,12 @@ func TestRejectionRecordedOnce(t *testing.T) {
 	rec := record("req-9", "111111111111")
 	rec.Problems = []string{"hours: must be from 1 to 4, got 5"}
 	for range 2 {
-		if err := s.RecordRejection(ctx, rec, "rootwindow:validate"); err != nil {
+		got, err := s.RecordRejection(ctx, rec, "rootwindow:validate")
+		if err != nil {
 			t.Fatal(err)
+		}
+		if got.Status != ledger.Rejected || got.RequestID != "req-9" {
+			t.Fatalf("RecordRejection returned %+v", got)
 		}
 	}
 	got, _ := s.Get(ctx, "req-9")
@@ -272,5 +277,112 @@ func TestValidRequestID(t *testing.T) {
 		if err := ledger.ValidRequestID(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+func TestListNewestFirstFilteredAndPaged(t *testing.T) {
+	now := t0
+	name := fmt.Sprintf("ledger-%d", tables.Add(1))
+	testenv.LedgerTable(t, db, name)
+	s := ledger.New(db, name, func() time.Time { return now })
+	ctx := context.Background()
+	// Eight requests a minute apart: even ones on account 1, odd ones on 2; req-3 cancelled.
+	for i := range 8 {
+		now = t0.Add(time.Duration(i) * time.Minute)
+		account := []string{"111111111111", "222222222222"}[i%2]
+		id := fmt.Sprintf("req-%d", i)
+		if _, err := s.Reserve(ctx, record(id, account), "v"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Release(ctx, id, []string{account}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Transition(ctx, "req-3", ledger.Cancelled, "v", "", ledger.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(recs []ledger.Record) []string {
+		var out []string
+		for _, r := range recs {
+			out = append(out, r.RequestID)
+		}
+		return out
+	}
+	var all []string
+	token := ""
+	for page := 0; ; page++ {
+		recs, next, err := s.List(ctx, ledger.Filter{AccountID: "222222222222"}, 3, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, ids(recs)...)
+		if next == "" {
+			break
+		}
+		if page > 5 {
+			t.Fatal("the listing never ends")
+		}
+		token = next
+	}
+	if want := []string{"req-7", "req-5", "req-3", "req-1"}; !reflect.DeepEqual(all, want) {
+		t.Errorf("account 2, three a page: %v, want %v", all, want)
+	}
+	recs, _, err := s.List(ctx, ledger.Filter{Status: ledger.Cancelled}, 10, "")
+	if err != nil || !reflect.DeepEqual(ids(recs), []string{"req-3"}) {
+		t.Errorf("cancelled ones: %v, %v", ids(recs), err)
+	}
+	recs, next, err := s.List(ctx, ledger.Filter{}, 2, "")
+	if err != nil || !reflect.DeepEqual(ids(recs), []string{"req-7", "req-6"}) || next == "" {
+		t.Errorf("first page of all: %v next %q, %v", ids(recs), next, err)
+	}
+	for _, bad := range []string{"x", "eyJhIjoiYiJ9", next + "A"} {
+		if _, _, err := s.List(ctx, ledger.Filter{}, 2, bad); !errors.Is(err, ledger.ErrBadPageToken) {
+			t.Errorf("token %q: want ErrBadPageToken, got %v", bad, err)
+		}
+	}
+}
+
+func TestClaimEventOnce(t *testing.T) {
+	s := newStore(t, t0)
+	ctx := context.Background()
+	for _, c := range []struct{ request, want string }{
+		{"exec-1", "exec-1"}, // first delivery
+		{"exec-1", "exec-1"}, // the same execution again (a retry)
+		{"exec-2", "exec-1"}, // a second delivery, as another execution
+	} {
+		got, err := s.ClaimEvent(ctx, "8f6b1c2e-0000-4000-8000-000000000001", c.request)
+		if err != nil || got != c.want {
+			t.Errorf("claim as %s: got %q, %v; want %q", c.request, got, err, c.want)
+		}
+	}
+}
+
+func TestNotifiedAndRestoreFailedAreKept(t *testing.T) {
+	s := newStore(t, t0)
+	ctx := context.Background()
+	if _, err := s.Reserve(ctx, record("req-1", "111111111111"), "v"); err != nil {
+		t.Fatal(err)
+	}
+	for _, kinds := range [][]string{{"Scheduled"}, {"Scheduled", "Opened"}} {
+		if err := s.MarkNotified(ctx, "req-1", kinds); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec, err := s.MarkRestoreFailed(ctx, "req-1", "AccessDenied")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Get(ctx, "req-1")
+	sort.Strings(got.Notified)
+	if !reflect.DeepEqual(got.Notified, []string{"Opened", "Scheduled"}) || !got.RestoreFailedAt.Equal(t0) ||
+		got.LastError != "AccessDenied" || got.Status != ledger.Scheduled || !rec.RestoreFailedAt.Equal(t0) {
+		t.Errorf("got %+v", got)
+	}
+	leases, _ := s.Leases(ctx, []string{"111111111111"})
+	if leases["111111111111"].RequestID != "req-1" {
+		t.Errorf("a failed restore must keep the lease: %v", leases)
+	}
+	if _, err := s.MarkRestoreFailed(ctx, "nope", "x"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("unknown request: %v", err)
 	}
 }

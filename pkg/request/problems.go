@@ -5,10 +5,22 @@ import (
 	"strings"
 )
 
+// Kind says what sort of problem a FieldError is, so that a channel can answer in its own terms
+// (the API's 400, 403 and 409).
+type Kind int
+
+// Kinds of problem.
+const (
+	Invalid   Kind = iota // the request or an account in it is not valid
+	Forbidden             // the requester may not ask for this
+	Conflict              // an account already has a window
+)
+
 // FieldError is one problem with one field of a request.
 type FieldError struct {
 	Field   string `json:"field"`
 	Message string `json:"message"`
+	Kind    Kind   `json:"-"`
 }
 
 func (e FieldError) String() string { return e.Field + ": " + e.Message }
@@ -16,9 +28,24 @@ func (e FieldError) String() string { return e.Field + ": " + e.Message }
 // Problems is every problem found with a request. Its messages are safe to show the requester.
 type Problems []FieldError
 
-// Add records a problem with field.
+// Add records an Invalid problem with field.
 func (p *Problems) Add(field, format string, args ...any) {
-	*p = append(*p, FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
+	p.AddKind(Invalid, field, format, args...)
+}
+
+// AddKind records a problem of kind with field.
+func (p *Problems) AddKind(kind Kind, field, format string, args ...any) {
+	*p = append(*p, FieldError{Field: field, Message: fmt.Sprintf(format, args...), Kind: kind})
+}
+
+// Has reports whether any problem is of kind.
+func (p Problems) Has(kind Kind) bool {
+	for _, fe := range p {
+		if fe.Kind == kind {
+			return true
+		}
+	}
+	return false
 }
 
 // Error lists every problem on its own line after a one-line summary.

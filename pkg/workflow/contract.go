@@ -3,7 +3,11 @@
 // handlers that validate a request, lift the guardrail, and restore it.
 package workflow
 
-import "encoding/json"
+import (
+	"encoding/json"
+
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
 
 // Task names, used by the CDK stack for state names and by the functions for their handlers.
 const (
@@ -12,16 +16,11 @@ const (
 	TaskReattach = "reattach"
 )
 
-// Envelope is the state machine's execution input for every channel.
+// Envelope is the state machine's execution input for every channel. Origin says how the request
+// arrived; the console channel may leave it out.
 type Envelope struct {
 	Request json.RawMessage `json:"request"`
-	Origin  *OriginInput    `json:"origin,omitempty"`
-}
-
-// OriginInput says how a request arrived; the console channel may leave it out.
-type OriginInput struct {
-	Channel string `json:"channel"`
-	Detail  string `json:"detail,omitempty"`
+	Origin  *ledger.Origin  `json:"origin,omitempty"`
 }
 
 // ValidateInput is the Validate task's payload: the whole execution input and the execution name,
@@ -38,6 +37,9 @@ type Window struct {
 	Hours       int      `json:"hours"`
 	StartAt     string   `json:"startAt"` // RFC 3339, UTC: the Wait state's TimestampPath
 	StartsLater bool     `json:"startsLater"`
+	// DuplicateOf is set, and nothing else, when this execution is a second delivery of an
+	// EventBridge event already handled as that request.
+	DuplicateOf string `json:"duplicateOf,omitempty"`
 }
 
 // DetachInput is the Detach task's payload.
@@ -58,13 +60,14 @@ type Opened struct {
 const (
 	ModeClose      = "close"      // the window is over
 	ModeCompensate = "compensate" // opening failed: put back whatever was taken
+	ModeAlarm      = "alarm"      // restoring failed for good: record it and raise the alarm
 )
 
 // ReattachInput is the Reattach task's payload.
 type ReattachInput struct {
 	RequestID string `json:"requestId"`
 	Mode      string `json:"mode"`
-	// Cause is the failure that led to compensation, as Step Functions caught it.
+	// Cause is the failure that led to compensation or to the alarm, as Step Functions caught it.
 	Cause string `json:"cause,omitempty"`
 }
 

@@ -21,6 +21,7 @@ func (s *Steps) Detach(ctx context.Context, in DetachInput) (Opened, error) {
 	}
 	switch rec.Status {
 	case ledger.Open, ledger.Closing, ledger.Closed:
+		s.announce(ctx, rec)
 		return opened(rec), nil // a retry after success
 	case ledger.Cancelled:
 		s.Log.InfoContext(ctx, "request cancelled before its start; nothing lifted", "requestId", id)
@@ -57,6 +58,7 @@ func (s *Steps) Detach(ctx context.Context, in DetachInput) (Opened, error) {
 		return Opened{}, s.stateError(ctx, id, err)
 	}
 	s.Log.InfoContext(ctx, "window open", "requestId", id, "openedAt", formatTime(openedAt), "restoreAt", formatTime(restoreAt))
+	s.announce(ctx, rec)
 	return opened(rec), nil
 }
 
@@ -80,11 +82,15 @@ func (s *Steps) detachFailed(ctx context.Context, rec ledger.Record, err error) 
 		_ = s.Ledger.NoteError(ctx, rec.RequestID, err.Error())
 		return &Throttled{Msg: err.Error()}
 	}
-	if _, terr := s.Ledger.Transition(ctx, rec.RequestID, ledger.Failed, actorDetach, err.Error(), ledger.Change{LastError: err.Error()}); terr != nil {
+	failed, terr := s.Ledger.Transition(ctx, rec.RequestID, ledger.Failed, actorDetach, err.Error(), ledger.Change{LastError: err.Error()})
+	if terr != nil {
 		s.logError(ctx, "record failure", rec.RequestID, terr)
 	}
 	if rerr := s.Ledger.Release(ctx, rec.RequestID, rec.AccountIDs); rerr != nil {
 		s.logError(ctx, "release leases", rec.RequestID, rerr)
+	}
+	if terr == nil {
+		s.announce(ctx, failed)
 	}
 	return &DetachFailed{Msg: err.Error()}
 }

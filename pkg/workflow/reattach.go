@@ -12,10 +12,16 @@ import (
 // Reattach puts the guardrail back on the request's accounts and closes the request: CLOSED when
 // a window ends (or compensation finds it open), FAILED when compensating a window that never
 // opened. It never touches an account another request holds now. Running it again is a no-op.
+// In ModeAlarm it restores nothing: the state machine has given up, so it records that and raises
+// the Restore Failed alarm, keeping the leases.
 func (s *Steps) Reattach(ctx context.Context, in ReattachInput) (Restored, error) {
 	id := in.RequestID
-	if in.Mode != ModeClose && in.Mode != ModeCompensate {
-		return Restored{}, &InvalidState{Msg: fmt.Sprintf("reattach mode must be %q or %q, got %q", ModeClose, ModeCompensate, in.Mode)}
+	switch in.Mode {
+	case ModeClose, ModeCompensate:
+	case ModeAlarm:
+		return s.alarm(ctx, in)
+	default:
+		return Restored{}, &InvalidState{Msg: fmt.Sprintf("reattach mode must be %q, %q or %q, got %q", ModeClose, ModeCompensate, ModeAlarm, in.Mode)}
 	}
 	rec, err := s.load(ctx, id)
 	if errors.Is(err, ledger.ErrNotFound) && in.Mode == ModeCompensate {
@@ -25,47 +31,138 @@ func (s *Steps) Reattach(ctx context.Context, in ReattachInput) (Restored, error
 	if err != nil {
 		return Restored{}, err
 	}
+	if rec.Status == ledger.Scheduled || rec.Status == ledger.Opening {
+		rec, err = s.restore(ctx, rec, in.Mode, ledger.Failed, actorReattach, "window did not open: "+in.Cause, ledger.Change{LastError: in.Cause})
+	} else {
+		rec, err = s.close(ctx, rec, actorReattach, closingNote(in))
+	}
+	if err != nil {
+		return Restored{}, err
+	}
+	return restored(rec), nil
+}
+
+// End closes an open window now, for a person: the guardrail goes back on its accounts and the
+// request becomes CLOSED (early); the workflow's own restore at the planned end then finds nothing
+// to do. Ending a window already closed returns it as it is; a window that is not open is an
+// *InvalidState naming its status.
+func (s *Steps) End(ctx context.Context, id, caller string) (ledger.Record, error) {
+	rec, err := s.load(ctx, id)
+	if err != nil {
+		return rec, err
+	}
+	switch rec.Status {
+	case ledger.Open, ledger.Closing, ledger.Closed:
+		return s.close(ctx, rec, caller, "ended early by "+caller)
+	case ledger.Scheduled:
+		return rec, &InvalidState{Msg: fmt.Sprintf("request %s has not started (it opens at %s): cancel it instead", id, formatTime(rec.StartAt))}
+	case ledger.Opening:
+		return rec, &InvalidState{Msg: fmt.Sprintf("request %s is opening: the guardrail is being lifted now; end it once it is open, in a few seconds", id)}
+	}
+	return rec, &InvalidState{Msg: fmt.Sprintf("request %s is %s: there is no window to end", id, rec.Status)}
+}
+
+// Cancel withdraws a window that has not started: nothing was lifted, its leases are released and
+// the workflow, when its start comes, finds it cancelled. Cancelling twice returns the cancelled
+// request; a window that has started is an *InvalidState (end it instead).
+func (s *Steps) Cancel(ctx context.Context, id, caller string) (ledger.Record, error) {
+	rec, err := s.load(ctx, id)
+	if err != nil {
+		return rec, err
+	}
+	if rec.Status != ledger.Cancelled {
+		// Conditional on SCHEDULED: it races the workflow's own SCHEDULED → OPENING, and one wins.
+		rec, err = s.Ledger.Transition(ctx, id, ledger.Cancelled, caller, "cancelled by "+caller, ledger.Change{})
+		var terr *ledger.TransitionError
+		if errors.As(err, &terr) {
+			msg := fmt.Sprintf("request %s is %s: only a window that has not started can be cancelled", id, terr.Current)
+			if terr.Current.Holds() {
+				msg += "; end it instead"
+			}
+			return rec, &InvalidState{Msg: msg, err: err}
+		}
+		if err != nil {
+			s.logError(ctx, "cancel", id, err)
+			return rec, retryLater(err)
+		}
+	}
+	if err := s.Ledger.Release(ctx, id, rec.AccountIDs); err != nil {
+		s.logError(ctx, "release leases", id, err)
+		return rec, retryLater(err)
+	}
+	s.Log.InfoContext(ctx, "window cancelled", "requestId", id)
+	s.announce(ctx, rec)
+	return rec, nil
+}
+
+// close ends a window: OPEN → CLOSING → guardrail restored → CLOSED, leases released. Records
+// already CLOSED (or never holding anything) are returned as they are.
+func (s *Steps) close(ctx context.Context, rec ledger.Record, actor, note string) (ledger.Record, error) {
+	id := rec.RequestID
 	switch rec.Status {
 	case ledger.Closed, ledger.Cancelled, ledger.Rejected:
 		// Nothing of ours is lifted; its accounts may belong to another window by now.
-		return restored(rec), nil
+		s.announce(ctx, rec)
+		return rec, nil
 	case ledger.Open:
-		if rec, err = s.Ledger.Transition(ctx, id, ledger.Closing, actorReattach, closingNote(in), ledger.Change{}); err != nil {
-			return Restored{}, s.stateError(ctx, id, err)
+		var err error
+		if rec, err = s.Ledger.Transition(ctx, id, ledger.Closing, actor, note, ledger.Change{}); err != nil {
+			return rec, s.stateError(ctx, id, err)
 		}
 	}
+	return s.restore(ctx, rec, "close", ledger.Closed, actor, "guardrail restored", ledger.Change{ClosedAt: s.now()})
+}
 
+// restore puts the guardrail back on the accounts rec still holds, moves rec to status `to`
+// (unless it is there already) and releases its leases.
+func (s *Steps) restore(ctx context.Context, rec ledger.Record, mode string, to ledger.Status, actor, note string, c ledger.Change) (ledger.Record, error) {
+	id := rec.RequestID
 	accounts, err := s.ours(ctx, rec)
 	if err != nil {
 		s.logError(ctx, "read leases", id, err)
-		return Restored{}, retryLater(err)
+		return rec, retryLater(err)
 	}
-	s.Log.InfoContext(ctx, "restoring guardrail", "requestId", id, "accounts", len(accounts), "mode", in.Mode)
+	s.Log.InfoContext(ctx, "restoring guardrail", "requestId", id, "accounts", len(accounts), "mode", mode)
 	if err := s.Guardrail.Reattach(ctx, accounts); err != nil {
 		s.logError(ctx, "restore guardrail", id, err)
 		if nerr := s.Ledger.NoteError(ctx, id, "restore failed: "+err.Error()); nerr != nil {
 			s.logError(ctx, "note error", id, nerr)
 		}
 		if guardrail.IsTransient(err) {
-			return Restored{}, &Throttled{Msg: err.Error()}
+			return rec, &Throttled{Msg: err.Error()}
 		}
-		return Restored{}, &RestoreFailed{Msg: err.Error()}
+		return rec, &RestoreFailed{Msg: err.Error()}
 	}
-
-	switch rec.Status {
-	case ledger.Closing:
-		rec, err = s.Ledger.Transition(ctx, id, ledger.Closed, actorReattach, "guardrail restored", ledger.Change{ClosedAt: s.now()})
-	case ledger.Scheduled, ledger.Opening:
-		rec, err = s.Ledger.Transition(ctx, id, ledger.Failed, actorReattach, "window did not open: "+in.Cause, ledger.Change{LastError: in.Cause})
-	}
-	if err != nil {
-		return Restored{}, s.stateError(ctx, id, err)
+	if rec.Status != to && rec.Status != ledger.Failed {
+		if rec, err = s.Ledger.Transition(ctx, id, to, actor, note, c); err != nil {
+			return rec, s.stateError(ctx, id, err)
+		}
 	}
 	if err := s.Ledger.Release(ctx, id, rec.AccountIDs); err != nil {
 		s.logError(ctx, "release leases", id, err)
-		return Restored{}, retryLater(err)
+		return rec, retryLater(err)
 	}
 	s.Log.InfoContext(ctx, "guardrail restored", "requestId", id, "status", rec.Status)
+	s.announce(ctx, rec)
+	return rec, nil
+}
+
+// alarm records that restoring failed for good and raises Restore Failed. The status and the
+// leases stay, so no other window opens on those accounts until a person (or a later restore)
+// puts the guardrail back.
+func (s *Steps) alarm(ctx context.Context, in ReattachInput) (Restored, error) {
+	id := in.RequestID
+	cause := "the guardrail could not be restored: " + in.Cause
+	rec, err := s.Ledger.MarkRestoreFailed(ctx, id, cause)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return Restored{}, &InvalidState{Msg: fmt.Sprintf("request %s is not in the ledger", id), err: err}
+	}
+	if err != nil {
+		s.logError(ctx, "record failed restore", id, err)
+		return Restored{}, retryLater(err)
+	}
+	s.Log.ErrorContext(ctx, "GUARDRAIL NOT RESTORED: raising the alarm", "requestId", id, "accounts", len(rec.AccountIDs), "status", rec.Status)
+	s.announce(ctx, rec)
 	return restored(rec), nil
 }
 
@@ -89,7 +186,7 @@ func (s *Steps) ours(ctx context.Context, rec ledger.Record) ([]string, error) {
 	var ids []string
 	for _, id := range rec.AccountIDs {
 		if l, held := leases[id]; held && l.RequestID != rec.RequestID {
-			s.Log.Warn("account held by another request; leaving its guardrail alone", "requestId", rec.RequestID, "account", id, "holder", l.RequestID)
+			s.Log.WarnContext(ctx, "account held by another request; leaving its guardrail alone", "requestId", rec.RequestID, "account", id, "holder", l.RequestID)
 			continue
 		}
 		ids = append(ids, id)

@@ -8,6 +8,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/notify"
 )
 
 // Steps holds what every task needs; build it once per Lambda instance.
@@ -15,11 +16,13 @@ type Steps struct {
 	Config    config.Runtime
 	Guardrail *guardrail.Guardrail
 	Ledger    *ledger.Store
-	Clock     func() time.Time
-	Log       *slog.Logger
+	// Notify publishes notifications; nil leaves them pending in the ledger.
+	Notify *notify.Publisher
+	Clock  func() time.Time
+	Log    *slog.Logger
 }
 
-// Actors recorded in a request's history.
+// Actors recorded in a request's history; people (API callers) are recorded by their ARN.
 const (
 	actorValidate = "rootwindow:validate"
 	actorDetach   = "rootwindow:detach"
@@ -37,4 +40,28 @@ func formatTime(t time.Time) string {
 
 func (s *Steps) logError(ctx context.Context, msg, requestID string, err error) {
 	s.Log.ErrorContext(ctx, msg, "requestId", requestID, "error", err.Error())
+}
+
+// announce sends the notifications rec's history calls for that have not gone out yet, in order,
+// and records them as delivered. A failure is logged and leaves the rest pending for the next
+// step: telling people must never stop the guardrail from being restored.
+func (s *Steps) announce(ctx context.Context, rec ledger.Record) {
+	if s.Notify == nil || rec.RequestID == "" {
+		return
+	}
+	var sent []string
+	for _, k := range notify.Pending(rec) {
+		if err := s.Notify.Publish(ctx, rec, k); err != nil {
+			s.Log.ErrorContext(ctx, "notification not sent; it stays pending in the ledger", "requestId", rec.RequestID, "notification", string(k), "error", err.Error())
+			break
+		}
+		s.Log.InfoContext(ctx, "notification sent", "requestId", rec.RequestID, "notification", string(k))
+		sent = append(sent, string(k))
+	}
+	if len(sent) == 0 {
+		return
+	}
+	if err := s.Ledger.MarkNotified(ctx, rec.RequestID, sent); err != nil {
+		s.logError(ctx, "record notifications sent", rec.RequestID, err)
+	}
 }

@@ -10,10 +10,13 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/notify"
 )
 
 // Wiring is what FromEnvironment needs from its caller; the zero value of each field but Getenv
@@ -47,8 +50,10 @@ func FromEnvironment(ctx context.Context, w Wiring) (*Steps, error) {
 		Config:    cfg,
 		Guardrail: guardrail.New(guardrail.NewClient(awsCfg), cfg.GuardrailPolicyID, w.Guardrail),
 		Ledger:    ledger.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, w.Clock),
-		Clock:     w.Clock,
-		Log:       log,
+		Notify: notify.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBus,
+			sns.NewFromConfig(awsCfg), cfg.TopicARN, w.Clock),
+		Clock: w.Clock,
+		Log:   log,
 	}, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/config"
@@ -42,6 +43,7 @@ func TestMain(m *testing.M) {
 
 type env struct {
 	org   *orgemu.Server
+	emu   *awsemu.Server // EventBridge and SNS
 	steps *workflow.Steps
 	store *ledger.Store
 	now   time.Time
@@ -49,7 +51,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{org: orgemu.Standard(mgmt, "alice@example.com", members...), now: t0}
+	e := &env{org: orgemu.Standard(mgmt, "alice@example.com", members...), emu: awsemu.New(), now: t0}
 	table := fmt.Sprintf("wf-%d", tables.Add(1))
 	testenv.LedgerTable(t, db, table)
 	clock := func() time.Time { return e.now }
@@ -63,6 +65,7 @@ func newEnv(t *testing.T) *env {
 		Guardrail: guardrail.New(testenv.Organizations(t, e.org), orgemu.GuardrailID,
 			guardrail.Options{Backoff: guardrail.Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}}),
 		Ledger: e.store,
+		Notify: testenv.Notifier(t, e.emu, clock),
 		Clock:  clock,
 		Log:    slog.New(slog.DiscardHandler),
 	}

@@ -1,0 +1,262 @@
+// Package awsemu is a loopback emulator of the AWS calls rootwindow makes to tell people what
+// happened and to start its workflow: EventBridge PutEvents (AWS JSON 1.1), SNS Publish (the AWS
+// query protocol) and Step Functions StartExecution (AWS JSON 1.0). It speaks their wire
+// protocols, so the real SDK clients talk to it through AWS_ENDPOINT_URL_*; it records what it
+// was sent, and can fail calls on demand.
+package awsemu
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Event is one event put on a bus.
+type Event struct {
+	Bus, Source, DetailType string
+	Detail                  json.RawMessage
+	Time                    time.Time
+}
+
+// Message is one message published to a topic.
+type Message struct {
+	TopicARN, Subject, Body string
+	Attributes              map[string]string
+}
+
+// Execution is one execution started.
+type Execution struct {
+	StateMachineARN, Name, ARN string
+	Input                      json.RawMessage
+}
+
+// Server is the emulator.
+type Server struct {
+	mu         sync.Mutex
+	events     []Event
+	messages   []Message
+	executions []Execution
+	failures   map[string]int // operation → calls still to fail
+	onStart    func(Execution)
+	srv        *httptest.Server
+}
+
+// New returns a stopped emulator.
+func New() *Server { return &Server{failures: map[string]int{}} }
+
+// Start serves on a loopback port and returns the endpoint URL.
+func (s *Server) Start() string {
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	return s.srv.URL
+}
+
+// Close stops the server.
+func (s *Server) Close() {
+	if s.srv != nil {
+		s.srv.Close()
+	}
+}
+
+// Operations that can be made to fail.
+const (
+	OpPutEvents      = "PutEvents"
+	OpPublish        = "Publish"
+	OpStartExecution = "StartExecution"
+)
+
+// Fail makes the next n calls of op fail with a service error.
+func (s *Server) Fail(op string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[op] = n
+}
+
+// OnStart calls fn (in its own goroutine) for each new execution.
+func (s *Server) OnStart(fn func(Execution)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onStart = fn
+}
+
+// Events returns the events put so far.
+func (s *Server) Events() []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Event(nil), s.events...)
+}
+
+// Messages returns the messages published so far.
+func (s *Server) Messages() []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Message(nil), s.messages...)
+}
+
+// Executions returns the executions started so far.
+func (s *Server) Executions() []Execution {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Execution(nil), s.executions...)
+}
+
+// Reset forgets everything recorded and every pending failure.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.events, s.messages, s.executions = nil, nil, nil
+	s.failures = map[string]int{}
+}
+
+func (s *Server) failing(op string) bool {
+	if s.failures[op] > 0 {
+		s.failures[op]--
+		return true
+	}
+	return false
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	switch target := r.Header.Get("X-Amz-Target"); {
+	case target == "AWSEvents.PutEvents":
+		s.putEvents(w, body)
+	case target == "AWSStepFunctions.StartExecution":
+		s.startExecution(w, body)
+	case target == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
+		s.query(w, body)
+	default:
+		jsonError(w, "1.1", http.StatusBadRequest, "UnknownOperationException", "this emulator does not serve "+target)
+	}
+}
+
+func jsonError(w http.ResponseWriter, version string, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/x-amz-json-"+version)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": msg})
+}
+
+func (s *Server) putEvents(w http.ResponseWriter, body []byte) {
+	var in struct {
+		Entries []struct {
+			Source, DetailType, Detail, EventBusName string
+			Time                                     float64
+		}
+	}
+	if err := json.Unmarshal(body, &in); err != nil || len(in.Entries) == 0 {
+		jsonError(w, "1.1", http.StatusBadRequest, "ValidationException", "PutEvents needs Entries")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failing(OpPutEvents) {
+		jsonError(w, "1.1", http.StatusInternalServerError, "InternalException", "injected failure")
+		return
+	}
+	type result struct{ EventId string }
+	out := struct {
+		FailedEntryCount int
+		Entries          []result
+	}{}
+	for _, e := range in.Entries {
+		if !json.Valid([]byte(e.Detail)) {
+			jsonError(w, "1.1", http.StatusBadRequest, "ValidationException", "Detail is not valid JSON")
+			return
+		}
+		sec := int64(e.Time)
+		s.events = append(s.events, Event{
+			Bus: e.EventBusName, Source: e.Source, DetailType: e.DetailType, Detail: json.RawMessage(e.Detail),
+			Time: time.Unix(sec, int64((e.Time-float64(sec))*1e9)).UTC(),
+		})
+		out.Entries = append(out.Entries, result{EventId: fmt.Sprintf("event-%d", len(s.events))})
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func (s *Server) startExecution(w http.ResponseWriter, body []byte) {
+	var in struct {
+		StateMachineArn string `json:"stateMachineArn"`
+		Name            string `json:"name"`
+		Input           string `json:"input"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil || in.StateMachineArn == "" || in.Name == "" || !json.Valid([]byte(in.Input)) {
+		jsonError(w, "1.0", http.StatusBadRequest, "ValidationException", "StartExecution needs stateMachineArn, name and a JSON input")
+		return
+	}
+	s.mu.Lock()
+	if s.failing(OpStartExecution) {
+		s.mu.Unlock()
+		jsonError(w, "1.0", http.StatusInternalServerError, "ServiceUnavailable", "injected failure")
+		return
+	}
+	arn := strings.Replace(in.StateMachineArn, ":stateMachine:", ":execution:", 1) + ":" + in.Name
+	var started *Execution
+	for _, e := range s.executions {
+		if e.StateMachineARN != in.StateMachineArn || e.Name != in.Name {
+			continue
+		}
+		if string(e.Input) != in.Input {
+			s.mu.Unlock()
+			jsonError(w, "1.0", http.StatusBadRequest, "ExecutionAlreadyExists", "Execution Already Exists: '"+arn+"'")
+			return
+		}
+		started = &e
+	}
+	if started == nil { // Step Functions starts a name once; a repeat with the same input is a no-op
+		e := Execution{StateMachineARN: in.StateMachineArn, Name: in.Name, ARN: arn, Input: json.RawMessage(in.Input)}
+		s.executions = append(s.executions, e)
+		if s.onStart != nil {
+			go s.onStart(e)
+		}
+	}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	_ = json.NewEncoder(w).Encode(map[string]any{"executionArn": arn, "startDate": float64(time.Now().Unix())})
+}
+
+// query serves SNS's query protocol: form-encoded Action=Publish, XML answers.
+func (s *Server) query(w http.ResponseWriter, body []byte) {
+	form, err := url.ParseQuery(string(body))
+	w.Header().Set("Content-Type", "text/xml")
+	queryError := func(status int, code, msg string) {
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>emu</RequestId></ErrorResponse>`, code, xmlText(msg))
+	}
+	if err != nil || form.Get("Action") != "Publish" {
+		queryError(http.StatusBadRequest, "InvalidAction", "this emulator serves only Publish")
+		return
+	}
+	if form.Get("TopicArn") == "" || form.Get("Message") == "" || len(form.Get("Subject")) > 100 {
+		queryError(http.StatusBadRequest, "InvalidParameter", "Publish needs TopicArn and Message, and a Subject of at most 100 characters")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failing(OpPublish) {
+		queryError(http.StatusInternalServerError, "InternalError", "injected failure")
+		return
+	}
+	m := Message{TopicARN: form.Get("TopicArn"), Subject: form.Get("Subject"), Body: form.Get("Message"), Attributes: map[string]string{}}
+	for i := 1; form.Get(fmt.Sprintf("MessageAttributes.entry.%d.Name", i)) != ""; i++ {
+		m.Attributes[form.Get(fmt.Sprintf("MessageAttributes.entry.%d.Name", i))] = form.Get(fmt.Sprintf("MessageAttributes.entry.%d.Value.StringValue", i))
+	}
+	s.messages = append(s.messages, m)
+	fmt.Fprintf(w, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>message-%d</MessageId></PublishResult><ResponseMetadata><RequestId>emu</RequestId></ResponseMetadata></PublishResponse>`, len(s.messages))
+}
+
+func xmlText(s string) string {
+	var b strings.Builder
+	_ = xml.EscapeText(&b, []byte(s))
+	return b.String()
+}

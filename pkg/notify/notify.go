@@ -1,0 +1,221 @@
+// Package notify tells owners and operators what happened to a root access window: an
+// EventBridge event with source "rootwindow" (for chat, ticketing and SIEM rules) and a message on
+// the operators' SNS topic (for email), for each notable change of a request.
+//
+// A request's ledger record is its own outbox: Pending derives the notifications its history
+// calls for, less those already delivered, so a notification that failed to go out is sent by the
+// next step that touches the request. Delivery is therefore at least once; consumers deduplicate
+// on the detail's notificationId.
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
+
+// Source is the source of every event rootwindow publishes.
+const Source = "rootwindow"
+
+// Kind is what happened; the event's detail-type is "Root Access Window " + Kind.
+type Kind string
+
+// Kinds of notification.
+const (
+	Scheduled     Kind = "Scheduled"      // accepted; the window opens at startAt
+	Rejected      Kind = "Rejected"       // not accepted: see problems
+	Opened        Kind = "Opened"         // the guardrail is lifted until restoreAt
+	Closed        Kind = "Closed"         // the guardrail is back; early when ended before restoreAt
+	Cancelled     Kind = "Cancelled"      // withdrawn before it started; nothing was lifted
+	Failed        Kind = "Failed"         // the window could not open; whatever was lifted is back
+	RestoreFailed Kind = "Restore Failed" // the guardrail may be missing: act now
+)
+
+// Kinds lists every kind, in the order a request can go through them.
+var Kinds = []Kind{Scheduled, Rejected, Opened, Closed, Cancelled, Failed, RestoreFailed}
+
+// DetailType is the EventBridge detail-type of a kind.
+func (k Kind) DetailType() string { return "Root Access Window " + string(k) }
+
+var byStatus = map[ledger.Status]Kind{
+	ledger.Scheduled: Scheduled, ledger.Rejected: Rejected, ledger.Open: Opened,
+	ledger.Closed: Closed, ledger.Cancelled: Cancelled, ledger.Failed: Failed,
+}
+
+// Pending lists the notifications rec's history calls for that have not been delivered, in the
+// order they happened. A request rejected at once is announced only as Rejected.
+func Pending(rec ledger.Record) []Kind {
+	var out []Kind
+	for _, h := range rec.History {
+		k, ok := byStatus[h.Status]
+		if !ok || slices.Contains(rec.Notified, string(k)) || slices.Contains(out, k) {
+			continue
+		}
+		if k == Scheduled && rec.Status == ledger.Rejected {
+			continue
+		}
+		out = append(out, k)
+	}
+	if !rec.RestoreFailedAt.IsZero() && !slices.Contains(rec.Notified, string(RestoreFailed)) {
+		out = append(out, RestoreFailed)
+	}
+	return out
+}
+
+// Detail is an event's detail: the request record at the time of publishing, with the
+// notification's own ID (request ID "/" kind).
+type Detail struct {
+	NotificationID string `json:"notificationId"`
+	ledger.Record
+	// Early is set on Closed: whether the window was ended before restoreAt.
+	Early *bool `json:"early,omitempty"`
+}
+
+// NewDetail builds the detail of a kind of notification about rec.
+func NewDetail(rec ledger.Record, k Kind) Detail {
+	d := Detail{NotificationID: rec.RequestID + "/" + string(k), Record: rec}
+	if k == Closed {
+		early := !rec.ClosedAt.IsZero() && rec.ClosedAt.Before(rec.RestoreAt)
+		d.Early = &early
+	}
+	return d
+}
+
+// EventsAPI is the EventBridge call the publisher makes.
+type EventsAPI interface {
+	PutEvents(ctx context.Context, in *eventbridge.PutEventsInput, optFns ...func(*eventbridge.Options)) (*eventbridge.PutEventsOutput, error)
+}
+
+// TopicAPI is the SNS call the publisher makes.
+type TopicAPI interface {
+	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+}
+
+// Publisher sends notifications to an event bus and, when a topic is given, to an SNS topic.
+type Publisher struct {
+	events   EventsAPI
+	bus      string
+	topic    TopicAPI
+	topicARN string
+	now      func() time.Time
+}
+
+// New returns a publisher to bus (a name or ARN) and to topicARN, if not "".
+func New(events EventsAPI, bus string, topic TopicAPI, topicARN string, now func() time.Time) *Publisher {
+	return &Publisher{events: events, bus: bus, topic: topic, topicARN: topicARN, now: now}
+}
+
+// Publish sends one notification about rec: the event first, then the message.
+func (p *Publisher) Publish(ctx context.Context, rec ledger.Record, k Kind) error {
+	d := NewDetail(rec, k)
+	detail, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	out, err := p.events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+		Source: aws.String(Source), DetailType: aws.String(k.DetailType()), Detail: aws.String(string(detail)),
+		EventBusName: aws.String(p.bus), Time: aws.Time(p.now()),
+	}}})
+	if err != nil {
+		return fmt.Errorf("put %s event for %s: %w", k, rec.RequestID, err)
+	}
+	if out.FailedEntryCount > 0 {
+		code, msg := "", ""
+		if len(out.Entries) > 0 {
+			code, msg = aws.ToString(out.Entries[0].ErrorCode), aws.ToString(out.Entries[0].ErrorMessage)
+		}
+		return fmt.Errorf("put %s event for %s: EventBridge refused it: %s %s", k, rec.RequestID, code, msg)
+	}
+	if p.topicARN == "" {
+		return nil
+	}
+	subject, body := Message(d, k)
+	_, err = p.topic.Publish(ctx, &sns.PublishInput{
+		TopicArn: aws.String(p.topicARN), Subject: aws.String(subject), Message: aws.String(body),
+		MessageAttributes: map[string]snstypes.MessageAttributeValue{
+			"requestId": {DataType: aws.String("String"), StringValue: aws.String(rec.RequestID)},
+			"event":     {DataType: aws.String("String"), StringValue: aws.String(k.DetailType())},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("publish %s message for %s: %w", k, rec.RequestID, err)
+	}
+	return nil
+}
+
+var headlines = map[Kind]string{
+	Scheduled:     "Root access window scheduled",
+	Rejected:      "Root access window request rejected",
+	Opened:        "Root access window OPEN: the root-user guardrail is lifted",
+	Closed:        "Root access window closed: the guardrail is back",
+	Cancelled:     "Root access window cancelled before it started",
+	Failed:        "Root access window did not open",
+	RestoreFailed: "ACTION NEEDED: the root-user guardrail could not be restored",
+}
+
+// Message is the SNS subject (at most 100 characters, as SNS requires) and plain-text body of a
+// notification, for people reading email.
+func Message(d Detail, k Kind) (subject, body string) {
+	rec := d.Record
+	subject = fmt.Sprintf("rootwindow: %s (%s)", strings.ToLower(string(k)), accountsSummary(rec.AccountIDs))
+	if len(subject) > 100 {
+		subject = subject[:100]
+	}
+	var b strings.Builder
+	line := func(label, format string, args ...any) {
+		fmt.Fprintf(&b, "%-11s %s\n", label+":", fmt.Sprintf(format, args...))
+	}
+	b.WriteString(headlines[k] + "\n\n")
+	line("Request", "%s", rec.RequestID)
+	line("Accounts", "%s", strings.Join(rec.AccountIDs, ", "))
+	line("Requester", "%s", rec.Requester)
+	line("Reason", "%s", rec.Reason)
+	switch {
+	case !rec.OpenedAt.IsZero():
+		line("Window", "%s to %s (%d h)", stamp(rec.OpenedAt), stamp(rec.RestoreAt), rec.Hours)
+	case !rec.StartAt.IsZero():
+		line("Window", "from %s for %d h", stamp(rec.StartAt), rec.Hours)
+	}
+	if !rec.ClosedAt.IsZero() {
+		closed := stamp(rec.ClosedAt)
+		if d.Early != nil && *d.Early {
+			closed += " (ended early)"
+		}
+		line("Closed", "%s", closed)
+	}
+	line("Status", "%s", rec.Status)
+	for _, p := range rec.Problems {
+		line("Problem", "%s", p)
+	}
+	if rec.LastError != "" && (k == Failed || k == RestoreFailed) {
+		line("Error", "%s", rec.LastError)
+	}
+	if k == RestoreFailed {
+		b.WriteString("\nThe guardrail may be missing from these accounts: attach it by hand now. Their leases are kept, so no other window can open on them meanwhile.\n")
+	}
+	fmt.Fprintf(&b, "\nNotification ID: %s\n", d.NotificationID)
+	return subject, b.String()
+}
+
+func accountsSummary(ids []string) string {
+	switch len(ids) {
+	case 0:
+		return "no accounts"
+	case 1:
+		return ids[0]
+	}
+	return fmt.Sprintf("%s and %d more", ids[0], len(ids)-1)
+}
+
+func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }

@@ -1,0 +1,305 @@
+package workflow_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rootwindow/rootwindow/internal/awsemu"
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/notify"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
+
+// published lists the detail-types of the events put, and checks each one's SNS message twin.
+func (e *env) published(t *testing.T) []string {
+	t.Helper()
+	var types []string
+	for _, ev := range e.emu.Events() {
+		if ev.Source != notify.Source || ev.Bus != "default" {
+			t.Errorf("event from %q on %q", ev.Source, ev.Bus)
+		}
+		types = append(types, ev.DetailType)
+	}
+	msgs := e.emu.Messages()
+	if len(msgs) != len(types) {
+		t.Errorf("%d events but %d SNS messages", len(types), len(msgs))
+	}
+	for i, m := range msgs {
+		if m.TopicARN != testenv.TopicARN || i < len(types) && m.Attributes["event"] != types[i] {
+			t.Errorf("message %d: %+v (event %s)", i, m, types[i])
+		}
+	}
+	return types
+}
+
+func (e *env) detail(t *testing.T, i int) notify.Detail {
+	t.Helper()
+	var d notify.Detail
+	if err := json.Unmarshal(e.emu.Events()[i].Detail, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func TestNotificationsFollowTheWindow(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
+		t.Fatal(err)
+	}
+	e.now = t0.Add(time.Minute)
+	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"}); err != nil {
+		t.Fatal(err)
+	}
+	e.now = t0.Add(time.Minute + 2*time.Hour)
+	if _, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeClose}); err != nil {
+		t.Fatal(err)
+	}
+	// Retries of every step send nothing twice.
+	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeClose}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"Root Access Window Scheduled", "Root Access Window Opened", "Root Access Window Closed"}
+	if got := e.published(t); !reflect.DeepEqual(got, want) {
+		t.Fatalf("published %v, want %v", got, want)
+	}
+	closed := e.detail(t, 2)
+	if closed.NotificationID != "req-1/Closed" || closed.Early == nil || *closed.Early || closed.Status != ledger.Closed ||
+		!closed.OpenedAt.Equal(t0.Add(time.Minute)) || closed.Requester != alice || len(closed.History) != 5 {
+		t.Errorf("Closed detail %+v", closed)
+	}
+	if d := e.detail(t, 0); d.Early != nil || d.Status != ledger.Scheduled {
+		t.Errorf("Scheduled detail %+v", d)
+	}
+	msg := e.emu.Messages()[1]
+	if msg.Subject != "rootwindow: opened (111111111111)" || !strings.Contains(msg.Body, "Root access window OPEN") ||
+		!strings.Contains(msg.Body, "Window:     2026-11-23 10:01 UTC to 2026-11-23 12:01 UTC (2 h)") {
+		t.Errorf("Opened message %q\n%s", msg.Subject, msg.Body)
+	}
+}
+
+func TestRejectionIsAnnouncedAlone(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.validate(t, "req-2", validRequest(members[0], members[1]))
+	if rejection(t, err) == nil {
+		t.Fatal("a held account was accepted")
+	}
+	got := e.published(t)
+	if want := []string{"Root Access Window Scheduled", "Root Access Window Rejected"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("published %v, want %v", got, want)
+	}
+	if d := e.detail(t, 1); d.RequestID != "req-2" || len(d.Problems) != 1 || !strings.Contains(d.Problems[0], "request req-1 holds it") {
+		t.Errorf("Rejected detail %+v", d)
+	}
+}
+
+func TestNonAdministratorLearnsNothingAboutTheOrganization(t *testing.T) {
+	e := newEnv(t)
+	req := validRequest("444444444444", members[0])
+	req["requester"] = "arn:aws:iam::999999999999:user/mallory"
+	_, err := e.validate(t, "req-1", req)
+	probs := rejection(t, err)
+	if len(probs) != 1 || !strings.HasPrefix(probs[0], `requester: "arn:aws:iam::999999999999:user/mallory" is not an administrator`) {
+		t.Errorf("problems %q", probs)
+	}
+	if n := len(e.org.Calls()); n != 0 {
+		t.Errorf("%d Organizations calls for a non-administrator", n)
+	}
+}
+
+func TestUndeliveredNotificationsGoOutWithTheNextStep(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.emu.Fail(awsemu.OpPutEvents, 1)
+	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
+		t.Fatalf("a notification failure must not fail the step: %v", err)
+	}
+	if got := e.published(t); len(got) != 0 {
+		t.Fatalf("published %v while EventBridge failed", got)
+	}
+	if rec := e.assertStatus(t, "req-1", ledger.Scheduled); len(rec.Notified) != 0 {
+		t.Errorf("marked as notified: %v", rec.Notified)
+	}
+	e.emu.Fail(awsemu.OpPublish, 1) // the event goes, the email does not: the event is sent again
+	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"}); err != nil {
+		t.Fatal(err)
+	}
+	var types []string
+	for _, ev := range e.emu.Events() {
+		types = append(types, ev.DetailType)
+	}
+	want := []string{"Root Access Window Scheduled", "Root Access Window Scheduled", "Root Access Window Opened"}
+	if !reflect.DeepEqual(types, want) {
+		t.Errorf("events %v, want %v (at least once, in order)", types, want)
+	}
+	if n := len(e.emu.Messages()); n != 2 {
+		t.Errorf("%d messages, want Scheduled and Opened", n)
+	}
+}
+
+func TestEndCancelAndTheWorkflowRace(t *testing.T) {
+	ctx := context.Background()
+	const bob = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/bob@example.com"
+	t.Run("end an open window early", func(t *testing.T) {
+		e := newEnv(t)
+		if _, err := e.validate(t, "req-1", validRequest(members[0], members[1])); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"}); err != nil {
+			t.Fatal(err)
+		}
+		e.now = t0.Add(30 * time.Minute)
+		rec, err := e.steps.End(ctx, "req-1", bob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Status != ledger.Closed || !rec.ClosedAt.Equal(e.now) || rec.History[3].Actor != bob || rec.History[3].Note != "ended early by "+bob {
+			t.Errorf("ended %+v", rec)
+		}
+		e.assertGuardrail(t, true, members...)
+		if again, err := e.steps.End(ctx, "req-1", bob); err != nil || again.Status != ledger.Closed {
+			t.Errorf("ending twice: %v %v", again.Status, err)
+		}
+		// Another window takes the account; the first workflow's restore at its planned end is a no-op.
+		if _, err := e.validate(t, "req-2", validRequest(members[0])); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-2"}); err != nil {
+			t.Fatal(err)
+		}
+		writes := e.writes()
+		e.now = t0.Add(2 * time.Hour)
+		if r, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeClose}); err != nil || r.Status != "CLOSED" {
+			t.Fatalf("workflow restore after an early end: %+v %v", r, err)
+		}
+		if e.writes() != writes {
+			t.Error("the first window's restore touched the organization")
+		}
+		e.assertGuardrail(t, false, members[0])
+		closed := e.detail(t, 2)
+		if closed.NotificationID != "req-1/Closed" || closed.Early == nil || !*closed.Early {
+			t.Errorf("Closed detail %s, early=%v", closed.NotificationID, closed.Early)
+		}
+	})
+	t.Run("end before it opens or while it opens", func(t *testing.T) {
+		e := newEnv(t)
+		req := validRequest(members[0])
+		req["startAt"] = "2026-11-23T12:00:00Z"
+		if _, err := e.validate(t, "req-1", req); err != nil {
+			t.Fatal(err)
+		}
+		var ierr *workflow.InvalidState
+		if _, err := e.steps.End(ctx, "req-1", bob); !errors.As(err, &ierr) || !strings.Contains(err.Error(), "cancel it instead") {
+			t.Errorf("end of a scheduled window: %v", err)
+		}
+		if _, err := e.store.Transition(ctx, "req-1", ledger.Opening, "rootwindow:detach", "", ledger.Change{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.steps.End(ctx, "req-1", bob); !errors.As(err, &ierr) || !strings.Contains(err.Error(), "is opening") {
+			t.Errorf("end during the lift: %v", err)
+		}
+		if _, err := e.steps.Cancel(ctx, "req-1", bob); !errors.As(err, &ierr) || !strings.Contains(err.Error(), "end it instead") {
+			t.Errorf("cancel after the start: %v", err)
+		}
+		if _, err := e.steps.End(ctx, "nope", bob); !errors.Is(err, ledger.ErrNotFound) {
+			t.Errorf("end of an unknown request: %v", err)
+		}
+	})
+	t.Run("cancel wins the race with the start", func(t *testing.T) {
+		e := newEnv(t)
+		if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := e.steps.Cancel(ctx, "req-1", bob)
+		if err != nil || rec.Status != ledger.Cancelled {
+			t.Fatalf("cancel: %+v %v", rec, err)
+		}
+		o, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"})
+		if err != nil || o.Opened {
+			t.Errorf("detach after cancel: %+v %v", o, err)
+		}
+		e.assertGuardrail(t, true, members...)
+		if e.writes() != 0 {
+			t.Error("a cancelled window touched the organization")
+		}
+		if leases, _ := e.store.Leases(ctx, members); len(leases) != 0 {
+			t.Errorf("leases after cancel: %v", leases)
+		}
+		if again, err := e.steps.Cancel(ctx, "req-1", bob); err != nil || again.Status != ledger.Cancelled {
+			t.Errorf("cancel twice: %v", err)
+		}
+		if got := e.published(t); !reflect.DeepEqual(got, []string{"Root Access Window Scheduled", "Root Access Window Cancelled"}) {
+			t.Errorf("published %v", got)
+		}
+	})
+}
+
+func TestAlarmKeepsTheLease(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeAlarm, Cause: "Throttled"})
+	if err != nil || r.Status != "OPEN" {
+		t.Fatalf("alarm: %+v %v", r, err)
+	}
+	rec := e.assertStatus(t, "req-1", ledger.Open)
+	if rec.RestoreFailedAt.IsZero() || rec.LastError != "the guardrail could not be restored: Throttled" {
+		t.Errorf("record %+v", rec)
+	}
+	if leases, _ := e.store.Leases(ctx, members); leases[members[0]].RequestID != "req-1" {
+		t.Errorf("lease %v", leases)
+	}
+	got := e.published(t)
+	if got[len(got)-1] != "Root Access Window Restore Failed" {
+		t.Errorf("published %v", got)
+	}
+	if m := e.emu.Messages(); !strings.HasPrefix(m[len(m)-1].Body, "ACTION NEEDED") {
+		t.Errorf("message %s", m[len(m)-1].Body)
+	}
+}
+
+func TestDuplicateEventDelivery(t *testing.T) {
+	e := newEnv(t)
+	doc := func(t *testing.T) json.RawMessage {
+		b, _ := json.Marshal(map[string]any{
+			"request": validRequest(members[0]),
+			"origin":  map[string]string{"channel": "eventbridge", "eventId": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "sourceAccount": members[0]},
+		})
+		return b
+	}
+	first, err := e.steps.Validate(context.Background(), workflow.ValidateInput{Input: doc(t), Execution: "exec-a"})
+	if err != nil || first.DuplicateOf != "" {
+		t.Fatalf("first delivery: %+v %v", first, err)
+	}
+	second, err := e.steps.Validate(context.Background(), workflow.ValidateInput{Input: doc(t), Execution: "exec-b"})
+	if err != nil || !reflect.DeepEqual(second, workflow.Window{RequestID: "exec-b", DuplicateOf: "exec-a"}) {
+		t.Fatalf("second delivery: %+v %v", second, err)
+	}
+	if _, err := e.store.Get(context.Background(), "exec-b"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("the duplicate was recorded: %v", err)
+	}
+	rec := e.assertStatus(t, "exec-a", ledger.Scheduled)
+	if rec.Origin != (ledger.Origin{Channel: "eventbridge", EventID: "6a7e8feb-b491-4cf7-a9f1-bf3703467718", SourceAccount: members[0]}) {
+		t.Errorf("origin %+v", rec.Origin)
+	}
+}
