@@ -21,7 +21,7 @@ func (s *Steps) Detach(ctx context.Context, in DetachInput) (Opened, error) {
 	}
 	switch rec.Status {
 	case ledger.Open, ledger.Closing, ledger.Closed:
-		s.announce(ctx, rec)
+		s.Announce(ctx, rec)
 		return opened(rec), nil // a retry after success
 	case ledger.Cancelled:
 		s.Log.InfoContext(ctx, "request cancelled before its start; nothing lifted", "requestId", id)
@@ -58,7 +58,7 @@ func (s *Steps) Detach(ctx context.Context, in DetachInput) (Opened, error) {
 		return Opened{}, s.stateError(ctx, id, err)
 	}
 	s.Log.InfoContext(ctx, "window open", "requestId", id, "openedAt", formatTime(openedAt), "restoreAt", formatTime(restoreAt))
-	s.announce(ctx, rec)
+	s.Announce(ctx, rec)
 	return opened(rec), nil
 }
 
@@ -90,7 +90,7 @@ func (s *Steps) detachFailed(ctx context.Context, rec ledger.Record, err error) 
 		s.logError(ctx, "release leases", rec.RequestID, rerr)
 	}
 	if terr == nil {
-		s.announce(ctx, failed)
+		s.Announce(ctx, failed)
 	}
 	return &DetachFailed{Msg: err.Error()}
 }

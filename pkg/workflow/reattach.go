@@ -91,7 +91,7 @@ func (s *Steps) Cancel(ctx context.Context, id, caller string) (ledger.Record, e
 		return rec, retryLater(err)
 	}
 	s.Log.InfoContext(ctx, "window cancelled", "requestId", id)
-	s.announce(ctx, rec)
+	s.Announce(ctx, rec)
 	return rec, nil
 }
 
@@ -102,7 +102,7 @@ func (s *Steps) close(ctx context.Context, rec ledger.Record, actor, note string
 	switch rec.Status {
 	case ledger.Closed, ledger.Cancelled, ledger.Rejected:
 		// Nothing of ours is lifted; its accounts may belong to another window by now.
-		s.announce(ctx, rec)
+		s.Announce(ctx, rec)
 		return rec, nil
 	case ledger.Open:
 		var err error
@@ -143,7 +143,7 @@ func (s *Steps) restore(ctx context.Context, rec ledger.Record, mode string, to 
 		return rec, retryLater(err)
 	}
 	s.Log.InfoContext(ctx, "guardrail restored", "requestId", id, "status", rec.Status)
-	s.announce(ctx, rec)
+	s.Announce(ctx, rec)
 	return rec, nil
 }
 
@@ -162,7 +162,7 @@ func (s *Steps) alarm(ctx context.Context, in ReattachInput) (Restored, error) {
 		return Restored{}, retryLater(err)
 	}
 	s.Log.ErrorContext(ctx, "GUARDRAIL NOT RESTORED: raising the alarm", "requestId", id, "accounts", len(rec.AccountIDs), "status", rec.Status)
-	s.announce(ctx, rec)
+	s.Announce(ctx, rec)
 	return restored(rec), nil
 }
 

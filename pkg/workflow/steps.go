@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
@@ -13,6 +15,8 @@ import (
 
 // Steps holds what every task needs; build it once per Lambda instance.
 type Steps struct {
+	// AWS is the configuration the clients were built from, for a handler that needs another.
+	AWS       aws.Config
 	Config    config.Runtime
 	Guardrail *guardrail.Guardrail
 	Ledger    *ledger.Store
@@ -42,10 +46,10 @@ func (s *Steps) logError(ctx context.Context, msg, requestID string, err error) 
 	s.Log.ErrorContext(ctx, msg, "requestId", requestID, "error", err.Error())
 }
 
-// announce sends the notifications rec's history calls for that have not gone out yet, in order,
+// Announce sends the notifications rec's history calls for that have not gone out yet, in order,
 // and records them as delivered. A failure is logged and leaves the rest pending for the next
 // step: telling people must never stop the guardrail from being restored.
-func (s *Steps) announce(ctx context.Context, rec ledger.Record) {
+func (s *Steps) Announce(ctx context.Context, rec ledger.Record) {
 	if s.Notify == nil || rec.RequestID == "" {
 		return
 	}

@@ -29,7 +29,7 @@ func (s *Steps) Validate(ctx context.Context, in ValidateInput) (Window, error) 
 	switch {
 	case err == nil:
 		s.Log.InfoContext(ctx, "request already validated", "requestId", id, "status", existing.Status)
-		s.announce(ctx, existing)
+		s.Announce(ctx, existing)
 		return s.answerAgain(existing)
 	case !errors.Is(err, ledger.ErrNotFound):
 		s.logError(ctx, "read ledger", id, err)
@@ -61,10 +61,10 @@ func (s *Steps) Validate(ctx context.Context, in ValidateInput) (Window, error) 
 			}
 		}
 		s.Log.InfoContext(ctx, "request rejected", "requestId", id, "problems", len(probs))
-		s.announce(ctx, rec)
+		s.Announce(ctx, rec)
 		return Window{}, &RequestRejected{Problems: probs.Strings()}
 	}
-	s.announce(ctx, rec)
+	s.Announce(ctx, rec)
 	return s.window(rec), nil
 }
 

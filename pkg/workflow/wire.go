@@ -47,6 +47,7 @@ func FromEnvironment(ctx context.Context, w Wiring) (*Steps, error) {
 		w.Guardrail.Logger = log
 	}
 	return &Steps{
+		AWS:       awsCfg,
 		Config:    cfg,
 		Guardrail: guardrail.New(guardrail.NewClient(awsCfg), cfg.GuardrailPolicyID, w.Guardrail),
 		Ledger:    ledger.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, w.Clock),
@@ -57,14 +58,23 @@ func FromEnvironment(ctx context.Context, w Wiring) (*Steps, error) {
 	}, nil
 }
 
-// Main is every rootwindow Lambda's main: build the steps once per instance from the environment,
-// then serve the handler that task picks. A configuration error is logged in the Lambda's JSON
-// format and ends the process, which Lambda reports as an init error.
+// Main is every workflow Lambda's main: build the steps once per instance from the environment,
+// then serve the handler that task picks.
 func Main(task func(*Steps) any) {
+	MainWith(func(s *Steps) (any, error) { return task(s), nil })
+}
+
+// MainWith is Main for a handler whose construction can fail. A configuration error is logged in
+// the Lambda's JSON format and ends the process, which Lambda reports as an init error.
+func MainWith(build func(*Steps) (any, error)) {
 	steps, err := FromEnvironment(context.Background(), Wiring{Getenv: os.Getenv})
+	var handler any
+	if err == nil {
+		handler, err = build(steps)
+	}
 	if err != nil {
 		lambdacontext.NewLogger().Error("cannot start", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(task(steps))
+	lambda.Start(handler)
 }

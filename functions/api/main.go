@@ -1,0 +1,22 @@
+// Command api is the rootwindow Lambda behind the REST API: it validates and reserves a request
+// synchronously, starts its workflow, and reads, ends or cancels requests.
+package main
+
+import (
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/rootwindow/rootwindow/pkg/api"
+	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
+
+func main() {
+	workflow.MainWith(func(s *workflow.Steps) (any, error) {
+		if s.Config.StateMachineARN == "" {
+			return nil, errors.New(config.EnvStateMachineARN + " is required")
+		}
+		return api.New(s, sfn.NewFromConfig(s.AWS), s.Config.StateMachineARN).Handle, nil
+	})
+}

@@ -1,0 +1,394 @@
+// Package api is rootwindow's REST API behind API Gateway with IAM (SigV4) authorization: ask for
+// a window, read one or list them, end one early, cancel one before it starts. It validates with
+// the same code as the workflow, answers in HTTP's terms (400 with every field error, 403, 404,
+// 409, 422, 202), and never shows internal error text: a 5xx carries a correlation ID, and the
+// detail goes to the log.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/request"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
+
+// StepFunctionsAPI is the Step Functions call the API makes.
+type StepFunctionsAPI interface {
+	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+}
+
+// Handler serves the API's methods.
+type Handler struct {
+	steps        *workflow.Steps
+	sfn          StepFunctionsAPI
+	stateMachine string
+	log          *slog.Logger
+}
+
+// New returns the API over steps, starting executions of stateMachineARN.
+func New(steps *workflow.Steps, sfnClient StepFunctionsAPI, stateMachineARN string) *Handler {
+	return &Handler{steps: steps, sfn: sfnClient, stateMachine: stateMachineARN, log: steps.Log}
+}
+
+// Limits of the API's own inputs.
+const (
+	actorAPI          = "rootwindow:api"
+	maxIdempotencyKey = 128
+	defaultPageSize   = 25
+	maxPageSize       = 100
+	headerIdemKey     = "idempotency-key"
+)
+
+var idempotencyKeyPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
+
+// call is one API call being answered.
+type call struct {
+	events.APIGatewayProxyRequest
+	caller string
+	id     string // the correlation ID: API Gateway's request ID
+}
+
+// Handle answers one API Gateway (REST, proxy integration) call.
+func (h *Handler) Handle(ctx context.Context, r events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
+	c := call{APIGatewayProxyRequest: r, caller: r.RequestContext.Identity.UserArn, id: r.RequestContext.RequestID}
+	var res response
+	switch {
+	case c.caller == "":
+		res = fail(http.StatusForbidden, "this API needs IAM (SigV4) authentication")
+	default:
+		res = h.route(ctx, c)
+	}
+	res.CorrelationID = c.id
+	h.log.InfoContext(ctx, "api call", "method", r.HTTPMethod, "resource", r.Resource, "caller", c.caller,
+		"status", res.status, "requestId", res.requestID, "correlationId", c.id)
+	return res.proxy(), nil
+}
+
+func (h *Handler) route(ctx context.Context, c call) response {
+	switch c.HTTPMethod + " " + c.Resource {
+	case "POST /requests":
+		return h.submit(ctx, c)
+	case "GET /requests":
+		return h.list(ctx, c)
+	case "GET /requests/{id}":
+		return h.get(ctx, c)
+	case "POST /requests/{id}/end":
+		return h.act(ctx, c, h.steps.End)
+	case "POST /requests/{id}/cancel":
+		return h.act(ctx, c, h.steps.Cancel)
+	}
+	return fail(http.StatusNotFound, fmt.Sprintf("no such method: %s %s", c.HTTPMethod, c.Resource))
+}
+
+// Accepted is the answer to an accepted request.
+type Accepted struct {
+	RequestID  string    `json:"requestId"`
+	Status     string    `json:"status"`
+	StatusURL  string    `json:"statusUrl"`
+	AccountIDs []string  `json:"accountIds"`
+	Hours      int       `json:"hours"`
+	StartAt    time.Time `json:"startAt"`
+}
+
+func (h *Handler) submit(ctx context.Context, c call) response {
+	body, err := c.body()
+	if err != nil {
+		return fail(http.StatusBadRequest, err.Error())
+	}
+	if len(body) > request.MaxBodyBytes {
+		return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is %d bytes; at most %d are accepted", len(body), request.MaxBodyBytes))
+	}
+	key := c.header(headerIdemKey)
+	if key != "" && !idempotencyKeyPattern.MatchString(key) {
+		return invalid(request.Problems{{Field: "Idempotency-Key", Message: fmt.Sprintf("must be 1 to %d letters, digits, '.', '_', ':' or '-'", maxIdempotencyKey)}})
+	}
+	policy := h.steps.Config.RequestPolicy(h.steps.Clock().UTC())
+	policy.AuthenticatedCaller = c.caller
+	req, err := request.Parse(body, policy)
+	var probs *request.Problems
+	if errors.As(err, &probs) {
+		return invalid(*probs)
+	}
+
+	id := newRequestID(c.caller, key)
+	if key != "" {
+		existing, err := h.steps.Ledger.Get(ctx, id)
+		switch {
+		case err == nil:
+			return h.replay(ctx, c, existing, req, body)
+		case !errors.Is(err, ledger.ErrNotFound):
+			return h.internal(ctx, c, "read ledger", err)
+		}
+	}
+	rec, found, err := h.steps.Admit(ctx, id, req, ledger.Origin{Channel: ledger.ChannelAPI, Caller: c.caller}, nil, actorAPI)
+	if err != nil {
+		return h.internal(ctx, c, "admit", err)
+	}
+	if len(found) > 0 {
+		if rec.Status == ledger.Rejected { // the reservation lost a race and recorded it
+			h.steps.Announce(ctx, rec)
+		}
+		return rejected(found)
+	}
+	if err := h.start(ctx, rec); err != nil {
+		h.log.ErrorContext(ctx, "start execution", "requestId", id, "error", err.Error(), "correlationId", c.id)
+		// Nothing is left half-done: the reservation is withdrawn.
+		if failed, terr := h.steps.Ledger.Transition(ctx, id, ledger.Failed, actorAPI, "the workflow could not be started", ledger.Change{LastError: "start execution: " + err.Error()}); terr == nil {
+			h.steps.Announce(ctx, failed)
+		}
+		_ = h.steps.Ledger.Release(context.WithoutCancel(ctx), id, rec.AccountIDs)
+		return fail(http.StatusServiceUnavailable, "the workflow could not be started; nothing was reserved. Try again with a new Idempotency-Key")
+	}
+	h.steps.Announce(ctx, rec)
+	return h.accepted(c, rec)
+}
+
+// replay answers a retry under an Idempotency-Key already used: the same request gets the same
+// answer (and its execution is started if the first attempt stopped short); a different one is
+// refused.
+func (h *Handler) replay(ctx context.Context, c call, rec ledger.Record, req request.Request, body []byte) response {
+	same := rec.Reason == req.Reason && rec.Hours == req.Hours && strings.Join(rec.AccountIDs, ",") == strings.Join(req.AccountIDs, ",")
+	if startGiven(body) && !rec.StartAt.Equal(req.StartAt) {
+		same = false
+	}
+	if !same {
+		return fail(http.StatusUnprocessableEntity, "this Idempotency-Key was used for a different request ("+rec.RequestID+"); use a new key for a new request")
+	}
+	if rec.Status == ledger.Scheduled {
+		if err := h.start(ctx, rec); err != nil {
+			return h.internal(ctx, c, "start execution", err)
+		}
+		h.steps.Announce(ctx, rec)
+	}
+	res := h.accepted(c, rec)
+	res.headers = map[string]string{"Idempotent-Replayed": "true"}
+	return res
+}
+
+func startGiven(body []byte) bool {
+	var m map[string]json.RawMessage
+	_ = json.Unmarshal(body, &m)
+	_, ok := m["startAt"]
+	return ok
+}
+
+func (h *Handler) accepted(c call, rec ledger.Record) response {
+	url := "/requests/" + rec.RequestID
+	if d := c.RequestContext.DomainName; d != "" {
+		url = "https://" + d + "/" + c.RequestContext.Stage + url
+	}
+	res := ok(http.StatusAccepted, Accepted{
+		RequestID: rec.RequestID, Status: string(rec.Status), StatusURL: url,
+		AccountIDs: rec.AccountIDs, Hours: rec.Hours, StartAt: rec.StartAt,
+	})
+	res.requestID = rec.RequestID
+	res.location = url
+	return res
+}
+
+// start starts the request's execution, named by its ID. Its input is built from the record
+// alone, so a repeat is the same StartExecution, which Step Functions treats as a no-op.
+func (h *Handler) start(ctx context.Context, rec ledger.Record) error {
+	input, err := ExecutionInput(rec)
+	if err != nil {
+		return err
+	}
+	_, err = h.sfn.StartExecution(ctx, &sfn.StartExecutionInput{
+		StateMachineArn: aws.String(h.stateMachine), Name: aws.String(rec.RequestID), Input: aws.String(string(input)),
+	})
+	var exists *sfntypes.ExecutionAlreadyExists
+	if errors.As(err, &exists) {
+		return nil // started by an earlier attempt
+	}
+	return err
+}
+
+// ExecutionInput is the envelope the API starts an execution with.
+func ExecutionInput(rec ledger.Record) ([]byte, error) {
+	req, err := json.Marshal(struct {
+		AccountIDs []string `json:"accountIds"`
+		Hours      int      `json:"hours"`
+		StartAt    string   `json:"startAt"`
+		Reason     string   `json:"reason"`
+		Requester  string   `json:"requester"`
+	}{rec.AccountIDs, rec.Hours, rec.StartAt.UTC().Format(time.RFC3339), rec.Reason, rec.Requester})
+	if err != nil {
+		return nil, err
+	}
+	origin := rec.Origin
+	return json.Marshal(workflow.Envelope{Request: req, Origin: &origin})
+}
+
+// newRequestID names a request: from the caller and their Idempotency-Key, so that a retry names
+// the same request, or at random.
+func newRequestID(caller, key string) string {
+	if key != "" {
+		sum := sha256.Sum256([]byte(caller + "\n" + key))
+		return "api-" + hex.EncodeToString(sum[:16])
+	}
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return "api-" + hex.EncodeToString(b[:])
+}
+
+func (h *Handler) get(ctx context.Context, c call) response {
+	rec, res, ok := h.load(ctx, c)
+	if !ok {
+		return res
+	}
+	res = okRecord(rec)
+	return res
+}
+
+// load reads the request named in the path, for a caller allowed to see it: its requester or an
+// administrator.
+func (h *Handler) load(ctx context.Context, c call) (ledger.Record, response, bool) {
+	id := c.PathParameters["id"]
+	if err := ledger.ValidRequestID(id); err != nil {
+		return ledger.Record{}, invalid(request.Problems{{Field: "id", Message: err.Error()}}), false
+	}
+	rec, err := h.steps.Ledger.Get(ctx, id)
+	if errors.Is(err, ledger.ErrNotFound) {
+		return rec, fail(http.StatusNotFound, "no request "+id), false
+	}
+	if err != nil {
+		return rec, h.internal(ctx, c, "read ledger", err), false
+	}
+	if c.caller != rec.Requester && !h.steps.Config.Authz().IsAdmin(c.caller) {
+		return rec, fail(http.StatusForbidden, "only the requester or an administrator may see or change request "+id), false
+	}
+	return rec, response{}, true
+}
+
+// act ends or cancels the request in the path.
+func (h *Handler) act(ctx context.Context, c call, do func(context.Context, string, string) (ledger.Record, error)) response {
+	rec, res, ok := h.load(ctx, c)
+	if !ok {
+		return res
+	}
+	rec, err := do(ctx, rec.RequestID, c.caller)
+	var invalidState *workflow.InvalidState
+	var restoreFailed *workflow.RestoreFailed
+	switch {
+	case err == nil:
+		return okRecord(rec)
+	case errors.As(err, &invalidState):
+		res = fail(http.StatusConflict, invalidState.Msg)
+	case errors.As(err, &restoreFailed):
+		h.log.ErrorContext(ctx, "restore guardrail", "requestId", rec.RequestID, "error", err.Error(), "correlationId", c.id)
+		res = fail(http.StatusBadGateway, "the guardrail could not be restored yet; the window is closing and the workflow restores it again at the planned end. Operators have the detail under this correlation ID")
+	default:
+		res = h.internal(ctx, c, "end or cancel", err)
+	}
+	res.requestID = rec.RequestID
+	return res
+}
+
+var statuses = map[string]bool{}
+
+func init() {
+	for _, s := range []ledger.Status{ledger.Scheduled, ledger.Opening, ledger.Open, ledger.Closing, ledger.Closed, ledger.Rejected, ledger.Cancelled, ledger.Failed} {
+		statuses[string(s)] = true
+	}
+}
+
+// Page is one page of a listing.
+type Page struct {
+	Requests  []ledger.Record `json:"requests"`
+	NextToken string          `json:"nextToken,omitempty"`
+}
+
+func (h *Handler) list(ctx context.Context, c call) response {
+	if !h.steps.Config.Authz().IsAdmin(c.caller) {
+		return fail(http.StatusForbidden, "only administrators may list requests")
+	}
+	q := c.QueryStringParameters
+	var probs request.Problems
+	var f ledger.Filter
+	limit := defaultPageSize
+	for k, v := range q {
+		switch k {
+		case "accountId":
+			if len(v) != 12 || strings.Trim(v, "0123456789") != "" {
+				probs.Add(k, "%q is not a 12-digit account ID", v)
+			}
+			f.AccountID = v
+		case "status":
+			if !statuses[v] {
+				probs.Add(k, "%q is not a status (SCHEDULED, OPENING, OPEN, CLOSING, CLOSED, REJECTED, CANCELLED, FAILED)", v)
+			}
+			f.Status = ledger.Status(v)
+		case "limit":
+			if _, err := fmt.Sscanf(v, "%d", &limit); err != nil || limit < 1 || limit > maxPageSize || fmt.Sprint(limit) != v {
+				probs.Add(k, "must be a whole number from 1 to %d, got %q", maxPageSize, v)
+			}
+		case "nextToken":
+		default:
+			probs.Add(k, "is not a parameter (expected accountId, status, limit, nextToken)")
+		}
+	}
+	if len(probs) > 0 {
+		return invalid(probs)
+	}
+	recs, next, err := h.steps.Ledger.List(ctx, f, limit, q["nextToken"])
+	if errors.Is(err, ledger.ErrBadPageToken) {
+		return invalid(request.Problems{{Field: "nextToken", Message: err.Error()}})
+	}
+	if err != nil {
+		return h.internal(ctx, c, "list", err)
+	}
+	if recs == nil {
+		recs = []ledger.Record{}
+	}
+	return ok(http.StatusOK, Page{Requests: recs, NextToken: next})
+}
+
+// internal answers a failure of ours or of a dependency: 503 when trying again may help, 500
+// otherwise; the detail goes to the log only.
+func (h *Handler) internal(ctx context.Context, c call, doing string, err error) response {
+	h.log.ErrorContext(ctx, doing, "error", err.Error(), "correlationId", c.id)
+	var throttled *workflow.Throttled
+	var unavailable *workflow.Unavailable
+	if errors.As(err, &throttled) || errors.As(err, &unavailable) {
+		return fail(http.StatusServiceUnavailable, "a service rootwindow depends on is busy or unavailable; try again shortly")
+	}
+	return fail(http.StatusInternalServerError, "internal error; operators can find the detail by the correlation ID")
+}
+
+func (c call) header(name string) string {
+	for k, v := range c.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+func (c call) body() ([]byte, error) {
+	if !c.IsBase64Encoded {
+		return []byte(c.Body), nil
+	}
+	b, err := base64.StdEncoding.DecodeString(c.Body)
+	if err != nil {
+		return nil, errors.New("the body is marked base64 but is not")
+	}
+	return b, nil
+}

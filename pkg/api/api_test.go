@@ -1,0 +1,519 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/rootwindow/rootwindow/internal/awsemu"
+	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/api"
+	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
+
+const (
+	mgmt         = "999999999999"
+	alice        = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"
+	bob          = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/bob@example.com"
+	mallory      = "arn:aws:iam::999999999999:user/mallory"
+	stateMachine = "arn:aws:states:us-east-1:999999999999:stateMachine:rootwindow"
+)
+
+var (
+	members = []string{"111111111111", "222222222222", "333333333333"}
+	db      *dynamodb.Client
+	tables  atomic.Int32
+	t0      = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testenv.MainWithDynalite(m, func(c *dynamodb.Client) { db = c }))
+}
+
+type env struct {
+	org   *orgemu.Server
+	emu   *awsemu.Server // EventBridge, SNS and Step Functions
+	steps *workflow.Steps
+	api   *api.Handler
+	table string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{org: orgemu.Standard(mgmt, "alice@example.com", members...), emu: awsemu.New()}
+	e.table = fmt.Sprintf("api-%d", tables.Add(1))
+	testenv.LedgerTable(t, db, e.table)
+	clock := func() time.Time { return t0 }
+	e.steps = &workflow.Steps{
+		Config: config.Runtime{
+			TableName: e.table, GuardrailPolicyID: orgemu.GuardrailID, OwnerTagKey: "owner",
+			AdminPrincipals: []string{"arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*"},
+			MaxAccounts:     50, BookingHorizonDays: 7,
+		},
+		Guardrail: guardrail.New(testenv.Organizations(t, e.org), orgemu.GuardrailID,
+			guardrail.Options{Backoff: guardrail.Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}}),
+		Ledger: ledger.New(db, e.table, clock),
+		Notify: testenv.Notifier(t, e.emu, clock),
+		Clock:  clock,
+		Log:    slog.New(slog.DiscardHandler),
+	}
+	cfg := testenv.AWSConfig()
+	cfg.RetryMaxAttempts = 1
+	url := e.emu.Start() // the notifier's server: one emulator serves all three services
+	sfnClient := sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(url) })
+	e.api = api.New(e.steps, sfnClient, stateMachine)
+	return e
+}
+
+// sample reads an API Gateway event from events/, strictly.
+func sample(t *testing.T, name string) events.APIGatewayProxyRequest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var r events.APIGatewayProxyRequest
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return r
+}
+
+// post is the sample POST /requests with body (a JSON document or raw text), as caller.
+func post(t *testing.T, caller string, body any) events.APIGatewayProxyRequest {
+	t.Helper()
+	r := sample(t, "api-post-request.json")
+	r.RequestContext.Identity.UserArn = caller
+	delete(r.Headers, "Idempotency-Key")
+	switch b := body.(type) {
+	case string:
+		r.Body = b
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body = string(j)
+	}
+	return r
+}
+
+// on is the sample POST /requests/{id}/end made into method and resource for id, as caller.
+func on(t *testing.T, method, resource, id, caller string) events.APIGatewayProxyRequest {
+	t.Helper()
+	r := sample(t, "api-end-request.json")
+	r.HTTPMethod, r.Resource = method, resource
+	r.PathParameters = map[string]string{"id": id}
+	if id == "" {
+		r.PathParameters = nil
+	}
+	r.RequestContext.Identity.UserArn = caller
+	return r
+}
+
+type answer struct {
+	status int
+	header map[string]string
+	body   map[string]any
+	raw    string
+}
+
+func (e *env) call(t *testing.T, r events.APIGatewayProxyRequest) answer {
+	t.Helper()
+	res, err := e.api.Handle(context.Background(), r)
+	if err != nil {
+		t.Fatalf("the handler returned an error (API Gateway would answer 502): %v", err)
+	}
+	a := answer{status: res.StatusCode, header: res.Headers, raw: res.Body}
+	if err := json.Unmarshal([]byte(res.Body), &a.body); err != nil {
+		t.Fatalf("body is not a JSON object: %q", res.Body)
+	}
+	if res.Headers["Content-Type"] != "application/json" || res.Headers["X-Correlation-Id"] != r.RequestContext.RequestID {
+		t.Errorf("headers %v", res.Headers)
+	}
+	if a.status >= 400 && a.body["correlationId"] != r.RequestContext.RequestID {
+		t.Errorf("error without its correlation ID: %s", res.Body)
+	}
+	return a
+}
+
+func (a answer) problems() []string {
+	var out []string
+	ps, _ := a.body["problems"].([]any)
+	for _, p := range ps {
+		m := p.(map[string]any)
+		out = append(out, fmt.Sprintf("%s: %s", m["field"], m["message"]))
+	}
+	return out
+}
+
+func request(accounts ...string) map[string]any {
+	return map[string]any{"accountIds": accounts, "hours": 2, "reason": "Enable MFA delete (SEC-1234)"}
+}
+
+func (e *env) accept(t *testing.T, accounts ...string) string {
+	t.Helper()
+	a := e.call(t, post(t, alice, request(accounts...)))
+	if a.status != http.StatusAccepted {
+		t.Fatalf("%d %s", a.status, a.raw)
+	}
+	return a.body["requestId"].(string)
+}
+
+func TestSubmit(t *testing.T) {
+	t.Run("202 accepted, execution started, Scheduled announced", func(t *testing.T) {
+		e := newEnv(t)
+		a := e.call(t, post(t, alice, request(members[1], members[0])))
+		if a.status != http.StatusAccepted {
+			t.Fatalf("%d %s", a.status, a.raw)
+		}
+		id := a.body["requestId"].(string)
+		wantURL := "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/v1/requests/" + id
+		if !strings.HasPrefix(id, "api-") || a.body["status"] != "SCHEDULED" || a.body["statusUrl"] != wantURL || a.header["Location"] != wantURL {
+			t.Errorf("answer %s", a.raw)
+		}
+		execs := e.emu.Executions()
+		if len(execs) != 1 || execs[0].Name != id || execs[0].StateMachineARN != stateMachine {
+			t.Fatalf("executions %+v", execs)
+		}
+		var env workflow.Envelope
+		if err := json.Unmarshal(execs[0].Input, &env); err != nil {
+			t.Fatal(err)
+		}
+		wantReq := `{"accountIds":["111111111111","222222222222"],"hours":2,"startAt":"2026-11-23T10:00:00Z","reason":"Enable MFA delete (SEC-1234)","requester":"` + alice + `"}`
+		if string(env.Request) != wantReq || *env.Origin != (ledger.Origin{Channel: "api", Caller: alice}) {
+			t.Errorf("execution input %s", execs[0].Input)
+		}
+		rec, err := e.steps.Ledger.Get(context.Background(), id)
+		if err != nil || rec.Status != ledger.Scheduled || rec.History[0].Actor != "rootwindow:api" {
+			t.Errorf("ledger %+v %v", rec, err)
+		}
+		if ev := e.emu.Events(); len(ev) != 1 || ev[0].DetailType != "Root Access Window Scheduled" {
+			t.Errorf("events %+v", ev)
+		}
+	})
+
+	e := newEnv(t)
+	held := e.accept(t, members[2])
+	big := request(members[0])
+	big["reason"] = strings.Repeat("x", 17*1024)
+	for _, c := range []struct {
+		name     string
+		caller   string
+		body     any
+		status   int
+		problems []string
+		message  string
+	}{
+		{name: "every field error at once", caller: alice, body: map[string]any{"accountIds": []string{"12345"}, "hours": 5, "reason": " "}, status: 400,
+			problems: []string{
+				`accountIds[0]: "12345" is not a 12-digit account ID`,
+				`hours: must be from 1 to 4, got 5`,
+				`reason: must not be blank`,
+			}},
+		{name: "not JSON", caller: alice, body: "accountIds=111111111111", status: 400, problems: []string{"request: is not valid JSON"}},
+		{name: "claims another requester", caller: alice, body: map[string]any{"accountIds": []string{members[0]}, "hours": 1, "reason": "r", "requester": bob}, status: 400},
+		{name: "oversized", caller: alice, body: big, status: 413, message: "at most 16384 are accepted"},
+		{name: "not an administrator", caller: mallory, body: request(members[0]), status: 403,
+			problems: []string{`requester: "` + mallory + `" is not an administrator: only principals matching the configured adminPrincipals may ask for a window`}},
+		{name: "not an owner", caller: bob, body: request(members[0]), status: 403,
+			problems: []string{`accountIds[0]: "` + bob + `" is not an owner of 111111111111 (not listed in its "owner" tag)`}},
+		{name: "account held by another window", caller: alice, body: request(members[0], members[2]), status: 409,
+			problems: []string{"accountIds[1]: 333333333333 already has a window: request " + held + " holds it until 2026-11-23T12:00:00Z"}},
+		{name: "not in the organization", caller: alice, body: request("444444444444"), status: 400},
+	} {
+		t.Run(fmt.Sprintf("%d %s", c.status, c.name), func(t *testing.T) {
+			before := len(e.emu.Executions())
+			a := e.call(t, post(t, c.caller, c.body))
+			if a.status != c.status {
+				t.Fatalf("status %d, want %d: %s", a.status, c.status, a.raw)
+			}
+			if c.problems != nil && strings.Join(a.problems(), "\n") != strings.Join(c.problems, "\n") {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(a.problems(), "\n"), strings.Join(c.problems, "\n"))
+			}
+			if c.problems == nil && c.message == "" && len(a.problems()) == 0 {
+				t.Errorf("no problem named: %s", a.raw)
+			}
+			if c.message != "" && !strings.Contains(a.body["message"].(string), c.message) {
+				t.Errorf("message %q", a.body["message"])
+			}
+			if len(e.emu.Executions()) != before {
+				t.Error("a rejected request started an execution")
+			}
+		})
+	}
+	if n := len(e.org.Calls()); n == 0 {
+		t.Error("the organization was never asked")
+	}
+	recs, _, _ := e.steps.Ledger.List(context.Background(), ledger.Filter{}, 100, "")
+	if len(recs) != 1 {
+		t.Errorf("rejections changed the ledger: %d records", len(recs))
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	e := newEnv(t)
+	r := post(t, alice, request(members[0]))
+	r.Headers["Idempotency-Key"] = "SEC-1234-attempt-1"
+	first := e.call(t, r)
+	again := e.call(t, r)
+	if first.status != 202 || again.status != 202 || first.body["requestId"] != again.body["requestId"] || again.header["Idempotent-Replayed"] != "true" {
+		t.Fatalf("first %d %s\nagain %d %s", first.status, first.raw, again.status, again.raw)
+	}
+	if n := len(e.emu.Executions()); n != 1 {
+		t.Errorf("%d executions for one request", n)
+	}
+	if n := len(e.emu.Events()); n != 1 {
+		t.Errorf("%d notifications for one request", n)
+	}
+	// Another caller's key of the same name is another request.
+	other := post(t, bob, request(members[1]))
+	other.Headers["Idempotency-Key"] = "SEC-1234-attempt-1"
+	if a := e.call(t, other); a.body["requestId"] == first.body["requestId"] {
+		t.Error("two callers share a request through the key")
+	}
+	changed := post(t, alice, request(members[1]))
+	changed.Headers["idempotency-key"] = "SEC-1234-attempt-1"
+	if a := e.call(t, changed); a.status != http.StatusUnprocessableEntity {
+		t.Errorf("key reused for another request: %d %s", a.status, a.raw)
+	}
+	bad := post(t, alice, request(members[1]))
+	bad.Headers["Idempotency-Key"] = "no spaces please"
+	if a := e.call(t, bad); a.status != 400 || a.problems()[0] != "Idempotency-Key: must be 1 to 128 letters, digits, '.', '_', ':' or '-'" {
+		t.Errorf("bad key: %d %s", a.status, a.raw)
+	}
+}
+
+func TestStartFailureLeavesNothingReserved(t *testing.T) {
+	e := newEnv(t)
+	e.emu.Fail(awsemu.OpStartExecution, 1)
+	a := e.call(t, post(t, alice, request(members[0])))
+	if a.status != http.StatusServiceUnavailable || strings.Contains(a.raw, "injected") {
+		t.Fatalf("%d %s", a.status, a.raw)
+	}
+	if leases, _ := e.steps.Ledger.Leases(context.Background(), members); len(leases) != 0 {
+		t.Errorf("leases left behind: %v", leases)
+	}
+	recs, _, _ := e.steps.Ledger.List(context.Background(), ledger.Filter{Status: ledger.Failed}, 10, "")
+	if len(recs) != 1 {
+		t.Errorf("the failed start is not on record: %v", recs)
+	}
+	if a := e.call(t, post(t, alice, request(members[0]))); a.status != 202 {
+		t.Errorf("a new request after the failure: %d %s", a.status, a.raw)
+	}
+}
+
+func TestReadAndList(t *testing.T) {
+	e := newEnv(t)
+	first := e.accept(t, members[0])
+	second := e.accept(t, members[1])
+	if _, err := e.steps.Cancel(context.Background(), first, alice); err != nil {
+		t.Fatal(err)
+	}
+	a := e.call(t, on(t, "GET", "/requests/{id}", first, alice))
+	if a.status != 200 || a.body["status"] != "CANCELLED" || len(a.body["history"].([]any)) != 2 || a.body["requester"] != alice {
+		t.Errorf("get: %d %s", a.status, a.raw)
+	}
+	for _, c := range []struct {
+		name   string
+		r      events.APIGatewayProxyRequest
+		status int
+	}{
+		{"unknown request", on(t, "GET", "/requests/{id}", "api-nope", alice), 404},
+		{"bad id", on(t, "GET", "/requests/{id}", "a b", alice), 400},
+		{"neither requester nor administrator", on(t, "GET", "/requests/{id}", first, mallory), 403},
+		{"list by a non-administrator", on(t, "GET", "/requests", "", mallory), 403},
+		{"no caller (IAM auth missing)", on(t, "GET", "/requests/{id}", first, ""), 403},
+		{"unknown method", on(t, "DELETE", "/requests/{id}", first, alice), 404},
+	} {
+		if a := e.call(t, c.r); a.status != c.status {
+			t.Errorf("%s: %d %s, want %d", c.name, a.status, a.raw, c.status)
+		}
+	}
+
+	list := func(q map[string]string) answer {
+		r := on(t, "GET", "/requests", "", alice)
+		r.QueryStringParameters = q
+		return e.call(t, r)
+	}
+	ids := func(a answer) []string {
+		var out []string
+		for _, r := range a.body["requests"].([]any) {
+			out = append(out, r.(map[string]any)["requestId"].(string))
+		}
+		return out
+	}
+	if a := list(map[string]string{"accountId": members[1]}); a.status != 200 || fmt.Sprint(ids(a)) != fmt.Sprint([]string{second}) {
+		t.Errorf("by account: %s", a.raw)
+	}
+	if a := list(map[string]string{"status": "CANCELLED"}); fmt.Sprint(ids(a)) != fmt.Sprint([]string{first}) {
+		t.Errorf("by status: %s", a.raw)
+	}
+	page := list(map[string]string{"limit": "1"})
+	next, _ := page.body["nextToken"].(string)
+	if len(ids(page)) != 1 || next == "" {
+		t.Fatalf("first page: %s", page.raw)
+	}
+	if a := list(map[string]string{"limit": "1", "nextToken": next}); len(ids(a)) != 1 || ids(a)[0] == ids(page)[0] {
+		t.Errorf("second page: %s", a.raw)
+	}
+	a = list(map[string]string{"accountId": "1234", "status": "DONE", "limit": "0", "nextToken": "zz", "acount": "x"})
+	if a.status != 400 || len(a.problems()) != 4 {
+		t.Errorf("bad parameters: %s", a.raw)
+	}
+	if a := list(map[string]string{"nextToken": "zz"}); a.status != 400 || a.problems()[0] != "nextToken: not a page token from an earlier answer" {
+		t.Errorf("bad token: %s", a.raw)
+	}
+}
+
+func TestEndAndCancel(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	open := e.accept(t, members[0])
+	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: open}); err != nil {
+		t.Fatal(err)
+	}
+	scheduled := e.accept(t, members[1])
+	for _, c := range []struct {
+		name   string
+		r      events.APIGatewayProxyRequest
+		status int
+		want   string
+	}{
+		{"cancel an open window", on(t, "POST", "/requests/{id}/cancel", open, alice), 409, "end it instead"},
+		{"end by someone else", on(t, "POST", "/requests/{id}/end", open, mallory), 403, ""},
+		{"end a window that has not started", on(t, "POST", "/requests/{id}/end", scheduled, alice), 409, "cancel it instead"},
+		{"end an unknown request", on(t, "POST", "/requests/{id}/end", "api-nope", alice), 404, ""},
+		{"end early", on(t, "POST", "/requests/{id}/end", open, bob), 200, `"status":"CLOSED"`},
+		{"end again", on(t, "POST", "/requests/{id}/end", open, alice), 200, `"status":"CLOSED"`},
+		{"cancel before the start", on(t, "POST", "/requests/{id}/cancel", scheduled, alice), 200, `"status":"CANCELLED"`},
+		{"cancel again", on(t, "POST", "/requests/{id}/cancel", scheduled, alice), 200, `"status":"CANCELLED"`},
+	} {
+		a := e.call(t, c.r)
+		if a.status != c.status || !strings.Contains(a.raw, c.want) {
+			t.Errorf("%s: %d %s, want %d with %s", c.name, a.status, a.raw, c.status, c.want)
+		}
+	}
+	if !e.org.IsAttached(members[0], orgemu.GuardrailID) {
+		t.Error("ending early left the guardrail off")
+	}
+}
+
+func TestEndDuringTheLift(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	id := e.accept(t, members[0], members[1])
+	// Organizations answers slowly, so the lift is under way when the end arrives.
+	e.org.SetLatency(100 * time.Millisecond)
+	done := make(chan error)
+	go func() {
+		_, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: id})
+		done <- err
+	}()
+	for {
+		rec, _ := e.steps.Ledger.Get(ctx, id)
+		if rec.Status == ledger.Opening {
+			break
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	a := e.call(t, on(t, "POST", "/requests/{id}/end", id, alice))
+	if a.status != 409 || !strings.Contains(a.raw, "is opening") {
+		t.Errorf("end during the lift: %d %s", a.status, a.raw)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	e.org.SetLatency(0)
+	if a := e.call(t, on(t, "POST", "/requests/{id}/end", id, alice)); a.status != 200 {
+		t.Errorf("end once open: %d %s", a.status, a.raw)
+	}
+	for _, m := range members {
+		if !e.org.IsAttached(m, orgemu.GuardrailID) {
+			t.Errorf("guardrail missing from %s", m)
+		}
+	}
+}
+
+// Cancel and the workflow's start race through the ledger's conditional transitions: whichever
+// wins, the end state is consistent.
+func TestCancelAtTheMomentOfStart(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	outcomes := map[string]int{}
+	for i := range 12 {
+		account := members[i%len(members)]
+		id := e.accept(t, account)
+		var wg sync.WaitGroup
+		var cancel answer
+		var opened workflow.Opened
+		var derr error
+		wg.Add(2)
+		go func() { defer wg.Done(); cancel = e.call(t, on(t, "POST", "/requests/{id}/cancel", id, alice)) }()
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(i%4) * time.Millisecond) // stagger, so that either may win
+			opened, derr = e.steps.Detach(ctx, workflow.DetachInput{RequestID: id})
+		}()
+		wg.Wait()
+		if derr != nil {
+			t.Fatal(derr)
+		}
+		rec, _ := e.steps.Ledger.Get(ctx, id)
+		switch {
+		case cancel.status == 200 && !opened.Opened:
+			outcomes["cancel won"]++
+			if rec.Status != ledger.Cancelled || !e.org.IsAttached(account, orgemu.GuardrailID) {
+				t.Errorf("cancel won but the request is %s, guardrail attached %v", rec.Status, e.org.IsAttached(account, orgemu.GuardrailID))
+			}
+		case cancel.status == 409 && opened.Opened:
+			outcomes["start won"]++
+			if rec.Status != ledger.Open || e.org.IsAttached(account, orgemu.GuardrailID) {
+				t.Errorf("start won but the request is %s", rec.Status)
+			}
+			if _, err := e.steps.End(ctx, id, alice); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			t.Fatalf("inconsistent: cancel %d %s, detach opened=%v, ledger %s", cancel.status, cancel.raw, opened.Opened, rec.Status)
+		}
+	}
+	t.Logf("outcomes: %v", outcomes)
+}
+
+func TestInternalErrorsDoNotLeak(t *testing.T) {
+	e := newEnv(t)
+	if _, err := db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(e.table)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []events.APIGatewayProxyRequest{
+		on(t, "GET", "/requests/{id}", "api-1", alice),
+		post(t, alice, request(members[0])),
+	} {
+		a := e.call(t, r)
+		if a.status < 500 || strings.Contains(a.raw, "ResourceNotFound") || strings.Contains(a.raw, e.table) {
+			t.Errorf("%s %s: %d %s", r.HTTPMethod, r.Resource, a.status, a.raw)
+		}
+	}
+}
