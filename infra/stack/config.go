@@ -21,6 +21,8 @@ const (
 	CtxOwnerTagKey           = "ownerTagKey"
 	CtxBookingHorizonDays    = "bookingHorizonDays"
 	CtxMaxAccountsPerRequest = "maxAccountsPerRequest"
+	CtxNotificationEmail     = "notificationEmail"
+	CtxTrustedEventAccounts  = "trustedEventAccounts"
 )
 
 // Config is the deployment's configuration, validated before anything is synthesized.
@@ -30,7 +32,16 @@ type Config struct {
 	OwnerTagKey           string
 	BookingHorizonDays    int
 	MaxAccountsPerRequest int
+	// NotificationEmail, if set, is subscribed to the operators' topic.
+	NotificationEmail string
+	// TrustedEventAccounts may put requests on the request bus (the management account always may).
+	TrustedEventAccounts []string
 }
+
+var (
+	emailPattern     = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+)
 
 var tagKeyPattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
 
@@ -91,6 +102,24 @@ func LoadConfig(get func(key string) any) (Config, error) {
 	} else {
 		c.MaxAccountsPerRequest = n
 	}
+	if v := get(CtxNotificationEmail); v != nil {
+		s, ok := v.(string)
+		if !ok || !emailPattern.MatchString(strings.TrimSpace(s)) {
+			bad(CtxNotificationEmail, "must be an email address, got %v", v)
+		} else {
+			c.NotificationEmail = strings.TrimSpace(s)
+		}
+	}
+	accounts, err := stringList(get(CtxTrustedEventAccounts))
+	if err != nil {
+		bad(CtxTrustedEventAccounts, "%v", err)
+	}
+	for i, a := range accounts {
+		if !accountIDPattern.MatchString(a) {
+			bad(CtxTrustedEventAccounts, "[%d] %q is not a 12-digit account ID", i, a)
+		}
+	}
+	c.TrustedEventAccounts = accounts
 	if len(errs) > 0 {
 		return Config{}, fmt.Errorf("rootwindow configuration is not valid (set these in the JSON file named by ROOTWINDOW_CONFIG, which make sets to rootwindow.json; in cdk.json \"context\"; or with -c key=value):\n%w", errors.Join(errs...))
 	}

@@ -24,8 +24,10 @@ func TestLoadConfig(t *testing.T) {
 		{"-c strings", map[string]any{
 			CtxGuardrailPolicyID: "p-rootguard01", CtxAdminPrincipals: "arn:aws:iam::*:role/Admin, arn:aws:iam::*:role/Break",
 			CtxOwnerTagKey: "rootwindow:owners", CtxBookingHorizonDays: "14", CtxMaxAccountsPerRequest: "10",
+			CtxNotificationEmail: " cloud-ops@example.com ", CtxTrustedEventAccounts: "111111111111,222222222222",
 		}, Config{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"arn:aws:iam::*:role/Admin", "arn:aws:iam::*:role/Break"},
-			OwnerTagKey: "rootwindow:owners", BookingHorizonDays: 14, MaxAccountsPerRequest: 10}},
+			OwnerTagKey: "rootwindow:owners", BookingHorizonDays: 14, MaxAccountsPerRequest: 10,
+			NotificationEmail: "cloud-ops@example.com", TrustedEventAccounts: []string{"111111111111", "222222222222"}}},
 		{"-c JSON list", map[string]any{CtxGuardrailPolicyID: "p-rootguard01", CtxAdminPrincipals: `["a","b"]`, CtxBookingHorizonDays: float64(3)},
 			Config{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"a", "b"}, OwnerTagKey: "owner", BookingHorizonDays: 3, MaxAccountsPerRequest: 50}},
 	}
@@ -55,7 +57,10 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"malformed", map[string]any{
 			CtxGuardrailPolicyID: "scp-123", CtxAdminPrincipals: []any{"ok", float64(7)},
 			CtxOwnerTagKey: "", CtxBookingHorizonDays: "31", CtxMaxAccountsPerRequest: float64(2.5),
+			CtxNotificationEmail: "ops", CtxTrustedEventAccounts: []any{"111111111111", "12345"},
 		}, []string{
+			"notificationEmail: must be an email address, got ops",
+			`trustedEventAccounts: [1] "12345" is not a 12-digit account ID`,
 			`guardrailPolicyId: "scp-123" is not a policy ID`,
 			"adminPrincipals: [1] must be a string, got float64",
 			"ownerTagKey: must be an AWS tag key",

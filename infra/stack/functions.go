@@ -10,16 +10,19 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
 
 // FunctionsProps configures the Lambdas.
 type FunctionsProps struct {
-	Config Config
-	Table  awsdynamodb.Table
+	Config        Config
+	Table         awsdynamodb.Table
+	Notifications *Notifications
 	// AssetDir holds one folder per function, each with its `bootstrap` (built by `make build`).
 	AssetDir string
 }
@@ -28,6 +31,8 @@ type FunctionsProps struct {
 type Functions struct {
 	constructs.Construct
 	Validate, Detach, Reattach awslambda.Function
+	// API serves the REST API; it needs the state machine's ARN (see AllowStart).
+	API awslambda.Function
 }
 
 // Organizations actions, by what each function does with them.
@@ -52,6 +57,8 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		config.EnvOwnerTagKey:        jsii.String(cfg.OwnerTagKey),
 		config.EnvMaxAccounts:        jsii.String(strconv.Itoa(cfg.MaxAccountsPerRequest)),
 		config.EnvBookingHorizonDays: jsii.String(strconv.Itoa(cfg.BookingHorizonDays)),
+		config.EnvEventBus:           jsii.String(NotificationBus),
+		config.EnvTopicARN:           props.Notifications.Topic.TopicArn(),
 	}
 	newFn := func(name, description string, timeout float64) awslambda.Function {
 		logs := awslogs.NewLogGroup(c, jsii.String(name+"Logs"), &awslogs.LogGroupProps{
@@ -77,6 +84,8 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		Validate:  newFn("Validate", "rootwindow: validate a root access window request and reserve its accounts", 60),
 		Detach:    newFn("Detach", "rootwindow: lift the root-user guardrail SCP from the request's accounts", 300),
 		Reattach:  newFn("Reattach", "rootwindow: put the root-user guardrail SCP back", 300),
+		// API Gateway waits at most 29 seconds for an answer.
+		API: newFn("Api", "rootwindow: the REST API (request, read, list, end early, cancel)", 29),
 	}
 
 	stack := awscdk.Stack_Of(c)
@@ -98,16 +107,32 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		})
 	}
 	// Read-only Organizations calls: Describe/List on the organization's own resources.
-	f.Validate.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid: jsii.String("ReadOrganization"), Actions: jsii.Strings(orgReadActions...), Resources: jsii.Strings("*"),
-	}))
-	// Detach may need to put back what it took when a lift fails part-way.
+	// Validate and the API check requests against the organization.
+	for _, fn := range []awslambda.Function{f.Validate, f.API} {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("ReadOrganization"), Actions: jsii.Strings(orgReadActions...), Resources: jsii.Strings("*"),
+		}))
+	}
+	// Detach may need to put back what it took when a lift fails part-way; the API's "end"
+	// restores the guardrail. Nothing but Detach can lift it.
 	f.Detach.AddToRolePolicy(scoped("organizations:DetachPolicy", "organizations:AttachPolicy"))
 	f.Reattach.AddToRolePolicy(scoped("organizations:AttachPolicy"))
-	for _, fn := range []awslambda.Function{f.Validate, f.Detach, f.Reattach} {
+	f.API.AddToRolePolicy(scoped("organizations:AttachPolicy"))
+	for _, fn := range []awslambda.Function{f.Validate, f.Detach, f.Reattach, f.API} {
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid: jsii.String("Ledger"), Actions: jsii.Strings(ledgerActions...), Resources: jsii.Strings(*props.Table.TableArn()),
 		}))
+		props.Notifications.GrantPublish(fn)
 	}
+	f.API.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("ListRequests"), Actions: jsii.Strings("dynamodb:Query"),
+		Resources: jsii.Strings(*props.Table.TableArn() + "/index/" + ledger.ByCreatedIndex),
+	}))
 	return f
+}
+
+// AllowStart gives the API function the state machine to start, and the right to start it.
+func (f *Functions) AllowStart(sm sfn.IStateMachine) {
+	f.API.AddEnvironment(jsii.String(config.EnvStateMachineARN), sm.StateMachineArn(), nil)
+	sm.GrantStartExecution(f.API)
 }

@@ -29,5 +29,13 @@ func NewLedger(scope constructs.Construct, id string) *Ledger {
 		DeletionProtection: jsii.Bool(true),
 		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
 	})
+	// Requests by creation time, for the API's listing (leases and event claims have no createdAt,
+	// so they stay out of it).
+	table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+		IndexName:      jsii.String(ledger.ByCreatedIndex),
+		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(ledger.KindAttribute), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(ledger.CreatedAttribute), Type: awsdynamodb.AttributeType_STRING},
+		ProjectionType: awsdynamodb.ProjectionType_ALL,
+	})
 	return &Ledger{Construct: c, Table: table}
 }

@@ -20,20 +20,35 @@ type RootWindowStackProps struct {
 // RootWindowStack is everything rootwindow deploys.
 type RootWindowStack struct {
 	awscdk.Stack
-	Ledger    *Ledger
-	Functions *Functions
-	Workflow  *Workflow
+	Ledger        *Ledger
+	Notifications *Notifications
+	Functions     *Functions
+	Workflow      *Workflow
+	Intake        *Intake
+	API           *API
 }
 
 // NewRootWindowStack creates the stack.
 func NewRootWindowStack(scope constructs.Construct, id string, props *RootWindowStackProps) *RootWindowStack {
 	s := awscdk.NewStack(scope, jsii.String(id), &props.StackProps)
 	l := NewLedger(s, "Ledger")
-	fns := NewFunctions(s, "Functions", &FunctionsProps{Config: props.Config, Table: l.Table, AssetDir: props.AssetDir})
+	n := NewNotifications(s, "Notifications", props.Config.NotificationEmail)
+	fns := NewFunctions(s, "Functions", &FunctionsProps{Config: props.Config, Table: l.Table, Notifications: n, AssetDir: props.AssetDir})
 	wf := NewWorkflow(s, "Workflow", &WorkflowProps{Functions: fns})
+	fns.AllowStart(wf.StateMachine)
+	in := NewIntake(s, "Intake", &IntakeProps{StateMachine: wf.StateMachine, TrustedAccounts: props.Config.TrustedEventAccounts})
+	api := NewAPI(s, "Api", fns.API)
 	awscdk.NewCfnOutput(s, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
 		Value: wf.StateMachine.StateMachineArn(), Description: jsii.String("Start an execution with {\"request\": {...}} to ask for a window"),
 	})
 	awscdk.NewCfnOutput(s, jsii.String("LedgerTableName"), &awscdk.CfnOutputProps{Value: l.Table.TableName()})
-	return &RootWindowStack{Stack: s, Ledger: l, Functions: fns, Workflow: wf}
+	awscdk.NewCfnOutput(s, jsii.String("ApiUrl"), &awscdk.CfnOutputProps{
+		Value: api.RestAPI.Url(), Description: jsii.String("POST requests/ with SigV4 to ask for a window"),
+	})
+	awscdk.NewCfnOutput(s, jsii.String("RequestBusArn"), &awscdk.CfnOutputProps{
+		Value: in.Bus.EventBusArn(), Description: jsii.String("Put events with source " + RequestSource + " and detail-type " + RequestDetailType),
+	})
+	awscdk.NewCfnOutput(s, jsii.String("RequestDeadLetterQueueUrl"), &awscdk.CfnOutputProps{Value: in.DeadLetters.QueueUrl()})
+	awscdk.NewCfnOutput(s, jsii.String("TopicArn"), &awscdk.CfnOutputProps{Value: n.Topic.TopicArn()})
+	return &RootWindowStack{Stack: s, Ledger: l, Notifications: n, Functions: fns, Workflow: wf, Intake: in, API: api}
 }

@@ -66,8 +66,13 @@ func TestResourceList(t *testing.T) {
 	sort.Strings(lines)
 	t.Logf("template resources:\n%s", strings.Join(lines, "\n"))
 	for typ, want := range map[string]int{
-		"AWS::Lambda::Function": 3, "AWS::DynamoDB::Table": 1, "AWS::StepFunctions::StateMachine": 1,
-		"AWS::Logs::LogGroup": 4, "AWS::IAM::Role": 4,
+		"AWS::Lambda::Function": 4, "AWS::DynamoDB::Table": 1, "AWS::StepFunctions::StateMachine": 1,
+		// four functions, the state machine, the API access log
+		"AWS::Logs::LogGroup": 6,
+		// one per function, the state machine's, the rule target's, API Gateway's logging role
+		"AWS::IAM::Role": 7,
+		"AWS::SNS::Topic": 1, "AWS::Events::EventBus": 1, "AWS::Events::Rule": 1, "AWS::SQS::Queue": 1,
+		"AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Method": 5,
 	} {
 		if counts[typ] != want {
 			t.Errorf("%s: %d, want %d", typ, counts[typ], want)
@@ -191,7 +196,7 @@ func TestEachFunctionHasOnlyItsActions(t *testing.T) {
 		return nil
 	}
 	has := func(actions []string, a string) bool { return slices.Contains(actions, a) }
-	v, d, r := find("Validate"), find("Detach"), find("Reattach")
+	v, d, r, a := find("Validate"), find("Detach"), find("Reattach"), find("Api")
 	if has(v, "organizations:DetachPolicy") || has(v, "organizations:AttachPolicy") {
 		t.Errorf("validate can change the organization: %v", v)
 	}
@@ -201,7 +206,19 @@ func TestEachFunctionHasOnlyItsActions(t *testing.T) {
 	if has(r, "organizations:DetachPolicy") || !has(r, "organizations:AttachPolicy") {
 		t.Errorf("reattach may only attach: %v", r)
 	}
-	for _, actions := range [][]string{v, d, r} {
+	// The API ends windows early (attach) and starts executions; it can never lift the guardrail.
+	if has(a, "organizations:DetachPolicy") || !has(a, "organizations:AttachPolicy") || !has(a, "states:StartExecution") || !has(a, "dynamodb:Query") {
+		t.Errorf("api: %v", a)
+	}
+	for _, name := range []string{"Validate", "Detach", "Reattach"} {
+		if acts := find(name); has(acts, "states:StartExecution") || has(acts, "dynamodb:Query") {
+			t.Errorf("%s has the API's actions: %v", name, acts)
+		}
+	}
+	for _, actions := range [][]string{v, d, r, a} {
+		if !has(actions, "events:PutEvents") || !has(actions, "sns:Publish") {
+			t.Errorf("cannot notify: %v", actions)
+		}
 		for _, a := range actions {
 			if strings.HasSuffix(a, "*") {
 				t.Errorf("wildcard action %s", a)
@@ -246,7 +263,8 @@ func TestStateMachineStates(t *testing.T) {
 		stack.StateStartsLater: "Choice", stack.StateWaitStart: "Wait", stack.StateDetach: "Task",
 		stack.StateOpened: "Choice", stack.StateCancelled: "Succeed", stack.StateHold: "Wait",
 		stack.StateReattach: "Task", stack.StateClosed: "Succeed", stack.StateCompensate: "Task",
-		stack.StateNotOpened: "Fail", stack.StateRestoreFailed: "Fail",
+		stack.StateNotOpened: "Fail", stack.StateRestoreFailed: "Fail", stack.StateAlarm: "Task",
+		stack.StateDuplicate: "Succeed",
 	}
 	if len(states) != len(wantTypes) {
 		t.Errorf("states %v", keys(states))
@@ -349,9 +367,13 @@ func TestRetryAndCatch(t *testing.T) {
 		if !reflect.DeepEqual(errs, []string{"States.ALL"}) || r["MaxAttempts"].(float64) < 20 || r["JitterStrategy"] != "FULL" {
 			t.Errorf("%s: restore must retry everything for hours: %v", name, r)
 		}
-		if got := catches(name); len(got) != 1 || got[0][1] != stack.StateRestoreFailed {
-			t.Errorf("%s: a restore that keeps failing must end in %s: %v", name, stack.StateRestoreFailed, got)
+		if got := catches(name); len(got) != 1 || got[0][1] != stack.StateAlarm {
+			t.Errorf("%s: a restore that keeps failing must raise the alarm: %v", name, got)
 		}
+	}
+	// The alarm always ends in the failure, whether or not it got through.
+	if got := catches(stack.StateAlarm); !reflect.DeepEqual(got, [][2]string{{"States.ALL", stack.StateRestoreFailed}}) {
+		t.Errorf("alarm catches %v", got)
 	}
 }
 

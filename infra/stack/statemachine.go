@@ -28,6 +28,9 @@ const (
 	StateCompensate     = "Put guardrail back"
 	StateNotOpened      = "Window did not open"
 	StateRestoreFailed  = "GUARDRAIL NOT RESTORED"
+	StateAlarm          = "Raise the alarm"
+	StateDuplicate      = "Duplicate delivery"
+	restoreErrorPath    = "$.restoreError"
 	executionNamePath   = "$$.Execution.Name"
 	errorResultPath     = "$.error"
 	restoreFailedReason = "The guardrail could not be restored after hours of retries; it may be missing from an account. Restore it by hand and read the request's lastError in the ledger."
@@ -84,13 +87,13 @@ var restoreRetry = &sfn.RetryProps{
 //
 //	Validate ─rejected─► Explain ► Fail(RequestRejected)
 //	   ▼ (other failure ─► Put guardrail back ► Fail)
-//	Starts later? ─yes─► Wait for start ─┐
+//	Starts later? ─yes─► Wait for start ─┐   (─duplicate event─► Succeed)
 //	   ▼ ◄────────────────────────────────┘
 //	Lift guardrail ─failure─► Put guardrail back ► Fail
 //	   ▼
 //	Window opened? ─no (cancelled)─► Succeed
 //	   ▼
-//	Hold window (Wait until restoreAt) ► Restore guardrail ─still failing─► Fail(RestoreFailed)
+//	Hold window (Wait until restoreAt) ► Restore guardrail ─still failing─► Raise the alarm ► Fail(RestoreFailed)
 //	   ▼
 //	Window closed (Succeed)
 func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *Workflow {
@@ -100,6 +103,19 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 	restoreFailed := sfn.NewFail(c, jsii.String(StateRestoreFailed), &sfn.FailProps{
 		Error: jsii.String(workflow.ErrRestoreFailed), Cause: jsii.String(restoreFailedReason),
 	})
+	// The restore has failed for good: record it and tell the operators (Restore Failed), keeping
+	// the leases; then fail, whether or not the alarm itself got through.
+	alarm := invoke(c, StateAlarm, fns.Reattach, map[string]any{
+		"requestId": sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
+		"mode":      workflow.ModeAlarm,
+		"cause":     sfn.JsonPath_StringAt(jsii.String(restoreErrorPath + ".Cause")),
+	}, "$.alarm")
+	alarm.AddRetry(&sfn.RetryProps{
+		Errors: &[]*string{sfn.Errors_ALL()}, Interval: awscdk.Duration_Seconds(jsii.Number(5)),
+		BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(6), JitterStrategy: sfn.JitterType_FULL,
+	})
+	alarm.AddCatch(restoreFailed, &sfn.CatchProps{ResultPath: jsii.String("$.alarmError")})
+	alarm.Next(restoreFailed)
 
 	compensate := invoke(c, StateCompensate, fns.Reattach, map[string]any{
 		"requestId": sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
@@ -107,7 +123,7 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 		"cause":     sfn.JsonPath_StringAt(jsii.String("$.error.Error")),
 	}, "$.compensation")
 	compensate.AddRetry(restoreRetry)
-	compensate.AddCatch(restoreFailed, &sfn.CatchProps{ResultPath: jsii.String(errorResultPath + "Restore")})
+	compensate.AddCatch(alarm, &sfn.CatchProps{ResultPath: jsii.String(restoreErrorPath)})
 	compensate.Next(sfn.NewFail(c, jsii.String(StateNotOpened), &sfn.FailProps{
 		ErrorPath: jsii.String("$.error.Error"), CausePath: jsii.String("$.error.Cause"),
 	}))
@@ -144,7 +160,7 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 		"mode":      workflow.ModeClose,
 	}, "$.restored")
 	reattach.AddRetry(restoreRetry)
-	reattach.AddCatch(restoreFailed, &sfn.CatchProps{ResultPath: jsii.String(errorResultPath)})
+	reattach.AddCatch(alarm, &sfn.CatchProps{ResultPath: jsii.String(restoreErrorPath)})
 
 	hold := sfn.NewWait(c, jsii.String(StateHold), &sfn.WaitProps{
 		Time: sfn.WaitTime_TimestampPath(jsii.String("$.window.restoreAt")),
@@ -159,6 +175,9 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 		Time: sfn.WaitTime_TimestampPath(jsii.String("$.startAt")),
 	})
 	startsLater := sfn.NewChoice(c, jsii.String(StateStartsLater), nil).
+		When(sfn.Condition_IsPresent(jsii.String("$.duplicateOf")), sfn.NewSucceed(c, jsii.String(StateDuplicate), &sfn.SucceedProps{
+			Comment: jsii.String("A second delivery of an EventBridge event: the request it names is handled by another execution"),
+		}), nil).
 		When(sfn.Condition_BooleanEquals(jsii.String("$.startsLater"), jsii.Bool(true)), waitStart.Next(lift), nil).
 		Otherwise(lift)
 

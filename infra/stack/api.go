@@ -1,0 +1,58 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// API is the REST API in front of the api function: IAM (SigV4) authorization on every method.
+type API struct {
+	constructs.Construct
+	RestAPI awsapigateway.RestApi
+}
+
+// APIStage is the API's one stage.
+const APIStage = "v1"
+
+// NewAPI creates the REST API and its access log.
+func NewAPI(scope constructs.Construct, id string, fn awslambda.IFunction) *API {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	logs := awslogs.NewLogGroup(c, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
+		Retention:     awslogs.RetentionDays_ONE_YEAR,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	t := jsii.Bool(true)
+	api := awsapigateway.NewRestApi(c, jsii.String("Api"), &awsapigateway.RestApiProps{
+		Description:   jsii.String("rootwindow: ask for, read, end and cancel root access windows"),
+		EndpointTypes: &[]awsapigateway.EndpointType{awsapigateway.EndpointType_REGIONAL},
+		DefaultMethodOptions: &awsapigateway.MethodOptions{
+			AuthorizationType: awsapigateway.AuthorizationType_IAM,
+		},
+		// API Gateway writes access logs through an account-wide role.
+		CloudWatchRole: t,
+		DeployOptions: &awsapigateway.StageOptions{
+			StageName:            jsii.String(APIStage),
+			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(logs),
+			AccessLogFormat: awsapigateway.AccessLogFormat_JsonWithStandardFields(&awsapigateway.JsonWithStandardFieldProps{
+				Caller: t, HttpMethod: t, Ip: t, Protocol: t, RequestTime: t, ResourcePath: t, ResponseLength: t, Status: t, User: t,
+			}),
+			TracingEnabled:       t,
+			MetricsEnabled:       t,
+			ThrottlingRateLimit:  jsii.Number(10),
+			ThrottlingBurstLimit: jsii.Number(20),
+		},
+	})
+	integration := awsapigateway.NewLambdaIntegration(fn, nil)
+	requests := api.Root().AddResource(jsii.String("requests"), nil)
+	requests.AddMethod(jsii.String("POST"), integration, nil)
+	requests.AddMethod(jsii.String("GET"), integration, nil)
+	one := requests.AddResource(jsii.String("{id}"), nil)
+	one.AddMethod(jsii.String("GET"), integration, nil)
+	one.AddResource(jsii.String("end"), nil).AddMethod(jsii.String("POST"), integration, nil)
+	one.AddResource(jsii.String("cancel"), nil).AddMethod(jsii.String("POST"), integration, nil)
+	return &API{Construct: c, RestAPI: api}
+}

@@ -1,0 +1,176 @@
+package stack_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/rootwindow/rootwindow/infra/stack"
+	"github.com/rootwindow/rootwindow/pkg/config"
+)
+
+func one(t *testing.T, typ string) (string, map[string]any) {
+	t.Helper()
+	rs := resources(typ)
+	if len(rs) != 1 {
+		t.Fatalf("%d %s", len(rs), typ)
+	}
+	for id, r := range rs {
+		return id, r
+	}
+	return "", nil
+}
+
+func TestEveryAPIMethodUsesIAM(t *testing.T) {
+	methods := resources("AWS::ApiGateway::Method")
+	var seen []string
+	for id, m := range methods {
+		p := props(m)
+		if p["AuthorizationType"] != "AWS_IAM" {
+			t.Errorf("%s: %v %v", id, p["HttpMethod"], p["AuthorizationType"])
+		}
+		if integ := p["Integration"].(map[string]any); integ["Type"] != "AWS_PROXY" {
+			t.Errorf("%s: integration %v", id, integ["Type"])
+		}
+		seen = append(seen, p["HttpMethod"].(string))
+	}
+	if len(seen) != 5 {
+		t.Errorf("methods %v", seen)
+	}
+	paths := map[string]bool{}
+	for _, r := range resources("AWS::ApiGateway::Resource") {
+		paths[props(r)["PathPart"].(string)] = true
+	}
+	for _, want := range []string{"requests", "{id}", "end", "cancel"} {
+		if !paths[want] {
+			t.Errorf("no resource %s: %v", want, paths)
+		}
+	}
+	_, stage := one(t, "AWS::ApiGateway::Stage")
+	p := props(stage)
+	if p["StageName"] != stack.APIStage || p["TracingEnabled"] != true || p["AccessLogSetting"] == nil {
+		t.Errorf("stage %v", p)
+	}
+	for _, ms := range p["MethodSettings"].([]any) {
+		if m := ms.(map[string]any); m["DataTraceEnabled"] == true {
+			t.Errorf("API Gateway would log whole requests: %v", m)
+		}
+	}
+}
+
+func TestRequestBusRuleAndDeadLetters(t *testing.T) {
+	busID, _ := one(t, "AWS::Events::EventBus")
+	_, rule := one(t, "AWS::Events::Rule")
+	p := props(rule)
+	want := map[string]any{"source": []any{stack.RequestSource}, "detail-type": []any{stack.RequestDetailType}}
+	if !reflect.DeepEqual(p["EventPattern"], want) {
+		t.Errorf("pattern %v", p["EventPattern"])
+	}
+	if bus, _ := json.Marshal(p["EventBusName"]); !strings.Contains(string(bus), busID) {
+		t.Errorf("rule on bus %s, want %s", bus, busID)
+	}
+	targets := p["Targets"].([]any)
+	if len(targets) != 1 {
+		t.Fatalf("targets %v", targets)
+	}
+	target := targets[0].(map[string]any)
+	arn, _ := json.Marshal(target["Arn"])
+	if !strings.Contains(string(arn), "StateMachine") {
+		t.Errorf("target %s", arn)
+	}
+	dlq, _ := json.Marshal(target["DeadLetterConfig"])
+	queueID, queue := one(t, "AWS::SQS::Queue")
+	if !strings.Contains(string(dlq), queueID) {
+		t.Errorf("dead letters go to %s, want %s", dlq, queueID)
+	}
+	if props(queue)["SqsManagedSseEnabled"] != true {
+		t.Errorf("queue not encrypted: %v", props(queue))
+	}
+	// The input template builds the envelope: the request is the event's detail, the origin its
+	// ID and account.
+	input := target["InputTransformer"].(map[string]any)
+	paths := input["InputPathsMap"].(map[string]any)
+	if paths["detail"] != "$.detail" || paths["id"] != "$.id" || paths["account"] != "$.account" {
+		t.Errorf("input paths %v", paths)
+	}
+	tmpl := input["InputTemplate"].(string)
+	for _, want := range []string{`"request":<detail>`, `"channel":"eventbridge"`, `"eventId":<id>`, `"sourceAccount":<account>`} {
+		if !strings.Contains(tmpl, want) {
+			t.Errorf("input template %s lacks %s", tmpl, want)
+		}
+	}
+	if len(resources("AWS::Events::EventBusPolicy")) != 0 {
+		t.Error("a bus policy with no trusted accounts configured")
+	}
+}
+
+func TestBusPolicyAdmitsOnlyTrustedAccountsAndRequests(t *testing.T) {
+	cfg := sample
+	cfg.TrustedEventAccounts = []string{"111111111111", "222222222222"}
+	cfg.NotificationEmail = "cloud-ops@example.com"
+	tmpl, err := stack.StandInTemplate(awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("999999999999"), Region: jsii.String("eu-west-1")},
+	}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var policies, subs []map[string]any
+	for _, r := range tmpl["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		switch res["Type"] {
+		case "AWS::Events::EventBusPolicy":
+			policies = append(policies, res["Properties"].(map[string]any))
+		case "AWS::SNS::Subscription":
+			subs = append(subs, res["Properties"].(map[string]any))
+		}
+	}
+	if len(policies) != 1 {
+		t.Fatalf("bus policies %v", policies)
+	}
+	stmt := policies[0]["Statement"].(map[string]any)
+	b, _ := json.Marshal(stmt)
+	for _, want := range []string{
+		`"Action":"events:PutEvents"`, `"Effect":"Allow"`,
+		`arn:`, `:iam::111111111111:root`, `:iam::222222222222:root`,
+		`"StringEquals":{"events:detail-type":"Root Access Window Requested","events:source":"rootwindow.requests"}`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("bus policy %s lacks %s", b, want)
+		}
+	}
+	if len(subs) != 1 || subs[0]["Protocol"] != "email" || subs[0]["Endpoint"] != "cloud-ops@example.com" {
+		t.Errorf("subscriptions %v", subs)
+	}
+}
+
+func TestTopicAndNotificationSettings(t *testing.T) {
+	topicID, _ := one(t, "AWS::SNS::Topic")
+	_, policy := one(t, "AWS::SNS::TopicPolicy")
+	if b, _ := json.Marshal(props(policy)); !strings.Contains(string(b), `"aws:SecureTransport":"false"`) {
+		t.Errorf("topic accepts plain HTTP: %s", b)
+	}
+	if len(resources("AWS::SNS::Subscription")) != 0 {
+		t.Error("an email subscription without notificationEmail")
+	}
+	for id, fn := range resources("AWS::Lambda::Function") {
+		env := props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
+		topic, _ := json.Marshal(env[config.EnvTopicARN])
+		if env[config.EnvEventBus] != "default" || !strings.Contains(string(topic), topicID) {
+			t.Errorf("%s: bus %v topic %s", id, env[config.EnvEventBus], topic)
+		}
+		sm, isAPI := env[config.EnvStateMachineARN]
+		if strings.HasPrefix(id, "FunctionsApi") != isAPI {
+			t.Errorf("%s: state machine ARN %v", id, sm)
+		}
+	}
+	outputs := template["Outputs"].(map[string]any)
+	for _, o := range []string{"ApiUrl", "RequestBusArn", "TopicArn", "StateMachineArn", "RequestDeadLetterQueueUrl"} {
+		if outputs[o] == nil {
+			t.Errorf("no output %s", o)
+		}
+	}
+}

@@ -1,0 +1,86 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
+
+// The EventBridge request channel's contract.
+const (
+	RequestSource     = "rootwindow.requests"
+	RequestDetailType = "Root Access Window Requested"
+)
+
+// IntakeProps configures the EventBridge request channel.
+type IntakeProps struct {
+	StateMachine    sfn.IStateMachine
+	TrustedAccounts []string
+}
+
+// Intake is the EventBridge request channel: a custom bus that trusted accounts may put requests
+// on, and a rule that starts the state machine with each one.
+type Intake struct {
+	constructs.Construct
+	Bus         awsevents.EventBus
+	Rule        awsevents.Rule
+	DeadLetters awssqs.Queue
+}
+
+// NewIntake creates the request bus, its rule and the rule's dead-letter queue.
+func NewIntake(scope constructs.Construct, id string, props *IntakeProps) *Intake {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	bus := awsevents.NewEventBus(c, jsii.String("Bus"), &awsevents.EventBusProps{
+		Description: jsii.String("rootwindow: requests for root access windows (source " + RequestSource + ")"),
+	})
+	if len(props.TrustedAccounts) > 0 {
+		principals := make([]awsiam.IPrincipal, len(props.TrustedAccounts))
+		for i, a := range props.TrustedAccounts {
+			principals[i] = awsiam.NewAccountPrincipal(jsii.String(a))
+		}
+		// Trusted accounts may put requests, and nothing else, on this bus.
+		bus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("TrustedAccountsPutRequests"),
+			Principals: &principals,
+			Actions:    jsii.Strings("events:PutEvents"),
+			Resources:  jsii.Strings(*bus.EventBusArn()),
+			Conditions: &map[string]any{"StringEquals": map[string]any{
+				"events:source": RequestSource, "events:detail-type": RequestDetailType,
+			}},
+		}))
+	}
+	dlq := awssqs.NewQueue(c, jsii.String("DeadLetters"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	rule := awsevents.NewRule(c, jsii.String("Requests"), &awsevents.RuleProps{
+		Description: jsii.String("rootwindow: start a root access window workflow for each request"),
+		EventBus:    bus,
+		EventPattern: &awsevents.EventPattern{
+			Source: jsii.Strings(RequestSource), DetailType: jsii.Strings(RequestDetailType),
+		},
+	})
+	// The execution's name is chosen by EventBridge, so the event ID travels in the origin: the
+	// Validate step recognises a second delivery of the same event by it.
+	rule.AddTarget(awseventstargets.NewSfnStateMachine(props.StateMachine, &awseventstargets.SfnStateMachineProps{
+		Input: awsevents.RuleTargetInput_FromObject(map[string]any{
+			"request": awsevents.EventField_FromPath(jsii.String("$.detail")),
+			"origin": map[string]any{
+				"channel": ledger.ChannelEventBridge, "eventId": awsevents.EventField_EventId(),
+				"sourceAccount": awsevents.EventField_Account(),
+			},
+		}),
+		DeadLetterQueue: dlq,
+		RetryAttempts:   jsii.Number(24),
+		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
+	}))
+	return &Intake{Construct: c, Bus: bus, Rule: rule, DeadLetters: dlq}
+}
