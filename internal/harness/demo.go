@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
@@ -67,7 +68,7 @@ func (h *Harness) RunDemo(ctx context.Context, w io.Writer, d Demo) error {
 		req["startAt"] = d.StartAt.UTC().Format(time.RFC3339)
 		start = req["startAt"].(string)
 	}
-	input, err := json.Marshal(map[string]any{"request": req, "origin": map[string]string{"channel": "stepfunctions", "detail": "make demo"}})
+	input, err := json.Marshal(map[string]any{"request": req, "origin": map[string]string{"channel": "stepfunctions"}})
 	if err != nil {
 		return err
 	}
@@ -89,7 +90,7 @@ func (h *Harness) RunDemo(ctx context.Context, w io.Writer, d Demo) error {
 		return err
 	}
 	rec, recErr := h.Ledger().Get(ctx, id)
-	for _, line := range timeline(res, rec, h.orgCalls(res)) {
+	for _, line := range timeline(res, rec, h.orgCalls(res), h.AWS.Events()) {
 		fmt.Fprintln(w, line)
 	}
 	fmt.Fprintf(w, "\n  execution     %s", res.Status)
@@ -140,8 +141,9 @@ type line struct {
 	text string
 }
 
-// timeline merges the execution's states, the ledger's transitions and the guardrail changes.
-func timeline(res Result, rec ledger.Record, calls []orgemu.Call) []string {
+// timeline merges the execution's states, the ledger's transitions, the guardrail changes and the
+// notifications sent.
+func timeline(res Result, rec ledger.Record, calls []orgemu.Call, notices []awsemu.Event) []string {
 	var lines []line
 	add := func(at time.Time, format string, args ...any) {
 		lines = append(lines, line{at: at, text: fmt.Sprintf(format, args...)})
@@ -175,6 +177,9 @@ func timeline(res Result, rec ledger.Record, calls []orgemu.Call) []string {
 		default:
 			add(c.At, "org       %s %s: %s", c.Op, c.Target, c.Error)
 		}
+	}
+	for _, e := range notices {
+		add(e.Time, "notify    %s", e.DetailType)
 	}
 	sort.SliceStable(lines, func(i, j int) bool { return lines[i].at.Before(lines[j].at) })
 	out := make([]string, len(lines))

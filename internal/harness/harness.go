@@ -20,9 +20,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/api"
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
@@ -36,6 +39,9 @@ const (
 	// Requester is an administrator (matches AdminPattern) who owns every emulated member.
 	Requester    = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"
 	AdminPattern = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*"
+	// TopicARN and StateMachineARN are what the handlers are configured with.
+	TopicARN        = "arn:aws:sns:us-east-1:999999999999:rootwindow-operators"
+	StateMachineARN = "arn:aws:states:us-east-1:999999999999:stateMachine:rootwindow"
 )
 
 // Options configure a harness; zero values mean "start and seed our own".
@@ -60,10 +66,14 @@ type Options struct {
 
 // Harness is a running local rootwindow.
 type Harness struct {
-	Org        *orgemu.Server // nil when Options.OrganizationsEndpoint is set
+	Org *orgemu.Server // nil when Options.OrganizationsEndpoint is set
+	// AWS serves EventBridge and SNS (the notifications) and Step Functions' StartExecution (the API).
+	AWS        *awsemu.Server
 	Clock      *Clock
 	Definition []byte
 	PolicyID   string
+	// rule is the request rule's input transformer, as synthesized.
+	rule inputTransformer
 
 	opts    Options
 	db      *dynamodb.Client
@@ -71,6 +81,7 @@ type Harness struct {
 	invoker *invoker
 	mu      sync.Mutex
 	steps   *workflow.Steps
+	api     *api.Handler
 
 	tableSeq int
 }
@@ -111,6 +122,9 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 	} else if err := config.ValidPolicyID(h.PolicyID); err != nil {
 		return nil, fmt.Errorf("with an external Organizations endpoint, give the guardrail policy ID: %w", err)
 	}
+	h.AWS = awsemu.New()
+	awsURL := h.AWS.Start()
+	h.stop = append(h.stop, h.AWS.Close)
 	dbURL := opts.DynamoDBEndpoint
 	if dbURL == "" {
 		var stop func()
@@ -121,6 +135,7 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 	}
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL_ORGANIZATIONS": orgURL, "AWS_ENDPOINT_URL_DYNAMODB": dbURL,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE": awsURL, "AWS_ENDPOINT_URL_SNS": awsURL, "AWS_ENDPOINT_URL_SFN": awsURL,
 		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "local",
 		"AWS_EC2_METADATA_DISABLED": "true",
 	} {
@@ -134,10 +149,11 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 	}
 	h.db = dynamodb.NewFromConfig(awsCfg)
 
-	fns, def, err := synthesize()
+	fns, def, rule, err := synthesize()
 	if err != nil {
 		return nil, err
 	}
+	h.rule = rule
 	if err := validateASL(def); err != nil {
 		return nil, err
 	}
@@ -178,6 +194,7 @@ func (h *Harness) NewLedger(ctx context.Context) error {
 	env := map[string]string{
 		config.EnvTableName: table, config.EnvGuardrailPolicyID: h.PolicyID,
 		config.EnvAdminPrincipals: h.opts.AdminPattern,
+		config.EnvTopicARN:        TopicARN, config.EnvStateMachineARN: StateMachineARN,
 	}
 	steps, err := workflow.FromEnvironment(ctx, workflow.Wiring{
 		Getenv:    func(k string) string { return env[k] },
@@ -188,6 +205,8 @@ func (h *Harness) NewLedger(ctx context.Context) error {
 		return err
 	}
 	h.steps = steps
+	h.api = api.New(steps, sfn.NewFromConfig(steps.AWS), StateMachineARN)
+	h.AWS.Reset()
 	h.invoker.setHandlers(map[string]lambda.Handler{
 		workflow.TaskValidate: lambda.NewHandler(steps.Validate),
 		workflow.TaskDetach:   lambda.NewHandler(steps.Detach),
@@ -223,6 +242,24 @@ func (h *Harness) Missing(ctx context.Context, accounts []string) ([]string, err
 		}
 	}
 	return missing, nil
+}
+
+// API is the REST API's handler, as the api Lambda runs it; the executions it starts are recorded
+// by h.AWS (see RunStarted).
+func (h *Harness) API() *api.Handler {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.api
+}
+
+// RunStarted runs the execution the API started under name, with the input it started it with.
+func (h *Harness) RunStarted(ctx context.Context, name string) (Result, error) {
+	for _, e := range h.AWS.Executions() {
+		if e.Name == name {
+			return h.Run(ctx, name, e.Input)
+		}
+	}
+	return Result{}, fmt.Errorf("no execution %s was started", name)
 }
 
 // Steps are the handlers the Lambdas run now, for driving one step by hand.

@@ -32,14 +32,18 @@ var errNoResult = errors.New("the state machine runner printed no result")
 const arnPrefix = "arn:aws:lambda:us-east-1:000000000000:function:rootwindow-"
 
 // synthesize builds the CDK stack in process and returns its state machine definition as plain
-// ASL, each Lambda ARN replaced by arnPrefix + task name.
-func synthesize() (map[string]string, []byte, error) {
+// ASL, each Lambda ARN replaced by arnPrefix + task name, and the request rule's input transformer.
+func synthesize() (map[string]string, []byte, inputTransformer, error) {
 	template, err := stack.StandInTemplate(awscdk.StackProps{}, stack.Config{
 		GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{AdminPattern},
 		OwnerTagKey: "owner", BookingHorizonDays: 7, MaxAccountsPerRequest: 50,
 	})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, inputTransformer{}, err
+	}
+	rule, err := requestRule(template)
+	if err != nil {
+		return nil, nil, rule, err
 	}
 	tasks := []string{workflow.TaskValidate, workflow.TaskDetach, workflow.TaskReattach}
 	byARN := map[string]string{}
@@ -52,7 +56,7 @@ func synthesize() (map[string]string, []byte, error) {
 		}
 		return "arn:aws:lambda:us-east-1:000000000000:function:unknown-" + logicalID
 	})
-	return byARN, def, err
+	return byARN, def, rule, err
 }
 
 // validateASL checks the definition with asl-validator.

@@ -1,0 +1,71 @@
+package harness
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// inputTransformer is an EventBridge rule target's InputTransformer, as synthesized.
+type inputTransformer struct {
+	Paths    map[string]string `json:"InputPathsMap"`
+	Template string            `json:"InputTemplate"`
+}
+
+// requestRule finds the request rule's target transformer in the template.
+func requestRule(template map[string]any) (inputTransformer, error) {
+	var it inputTransformer
+	for _, r := range template["Resources"].(map[string]any) {
+		res := r.(map[string]any)
+		if res["Type"] != "AWS::Events::Rule" {
+			continue
+		}
+		targets, _ := res["Properties"].(map[string]any)["Targets"].([]any)
+		for _, t := range targets {
+			raw, err := json.Marshal(t.(map[string]any)["InputTransformer"])
+			if err != nil {
+				return it, err
+			}
+			if err := json.Unmarshal(raw, &it); err != nil {
+				return it, err
+			}
+			return it, nil
+		}
+	}
+	return it, fmt.Errorf("the template has no request rule with an input transformer")
+}
+
+var placeholder = regexp.MustCompile(`<([A-Za-z0-9_.]+)>`)
+
+// EventBridgeInput is what the request rule hands the state machine for event: its input
+// transformer applied as EventBridge applies it. Each path is a top-level "$.field"; a placeholder
+// takes that field's JSON value (strings with their quotes, objects whole).
+func (h *Harness) EventBridgeInput(event []byte) (json.RawMessage, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(event, &fields); err != nil {
+		return nil, fmt.Errorf("event: %w", err)
+	}
+	values := map[string]string{}
+	for name, path := range h.rule.Paths {
+		field, ok := strings.CutPrefix(path, "$.")
+		if !ok || strings.Contains(field, ".") {
+			return nil, fmt.Errorf("input path %s: only top-level fields are emulated", path)
+		}
+		v, ok := fields[field]
+		if !ok {
+			v = json.RawMessage("null")
+		}
+		values[name] = string(v)
+	}
+	out := placeholder.ReplaceAllStringFunc(h.rule.Template, func(m string) string {
+		if v, ok := values[m[1:len(m)-1]]; ok {
+			return v
+		}
+		return m
+	})
+	if !json.Valid([]byte(out)) {
+		return nil, fmt.Errorf("the transformed input is not JSON: %s", out)
+	}
+	return json.RawMessage(out), nil
+}
