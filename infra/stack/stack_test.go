@@ -70,7 +70,7 @@ func TestResourceList(t *testing.T) {
 		// four functions, the state machine, the API access log
 		"AWS::Logs::LogGroup": 6,
 		// one per function, the state machine's, the rule target's, API Gateway's logging role
-		"AWS::IAM::Role": 7,
+		"AWS::IAM::Role":  7,
 		"AWS::SNS::Topic": 1, "AWS::Events::EventBus": 1, "AWS::Events::Rule": 1, "AWS::SQS::Queue": 1,
 		"AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Method": 5,
 	} {

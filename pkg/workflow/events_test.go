@@ -44,6 +44,30 @@ func TestSampleEvents(t *testing.T) {
 	if _, err := request.Parse(inner.Request, policy); err != nil || v.Execution == "" {
 		t.Errorf("validate.json: %v (execution %q)", err, v.Execution)
 	}
+	var ev struct {
+		Version    string          `json:"version"`
+		ID         string          `json:"id"`
+		DetailType string          `json:"detail-type"`
+		Source     string          `json:"source"`
+		Account    string          `json:"account"`
+		Time       time.Time       `json:"time"`
+		Region     string          `json:"region"`
+		Resources  []string        `json:"resources"`
+		Detail     json.RawMessage `json:"detail"`
+	}
+	decode("eventbridge-request.json", &ev)
+	if _, err := request.Parse(ev.Detail, policy); err != nil || ev.Source != "rootwindow.requests" || ev.DetailType != "Root Access Window Requested" {
+		t.Errorf("eventbridge-request.json: %v (%s / %s)", err, ev.Source, ev.DetailType)
+	}
+	var entries []struct {
+		EventBusName, Source, DetailType, Detail string
+	}
+	decode("put-events.json", &entries)
+	if len(entries) != 1 || entries[0].Source != ev.Source || entries[0].DetailType != ev.DetailType {
+		t.Errorf("put-events.json: %+v", entries)
+	} else if _, err := request.Parse([]byte(entries[0].Detail), policy); err != nil {
+		t.Errorf("put-events.json detail: %v", err)
+	}
 	var d workflow.DetachInput
 	decode("detach.json", &d)
 	for _, name := range []string{"reattach.json", "compensate.json"} {

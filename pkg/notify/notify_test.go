@@ -1,0 +1,164 @@
+package notify_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/notify"
+)
+
+var update = flag.Bool("update", false, "rewrite the samples in events/notifications")
+
+var (
+	t0      = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	request = ledger.Record{
+		RequestID: "api-5f0c2b8e9d1a4c3b8e7f6a5b4c3d2e1f",
+		Requester: "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com",
+		Reason:    "Enable MFA delete on the audit bucket (SEC-1234)", AccountIDs: []string{"111111111111", "222222222222"},
+		Hours: 2, StartAt: t0, CreatedAt: t0,
+		Origin: ledger.Origin{Channel: "api", Caller: "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"},
+	}
+)
+
+func at(rec ledger.Record, status ledger.Status, minutes int, actor, note string) ledger.Record {
+	rec.Status = status
+	rec.History = append(append([]ledger.Transition(nil), rec.History...), ledger.Transition{Status: status, At: t0.Add(time.Duration(minutes) * time.Minute), Actor: actor, Note: note})
+	return rec
+}
+
+// lifecycle builds a request's record at each step of a window ended early.
+func lifecycle() map[notify.Kind]ledger.Record {
+	scheduled := at(request, ledger.Scheduled, 0, "rootwindow:api", "validated")
+	opening := at(scheduled, ledger.Opening, 0, "rootwindow:detach", "lifting the guardrail")
+	open := at(opening, ledger.Open, 1, "rootwindow:detach", "guardrail lifted from 2 account(s)")
+	open.OpenedAt, open.RestoreAt = t0.Add(time.Minute), t0.Add(2*time.Hour+time.Minute)
+	closing := at(open, ledger.Closing, 45, request.Requester, "ended early by "+request.Requester)
+	closed := at(closing, ledger.Closed, 45, request.Requester, "guardrail restored")
+	closed.ClosedAt = t0.Add(45 * time.Minute)
+	stuck := at(open, ledger.Closing, 121, "rootwindow:reattach", "window over")
+	stuck.RestoreFailedAt = t0.Add(5 * time.Hour)
+	stuck.LastError = "the guardrail could not be restored: ConstraintViolationException: MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED"
+	rejected := at(request, ledger.Rejected, 0, "rootwindow:validate", "rejected at validation")
+	rejected.Problems = []string{"accountIds[1]: 222222222222 already has a window: request api-0a1b2c3d holds it until 2026-11-23T12:00:00Z"}
+	cancelled := at(scheduled, ledger.Cancelled, 5, request.Requester, "cancelled by "+request.Requester)
+	failed := at(opening, ledger.Failed, 1, "rootwindow:detach", "detach guardrail from 222222222222: AccessDeniedException")
+	failed.LastError = failed.History[len(failed.History)-1].Note
+	return map[notify.Kind]ledger.Record{
+		notify.Scheduled: scheduled, notify.Opened: open, notify.Closed: closed, notify.RestoreFailed: stuck,
+		notify.Rejected: rejected, notify.Cancelled: cancelled, notify.Failed: failed,
+	}
+}
+
+func TestPending(t *testing.T) {
+	recs := lifecycle()
+	for _, c := range []struct {
+		kind     notify.Kind
+		notified []string
+		want     []notify.Kind
+	}{
+		{notify.Scheduled, nil, []notify.Kind{notify.Scheduled}},
+		{notify.Opened, []string{"Scheduled"}, []notify.Kind{notify.Opened}},
+		{notify.Closed, []string{"Scheduled"}, []notify.Kind{notify.Opened, notify.Closed}},
+		{notify.Closed, []string{"Scheduled", "Opened", "Closed"}, nil},
+		{notify.RestoreFailed, []string{"Scheduled", "Opened"}, []notify.Kind{notify.RestoreFailed}},
+		{notify.Rejected, nil, []notify.Kind{notify.Rejected}},
+		{notify.Cancelled, nil, []notify.Kind{notify.Scheduled, notify.Cancelled}},
+		{notify.Failed, []string{"Scheduled"}, []notify.Kind{notify.Failed}},
+	} {
+		rec := recs[c.kind]
+		rec.Notified = c.notified
+		if got := notify.Pending(rec); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s with %v delivered: pending %v, want %v", c.kind, c.notified, got, c.want)
+		}
+	}
+	// A request rejected after its reservation lost a race is announced only as Rejected.
+	raced := at(at(request, ledger.Scheduled, 0, "v", ""), ledger.Rejected, 0, "v", "")
+	if got := notify.Pending(raced); !reflect.DeepEqual(got, []notify.Kind{notify.Rejected}) {
+		t.Errorf("raced rejection: %v", got)
+	}
+}
+
+func TestMessage(t *testing.T) {
+	recs := lifecycle()
+	subject, body := notify.Message(notify.NewDetail(recs[notify.Closed], notify.Closed), notify.Closed)
+	if subject != "rootwindow: closed (111111111111 and 1 more)" {
+		t.Errorf("subject %q", subject)
+	}
+	for _, want := range []string{
+		"Root access window closed: the guardrail is back",
+		"Accounts:   111111111111, 222222222222",
+		"Window:     2026-11-23 10:01 UTC to 2026-11-23 12:01 UTC (2 h)",
+		"Closed:     2026-11-23 10:45 UTC (ended early)",
+		"Notification ID: api-5f0c2b8e9d1a4c3b8e7f6a5b4c3d2e1f/Closed",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("body lacks %q:\n%s", want, body)
+		}
+	}
+	long := recs[notify.RestoreFailed]
+	long.AccountIDs = []string{strings.Repeat("1", 200)}
+	if s, b := notify.Message(notify.NewDetail(long, notify.RestoreFailed), notify.RestoreFailed); len(s) > 100 || !strings.Contains(b, "MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED") {
+		t.Errorf("subject of %d characters; body %s", len(s), b)
+	}
+}
+
+// sampleEvent is an event as an EventBridge rule's target receives it.
+type sampleEvent struct {
+	Version    string          `json:"version"`
+	ID         string          `json:"id"`
+	DetailType string          `json:"detail-type"`
+	Source     string          `json:"source"`
+	Account    string          `json:"account"`
+	Time       time.Time       `json:"time"`
+	Region     string          `json:"region"`
+	Resources  []string        `json:"resources"`
+	Detail     json.RawMessage `json:"detail"`
+}
+
+// The samples in events/notifications are generated from the code (go test ./pkg/notify -update)
+// and must stay what it produces: they document the detail schema for integrators.
+func TestSamplesAreWhatIsPublished(t *testing.T) {
+	for kind, rec := range lifecycle() {
+		detail, err := json.Marshal(notify.NewDetail(rec, kind))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := sampleEvent{Version: "0", ID: "0e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7", DetailType: kind.DetailType(), Source: notify.Source,
+			Account: "999999999999", Time: t0, Region: "us-east-1", Resources: []string{}, Detail: detail}
+		want, _ := json.MarshalIndent(ev, "", "  ")
+		want = append(want, '\n')
+		name := filepath.Join(testenv.RepoRoot(), "events", "notifications", strings.ToLower(strings.ReplaceAll(string(kind), " ", "-"))+".json")
+		if *update {
+			if err := os.WriteFile(name, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatalf("%v (run go test ./pkg/notify -update)", err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is not what rootwindow publishes (run go test ./pkg/notify -update):\n%s", name, want)
+		}
+		var back struct {
+			notify.Detail
+		}
+		dec := json.NewDecoder(bytes.NewReader(detail))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&back); err != nil || back.NotificationID != rec.RequestID+"/"+string(kind) {
+			t.Errorf("%s: %v %q", kind, err, back.NotificationID)
+		}
+	}
+	if n := len(notify.Kinds); n != len(lifecycle()) {
+		t.Errorf("%d kinds but %d samples", n, len(lifecycle()))
+	}
+}
