@@ -119,3 +119,17 @@ func TestWithConfigFile(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+func TestSampleConfigIsValid(t *testing.T) {
+	get, err := WithConfigFile(ctx(nil), filepath.Join("..", "..", "config", "sample.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NotificationEmail == "" || len(c.TrustedEventAccounts) != 1 {
+		t.Errorf("the sample shows every key: %+v", c)
+	}
+}
