@@ -22,16 +22,17 @@ func requestRule(template map[string]any) (inputTransformer, error) {
 			continue
 		}
 		targets, _ := res["Properties"].(map[string]any)["Targets"].([]any)
-		for _, t := range targets {
-			raw, err := json.Marshal(t.(map[string]any)["InputTransformer"])
-			if err != nil {
-				return it, err
-			}
-			if err := json.Unmarshal(raw, &it); err != nil {
-				return it, err
-			}
-			return it, nil
+		if len(targets) != 1 {
+			return it, fmt.Errorf("the request rule has %d targets, want the state machine alone", len(targets))
 		}
+		raw, err := json.Marshal(targets[0].(map[string]any)["InputTransformer"])
+		if err != nil {
+			return it, err
+		}
+		if err := json.Unmarshal(raw, &it); err != nil || it.Template == "" {
+			return it, fmt.Errorf("the request rule's target has no input transformer: %s", raw)
+		}
+		return it, nil
 	}
 	return it, fmt.Errorf("the template has no request rule with an input transformer")
 }
