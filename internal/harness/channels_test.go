@@ -3,8 +3,6 @@ package harness_test
 import (
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -19,15 +17,6 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
 )
-
-func sampleFile(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
 
 // published lists the notifications sent: each event's detail-type, checking that every one has
 // its SNS message, in the same order.
@@ -69,7 +58,7 @@ func apiCall(t *testing.T, r events.APIGatewayProxyRequest) (int, map[string]any
 func apiSample(t *testing.T, name string) events.APIGatewayProxyRequest {
 	t.Helper()
 	var r events.APIGatewayProxyRequest
-	if err := json.Unmarshal(sampleFile(t, name), &r); err != nil {
+	if err := json.Unmarshal(testenv.Sample(t, name), &r); err != nil {
 		t.Fatal(err)
 	}
 	r.RequestContext.Identity.UserArn = harness.Requester
@@ -165,7 +154,7 @@ func TestEndEarlyThroughTheAPIDuringTheWindow(t *testing.T) {
 
 func TestEventBridgeChannel(t *testing.T) {
 	s := begin(t)
-	event := sampleFile(t, "eventbridge-request.json")
+	event := testenv.Sample(t, "eventbridge-request.json")
 	input, err := h.EventBridgeInput(event)
 	if err != nil {
 		t.Fatal(err)

@@ -4,8 +4,11 @@ package testenv
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/exec"
@@ -25,9 +28,11 @@ import (
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
 // AWSConfig is an SDK config with fixed test credentials: requests are signed as usual.
@@ -60,6 +65,47 @@ func Notifier(t testing.TB, emu *awsemu.Server, now func() time.Time) *notify.Pu
 	return notify.New(
 		eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(url) }), "default",
 		sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = aws.String(url) }), TopicARN, now)
+}
+
+// Sample reads a sample payload from events/.
+func Sample(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(RepoRoot(), "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// DecodeSample decodes a sample payload from events/ into v strictly: a field v does not have
+// fails the test, so samples cannot drift from the types they document.
+func DecodeSample(t testing.TB, name string, v any) {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(Sample(t, name)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("events/%s: %v", name, err)
+	}
+}
+
+// Steps builds the workflow's steps as a Lambda would, against the given emulators: org through
+// the real Organizations client, a fresh ledger table on db, notifications to emu; admins match
+// adminPattern; the clock is now.
+func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db *dynamodb.Client, table, adminPattern string, now func() time.Time) *workflow.Steps {
+	t.Helper()
+	LedgerTable(t, db, table)
+	return &workflow.Steps{
+		Config: config.Runtime{
+			TableName: table, GuardrailPolicyID: orgemu.GuardrailID, OwnerTagKey: "owner",
+			AdminPrincipals: []string{adminPattern}, MaxAccounts: 50, BookingHorizonDays: 7, EventBus: "default",
+		},
+		Guardrail: guardrail.New(Organizations(t, org), orgemu.GuardrailID,
+			guardrail.Options{Backoff: guardrail.Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}}),
+		Ledger: ledger.New(db, table, now),
+		Notify: Notifier(t, emu, now),
+		Clock:  now,
+		Log:    slog.New(slog.DiscardHandler),
+	}
 }
 
 // RepoRoot is the module's root folder.

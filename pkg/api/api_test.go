@@ -1,14 +1,11 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,8 +21,6 @@ import (
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/api"
-	"github.com/rootwindow/rootwindow/pkg/config"
-	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
@@ -61,21 +56,8 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{org: orgemu.Standard(mgmt, "alice@example.com", members...), emu: awsemu.New()}
 	e.table = fmt.Sprintf("api-%d", tables.Add(1))
-	testenv.LedgerTable(t, db, e.table)
-	clock := func() time.Time { return t0 }
-	e.steps = &workflow.Steps{
-		Config: config.Runtime{
-			TableName: e.table, GuardrailPolicyID: orgemu.GuardrailID, OwnerTagKey: "owner",
-			AdminPrincipals: []string{"arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*"},
-			MaxAccounts:     50, BookingHorizonDays: 7,
-		},
-		Guardrail: guardrail.New(testenv.Organizations(t, e.org), orgemu.GuardrailID,
-			guardrail.Options{Backoff: guardrail.Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}}),
-		Ledger: ledger.New(db, e.table, clock),
-		Notify: testenv.Notifier(t, e.emu, clock),
-		Clock:  clock,
-		Log:    slog.New(slog.DiscardHandler),
-	}
+	e.steps = testenv.Steps(t, e.org, e.emu, db, e.table,
+		"arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*", func() time.Time { return t0 })
 	cfg := testenv.AWSConfig()
 	cfg.RetryMaxAttempts = 1
 	url := e.emu.Start() // the notifier's server: one emulator serves all three services
@@ -87,16 +69,8 @@ func newEnv(t *testing.T) *env {
 // sample reads an API Gateway event from events/, strictly.
 func sample(t *testing.T, name string) events.APIGatewayProxyRequest {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
 	var r events.APIGatewayProxyRequest
-	if err := dec.Decode(&r); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
+	testenv.DecodeSample(t, name, &r)
 	return r
 }
 

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
@@ -111,19 +113,6 @@ func TestMessage(t *testing.T) {
 	}
 }
 
-// sampleEvent is an event as an EventBridge rule's target receives it.
-type sampleEvent struct {
-	Version    string          `json:"version"`
-	ID         string          `json:"id"`
-	DetailType string          `json:"detail-type"`
-	Source     string          `json:"source"`
-	Account    string          `json:"account"`
-	Time       time.Time       `json:"time"`
-	Region     string          `json:"region"`
-	Resources  []string        `json:"resources"`
-	Detail     json.RawMessage `json:"detail"`
-}
-
 // The samples in events/notifications are generated from the code (go test ./pkg/notify -update)
 // and must stay what it produces: they document the detail schema for integrators.
 func TestSamplesAreWhatIsPublished(t *testing.T) {
@@ -132,8 +121,9 @@ func TestSamplesAreWhatIsPublished(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ev := sampleEvent{Version: "0", ID: "0e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7", DetailType: kind.DetailType(), Source: notify.Source,
-			Account: "999999999999", Time: t0, Region: "us-east-1", Resources: []string{}, Detail: detail}
+		// As an EventBridge rule's target receives it.
+		ev := events.CloudWatchEvent{Version: "0", ID: "0e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7", DetailType: kind.DetailType(), Source: notify.Source,
+			AccountID: "999999999999", Time: t0, Region: "us-east-1", Resources: []string{}, Detail: detail}
 		want, _ := json.MarshalIndent(ev, "", "  ")
 		want = append(want, '\n')
 		name := filepath.Join(testenv.RepoRoot(), "events", "notifications", strings.ToLower(strings.ReplaceAll(string(kind), " ", "-"))+".json")

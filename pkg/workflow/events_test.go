@@ -1,12 +1,11 @@
 package workflow_test
 
 import (
-	"bytes"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/request"
@@ -16,18 +15,7 @@ import (
 // The samples in events/ are what the README shows and what a person pastes into the console:
 // each must decode strictly into its task's contract and carry a valid request.
 func TestSampleEvents(t *testing.T) {
-	decode := func(name string, into any) {
-		t.Helper()
-		b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "events", name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(into); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-	}
+	decode := func(name string, into any) { t.Helper(); testenv.DecodeSample(t, name, into) }
 	policy := request.Policy{Now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
 
 	var env workflow.Envelope
@@ -44,17 +32,7 @@ func TestSampleEvents(t *testing.T) {
 	if _, err := request.Parse(inner.Request, policy); err != nil || v.Execution == "" {
 		t.Errorf("validate.json: %v (execution %q)", err, v.Execution)
 	}
-	var ev struct {
-		Version    string          `json:"version"`
-		ID         string          `json:"id"`
-		DetailType string          `json:"detail-type"`
-		Source     string          `json:"source"`
-		Account    string          `json:"account"`
-		Time       time.Time       `json:"time"`
-		Region     string          `json:"region"`
-		Resources  []string        `json:"resources"`
-		Detail     json.RawMessage `json:"detail"`
-	}
+	var ev events.CloudWatchEvent
 	decode("eventbridge-request.json", &ev)
 	if _, err := request.Parse(ev.Detail, policy); err != nil || ev.Source != "rootwindow.requests" || ev.DetailType != "Root Access Window Requested" {
 		t.Errorf("eventbridge-request.json: %v (%s / %s)", err, ev.Source, ev.DetailType)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"reflect"
 	"strings"
@@ -19,8 +18,6 @@ import (
 	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
-	"github.com/rootwindow/rootwindow/pkg/config"
-	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
@@ -52,23 +49,9 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{org: orgemu.Standard(mgmt, "alice@example.com", members...), emu: awsemu.New(), now: t0}
-	table := fmt.Sprintf("wf-%d", tables.Add(1))
-	testenv.LedgerTable(t, db, table)
-	clock := func() time.Time { return e.now }
-	e.store = ledger.New(db, table, clock)
-	e.steps = &workflow.Steps{
-		Config: config.Runtime{
-			TableName: table, GuardrailPolicyID: orgemu.GuardrailID, OwnerTagKey: "owner",
-			AdminPrincipals: []string{"arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*"},
-			MaxAccounts:     50, BookingHorizonDays: 7,
-		},
-		Guardrail: guardrail.New(testenv.Organizations(t, e.org), orgemu.GuardrailID,
-			guardrail.Options{Backoff: guardrail.Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}}),
-		Ledger: e.store,
-		Notify: testenv.Notifier(t, e.emu, clock),
-		Clock:  clock,
-		Log:    slog.New(slog.DiscardHandler),
-	}
+	e.steps = testenv.Steps(t, e.org, e.emu, db, fmt.Sprintf("wf-%d", tables.Add(1)),
+		"arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*", func() time.Time { return e.now })
+	e.store = e.steps.Ledger
 	return e
 }
 
