@@ -154,7 +154,9 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 		if failed, terr := h.steps.Ledger.Transition(ctx, id, ledger.Failed, actorAPI, "the workflow could not be started", ledger.Change{LastError: "start execution: " + err.Error()}); terr == nil {
 			h.steps.Announce(ctx, failed)
 		}
-		_ = h.steps.Ledger.Release(context.WithoutCancel(ctx), id, rec.AccountIDs)
+		if err := h.steps.Ledger.Release(context.WithoutCancel(ctx), id, rec.AccountIDs); err != nil {
+			h.log.ErrorContext(ctx, "release leases of a request that did not start", "requestId", id, "error", err.Error(), "correlationId", c.id)
+		}
 		return fail(http.StatusServiceUnavailable, "the workflow could not be started; nothing was reserved. Try again with a new Idempotency-Key")
 	}
 	h.steps.Announce(ctx, rec)
@@ -302,14 +304,6 @@ func (h *Handler) act(ctx context.Context, c call, do func(context.Context, stri
 	return res
 }
 
-var statuses = map[string]bool{}
-
-func init() {
-	for _, s := range []ledger.Status{ledger.Scheduled, ledger.Opening, ledger.Open, ledger.Closing, ledger.Closed, ledger.Rejected, ledger.Cancelled, ledger.Failed} {
-		statuses[string(s)] = true
-	}
-}
-
 // Page is one page of a listing.
 type Page struct {
 	Requests  []ledger.Record `json:"requests"`
@@ -332,7 +326,7 @@ func (h *Handler) list(ctx context.Context, c call) response {
 			}
 			f.AccountID = v
 		case "status":
-			if !statuses[v] {
+			if !ledger.Status(v).Known() {
 				probs.Add(k, "%q is not a status (SCHEDULED, OPENING, OPEN, CLOSING, CLOSED, REJECTED, CANCELLED, FAILED)", v)
 			}
 			f.Status = ledger.Status(v)

@@ -36,6 +36,12 @@ var allowedFrom = map[Status][]Status{
 	Failed:    {Scheduled, Opening},
 }
 
+// Known reports whether s is one of the statuses above.
+func (s Status) Known() bool {
+	_, ok := allowedFrom[s]
+	return ok || s == Scheduled
+}
+
 // Holds reports whether a request in this status holds its accounts' leases.
 func (s Status) Holds() bool {
 	switch s {
