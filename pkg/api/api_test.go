@@ -491,3 +491,24 @@ func TestInternalErrorsDoNotLeak(t *testing.T) {
 		}
 	}
 }
+
+func TestEndWhoseRestoreFails(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	id := e.accept(t, members[0])
+	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: id}); err != nil {
+		t.Fatal(err)
+	}
+	e.org.Inject(orgemu.Fault{Op: "AttachPolicy", Code: "ConstraintViolationException"})
+	a := e.call(t, on(t, "POST", "/requests/{id}/end", id, alice))
+	if a.status != http.StatusBadGateway || strings.Contains(a.raw, "ConstraintViolation") {
+		t.Errorf("%d %s", a.status, a.raw)
+	}
+	rec, _ := e.steps.Ledger.Get(ctx, id)
+	if rec.Status != ledger.Closing || !strings.Contains(rec.LastError, "ConstraintViolation") {
+		t.Errorf("the window must stay CLOSING with the error on record: %s %q", rec.Status, rec.LastError)
+	}
+	if leases, _ := e.steps.Ledger.Leases(ctx, members); leases[members[0]].RequestID != id {
+		t.Errorf("lease %v", leases)
+	}
+}
