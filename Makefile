@@ -2,7 +2,7 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-FUNCTIONS := validate detach reattach api
+FUNCTIONS := validate detach reattach api sweeper
 CDK := tools/node_modules/.bin/cdk
 # Your deployment's configuration (see config/sample.json); `make synth` falls back to the sample.
 CONFIG ?= rootwindow.json

@@ -33,6 +33,7 @@ const (
 	CreatedAttribute = "createdAt"
 	ByCreatedIndex   = "byCreated"
 	kindRequest      = "request"
+	kindLease        = "lease"
 )
 
 // Store is the ledger in one DynamoDB table.
@@ -136,8 +137,10 @@ func (s *Store) takeLease(ctx context.Context, account, requestID string, until 
 		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: &s.table,
 			Item: map[string]types.AttributeValue{
-				KeyAttribute: str("lease#" + account), KindAttribute: str("lease"), "accountId": str(account),
+				KeyAttribute: str("lease#" + account), KindAttribute: str(kindLease), "accountId": str(account),
 				"requestId": str(requestID), "until": timeAttr(until), "since": timeAttr(s.now()),
+				// In the byCreated index under kind "lease", so that the sweeper can list them all.
+				CreatedAttribute: str(s.now().UTC().Format(sortableTime)),
 			},
 			ConditionExpression:       aws.String("attribute_not_exists(#pk) OR requestId = :rid"),
 			ExpressionAttributeNames:  map[string]string{"#pk": KeyAttribute},
@@ -181,14 +184,42 @@ func (s *Store) Leases(ctx context.Context, accounts []string) (map[string]Lease
 				return nil, fmt.Errorf("read leases: %w", err)
 			}
 			for _, item := range out.Responses[s.table] {
-				until, _ := time.Parse(time.RFC3339, getS(item, "until"))
-				l := Lease{AccountID: getS(item, "accountId"), RequestID: getS(item, "requestId"), Until: until}
+				l := decodeLease(item)
 				leases[l.AccountID] = l
 			}
 			req = out.UnprocessedKeys
 		}
 	}
 	return leases, nil
+}
+
+// AllLeases lists every lease held now, oldest first.
+func (s *Store) AllLeases(ctx context.Context) ([]Lease, error) {
+	in := &dynamodb.QueryInput{
+		TableName: &s.table, IndexName: aws.String(ByCreatedIndex),
+		KeyConditionExpression:    aws.String("#kind = :kind"),
+		ExpressionAttributeNames:  map[string]string{"#kind": KindAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":kind": str(kindLease)},
+	}
+	var leases []Lease
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("list leases: %w", err)
+		}
+		for _, item := range out.Items {
+			leases = append(leases, decodeLease(item))
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return leases, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+func decodeLease(item map[string]types.AttributeValue) Lease {
+	until, _ := time.Parse(time.RFC3339, getS(item, "until"))
+	return Lease{AccountID: getS(item, "accountId"), RequestID: getS(item, "requestId"), Until: until}
 }
 
 // ExtendLeases sets the end of the leases a request holds (once the window's real end is known).

@@ -386,3 +386,38 @@ func TestNotifiedAndRestoreFailedAreKept(t *testing.T) {
 		t.Errorf("unknown request: %v", err)
 	}
 }
+
+func TestAllLeases(t *testing.T) {
+	s := newStore(t, t0)
+	ctx := context.Background()
+	if leases, err := s.AllLeases(ctx); err != nil || len(leases) != 0 {
+		t.Fatalf("empty ledger: %v %v", leases, err)
+	}
+	for i, accounts := range [][]string{{"111111111111", "222222222222"}, {"333333333333"}} {
+		if _, err := s.Reserve(ctx, record(fmt.Sprintf("req-%d", i), accounts...), "v"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Release(ctx, "req-0", []string{"111111111111"}); err != nil {
+		t.Fatal(err)
+	}
+	leases, err := s.AllLeases(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, l := range leases {
+		got[l.AccountID] = l.RequestID
+		if !l.Until.Equal(t0.Add(2 * time.Hour)) {
+			t.Errorf("lease %+v", l)
+		}
+	}
+	if !reflect.DeepEqual(got, map[string]string{"222222222222": "req-0", "333333333333": "req-1"}) {
+		t.Errorf("leases %v", got)
+	}
+	// Requests are not leases, and leases are not requests.
+	recs, _, _ := s.List(ctx, ledger.Filter{}, 10, "")
+	if len(recs) != 2 {
+		t.Errorf("listing shows %d requests", len(recs))
+	}
+}

@@ -40,9 +40,10 @@ const (
 	Cancelled     Kind = "Cancelled"      // withdrawn before it started; nothing was lifted
 	Failed        Kind = "Failed"         // the window could not open; whatever was lifted is back
 	RestoreFailed Kind = "Restore Failed" // the guardrail may be missing: act now
+	DriftDetected Kind = "Drift Detected" // the guardrail is missing where no window is open
 )
 
-// Kinds lists every kind, in the order a request can go through them.
+// Kinds lists every kind about one request, in the order a request can go through them.
 var Kinds = []Kind{Scheduled, Rejected, Opened, Closed, Cancelled, Failed, RestoreFailed}
 
 // DetailType is the EventBridge detail-type of a kind.
@@ -119,37 +120,70 @@ func New(events EventsAPI, bus string, topic TopicAPI, topicARN string, now func
 // Publish sends one notification about rec: the event first, then the message.
 func (p *Publisher) Publish(ctx context.Context, rec ledger.Record, k Kind) error {
 	d := NewDetail(rec, k)
-	detail, err := json.Marshal(d)
+	subject, body := Message(d, k)
+	if err := p.send(ctx, k, d, subject, body, rec.RequestID); err != nil {
+		return fmt.Errorf("notify %s of %s: %w", k, rec.RequestID, err)
+	}
+	return nil
+}
+
+// Drift is the detail of a Drift Detected notification.
+type Drift struct {
+	NotificationID string    `json:"notificationId"`
+	PolicyID       string    `json:"policyId"`
+	AccountIDs     []string  `json:"accountIds"` // the guardrail is missing from these, and no window is open on them
+	DetectedAt     time.Time `json:"detectedAt"`
+}
+
+// PublishDrift reports accounts from which the guardrail is missing although no window is open.
+func (p *Publisher) PublishDrift(ctx context.Context, d Drift) error {
+	subject := fmt.Sprintf("rootwindow: guardrail missing, no window open (%s)", accountsSummary(d.AccountIDs))
+	if len(subject) > 100 {
+		subject = subject[:100]
+	}
+	body := fmt.Sprintf("ACTION NEEDED: the root-user guardrail %s is missing from accounts that have no open window.\n\n"+
+		"Accounts:   %s\nDetected:   %s\n\nSomeone or something detached it outside rootwindow: attach it again and find out who (CloudTrail: DetachPolicy).\n\nNotification ID: %s\n",
+		d.PolicyID, strings.Join(d.AccountIDs, ", "), stamp(d.DetectedAt), d.NotificationID)
+	if err := p.send(ctx, DriftDetected, d, subject, body, ""); err != nil {
+		return fmt.Errorf("notify drift: %w", err)
+	}
+	return nil
+}
+
+// send puts the event, then publishes the message (when there is a topic).
+func (p *Publisher) send(ctx context.Context, k Kind, detail any, subject, body, requestID string) error {
+	doc, err := json.Marshal(detail)
 	if err != nil {
 		return err
 	}
 	out, err := p.events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
-		Source: aws.String(Source), DetailType: aws.String(k.DetailType()), Detail: aws.String(string(detail)),
+		Source: aws.String(Source), DetailType: aws.String(k.DetailType()), Detail: aws.String(string(doc)),
 		EventBusName: aws.String(p.bus), Time: aws.Time(p.now()),
 	}}})
 	if err != nil {
-		return fmt.Errorf("put %s event for %s: %w", k, rec.RequestID, err)
+		return fmt.Errorf("put event: %w", err)
 	}
 	if out.FailedEntryCount > 0 {
 		code, msg := "", ""
 		if len(out.Entries) > 0 {
 			code, msg = aws.ToString(out.Entries[0].ErrorCode), aws.ToString(out.Entries[0].ErrorMessage)
 		}
-		return fmt.Errorf("put %s event for %s: EventBridge refused it: %s %s", k, rec.RequestID, code, msg)
+		return fmt.Errorf("put event: EventBridge refused it: %s %s", code, msg)
 	}
 	if p.topicARN == "" {
 		return nil
 	}
-	subject, body := Message(d, k)
+	attrs := map[string]snstypes.MessageAttributeValue{
+		"event": {DataType: aws.String("String"), StringValue: aws.String(k.DetailType())},
+	}
+	if requestID != "" {
+		attrs["requestId"] = snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(requestID)}
+	}
 	_, err = p.topic.Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String(p.topicARN), Subject: aws.String(subject), Message: aws.String(body),
-		MessageAttributes: map[string]snstypes.MessageAttributeValue{
-			"requestId": {DataType: aws.String("String"), StringValue: aws.String(rec.RequestID)},
-			"event":     {DataType: aws.String("String"), StringValue: aws.String(k.DetailType())},
-		},
+		TopicArn: aws.String(p.topicARN), Subject: aws.String(subject), Message: aws.String(body), MessageAttributes: attrs,
 	})
 	if err != nil {
-		return fmt.Errorf("publish %s message for %s: %w", k, rec.RequestID, err)
+		return fmt.Errorf("publish message: %w", err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"time"
 
@@ -24,6 +25,9 @@ type Steps struct {
 	Notify *notify.Publisher
 	Clock  func() time.Time
 	Log    *slog.Logger
+	// Metrics receives CloudWatch Embedded Metric Format lines (the function's stdout); nil
+	// discards them.
+	Metrics io.Writer
 }
 
 // Actors recorded in a request's history; people (API callers) are recorded by their ARN.

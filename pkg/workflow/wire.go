@@ -53,8 +53,9 @@ func FromEnvironment(ctx context.Context, w Wiring) (*Steps, error) {
 		Ledger:    ledger.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, w.Clock),
 		Notify: notify.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBus,
 			sns.NewFromConfig(awsCfg), cfg.TopicARN, w.Clock),
-		Clock: w.Clock,
-		Log:   log,
+		Clock:   w.Clock,
+		Metrics: os.Stdout,
+		Log:     log,
 	}, nil
 }
 

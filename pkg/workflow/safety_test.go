@@ -1,0 +1,258 @@
+package workflow_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
+
+// open validates and lifts a window on accounts as request id.
+func (e *env) open(t *testing.T, id string, accounts ...string) {
+	t.Helper()
+	if _, err := e.validate(t, id, validRequest(accounts...)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.steps.Detach(context.Background(), workflow.DetachInput{RequestID: id}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func statusChange(t *testing.T, name, status string, errName *string) events.CloudWatchEvent {
+	t.Helper()
+	var ev events.CloudWatchEvent
+	testenv.DecodeSample(t, "status-change-aborted.json", &ev)
+	var d map[string]any
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		t.Fatal(err)
+	}
+	d["name"], d["status"] = name, status
+	if errName != nil {
+		d["error"] = *errName
+	}
+	ev.Detail, _ = json.Marshal(d)
+	return ev
+}
+
+func TestRescueAfterTheExecutionEnded(t *testing.T) {
+	ctx := context.Background()
+	t.Run("stopped during the window", func(t *testing.T) {
+		e := newEnv(t)
+		e.open(t, "req-1", members[0], members[1])
+		e.now = t0.Add(30 * time.Minute)
+		var metrics strings.Builder
+		e.steps.Metrics = &metrics
+		// Duplicate and out-of-order events: the same ABORTED twice, then a stale RUNNING.
+		for _, status := range []string{"ABORTED", "ABORTED", "RUNNING"} {
+			if _, err := e.steps.SafetyNet(ctx, statusChange(t, "req-1", status, nil)); err != nil {
+				t.Fatalf("%s: %v", status, err)
+			}
+		}
+		e.assertGuardrail(t, true, members...)
+		rec := e.assertStatus(t, "req-1", ledger.Closed)
+		if h := rec.History[3]; h.Actor != "rootwindow:safety-net" || h.Note != "execution ABORTED" {
+			t.Errorf("closing recorded as %+v", h)
+		}
+		if leases, _ := e.store.Leases(ctx, members); len(leases) != 0 {
+			t.Errorf("leases %v", leases)
+		}
+		if got := e.published(t); !reflect.DeepEqual(got, []string{"Root Access Window Scheduled", "Root Access Window Opened", "Root Access Window Closed"}) {
+			t.Errorf("published %v", got)
+		}
+		if !strings.Contains(metrics.String(), `"WindowsRescued":1`) || strings.Count(metrics.String(), "\n") != 1 {
+			t.Errorf("metrics %q", metrics.String())
+		}
+	})
+	t.Run("stopped while waiting for the start", func(t *testing.T) {
+		e := newEnv(t)
+		req := validRequest(members[0])
+		req["startAt"] = "2026-11-23T15:00:00Z"
+		if _, err := e.validate(t, "req-1", req); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.steps.SafetyNet(ctx, statusChange(t, "req-1", "TIMED_OUT", nil)); err != nil {
+			t.Fatal(err)
+		}
+		rec := e.assertStatus(t, "req-1", ledger.Failed)
+		if rec.LastError != "execution TIMED_OUT" || e.writes() != 0 {
+			t.Errorf("record %+v, %d writes", rec, e.writes())
+		}
+		if leases, _ := e.store.Leases(ctx, members); len(leases) != 0 {
+			t.Errorf("leases %v", leases)
+		}
+	})
+	t.Run("failed during the lift", func(t *testing.T) {
+		e := newEnv(t)
+		if _, err := e.validate(t, "req-1", validRequest(members[0], members[1])); err != nil {
+			t.Fatal(err)
+		}
+		// The lift stopped half-way: one account lifted, the request OPENING.
+		if _, err := e.store.Transition(ctx, "req-1", ledger.Opening, "rootwindow:detach", "", ledger.Change{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.steps.Guardrail.Detach(ctx, []string{members[0]}); err != nil {
+			t.Fatal(err)
+		}
+		failed := "States.Timeout"
+		var metrics strings.Builder
+		e.steps.Metrics = &metrics
+		if _, err := e.steps.SafetyNet(ctx, statusChange(t, "req-1", "FAILED", &failed)); err != nil {
+			t.Fatal(err)
+		}
+		e.assertGuardrail(t, true, members...)
+		e.assertStatus(t, "req-1", ledger.Failed)
+		if !strings.Contains(metrics.String(), `"ExecutionsFailedUnexpectedly":1`) {
+			t.Errorf("metrics %q", metrics.String())
+		}
+	})
+	t.Run("a rejected request's failure is expected and needs nothing", func(t *testing.T) {
+		e := newEnv(t)
+		_, _ = e.validate(t, "req-1", map[string]any{"hours": 9})
+		rejected := workflow.ErrRequestRejected
+		var metrics strings.Builder
+		e.steps.Metrics = &metrics
+		for _, name := range []string{"req-1", "never-recorded"} {
+			if _, err := e.steps.SafetyNet(ctx, statusChange(t, name, "FAILED", &rejected)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if metrics.Len() != 0 || len(e.org.Calls()) != 0 {
+			t.Errorf("metrics %q, %d Organizations calls", metrics.String(), len(e.org.Calls()))
+		}
+	})
+	t.Run("restore refused: alarm, lease kept, then the sweeper finishes it", func(t *testing.T) {
+		e := newEnv(t)
+		e.open(t, "req-1", members[0])
+		e.org.Inject(orgemu.Fault{Op: "AttachPolicy", Code: "ConstraintViolationException"})
+		var rf *workflow.RestoreFailed
+		if _, err := e.steps.SafetyNet(ctx, statusChange(t, "req-1", "ABORTED", nil)); !errors.As(err, &rf) {
+			t.Fatalf("want RestoreFailed, got %v", err)
+		}
+		rec := e.assertStatus(t, "req-1", ledger.Closing)
+		if rec.RestoreFailedAt.IsZero() {
+			t.Error("restoreFailedAt not recorded")
+		}
+		if leases, _ := e.store.Leases(ctx, members); leases[members[0]].RequestID != "req-1" {
+			t.Errorf("lease %v", leases)
+		}
+		e.org.Reset()
+		e.now = t0.Add(3 * time.Hour)
+		rep, err := e.steps.Sweep(ctx)
+		if err != nil || !reflect.DeepEqual(rep.Settled, []string{"req-1"}) {
+			t.Fatalf("sweep %+v %v", rep, err)
+		}
+		e.assertStatus(t, "req-1", ledger.Closed)
+		got := e.published(t)
+		if got[len(got)-2] != "Root Access Window Restore Failed" || got[len(got)-1] != "Root Access Window Closed" {
+			t.Errorf("published %v", got)
+		}
+	})
+}
+
+func TestSweep(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.open(t, "over", members[0])   // its execution vanished: nobody will restore it
+	e.open(t, "running", members[1]) // opened later, still within its window
+	e.now = t0.Add(2*time.Hour + workflow.SweepGrace)
+	if _, err := e.store.Transition(ctx, "running", ledger.Closing, "x", "", ledger.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.Transition(ctx, "running", ledger.Closed, "x", "", ledger.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	// "running" is closed but a crash left its lease and its account lifted: not drift, a leftover.
+	// The third member had a window, ended early; then someone detached the guardrail by hand: drift.
+	e.open(t, "earlier", members[2])
+	if _, err := e.steps.End(ctx, "earlier", alice); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.steps.Guardrail.Detach(ctx, []string{members[2]}); err != nil {
+		t.Fatal(err)
+	}
+	var metrics strings.Builder
+	e.steps.Metrics = &metrics
+	rep, err := e.steps.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(rep.Settled, []string{"over"}) && !reflect.DeepEqual(rep.Settled, []string{"over", "running"}) && !reflect.DeepEqual(rep.Settled, []string{"running", "over"}) {
+		t.Errorf("settled %v", rep.Settled)
+	}
+	e.assertStatus(t, "over", ledger.Closed)
+	e.assertGuardrail(t, true, members[0])
+	if !reflect.DeepEqual(rep.Drift, []string{members[1], members[2]}) {
+		t.Errorf("drift %v (checked %d)", rep.Drift, rep.Checked)
+	}
+	evs := e.emu.Events()
+	last := evs[len(evs)-1]
+	if last.DetailType != "Root Access Window Drift Detected" || !strings.Contains(string(last.Detail), members[2]) {
+		t.Errorf("last event %s %s", last.DetailType, last.Detail)
+	}
+	if !strings.Contains(metrics.String(), `"DriftDetected":2`) {
+		t.Errorf("metrics %q", metrics.String())
+	}
+	if leases, _ := e.store.AllLeases(ctx); len(leases) != 0 {
+		t.Errorf("leases left: %v", leases)
+	}
+}
+
+func TestSweepRacesItselfAndAnEarlyEnd(t *testing.T) {
+	ctx := context.Background()
+	for round := range 5 {
+		e := newEnv(t)
+		e.open(t, "req-1", members[0], members[1])
+		e.now = t0.Add(2*time.Hour + workflow.SweepGrace)
+		var wg sync.WaitGroup
+		errs := make([]error, 3)
+		wg.Add(3)
+		go func() { defer wg.Done(); _, errs[0] = e.steps.Sweep(ctx) }()
+		go func() { defer wg.Done(); _, errs[1] = e.steps.Sweep(ctx) }()
+		go func() { defer wg.Done(); _, errs[2] = e.steps.End(ctx, "req-1", alice) }()
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("round %d, racer %d: %v", round, i, err)
+			}
+		}
+		rec := e.assertStatus(t, "req-1", ledger.Closed)
+		e.assertGuardrail(t, true, members...)
+		closes := 0
+		for _, h := range rec.History {
+			if h.Status == ledger.Closed {
+				closes++
+			}
+		}
+		if closes != 1 {
+			t.Errorf("round %d: closed %d times: %+v", round, closes, rec.History)
+		}
+	}
+}
+
+func TestSafetyNetSchedule(t *testing.T) {
+	e := newEnv(t)
+	var ev events.CloudWatchEvent
+	testenv.DecodeSample(t, "sweep-schedule.json", &ev)
+	out, err := e.steps.SafetyNet(context.Background(), ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep, ok := out.(workflow.SweepReport); !ok || rep.Checked != 0 {
+		t.Errorf("%#v", out)
+	}
+	ev.DetailType = "Something Else"
+	if _, err := e.steps.SafetyNet(context.Background(), ev); err == nil {
+		t.Error("an unknown event was accepted")
+	}
+}
