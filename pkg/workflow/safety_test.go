@@ -163,7 +163,7 @@ func TestRescueAfterTheExecutionEnded(t *testing.T) {
 func TestSweep(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	e.open(t, "over", members[0])   // its execution vanished: nobody will restore it
+	e.open(t, "over", members[0])    // its execution vanished: nobody will restore it
 	e.open(t, "running", members[1]) // opened later, still within its window
 	e.now = t0.Add(2*time.Hour + workflow.SweepGrace)
 	if _, err := e.store.Transition(ctx, "running", ledger.Closing, "x", "", ledger.Change{}); err != nil {
