@@ -33,6 +33,8 @@ type Functions struct {
 	Validate, Detach, Reattach awslambda.Function
 	// API serves the REST API; it needs the state machine's ARN (see AllowStart).
 	API awslambda.Function
+	// Sweeper is the safety net: status changes and the schedule.
+	Sweeper awslambda.Function
 }
 
 // Organizations actions, by what each function does with them.
@@ -85,7 +87,8 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		Detach:    newFn("Detach", "rootwindow: lift the root-user guardrail SCP from the request's accounts", 300),
 		Reattach:  newFn("Reattach", "rootwindow: put the root-user guardrail SCP back", 300),
 		// API Gateway waits at most 29 seconds for an answer.
-		API: newFn("Api", "rootwindow: the REST API (request, read, list, end early, cancel)", 29),
+		API:     newFn("Api", "rootwindow: the REST API (request, read, list, end early, cancel)", 29),
+		Sweeper: newFn("Sweeper", "rootwindow: safety net: restore windows whose execution ended or that are over; report drift", 300),
 	}
 
 	stack := awscdk.Stack_Of(c)
@@ -107,8 +110,8 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		})
 	}
 	// Read-only Organizations calls: Describe/List on the organization's own resources.
-	// Validate and the API check requests against the organization.
-	for _, fn := range []awslambda.Function{f.Validate, f.API} {
+	// Validate and the API check requests against the organization; the sweeper checks for drift.
+	for _, fn := range []awslambda.Function{f.Validate, f.API, f.Sweeper} {
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid: jsii.String("ReadOrganization"), Actions: jsii.Strings(orgReadActions...), Resources: jsii.Strings("*"),
 		}))
@@ -118,16 +121,19 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	f.Detach.AddToRolePolicy(scoped("organizations:DetachPolicy", "organizations:AttachPolicy"))
 	f.Reattach.AddToRolePolicy(scoped("organizations:AttachPolicy"))
 	f.API.AddToRolePolicy(scoped("organizations:AttachPolicy"))
-	for _, fn := range []awslambda.Function{f.Validate, f.Detach, f.Reattach, f.API} {
+	f.Sweeper.AddToRolePolicy(scoped("organizations:AttachPolicy"))
+	for _, fn := range []awslambda.Function{f.Validate, f.Detach, f.Reattach, f.API, f.Sweeper} {
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid: jsii.String("Ledger"), Actions: jsii.Strings(ledgerActions...), Resources: jsii.Strings(*props.Table.TableArn()),
 		}))
 		props.Notifications.GrantPublish(fn)
 	}
-	f.API.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid: jsii.String("ListRequests"), Actions: jsii.Strings("dynamodb:Query"),
-		Resources: jsii.Strings(*props.Table.TableArn() + "/index/" + ledger.ByCreatedIndex),
-	}))
+	for _, fn := range []awslambda.Function{f.API, f.Sweeper} {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("ListRequests"), Actions: jsii.Strings("dynamodb:Query"),
+			Resources: jsii.Strings(*props.Table.TableArn() + "/index/" + ledger.ByCreatedIndex),
+		}))
+	}
 	return f
 }
 

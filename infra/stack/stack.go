@@ -26,6 +26,7 @@ type RootWindowStack struct {
 	Workflow      *Workflow
 	Intake        *Intake
 	API           *API
+	SafetyNet     *SafetyNet
 }
 
 // NewRootWindowStack creates the stack.
@@ -34,9 +35,12 @@ func NewRootWindowStack(scope constructs.Construct, id string, props *RootWindow
 	l := NewLedger(s, "Ledger")
 	n := NewNotifications(s, "Notifications", props.Config.NotificationEmail)
 	fns := NewFunctions(s, "Functions", &FunctionsProps{Config: props.Config, Table: l.Table, Notifications: n, AssetDir: props.AssetDir})
-	wf := NewWorkflow(s, "Workflow", &WorkflowProps{Functions: fns})
+	wf := NewWorkflow(s, "Workflow", &WorkflowProps{Functions: fns, BookingHorizonDays: props.Config.BookingHorizonDays})
 	fns.AllowStart(wf.StateMachine)
 	in := NewIntake(s, "Intake", &IntakeProps{StateMachine: wf.StateMachine, TrustedAccounts: props.Config.TrustedEventAccounts})
+	safety := NewSafetyNet(s, "SafetyNet", &SafetyNetProps{
+		Functions: fns, StateMachine: wf.StateMachine, Notifications: n, DeadLetters: in.DeadLetters,
+	})
 	api := NewAPI(s, "Api", fns.API)
 	awscdk.NewCfnOutput(s, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
 		Value: wf.StateMachine.StateMachineArn(), Description: jsii.String("Start an execution with {\"request\": {...}} to ask for a window"),
@@ -50,5 +54,5 @@ func NewRootWindowStack(scope constructs.Construct, id string, props *RootWindow
 	})
 	awscdk.NewCfnOutput(s, jsii.String("RequestDeadLetterQueueUrl"), &awscdk.CfnOutputProps{Value: in.DeadLetters.QueueUrl()})
 	awscdk.NewCfnOutput(s, jsii.String("TopicArn"), &awscdk.CfnOutputProps{Value: n.Topic.TopicArn()})
-	return &RootWindowStack{Stack: s, Ledger: l, Notifications: n, Functions: fns, Workflow: wf, Intake: in, API: api}
+	return &RootWindowStack{Stack: s, Ledger: l, Notifications: n, Functions: fns, Workflow: wf, Intake: in, API: api, SafetyNet: safety}
 }

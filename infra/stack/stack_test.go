@@ -66,12 +66,14 @@ func TestResourceList(t *testing.T) {
 	sort.Strings(lines)
 	t.Logf("template resources:\n%s", strings.Join(lines, "\n"))
 	for typ, want := range map[string]int{
-		"AWS::Lambda::Function": 4, "AWS::DynamoDB::Table": 1, "AWS::StepFunctions::StateMachine": 1,
-		// four functions, the state machine, the API access log
-		"AWS::Logs::LogGroup": 6,
-		// one per function, the state machine's, the rule target's, API Gateway's logging role
-		"AWS::IAM::Role":  7,
-		"AWS::SNS::Topic": 1, "AWS::Events::EventBus": 1, "AWS::Events::Rule": 1, "AWS::SQS::Queue": 1,
+		"AWS::Lambda::Function": 5, "AWS::DynamoDB::Table": 1, "AWS::StepFunctions::StateMachine": 1,
+		// five functions, the state machine, the API access log
+		"AWS::Logs::LogGroup": 7,
+		// one per function, the state machine's, the request rule target's, API Gateway's logging role
+		"AWS::IAM::Role": 8,
+		// requests, executions ended, the sweep schedule
+		"AWS::SNS::Topic": 1, "AWS::Events::EventBus": 1, "AWS::Events::Rule": 3, "AWS::SQS::Queue": 1,
+		"AWS::CloudWatch::Alarm":   8,
 		"AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Method": 5,
 	} {
 		if counts[typ] != want {
@@ -196,7 +198,7 @@ func TestEachFunctionHasOnlyItsActions(t *testing.T) {
 		return nil
 	}
 	has := func(actions []string, a string) bool { return slices.Contains(actions, a) }
-	v, d, r, a := find("Validate"), find("Detach"), find("Reattach"), find("Api")
+	v, d, r, a, sw := find("Validate"), find("Detach"), find("Reattach"), find("Api"), find("Sweeper")
 	if has(v, "organizations:DetachPolicy") || has(v, "organizations:AttachPolicy") {
 		t.Errorf("validate can change the organization: %v", v)
 	}
@@ -210,12 +212,15 @@ func TestEachFunctionHasOnlyItsActions(t *testing.T) {
 	if has(a, "organizations:DetachPolicy") || !has(a, "organizations:AttachPolicy") || !has(a, "states:StartExecution") || !has(a, "dynamodb:Query") {
 		t.Errorf("api: %v", a)
 	}
+	if has(sw, "organizations:DetachPolicy") || !has(sw, "organizations:AttachPolicy") || has(sw, "states:StartExecution") {
+		t.Errorf("sweeper may only restore: %v", sw)
+	}
 	for _, name := range []string{"Validate", "Detach", "Reattach"} {
 		if acts := find(name); has(acts, "states:StartExecution") || has(acts, "dynamodb:Query") {
 			t.Errorf("%s has the API's actions: %v", name, acts)
 		}
 	}
-	for _, actions := range [][]string{v, d, r, a} {
+	for _, actions := range [][]string{v, d, r, a, sw} {
 		if !has(actions, "events:PutEvents") || !has(actions, "sns:Publish") {
 			t.Errorf("cannot notify: %v", actions)
 		}

@@ -48,6 +48,15 @@ var retryable = []string{
 // WorkflowProps configures the state machine.
 type WorkflowProps struct {
 	Functions *Functions
+	// BookingHorizonDays sizes the execution timeout.
+	BookingHorizonDays int
+}
+
+// ExecutionTimeout is the longest an execution may run: the booking horizon, a 4-hour window,
+// and as long again for the restore's retries (about 3.3 hours) and the alarm. An execution that
+// hits it ends TIMED_OUT, and the safety net restores its window.
+func ExecutionTimeout(bookingHorizonDays int) awscdk.Duration {
+	return awscdk.Duration_Hours(jsii.Number(float64(24*bookingHorizonDays + 4 + 4)))
 }
 
 // Workflow is the Standard state machine that holds a root access window.
@@ -189,6 +198,7 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 		StateMachineType: sfn.StateMachineType_STANDARD,
 		Comment:          jsii.String("rootwindow: lift the root-user guardrail SCP for 1 to 4 hours, then put it back"),
 		DefinitionBody:   sfn.DefinitionBody_FromChainable(validate.Next(startsLater)),
+		Timeout:          ExecutionTimeout(props.BookingHorizonDays),
 		TracingEnabled:   jsii.Bool(true),
 		Logs: &sfn.LogOptions{
 			Destination: logs, Level: sfn.LogLevel_ALL,

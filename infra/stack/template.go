@@ -11,7 +11,7 @@ import (
 )
 
 // Functions' asset folder names, as `make build` writes them under bin/.
-var assetNames = []string{"validate", "detach", "reattach", "api"}
+var assetNames = []string{"validate", "detach", "reattach", "api", "sweeper"}
 
 // StandInTemplate synthesizes the stack in process and returns its CloudFormation template, for
 // tests and local runs. The template only names each Lambda bundle, so stand-in bundles take the

@@ -161,6 +161,7 @@ func (s *Steps) alarm(ctx context.Context, in ReattachInput) (Restored, error) {
 		s.logError(ctx, "record failed restore", id, err)
 		return Restored{}, retryLater(err)
 	}
+	s.metric(MetricRestoreFailed, 1)
 	s.Log.ErrorContext(ctx, "GUARDRAIL NOT RESTORED: raising the alarm", "requestId", id, "accounts", len(rec.AccountIDs), "status", rec.Status)
 	s.Announce(ctx, rec)
 	return restored(rec), nil

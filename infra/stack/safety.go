@@ -1,0 +1,98 @@
+package stack
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
+
+// SweepEvery is how often the sweeper runs.
+const SweepEvery = 5 // minutes
+
+// SafetyNetProps configures the safety net.
+type SafetyNetProps struct {
+	Functions     *Functions
+	StateMachine  sfn.StateMachine
+	Notifications *Notifications
+	DeadLetters   awssqs.IQueue
+}
+
+// SafetyNet restores the guardrail whatever happens to one execution, and raises alarms a person
+// cannot miss: a rule on the state machine's failed, timed-out and aborted executions, the
+// sweeper's schedule, and CloudWatch alarms to the operators' topic.
+type SafetyNet struct {
+	constructs.Construct
+	StatusRule, Schedule awsevents.Rule
+	Alarms               map[string]awscloudwatch.Alarm
+}
+
+// NewSafetyNet creates the rules and the alarms.
+func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) *SafetyNet {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	sm, sweeper := props.StateMachine, props.Functions.Sweeper
+	target := func() awsevents.IRuleTarget {
+		return awseventstargets.NewLambdaFunction(sweeper, &awseventstargets.LambdaFunctionProps{
+			DeadLetterQueue: props.DeadLetters, RetryAttempts: jsii.Number(24), MaxEventAge: awscdk.Duration_Hours(jsii.Number(24)),
+		})
+	}
+	statusRule := awsevents.NewRule(c, jsii.String("ExecutionEnded"), &awsevents.RuleProps{
+		Description: jsii.String("rootwindow: restore the guardrail when an execution fails, times out or is stopped"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.states"),
+			DetailType: jsii.Strings(workflow.DetailTypeStatusChange),
+			Detail: &map[string]any{
+				"status":          []string{"FAILED", "TIMED_OUT", "ABORTED"},
+				"stateMachineArn": []*string{sm.StateMachineArn()},
+			},
+		},
+	})
+	statusRule.AddTarget(target())
+	schedule := awsevents.NewRule(c, jsii.String("Sweep"), &awsevents.RuleProps{
+		Description: jsii.String("rootwindow: restore windows that are over, send pending notifications, report drift"),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(SweepEvery))),
+	})
+	schedule.AddTarget(target())
+
+	action := awscloudwatchactions.NewSnsAction(props.Notifications.Topic)
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	custom := func(name string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(workflow.MetricsNamespace), MetricName: jsii.String(name),
+			Statistic: jsii.String("Sum"), Period: five,
+		})
+	}
+	sum := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: five}
+	alarms := map[string]awscloudwatch.Alarm{}
+	alarm := func(name, description string, metric awscloudwatch.IMetric, periods float64) {
+		a := awscloudwatch.NewAlarm(c, jsii.String(name), &awscloudwatch.AlarmProps{
+			AlarmDescription:   jsii.String("rootwindow: " + description),
+			Metric:             metric,
+			Threshold:          jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			EvaluationPeriods:  jsii.Number(periods),
+			DatapointsToAlarm:  jsii.Number(periods),
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.AddAlarmAction(action)
+		alarms[name] = a
+	}
+	alarm("ExecutionsAborted", "an execution was stopped; the safety net restores its window, check that it did", sm.MetricAborted(sum), 1)
+	alarm("ExecutionsTimedOut", "an execution timed out; the safety net restores its window, check that it did", sm.MetricTimedOut(sum), 1)
+	alarm("ExecutionsFailed", "an execution failed for a reason other than a rejected request", custom(workflow.MetricUnexpectedFailure), 1)
+	alarm("RestoreFailed", "THE GUARDRAIL COULD NOT BE RESTORED: attach it by hand now (see the Restore Failed notification)", custom(workflow.MetricRestoreFailed), 1)
+	alarm("DriftDetected", "the guardrail is missing from an account with no open window (see the Drift Detected notification)", custom(workflow.MetricDriftDetected), 1)
+	alarm("SweeperErrors", "the sweeper failed; windows that are over may not be restored", sweeper.MetricErrors(sum), 1)
+	// Reattach errors are retried for hours; alarm when they persist for 15 minutes.
+	alarm("ReattachErrors", "restoring the guardrail keeps failing", props.Functions.Reattach.MetricErrors(sum), 3)
+	alarm("DeadLetters", "a request or a safety-net event could not be delivered: see the dead-letter queue",
+		props.DeadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: five}), 1)
+	return &SafetyNet{Construct: c, StatusRule: statusRule, Schedule: schedule, Alarms: alarms}
+}

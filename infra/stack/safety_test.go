@@ -1,0 +1,82 @@
+package stack_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/rootwindow/rootwindow/infra/stack"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
+
+func TestSafetyNetRules(t *testing.T) {
+	var status, schedule map[string]any
+	for _, r := range resources("AWS::Events::Rule") {
+		p := props(r)
+		switch {
+		case p["ScheduleExpression"] != nil:
+			schedule = p
+		case p["EventBusName"] == nil:
+			status = p
+		}
+	}
+	if status == nil || schedule == nil {
+		t.Fatal("no status-change rule or no schedule")
+	}
+	pattern := status["EventPattern"].(map[string]any)
+	detail := pattern["detail"].(map[string]any)
+	if !reflect.DeepEqual(pattern["source"], []any{"aws.states"}) || !reflect.DeepEqual(pattern["detail-type"], []any{workflow.DetailTypeStatusChange}) ||
+		!reflect.DeepEqual(detail["status"], []any{"FAILED", "TIMED_OUT", "ABORTED"}) {
+		t.Errorf("status-change pattern %v", pattern)
+	}
+	if sm, _ := json.Marshal(detail["stateMachineArn"]); !strings.Contains(string(sm), "WorkflowStateMachine") {
+		t.Errorf("the rule is not for this state machine: %s", sm)
+	}
+	if schedule["ScheduleExpression"] != "rate(5 minutes)" {
+		t.Errorf("schedule %v", schedule["ScheduleExpression"])
+	}
+	for name, rule := range map[string]map[string]any{"status": status, "schedule": schedule} {
+		targets := rule["Targets"].([]any)
+		target := targets[0].(map[string]any)
+		arn, _ := json.Marshal(target["Arn"])
+		if len(targets) != 1 || !strings.Contains(string(arn), "FunctionsSweeper") || target["DeadLetterConfig"] == nil {
+			t.Errorf("%s rule targets %v", name, targets)
+		}
+	}
+}
+
+func TestExecutionTimeout(t *testing.T) {
+	for _, sm := range resources("AWS::StepFunctions::StateMachine") {
+		// The definition carries TimeoutSeconds: booking horizon (7 days) + 4 h window + 4 h for the restore.
+		def, _ := json.Marshal(props(sm)["DefinitionString"])
+		if !strings.Contains(string(def), `\"TimeoutSeconds\":633600`) {
+			t.Errorf("no timeout of 7 d + 8 h in %s", def[:200])
+		}
+	}
+	if got := *stack.ExecutionTimeout(30).ToHours(nil); got != 30*24+8 {
+		t.Errorf("30-day horizon: %v h", got)
+	}
+}
+
+func TestAlarmsGoToTheOperatorsTopic(t *testing.T) {
+	topicID, _ := one(t, "AWS::SNS::Topic")
+	metrics := map[string]bool{}
+	for id, a := range resources("AWS::CloudWatch::Alarm") {
+		p := props(a)
+		actions, _ := json.Marshal(p["AlarmActions"])
+		if !strings.Contains(string(actions), topicID) {
+			t.Errorf("%s: actions %s", id, actions)
+		}
+		if p["Threshold"] != float64(1) || p["TreatMissingData"] != "notBreaching" {
+			t.Errorf("%s: threshold %v, missing data %v", id, p["Threshold"], p["TreatMissingData"])
+		}
+		metrics[p["MetricName"].(string)] = true
+	}
+	for _, m := range []string{"ExecutionsAborted", "ExecutionsTimedOut", workflow.MetricUnexpectedFailure, workflow.MetricRestoreFailed,
+		workflow.MetricDriftDetected, "Errors", "ApproximateNumberOfMessagesVisible"} {
+		if !metrics[m] {
+			t.Errorf("no alarm on %s: %v", m, metrics)
+		}
+	}
+}
