@@ -1,6 +1,7 @@
 // Command infra is rootwindow's CDK app. It reads the configuration from the CDK context (cdk.json,
 // -c key=value) or from the JSON file named by ROOTWINDOW_CONFIG, refuses to synthesize an invalid
-// one, and writes the stack for the management account.
+// one, checks it against cdk-nag's AwsSolutions rules, and writes the stack for the management
+// account.
 package main
 
 import (
@@ -36,5 +37,8 @@ func main() {
 		props.Env = &awscdk.Environment{Account: jsii.String(account), Region: jsii.String(region)}
 	}
 	stack.NewRootWindowStack(app, "RootWindow", &stack.RootWindowStackProps{StackProps: props, Config: cfg, AssetDir: assets})
+	// cdk-nag's AwsSolutions rules: `cdk synth` (and so `make synth`/`deploy`) fails on any
+	// unsuppressed finding; every suppression carries its reason in infra/stack.
+	stack.CheckCompliance(app)
 	app.Synth(nil)
 }

@@ -67,7 +67,15 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 			Retention:     awslogs.RetentionDays_ONE_YEAR,
 			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 		})
+		// Its own role instead of the managed AWSLambdaBasicExecutionRole: it writes its own log
+		// group and nothing else.
+		role := awsiam.NewRole(c, jsii.String(name+"Role"), &awsiam.RoleProps{
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+			Description: jsii.String("rootwindow " + strings.ToLower(name) + " function"),
+		})
+		logs.GrantWrite(role)
 		return awslambda.NewFunction(c, jsii.String(name), &awslambda.FunctionProps{
+			Role:          role,
 			Description:   jsii.String(description),
 			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
 			Architecture:  awslambda.Architecture_ARM_64(),
@@ -133,6 +141,14 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 			Sid: jsii.String("ListRequests"), Actions: jsii.Strings("dynamodb:Query"),
 			Resources: jsii.Strings(*props.Table.TableArn() + "/index/" + ledger.ByCreatedIndex),
 		}))
+	}
+	for _, fn := range []awslambda.Function{f.Validate, f.Detach, f.Reattach, f.API, f.Sweeper} {
+		suppress(fn.Role(), "AwsSolutions-IAM5", "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource to scope to; the Organizations Describe/List reads (validate, api, sweeper) act on the whole organization by nature and change nothing",
+			"Resource::*")
+		suppress(fn.Role(), "AwsSolutions-IAM5", "Organizations ARNs embed the organization ID, unknown at synth; a management account has exactly one organization, so o-* names it. The policy part names the guardrail SCP alone",
+			"Resource::arn:<AWS::Partition>:organizations::"+accountOf(stack)+":policy/o-*/service_control_policy/"+cfg.GuardrailPolicyID)
+		suppress(fn.Role(), "AwsSolutions-IAM5", "Any member account may be given a window, so attach/detach (of the guardrail policy only, per the statement's other resource) must apply to every account of the one organization",
+			"Resource::arn:<AWS::Partition>:organizations::"+accountOf(stack)+":account/o-*/*")
 	}
 	return f
 }

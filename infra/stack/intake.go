@@ -61,6 +61,7 @@ func NewIntake(scope constructs.Construct, id string, props *IntakeProps) *Intak
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
 	})
+	suppress(dlq, "AwsSolutions-SQS3", "This queue is itself the dead-letter queue of the request rule and the safety-net rules; its depth raises an alarm")
 	rule := awsevents.NewRule(c, jsii.String("Requests"), &awsevents.RuleProps{
 		Description: jsii.String("rootwindow: start a root access window workflow for each request"),
 		EventBus:    bus,

@@ -3,6 +3,8 @@ package stack
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -17,6 +19,7 @@ const NotificationBus = "default"
 type Notifications struct {
 	constructs.Construct
 	Topic awssns.Topic
+	Key   awskms.Key
 	Bus   awsevents.IEventBus
 }
 
@@ -24,21 +27,40 @@ type Notifications struct {
 // confirmation message to that address).
 func NewNotifications(scope constructs.Construct, id, email string) *Notifications {
 	c := constructs.NewConstruct(scope, jsii.String(id))
+	// Messages name accounts, people and reasons: encrypt them with a key of our own, which the
+	// CloudWatch alarms may use to publish.
+	key := awskms.NewKey(c, jsii.String("TopicKey"), &awskms.KeyProps{
+		Description:       jsii.String("rootwindow: the operators' notification topic"),
+		EnableKeyRotation: jsii.Bool(true),
+	})
+	key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CloudWatchAlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey*"),
+		Resources:  jsii.Strings("*"),
+	}), nil)
 	topic := awssns.NewTopic(c, jsii.String("Topic"), &awssns.TopicProps{
 		DisplayName: jsii.String("rootwindow"),
 		EnforceSSL:  jsii.Bool(true),
+		MasterKey:   key,
 	})
 	if email != "" {
 		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), nil))
 	}
 	return &Notifications{
-		Construct: c, Topic: topic,
+		Construct: c, Topic: topic, Key: key,
 		Bus: awsevents.EventBus_FromEventBusName(c, jsii.String("Bus"), jsii.String(NotificationBus)),
 	}
 }
 
-// GrantPublish lets grantee publish notifications: events on the bus, messages on the topic.
-func (n *Notifications) GrantPublish(grantee awsiam.IGrantable) {
-	n.Topic.GrantPublish(grantee)
-	n.Bus.GrantPutEventsTo(grantee, nil)
+// GrantPublish lets a function publish notifications: events on the bus, messages on the topic
+// (and the two key actions SNS needs for an encrypted topic, on its key alone).
+func (n *Notifications) GrantPublish(fn awslambda.Function) {
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("PublishNotifications"), Actions: jsii.Strings("sns:Publish"), Resources: jsii.Strings(*n.Topic.TopicArn()),
+	}))
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("EncryptNotifications"), Actions: jsii.Strings("kms:GenerateDataKey", "kms:Decrypt"), Resources: jsii.Strings(*n.Key.KeyArn()),
+	}))
+	n.Bus.GrantPutEventsTo(fn, nil)
 }

@@ -80,3 +80,33 @@ func TestAlarmsGoToTheOperatorsTopic(t *testing.T) {
 		}
 	}
 }
+
+func TestTopicIsEncryptedAndPublishersMayUseTheKey(t *testing.T) {
+	keyID, key := one(t, "AWS::KMS::Key")
+	if props(key)["EnableKeyRotation"] != true {
+		t.Error("key rotation off")
+	}
+	kp, _ := json.Marshal(props(key)["KeyPolicy"])
+	if !strings.Contains(string(kp), "cloudwatch.amazonaws.com") {
+		t.Errorf("CloudWatch alarms cannot publish to the encrypted topic: %s", kp)
+	}
+	_, topic := one(t, "AWS::SNS::Topic")
+	if mk, _ := json.Marshal(props(topic)["KmsMasterKeyId"]); !strings.Contains(string(mk), keyID) {
+		t.Errorf("topic key %s", mk)
+	}
+	for role, stmts := range roleStatements(t) {
+		if !strings.HasPrefix(role, "Functions") {
+			continue
+		}
+		found := false
+		for _, s := range stmts {
+			b, _ := json.Marshal(s)
+			if strings.Contains(string(b), "kms:GenerateDataKey") && strings.Contains(string(b), keyID) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%s cannot encrypt for the topic", role)
+		}
+	}
+}
