@@ -1,5 +1,7 @@
 package stack
 
+//lint:file-ignore SA1019 assertions.Annotations (CDK v2.270) still returns cxapi.SynthesisMessage
+
 import (
 	"fmt"
 	"sort"

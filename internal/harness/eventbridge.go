@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/rootwindow/rootwindow/infra/stack"
 )
 
 // inputTransformer is an EventBridge rule target's InputTransformer, as synthesized.
@@ -20,6 +22,10 @@ func requestRule(template map[string]any) (inputTransformer, error) {
 		res := r.(map[string]any)
 		if res["Type"] != "AWS::Events::Rule" {
 			continue
+		}
+		pattern, _ := json.Marshal(res["Properties"].(map[string]any)["EventPattern"])
+		if !strings.Contains(string(pattern), `"source":["`+stack.RequestSource+`"]`) {
+			continue // the safety net's rules
 		}
 		targets, _ := res["Properties"].(map[string]any)["Targets"].([]any)
 		if len(targets) != 1 {

@@ -106,9 +106,10 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 		opts.RetryInterval = 10 * time.Millisecond
 	}
 	h = &Harness{opts: opts, Clock: NewClock(opts.Factor), PolicyID: opts.GuardrailPolicyID}
+	started := h // h itself is nil when Start fails
 	defer func() {
 		if err != nil {
-			h.Close()
+			started.Close()
 		}
 	}()
 
