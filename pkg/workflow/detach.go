@@ -54,6 +54,21 @@ func (s *Steps) Detach(ctx context.Context, in DetachInput) (Opened, error) {
 	rec, err = s.Ledger.Transition(ctx, id, ledger.Open, actorDetach,
 		fmt.Sprintf("guardrail lifted from %d account(s)", len(rec.AccountIDs)),
 		ledger.Change{OpenedAt: openedAt, RestoreAt: restoreAt})
+	var terr *ledger.TransitionError
+	if errors.As(err, &terr) {
+		// Someone settled the request while we were lifting (the safety net, after the execution
+		// was stopped): it is no longer ours to open, so put back what we lifted.
+		s.Log.WarnContext(ctx, "request settled during the lift; putting the guardrail back", "requestId", id, "status", terr.Current)
+		accounts, lerr := s.ours(ctx, rec)
+		if lerr == nil {
+			lerr = s.Guardrail.Reattach(ctx, accounts)
+		}
+		if lerr != nil {
+			s.logError(ctx, "put back after a lost race", id, lerr)
+			return Opened{}, &RestoreFailed{Msg: lerr.Error()}
+		}
+		return Opened{}, &InvalidState{Msg: terr.Error(), err: err}
+	}
 	if err != nil {
 		return Opened{}, s.stateError(ctx, id, err)
 	}

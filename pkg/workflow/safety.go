@@ -111,7 +111,23 @@ func (s *Steps) Rescue(ctx context.Context, requestID, why string) (ledger.Recor
 	}
 	s.Log.WarnContext(ctx, "execution ended with its window not closed: the safety net restores it", "requestId", requestID, "status", rec.Status, "why", why)
 	s.metric(MetricRescued, 1)
-	return s.settle(ctx, rec, actorSafetyNet, why)
+	return s.settleMoving(ctx, rec, actorSafetyNet, why)
+}
+
+// settleMoving settles a request that a step still running may move meanwhile (a Lambda goes on
+// after its execution is stopped): when a transition finds the request moved, it settles it again
+// from where it is now.
+func (s *Steps) settleMoving(ctx context.Context, rec ledger.Record, actor, why string) (ledger.Record, error) {
+	for attempt := 0; ; attempt++ {
+		settled, err := s.settle(ctx, rec, actor, why)
+		var moved *InvalidState
+		if !errors.As(err, &moved) || attempt == 3 {
+			return settled, err
+		}
+		if rec, err = s.Ledger.Get(ctx, rec.RequestID); err != nil {
+			return rec, retryLater(err)
+		}
+	}
 }
 
 // SweepReport says what one sweep did.
@@ -171,7 +187,7 @@ func (s *Steps) Sweep(ctx context.Context) (SweepReport, error) {
 		if !rec.Status.Holds() {
 			why = "leases left by an interrupted step"
 		}
-		if _, err := s.settle(ctx, rec, actorSweeper, why); err != nil {
+		if _, err := s.settleMoving(ctx, rec, actorSweeper, why); err != nil {
 			fail("settle "+id, err)
 			for _, a := range rec.AccountIDs {
 				lifted[a] = true // known to be missing: Restore Failed said so already

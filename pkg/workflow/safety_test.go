@@ -256,3 +256,79 @@ func TestSafetyNetSchedule(t *testing.T) {
 		t.Error("an unknown event was accepted")
 	}
 }
+
+// The execution is stopped while Detach is lifting, and the safety net races the Lambda that goes
+// on running. Either the safety net settles the request first (FAILED) and Detach, finding it no
+// longer its to open, puts back what it lifted; or Detach opens the window first and the safety
+// net, finding it moved, closes it (CLOSED). Either way the guardrail ends up on every account.
+func TestDetachRacingTheSafetyNet(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	if _, err := e.validate(t, "req-1", validRequest(members[0], members[1])); err != nil {
+		t.Fatal(err)
+	}
+	e.org.SetLatency(50 * time.Millisecond)
+	done := make(chan error)
+	go func() {
+		_, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"})
+		done <- err
+	}()
+	for {
+		if rec, _ := e.store.Get(ctx, "req-1"); rec.Status == ledger.Opening {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if _, err := e.steps.SafetyNet(ctx, statusChange(t, "req-1", "ABORTED", nil)); err != nil {
+		t.Fatal(err)
+	}
+	derr := <-done
+	e.org.SetLatency(0)
+	e.assertGuardrail(t, true, members...)
+	rec, _ := e.store.Get(ctx, "req-1")
+	var ierr *workflow.InvalidState
+	switch {
+	case rec.Status == ledger.Failed && errors.As(derr, &ierr):
+		t.Log("the safety net won; detach put back what it lifted")
+	case rec.Status == ledger.Closed && derr == nil:
+		t.Log("detach won; the safety net closed the window")
+	default:
+		t.Errorf("inconsistent: request %s, detach returned %v", rec.Status, derr)
+	}
+	if leases, _ := e.store.Leases(ctx, members); len(leases) != 0 {
+		t.Errorf("leases left: %v", leases)
+	}
+}
+
+// Deterministically, the other order: the request is settled (FAILED) while Detach is lifting.
+func TestDetachPutsBackWhenTheRequestWasSettledDuringTheLift(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	if _, err := e.validate(t, "req-1", validRequest(members[0], members[1])); err != nil {
+		t.Fatal(err)
+	}
+	e.org.SetLatency(30 * time.Millisecond)
+	done := make(chan error)
+	go func() {
+		_, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"})
+		done <- err
+	}()
+	for {
+		if rec, _ := e.store.Get(ctx, "req-1"); rec.Status == ledger.Opening {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if _, err := e.store.Transition(ctx, "req-1", ledger.Failed, "rootwindow:safety-net", "execution ABORTED", ledger.Change{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Release(ctx, "req-1", []string{members[0], members[1]}); err != nil {
+		t.Fatal(err)
+	}
+	var ierr *workflow.InvalidState
+	if err := <-done; !errors.As(err, &ierr) {
+		t.Errorf("detach: %v", err)
+	}
+	e.org.SetLatency(0)
+	e.assertGuardrail(t, true, members...)
+}
