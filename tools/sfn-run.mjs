@@ -6,7 +6,9 @@
 //     input:        the execution input,
 //     executionName, lambdaEndpoint (http://127.0.0.1:port: POST /invoke/<resource ARN>; POST /clock
 //       starts the virtual clock shared with the Lambda handlers and answers its parameters),
-//     retryIntervalMs: delay of every retry (real milliseconds)
+//     retryIntervalMs: delay of every retry (real milliseconds),
+//     abortAt:      optional state name: stop the execution when it enters that state, as a person
+//                   stopping it in the console would (the result's status is then ABORTED)
 //   }
 // Prints one JSON line per execution event, then {"type":"Result", ...} last.
 //
@@ -26,7 +28,7 @@ if (typeof Promise.withResolvers !== 'function') {
 }
 
 const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const { StateMachine } = await import('aws-local-stepfunctions');
+const { StateMachine, ExecutionAbortedError } = await import('aws-local-stepfunctions');
 const realNow = Date.now.bind(Date);
 let clock = null; // set just before the execution starts
 Date.now = () => (clock ? clock.baseMs + (realNow() - clock.realStartMs) * clock.factor : realNow());
@@ -98,6 +100,7 @@ const events = (async () => {
     if (e.Error !== undefined) { out.error = e.Error; out.cause = String(e.Cause ?? ''); }
     if (e.retry) out.attempt = e.retry.attempt;
     print(out);
+    if (cfg.abortAt && e.type === 'StateEntered' && e.state?.name === cfg.abortAt) execution.abort();
   }
 })();
 
@@ -106,8 +109,12 @@ try {
   const output = await execution.result;
   result = { type: 'Result', status: 'SUCCEEDED', output };
 } catch (err) {
-  const failure = err.cause instanceof Error ? err.cause : err; // ExecutionError wraps the state's error
-  result = { type: 'Result', status: 'FAILED', error: failure.name, cause: String(failure.message) };
+  if (err instanceof ExecutionAbortedError) {
+    result = { type: 'Result', status: 'ABORTED' };
+  } else {
+    const failure = err.cause instanceof Error ? err.cause : err; // ExecutionError wraps the state's error
+    result = { type: 'Result', status: 'FAILED', error: failure.name, cause: String(failure.message) };
+  }
 }
 await events;
 print(result);

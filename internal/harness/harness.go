@@ -72,8 +72,9 @@ type Harness struct {
 	Clock      *Clock
 	Definition []byte
 	PolicyID   string
-	// rule is the request rule's input transformer, as synthesized.
-	rule inputTransformer
+	// rule is the request rule's input transformer, and safety the status-change rule, as synthesized.
+	rule   inputTransformer
+	safety safetyRule
 
 	opts    Options
 	db      *dynamodb.Client
@@ -150,11 +151,16 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 	}
 	h.db = dynamodb.NewFromConfig(awsCfg)
 
-	fns, def, rule, err := synthesize()
+	fns, def, template, err := synthesize()
 	if err != nil {
 		return nil, err
 	}
-	h.rule = rule
+	if h.rule, err = requestRule(template); err != nil {
+		return nil, err
+	}
+	if h.safety, err = statusRule(template); err != nil {
+		return nil, err
+	}
 	if err := validateASL(def); err != nil {
 		return nil, err
 	}

@@ -32,18 +32,14 @@ var errNoResult = errors.New("the state machine runner printed no result")
 const arnPrefix = "arn:aws:lambda:us-east-1:000000000000:function:rootwindow-"
 
 // synthesize builds the CDK stack in process and returns its state machine definition as plain
-// ASL, each Lambda ARN replaced by arnPrefix + task name, and the request rule's input transformer.
-func synthesize() (map[string]string, []byte, inputTransformer, error) {
+// ASL, each Lambda ARN replaced by arnPrefix + task name, and the template.
+func synthesize() (map[string]string, []byte, map[string]any, error) {
 	template, err := stack.StandInTemplate(awscdk.StackProps{}, stack.Config{
 		GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{AdminPattern},
 		OwnerTagKey: "owner", BookingHorizonDays: 7, MaxAccountsPerRequest: 50,
 	})
 	if err != nil {
-		return nil, nil, inputTransformer{}, err
-	}
-	rule, err := requestRule(template)
-	if err != nil {
-		return nil, nil, rule, err
+		return nil, nil, nil, err
 	}
 	tasks := []string{workflow.TaskValidate, workflow.TaskDetach, workflow.TaskReattach}
 	byARN := map[string]string{}
@@ -56,7 +52,7 @@ func synthesize() (map[string]string, []byte, inputTransformer, error) {
 		}
 		return "arn:aws:lambda:us-east-1:000000000000:function:unknown-" + logicalID
 	})
-	return byARN, def, rule, err
+	return byARN, def, template, err
 }
 
 // validateASL checks the definition with asl-validator.
@@ -85,12 +81,14 @@ type invoker struct {
 	byARN    map[string]string
 	handlers map[string]lambda.Handler
 	counts   map[string]int
+	timeouts map[string]*invokeTimeout
+	running  sync.WaitGroup // invocations in flight, which go on after their execution stops
 	clock    *Clock
 	srv      *httptest.Server
 }
 
 func newInvoker(byARN map[string]string, clock *Clock) *invoker {
-	inv := &invoker{byARN: byARN, counts: map[string]int{}, clock: clock}
+	inv := &invoker{byARN: byARN, counts: map[string]int{}, timeouts: map[string]*invokeTimeout{}, clock: clock}
 	inv.srv = httptest.NewServer(http.HandlerFunc(inv.serve))
 	return inv
 }
@@ -124,13 +122,21 @@ func (inv *invoker) serve(w http.ResponseWriter, r *http.Request) {
 	task := inv.byARN[arn]
 	h := inv.handlers[task]
 	inv.counts[task]++
+	var timeout time.Duration
+	if t := inv.timeouts[task]; t != nil && t.left != 0 {
+		timeout = t.after
+		t.left--
+	}
 	inv.mu.Unlock()
 	if err != nil || h == nil {
 		http.Error(w, `{"message":"no such function"}`, http.StatusNotFound)
 		return
 	}
+	inv.running.Add(1)
+	defer inv.running.Done()
 	payload, _ := io.ReadAll(r.Body)
-	out, herr := h.Invoke(r.Context(), payload)
+	// Not the request's context: a Lambda goes on when the execution that invoked it is stopped.
+	out, herr := invokeWithin(context.WithoutCancel(r.Context()), h, payload, timeout)
 	w.Header().Set("Content-Type", "application/json")
 	if herr != nil {
 		w.Header().Set("X-Amz-Function-Error", "Unhandled")
@@ -141,8 +147,65 @@ func (inv *invoker) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(out)
 }
 
-// errorType names an error as aws-lambda-go reports it to Lambda.
+// Timedout is the error Lambda reports for an invocation that ran out of time.
+type Timedout struct{ after time.Duration }
+
+func (e *Timedout) Error() string {
+	return fmt.Sprintf("Task timed out after %.2f seconds", e.after.Seconds())
+}
+
+// invokeWithin runs the handler as Lambda would with a timeout: past it, the invocation fails
+// with Sandbox.Timedout and the handler's context is cancelled, cutting its calls short mid-work.
+func invokeWithin(ctx context.Context, h lambda.Handler, payload []byte, timeout time.Duration) ([]byte, error) {
+	if timeout <= 0 {
+		return h.Invoke(ctx, payload)
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type answer struct {
+		out []byte
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		out, err := h.Invoke(ctx, payload)
+		done <- answer{out, err}
+	}()
+	select {
+	case a := <-done:
+		return a.out, a.err
+	case <-ctx.Done():
+		return nil, &Timedout{after: timeout}
+	}
+}
+
+type invokeTimeout struct {
+	after time.Duration
+	left  int // invocations still to time out; negative: all
+}
+
+// SetInvokeTimeout makes the task's next `times` invocations (every one if times < 1) time out
+// after d, as a Lambda whose work outlasts its configured timeout; d = 0 ends that.
+func (h *Harness) SetInvokeTimeout(task string, d time.Duration, times int) {
+	h.invoker.mu.Lock()
+	defer h.invoker.mu.Unlock()
+	if times < 1 {
+		times = -1
+	}
+	h.invoker.timeouts[task] = &invokeTimeout{after: d, left: times}
+	if d == 0 {
+		delete(h.invoker.timeouts, task)
+	}
+}
+
+// Idle waits until no Lambda invocation is in flight.
+func (h *Harness) Idle() { h.invoker.running.Wait() }
+
+// errorType names an error as aws-lambda-go reports it to Lambda (and Lambda a timeout).
 func errorType(err error) string {
+	if _, ok := err.(*Timedout); ok {
+		return "Sandbox.Timedout"
+	}
 	t := reflect.TypeOf(err)
 	if t.Kind() == reflect.Pointer {
 		return t.Elem().Name()
@@ -162,7 +225,7 @@ type Event struct {
 
 // Result is how an execution ended.
 type Result struct {
-	Status      string // SUCCEEDED or FAILED
+	Status      string // SUCCEEDED, FAILED or ABORTED
 	Output      json.RawMessage
 	Error       string
 	Cause       string
@@ -195,10 +258,24 @@ func (r Result) Entered() []string {
 
 // Run executes the synthesized state machine with input under execution name `name`.
 func (h *Harness) Run(ctx context.Context, name string, input json.RawMessage) (Result, error) {
+	return h.RunWith(ctx, name, input, RunOptions{})
+}
+
+// RunOptions change how one execution runs.
+type RunOptions struct {
+	// AbortAt stops the execution when it enters this state, as a person stopping it in the
+	// console would; the result's status is then ABORTED. A task entered is already invoked, and
+	// its handler runs on, as a Lambda does.
+	AbortAt string
+}
+
+// RunWith is Run with options.
+func (h *Harness) RunWith(ctx context.Context, name string, input json.RawMessage, o RunOptions) (Result, error) {
 	cfg, err := json.Marshal(map[string]any{
 		"definition": json.RawMessage(h.Definition), "input": input, "executionName": name,
 		"lambdaEndpoint":  h.invoker.srv.URL,
 		"retryIntervalMs": h.opts.RetryInterval.Milliseconds(),
+		"abortAt":         o.AbortAt,
 	})
 	if err != nil {
 		return Result{}, err

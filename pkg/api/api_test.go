@@ -512,3 +512,39 @@ func TestEndWhoseRestoreFails(t *testing.T) {
 		t.Errorf("lease %v", leases)
 	}
 }
+
+// Fifty administrators ask for the same account at once, against dynalite's conditional writes:
+// exactly one window is granted.
+func TestFiftyConcurrentRequestsForOneAccount(t *testing.T) {
+	e := newEnv(t)
+	const n = 50
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res, err := e.api.Handle(context.Background(), post(t, alice, request(members[0])))
+			if err != nil {
+				t.Error(err)
+			}
+			statuses[i] = res.StatusCode
+		}()
+	}
+	wg.Wait()
+	count := map[int]int{}
+	for _, s := range statuses {
+		count[s]++
+	}
+	t.Logf("answers: %v", count)
+	if count[http.StatusAccepted] != 1 || count[http.StatusConflict] != n-1 {
+		t.Errorf("answers %v, want one 202 and %d 409", count, n-1)
+	}
+	if execs := e.emu.Executions(); len(execs) != 1 {
+		t.Errorf("%d executions started", len(execs))
+	}
+	leases, _ := e.steps.Ledger.AllLeases(context.Background())
+	if len(leases) != 1 {
+		t.Errorf("leases %v", leases)
+	}
+}
