@@ -52,7 +52,7 @@ type env struct {
 	table string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{org: orgemu.Standard(mgmt, "alice@example.com", members...), emu: awsemu.New()}
 	e.table = fmt.Sprintf("api-%d", tables.Add(1))

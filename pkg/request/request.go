@@ -11,6 +11,7 @@ import (
 	"io"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -111,7 +112,7 @@ func Parse(doc []byte, p Policy) (Request, error) {
 	}
 	for _, f := range fields {
 		if !knownFields[f.name] {
-			probs.Add(f.name, "is not a field of the request (expected accountIds, hours, startAt, reason, requester)")
+			probs.Add(fieldName(f.name), "is not a field of the request (expected accountIds, hours, startAt, reason, requester)")
 		} else if f.dup {
 			probs.Add(f.name, "appears more than once")
 		}
@@ -134,6 +135,20 @@ func Parse(doc []byte, p Policy) (Request, error) {
 		return Request{}, &probs
 	}
 	return r, nil
+}
+
+var plainName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
+
+// fieldName shows an unknown key as the requester can recognise it: plain names as they are,
+// anything else (empty, long, spaces, control characters) quoted and cut short.
+func fieldName(name string) string {
+	if plainName.MatchString(name) {
+		return name
+	}
+	if r := []rune(name); len(r) > 64 {
+		name = string(r[:64]) + "…"
+	}
+	return strconv.Quote(name)
 }
 
 type field struct {

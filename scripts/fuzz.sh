@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs each fuzz target for FUZZTIME (default 1m), outside CI: go test -fuzz runs one target at a
+# time. New failing inputs are written under the package's testdata/fuzz/ and then run by every
+# `go test` as regression cases.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZTIME=${FUZZTIME:-1m}
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+for target in ./pkg/request:FuzzParse ./pkg/api:FuzzAPI; do
+  pkg=${target%%:*} name=${target##*:}
+  echo "== $name ($pkg) for $FUZZTIME"
+  go test "$pkg" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" 2>&1 | grep -v '^timestamp=' | tail -3
+done
