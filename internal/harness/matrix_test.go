@@ -9,6 +9,7 @@ import (
 	"github.com/rootwindow/rootwindow/infra/stack"
 	"github.com/rootwindow/rootwindow/internal/harness"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
@@ -193,4 +194,42 @@ func oneLine(s string) string {
 		s = s[:200]
 	}
 	return strings.ReplaceAll(s, "\n", "; ")
+}
+
+// The sweeper and a person ending the window early race for a window whose execution was stopped
+// and whose end has passed; both go through the ledger's conditional transitions.
+func TestSweeperRacesAnEarlyEnd(t *testing.T) {
+	s := begin(t)
+	accounts := []string{"111111111111", "222222222222"}
+	res, err := h.RunWith(s.ctx, "race-1", request(accounts, 1, nil), harness.RunOptions{AbortAt: stack.StateHold})
+	if err != nil || res.Status != "ABORTED" {
+		t.Fatalf("%s %v", res.Status, err)
+	}
+	h.Idle()
+	h.Clock.Advance(time.Hour + workflow.SweepGrace)
+	errs := make(chan error, 2)
+	go func() { errs <- h.Sweep(s.ctx) }()
+	go func() {
+		_, err := h.Steps().End(s.ctx, "race-1", harness.Requester)
+		errs <- err
+	}()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	rec := s.record("race-1")
+	closed := 0
+	for _, tr := range rec.History {
+		if tr.Status == ledger.Closed {
+			closed++
+		}
+	}
+	if rec.Status != ledger.Closed || closed != 1 {
+		t.Errorf("%s, closed %d times", rec.Status, closed)
+	}
+	if leases, _ := h.Ledger().Leases(s.ctx, accounts); len(leases) != 0 {
+		t.Errorf("leases left: %v", leases)
+	}
+	s.unchanged()
 }
