@@ -257,6 +257,29 @@ func TestSafetyNetSchedule(t *testing.T) {
 	}
 }
 
+// liftSlowly validates a request for two members and starts lifting it with Organizations
+// answering after latency; it returns once the request is OPENING, with the channel Detach's
+// result will come on.
+func (e *env) liftSlowly(t *testing.T, id string, latency time.Duration) <-chan error {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := e.validate(t, id, validRequest(members[0], members[1])); err != nil {
+		t.Fatal(err)
+	}
+	e.org.SetLatency(latency)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: id})
+		done <- err
+	}()
+	for {
+		if rec, _ := e.store.Get(ctx, id); rec.Status == ledger.Opening {
+			return done
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
 // The execution is stopped while Detach is lifting, and the safety net races the Lambda that goes
 // on running. Either the safety net settles the request first (FAILED) and Detach, finding it no
 // longer its to open, puts back what it lifted; or Detach opens the window first and the safety
@@ -264,21 +287,7 @@ func TestSafetyNetSchedule(t *testing.T) {
 func TestDetachRacingTheSafetyNet(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	if _, err := e.validate(t, "req-1", validRequest(members[0], members[1])); err != nil {
-		t.Fatal(err)
-	}
-	e.org.SetLatency(50 * time.Millisecond)
-	done := make(chan error)
-	go func() {
-		_, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"})
-		done <- err
-	}()
-	for {
-		if rec, _ := e.store.Get(ctx, "req-1"); rec.Status == ledger.Opening {
-			break
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	done := e.liftSlowly(t, "req-1", 50*time.Millisecond)
 	if _, err := e.steps.SafetyNet(ctx, statusChange(t, "req-1", "ABORTED", nil)); err != nil {
 		t.Fatal(err)
 	}
@@ -304,21 +313,7 @@ func TestDetachRacingTheSafetyNet(t *testing.T) {
 func TestDetachPutsBackWhenTheRequestWasSettledDuringTheLift(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	if _, err := e.validate(t, "req-1", validRequest(members[0], members[1])); err != nil {
-		t.Fatal(err)
-	}
-	e.org.SetLatency(30 * time.Millisecond)
-	done := make(chan error)
-	go func() {
-		_, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"})
-		done <- err
-	}()
-	for {
-		if rec, _ := e.store.Get(ctx, "req-1"); rec.Status == ledger.Opening {
-			break
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	done := e.liftSlowly(t, "req-1", 30*time.Millisecond)
 	if _, err := e.store.Transition(ctx, "req-1", ledger.Failed, "rootwindow:safety-net", "execution ABORTED", ledger.Change{}); err != nil {
 		t.Fatal(err)
 	}
