@@ -58,7 +58,8 @@ type Options struct {
 	GuardrailPolicyID     string
 	// AdminPattern is who may ask (default AdminPattern).
 	AdminPattern string
-	// Backoff of the handlers' Organizations retries (default: 6 attempts from 20 ms).
+	// Backoff of the handlers' Organizations retries (default: 4 attempts from 10 ms up to 40 ms,
+	// so the pacer spaces calls at most 40 ms apart and a throttled call goes at most 12 times).
 	Backoff guardrail.Backoff
 	// RetryInterval is how long the state machine waits between retries of a task (default 10 ms).
 	RetryInterval time.Duration
@@ -101,7 +102,7 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 		opts.AdminPattern = AdminPattern
 	}
 	if opts.Backoff.Attempts == 0 {
-		opts.Backoff = guardrail.Backoff{Attempts: 6, Base: 20 * time.Millisecond, Max: 200 * time.Millisecond}
+		opts.Backoff = guardrail.Backoff{Attempts: 4, Base: 10 * time.Millisecond, Max: 40 * time.Millisecond}
 	}
 	if opts.RetryInterval == 0 {
 		opts.RetryInterval = 10 * time.Millisecond

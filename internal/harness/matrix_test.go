@@ -55,8 +55,9 @@ func matrix() []faultRow {
 			rows = append(rows, faultRow{name: phase + " " + code + " ×3", faults: []orgemu.Fault{{Op: op, Code: code, Times: 3}},
 				execution: "SUCCEEDED", end: endClosed})
 		}
-		// More than one invocation retries (six attempts per call): the state machine retries the task.
-		rows = append(rows, faultRow{name: phase + " TooManyRequestsException ×9 on one account", faults: []orgemu.Fault{{Op: op, Target: "111111111111", Code: "TooManyRequestsException", Times: 9}},
+		// More than one invocation retries (a throttled call goes up to 12 times with the
+		// harness's backoff): the state machine retries the task.
+		rows = append(rows, faultRow{name: phase + " TooManyRequestsException ×15 on one account", faults: []orgemu.Fault{{Op: op, Target: "111111111111", Code: "TooManyRequestsException", Times: 15}},
 			execution: "SUCCEEDED", end: endClosed, invoked: map[string]int{phase: 2}})
 	}
 	return append(rows,

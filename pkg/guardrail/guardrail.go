@@ -68,6 +68,7 @@ type Guardrail struct {
 	opts     Options
 	mu       sync.Mutex
 	mgmt     string // management account ID, cached once known
+	pace     *pacer // shared by every call, so what it learns outlives one batch
 }
 
 // New returns a Guardrail for policyID.
@@ -87,7 +88,7 @@ func New(api OrganizationsAPI, policyID string, opts Options) *Guardrail {
 	if opts.Jitter == nil {
 		opts.Jitter = rand.Float64
 	}
-	return &Guardrail{api: api, policyID: policyID, opts: opts}
+	return &Guardrail{api: api, policyID: policyID, opts: opts, pace: newPacer(opts.Sleep, opts.Backoff.Max)}
 }
 
 // PolicyID is the guardrail policy this Guardrail acts on.

@@ -117,18 +117,41 @@ func (g *Guardrail) batch(ctx context.Context, ids []string, fn func(ctx context
 	return failed
 }
 
-// call runs one Organizations call, retrying throttling and transient errors with full-jitter
-// exponential backoff. A retryable error that outlasts the budget becomes a *TransientError.
+// call runs one Organizations call at the pacer's rate. Throttling slows the pacer and the call
+// goes again at its next turn; other transient errors are retried with full-jitter exponential
+// backoff. A retryable error that outlasts the budget becomes a *TransientError.
 func (g *Guardrail) call(ctx context.Context, op, target string, fn func() error) error {
 	b := g.opts.Backoff
 	var err error
+	throttles := 0
 	for attempt := 1; ; attempt++ {
-		err = fn()
-		if err == nil || !retryable(err) || ctx.Err() != nil {
+		if werr := g.pace.wait(ctx); werr != nil {
+			if err == nil {
+				err = werr
+			}
 			return err
 		}
-		if attempt >= b.Attempts {
+		err = fn()
+		if err == nil {
+			g.pace.succeeded()
+			return nil
+		}
+		if !retryable(err) || ctx.Err() != nil {
+			return err
+		}
+		throttled := errorCode(err) == "TooManyRequestsException"
+		if throttled {
+			throttles++
+		}
+		// A throttled call waits its paced turn, so it may go again more often than one that
+		// failed otherwise: up to three times the attempts.
+		if attempt-throttles >= b.Attempts || throttles >= 3*b.Attempts {
 			return &TransientError{Op: op, Target: target, Attempts: attempt, Err: err}
+		}
+		if throttled {
+			g.pace.throttled()
+			g.opts.Logger.Debug("throttled; slowing down", "op", op, "target", target, "attempt", attempt, "rate", g.pace.Rate())
+			continue // the pacer decides when it goes again
 		}
 		delay := min(b.Max, b.Base<<min(attempt-1, 20))
 		delay = time.Duration(g.opts.Jitter() * float64(delay))
