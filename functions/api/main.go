@@ -4,8 +4,7 @@ package main
 
 import (
 	"errors"
-
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"os"
 
 	"github.com/rootwindow/rootwindow/pkg/api"
 	"github.com/rootwindow/rootwindow/pkg/config"
@@ -17,6 +16,6 @@ func main() {
 		if s.Config.StateMachineARN == "" {
 			return nil, errors.New(config.EnvStateMachineARN + " is required")
 		}
-		return api.New(s, sfn.NewFromConfig(s.AWS), s.Config.StateMachineARN).Handle, nil
+		return api.New(s, api.NewStepFunctionsClient(s.AWS, os.Getenv), s.Config.StateMachineARN).Handle, nil
 	})
 }

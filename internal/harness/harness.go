@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
@@ -213,7 +212,7 @@ func (h *Harness) NewLedger(ctx context.Context) error {
 		return err
 	}
 	h.steps = steps
-	h.api = api.New(steps, sfn.NewFromConfig(steps.AWS), StateMachineARN)
+	h.api = api.New(steps, api.NewStepFunctionsClient(steps.AWS, os.Getenv), StateMachineARN)
 	h.AWS.Reset()
 	h.invoker.setHandlers(map[string]lambda.Handler{
 		workflow.TaskValidate: lambda.NewHandler(steps.Validate),

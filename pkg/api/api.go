@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/request"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
@@ -33,6 +34,12 @@ import (
 // StepFunctionsAPI is the Step Functions call the API makes.
 type StepFunctionsAPI interface {
 	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+}
+
+// NewStepFunctionsClient is the Step Functions client the api function uses: from cfg, sent to
+// the AWS_ENDPOINT_URL_SFN override that getenv holds, if any.
+func NewStepFunctionsClient(cfg aws.Config, getenv func(string) string) *sfn.Client {
+	return sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = config.Endpoint(getenv, "SFN") })
 }
 
 // Handler serves the API's methods.

@@ -8,9 +8,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/rootwindow/rootwindow/pkg/config"
@@ -22,23 +22,30 @@ import (
 // Wiring is what FromEnvironment needs from its caller; the zero value of each field but Getenv
 // means what AWS uses.
 type Wiring struct {
-	Getenv    func(string) string
+	Getenv func(string) string
+	// Env is the process environment, where Lambda puts the AWS region, credentials and (locally)
+	// the AWS_ENDPOINT_URL_* overrides; default os.Getenv.
+	Env       func(string) string
 	Clock     func() time.Time // default time.Now
 	Guardrail guardrail.Options
 }
 
 // FromEnvironment builds the steps a Lambda runs, once per instance: configuration from the
-// environment, the real AWS clients (which honour AWS_ENDPOINT_URL_* for local runs), and a JSON
+// environment, the real AWS clients (sent to AWS_ENDPOINT_URL_* for local runs), and a JSON
 // logger that stamps every line with the Lambda request ID.
 func FromEnvironment(ctx context.Context, w Wiring) (*Steps, error) {
 	cfg, err := config.Load(w.Getenv)
 	if err != nil {
 		return nil, fmt.Errorf("configuration: %w", err)
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if w.Env == nil {
+		w.Env = os.Getenv
+	}
+	awsCfg, err := config.AWS(w.Env)
 	if err != nil {
 		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}
+	endpoint := func(serviceID string) *string { return config.Endpoint(w.Env, serviceID) }
 	if w.Clock == nil {
 		w.Clock = time.Now
 	}
@@ -47,12 +54,14 @@ func FromEnvironment(ctx context.Context, w Wiring) (*Steps, error) {
 		w.Guardrail.Logger = log
 	}
 	return &Steps{
-		AWS:       awsCfg,
-		Config:    cfg,
-		Guardrail: guardrail.New(guardrail.NewClient(awsCfg), cfg.GuardrailPolicyID, w.Guardrail),
-		Ledger:    ledger.New(dynamodb.NewFromConfig(awsCfg), cfg.TableName, w.Clock),
-		Notify: notify.New(eventbridge.NewFromConfig(awsCfg), cfg.EventBus,
-			sns.NewFromConfig(awsCfg), cfg.TopicARN, w.Clock),
+		AWS:    awsCfg,
+		Config: cfg,
+		Guardrail: guardrail.New(guardrail.NewClient(awsCfg, func(o *organizations.Options) { o.BaseEndpoint = endpoint("Organizations") }),
+			cfg.GuardrailPolicyID, w.Guardrail),
+		Ledger: ledger.New(dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint("DynamoDB") }),
+			cfg.TableName, w.Clock),
+		Notify: notify.New(eventbridge.NewFromConfig(awsCfg, func(o *eventbridge.Options) { o.BaseEndpoint = endpoint("EventBridge") }), cfg.EventBus,
+			sns.NewFromConfig(awsCfg, func(o *sns.Options) { o.BaseEndpoint = endpoint("SNS") }), cfg.TopicARN, w.Clock),
 		Clock:   w.Clock,
 		Metrics: os.Stdout,
 		Log:     log,

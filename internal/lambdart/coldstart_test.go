@@ -1,0 +1,174 @@
+package lambdart_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/rootwindow/rootwindow/internal/awsemu"
+	"github.com/rootwindow/rootwindow/internal/lambdart"
+	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
+
+const (
+	requester = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"
+	accounts  = 50
+)
+
+var functions = []string{"validate", "detach", "reattach", "api", "sweeper"}
+
+// build compiles each function's bootstrap as `make build` does, for this machine's architecture
+// (to run it) and for arm64 (to weigh what Lambda runs).
+func build(b *testing.B, dir, goarch string) map[string]string {
+	b.Helper()
+	out := map[string]string{}
+	for _, fn := range functions {
+		path := filepath.Join(dir, goarch, fn)
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", path, "./functions/"+fn)
+		cmd.Dir = testenv.RepoRoot()
+		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
+		if msg, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("build %s: %v\n%s", fn, err, msg)
+		}
+		out[fn] = path
+	}
+	return out
+}
+
+// BenchmarkColdStart starts each function's bootstrap as Lambda does on a cold start, against a
+// loopback Runtime API, and hands it one event of a 50-account request: validate, detach and
+// reattach of one window, then a POST /requests through api and one sweep. It reports, per
+// function, the time from process start to its first answer (cold-ms) and to its first poll
+// (init-ms), its peak resident memory (peak-MB), and the arm64 bootstrap's size (arm64-MB).
+func BenchmarkColdStart(b *testing.B) {
+	dir := b.TempDir()
+	bins := build(b, dir, "amd64")
+	arm := build(b, dir, "arm64")
+	members := make([]string, accounts)
+	for i := range members {
+		members[i] = fmt.Sprintf("1000000000%02d", i)
+	}
+	org := orgemu.Standard("999999999999", "alice@example.com", members...)
+	orgURL := org.Start()
+	defer org.Close()
+	emu := awsemu.New()
+	emuURL := emu.Start()
+	defer emu.Close()
+	dbURL, stop, err := testenv.StartDynalite()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stop()
+	db := testenv.DynamoDB(dbURL)
+	table := "coldstart"
+	if err := ledger.CreateTable(context.Background(), db, table); err != nil {
+		b.Fatal(err)
+	}
+	env := []string{
+		"AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDBENCH", "AWS_SECRET_ACCESS_KEY=bench", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_LAMBDA_FUNCTION_NAME=rootwindow-bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", "AWS_LAMBDA_LOG_FORMAT=JSON",
+		"AWS_ENDPOINT_URL_ORGANIZATIONS=" + orgURL, "AWS_ENDPOINT_URL_DYNAMODB=" + dbURL,
+		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + emuURL, "AWS_ENDPOINT_URL_SNS=" + emuURL, "AWS_ENDPOINT_URL_SFN=" + emuURL,
+		config.EnvTableName + "=" + table, config.EnvGuardrailPolicyID + "=" + orgemu.GuardrailID,
+		config.EnvAdminPrincipals + "=arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*",
+		config.EnvTopicARN + "=arn:aws:sns:us-east-1:999999999999:ops",
+		config.EnvStateMachineARN + "=arn:aws:states:us-east-1:999999999999:stateMachine:rootwindow",
+	}
+	cold := map[string]time.Duration{}
+	initd := map[string]time.Duration{}
+	peak := map[string]int64{}
+	run := func(fn string, payload any) []byte {
+		b.Helper()
+		raw, err := json.Marshal(payload)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rtx, err := lambdart.Start()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer rtx.Close()
+		p, err := rtx.Launch(bins[fn], env)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Stop()
+		rtx.Queue(raw)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		inv, err := rtx.Next(ctx)
+		if err != nil {
+			b.Fatalf("%s: %v", fn, err)
+		}
+		if inv.Failed {
+			b.Fatalf("%s failed: %s", fn, inv.Response)
+		}
+		cold[fn] += inv.Answered.Sub(p.Started)
+		initd[fn] += rtx.FirstPoll().Sub(p.Started)
+		rss, err := p.PeakRSS()
+		if err != nil {
+			b.Fatal(err)
+		}
+		peak[fn] = max(peak[fn], rss)
+		return inv.Response
+	}
+	store := ledger.New(db, table, time.Now)
+	i := 0
+	for b.Loop() {
+		i++
+		id := fmt.Sprintf("bench-%d", i)
+		req, _ := json.Marshal(map[string]any{"accountIds": members, "hours": 1, "reason": "cold start benchmark", "requester": requester})
+		envelope, _ := json.Marshal(workflow.Envelope{Request: req})
+		run("validate", workflow.ValidateInput{Input: envelope, Execution: id})
+		run("detach", workflow.DetachInput{RequestID: id})
+		run("reattach", workflow.ReattachInput{RequestID: id, Mode: workflow.ModeClose})
+		post := events.APIGatewayProxyRequest{
+			Resource: "/requests", Path: "/requests", HTTPMethod: "POST",
+			Body: fmt.Sprintf(`{"accountIds": %s, "hours": 1, "reason": "cold start benchmark"}`, mustJSON(members)),
+		}
+		post.RequestContext.Identity.UserArn = requester
+		post.RequestContext.RequestID = id
+		res := run("api", post)
+		var answer events.APIGatewayProxyResponse
+		if err := json.Unmarshal(res, &answer); err != nil || answer.StatusCode != 202 {
+			b.Fatalf("api: %s", res)
+		}
+		var accepted struct{ RequestID string }
+		_ = json.Unmarshal([]byte(answer.Body), &accepted)
+		// Withdraw it, so that the next round finds the accounts free.
+		if _, err := store.Transition(context.Background(), accepted.RequestID, ledger.Cancelled, requester, "benchmark", ledger.Change{}); err != nil {
+			b.Fatal(err)
+		}
+		if err := store.Release(context.Background(), accepted.RequestID, members); err != nil {
+			b.Fatal(err)
+		}
+		run("sweeper", events.CloudWatchEvent{Version: "0", ID: id, DetailType: workflow.DetailTypeSchedule, Source: "aws.events", Detail: json.RawMessage(`{}`)})
+	}
+	n := float64(b.N)
+	for _, fn := range functions {
+		st, err := os.Stat(arm[fn])
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(cold[fn].Microseconds())/1000/n, fn+"-cold-ms")
+		b.ReportMetric(float64(initd[fn].Microseconds())/1000/n, fn+"-init-ms")
+		b.ReportMetric(float64(peak[fn])/(1<<20), fn+"-peak-MiB")
+		b.ReportMetric(float64(st.Size())/(1<<20), fn+"-arm64-MiB")
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
