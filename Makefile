@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: all build test lint fuzz synth deploy diff destroy tools clean demo $(addprefix build-,$(FUNCTIONS))
+.PHONY: all build test lint fuzz bench synth deploy diff destroy tools clean demo $(addprefix build-,$(FUNCTIONS))
 
 all: lint test build
 
@@ -44,6 +44,10 @@ test: tools
 	go mod download
 	go vet ./...
 	go test ./...
+
+## bench: the benchmarks recorded in BENCHMARKS.md (a few minutes)
+bench: tools
+	scripts/bench.sh
 
 ## fuzz: each fuzz target for FUZZTIME (default 1m); not part of test
 FUZZTIME ?= 1m

@@ -55,7 +55,7 @@ func apiCall(t *testing.T, r events.APIGatewayProxyRequest) (int, map[string]any
 	return res.StatusCode, body
 }
 
-func apiSample(t *testing.T, name string) events.APIGatewayProxyRequest {
+func apiSample(t testing.TB, name string) events.APIGatewayProxyRequest {
 	t.Helper()
 	var r events.APIGatewayProxyRequest
 	if err := json.Unmarshal(testenv.Sample(t, name), &r); err != nil {

@@ -83,6 +83,7 @@ type invoker struct {
 	counts   map[string]int
 	timeouts map[string]*invokeTimeout
 	running  sync.WaitGroup // invocations in flight, which go on after their execution stops
+	timings  []Timing
 	clock    *Clock
 	srv      *httptest.Server
 }
@@ -135,8 +136,12 @@ func (inv *invoker) serve(w http.ResponseWriter, r *http.Request) {
 	inv.running.Add(1)
 	defer inv.running.Done()
 	payload, _ := io.ReadAll(r.Body)
+	start := time.Now()
 	// Not the request's context: a Lambda goes on when the execution that invoked it is stopped.
 	out, herr := invokeWithin(context.WithoutCancel(r.Context()), h, payload, timeout)
+	inv.mu.Lock()
+	inv.timings = append(inv.timings, Timing{Task: task, Start: start, End: time.Now()})
+	inv.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	if herr != nil {
 		w.Header().Set("X-Amz-Function-Error", "Unhandled")
@@ -213,6 +218,12 @@ func errorType(err error) string {
 	return t.Name()
 }
 
+// Timing is one Lambda invocation's wall-clock span.
+type Timing struct {
+	Task       string
+	Start, End time.Time
+}
+
 // Event is one execution event the runner reported.
 type Event struct {
 	Type    string    `json:"type"`
@@ -231,6 +242,7 @@ type Result struct {
 	Cause       string
 	Events      []Event
 	Invocations map[string]int // Lambda invocations by task
+	Timings     []Timing       // each invocation's span, in order of return
 	Took        time.Duration  // wall-clock time
 }
 
@@ -291,6 +303,9 @@ func (h *Harness) RunWith(ctx context.Context, name string, input json.RawMessag
 	f.Close()
 
 	before := h.invoker.invocations()
+	h.invoker.mu.Lock()
+	firstTiming := len(h.invoker.timings)
+	h.invoker.mu.Unlock()
 	start := time.Now()
 	h.Clock.Freeze() // the runner resumes it once node has started
 	defer h.Clock.Freeze()
@@ -333,5 +348,8 @@ func (h *Harness) RunWith(ctx context.Context, name string, input json.RawMessag
 			res.Invocations[task] = d
 		}
 	}
+	h.invoker.mu.Lock()
+	res.Timings = append([]Timing(nil), h.invoker.timings[firstTiming:]...)
+	h.invoker.mu.Unlock()
 	return res, nil
 }
