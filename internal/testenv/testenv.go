@@ -88,16 +88,23 @@ func DecodeSample(t testing.TB, name string, v any) {
 	}
 }
 
+// The emulated organization the package tests share: its management account, and the pattern of
+// its administrators (IAM Identity Center's AdministratorAccess permission set).
+const (
+	Management   = "999999999999"
+	AdminPattern = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*"
+)
+
 // Steps builds the workflow's steps as a Lambda would, against the given emulators: org through
-// the real Organizations client, a fresh ledger table on db, notifications to emu; admins match
-// adminPattern; the clock is now.
-func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db *dynamodb.Client, table, adminPattern string, now func() time.Time) *workflow.Steps {
+// the real Organizations client, a fresh ledger table on db, notifications to emu; administrators
+// match AdminPattern; the clock is now.
+func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db *dynamodb.Client, table string, now func() time.Time) *workflow.Steps {
 	t.Helper()
 	LedgerTable(t, db, table)
 	return &workflow.Steps{
 		Config: config.Runtime{
 			TableName: table, GuardrailPolicyID: orgemu.GuardrailID, OwnerTagKey: "owner",
-			AdminPrincipals: []string{adminPattern}, MaxAccounts: 50, BookingHorizonDays: 7, EventBus: "default",
+			AdminPrincipals: []string{AdminPattern}, MaxAccounts: 50, BookingHorizonDays: 7, EventBus: "default",
 		},
 		Guardrail: guardrail.New(Organizations(t, org), orgemu.GuardrailID,
 			guardrail.Options{Backoff: guardrail.Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}}),

@@ -26,7 +26,6 @@ import (
 )
 
 const (
-	mgmt         = "999999999999"
 	alice        = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"
 	bob          = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/bob@example.com"
 	mallory      = "arn:aws:iam::999999999999:user/mallory"
@@ -54,10 +53,9 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{org: orgemu.Standard(mgmt, "alice@example.com", members...), emu: awsemu.New()}
+	e := &env{org: orgemu.Standard(testenv.Management, "alice@example.com", members...), emu: awsemu.New()}
 	e.table = fmt.Sprintf("api-%d", tables.Add(1))
-	e.steps = testenv.Steps(t, e.org, e.emu, db, e.table,
-		"arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*", func() time.Time { return t0 })
+	e.steps = testenv.Steps(t, e.org, e.emu, db, e.table, func() time.Time { return t0 })
 	cfg := testenv.AWSConfig()
 	cfg.RetryMaxAttempts = 1
 	url := e.emu.Start() // the notifier's server: one emulator serves all three services

@@ -252,12 +252,7 @@ func TestEndCancelAndTheWorkflowRace(t *testing.T) {
 func TestAlarmKeepsTheLease(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"}); err != nil {
-		t.Fatal(err)
-	}
+	e.open(t, "req-1", members[0])
 	r, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeAlarm, Cause: "Throttled"})
 	if err != nil || r.Status != "OPEN" {
 		t.Fatalf("alarm: %+v %v", r, err)

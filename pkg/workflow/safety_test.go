@@ -18,17 +18,6 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
-// open validates and lifts a window on accounts as request id.
-func (e *env) open(t *testing.T, id string, accounts ...string) {
-	t.Helper()
-	if _, err := e.validate(t, id, validRequest(accounts...)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.steps.Detach(context.Background(), workflow.DetachInput{RequestID: id}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func statusChange(t *testing.T, name, status string, errName *string) events.CloudWatchEvent {
 	t.Helper()
 	var ev events.CloudWatchEvent

@@ -18,7 +18,7 @@ import (
 // The Lambdas' own wiring, configured only by environment variables as in AWS, with the real SDK
 // clients sent to the emulators by AWS_ENDPOINT_URL_*, and Lambda's JSON handling.
 func TestFromEnvironmentRunsAWindow(t *testing.T) {
-	org := orgemu.Standard(mgmt, "alice@example.com", members...)
+	org := orgemu.Standard(testenv.Management, "alice@example.com", members...)
 	orgURL := org.Start()
 	t.Cleanup(org.Close)
 	dbURL, stop, err := testenv.StartDynalite()
@@ -31,7 +31,7 @@ func TestFromEnvironmentRunsAWindow(t *testing.T) {
 		"AWS_ENDPOINT_URL_ORGANIZATIONS": orgURL, "AWS_ENDPOINT_URL_DYNAMODB": dbURL,
 		"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "eu-west-1",
 		config.EnvTableName: "rootwindow-ledger", config.EnvGuardrailPolicyID: orgemu.GuardrailID,
-		config.EnvAdminPrincipals: "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*",
+		config.EnvAdminPrincipals: testenv.AdminPattern,
 	} {
 		t.Setenv(k, v)
 	}

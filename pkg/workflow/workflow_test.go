@@ -23,7 +23,6 @@ import (
 )
 
 const (
-	mgmt  = "999999999999"
 	alice = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/alice@example.com"
 )
 
@@ -48,9 +47,8 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{org: orgemu.Standard(mgmt, "alice@example.com", members...), emu: awsemu.New(), now: t0}
-	e.steps = testenv.Steps(t, e.org, e.emu, db, fmt.Sprintf("wf-%d", tables.Add(1)),
-		"arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*", func() time.Time { return e.now })
+	e := &env{org: orgemu.Standard(testenv.Management, "alice@example.com", members...), emu: awsemu.New(), now: t0}
+	e.steps = testenv.Steps(t, e.org, e.emu, db, fmt.Sprintf("wf-%d", tables.Add(1)), func() time.Time { return e.now })
 	e.store = e.steps.Ledger
 	return e
 }
@@ -71,6 +69,17 @@ func validRequest(accounts ...string) map[string]any {
 func (e *env) validate(t *testing.T, id string, req map[string]any) (workflow.Window, error) {
 	t.Helper()
 	return e.steps.Validate(context.Background(), workflow.ValidateInput{Input: input(t, req), Execution: id})
+}
+
+// open validates and lifts a window on accounts as request id.
+func (e *env) open(t *testing.T, id string, accounts ...string) {
+	t.Helper()
+	if _, err := e.validate(t, id, validRequest(accounts...)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.steps.Detach(context.Background(), workflow.DetachInput{RequestID: id}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func (e *env) assertGuardrail(t *testing.T, attached bool, ids ...string) {
@@ -225,7 +234,7 @@ func TestValidateRejects(t *testing.T) {
 		{"inherited guardrail, management account, unknown account", func(e *env) {
 			e.org.AddOU("ou-ex01-abcdefgh", e.org.Root(), orgemu.FullAWSAccessID, orgemu.GuardrailID)
 			e.org.AddAccount(orgemu.Account{ID: "444444444444", Parent: "ou-ex01-abcdefgh", Tags: map[string]string{"owner": "alice@example.com"}}, orgemu.FullAWSAccessID)
-		}, validRequest("444444444444", mgmt, "555555555555", members[0]),
+		}, validRequest("444444444444", testenv.Management, "555555555555", members[0]),
 			[]string{
 				`accountIds[0]: 444444444444 the guardrail p-rootguard01 is inherited from ou-ex01-abcdefgh, not attached directly to the account; rootwindow lifts only direct attachments (attach it to the account itself to make it liftable)`,
 				`accountIds[1]: 999999999999 is the organization's management account; SCPs never apply to it, so there is nothing to lift`,
@@ -358,12 +367,7 @@ func TestCompensationAfterCrashMidBatch(t *testing.T) {
 func TestReattachKeepsTryingAndKeepsTheLease(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := e.validate(t, "req-1", validRequest(members[:2]...)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"}); err != nil {
-		t.Fatal(err)
-	}
+	e.open(t, "req-1", members[:2]...)
 	e.org.Inject(orgemu.Fault{Op: "AttachPolicy", Target: members[0], Code: "ConcurrentModificationException"})
 	_, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeClose})
 	var th *workflow.Throttled
@@ -390,12 +394,7 @@ func TestReattachKeepsTryingAndKeepsTheLease(t *testing.T) {
 func TestReattachOverTheLimitIsRestoreFailed(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"}); err != nil {
-		t.Fatal(err)
-	}
+	e.open(t, "req-1", members[0])
 	e.org.Inject(orgemu.Fault{Op: "AttachPolicy", Code: "ConstraintViolationException"})
 	_, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeClose})
 	var rf *workflow.RestoreFailed
@@ -428,21 +427,11 @@ func TestReattachLeavesOtherWindowsAlone(t *testing.T) {
 	// newer request has lifted since.
 	e := newEnv(t)
 	ctx := context.Background()
-	if _, err := e.validate(t, "old", validRequest(members[0])); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "old"}); err != nil {
-		t.Fatal(err)
-	}
+	e.open(t, "old", members[0])
 	if _, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "old", Mode: workflow.ModeClose}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.validate(t, "new", validRequest(members[0])); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "new"}); err != nil {
-		t.Fatal(err)
-	}
+	e.open(t, "new", members[0])
 	if _, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "old", Mode: workflow.ModeCompensate}); err != nil {
 		t.Fatal(err)
 	}
@@ -483,12 +472,7 @@ func TestCompensationEdges(t *testing.T) {
 		t.Errorf("unknown mode: %v", err)
 	}
 	// The window opened but its step's answer was lost: compensation ends the window early.
-	if _, err := e.validate(t, "lost", validRequest(members[0])); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "lost"}); err != nil {
-		t.Fatal(err)
-	}
+	e.open(t, "lost", members[0])
 	r, err = e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "lost", Mode: workflow.ModeCompensate, Cause: "States.Timeout"})
 	if err != nil || r.Status != "CLOSED" {
 		t.Fatalf("%+v %v", r, err)
