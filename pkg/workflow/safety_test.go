@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
@@ -315,4 +318,26 @@ func TestDetachPutsBackWhenTheRequestWasSettledDuringTheLift(t *testing.T) {
 	}
 	e.org.SetLatency(0)
 	e.assertGuardrail(t, true, members...)
+}
+
+// A lease whose request record is gone (a write lost between the two): the sweeper puts the
+// guardrail back on its account and drops the lease.
+func TestSweepRestoresOrphanLeases(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.open(t, "req-1", members[0])
+	if _, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(e.steps.Config.TableName),
+		Key:       map[string]types.AttributeValue{ledger.KeyAttribute: &types.AttributeValueMemberS{Value: "request#req-1"}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.assertGuardrail(t, false, members[0])
+	if _, err := e.steps.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.assertGuardrail(t, true, members[0])
+	if leases, _ := e.store.AllLeases(ctx); len(leases) != 0 {
+		t.Errorf("leases left: %v", leases)
+	}
 }
