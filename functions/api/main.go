@@ -4,18 +4,19 @@ package main
 
 import (
 	"errors"
-	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/rootwindow/rootwindow/pkg/api"
-	"github.com/rootwindow/rootwindow/pkg/config"
-	"github.com/rootwindow/rootwindow/pkg/workflow"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
 )
 
 func main() {
-	workflow.MainWith(func(s *workflow.Steps) (any, error) {
-		if s.Config.StateMachineARN == "" {
-			return nil, errors.New(config.EnvStateMachineARN + " is required")
-		}
-		return api.New(s, api.NewStepFunctionsClient(s.AWS, os.Getenv), s.Config.StateMachineARN).Handle, nil
-	})
+	instance := lambdaenv.FromEnvironment() // configuration → AWS clients → window service
+	if instance.Config.StateMachineARN == "" {
+		lambdaenv.ExitOn(errors.New(contract.EnvStateMachineARN + " is required"))
+	}
+	handler := api.New(instance.Windows, instance.StepFunctions(), instance.Config.StateMachineARN)
+	lambda.StartHandlerFunc(handler.Handle)
 }

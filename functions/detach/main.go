@@ -1,8 +1,15 @@
 // Command detach is the rootwindow Lambda that lifts the guardrail SCP from the request's accounts and starts the window.
 package main
 
-import "github.com/rootwindow/rootwindow/pkg/workflow"
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
 
 func main() {
-	workflow.Main(func(s *workflow.Steps) any { return s.Detach })
+	instance := lambdaenv.FromEnvironment() // configuration → AWS clients → window service
+	steps := workflow.New(instance.Windows)
+	lambda.StartHandlerFunc(steps.Detach)
 }

@@ -1,8 +1,15 @@
 // Command reattach is the rootwindow Lambda that puts the guardrail SCP back and closes the request.
 package main
 
-import "github.com/rootwindow/rootwindow/pkg/workflow"
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
 
 func main() {
-	workflow.Main(func(s *workflow.Steps) any { return s.Reattach })
+	instance := lambdaenv.FromEnvironment() // configuration → AWS clients → window service
+	steps := workflow.New(instance.Windows)
+	lambda.StartHandlerFunc(steps.Reattach)
 }

@@ -3,8 +3,15 @@
 // every window that is over, sends pending notifications and reports drift.
 package main
 
-import "github.com/rootwindow/rootwindow/pkg/workflow"
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
 
 func main() {
-	workflow.Main(func(s *workflow.Steps) any { return s.SafetyNet })
+	instance := lambdaenv.FromEnvironment() // configuration → AWS clients → window service
+	steps := workflow.New(instance.Windows)
+	lambda.StartHandlerFunc(steps.SafetyNet)
 }

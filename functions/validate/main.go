@@ -1,8 +1,15 @@
 // Command validate is the rootwindow Lambda that validates a root access window request, checks the requester and the organization, and reserves the accounts.
 package main
 
-import "github.com/rootwindow/rootwindow/pkg/workflow"
+import (
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
 
 func main() {
-	workflow.Main(func(s *workflow.Steps) any { return s.Validate })
+	instance := lambdaenv.FromEnvironment() // configuration → AWS clients → window service
+	steps := workflow.New(instance.Windows)
+	lambda.StartHandlerFunc(steps.Validate)
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/rootwindow/rootwindow/infra/stack"
-	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 func one(t *testing.T, typ string) (string, map[string]any) {
@@ -73,7 +73,7 @@ func TestRequestBusRuleAndDeadLetters(t *testing.T) {
 	if p == nil {
 		t.Fatal("no rule on the request bus")
 	}
-	want := map[string]any{"source": []any{stack.RequestSource}, "detail-type": []any{stack.RequestDetailType}}
+	want := map[string]any{"source": []any{contract.RequestSource}, "detail-type": []any{contract.RequestDetailType}}
 	if !reflect.DeepEqual(p["EventPattern"], want) {
 		t.Errorf("pattern %v", p["EventPattern"])
 	}
@@ -165,11 +165,11 @@ func TestTopicAndNotificationSettings(t *testing.T) {
 	}
 	for id, fn := range resources("AWS::Lambda::Function") {
 		env := props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
-		topic, _ := json.Marshal(env[config.EnvTopicARN])
-		if env[config.EnvEventBus] != "default" || !strings.Contains(string(topic), topicID) {
-			t.Errorf("%s: bus %v topic %s", id, env[config.EnvEventBus], topic)
+		topic, _ := json.Marshal(env[contract.EnvTopicARN])
+		if env[contract.EnvEventBus] != "default" || !strings.Contains(string(topic), topicID) {
+			t.Errorf("%s: bus %v topic %s", id, env[contract.EnvEventBus], topic)
 		}
-		sm, isAPI := env[config.EnvStateMachineARN]
+		sm, isAPI := env[contract.EnvStateMachineARN]
 		if strings.HasPrefix(id, "FunctionsApi") != isAPI {
 			t.Errorf("%s: state machine ARN %v", id, sm)
 		}

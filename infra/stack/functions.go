@@ -14,8 +14,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/rootwindow/rootwindow/pkg/config"
-	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 // FunctionsProps configures the Lambdas.
@@ -53,14 +52,14 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	cfg := props.Config
 	env := map[string]*string{
-		config.EnvTableName:          props.Table.TableName(),
-		config.EnvGuardrailPolicyID:  jsii.String(cfg.GuardrailPolicyID),
-		config.EnvAdminPrincipals:    jsii.String(strings.Join(cfg.AdminPrincipals, ",")),
-		config.EnvOwnerTagKey:        jsii.String(cfg.OwnerTagKey),
-		config.EnvMaxAccounts:        jsii.String(strconv.Itoa(cfg.MaxAccountsPerRequest)),
-		config.EnvBookingHorizonDays: jsii.String(strconv.Itoa(cfg.BookingHorizonDays)),
-		config.EnvEventBus:           jsii.String(NotificationBus),
-		config.EnvTopicARN:           props.Notifications.Topic.TopicArn(),
+		contract.EnvTableName:          props.Table.TableName(),
+		contract.EnvGuardrailPolicyID:  jsii.String(cfg.GuardrailPolicyID),
+		contract.EnvAdminPrincipals:    jsii.String(strings.Join(cfg.AdminPrincipals, ",")),
+		contract.EnvOwnerTagKey:        jsii.String(cfg.OwnerTagKey),
+		contract.EnvMaxAccounts:        jsii.String(strconv.Itoa(cfg.MaxAccountsPerRequest)),
+		contract.EnvBookingHorizonDays: jsii.String(strconv.Itoa(cfg.BookingHorizonDays)),
+		contract.EnvEventBus:           jsii.String(NotificationBus),
+		contract.EnvTopicARN:           props.Notifications.Topic.TopicArn(),
 	}
 	newFn := func(name, description string, timeout float64) awslambda.Function {
 		logs := awslogs.NewLogGroup(c, jsii.String(name+"Logs"), &awslogs.LogGroupProps{
@@ -139,7 +138,7 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	for _, fn := range []awslambda.Function{f.API, f.Sweeper} {
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid: jsii.String("ListRequests"), Actions: jsii.Strings("dynamodb:Query"),
-			Resources: jsii.Strings(*props.Table.TableArn() + "/index/" + ledger.ByCreatedIndex),
+			Resources: jsii.Strings(*props.Table.TableArn() + "/index/" + contract.ByCreatedIndex),
 		}))
 	}
 	for _, fn := range []awslambda.Function{f.Validate, f.Detach, f.Reattach, f.API, f.Sweeper} {
@@ -155,6 +154,6 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 
 // AllowStart gives the API function the state machine to start, and the right to start it.
 func (f *Functions) AllowStart(sm sfn.IStateMachine) {
-	f.API.AddEnvironment(jsii.String(config.EnvStateMachineARN), sm.StateMachineArn(), nil)
+	f.API.AddEnvironment(jsii.String(contract.EnvStateMachineARN), sm.StateMachineArn(), nil)
 	sm.GrantStartExecution(f.API)
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 // The EventBridge request channel's contract.
@@ -75,7 +75,7 @@ func NewIntake(scope constructs.Construct, id string, props *IntakeProps) *Intak
 		Input: awsevents.RuleTargetInput_FromObject(map[string]any{
 			"request": awsevents.EventField_FromPath(jsii.String("$.detail")),
 			"origin": map[string]any{
-				"channel": ledger.ChannelEventBridge, "eventId": awsevents.EventField_EventId(),
+				"channel": contract.ChannelEventBridge, "eventId": awsevents.EventField_EventId(),
 				"sourceAccount": awsevents.EventField_Account(),
 			},
 		}),

@@ -6,7 +6,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 // Ledger is the DynamoDB table of requests and leases. It is the audit trail, so it outlives the
@@ -20,7 +20,7 @@ type Ledger struct {
 func NewLedger(scope constructs.Construct, id string) *Ledger {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	table := awsdynamodb.NewTable(c, jsii.String("Table"), &awsdynamodb.TableProps{
-		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(ledger.KeyAttribute), Type: awsdynamodb.AttributeType_STRING},
+		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(contract.KeyAttribute), Type: awsdynamodb.AttributeType_STRING},
 		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
@@ -32,9 +32,9 @@ func NewLedger(scope constructs.Construct, id string) *Ledger {
 	// Requests by creation time, for the API's listing (leases and event claims have no createdAt,
 	// so they stay out of it).
 	table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
-		IndexName:      jsii.String(ledger.ByCreatedIndex),
-		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(ledger.KindAttribute), Type: awsdynamodb.AttributeType_STRING},
-		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(ledger.CreatedAttribute), Type: awsdynamodb.AttributeType_STRING},
+		IndexName:      jsii.String(contract.ByCreatedIndex),
+		PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(contract.KindAttribute), Type: awsdynamodb.AttributeType_STRING},
+		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(contract.CreatedAttribute), Type: awsdynamodb.AttributeType_STRING},
 		ProjectionType: awsdynamodb.ProjectionType_ALL,
 	})
 	return &Ledger{Construct: c, Table: table}

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/rootwindow/rootwindow/pkg/workflow"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 // SweepEvery is how often the sweeper runs.
@@ -47,7 +47,7 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 		Description: jsii.String("rootwindow: restore the guardrail when an execution fails, times out or is stopped"),
 		EventPattern: &awsevents.EventPattern{
 			Source:     jsii.Strings("aws.states"),
-			DetailType: jsii.Strings(workflow.DetailTypeStatusChange),
+			DetailType: jsii.Strings(contract.DetailTypeStatusChange),
 			Detail: &map[string]any{
 				"status":          []string{"FAILED", "TIMED_OUT", "ABORTED"},
 				"stateMachineArn": []*string{sm.StateMachineArn()},
@@ -65,7 +65,7 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 	five := awscdk.Duration_Minutes(jsii.Number(5))
 	custom := func(name string) awscloudwatch.IMetric {
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace: jsii.String(workflow.MetricsNamespace), MetricName: jsii.String(name),
+			Namespace: jsii.String(contract.MetricsNamespace), MetricName: jsii.String(name),
 			Statistic: jsii.String("Sum"), Period: five,
 		})
 	}
@@ -86,9 +86,9 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 	}
 	alarm("ExecutionsAborted", "an execution was stopped; the safety net restores its window, check that it did", sm.MetricAborted(sum), 1)
 	alarm("ExecutionsTimedOut", "an execution timed out; the safety net restores its window, check that it did", sm.MetricTimedOut(sum), 1)
-	alarm("ExecutionsFailed", "an execution failed for a reason other than a rejected request", custom(workflow.MetricUnexpectedFailure), 1)
-	alarm("RestoreFailed", "THE GUARDRAIL COULD NOT BE RESTORED: attach it by hand now (see the Restore Failed notification)", custom(workflow.MetricRestoreFailed), 1)
-	alarm("DriftDetected", "the guardrail is missing from an account with no open window (see the Drift Detected notification)", custom(workflow.MetricDriftDetected), 1)
+	alarm("ExecutionsFailed", "an execution failed for a reason other than a rejected request", custom(contract.MetricUnexpectedFailure), 1)
+	alarm("RestoreFailed", "THE GUARDRAIL COULD NOT BE RESTORED: attach it by hand now (see the Restore Failed notification)", custom(contract.MetricRestoreFailed), 1)
+	alarm("DriftDetected", "the guardrail is missing from an account with no open window (see the Drift Detected notification)", custom(contract.MetricDriftDetected), 1)
 	alarm("SweeperErrors", "the sweeper failed; windows that are over may not be restored", sweeper.MetricErrors(sum), 1)
 	// Reattach errors are retried for hours; alarm when they persist for 15 minutes.
 	alarm("ReattachErrors", "restoring the guardrail keeps failing", props.Functions.Reattach.MetricErrors(sum), 3)

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/rootwindow/rootwindow/infra/stack"
-	"github.com/rootwindow/rootwindow/pkg/workflow"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 func TestSafetyNetRules(t *testing.T) {
@@ -26,7 +26,7 @@ func TestSafetyNetRules(t *testing.T) {
 	}
 	pattern := status["EventPattern"].(map[string]any)
 	detail := pattern["detail"].(map[string]any)
-	if !reflect.DeepEqual(pattern["source"], []any{"aws.states"}) || !reflect.DeepEqual(pattern["detail-type"], []any{workflow.DetailTypeStatusChange}) ||
+	if !reflect.DeepEqual(pattern["source"], []any{"aws.states"}) || !reflect.DeepEqual(pattern["detail-type"], []any{contract.DetailTypeStatusChange}) ||
 		!reflect.DeepEqual(detail["status"], []any{"FAILED", "TIMED_OUT", "ABORTED"}) {
 		t.Errorf("status-change pattern %v", pattern)
 	}
@@ -73,8 +73,8 @@ func TestAlarmsGoToTheOperatorsTopic(t *testing.T) {
 		}
 		metrics[p["MetricName"].(string)] = true
 	}
-	for _, m := range []string{"ExecutionsAborted", "ExecutionsTimedOut", workflow.MetricUnexpectedFailure, workflow.MetricRestoreFailed,
-		workflow.MetricDriftDetected, "Errors", "ApproximateNumberOfMessagesVisible"} {
+	for _, m := range []string{"ExecutionsAborted", "ExecutionsTimedOut", contract.MetricUnexpectedFailure, contract.MetricRestoreFailed,
+		contract.MetricDriftDetected, "Errors", "ApproximateNumberOfMessagesVisible"} {
 		if !metrics[m] {
 			t.Errorf("no alarm on %s: %v", m, metrics)
 		}

@@ -14,8 +14,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/rootwindow/rootwindow/infra/stack"
-	"github.com/rootwindow/rootwindow/pkg/config"
-	"github.com/rootwindow/rootwindow/pkg/workflow"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 var sample = stack.Config{
@@ -94,15 +93,15 @@ func TestLambdas(t *testing.T) {
 		}
 		env := p["Environment"].(map[string]any)["Variables"].(map[string]any)
 		for k, want := range map[string]any{
-			config.EnvGuardrailPolicyID: "p-rootguard01", config.EnvAdminPrincipals: sample.AdminPrincipals[0],
-			config.EnvOwnerTagKey: "owner", config.EnvMaxAccounts: "50", config.EnvBookingHorizonDays: "7",
+			contract.EnvGuardrailPolicyID: "p-rootguard01", contract.EnvAdminPrincipals: sample.AdminPrincipals[0],
+			contract.EnvOwnerTagKey: "owner", contract.EnvMaxAccounts: "50", contract.EnvBookingHorizonDays: "7",
 		} {
 			if env[k] != want {
 				t.Errorf("%s: %s = %v, want %v", id, k, env[k], want)
 			}
 		}
-		if _, ok := env[config.EnvTableName].(map[string]any)["Ref"]; !ok {
-			t.Errorf("%s: table name is not a reference to the table: %v", id, env[config.EnvTableName])
+		if _, ok := env[contract.EnvTableName].(map[string]any)["Ref"]; !ok {
+			t.Errorf("%s: table name is not a reference to the table: %v", id, env[contract.EnvTableName])
 		}
 	}
 }
@@ -301,7 +300,7 @@ func TestStateMachineStates(t *testing.T) {
 			t.Errorf("%s: parameters %v", name, params)
 		}
 	}
-	if got := state(stack.StateRejected)["Error"]; got != workflow.ErrRequestRejected {
+	if got := state(stack.StateRejected)["Error"]; got != contract.ErrRequestRejected {
 		t.Errorf("rejection error %v", got)
 	}
 	if got := state(stack.StateRejected)["CausePath"]; got != "$.rejection.errorMessage" {
@@ -311,7 +310,7 @@ func TestStateMachineStates(t *testing.T) {
 	if got := state(stack.StateExplain)["Parameters"].(map[string]any)["rejection.$"]; got != "States.StringToJson($.error.Cause)" {
 		t.Errorf("rejection parsed from %v", got)
 	}
-	if got := state(stack.StateRestoreFailed)["Error"]; got != workflow.ErrRestoreFailed {
+	if got := state(stack.StateRestoreFailed)["Error"]; got != contract.ErrRestoreFailed {
 		t.Errorf("restore failure error %v", got)
 	}
 }
@@ -352,16 +351,16 @@ func TestRetryAndCatch(t *testing.T) {
 	}
 	for _, name := range []string{stack.StateValidate, stack.StateDetach} {
 		errs, _ := retryErrors(name)
-		for _, want := range []string{workflow.ErrThrottled, workflow.ErrUnavailable, "Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.Unknown"} {
+		for _, want := range []string{contract.ErrThrottled, contract.ErrUnavailable, "Lambda.ServiceException", "Lambda.TooManyRequestsException", "Lambda.Unknown"} {
 			if !slices.Contains(errs, want) {
 				t.Errorf("%s does not retry %s: %v", name, want, errs)
 			}
 		}
-		if slices.Contains(errs, workflow.ErrRequestRejected) || slices.Contains(errs, "States.ALL") {
+		if slices.Contains(errs, contract.ErrRequestRejected) || slices.Contains(errs, "States.ALL") {
 			t.Errorf("%s retries what it must not: %v", name, errs)
 		}
 	}
-	if got := catches(stack.StateValidate); !reflect.DeepEqual(got, [][2]string{{workflow.ErrRequestRejected, stack.StateExplain}, {"States.ALL", stack.StateCompensate}}) {
+	if got := catches(stack.StateValidate); !reflect.DeepEqual(got, [][2]string{{contract.ErrRequestRejected, stack.StateExplain}, {"States.ALL", stack.StateCompensate}}) {
 		t.Errorf("validate catches %v", got)
 	}
 	if got := catches(stack.StateDetach); !reflect.DeepEqual(got, [][2]string{{"States.ALL", stack.StateCompensate}}) {

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/rootwindow/rootwindow/pkg/workflow"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 // State names, visible in the Step Functions console and matched by the tests.
@@ -39,7 +39,7 @@ const (
 // retryable are the errors worth another attempt of any task: our own transient ones and every
 // Lambda service error.
 var retryable = []string{
-	workflow.ErrThrottled, workflow.ErrUnavailable,
+	contract.ErrThrottled, contract.ErrUnavailable,
 	"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
 	"Lambda.ClientExecutionTimeoutException",
 	"Lambda.TooManyRequestsException", "Lambda.Unknown", "States.Timeout",
@@ -110,13 +110,13 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 	fns := props.Functions
 
 	restoreFailed := sfn.NewFail(c, jsii.String(StateRestoreFailed), &sfn.FailProps{
-		Error: jsii.String(workflow.ErrRestoreFailed), Cause: jsii.String(restoreFailedReason),
+		Error: jsii.String(contract.ErrRestoreFailed), Cause: jsii.String(restoreFailedReason),
 	})
 	// The restore has failed for good: record it and tell the operators (Restore Failed), keeping
 	// the leases; then fail, whether or not the alarm itself got through.
 	alarm := invoke(c, StateAlarm, fns.Reattach, map[string]any{
 		"requestId": sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
-		"mode":      workflow.ModeAlarm,
+		"mode":      contract.ModeAlarm,
 		"cause":     sfn.JsonPath_StringAt(jsii.String(restoreErrorPath + ".Cause")),
 	}, "$.alarm")
 	alarm.AddRetry(&sfn.RetryProps{
@@ -128,7 +128,7 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 
 	compensate := invoke(c, StateCompensate, fns.Reattach, map[string]any{
 		"requestId": sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
-		"mode":      workflow.ModeCompensate,
+		"mode":      contract.ModeCompensate,
 		"cause":     sfn.JsonPath_StringAt(jsii.String("$.error.Error")),
 	}, "$.compensation")
 	compensate.AddRetry(restoreRetry)
@@ -150,9 +150,9 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 		Parameters: &map[string]any{"rejection": sfn.JsonPath_StringToJson(sfn.JsonPath_StringAt(jsii.String("$.error.Cause")))},
 	})
 	explain.Next(sfn.NewFail(c, jsii.String(StateRejected), &sfn.FailProps{
-		Error: jsii.String(workflow.ErrRequestRejected), CausePath: jsii.String("$.rejection.errorMessage"),
+		Error: jsii.String(contract.ErrRequestRejected), CausePath: jsii.String("$.rejection.errorMessage"),
 	}))
-	validate.AddCatch(explain, &sfn.CatchProps{Errors: jsii.Strings(workflow.ErrRequestRejected), ResultPath: jsii.String(errorResultPath)})
+	validate.AddCatch(explain, &sfn.CatchProps{Errors: jsii.Strings(contract.ErrRequestRejected), ResultPath: jsii.String(errorResultPath)})
 	validate.AddCatch(compensate, &sfn.CatchProps{ResultPath: jsii.String(errorResultPath)})
 
 	detach := invoke(c, StateDetach, fns.Detach, map[string]any{
@@ -166,7 +166,7 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 
 	reattach := invoke(c, StateReattach, fns.Reattach, map[string]any{
 		"requestId": sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
-		"mode":      workflow.ModeClose,
+		"mode":      contract.ModeClose,
 	}, "$.restored")
 	reattach.AddRetry(restoreRetry)
 	reattach.AddCatch(alarm, &sfn.CatchProps{ResultPath: jsii.String(restoreErrorPath)})

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rootwindow/rootwindow/pkg/workflow"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 // Published prices (us-east-1, November 2026): Step Functions Standard $0.025 per 1,000 state
@@ -48,7 +48,7 @@ func BenchmarkRequestToLifted(b *testing.B) {
 		var lifted time.Time
 		handlers := apiDone.Sub(start)
 		for _, t := range run.Timings {
-			if t.Task == workflow.TaskDetach && lifted.IsZero() {
+			if t.Task == contract.TaskDetach && lifted.IsZero() {
 				lifted = t.End
 			}
 			if lifted.IsZero() || !t.End.After(lifted) {

@@ -14,6 +14,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/harness"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
 )
@@ -24,7 +25,7 @@ func published(t *testing.T) []string {
 	t.Helper()
 	var kinds []string
 	for _, e := range h.AWS.Events() {
-		if e.Source != notify.Source || e.Bus != "default" {
+		if e.Source != contract.NotificationSource || e.Bus != "default" {
 			t.Errorf("event %s from %s on %s", e.DetailType, e.Source, e.Bus)
 		}
 		kinds = append(kinds, strings.TrimPrefix(e.DetailType, "Root Access Window "))
@@ -166,7 +167,7 @@ func TestEventBridgeChannel(t *testing.T) {
 		t.Fatalf("first delivery: %s %s, states %v", first.Status, first.Cause, first.Entered())
 	}
 	rec := s.record("1d2c3b4a-0000-4000-8000-00000000000a")
-	if rec.Origin != (ledger.Origin{Channel: "eventbridge", EventID: "6a7e8feb-b491-4cf7-a9f1-bf3703467718", SourceAccount: "111111111111"}) {
+	if rec.Origin != (contract.Origin{Channel: "eventbridge", EventID: "6a7e8feb-b491-4cf7-a9f1-bf3703467718", SourceAccount: "111111111111"}) {
 		t.Errorf("origin %+v", rec.Origin)
 	}
 	writes := len(calls("AttachPolicy")) + len(calls("DetachPolicy"))

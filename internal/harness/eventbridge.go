@@ -6,7 +6,7 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/rootwindow/rootwindow/infra/stack"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 // inputTransformer is an EventBridge rule target's InputTransformer, as synthesized.
@@ -24,7 +24,7 @@ func requestRule(template map[string]any) (inputTransformer, error) {
 			continue
 		}
 		pattern, _ := json.Marshal(res["Properties"].(map[string]any)["EventPattern"])
-		if !strings.Contains(string(pattern), `"source":["`+stack.RequestSource+`"]`) {
+		if !strings.Contains(string(pattern), `"source":["`+contract.RequestSource+`"]`) {
 			continue // the safety net's rules
 		}
 		targets, _ := res["Properties"].(map[string]any)["Targets"].([]any)

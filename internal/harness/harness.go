@@ -26,7 +26,9 @@ import (
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/api"
 	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
+	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
@@ -199,11 +201,11 @@ func (h *Harness) NewLedger(ctx context.Context) error {
 		return err
 	}
 	env := map[string]string{
-		config.EnvTableName: table, config.EnvGuardrailPolicyID: h.PolicyID,
-		config.EnvAdminPrincipals: h.opts.AdminPattern,
-		config.EnvTopicARN:        TopicARN, config.EnvStateMachineARN: StateMachineARN,
+		contract.EnvTableName: table, contract.EnvGuardrailPolicyID: h.PolicyID,
+		contract.EnvAdminPrincipals: h.opts.AdminPattern,
+		contract.EnvTopicARN:        TopicARN, contract.EnvStateMachineARN: StateMachineARN,
 	}
-	steps, err := workflow.FromEnvironment(ctx, workflow.Wiring{
+	instance, err := lambdaenv.Load(ctx, lambdaenv.Options{
 		Getenv:    func(k string) string { return env[k] },
 		Clock:     h.Clock.Now,
 		Guardrail: guardrail.Options{Backoff: h.opts.Backoff},
@@ -211,13 +213,14 @@ func (h *Harness) NewLedger(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	steps := workflow.New(instance.Windows)
 	h.steps = steps
-	h.api = api.New(steps, api.NewStepFunctionsClient(steps.AWS, os.Getenv), StateMachineARN)
+	h.api = api.New(instance.Windows, instance.StepFunctions(), StateMachineARN)
 	h.AWS.Reset()
 	h.invoker.setHandlers(map[string]lambda.Handler{
-		workflow.TaskValidate: lambda.NewHandler(steps.Validate),
-		workflow.TaskDetach:   lambda.NewHandler(steps.Detach),
-		workflow.TaskReattach: lambda.NewHandler(steps.Reattach),
+		contract.TaskValidate: lambda.NewHandler(steps.Validate),
+		contract.TaskDetach:   lambda.NewHandler(steps.Detach),
+		contract.TaskReattach: lambda.NewHandler(steps.Reattach),
 	})
 	return nil
 }

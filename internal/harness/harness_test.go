@@ -13,8 +13,8 @@ import (
 	"github.com/rootwindow/rootwindow/infra/stack"
 	"github.com/rootwindow/rootwindow/internal/harness"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
-	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
 // One harness for the package: synthesizing the stack takes seconds. Each test gets a fresh
@@ -149,7 +149,7 @@ func TestWindows(t *testing.T) {
 			if first := attaches[0].At; first.Before(rec.RestoreAt) {
 				t.Errorf("guardrail restored at %v, before the window ended at %v", first, rec.RestoreAt)
 			}
-			var out struct{ Window workflow.Opened }
+			var out struct{ Window contract.Opened }
 			if err := json.Unmarshal(res.Output, &out); err != nil || out.Window.RestoreAt != rec.RestoreAt.Format(time.RFC3339) {
 				t.Errorf("execution output window %+v (%v)", out.Window, err)
 			}
@@ -205,7 +205,7 @@ func TestInvalidRequestsAreRejected(t *testing.T) {
 			s := begin(t)
 			id := fmt.Sprintf("bad-%d", i)
 			res := s.run(id, tt.input)
-			if res.Status != "FAILED" || res.Error != workflow.ErrRequestRejected {
+			if res.Status != "FAILED" || res.Error != contract.ErrRequestRejected {
 				t.Fatalf("%s %s: %s", res.Status, res.Error, res.Cause)
 			}
 			for _, want := range tt.cause {
@@ -233,7 +233,7 @@ func TestInheritedGuardrailIsRejected(t *testing.T) {
 	h.Org.AddAccount(orgemu.Account{ID: "444444444444", Parent: "ou-ex01-inherits", Tags: map[string]string{"owner": harness.Owner}}, orgemu.FullAWSAccessID)
 	s.before = h.Org.Snapshot()
 	res := s.run("inherited", request([]string{"111111111111", "444444444444"}, 1, nil))
-	if res.Error != workflow.ErrRequestRejected || !strings.Contains(res.Cause, "accountIds[1]: 444444444444 the guardrail p-rootguard01 is inherited from ou-ex01-inherits") {
+	if res.Error != contract.ErrRequestRejected || !strings.Contains(res.Cause, "accountIds[1]: 444444444444 the guardrail p-rootguard01 is inherited from ou-ex01-inherits") {
 		t.Fatalf("%s: %s", res.Error, res.Cause)
 	}
 	if n := len(calls("DetachPolicy")); n != 0 {
@@ -246,7 +246,7 @@ func TestDetachFailingPartWayPutsEverythingBack(t *testing.T) {
 	s := begin(t)
 	h.Org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: "333333333333", Code: "AccessDeniedException"})
 	res := s.run("partway", request(h.Members(), 2, nil))
-	if res.Status != "FAILED" || res.Error != workflow.ErrDetachFailed {
+	if res.Status != "FAILED" || res.Error != contract.ErrDetachFailed {
 		t.Fatalf("%s %s %s", res.Status, res.Error, res.Cause)
 	}
 	if !strings.Contains(res.Cause, "333333333333 (AccessDeniedException)") {
@@ -280,7 +280,7 @@ func TestRestoreSurvivesThrottlingAndConflicts(t *testing.T) {
 			retried++
 		}
 	}
-	if retried == 0 || res.Invocations[workflow.TaskReattach] < 2 {
+	if retried == 0 || res.Invocations[contract.TaskReattach] < 2 {
 		t.Errorf("the restore was never retried by the state machine (%d retries, %v)", retried, res.Invocations)
 	}
 	if h.Org.CountCalls("AttachPolicy", "TooManyRequestsException") != 8 || h.Org.CountCalls("AttachPolicy", "ConcurrentModificationException") != 8 {
@@ -295,14 +295,14 @@ func TestRestoreSurvivesThrottlingAndConflicts(t *testing.T) {
 func TestSecondRequestForAHeldAccount(t *testing.T) {
 	s := begin(t)
 	// The first request holds 222222222222 for a window starting in two hours.
-	first, err := h.Steps().Validate(s.ctx, workflow.ValidateInput{
+	first, err := h.Steps().Validate(s.ctx, contract.ValidateInput{
 		Input: request([]string{"222222222222"}, 3, map[string]any{"startAt": h.Clock.Now().Add(2 * time.Hour).Format(time.RFC3339)}), Execution: "holder",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	res := s.run("second", request([]string{"111111111111", "222222222222"}, 1, nil))
-	if res.Error != workflow.ErrRequestRejected {
+	if res.Error != contract.ErrRequestRejected {
 		t.Fatalf("%s %s", res.Status, res.Error)
 	}
 	start, _ := time.Parse(time.RFC3339, first.StartAt)

@@ -9,8 +9,9 @@ import (
 	"github.com/rootwindow/rootwindow/infra/stack"
 	"github.com/rootwindow/rootwindow/internal/harness"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
-	"github.com/rootwindow/rootwindow/pkg/workflow"
+	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
 // How a row must end, once the safety net (and, for a failed restore, the sweeper) has run.
@@ -80,12 +81,12 @@ func matrix() []faultRow {
 		faultRow{name: "detach Lambda times out mid-batch", setup: func() {
 			// The Lambda dies with its DetachPolicy calls in flight; Organizations applies them after.
 			h.Org.SetLatency(150 * time.Millisecond)
-			h.SetInvokeTimeout(workflow.TaskDetach, 100*time.Millisecond, 0)
+			h.SetInvokeTimeout(contract.TaskDetach, 100*time.Millisecond, 0)
 		}, execution: "FAILED", end: endFailed},
 		faultRow{name: "reattach Lambda times out mid-batch once", setup: func() {
 			h.Org.SetLatency(150 * time.Millisecond)
-			h.SetInvokeTimeout(workflow.TaskReattach, 100*time.Millisecond, 1)
-		}, execution: "SUCCEEDED", end: endClosed, invoked: map[string]int{workflow.TaskReattach: 2}},
+			h.SetInvokeTimeout(contract.TaskReattach, 100*time.Millisecond, 1)
+		}, execution: "SUCCEEDED", end: endClosed, invoked: map[string]int{contract.TaskReattach: 2}},
 		faultRow{name: "aborted at " + stack.StateValidate, abortAt: stack.StateValidate, execution: "ABORTED", end: endFailed, by: safetyNet},
 		faultRow{name: "aborted at " + stack.StateWaitStart, abortAt: stack.StateWaitStart, startIn: 2 * time.Hour, execution: "ABORTED", end: endFailed, by: safetyNet},
 		faultRow{name: "aborted at " + stack.StateDetach, abortAt: stack.StateDetach, execution: "ABORTED", end: endClosed, by: safetyNet},
@@ -106,8 +107,8 @@ func TestFaultMatrix(t *testing.T) {
 			s := begin(t)
 			defer func() {
 				h.Org.Reset()
-				h.SetInvokeTimeout(workflow.TaskDetach, 0, 0)
-				h.SetInvokeTimeout(workflow.TaskReattach, 0, 0)
+				h.SetInvokeTimeout(contract.TaskDetach, 0, 0)
+				h.SetInvokeTimeout(contract.TaskReattach, 0, 0)
 			}()
 			for _, f := range row.faults {
 				h.Org.Inject(f)
@@ -145,8 +146,8 @@ func TestFaultMatrix(t *testing.T) {
 				t.Error("a RUNNING status change reached the safety net")
 			}
 			h.Org.Reset()
-			h.SetInvokeTimeout(workflow.TaskDetach, 0, 0)
-			h.SetInvokeTimeout(workflow.TaskReattach, 0, 0)
+			h.SetInvokeTimeout(contract.TaskDetach, 0, 0)
+			h.SetInvokeTimeout(contract.TaskReattach, 0, 0)
 
 			if row.restoreFailed {
 				rec := s.record(id)
@@ -162,7 +163,7 @@ func TestFaultMatrix(t *testing.T) {
 				if missing, _ := h.Missing(s.ctx, accounts); len(missing) == 0 {
 					t.Error("the guardrail was back without the sweeper: the row proves nothing")
 				}
-				h.Clock.Advance(2*time.Hour + workflow.SweepGrace)
+				h.Clock.Advance(2*time.Hour + window.SweepGrace)
 				if err := h.Sweep(s.ctx); err != nil {
 					t.Fatalf("sweep: %v", err)
 				}
@@ -207,7 +208,7 @@ func TestSweeperRacesAnEarlyEnd(t *testing.T) {
 		t.Fatalf("%s %v", res.Status, err)
 	}
 	h.Idle()
-	h.Clock.Advance(time.Hour + workflow.SweepGrace)
+	h.Clock.Advance(time.Hour + window.SweepGrace)
 	errs := make(chan error, 2)
 	go func() { errs <- h.Sweep(s.ctx) }()
 	go func() {

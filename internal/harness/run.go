@@ -24,7 +24,7 @@ import (
 
 	"github.com/rootwindow/rootwindow/infra/stack"
 	"github.com/rootwindow/rootwindow/internal/testenv"
-	"github.com/rootwindow/rootwindow/pkg/workflow"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 var errNoResult = errors.New("the state machine runner printed no result")
@@ -41,7 +41,7 @@ func synthesize() (map[string]string, []byte, map[string]any, error) {
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	tasks := []string{workflow.TaskValidate, workflow.TaskDetach, workflow.TaskReattach}
+	tasks := []string{contract.TaskValidate, contract.TaskDetach, contract.TaskReattach}
 	byARN := map[string]string{}
 	def, err := stack.DefinitionFromTemplate(template, func(logicalID string) string {
 		for _, task := range tasks {

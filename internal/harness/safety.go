@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/rootwindow/rootwindow/pkg/workflow"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 // safetyRule is the part of the status-change rule's pattern the harness honours: which statuses
@@ -35,7 +35,7 @@ func statusRule(template map[string]any) (safetyRule, error) {
 			}
 		}
 		raw, _ := json.Marshal(res["Properties"])
-		if json.Unmarshal(raw, &p) == nil && slices.Contains(p.EventPattern.DetailType, workflow.DetailTypeStatusChange) {
+		if json.Unmarshal(raw, &p) == nil && slices.Contains(p.EventPattern.DetailType, contract.DetailTypeStatusChange) {
 			return safetyRule{Statuses: p.EventPattern.Detail.Status}, nil
 		}
 	}
@@ -57,12 +57,12 @@ func (h *Harness) ExecutionEnded(ctx context.Context, name string, res Result) (
 	if res.Error != "" {
 		detail["error"], detail["cause"] = res.Error, res.Cause
 	}
-	return true, h.deliver(ctx, workflow.DetailTypeStatusChange, "aws.states", detail)
+	return true, h.deliver(ctx, contract.DetailTypeStatusChange, "aws.states", detail)
 }
 
 // Sweep runs the sweeper as its schedule does.
 func (h *Harness) Sweep(ctx context.Context) error {
-	return h.deliver(ctx, workflow.DetailTypeSchedule, "aws.events", map[string]any{})
+	return h.deliver(ctx, contract.DetailTypeSchedule, "aws.events", map[string]any{})
 }
 
 func (h *Harness) deliver(ctx context.Context, detailType, source string, detail map[string]any) error {

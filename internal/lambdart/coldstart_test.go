@@ -16,9 +16,8 @@ import (
 	"github.com/rootwindow/rootwindow/internal/lambdart"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
-	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
-	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
 const (
@@ -82,10 +81,10 @@ func BenchmarkColdStart(b *testing.B) {
 		"AWS_LAMBDA_FUNCTION_NAME=rootwindow-bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", "AWS_LAMBDA_LOG_FORMAT=JSON",
 		"AWS_ENDPOINT_URL_ORGANIZATIONS=" + orgURL, "AWS_ENDPOINT_URL_DYNAMODB=" + dbURL,
 		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + emuURL, "AWS_ENDPOINT_URL_SNS=" + emuURL, "AWS_ENDPOINT_URL_SFN=" + emuURL,
-		config.EnvTableName + "=" + table, config.EnvGuardrailPolicyID + "=" + orgemu.GuardrailID,
-		config.EnvAdminPrincipals + "=arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*",
-		config.EnvTopicARN + "=arn:aws:sns:us-east-1:999999999999:ops",
-		config.EnvStateMachineARN + "=arn:aws:states:us-east-1:999999999999:stateMachine:rootwindow",
+		contract.EnvTableName + "=" + table, contract.EnvGuardrailPolicyID + "=" + orgemu.GuardrailID,
+		contract.EnvAdminPrincipals + "=arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*",
+		contract.EnvTopicARN + "=arn:aws:sns:us-east-1:999999999999:ops",
+		contract.EnvStateMachineARN + "=arn:aws:states:us-east-1:999999999999:stateMachine:rootwindow",
 	}
 	cold := map[string]time.Duration{}
 	light := map[string]time.Duration{}
@@ -135,10 +134,10 @@ func BenchmarkColdStart(b *testing.B) {
 		i++
 		id := fmt.Sprintf("bench-%d", i)
 		req, _ := json.Marshal(map[string]any{"accountIds": members, "hours": 1, "reason": "cold start benchmark", "requester": requester})
-		envelope, _ := json.Marshal(workflow.Envelope{Request: req})
-		run("validate", workflow.ValidateInput{Input: envelope, Execution: id})
-		run("detach", workflow.DetachInput{RequestID: id})
-		run("reattach", workflow.ReattachInput{RequestID: id, Mode: workflow.ModeClose})
+		envelope, _ := json.Marshal(contract.Envelope{Request: req})
+		run("validate", contract.ValidateInput{Input: envelope, Execution: id})
+		run("detach", contract.DetachInput{RequestID: id})
+		run("reattach", contract.ReattachInput{RequestID: id, Mode: contract.ModeClose})
 		post := events.APIGatewayProxyRequest{
 			Resource: "/requests", Path: "/requests", HTTPMethod: "POST",
 			Body: fmt.Sprintf(`{"accountIds": %s, "hours": 1, "reason": "cold start benchmark"}`, mustJSON(members)),
@@ -159,16 +158,16 @@ func BenchmarkColdStart(b *testing.B) {
 		if err := store.Release(context.Background(), accepted.RequestID, members); err != nil {
 			b.Fatal(err)
 		}
-		run("sweeper", events.CloudWatchEvent{Version: "0", ID: id, DetailType: workflow.DetailTypeSchedule, Source: "aws.events", Detail: json.RawMessage(`{}`)})
+		run("sweeper", events.CloudWatchEvent{Version: "0", ID: id, DetailType: contract.DetailTypeSchedule, Source: "aws.events", Detail: json.RawMessage(`{}`)})
 
 		// Cold starts whose first event needs one ledger read: what the runtime and our init cost.
-		launch("validate", workflow.ValidateInput{Input: envelope, Execution: id}, light)
-		launch("detach", workflow.DetachInput{RequestID: id}, light)
-		launch("reattach", workflow.ReattachInput{RequestID: id, Mode: workflow.ModeClose}, light)
+		launch("validate", contract.ValidateInput{Input: envelope, Execution: id}, light)
+		launch("detach", contract.DetachInput{RequestID: id}, light)
+		launch("reattach", contract.ReattachInput{RequestID: id, Mode: contract.ModeClose}, light)
 		get := events.APIGatewayProxyRequest{Resource: "/requests/{id}", HTTPMethod: "GET", PathParameters: map[string]string{"id": id}}
 		get.RequestContext.Identity.UserArn = requester
 		launch("api", get, light)
-		launch("sweeper", events.CloudWatchEvent{Version: "0", ID: id, DetailType: workflow.DetailTypeStatusChange, Source: "aws.states",
+		launch("sweeper", events.CloudWatchEvent{Version: "0", ID: id, DetailType: contract.DetailTypeStatusChange, Source: "aws.states",
 			Detail: json.RawMessage(`{"name":"unknown","status":"ABORTED"}`)}, light)
 	}
 	n := float64(b.N)

@@ -32,6 +32,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
+	"github.com/rootwindow/rootwindow/pkg/window"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
@@ -101,7 +102,7 @@ const (
 func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db *dynamodb.Client, table string, now func() time.Time) *workflow.Steps {
 	t.Helper()
 	LedgerTable(t, db, table)
-	return &workflow.Steps{
+	return workflow.New(&window.Service{
 		Config: config.Runtime{
 			TableName: table, GuardrailPolicyID: orgemu.GuardrailID, OwnerTagKey: "owner",
 			AdminPrincipals: []string{AdminPattern}, MaxAccounts: 50, BookingHorizonDays: 7, EventBus: "default",
@@ -112,7 +113,7 @@ func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db *dynamodb.Cl
 		Notify: Notifier(t, emu, now),
 		Clock:  now,
 		Log:    slog.New(slog.DiscardHandler),
-	}
+	})
 }
 
 // RepoRoot is the module's root folder.

@@ -25,10 +25,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/request"
-	"github.com/rootwindow/rootwindow/pkg/workflow"
+	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
 // StepFunctionsAPI is the Step Functions call the API makes.
@@ -36,28 +36,21 @@ type StepFunctionsAPI interface {
 	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
 }
 
-// NewStepFunctionsClient is the Step Functions client the api function uses: from cfg, sent to
-// the AWS_ENDPOINT_URL_SFN override that getenv holds, if any.
-func NewStepFunctionsClient(cfg aws.Config, getenv func(string) string) *sfn.Client {
-	return sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = config.Endpoint(getenv, "SFN") })
-}
-
 // Handler serves the API's methods.
 type Handler struct {
-	steps        *workflow.Steps
+	windows      *window.Service
 	sfn          StepFunctionsAPI
 	stateMachine string
 	log          *slog.Logger
 }
 
-// New returns the API over steps, starting executions of stateMachineARN.
-func New(steps *workflow.Steps, sfnClient StepFunctionsAPI, stateMachineARN string) *Handler {
-	return &Handler{steps: steps, sfn: sfnClient, stateMachine: stateMachineARN, log: steps.Log}
+// New returns the API over the window service, starting executions of stateMachineARN.
+func New(windows *window.Service, sfnClient StepFunctionsAPI, stateMachineARN string) *Handler {
+	return &Handler{windows: windows, sfn: sfnClient, stateMachine: stateMachineARN, log: windows.Log}
 }
 
 // Limits of the API's own inputs.
 const (
-	actorAPI          = "rootwindow:api"
 	maxIdempotencyKey = 128
 	defaultPageSize   = 25
 	maxPageSize       = 100
@@ -98,9 +91,9 @@ func (h *Handler) route(ctx context.Context, c call) response {
 	case "GET /requests/{id}":
 		return h.get(ctx, c)
 	case "POST /requests/{id}/end":
-		return h.act(ctx, c, h.steps.End)
+		return h.act(ctx, c, h.windows.End)
 	case "POST /requests/{id}/cancel":
-		return h.act(ctx, c, h.steps.Cancel)
+		return h.act(ctx, c, h.windows.Cancel)
 	}
 	return fail(http.StatusNotFound, fmt.Sprintf("no such method: %s %s", c.HTTPMethod, c.Resource))
 }
@@ -127,7 +120,7 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 	if key != "" && !idempotencyKeyPattern.MatchString(key) {
 		return invalid(request.Problems{{Field: "Idempotency-Key", Message: fmt.Sprintf("must be 1 to %d letters, digits, '.', '_', ':' or '-'", maxIdempotencyKey)}})
 	}
-	policy := h.steps.Config.RequestPolicy(h.steps.Clock().UTC())
+	policy := h.windows.Config.RequestPolicy(h.windows.Now())
 	policy.AuthenticatedCaller = c.caller
 	req, err := request.Parse(body, policy)
 	var probs *request.Problems
@@ -137,7 +130,7 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 
 	id := newRequestID(c.caller, key)
 	if key != "" {
-		existing, err := h.steps.Ledger.Get(ctx, id)
+		existing, err := h.windows.Get(ctx, id)
 		switch {
 		case err == nil:
 			return h.replay(ctx, c, existing, req, body)
@@ -145,28 +138,25 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 			return h.internal(ctx, c, "read ledger", err)
 		}
 	}
-	rec, found, err := h.steps.Admit(ctx, id, req, ledger.Origin{Channel: ledger.ChannelAPI, Caller: c.caller}, nil, actorAPI)
+	rec, found, err := h.windows.Admit(ctx, id, req, contract.Origin{Channel: contract.ChannelAPI, Caller: c.caller}, nil, window.ActorAPI)
 	if err != nil {
 		return h.internal(ctx, c, "admit", err)
 	}
 	if len(found) > 0 {
 		if rec.Status == ledger.Rejected { // the reservation lost a race and recorded it
-			h.steps.Announce(ctx, rec)
+			h.windows.Announce(ctx, rec)
 		}
 		return rejected(found)
 	}
 	if err := h.start(ctx, rec); err != nil {
 		h.log.ErrorContext(ctx, "start execution", "requestId", id, "error", err.Error(), "correlationId", c.id)
 		// Nothing is left half-done: the reservation is withdrawn.
-		if failed, terr := h.steps.Ledger.Transition(ctx, id, ledger.Failed, actorAPI, "the workflow could not be started", ledger.Change{LastError: "start execution: " + err.Error()}); terr == nil {
-			h.steps.Announce(ctx, failed)
-		}
-		if err := h.steps.Ledger.Release(context.WithoutCancel(ctx), id, rec.AccountIDs); err != nil {
-			h.log.ErrorContext(ctx, "release leases of a request that did not start", "requestId", id, "error", err.Error(), "correlationId", c.id)
+		if _, err := h.windows.Withdraw(ctx, rec, window.ActorAPI, "the workflow could not be started", ledger.Change{LastError: "start execution: " + err.Error()}); err != nil {
+			h.log.ErrorContext(ctx, "withdraw a request that did not start", "requestId", id, "error", err.Error(), "correlationId", c.id)
 		}
 		return fail(http.StatusServiceUnavailable, "the workflow could not be started; nothing was reserved. Try again with a new Idempotency-Key")
 	}
-	h.steps.Announce(ctx, rec)
+	h.windows.Announce(ctx, rec)
 	return h.accepted(c, rec)
 }
 
@@ -174,18 +164,18 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 // answer (and its execution is started if the first attempt stopped short); a different one is
 // refused.
 func (h *Handler) replay(ctx context.Context, c call, rec ledger.Record, req request.Request, body []byte) response {
-	same := rec.Reason == req.Reason && rec.Hours == req.Hours && strings.Join(rec.AccountIDs, ",") == strings.Join(req.AccountIDs, ",")
-	if startGiven(body) && !rec.StartAt.Equal(req.StartAt) {
-		same = false
+	asked := ledger.Record{Requester: req.Requester, Reason: req.Reason, AccountIDs: req.AccountIDs, Hours: req.Hours}
+	if startGiven(body) {
+		asked.StartAt = req.StartAt
 	}
-	if !same {
+	if !rec.SameRequest(asked) {
 		return fail(http.StatusUnprocessableEntity, "this Idempotency-Key was used for a different request ("+rec.RequestID+"); use a new key for a new request")
 	}
 	if rec.Status == ledger.Scheduled {
 		if err := h.start(ctx, rec); err != nil {
 			return h.internal(ctx, c, "start execution", err)
 		}
-		h.steps.Announce(ctx, rec)
+		h.windows.Announce(ctx, rec)
 	}
 	res := h.accepted(c, rec)
 	res.headers = map[string]string{"Idempotent-Replayed": "true"}
@@ -243,7 +233,7 @@ func ExecutionInput(rec ledger.Record) ([]byte, error) {
 		return nil, err
 	}
 	origin := rec.Origin
-	return json.Marshal(workflow.Envelope{Request: req, Origin: &origin})
+	return json.Marshal(contract.Envelope{Request: req, Origin: &origin})
 }
 
 // newRequestID names a request: from the caller and their Idempotency-Key, so that a retry names
@@ -274,14 +264,14 @@ func (h *Handler) load(ctx context.Context, c call) (ledger.Record, response, bo
 	if err := ledger.ValidRequestID(id); err != nil {
 		return ledger.Record{}, invalid(request.Problems{{Field: "id", Message: err.Error()}}), false
 	}
-	rec, err := h.steps.Ledger.Get(ctx, id)
+	rec, err := h.windows.Get(ctx, id)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return rec, fail(http.StatusNotFound, "no request "+id), false
 	}
 	if err != nil {
 		return rec, h.internal(ctx, c, "read ledger", err), false
 	}
-	if c.caller != rec.Requester && !h.steps.Config.Authz().IsAdmin(c.caller) {
+	if c.caller != rec.Requester && !h.windows.Config.Authz().IsAdmin(c.caller) {
 		return rec, fail(http.StatusForbidden, "only the requester or an administrator may see or change request "+id), false
 	}
 	return rec, response{}, true
@@ -294,8 +284,8 @@ func (h *Handler) act(ctx context.Context, c call, do func(context.Context, stri
 		return res
 	}
 	rec, err := do(ctx, rec.RequestID, c.caller)
-	var invalidState *workflow.InvalidState
-	var restoreFailed *workflow.RestoreFailed
+	var invalidState *contract.InvalidState
+	var restoreFailed *contract.RestoreFailed
 	switch {
 	case err == nil:
 		return okRecord(rec)
@@ -318,7 +308,7 @@ type Page struct {
 }
 
 func (h *Handler) list(ctx context.Context, c call) response {
-	if !h.steps.Config.Authz().IsAdmin(c.caller) {
+	if !h.windows.Config.Authz().IsAdmin(c.caller) {
 		return fail(http.StatusForbidden, "only administrators may list requests")
 	}
 	q := c.QueryStringParameters
@@ -349,7 +339,7 @@ func (h *Handler) list(ctx context.Context, c call) response {
 	if len(probs) > 0 {
 		return invalid(probs)
 	}
-	recs, next, err := h.steps.Ledger.List(ctx, f, limit, q["nextToken"])
+	recs, next, err := h.windows.List(ctx, f, limit, q["nextToken"])
 	if errors.Is(err, ledger.ErrBadPageToken) {
 		return invalid(request.Problems{{Field: "nextToken", Message: err.Error()}})
 	}
@@ -366,8 +356,8 @@ func (h *Handler) list(ctx context.Context, c call) response {
 // otherwise; the detail goes to the log only.
 func (h *Handler) internal(ctx context.Context, c call, doing string, err error) response {
 	h.log.ErrorContext(ctx, doing, "error", err.Error(), "correlationId", c.id)
-	var throttled *workflow.Throttled
-	var unavailable *workflow.Unavailable
+	var throttled *contract.Throttled
+	var unavailable *contract.Unavailable
 	if errors.As(err, &throttled) || errors.As(err, &unavailable) {
 		return fail(http.StatusServiceUnavailable, "a service rootwindow depends on is busy or unavailable; try again shortly")
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/api"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
@@ -60,7 +61,7 @@ func newEnv(t testing.TB) *env {
 	cfg.RetryMaxAttempts = 1
 	url := e.emu.Start() // the notifier's server: one emulator serves all three services
 	sfnClient := sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(url) })
-	e.api = api.New(e.steps, sfnClient, stateMachine)
+	e.api = api.New(e.steps.Service, sfnClient, stateMachine)
 	return e
 }
 
@@ -169,12 +170,12 @@ func TestSubmit(t *testing.T) {
 		if len(execs) != 1 || execs[0].Name != id || execs[0].StateMachineARN != stateMachine {
 			t.Fatalf("executions %+v", execs)
 		}
-		var env workflow.Envelope
+		var env contract.Envelope
 		if err := json.Unmarshal(execs[0].Input, &env); err != nil {
 			t.Fatal(err)
 		}
 		wantReq := `{"accountIds":["111111111111","222222222222"],"hours":2,"startAt":"2026-11-23T10:00:00Z","reason":"Enable MFA delete (SEC-1234)","requester":"` + alice + `"}`
-		if string(env.Request) != wantReq || *env.Origin != (ledger.Origin{Channel: "api", Caller: alice}) {
+		if string(env.Request) != wantReq || *env.Origin != (contract.Origin{Channel: "api", Caller: alice}) {
 			t.Errorf("execution input %s", execs[0].Input)
 		}
 		rec, err := e.steps.Ledger.Get(context.Background(), id)
@@ -363,7 +364,7 @@ func TestEndAndCancel(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	open := e.accept(t, members[0])
-	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: open}); err != nil {
+	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: open}); err != nil {
 		t.Fatal(err)
 	}
 	scheduled := e.accept(t, members[1])
@@ -400,7 +401,7 @@ func TestEndDuringTheLift(t *testing.T) {
 	e.org.SetLatency(100 * time.Millisecond)
 	done := make(chan error)
 	go func() {
-		_, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: id})
+		_, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: id})
 		done <- err
 	}()
 	for {
@@ -439,14 +440,14 @@ func TestCancelAtTheMomentOfStart(t *testing.T) {
 		id := e.accept(t, account)
 		var wg sync.WaitGroup
 		var cancel answer
-		var opened workflow.Opened
+		var opened contract.Opened
 		var derr error
 		wg.Add(2)
 		go func() { defer wg.Done(); cancel = e.call(t, on(t, "POST", "/requests/{id}/cancel", id, alice)) }()
 		go func() {
 			defer wg.Done()
 			time.Sleep(time.Duration(i%4) * time.Millisecond) // stagger, so that either may win
-			opened, derr = e.steps.Detach(ctx, workflow.DetachInput{RequestID: id})
+			opened, derr = e.steps.Detach(ctx, contract.DetachInput{RequestID: id})
 		}()
 		wg.Wait()
 		if derr != nil {
@@ -494,7 +495,7 @@ func TestEndWhoseRestoreFails(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	id := e.accept(t, members[0])
-	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: id}); err != nil {
+	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: id}); err != nil {
 		t.Fatal(err)
 	}
 	e.org.Inject(orgemu.Fault{Op: "AttachPolicy", Code: "ConstraintViolationException"})

@@ -1,6 +1,5 @@
-// Package config is the Lambdas' runtime configuration: the environment variable names, shared by
-// the CDK stack that sets them and the functions that read them, and one validated struct read
-// once at cold start. Nothing infrastructure-specific travels in the execution input, so a deploy
+// Package config is the Lambdas' runtime configuration: one validated struct read once at cold
+// start from the environment variables the CDK stack sets (their names are in package contract). Nothing infrastructure-specific travels in the execution input, so a deploy
 // during an open window cannot break its reattach.
 package config
 
@@ -13,20 +12,8 @@ import (
 	"time"
 
 	"github.com/rootwindow/rootwindow/pkg/authz"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/request"
-)
-
-// Environment variable names.
-const (
-	EnvTableName          = "ROOTWINDOW_TABLE_NAME"
-	EnvGuardrailPolicyID  = "ROOTWINDOW_GUARDRAIL_POLICY_ID"
-	EnvAdminPrincipals    = "ROOTWINDOW_ADMIN_PRINCIPALS" // comma-separated patterns
-	EnvOwnerTagKey        = "ROOTWINDOW_OWNER_TAG_KEY"
-	EnvMaxAccounts        = "ROOTWINDOW_MAX_ACCOUNTS"
-	EnvBookingHorizonDays = "ROOTWINDOW_BOOKING_HORIZON_DAYS"
-	EnvEventBus           = "ROOTWINDOW_EVENT_BUS"         // where notifications go; default "default"
-	EnvTopicARN           = "ROOTWINDOW_TOPIC_ARN"         // the operators' SNS topic; "" sends events only
-	EnvStateMachineARN    = "ROOTWINDOW_STATE_MACHINE_ARN" // the api function starts executions of it
 )
 
 // MaxBookingHorizonDays bounds how far ahead a window can be booked; the state machine's own
@@ -73,46 +60,46 @@ func (r Runtime) RequestPolicy(now time.Time) request.Policy {
 func Load(getenv func(string) string) (Runtime, error) {
 	var errs []error
 	r := Runtime{
-		TableName:         strings.TrimSpace(getenv(EnvTableName)),
-		GuardrailPolicyID: strings.TrimSpace(getenv(EnvGuardrailPolicyID)),
-		OwnerTagKey:       strings.TrimSpace(getenv(EnvOwnerTagKey)),
-		EventBus:          strings.TrimSpace(getenv(EnvEventBus)),
-		TopicARN:          strings.TrimSpace(getenv(EnvTopicARN)),
-		StateMachineARN:   strings.TrimSpace(getenv(EnvStateMachineARN)),
+		TableName:         strings.TrimSpace(getenv(contract.EnvTableName)),
+		GuardrailPolicyID: strings.TrimSpace(getenv(contract.EnvGuardrailPolicyID)),
+		OwnerTagKey:       strings.TrimSpace(getenv(contract.EnvOwnerTagKey)),
+		EventBus:          strings.TrimSpace(getenv(contract.EnvEventBus)),
+		TopicARN:          strings.TrimSpace(getenv(contract.EnvTopicARN)),
+		StateMachineARN:   strings.TrimSpace(getenv(contract.EnvStateMachineARN)),
 	}
 	if r.EventBus == "" {
 		r.EventBus = "default"
 	}
 	if r.TopicARN != "" && !strings.HasPrefix(r.TopicARN, "arn:") {
-		errs = append(errs, fmt.Errorf("%s must be an SNS topic ARN, got %q", EnvTopicARN, r.TopicARN))
+		errs = append(errs, fmt.Errorf("%s must be an SNS topic ARN, got %q", contract.EnvTopicARN, r.TopicARN))
 	}
 	if r.StateMachineARN != "" && !strings.HasPrefix(r.StateMachineARN, "arn:") {
-		errs = append(errs, fmt.Errorf("%s must be a state machine ARN, got %q", EnvStateMachineARN, r.StateMachineARN))
+		errs = append(errs, fmt.Errorf("%s must be a state machine ARN, got %q", contract.EnvStateMachineARN, r.StateMachineARN))
 	}
 	if r.TableName == "" {
-		errs = append(errs, fmt.Errorf("%s is required", EnvTableName))
+		errs = append(errs, fmt.Errorf("%s is required", contract.EnvTableName))
 	}
 	if err := ValidPolicyID(r.GuardrailPolicyID); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", EnvGuardrailPolicyID, err))
+		errs = append(errs, fmt.Errorf("%s: %w", contract.EnvGuardrailPolicyID, err))
 	}
-	for p := range strings.SplitSeq(getenv(EnvAdminPrincipals), ",") {
+	for p := range strings.SplitSeq(getenv(contract.EnvAdminPrincipals), ",") {
 		if p = strings.TrimSpace(p); p != "" {
 			r.AdminPrincipals = append(r.AdminPrincipals, p)
 		}
 	}
 	if len(r.AdminPrincipals) == 0 {
-		errs = append(errs, fmt.Errorf("%s must list at least one administrator principal pattern", EnvAdminPrincipals))
+		errs = append(errs, fmt.Errorf("%s must list at least one administrator principal pattern", contract.EnvAdminPrincipals))
 	} else if err := authz.ValidatePatterns(r.AdminPrincipals); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", EnvAdminPrincipals, err))
+		errs = append(errs, fmt.Errorf("%s: %w", contract.EnvAdminPrincipals, err))
 	}
 	if r.OwnerTagKey == "" {
 		r.OwnerTagKey = authz.DefaultOwnerTagKey
 	}
 	var err error
-	if r.MaxAccounts, err = intVar(getenv, EnvMaxAccounts, request.DefaultMaxAccounts, 1, request.DefaultMaxAccounts); err != nil {
+	if r.MaxAccounts, err = intVar(getenv, contract.EnvMaxAccounts, request.DefaultMaxAccounts, 1, request.DefaultMaxAccounts); err != nil {
 		errs = append(errs, err)
 	}
-	if r.BookingHorizonDays, err = intVar(getenv, EnvBookingHorizonDays, 7, 1, MaxBookingHorizonDays); err != nil {
+	if r.BookingHorizonDays, err = intVar(getenv, contract.EnvBookingHorizonDays, 7, 1, MaxBookingHorizonDays); err != nil {
 		errs = append(errs, err)
 	}
 	return r, errors.Join(errs...)

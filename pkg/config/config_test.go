@@ -1,19 +1,20 @@
 package config
 
 import (
-	"context"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestLoad(t *testing.T) {
 	r, err := Load(env(map[string]string{
-		EnvTableName:         "ledger",
-		EnvGuardrailPolicyID: "p-abcd1234",
-		EnvAdminPrincipals:   " arn:aws:iam::*:role/Admin , *@example.com,",
+		contract.EnvTableName:         "ledger",
+		contract.EnvGuardrailPolicyID: "p-abcd1234",
+		contract.EnvAdminPrincipals:   " arn:aws:iam::*:role/Admin , *@example.com,",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -28,11 +29,11 @@ func TestLoad(t *testing.T) {
 
 func TestLoadNamesEveryBadVariable(t *testing.T) {
 	_, err := Load(env(map[string]string{
-		EnvGuardrailPolicyID:  "policy-1",
-		EnvMaxAccounts:        "51",
-		EnvBookingHorizonDays: "soon",
-		EnvTopicARN:           "ops-topic",
-		EnvStateMachineARN:    "rootwindow",
+		contract.EnvGuardrailPolicyID:  "policy-1",
+		contract.EnvMaxAccounts:        "51",
+		contract.EnvBookingHorizonDays: "soon",
+		contract.EnvTopicARN:           "ops-topic",
+		contract.EnvStateMachineARN:    "rootwindow",
 	}))
 	if err == nil {
 		t.Fatal("accepted")
@@ -49,31 +50,5 @@ func TestLoadNamesEveryBadVariable(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
 		}
-	}
-}
-
-func TestAWSFromTheLambdaEnvironment(t *testing.T) {
-	cfg, err := AWS(env(map[string]string{
-		"AWS_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY": "secret", "AWS_SESSION_TOKEN": "token",
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	creds, err := cfg.Credentials.Retrieve(context.Background())
-	if err != nil || cfg.Region != "eu-west-1" || creds.AccessKeyID != "AKIDEXAMPLE" || creds.SessionToken != "token" {
-		t.Errorf("region %q, credentials %+v, %v", cfg.Region, creds, err)
-	}
-	if _, err := AWS(env(nil)); err == nil || !strings.Contains(err.Error(), "AWS_REGION is not set") || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
-		t.Errorf("empty environment: %v", err)
-	}
-	e := env(map[string]string{"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:4567", "AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
-	if got := Endpoint(e, "DynamoDB"); got == nil || *got != "http://127.0.0.1:4567" {
-		t.Errorf("DynamoDB endpoint %v", got)
-	}
-	if got := Endpoint(e, "SNS"); got == nil || *got != "http://127.0.0.1:9" {
-		t.Errorf("SNS falls back to AWS_ENDPOINT_URL: %v", got)
-	}
-	if got := Endpoint(env(nil), "SNS"); got != nil {
-		t.Errorf("no override: %v", *got)
 	}
 }

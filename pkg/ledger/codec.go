@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 // The ledger writes its items by hand rather than by reflection: the attribute names are the
@@ -47,10 +49,10 @@ func encodeRecord(r Record) map[string]types.AttributeValue {
 		history[i] = encodeTransition(h)
 	}
 	item := map[string]types.AttributeValue{
-		KeyAttribute: str("request#" + r.RequestID), KindAttribute: str(kindRequest),
+		contract.KeyAttribute: str("request#" + r.RequestID), contract.KindAttribute: str(kindRequest),
 		"requestId": str(r.RequestID), "requester": str(r.Requester), "reason": str(r.Reason),
 		"accountIds": strList(r.AccountIDs), "hours": &types.AttributeValueMemberN{Value: strconv.Itoa(r.Hours)},
-		"status": str(string(r.Status)), CreatedAttribute: str(r.CreatedAt.UTC().Format(sortableTime)), "updatedAt": timeAttr(r.CreatedAt),
+		"status": str(string(r.Status)), contract.CreatedAttribute: str(r.CreatedAt.UTC().Format(sortableTime)), "updatedAt": timeAttr(r.CreatedAt),
 		"origin":  encodeOrigin(r.Origin),
 		"history": &types.AttributeValueMemberL{Value: history},
 	}
@@ -63,7 +65,7 @@ func encodeRecord(r Record) map[string]types.AttributeValue {
 	return item
 }
 
-func encodeOrigin(o Origin) types.AttributeValue {
+func encodeOrigin(o contract.Origin) types.AttributeValue {
 	m := map[string]types.AttributeValue{"channel": str(o.Channel)}
 	for k, v := range map[string]string{"eventId": o.EventID, "sourceAccount": o.SourceAccount, "caller": o.Caller} {
 		if v != "" {
@@ -116,7 +118,7 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
 		r.Hours, _ = strconv.Atoi(n.Value)
 	}
 	if o, ok := item["origin"].(*types.AttributeValueMemberM); ok {
-		r.Origin = Origin{
+		r.Origin = contract.Origin{
 			Channel: getS(o.Value, "channel"), EventID: getS(o.Value, "eventId"),
 			SourceAccount: getS(o.Value, "sourceAccount"), Caller: getS(o.Value, "caller"),
 		}
@@ -156,17 +158,17 @@ func CreateTable(ctx context.Context, db TableCreator, name string) error {
 	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName: aws.String(name),
 		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String(KeyAttribute), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String(KindAttribute), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String(CreatedAttribute), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(contract.KeyAttribute), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(contract.KindAttribute), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(contract.CreatedAttribute), AttributeType: types.ScalarAttributeTypeS},
 		},
-		KeySchema:   []types.KeySchemaElement{{AttributeName: aws.String(KeyAttribute), KeyType: types.KeyTypeHash}},
+		KeySchema:   []types.KeySchemaElement{{AttributeName: aws.String(contract.KeyAttribute), KeyType: types.KeyTypeHash}},
 		BillingMode: types.BillingModePayPerRequest,
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
-			IndexName: aws.String(ByCreatedIndex),
+			IndexName: aws.String(contract.ByCreatedIndex),
 			KeySchema: []types.KeySchemaElement{
-				{AttributeName: aws.String(KindAttribute), KeyType: types.KeyTypeHash},
-				{AttributeName: aws.String(CreatedAttribute), KeyType: types.KeyTypeRange},
+				{AttributeName: aws.String(contract.KindAttribute), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(contract.CreatedAttribute), KeyType: types.KeyTypeRange},
 			},
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}},

@@ -7,7 +7,10 @@ package ledger
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
+
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 // Status is where a request is in its life.
@@ -59,37 +62,22 @@ type Transition struct {
 	Note   string    `json:"note,omitempty"`
 }
 
-// Channels a request can arrive by.
-const (
-	ChannelStepFunctions = "stepfunctions"
-	ChannelEventBridge   = "eventbridge"
-	ChannelAPI           = "api"
-)
-
-// Origin records how a request arrived.
-type Origin struct {
-	Channel       string `json:"channel"`                 // one of the Channel constants
-	EventID       string `json:"eventId,omitempty"`       // EventBridge: the event's ID
-	SourceAccount string `json:"sourceAccount,omitempty"` // EventBridge: the account that sent it
-	Caller        string `json:"caller,omitempty"`        // API: the SigV4 caller's ARN
-}
-
 // Record is one request as the ledger keeps it.
 type Record struct {
-	RequestID  string    `json:"requestId"`
-	Requester  string    `json:"requester"`
-	Reason     string    `json:"reason"`
-	AccountIDs []string  `json:"accountIds"`
-	Hours      int       `json:"hours"`
-	StartAt    time.Time `json:"startAt"`
-	Origin     Origin    `json:"origin"`
-	Status     Status    `json:"status"`
-	CreatedAt  time.Time `json:"createdAt"`
-	OpenedAt   time.Time `json:"openedAt,omitzero"`
-	RestoreAt  time.Time `json:"restoreAt,omitzero"`
-	ClosedAt   time.Time `json:"closedAt,omitzero"`
-	Problems   []string  `json:"problems,omitempty"`
-	LastError  string    `json:"lastError,omitempty"`
+	RequestID  string          `json:"requestId"`
+	Requester  string          `json:"requester"`
+	Reason     string          `json:"reason"`
+	AccountIDs []string        `json:"accountIds"`
+	Hours      int             `json:"hours"`
+	StartAt    time.Time       `json:"startAt"`
+	Origin     contract.Origin `json:"origin"`
+	Status     Status          `json:"status"`
+	CreatedAt  time.Time       `json:"createdAt"`
+	OpenedAt   time.Time       `json:"openedAt,omitzero"`
+	RestoreAt  time.Time       `json:"restoreAt,omitzero"`
+	ClosedAt   time.Time       `json:"closedAt,omitzero"`
+	Problems   []string        `json:"problems,omitempty"`
+	LastError  string          `json:"lastError,omitempty"`
 	// RestoreFailedAt is when the workflow gave up restoring the guardrail; the lease stays.
 	RestoreFailedAt time.Time    `json:"restoreFailedAt,omitzero"`
 	History         []Transition `json:"history"`
@@ -104,6 +92,14 @@ func (r Record) PlannedEnd() time.Time {
 		return r.RestoreAt
 	}
 	return r.StartAt.Add(time.Duration(r.Hours) * time.Hour)
+}
+
+// SameRequest reports whether o asks for the same window as r: the same requester, accounts,
+// hours and reason, and the same start unless o's is zero (not given). A request ID, an
+// execution name or an Idempotency-Key names one request; a second use must be the same request.
+func (r Record) SameRequest(o Record) bool {
+	return r.Requester == o.Requester && slices.Equal(r.AccountIDs, o.AccountIDs) && r.Hours == o.Hours &&
+		r.Reason == o.Reason && (o.StartAt.IsZero() || r.StartAt.Equal(o.StartAt))
 }
 
 // Lease is one account held by one request.

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 // DynamoDBAPI lists the DynamoDB calls the ledger makes, with the SDK's signatures.
@@ -26,14 +28,11 @@ type DynamoDBAPI interface {
 	Query(ctx context.Context, in *dynamodb.QueryInput, optFns ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 }
 
-// The table's schema: partition key pk, and an index of requests by creation time.
+// The table's schema is contract's (contract.KeyAttribute, contract.KindAttribute, contract.CreatedAttribute, contract.ByCreatedIndex);
+// these are the kinds of item in the index.
 const (
-	KeyAttribute     = "pk"
-	KindAttribute    = "kind"
-	CreatedAttribute = "createdAt"
-	ByCreatedIndex   = "byCreated"
-	kindRequest      = "request"
-	kindLease        = "lease"
+	kindRequest = "request"
+	kindLease   = "lease"
 )
 
 // Store is the ledger in one DynamoDB table.
@@ -49,11 +48,11 @@ func New(db DynamoDBAPI, table string, now func() time.Time) *Store {
 }
 
 func requestKey(id string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{KeyAttribute: str("request#" + id)}
+	return map[string]types.AttributeValue{contract.KeyAttribute: str("request#" + id)}
 }
 
 func leaseKey(account string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{KeyAttribute: str("lease#" + account)}
+	return map[string]types.AttributeValue{contract.KeyAttribute: str("lease#" + account)}
 }
 
 // Get reads one request; ErrNotFound if there is none.
@@ -79,7 +78,7 @@ func (s *Store) Reserve(ctx context.Context, rec Record, actor string) (Record, 
 		if gerr != nil {
 			return Record{}, gerr
 		}
-		if existing.Requester != rec.Requester || !slices.Equal(existing.AccountIDs, rec.AccountIDs) || existing.Hours != rec.Hours {
+		if !existing.SameRequest(rec) {
 			return Record{}, &DuplicateError{RequestID: rec.RequestID}
 		}
 		if existing.Status != Scheduled {
@@ -127,7 +126,7 @@ func (s *Store) putNew(ctx context.Context, rec Record, status Status, actor, no
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.table, Item: encodeRecord(rec),
 		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
-		ExpressionAttributeNames: map[string]string{"#pk": KeyAttribute},
+		ExpressionAttributeNames: map[string]string{"#pk": contract.KeyAttribute},
 	})
 	return rec, err
 }
@@ -137,13 +136,13 @@ func (s *Store) takeLease(ctx context.Context, account, requestID string, until 
 		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: &s.table,
 			Item: map[string]types.AttributeValue{
-				KeyAttribute: str("lease#" + account), KindAttribute: str(kindLease), "accountId": str(account),
+				contract.KeyAttribute: str("lease#" + account), contract.KindAttribute: str(kindLease), "accountId": str(account),
 				"requestId": str(requestID), "until": timeAttr(until), "since": timeAttr(s.now()),
 				// In the byCreated index under kind "lease", so that the sweeper can list them all.
-				CreatedAttribute: str(s.now().UTC().Format(sortableTime)),
+				contract.CreatedAttribute: str(s.now().UTC().Format(sortableTime)),
 			},
 			ConditionExpression:       aws.String("attribute_not_exists(#pk) OR requestId = :rid"),
-			ExpressionAttributeNames:  map[string]string{"#pk": KeyAttribute},
+			ExpressionAttributeNames:  map[string]string{"#pk": contract.KeyAttribute},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":rid": str(requestID)},
 		})
 		if err == nil {
@@ -196,9 +195,9 @@ func (s *Store) Leases(ctx context.Context, accounts []string) (map[string]Lease
 // AllLeases lists every lease held now, oldest first.
 func (s *Store) AllLeases(ctx context.Context) ([]Lease, error) {
 	in := &dynamodb.QueryInput{
-		TableName: &s.table, IndexName: aws.String(ByCreatedIndex),
+		TableName: &s.table, IndexName: aws.String(contract.ByCreatedIndex),
 		KeyConditionExpression:    aws.String("#kind = :kind"),
-		ExpressionAttributeNames:  map[string]string{"#kind": KindAttribute},
+		ExpressionAttributeNames:  map[string]string{"#kind": contract.KindAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":kind": str(kindLease)},
 	}
 	var leases []Lease
@@ -280,7 +279,7 @@ func (s *Store) Transition(ctx context.Context, id string, to Status, actor, not
 	from := allowedFrom[to]
 	now := s.now().UTC()
 	h := Transition{Status: to, At: now, Actor: actor, Note: note}
-	names := map[string]string{"#pk": KeyAttribute, "#status": "status"}
+	names := map[string]string{"#pk": contract.KeyAttribute, "#status": "status"}
 	values := map[string]types.AttributeValue{
 		":to": str(string(to)), ":h": &types.AttributeValueMemberL{Value: []types.AttributeValue{encodeTransition(h)}},
 		":now": timeAttr(now),
@@ -341,7 +340,7 @@ func (s *Store) NoteError(ctx context.Context, id, msg string) error {
 		TableName: &s.table, Key: requestKey(id),
 		UpdateExpression:          aws.String("SET lastError = :e, updatedAt = :now"),
 		ConditionExpression:       aws.String("attribute_exists(#pk)"),
-		ExpressionAttributeNames:  map[string]string{"#pk": KeyAttribute},
+		ExpressionAttributeNames:  map[string]string{"#pk": contract.KeyAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":e": str(msg), ":now": timeAttr(s.now())},
 	})
 	if err != nil {
@@ -361,7 +360,7 @@ func (s *Store) MarkNotified(ctx context.Context, id string, kinds []string) err
 		TableName: &s.table, Key: requestKey(id),
 		UpdateExpression:          aws.String("ADD notified :k"),
 		ConditionExpression:       aws.String("attribute_exists(#pk)"),
-		ExpressionAttributeNames:  map[string]string{"#pk": KeyAttribute},
+		ExpressionAttributeNames:  map[string]string{"#pk": contract.KeyAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":k": &types.AttributeValueMemberSS{Value: kinds}},
 	})
 	if err != nil {
@@ -377,7 +376,7 @@ func (s *Store) MarkRestoreFailed(ctx context.Context, id, cause string) (Record
 		TableName: &s.table, Key: requestKey(id),
 		UpdateExpression:          aws.String("SET restoreFailedAt = if_not_exists(restoreFailedAt, :now), lastError = :e, updatedAt = :now"),
 		ConditionExpression:       aws.String("attribute_exists(#pk)"),
-		ExpressionAttributeNames:  map[string]string{"#pk": KeyAttribute},
+		ExpressionAttributeNames:  map[string]string{"#pk": contract.KeyAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":e": str(cause), ":now": timeAttr(s.now())},
 		ReturnValues:              types.ReturnValueAllNew,
 	})
@@ -394,14 +393,14 @@ func (s *Store) MarkRestoreFailed(ctx context.Context, id, cause string) (Record
 // the same event is recognised. It returns the request that holds the event: requestID when the
 // claim is new or already ours, another request ID for a duplicate delivery.
 func (s *Store) ClaimEvent(ctx context.Context, eventID, requestID string) (string, error) {
-	key := map[string]types.AttributeValue{KeyAttribute: str("event#" + eventID)}
+	key := map[string]types.AttributeValue{contract.KeyAttribute: str("event#" + eventID)}
 	item := map[string]types.AttributeValue{
-		KeyAttribute: key[KeyAttribute], KindAttribute: str("event"), "requestId": str(requestID), "since": timeAttr(s.now()),
+		contract.KeyAttribute: key[contract.KeyAttribute], contract.KindAttribute: str("event"), "requestId": str(requestID), "since": timeAttr(s.now()),
 	}
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.table, Item: item,
 		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR requestId = :rid"),
-		ExpressionAttributeNames:  map[string]string{"#pk": KeyAttribute},
+		ExpressionAttributeNames:  map[string]string{"#pk": contract.KeyAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":rid": str(requestID)},
 	})
 	if err == nil {
@@ -435,7 +434,7 @@ func (s *Store) List(ctx context.Context, f Filter, limit int, token string) ([]
 	if err != nil {
 		return nil, "", err
 	}
-	names := map[string]string{"#kind": KindAttribute}
+	names := map[string]string{"#kind": contract.KindAttribute}
 	values := map[string]types.AttributeValue{":kind": str(kindRequest)}
 	var conds []string
 	if f.AccountID != "" {
@@ -448,7 +447,7 @@ func (s *Store) List(ctx context.Context, f Filter, limit int, token string) ([]
 		values[":status"] = str(string(f.Status))
 	}
 	in := &dynamodb.QueryInput{
-		TableName: &s.table, IndexName: aws.String(ByCreatedIndex),
+		TableName: &s.table, IndexName: aws.String(contract.ByCreatedIndex),
 		KeyConditionExpression:    aws.String("#kind = :kind"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,
@@ -504,8 +503,8 @@ func decodePageToken(token string) (map[string]types.AttributeValue, error) {
 		return nil, ErrBadPageToken
 	}
 	var m map[string]string
-	if err := json.Unmarshal(b, &m); err != nil || len(m) != 3 || m[KindAttribute] != kindRequest ||
-		!strings.HasPrefix(m[KeyAttribute], "request#") || m[CreatedAttribute] == "" {
+	if err := json.Unmarshal(b, &m); err != nil || len(m) != 3 || m[contract.KindAttribute] != kindRequest ||
+		!strings.HasPrefix(m[contract.KeyAttribute], "request#") || m[contract.CreatedAttribute] == "" {
 		return nil, ErrBadPageToken
 	}
 	key := map[string]types.AttributeValue{}

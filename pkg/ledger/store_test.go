@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
 
@@ -40,7 +41,7 @@ var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 func record(id string, accounts ...string) ledger.Record {
 	return ledger.Record{
 		RequestID: id, Requester: "alice@example.com", Reason: "rotate root MFA (SEC-1)",
-		AccountIDs: accounts, Hours: 2, StartAt: t0, Origin: ledger.Origin{Channel: "stepfunctions"},
+		AccountIDs: accounts, Hours: 2, StartAt: t0, Origin: contract.Origin{Channel: "stepfunctions"},
 	}
 }
 

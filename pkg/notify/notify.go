@@ -22,11 +22,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
 
 // Source is the source of every event rootwindow publishes.
-const Source = "rootwindow"
+const Source = contract.NotificationSource
 
 // Kind is what happened; the event's detail-type is "Root Access Window " + Kind.
 type Kind string

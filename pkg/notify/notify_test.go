@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
 )
@@ -27,7 +28,7 @@ var (
 		Requester: "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com",
 		Reason:    "Enable MFA delete on the audit bucket (SEC-1234)", AccountIDs: []string{"111111111111", "222222222222"},
 		Hours: 2, StartAt: t0, CreatedAt: t0,
-		Origin: ledger.Origin{Channel: "api", Caller: "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"},
+		Origin: contract.Origin{Channel: "api", Caller: "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"},
 	}
 )
 
@@ -122,7 +123,7 @@ func TestSamplesAreWhatIsPublished(t *testing.T) {
 			t.Fatal(err)
 		}
 		// As an EventBridge rule's target receives it.
-		ev := events.CloudWatchEvent{Version: "0", ID: "0e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7", DetailType: kind.DetailType(), Source: notify.Source,
+		ev := events.CloudWatchEvent{Version: "0", ID: "0e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7", DetailType: kind.DetailType(), Source: contract.NotificationSource,
 			AccountID: "999999999999", Time: t0, Region: "us-east-1", Resources: []string{}, Detail: detail}
 		want, _ := json.MarshalIndent(ev, "", "  ")
 		want = append(want, '\n')

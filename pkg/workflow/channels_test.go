@@ -11,9 +11,9 @@ import (
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
-	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
 // published lists the detail-types of the events put, and checks each one's SNS message twin.
@@ -21,7 +21,7 @@ func (e *env) published(t *testing.T) []string {
 	t.Helper()
 	var types []string
 	for _, ev := range e.emu.Events() {
-		if ev.Source != notify.Source || ev.Bus != "default" {
+		if ev.Source != contract.NotificationSource || ev.Bus != "default" {
 			t.Errorf("event from %q on %q", ev.Source, ev.Bus)
 		}
 		types = append(types, ev.DetailType)
@@ -54,18 +54,18 @@ func TestNotificationsFollowTheWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.now = t0.Add(time.Minute)
-	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"}); err != nil {
+	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"}); err != nil {
 		t.Fatal(err)
 	}
 	e.now = t0.Add(time.Minute + 2*time.Hour)
-	if _, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeClose}); err != nil {
+	if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
 		t.Fatal(err)
 	}
 	// Retries of every step send nothing twice.
-	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"}); err != nil {
+	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeClose}); err != nil {
+	if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"Root Access Window Scheduled", "Root Access Window Opened", "Root Access Window Closed"}
@@ -133,10 +133,10 @@ func TestUndeliveredNotificationsGoOutWithTheNextStep(t *testing.T) {
 		t.Errorf("marked as notified: %v", rec.Notified)
 	}
 	e.emu.Fail(awsemu.OpPublish, 1) // the event goes, the email does not: the event is sent again
-	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"}); err != nil {
+	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"}); err != nil {
+	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"}); err != nil {
 		t.Fatal(err)
 	}
 	var types []string
@@ -160,7 +160,7 @@ func TestEndCancelAndTheWorkflowRace(t *testing.T) {
 		if _, err := e.validate(t, "req-1", validRequest(members[0], members[1])); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"}); err != nil {
+		if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"}); err != nil {
 			t.Fatal(err)
 		}
 		e.now = t0.Add(30 * time.Minute)
@@ -179,12 +179,12 @@ func TestEndCancelAndTheWorkflowRace(t *testing.T) {
 		if _, err := e.validate(t, "req-2", validRequest(members[0])); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-2"}); err != nil {
+		if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-2"}); err != nil {
 			t.Fatal(err)
 		}
 		writes := e.writes()
 		e.now = t0.Add(2 * time.Hour)
-		if r, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeClose}); err != nil || r.Status != "CLOSED" {
+		if r, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil || r.Status != "CLOSED" {
 			t.Fatalf("workflow restore after an early end: %+v %v", r, err)
 		}
 		if e.writes() != writes {
@@ -203,7 +203,7 @@ func TestEndCancelAndTheWorkflowRace(t *testing.T) {
 		if _, err := e.validate(t, "req-1", req); err != nil {
 			t.Fatal(err)
 		}
-		var ierr *workflow.InvalidState
+		var ierr *contract.InvalidState
 		if _, err := e.steps.End(ctx, "req-1", bob); !errors.As(err, &ierr) || !strings.Contains(err.Error(), "cancel it instead") {
 			t.Errorf("end of a scheduled window: %v", err)
 		}
@@ -229,7 +229,7 @@ func TestEndCancelAndTheWorkflowRace(t *testing.T) {
 		if err != nil || rec.Status != ledger.Cancelled {
 			t.Fatalf("cancel: %+v %v", rec, err)
 		}
-		o, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"})
+		o, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"})
 		if err != nil || o.Opened {
 			t.Errorf("detach after cancel: %+v %v", o, err)
 		}
@@ -253,7 +253,7 @@ func TestAlarmKeepsTheLease(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.open(t, "req-1", members[0])
-	r, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeAlarm, Cause: "Throttled"})
+	r, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeAlarm, Cause: "Throttled"})
 	if err != nil || r.Status != "OPEN" {
 		t.Fatalf("alarm: %+v %v", r, err)
 	}
@@ -282,19 +282,19 @@ func TestDuplicateEventDelivery(t *testing.T) {
 		})
 		return b
 	}
-	first, err := e.steps.Validate(context.Background(), workflow.ValidateInput{Input: doc(t), Execution: "exec-a"})
+	first, err := e.steps.Validate(context.Background(), contract.ValidateInput{Input: doc(t), Execution: "exec-a"})
 	if err != nil || first.DuplicateOf != "" {
 		t.Fatalf("first delivery: %+v %v", first, err)
 	}
-	second, err := e.steps.Validate(context.Background(), workflow.ValidateInput{Input: doc(t), Execution: "exec-b"})
-	if err != nil || !reflect.DeepEqual(second, workflow.Window{RequestID: "exec-b", DuplicateOf: "exec-a"}) {
+	second, err := e.steps.Validate(context.Background(), contract.ValidateInput{Input: doc(t), Execution: "exec-b"})
+	if err != nil || !reflect.DeepEqual(second, contract.Window{RequestID: "exec-b", DuplicateOf: "exec-a"}) {
 		t.Fatalf("second delivery: %+v %v", second, err)
 	}
 	if _, err := e.store.Get(context.Background(), "exec-b"); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("the duplicate was recorded: %v", err)
 	}
 	rec := e.assertStatus(t, "exec-a", ledger.Scheduled)
-	if rec.Origin != (ledger.Origin{Channel: "eventbridge", EventID: "6a7e8feb-b491-4cf7-a9f1-bf3703467718", SourceAccount: members[0]}) {
+	if rec.Origin != (contract.Origin{Channel: "eventbridge", EventID: "6a7e8feb-b491-4cf7-a9f1-bf3703467718", SourceAccount: members[0]}) {
 		t.Errorf("origin %+v", rec.Origin)
 	}
 }

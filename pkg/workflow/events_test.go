@@ -8,8 +8,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/request"
-	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
 // The samples in events/ are what the README shows and what a person pastes into the console:
@@ -18,14 +18,14 @@ func TestSampleEvents(t *testing.T) {
 	decode := func(name string, into any) { t.Helper(); testenv.DecodeSample(t, name, into) }
 	policy := request.Policy{Now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
 
-	var env workflow.Envelope
+	var env contract.Envelope
 	decode("stepfunctions-input.json", &env)
 	if _, err := request.Parse(env.Request, policy); err != nil {
 		t.Errorf("stepfunctions-input.json: %v", err)
 	}
-	var v workflow.ValidateInput
+	var v contract.ValidateInput
 	decode("validate.json", &v)
-	var inner workflow.Envelope
+	var inner contract.Envelope
 	if err := json.Unmarshal(v.Input, &inner); err != nil {
 		t.Fatal(err)
 	}
@@ -46,12 +46,12 @@ func TestSampleEvents(t *testing.T) {
 	} else if _, err := request.Parse([]byte(entries[0].Detail), policy); err != nil {
 		t.Errorf("put-events.json detail: %v", err)
 	}
-	var d workflow.DetachInput
+	var d contract.DetachInput
 	decode("detach.json", &d)
 	for _, name := range []string{"reattach.json", "compensate.json"} {
-		var r workflow.ReattachInput
+		var r contract.ReattachInput
 		decode(name, &r)
-		if r.Mode != workflow.ModeClose && r.Mode != workflow.ModeCompensate {
+		if r.Mode != contract.ModeClose && r.Mode != contract.ModeCompensate {
 			t.Errorf("%s: mode %q", name, r.Mode)
 		}
 	}

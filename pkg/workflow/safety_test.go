@@ -17,8 +17,9 @@ import (
 
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
-	"github.com/rootwindow/rootwindow/pkg/workflow"
+	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
 func statusChange(t *testing.T, name, status string, errName *string) events.CloudWatchEvent {
@@ -111,7 +112,7 @@ func TestRescueAfterTheExecutionEnded(t *testing.T) {
 	t.Run("a rejected request's failure is expected and needs nothing", func(t *testing.T) {
 		e := newEnv(t)
 		_, _ = e.validate(t, "req-1", map[string]any{"hours": 9})
-		rejected := workflow.ErrRequestRejected
+		rejected := contract.ErrRequestRejected
 		var metrics strings.Builder
 		e.steps.Metrics = &metrics
 		for _, name := range []string{"req-1", "never-recorded"} {
@@ -127,7 +128,7 @@ func TestRescueAfterTheExecutionEnded(t *testing.T) {
 		e := newEnv(t)
 		e.open(t, "req-1", members[0])
 		e.org.Inject(orgemu.Fault{Op: "AttachPolicy", Code: "ConstraintViolationException"})
-		var rf *workflow.RestoreFailed
+		var rf *contract.RestoreFailed
 		if _, err := e.steps.SafetyNet(ctx, statusChange(t, "req-1", "ABORTED", nil)); !errors.As(err, &rf) {
 			t.Fatalf("want RestoreFailed, got %v", err)
 		}
@@ -157,7 +158,7 @@ func TestSweep(t *testing.T) {
 	e := newEnv(t)
 	e.open(t, "over", members[0])    // its execution vanished: nobody will restore it
 	e.open(t, "running", members[1]) // opened later, still within its window
-	e.now = t0.Add(2*time.Hour + workflow.SweepGrace)
+	e.now = t0.Add(2*time.Hour + window.SweepGrace)
 	if _, err := e.store.Transition(ctx, "running", ledger.Closing, "x", "", ledger.Change{}); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +206,7 @@ func TestSweepRacesItselfAndAnEarlyEnd(t *testing.T) {
 	for round := range 5 {
 		e := newEnv(t)
 		e.open(t, "req-1", members[0], members[1])
-		e.now = t0.Add(2*time.Hour + workflow.SweepGrace)
+		e.now = t0.Add(2*time.Hour + window.SweepGrace)
 		var wg sync.WaitGroup
 		errs := make([]error, 3)
 		wg.Add(3)
@@ -240,7 +241,7 @@ func TestSafetyNetSchedule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep, ok := out.(workflow.SweepReport); !ok || rep.Checked != 0 {
+	if rep, ok := out.(window.SweepReport); !ok || rep.Checked != 0 {
 		t.Errorf("%#v", out)
 	}
 	ev.DetailType = "Something Else"
@@ -261,7 +262,7 @@ func (e *env) liftSlowly(t *testing.T, id string, latency time.Duration) <-chan 
 	e.org.SetLatency(latency)
 	done := make(chan error, 1)
 	go func() {
-		_, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: id})
+		_, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: id})
 		done <- err
 	}()
 	for {
@@ -287,7 +288,7 @@ func TestDetachRacingTheSafetyNet(t *testing.T) {
 	e.org.SetLatency(0)
 	e.assertGuardrail(t, true, members...)
 	rec, _ := e.store.Get(ctx, "req-1")
-	var ierr *workflow.InvalidState
+	var ierr *contract.InvalidState
 	switch {
 	case rec.Status == ledger.Failed && errors.As(derr, &ierr):
 		t.Log("the safety net won; detach put back what it lifted")
@@ -312,7 +313,7 @@ func TestDetachPutsBackWhenTheRequestWasSettledDuringTheLift(t *testing.T) {
 	if err := e.store.Release(ctx, "req-1", []string{members[0], members[1]}); err != nil {
 		t.Fatal(err)
 	}
-	var ierr *workflow.InvalidState
+	var ierr *contract.InvalidState
 	if err := <-done; !errors.As(err, &ierr) {
 		t.Errorf("detach: %v", err)
 	}
@@ -328,7 +329,7 @@ func TestSweepRestoresOrphanLeases(t *testing.T) {
 	e.open(t, "req-1", members[0])
 	if _, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: aws.String(e.steps.Config.TableName),
-		Key:       map[string]types.AttributeValue{ledger.KeyAttribute: &types.AttributeValueMemberS{Value: "request#req-1"}},
+		Key:       map[string]types.AttributeValue{contract.KeyAttribute: &types.AttributeValueMemberS{Value: "request#req-1"}},
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,75 +1,112 @@
+// Package workflow is the state machine's task handlers: each takes its step's typed input (see
+// package contract), acts through the window service, and answers with its step's output or a
+// named error for Step Functions to Retry or Catch. The execution envelope of the console and
+// EventBridge doors is read here.
 package workflow
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"time"
+	"errors"
+	"fmt"
+	"slices"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
+	"encoding/json"
 
-	"github.com/rootwindow/rootwindow/pkg/config"
-	"github.com/rootwindow/rootwindow/pkg/guardrail"
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
-	"github.com/rootwindow/rootwindow/pkg/notify"
+	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
-// Steps holds what every task needs; build it once per Lambda instance.
+// Steps are the task handlers over one window service.
 type Steps struct {
-	// AWS is the configuration the clients were built from, for a handler that needs another.
-	AWS       aws.Config
-	Config    config.Runtime
-	Guardrail *guardrail.Guardrail
-	Ledger    *ledger.Store
-	// Notify publishes notifications; nil leaves them pending in the ledger.
-	Notify *notify.Publisher
-	Clock  func() time.Time
-	Log    *slog.Logger
-	// Metrics receives CloudWatch Embedded Metric Format lines (the function's stdout); nil
-	// discards them.
-	Metrics io.Writer
+	*window.Service
 }
 
-// Actors recorded in a request's history; people (API callers) are recorded by their ARN.
-const (
-	actorValidate = "rootwindow:validate"
-	actorDetach   = "rootwindow:detach"
-	actorReattach = "rootwindow:reattach"
-)
+// New returns the task handlers over svc.
+func New(svc *window.Service) *Steps { return &Steps{Service: svc} }
 
-func (s *Steps) now() time.Time { return s.Clock().UTC() }
-
-func formatTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
+// Detach lifts the guardrail from the request's accounts and starts the window. A request
+// cancelled before its start returns Opened=false. Running it again after it succeeded returns
+// the same window.
+func (s *Steps) Detach(ctx context.Context, in contract.DetachInput) (contract.Opened, error) {
+	rec, err := s.Open(ctx, in.RequestID)
+	if err != nil {
+		return contract.Opened{}, err
 	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-func (s *Steps) logError(ctx context.Context, msg, requestID string, err error) {
-	s.Log.ErrorContext(ctx, msg, "requestId", requestID, "error", err.Error())
-}
-
-// Announce sends the notifications rec's history calls for that have not gone out yet, in order,
-// and records them as delivered. A failure is logged and leaves the rest pending for the next
-// step: telling people must never stop the guardrail from being restored.
-func (s *Steps) Announce(ctx context.Context, rec ledger.Record) {
-	if s.Notify == nil || rec.RequestID == "" {
-		return
+	if rec.Status == ledger.Cancelled {
+		return contract.Opened{RequestID: in.RequestID, Status: string(rec.Status)}, nil
 	}
-	var sent []string
-	for _, k := range notify.Pending(rec) {
-		if err := s.Notify.Publish(ctx, rec, k); err != nil {
-			s.Log.ErrorContext(ctx, "notification not sent; it stays pending in the ledger", "requestId", rec.RequestID, "notification", string(k), "error", err.Error())
-			break
+	return contract.Opened{
+		RequestID: rec.RequestID, Opened: true, Status: string(rec.Status),
+		OpenedAt: window.FormatTime(rec.OpenedAt), RestoreAt: window.FormatTime(rec.RestoreAt),
+	}, nil
+}
+
+// Reattach puts the guardrail back on the request's accounts and closes the request: CLOSED when
+// a window ends (or compensation finds it open), FAILED when compensating a window that never
+// opened. Running it again is a no-op. In ModeAlarm it restores nothing: the state machine has
+// given up, so it records that and raises the Restore Failed alarm, keeping the leases.
+func (s *Steps) Reattach(ctx context.Context, in contract.ReattachInput) (contract.Restored, error) {
+	var rec ledger.Record
+	var err error
+	switch in.Mode {
+	case contract.ModeClose, contract.ModeCompensate:
+		rec, err = s.Restore(ctx, in.RequestID, in.Mode == contract.ModeCompensate, in.Cause)
+		if errors.Is(err, ledger.ErrNotFound) && in.Mode == contract.ModeCompensate {
+			// Validation failed before recording anything: nothing was reserved or lifted.
+			return contract.Restored{RequestID: in.RequestID, Status: "NONE"}, nil
 		}
-		s.Log.InfoContext(ctx, "notification sent", "requestId", rec.RequestID, "notification", string(k))
-		sent = append(sent, string(k))
+	case contract.ModeAlarm:
+		rec, err = s.Alarm(ctx, in.RequestID, in.Cause)
+	default:
+		return contract.Restored{}, &contract.InvalidState{Msg: fmt.Sprintf("reattach mode must be %q, %q or %q, got %q", contract.ModeClose, contract.ModeCompensate, contract.ModeAlarm, in.Mode)}
 	}
-	if len(sent) == 0 {
-		return
+	if err != nil {
+		return contract.Restored{}, err
 	}
-	if err := s.Ledger.MarkNotified(ctx, rec.RequestID, sent); err != nil {
-		s.logError(ctx, "record notifications sent", rec.RequestID, err)
+	return restored(rec), nil
+}
+
+func restored(rec ledger.Record) contract.Restored {
+	return contract.Restored{RequestID: rec.RequestID, Status: string(rec.Status), ClosedAt: window.FormatTime(rec.ClosedAt)}
+}
+
+// statusChange is the part of a Step Functions status-change event the safety net reads.
+type statusChange struct {
+	Name            string  `json:"name"`
+	Status          string  `json:"status"`
+	StateMachineArn string  `json:"stateMachineArn"`
+	Error           *string `json:"error"`
+}
+
+// endings the safety net acts on.
+var endings = []string{"FAILED", "TIMED_OUT", "ABORTED"}
+
+// SafetyNet is the sweeper function's handler: an execution's status change (rescue) or the
+// schedule (sweep).
+func (s *Steps) SafetyNet(ctx context.Context, ev events.CloudWatchEvent) (any, error) {
+	switch ev.DetailType {
+	case contract.DetailTypeStatusChange:
+		var sc statusChange
+		if err := json.Unmarshal(ev.Detail, &sc); err != nil || sc.Name == "" {
+			return nil, fmt.Errorf("status-change event %s: no execution name in its detail", ev.ID)
+		}
+		if !slices.Contains(endings, sc.Status) {
+			return nil, nil
+		}
+		if sc.Status == "FAILED" && (sc.Error == nil || *sc.Error != contract.ErrRequestRejected) {
+			s.Count(contract.MetricUnexpectedFailure)
+		}
+		why := "execution " + sc.Status
+		if sc.Error != nil && *sc.Error != "" {
+			why += " (" + *sc.Error + ")"
+		}
+		rec, err := s.Rescue(ctx, sc.Name, why)
+		return restored(rec), err
+	case contract.DetailTypeSchedule:
+		return s.Sweep(ctx)
 	}
+	return nil, fmt.Errorf("event %s: detail-type %q is neither a status change nor the schedule", ev.ID, ev.DetailType)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
@@ -66,9 +67,9 @@ func validRequest(accounts ...string) map[string]any {
 	return map[string]any{"accountIds": accounts, "hours": 2, "reason": "Enable MFA delete (SEC-1234)", "requester": alice}
 }
 
-func (e *env) validate(t *testing.T, id string, req map[string]any) (workflow.Window, error) {
+func (e *env) validate(t *testing.T, id string, req map[string]any) (contract.Window, error) {
 	t.Helper()
-	return e.steps.Validate(context.Background(), workflow.ValidateInput{Input: input(t, req), Execution: id})
+	return e.steps.Validate(context.Background(), contract.ValidateInput{Input: input(t, req), Execution: id})
 }
 
 // open validates and lifts a window on accounts as request id.
@@ -77,7 +78,7 @@ func (e *env) open(t *testing.T, id string, accounts ...string) {
 	if _, err := e.validate(t, id, validRequest(accounts...)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.steps.Detach(context.Background(), workflow.DetachInput{RequestID: id}); err != nil {
+	if _, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: id}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -119,19 +120,19 @@ func TestWindowEndToEnd(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := workflow.Window{RequestID: "req-1", AccountIDs: []string{members[0], members[1]}, Hours: hours, StartAt: "2026-11-23T10:00:00Z"}
+			want := contract.Window{RequestID: "req-1", AccountIDs: []string{members[0], members[1]}, Hours: hours, StartAt: "2026-11-23T10:00:00Z"}
 			if !reflect.DeepEqual(w, want) {
 				t.Errorf("window %+v, want %+v", w, want)
 			}
 			e.assertGuardrail(t, true, members...)
 
 			e.now = t0.Add(90 * time.Second) // the lift happens later than the request
-			o, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"})
+			o, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			lifted := t0.Add(90 * time.Second)
-			wantOpened := workflow.Opened{RequestID: "req-1", Opened: true, Status: "OPEN",
+			wantOpened := contract.Opened{RequestID: "req-1", Opened: true, Status: "OPEN",
 				OpenedAt: lifted.Format(time.RFC3339), RestoreAt: lifted.Add(time.Duration(hours) * time.Hour).Format(time.RFC3339)}
 			if o != wantOpened {
 				t.Errorf("opened %+v, want %+v", o, wantOpened)
@@ -144,7 +145,7 @@ func TestWindowEndToEnd(t *testing.T) {
 			}
 
 			e.now = lifted.Add(time.Duration(hours) * time.Hour)
-			r, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeClose})
+			r, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -169,10 +170,10 @@ func TestWindowEndToEnd(t *testing.T) {
 			if _, err := e.validate(t, "req-1", req); err != nil {
 				t.Error(err)
 			}
-			if o2, err := e.steps.Detach(ctx, workflow.DetachInput{RequestID: "req-1"}); err != nil || o2.OpenedAt != o.OpenedAt {
+			if o2, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"}); err != nil || o2.OpenedAt != o.OpenedAt {
 				t.Errorf("detach again: %+v %v", o2, err)
 			}
-			if _, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeClose}); err != nil {
+			if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
 				t.Error(err)
 			}
 			e.assertStatus(t, "req-1", ledger.Closed)
@@ -203,7 +204,7 @@ func TestScheduledStart(t *testing.T) {
 
 func rejection(t *testing.T, err error) []string {
 	t.Helper()
-	var rr *workflow.RequestRejected
+	var rr *contract.RequestRejected
 	if !errors.As(err, &rr) {
 		t.Fatalf("want RequestRejected, got %v", err)
 	}
@@ -253,7 +254,7 @@ func TestValidateRejects(t *testing.T) {
 			if tt.req == nil {
 				in = json.RawMessage(`{"requests": {}}`)
 			}
-			_, err := e.steps.Validate(context.Background(), workflow.ValidateInput{Input: in, Execution: "bad-1"})
+			_, err := e.steps.Validate(context.Background(), contract.ValidateInput{Input: in, Execution: "bad-1"})
 			if got := rejection(t, err); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("problems:\n got %q\nwant %q", got, tt.want)
 			}
@@ -268,7 +269,7 @@ func TestValidateRejects(t *testing.T) {
 				t.Errorf("a rejected request holds leases: %v", leases)
 			}
 			// Asking again gives the same answer.
-			_, err = e.steps.Validate(context.Background(), workflow.ValidateInput{Input: in, Execution: "bad-1"})
+			_, err = e.steps.Validate(context.Background(), contract.ValidateInput{Input: in, Execution: "bad-1"})
 			if got := rejection(t, err); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("second answer %q", got)
 			}
@@ -299,8 +300,8 @@ func TestDetachFailingPartWay(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: members[2], Code: "AccessDeniedException"})
-	_, err := e.steps.Detach(context.Background(), workflow.DetachInput{RequestID: "req-1"})
-	var df *workflow.DetachFailed
+	_, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1"})
+	var df *contract.DetachFailed
 	if !errors.As(err, &df) || !strings.Contains(df.Msg, "333333333333 (AccessDeniedException)") {
 		t.Fatalf("want DetachFailed naming the account, got %v", err)
 	}
@@ -315,7 +316,7 @@ func TestDetachFailingPartWay(t *testing.T) {
 		t.Errorf("leases kept after a failed opening: %v", leases)
 	}
 	// The state machine's compensation step after this is harmless.
-	if _, err := e.steps.Reattach(context.Background(), workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeCompensate, Cause: "DetachFailed"}); err != nil {
+	if _, err := e.steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeCompensate, Cause: "DetachFailed"}); err != nil {
 		t.Error(err)
 	}
 	e.assertStatus(t, "req-1", ledger.Failed)
@@ -327,15 +328,15 @@ func TestDetachThrottledThenRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: members[1], Code: "TooManyRequestsException"})
-	_, err := e.steps.Detach(context.Background(), workflow.DetachInput{RequestID: "req-1"})
-	var th *workflow.Throttled
+	_, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1"})
+	var th *contract.Throttled
 	if !errors.As(err, &th) {
 		t.Fatalf("want Throttled, got %v", err)
 	}
 	e.assertGuardrail(t, true, members...)
 	e.assertStatus(t, "req-1", ledger.Opening)
 	e.org.ClearFaults()
-	o, err := e.steps.Detach(context.Background(), workflow.DetachInput{RequestID: "req-1"})
+	o, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1"})
 	if err != nil || !o.Opened {
 		t.Fatalf("retry: %+v %v", o, err)
 	}
@@ -354,7 +355,7 @@ func TestCompensationAfterCrashMidBatch(t *testing.T) {
 	if err := e.steps.Guardrail.Detach(context.Background(), members[:1]); err != nil {
 		t.Fatal(err)
 	}
-	r, err := e.steps.Reattach(context.Background(), workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeCompensate, Cause: "Lambda.Unknown"})
+	r, err := e.steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeCompensate, Cause: "Lambda.Unknown"})
 	if err != nil || r.Status != "FAILED" {
 		t.Fatalf("%+v %v", r, err)
 	}
@@ -369,8 +370,8 @@ func TestReattachKeepsTryingAndKeepsTheLease(t *testing.T) {
 	ctx := context.Background()
 	e.open(t, "req-1", members[:2]...)
 	e.org.Inject(orgemu.Fault{Op: "AttachPolicy", Target: members[0], Code: "ConcurrentModificationException"})
-	_, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeClose})
-	var th *workflow.Throttled
+	_, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose})
+	var th *contract.Throttled
 	if !errors.As(err, &th) {
 		t.Fatalf("want Throttled, got %v", err)
 	}
@@ -384,7 +385,7 @@ func TestReattachKeepsTryingAndKeepsTheLease(t *testing.T) {
 		t.Errorf("leases must stay until the guardrail is back: %v", leases)
 	}
 	e.org.ClearFaults()
-	if _, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeClose}); err != nil {
+	if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
 		t.Fatal(err)
 	}
 	e.assertStatus(t, "req-1", ledger.Closed)
@@ -396,8 +397,8 @@ func TestReattachOverTheLimitIsRestoreFailed(t *testing.T) {
 	ctx := context.Background()
 	e.open(t, "req-1", members[0])
 	e.org.Inject(orgemu.Fault{Op: "AttachPolicy", Code: "ConstraintViolationException"})
-	_, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "req-1", Mode: workflow.ModeClose})
-	var rf *workflow.RestoreFailed
+	_, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose})
+	var rf *contract.RestoreFailed
 	if !errors.As(err, &rf) || !strings.Contains(rf.Msg, "ConstraintViolationException") {
 		t.Fatalf("want RestoreFailed, got %v", err)
 	}
@@ -413,7 +414,7 @@ func TestCancelledBeforeStart(t *testing.T) {
 	if _, err := e.store.Transition(context.Background(), "req-1", ledger.Cancelled, alice, "no longer needed", ledger.Change{}); err != nil {
 		t.Fatal(err)
 	}
-	o, err := e.steps.Detach(context.Background(), workflow.DetachInput{RequestID: "req-1"})
+	o, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1"})
 	if err != nil || o.Opened || o.Status != "CANCELLED" {
 		t.Fatalf("%+v %v", o, err)
 	}
@@ -428,11 +429,11 @@ func TestReattachLeavesOtherWindowsAlone(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.open(t, "old", members[0])
-	if _, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "old", Mode: workflow.ModeClose}); err != nil {
+	if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "old", Mode: contract.ModeClose}); err != nil {
 		t.Fatal(err)
 	}
 	e.open(t, "new", members[0])
-	if _, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "old", Mode: workflow.ModeCompensate}); err != nil {
+	if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "old", Mode: contract.ModeCompensate}); err != nil {
 		t.Fatal(err)
 	}
 	e.assertGuardrail(t, false, members[0])
@@ -443,11 +444,11 @@ func TestErrorTypesAsLambdaReportsThem(t *testing.T) {
 	e := newEnv(t)
 	h := lambda.NewHandler(e.steps.Validate)
 	_, err := h.Invoke(context.Background(), []byte(`{"input":{"request":{"hours":0}},"execution":"x-1"}`))
-	var rr *workflow.RequestRejected
+	var rr *contract.RequestRejected
 	if !errors.As(err, &rr) {
 		t.Fatalf("got %T %v", err, err)
 	}
-	for name, e := range workflow.ErrorNames {
+	for name, e := range contract.ErrorNames {
 		if got := reflect.TypeOf(e).Elem().Name(); got != name {
 			t.Errorf("error %s has type name %s", name, got)
 		}
@@ -458,22 +459,22 @@ func TestCompensationEdges(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	// Validation failed before recording anything: compensation has nothing to do.
-	r, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "never-recorded", Mode: workflow.ModeCompensate, Cause: "Unavailable"})
+	r, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "never-recorded", Mode: contract.ModeCompensate, Cause: "Unavailable"})
 	if err != nil || r.Status != "NONE" || e.writes() != 0 {
 		t.Errorf("compensating an unknown request: %+v %v (%d writes)", r, err, e.writes())
 	}
 	// Closing an unknown request is a state error, not a silent success.
-	_, err = e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "never-recorded", Mode: workflow.ModeClose})
-	var inv *workflow.InvalidState
+	_, err = e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "never-recorded", Mode: contract.ModeClose})
+	var inv *contract.InvalidState
 	if !errors.As(err, &inv) {
 		t.Errorf("closing an unknown request: %v", err)
 	}
-	if _, err := e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "x", Mode: "open"}); !errors.As(err, &inv) {
+	if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "x", Mode: "open"}); !errors.As(err, &inv) {
 		t.Errorf("unknown mode: %v", err)
 	}
 	// The window opened but its step's answer was lost: compensation ends the window early.
 	e.open(t, "lost", members[0])
-	r, err = e.steps.Reattach(ctx, workflow.ReattachInput{RequestID: "lost", Mode: workflow.ModeCompensate, Cause: "States.Timeout"})
+	r, err = e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "lost", Mode: contract.ModeCompensate, Cause: "States.Timeout"})
 	if err != nil || r.Status != "CLOSED" {
 		t.Fatalf("%+v %v", r, err)
 	}

@@ -1,17 +1,15 @@
-package workflow
+package window
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
 )
@@ -23,27 +21,15 @@ import (
 // are safe to run concurrently with each other and with the workflow.
 
 const (
-	actorSafetyNet = "rootwindow:safety-net"
-	actorSweeper   = "rootwindow:sweeper"
 	// SweepGrace is how long after a window's planned end the sweeper leaves it to the workflow.
 	SweepGrace = 10 * time.Minute
 	// recentRequests bounds the requests whose accounts the sweeper checks for drift and whose
 	// pending notifications it sends.
 	recentRequests = 200
-	// MetricsNamespace is where the safety net's CloudWatch metrics go.
-	MetricsNamespace = "rootwindow"
 )
 
-// Metric names, in CloudWatch Embedded Metric Format on the function's log.
-const (
-	MetricRestoreFailed     = "RestoreFailed"
-	MetricDriftDetected     = "DriftDetected"
-	MetricUnexpectedFailure = "ExecutionsFailedUnexpectedly"
-	MetricRescued           = "WindowsRescued"
-)
-
-// metric writes one CloudWatch metric in Embedded Metric Format, one JSON line.
-func (s *Steps) metric(name string, value int) {
+// Metric writes one CloudWatch metric in Embedded Metric Format, one JSON line.
+func (s *Service) metric(name string, value int) {
 	if s.Metrics == nil {
 		return
 	}
@@ -51,7 +37,7 @@ func (s *Steps) metric(name string, value int) {
 		"_aws": map[string]any{
 			"Timestamp": s.Clock().UnixMilli(),
 			"CloudWatchMetrics": []any{map[string]any{
-				"Namespace": MetricsNamespace, "Dimensions": [][]string{{}},
+				"Namespace": contract.MetricsNamespace, "Dimensions": [][]string{{}},
 				"Metrics": []any{map[string]string{"Name": name, "Unit": "Count"}},
 			}},
 		},
@@ -60,20 +46,18 @@ func (s *Steps) metric(name string, value int) {
 	_, _ = fmt.Fprintf(s.Metrics, "%s\n", line)
 }
 
+// Count records one occurrence of a metric (contract.Metric*).
+func (s *Service) Count(name string) { s.metric(name, 1) }
+
 // settle brings a request that should no longer hold its accounts to rest: nothing lifted stays
 // lifted, the leases are released, the notifications go out. A restore that fails is recorded as
 // Restore Failed (the leases stay) and returned.
-func (s *Steps) settle(ctx context.Context, rec ledger.Record, actor, why string) (ledger.Record, error) {
+func (s *Service) settle(ctx context.Context, rec ledger.Record, actor, why string) (ledger.Record, error) {
 	var err error
 	switch rec.Status {
 	case ledger.Scheduled:
 		// Nothing was lifted: withdraw the reservation.
-		rec, err = s.Ledger.Transition(ctx, rec.RequestID, ledger.Failed, actor, why, ledger.Change{LastError: why})
-		if err == nil {
-			if err = s.Ledger.Release(ctx, rec.RequestID, rec.AccountIDs); err == nil {
-				s.Announce(ctx, rec)
-			}
-		}
+		rec, err = s.Withdraw(ctx, rec, actor, why, ledger.Change{LastError: why})
 	case ledger.Opening:
 		rec, err = s.restore(ctx, rec, "rescue", ledger.Failed, actor, "window did not open: "+why, ledger.Change{LastError: why})
 	case ledger.Open, ledger.Closing:
@@ -84,9 +68,9 @@ func (s *Steps) settle(ctx context.Context, rec ledger.Record, actor, why string
 			s.Announce(ctx, rec)
 		}
 	}
-	var rf *RestoreFailed
+	var rf *contract.RestoreFailed
 	if errors.As(err, &rf) {
-		s.metric(MetricRestoreFailed, 1)
+		s.metric(contract.MetricRestoreFailed, 1)
 		if marked, merr := s.Ledger.MarkRestoreFailed(ctx, rec.RequestID, "the guardrail could not be restored: "+rf.Msg); merr == nil {
 			s.Announce(ctx, marked)
 		}
@@ -97,7 +81,7 @@ func (s *Steps) settle(ctx context.Context, rec ledger.Record, actor, why string
 // Rescue restores the guardrail for a request whose execution ended (failed, timed out or was
 // stopped) without closing its window, and records why. A request already at rest, or never
 // recorded, needs nothing.
-func (s *Steps) Rescue(ctx context.Context, requestID, why string) (ledger.Record, error) {
+func (s *Service) Rescue(ctx context.Context, requestID, why string) (ledger.Record, error) {
 	rec, err := s.Ledger.Get(ctx, requestID)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return rec, nil
@@ -110,17 +94,17 @@ func (s *Steps) Rescue(ctx context.Context, requestID, why string) (ledger.Recor
 		return rec, nil
 	}
 	s.Log.WarnContext(ctx, "execution ended with its window not closed: the safety net restores it", "requestId", requestID, "status", rec.Status, "why", why)
-	s.metric(MetricRescued, 1)
+	s.metric(contract.MetricRescued, 1)
 	return s.settleMoving(ctx, rec, actorSafetyNet, why)
 }
 
 // settleMoving settles a request that a step still running may move meanwhile (a Lambda goes on
 // after its execution is stopped): when a transition finds the request moved, it settles it again
 // from where it is now.
-func (s *Steps) settleMoving(ctx context.Context, rec ledger.Record, actor, why string) (ledger.Record, error) {
+func (s *Service) settleMoving(ctx context.Context, rec ledger.Record, actor, why string) (ledger.Record, error) {
 	for attempt := 0; ; attempt++ {
 		settled, err := s.settle(ctx, rec, actor, why)
-		var moved *InvalidState
+		var moved *contract.InvalidState
 		if !errors.As(err, &moved) || attempt == 3 {
 			return settled, err
 		}
@@ -138,83 +122,102 @@ type SweepReport struct {
 	Errors  []string `json:"errors,omitempty"`
 }
 
+// failed records a part of a sweep that failed; the sweep goes on with the rest.
+func (s *Service) failed(ctx context.Context, rep *SweepReport, what string, err error) {
+	s.Log.ErrorContext(ctx, "sweep: "+what, "error", err.Error())
+	rep.Errors = append(rep.Errors, what+": "+err.Error())
+}
+
 // Sweep restores every lease whose window is over (SweepGrace after its planned end), sends the
 // notifications recent requests still owe, and reports drift: an account rootwindow knows (from
 // its leases and recent requests) that lacks the guardrail while no window is open on it. It does
 // all it can and returns an error if any part failed.
-func (s *Steps) Sweep(ctx context.Context) (SweepReport, error) {
+func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	var rep SweepReport
-	fail := func(what string, err error) {
-		s.Log.ErrorContext(ctx, "sweep: "+what, "error", err.Error())
-		rep.Errors = append(rep.Errors, what+": "+err.Error())
-	}
-	now := s.now()
 	leases, err := s.Ledger.AllLeases(ctx)
 	if err != nil {
 		return rep, retryLater(err)
 	}
+	lifted := s.settleOver(ctx, leases, &rep)
+	known := s.flushRecent(ctx, leases, &rep)
+	s.checkDrift(ctx, known, lifted, &rep)
+	s.Log.InfoContext(ctx, "sweep done", "settled", len(rep.Settled), "checked", rep.Checked, "drift", len(rep.Drift), "errors", len(rep.Errors))
+	if len(rep.Errors) > 0 {
+		return rep, fmt.Errorf("sweep: %d part(s) failed: %s", len(rep.Errors), strings.Join(rep.Errors, "; "))
+	}
+	return rep, nil
+}
+
+// settleOver settles the requests behind leases whose window is over, and restores and drops
+// leases whose request is gone. It returns the accounts that an open window may leave without the
+// guardrail (and those whose restore failed, which Restore Failed has reported already).
+func (s *Service) settleOver(ctx context.Context, leases []ledger.Lease, rep *SweepReport) map[string]bool {
+	now := s.Now()
 	byRequest := map[string][]ledger.Lease{}
 	for _, l := range leases {
 		byRequest[l.RequestID] = append(byRequest[l.RequestID], l)
 	}
-	lifted := map[string]bool{} // accounts that an open window may leave without the guardrail
+	lifted := map[string]bool{}
 	for id, ls := range byRequest {
 		rec, err := s.Ledger.Get(ctx, id)
 		if errors.Is(err, ledger.ErrNotFound) {
 			// A lease without its request: put the guardrail back and drop it.
 			accounts := accountsOf(ls)
 			if err := s.Guardrail.Reattach(ctx, accounts); err != nil {
-				fail("restore orphan leases of "+id, err)
+				s.failed(ctx, rep, "restore orphan leases of "+id, err)
 			} else if err := s.Ledger.Release(ctx, id, accounts); err != nil {
-				fail("release orphan leases of "+id, err)
+				s.failed(ctx, rep, "release orphan leases of "+id, err)
 			}
 			continue
 		}
 		if err != nil {
-			fail("read "+id, err)
+			s.failed(ctx, rep, "read "+id, err)
 			continue
 		}
 		over := !rec.PlannedEnd().Add(SweepGrace).After(now)
 		if !over && rec.Status.Holds() {
 			if rec.Status != ledger.Scheduled {
-				for _, a := range rec.AccountIDs {
-					lifted[a] = true
-				}
+				markAll(lifted, rec.AccountIDs)
 			}
 			continue
 		}
-		why := fmt.Sprintf("the window was due to end at %s: restored by the sweeper", formatTime(rec.PlannedEnd()))
+		why := fmt.Sprintf("the window was due to end at %s: restored by the sweeper", FormatTime(rec.PlannedEnd()))
 		if !rec.Status.Holds() {
 			why = "leases left by an interrupted step"
 		}
 		if _, err := s.settleMoving(ctx, rec, actorSweeper, why); err != nil {
-			fail("settle "+id, err)
-			for _, a := range rec.AccountIDs {
-				lifted[a] = true // known to be missing: Restore Failed said so already
-			}
+			s.failed(ctx, rep, "settle "+id, err)
+			markAll(lifted, rec.AccountIDs) // known to be missing: Restore Failed said so already
 			continue
 		}
 		rep.Settled = append(rep.Settled, id)
 	}
+	return lifted
+}
 
+// flushRecent sends the notifications recent requests still owe, and returns the accounts
+// rootwindow knows: those leased now and those of recent requests that were not rejected.
+func (s *Service) flushRecent(ctx context.Context, leases []ledger.Lease, rep *SweepReport) map[string]bool {
+	known := map[string]bool{}
+	markAll(known, accountsOf(leases))
 	recent, _, err := s.Ledger.List(ctx, ledger.Filter{}, recentRequests, "")
 	if err != nil {
-		fail("list recent requests", err)
-	}
-	known := map[string]bool{}
-	for _, l := range leases {
-		known[l.AccountID] = true
+		s.failed(ctx, rep, "list recent requests", err)
 	}
 	for _, rec := range recent {
 		if len(notify.Pending(rec)) > 0 {
 			s.Announce(ctx, rec)
 		}
 		if rec.Status != ledger.Rejected {
-			for _, a := range rec.AccountIDs {
-				known[a] = true
-			}
+			markAll(known, rec.AccountIDs)
 		}
 	}
+	return known
+}
+
+// checkDrift asks Organizations whether the guardrail is on each known account that no open
+// window lifts, and reports those without it.
+func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool, rep *SweepReport) {
 	var check []string
 	for a := range known {
 		if !lifted[a] {
@@ -225,7 +228,7 @@ func (s *Steps) Sweep(ctx context.Context) (SweepReport, error) {
 	for _, a := range check {
 		attached, err := s.Guardrail.IsAttached(ctx, a)
 		if err != nil {
-			fail("check "+a, err)
+			s.failed(ctx, rep, "check "+a, err)
 			continue
 		}
 		rep.Checked++
@@ -233,21 +236,24 @@ func (s *Steps) Sweep(ctx context.Context) (SweepReport, error) {
 			rep.Drift = append(rep.Drift, a)
 		}
 	}
-	if len(rep.Drift) > 0 {
-		s.metric(MetricDriftDetected, len(rep.Drift))
-		s.Log.ErrorContext(ctx, "DRIFT: guardrail missing from accounts with no open window", "accounts", strings.Join(rep.Drift, ","))
-		if s.Notify != nil {
-			d := notify.Drift{NotificationID: "drift/" + now.Format(time.RFC3339), PolicyID: s.Guardrail.PolicyID(), AccountIDs: rep.Drift, DetectedAt: now}
-			if err := s.Notify.PublishDrift(ctx, d); err != nil {
-				fail("notify drift", err)
-			}
+	if len(rep.Drift) == 0 {
+		return
+	}
+	now := s.Now()
+	s.metric(contract.MetricDriftDetected, len(rep.Drift))
+	s.Log.ErrorContext(ctx, "DRIFT: guardrail missing from accounts with no open window", "accounts", strings.Join(rep.Drift, ","))
+	if s.Notify != nil {
+		d := notify.Drift{NotificationID: "drift/" + now.Format(time.RFC3339), PolicyID: s.Guardrail.PolicyID(), AccountIDs: rep.Drift, DetectedAt: now}
+		if err := s.Notify.PublishDrift(ctx, d); err != nil {
+			s.failed(ctx, rep, "notify drift", err)
 		}
 	}
-	s.Log.InfoContext(ctx, "sweep done", "settled", len(rep.Settled), "checked", rep.Checked, "drift", len(rep.Drift), "errors", len(rep.Errors))
-	if len(rep.Errors) > 0 {
-		return rep, fmt.Errorf("sweep: %d part(s) failed: %s", len(rep.Errors), strings.Join(rep.Errors, "; "))
+}
+
+func markAll(set map[string]bool, accounts []string) {
+	for _, a := range accounts {
+		set[a] = true
 	}
-	return rep, nil
 }
 
 func accountsOf(ls []ledger.Lease) []string {
@@ -256,48 +262,4 @@ func accountsOf(ls []ledger.Lease) []string {
 		out[i] = l.AccountID
 	}
 	return out
-}
-
-// EventBridge events the safety net handles.
-const (
-	DetailTypeStatusChange = "Step Functions Execution Status Change"
-	DetailTypeSchedule     = "Scheduled Event"
-)
-
-// statusChange is the part of a Step Functions status-change event the safety net reads.
-type statusChange struct {
-	Name            string  `json:"name"`
-	Status          string  `json:"status"`
-	StateMachineArn string  `json:"stateMachineArn"`
-	Error           *string `json:"error"`
-}
-
-// endings the safety net acts on.
-var endings = []string{"FAILED", "TIMED_OUT", "ABORTED"}
-
-// SafetyNet is the sweeper function's handler: an execution's status change (rescue) or the
-// schedule (sweep).
-func (s *Steps) SafetyNet(ctx context.Context, ev events.CloudWatchEvent) (any, error) {
-	switch ev.DetailType {
-	case DetailTypeStatusChange:
-		var sc statusChange
-		if err := json.Unmarshal(ev.Detail, &sc); err != nil || sc.Name == "" {
-			return nil, fmt.Errorf("status-change event %s: no execution name in its detail", ev.ID)
-		}
-		if !slices.Contains(endings, sc.Status) {
-			return nil, nil
-		}
-		if sc.Status == "FAILED" && (sc.Error == nil || *sc.Error != ErrRequestRejected) {
-			s.metric(MetricUnexpectedFailure, 1)
-		}
-		why := "execution " + sc.Status
-		if sc.Error != nil && *sc.Error != "" {
-			why += " (" + *sc.Error + ")"
-		}
-		rec, err := s.Rescue(ctx, sc.Name, why)
-		return restored(rec), err
-	case DetailTypeSchedule:
-		return s.Sweep(ctx)
-	}
-	return nil, fmt.Errorf("event %s: detail-type %q is neither a status change nor the schedule", ev.ID, ev.DetailType)
 }

@@ -1,4 +1,4 @@
-package workflow_test
+package lambdaenv_test
 
 import (
 	"context"
@@ -11,13 +11,18 @@ import (
 
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
-	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
+const alice = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/alice@example.com"
+
+var members = []string{"111111111111", "222222222222", "333333333333"}
+
 // The Lambdas' own wiring, configured only by environment variables as in AWS, with the real SDK
 // clients sent to the emulators by AWS_ENDPOINT_URL_*, and Lambda's JSON handling.
-func TestFromEnvironmentRunsAWindow(t *testing.T) {
+func TestLoadRunsAWindow(t *testing.T) {
 	org := orgemu.Standard(testenv.Management, "alice@example.com", members...)
 	orgURL := org.Start()
 	t.Cleanup(org.Close)
@@ -30,15 +35,16 @@ func TestFromEnvironmentRunsAWindow(t *testing.T) {
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL_ORGANIZATIONS": orgURL, "AWS_ENDPOINT_URL_DYNAMODB": dbURL,
 		"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "eu-west-1",
-		config.EnvTableName: "rootwindow-ledger", config.EnvGuardrailPolicyID: orgemu.GuardrailID,
-		config.EnvAdminPrincipals: testenv.AdminPattern,
+		contract.EnvTableName: "rootwindow-ledger", contract.EnvGuardrailPolicyID: orgemu.GuardrailID,
+		contract.EnvAdminPrincipals: testenv.AdminPattern,
 	} {
 		t.Setenv(k, v)
 	}
-	steps, err := workflow.FromEnvironment(context.Background(), workflow.Wiring{Getenv: os.Getenv})
+	instance, err := lambdaenv.Load(context.Background(), lambdaenv.Options{Getenv: os.Getenv})
 	if err != nil {
 		t.Fatal(err)
 	}
+	steps := workflow.New(instance.Windows)
 	ctx := context.Background()
 	invoke := func(fn any, payload string) json.RawMessage {
 		t.Helper()
@@ -62,8 +68,8 @@ func TestFromEnvironmentRunsAWindow(t *testing.T) {
 	}
 }
 
-func TestFromEnvironmentRefusesBadConfiguration(t *testing.T) {
-	_, err := workflow.FromEnvironment(context.Background(), workflow.Wiring{Getenv: func(string) string { return "" }})
+func TestLoadRefusesBadConfiguration(t *testing.T) {
+	_, err := lambdaenv.Load(context.Background(), lambdaenv.Options{Getenv: func(string) string { return "" }})
 	if err == nil || !strings.Contains(err.Error(), "ROOTWINDOW_TABLE_NAME is required") {
 		t.Errorf("got %v", err)
 	}

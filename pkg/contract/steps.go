@@ -1,13 +1,6 @@
-// Package workflow is the root access window's state machine steps: the typed input and output of
-// each Lambda task, the named errors the state machine matches with Retry and Catch, and the
-// handlers that validate a request, lift the guardrail, and restore it.
-package workflow
+package contract
 
-import (
-	"encoding/json"
-
-	"github.com/rootwindow/rootwindow/pkg/ledger"
-)
+import "encoding/json"
 
 // Task names, used by the CDK stack for state names and by the functions for their handlers.
 const (
@@ -16,11 +9,26 @@ const (
 	TaskReattach = "reattach"
 )
 
+// Channels a request can arrive by.
+const (
+	ChannelStepFunctions = "stepfunctions"
+	ChannelEventBridge   = "eventbridge"
+	ChannelAPI           = "api"
+)
+
+// Origin records how a request arrived.
+type Origin struct {
+	Channel       string `json:"channel" dynamodbav:"channel"`                                 // one of the Channel constants
+	EventID       string `json:"eventId,omitempty" dynamodbav:"eventId,omitempty"`             // EventBridge: the event's ID
+	SourceAccount string `json:"sourceAccount,omitempty" dynamodbav:"sourceAccount,omitempty"` // EventBridge: the account that sent it
+	Caller        string `json:"caller,omitempty" dynamodbav:"caller,omitempty"`               // API: the SigV4 caller's ARN
+}
+
 // Envelope is the state machine's execution input for every channel. Origin says how the request
 // arrived; the console channel may leave it out.
 type Envelope struct {
 	Request json.RawMessage `json:"request"`
-	Origin  *ledger.Origin  `json:"origin,omitempty"`
+	Origin  *Origin         `json:"origin,omitempty"`
 }
 
 // ValidateInput is the Validate task's payload: the whole execution input and the execution name,

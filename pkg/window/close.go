@@ -1,52 +1,39 @@
-package workflow
+package window
 
 import (
 	"context"
 	"errors"
 	"fmt"
 
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
 
-// Reattach puts the guardrail back on the request's accounts and closes the request: CLOSED when
+// Restore puts the guardrail back on the request's accounts and closes the request: CLOSED when
 // a window ends (or compensation finds it open), FAILED when compensating a window that never
-// opened. It never touches an account another request holds now. Running it again is a no-op.
-// In ModeAlarm it restores nothing: the state machine has given up, so it records that and raises
-// the Restore Failed alarm, keeping the leases.
-func (s *Steps) Reattach(ctx context.Context, in ReattachInput) (Restored, error) {
-	id := in.RequestID
-	switch in.Mode {
-	case ModeClose, ModeCompensate:
-	case ModeAlarm:
-		return s.alarm(ctx, in)
-	default:
-		return Restored{}, &InvalidState{Msg: fmt.Sprintf("reattach mode must be %q, %q or %q, got %q", ModeClose, ModeCompensate, ModeAlarm, in.Mode)}
-	}
+// opened. cause is the failure that led to compensation. It never touches an account another
+// request holds now. Running it again is a no-op.
+func (s *Service) Restore(ctx context.Context, id string, compensate bool, cause string) (ledger.Record, error) {
 	rec, err := s.load(ctx, id)
-	if errors.Is(err, ledger.ErrNotFound) && in.Mode == ModeCompensate {
-		// Validation failed before recording anything: nothing was reserved or lifted.
-		return Restored{RequestID: id, Status: "NONE"}, nil
-	}
 	if err != nil {
-		return Restored{}, err
+		return rec, err
+	}
+	mode := "close"
+	if compensate {
+		mode = "compensate"
 	}
 	if rec.Status == ledger.Scheduled || rec.Status == ledger.Opening {
-		rec, err = s.restore(ctx, rec, in.Mode, ledger.Failed, actorReattach, "window did not open: "+in.Cause, ledger.Change{LastError: in.Cause})
-	} else {
-		rec, err = s.close(ctx, rec, actorReattach, closingNote(in))
+		return s.restore(ctx, rec, mode, ledger.Failed, ActorReattach, "window did not open: "+cause, ledger.Change{LastError: cause})
 	}
-	if err != nil {
-		return Restored{}, err
-	}
-	return restored(rec), nil
+	return s.close(ctx, rec, ActorReattach, closingNote(compensate, cause))
 }
 
 // End closes an open window now, for a person: the guardrail goes back on its accounts and the
 // request becomes CLOSED (early); the workflow's own restore at the planned end then finds nothing
 // to do. Ending a window already closed returns it as it is; a window that is not open is an
 // *InvalidState naming its status.
-func (s *Steps) End(ctx context.Context, id, caller string) (ledger.Record, error) {
+func (s *Service) End(ctx context.Context, id, caller string) (ledger.Record, error) {
 	rec, err := s.load(ctx, id)
 	if err != nil {
 		return rec, err
@@ -55,17 +42,17 @@ func (s *Steps) End(ctx context.Context, id, caller string) (ledger.Record, erro
 	case ledger.Open, ledger.Closing, ledger.Closed:
 		return s.close(ctx, rec, caller, "ended early by "+caller)
 	case ledger.Scheduled:
-		return rec, &InvalidState{Msg: fmt.Sprintf("request %s has not started (it opens at %s): cancel it instead", id, formatTime(rec.StartAt))}
+		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s has not started (it opens at %s): cancel it instead", id, FormatTime(rec.StartAt))}
 	case ledger.Opening:
-		return rec, &InvalidState{Msg: fmt.Sprintf("request %s is opening: the guardrail is being lifted now; end it once it is open, in a few seconds", id)}
+		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s is opening: the guardrail is being lifted now; end it once it is open, in a few seconds", id)}
 	}
-	return rec, &InvalidState{Msg: fmt.Sprintf("request %s is %s: there is no window to end", id, rec.Status)}
+	return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s is %s: there is no window to end", id, rec.Status)}
 }
 
 // Cancel withdraws a window that has not started: nothing was lifted, its leases are released and
 // the workflow, when its start comes, finds it cancelled. Cancelling twice returns the cancelled
 // request; a window that has started is an *InvalidState (end it instead).
-func (s *Steps) Cancel(ctx context.Context, id, caller string) (ledger.Record, error) {
+func (s *Service) Cancel(ctx context.Context, id, caller string) (ledger.Record, error) {
 	rec, err := s.load(ctx, id)
 	if err != nil {
 		return rec, err
@@ -79,7 +66,7 @@ func (s *Steps) Cancel(ctx context.Context, id, caller string) (ledger.Record, e
 			if terr.Current.Holds() {
 				msg += "; end it instead"
 			}
-			return rec, &InvalidState{Msg: msg, err: err}
+			return rec, &contract.InvalidState{Msg: msg, Err: err}
 		}
 		if err != nil {
 			s.logError(ctx, "cancel", id, err)
@@ -97,7 +84,7 @@ func (s *Steps) Cancel(ctx context.Context, id, caller string) (ledger.Record, e
 
 // close ends a window: OPEN → CLOSING → guardrail restored → CLOSED, leases released. Records
 // already CLOSED (or never holding anything) are returned as they are.
-func (s *Steps) close(ctx context.Context, rec ledger.Record, actor, note string) (ledger.Record, error) {
+func (s *Service) close(ctx context.Context, rec ledger.Record, actor, note string) (ledger.Record, error) {
 	id := rec.RequestID
 	switch rec.Status {
 	case ledger.Closed, ledger.Cancelled, ledger.Rejected:
@@ -110,12 +97,12 @@ func (s *Steps) close(ctx context.Context, rec ledger.Record, actor, note string
 			return rec, s.stateError(ctx, id, err)
 		}
 	}
-	return s.restore(ctx, rec, "close", ledger.Closed, actor, "guardrail restored", ledger.Change{ClosedAt: s.now()})
+	return s.restore(ctx, rec, "close", ledger.Closed, actor, "guardrail restored", ledger.Change{ClosedAt: s.Now()})
 }
 
 // restore puts the guardrail back on the accounts rec still holds, moves rec to status `to`
 // (unless it is there already) and releases its leases.
-func (s *Steps) restore(ctx context.Context, rec ledger.Record, mode string, to ledger.Status, actor, note string, c ledger.Change) (ledger.Record, error) {
+func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, to ledger.Status, actor, note string, c ledger.Change) (ledger.Record, error) {
 	id := rec.RequestID
 	accounts, err := s.ours(ctx, rec)
 	if err != nil {
@@ -129,9 +116,9 @@ func (s *Steps) restore(ctx context.Context, rec ledger.Record, mode string, to 
 			s.logError(ctx, "note error", id, nerr)
 		}
 		if guardrail.IsTransient(err) {
-			return rec, &Throttled{Msg: err.Error()}
+			return rec, &contract.Throttled{Msg: err.Error()}
 		}
-		return rec, &RestoreFailed{Msg: err.Error()}
+		return rec, &contract.RestoreFailed{Msg: err.Error()}
 	}
 	if rec.Status != to && rec.Status != ledger.Failed {
 		if rec, err = s.Ledger.Transition(ctx, id, to, actor, note, c); err != nil {
@@ -147,39 +134,33 @@ func (s *Steps) restore(ctx context.Context, rec ledger.Record, mode string, to 
 	return rec, nil
 }
 
-// alarm records that restoring failed for good and raises Restore Failed. The status and the
-// leases stay, so no other window opens on those accounts until a person (or a later restore)
-// puts the guardrail back.
-func (s *Steps) alarm(ctx context.Context, in ReattachInput) (Restored, error) {
-	id := in.RequestID
-	cause := "the guardrail could not be restored: " + in.Cause
-	rec, err := s.Ledger.MarkRestoreFailed(ctx, id, cause)
+// Alarm records that restoring failed for good, for cause, and raises Restore Failed. The status
+// and the leases stay, so no other window opens on those accounts until a person (or a later
+// restore) puts the guardrail back.
+func (s *Service) Alarm(ctx context.Context, id, cause string) (ledger.Record, error) {
+	rec, err := s.Ledger.MarkRestoreFailed(ctx, id, "the guardrail could not be restored: "+cause)
 	if errors.Is(err, ledger.ErrNotFound) {
-		return Restored{}, &InvalidState{Msg: fmt.Sprintf("request %s is not in the ledger", id), err: err}
+		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s is not in the ledger", id), Err: err}
 	}
 	if err != nil {
 		s.logError(ctx, "record failed restore", id, err)
-		return Restored{}, retryLater(err)
+		return rec, retryLater(err)
 	}
-	s.metric(MetricRestoreFailed, 1)
+	s.metric(contract.MetricRestoreFailed, 1)
 	s.Log.ErrorContext(ctx, "GUARDRAIL NOT RESTORED: raising the alarm", "requestId", id, "accounts", len(rec.AccountIDs), "status", rec.Status)
 	s.Announce(ctx, rec)
-	return restored(rec), nil
+	return rec, nil
 }
 
-func closingNote(in ReattachInput) string {
-	if in.Mode == ModeCompensate {
-		return "closing early: the opening step failed after the window opened: " + in.Cause
+func closingNote(compensate bool, cause string) string {
+	if compensate {
+		return "closing early: the opening step failed after the window opened: " + cause
 	}
 	return "window over"
 }
 
-func restored(rec ledger.Record) Restored {
-	return Restored{RequestID: rec.RequestID, Status: string(rec.Status), ClosedAt: formatTime(rec.ClosedAt)}
-}
-
 // ours lists the request's accounts that no other request holds now.
-func (s *Steps) ours(ctx context.Context, rec ledger.Record) ([]string, error) {
+func (s *Service) ours(ctx context.Context, rec ledger.Record) ([]string, error) {
 	leases, err := s.Ledger.Leases(ctx, rec.AccountIDs)
 	if err != nil {
 		return nil, err

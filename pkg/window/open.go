@@ -1,4 +1,4 @@
-package workflow
+package window
 
 import (
 	"context"
@@ -6,52 +6,52 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
 
-// Detach lifts the guardrail from the request's accounts and starts the window: restoreAt is
-// when the last account was lifted plus the requested hours. A request cancelled before its start
-// returns Opened=false. Running it again after it succeeded returns the same window.
-func (s *Steps) Detach(ctx context.Context, in DetachInput) (Opened, error) {
-	id := in.RequestID
+// Open lifts the guardrail from the request's accounts and starts the window: restoreAt is when
+// the last account was lifted plus the requested hours. It returns the record: OPEN (or further
+// on, for a retry after success), or CANCELLED when the request was cancelled before its start.
+func (s *Service) Open(ctx context.Context, id string) (ledger.Record, error) {
 	rec, err := s.load(ctx, id)
 	if err != nil {
-		return Opened{}, err
+		return rec, err
 	}
 	switch rec.Status {
 	case ledger.Open, ledger.Closing, ledger.Closed:
 		s.Announce(ctx, rec)
-		return opened(rec), nil // a retry after success
+		return rec, nil // a retry after success
 	case ledger.Cancelled:
 		s.Log.InfoContext(ctx, "request cancelled before its start; nothing lifted", "requestId", id)
-		return Opened{RequestID: id, Status: string(rec.Status)}, nil
+		return rec, nil
 	case ledger.Scheduled:
-		rec, err = s.Ledger.Transition(ctx, id, ledger.Opening, actorDetach, "lifting the guardrail", ledger.Change{})
+		rec, err = s.Ledger.Transition(ctx, id, ledger.Opening, ActorDetach, "lifting the guardrail", ledger.Change{})
 		var terr *ledger.TransitionError
 		if errors.As(err, &terr) && terr.Current == ledger.Cancelled {
-			return Opened{RequestID: id, Status: string(ledger.Cancelled)}, nil
+			return rec, nil
 		}
 		if err != nil {
-			return Opened{}, s.stateError(ctx, id, err)
+			return rec, s.stateError(ctx, id, err)
 		}
 	case ledger.Opening:
 		// A retry after a failure or crash part-way: lifting again is idempotent.
 	default:
-		return Opened{}, &InvalidState{Msg: fmt.Sprintf("request %s is %s; its window cannot open", id, rec.Status)}
+		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s is %s; its window cannot open", id, rec.Status)}
 	}
 
 	s.Log.InfoContext(ctx, "lifting guardrail", "requestId", id, "accounts", len(rec.AccountIDs))
 	if err := s.Guardrail.Detach(ctx, rec.AccountIDs); err != nil {
-		return Opened{}, s.detachFailed(ctx, rec, err)
+		return rec, s.detachFailed(ctx, rec, err)
 	}
-	openedAt := s.now().Truncate(time.Second)
+	openedAt := s.Now().Truncate(time.Second)
 	restoreAt := openedAt.Add(time.Duration(rec.Hours) * time.Hour)
 	if err := s.Ledger.ExtendLeases(ctx, id, rec.AccountIDs, restoreAt); err != nil {
 		s.logError(ctx, "extend leases", id, err)
-		return Opened{}, retryLater(err)
+		return rec, retryLater(err)
 	}
-	rec, err = s.Ledger.Transition(ctx, id, ledger.Open, actorDetach,
+	rec, err = s.Ledger.Transition(ctx, id, ledger.Open, ActorDetach,
 		fmt.Sprintf("guardrail lifted from %d account(s)", len(rec.AccountIDs)),
 		ledger.Change{OpenedAt: openedAt, RestoreAt: restoreAt})
 	var terr *ledger.TransitionError
@@ -65,39 +65,32 @@ func (s *Steps) Detach(ctx context.Context, in DetachInput) (Opened, error) {
 		}
 		if lerr != nil {
 			s.logError(ctx, "put back after a lost race", id, lerr)
-			return Opened{}, &RestoreFailed{Msg: lerr.Error()}
+			return rec, &contract.RestoreFailed{Msg: lerr.Error()}
 		}
-		return Opened{}, &InvalidState{Msg: terr.Error(), err: err}
+		return rec, &contract.InvalidState{Msg: terr.Error(), Err: err}
 	}
 	if err != nil {
-		return Opened{}, s.stateError(ctx, id, err)
+		return rec, s.stateError(ctx, id, err)
 	}
-	s.Log.InfoContext(ctx, "window open", "requestId", id, "openedAt", formatTime(openedAt), "restoreAt", formatTime(restoreAt))
+	s.Log.InfoContext(ctx, "window open", "requestId", id, "openedAt", FormatTime(openedAt), "restoreAt", FormatTime(restoreAt))
 	s.Announce(ctx, rec)
-	return opened(rec), nil
-}
-
-func opened(rec ledger.Record) Opened {
-	return Opened{
-		RequestID: rec.RequestID, Opened: true, Status: string(rec.Status),
-		OpenedAt: formatTime(rec.OpenedAt), RestoreAt: formatTime(rec.RestoreAt),
-	}
+	return rec, nil
 }
 
 // detachFailed records a failed lift. Transient failures leave the request OPENING for the state
 // machine to retry (guardrail.Detach has already put back what it took); others fail it.
-func (s *Steps) detachFailed(ctx context.Context, rec ledger.Record, err error) error {
+func (s *Service) detachFailed(ctx context.Context, rec ledger.Record, err error) error {
 	s.logError(ctx, "lift guardrail", rec.RequestID, err)
 	var berr *guardrail.BatchError
 	if errors.As(err, &berr) && berr.RestoreFailed() {
 		_ = s.Ledger.NoteError(ctx, rec.RequestID, err.Error())
-		return &RestoreFailed{Msg: err.Error()}
+		return &contract.RestoreFailed{Msg: err.Error()}
 	}
 	if guardrail.IsTransient(err) {
 		_ = s.Ledger.NoteError(ctx, rec.RequestID, err.Error())
-		return &Throttled{Msg: err.Error()}
+		return &contract.Throttled{Msg: err.Error()}
 	}
-	failed, terr := s.Ledger.Transition(ctx, rec.RequestID, ledger.Failed, actorDetach, err.Error(), ledger.Change{LastError: err.Error()})
+	failed, terr := s.Ledger.Transition(ctx, rec.RequestID, ledger.Failed, ActorDetach, err.Error(), ledger.Change{LastError: err.Error()})
 	if terr != nil {
 		s.logError(ctx, "record failure", rec.RequestID, terr)
 	}
@@ -107,29 +100,29 @@ func (s *Steps) detachFailed(ctx context.Context, rec ledger.Record, err error) 
 	if terr == nil {
 		s.Announce(ctx, failed)
 	}
-	return &DetachFailed{Msg: err.Error()}
+	return &contract.DetachFailed{Msg: err.Error()}
 }
 
 // load reads the request a step acts on: a missing one is InvalidState (wrapping
 // ledger.ErrNotFound), a failed read is retried.
-func (s *Steps) load(ctx context.Context, id string) (ledger.Record, error) {
+func (s *Service) load(ctx context.Context, id string) (ledger.Record, error) {
 	rec, err := s.Ledger.Get(ctx, id)
 	if err == nil {
 		return rec, nil
 	}
 	s.logError(ctx, "read ledger", id, err)
 	if errors.Is(err, ledger.ErrNotFound) {
-		return rec, &InvalidState{Msg: fmt.Sprintf("request %s is not in the ledger", id), err: err}
+		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s is not in the ledger", id), Err: err}
 	}
 	return rec, retryLater(err)
 }
 
 // stateError classifies a ledger transition error.
-func (s *Steps) stateError(ctx context.Context, id string, err error) error {
+func (s *Service) stateError(ctx context.Context, id string, err error) error {
 	s.logError(ctx, "move request", id, err)
 	var terr *ledger.TransitionError
 	if errors.As(err, &terr) {
-		return &InvalidState{Msg: terr.Error()}
+		return &contract.InvalidState{Msg: terr.Error()}
 	}
 	return retryLater(err)
 }

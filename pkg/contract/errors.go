@@ -1,10 +1,6 @@
-package workflow
+package contract
 
-import (
-	"strings"
-
-	"github.com/rootwindow/rootwindow/pkg/guardrail"
-)
+import "strings"
 
 // The errors a task returns to Step Functions. aws-lambda-go reports a returned error's type name
 // as the errorType, which is what Retry and Catch match, so these types' names are part of the
@@ -44,12 +40,12 @@ func (e *RestoreFailed) Error() string { return e.Msg }
 // cancelled it, say).
 type InvalidState struct {
 	Msg string
-	err error
+	Err error
 }
 
 func (e *InvalidState) Error() string { return e.Msg }
 
-func (e *InvalidState) Unwrap() error { return e.err }
+func (e *InvalidState) Unwrap() error { return e.Err }
 
 // Error names as Step Functions sees them.
 const (
@@ -69,12 +65,4 @@ var ErrorNames = map[string]error{
 	ErrDetachFailed:    &DetachFailed{},
 	ErrRestoreFailed:   &RestoreFailed{},
 	ErrInvalidState:    &InvalidState{},
-}
-
-// retryLater turns an infrastructure error into the named error the state machine retries.
-func retryLater(err error) error {
-	if guardrail.IsTransient(err) {
-		return &Throttled{Msg: err.Error()}
-	}
-	return &Unavailable{Msg: err.Error()}
 }

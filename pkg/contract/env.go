@@ -1,0 +1,24 @@
+package contract
+
+// Environment variable names: the stack sets them on the functions, the functions read them once
+// at cold start (see package config).
+const (
+	EnvTableName          = "ROOTWINDOW_TABLE_NAME"
+	EnvGuardrailPolicyID  = "ROOTWINDOW_GUARDRAIL_POLICY_ID"
+	EnvAdminPrincipals    = "ROOTWINDOW_ADMIN_PRINCIPALS" // comma-separated patterns
+	EnvOwnerTagKey        = "ROOTWINDOW_OWNER_TAG_KEY"
+	EnvMaxAccounts        = "ROOTWINDOW_MAX_ACCOUNTS"
+	EnvBookingHorizonDays = "ROOTWINDOW_BOOKING_HORIZON_DAYS"
+	EnvEventBus           = "ROOTWINDOW_EVENT_BUS"         // where notifications go; default "default"
+	EnvTopicARN           = "ROOTWINDOW_TOPIC_ARN"         // the operators' SNS topic; "" sends events only
+	EnvStateMachineARN    = "ROOTWINDOW_STATE_MACHINE_ARN" // the api function starts executions of it
+)
+
+// The ledger table's schema: partition key pk, and an index of requests (and leases) by kind and
+// creation time.
+const (
+	KeyAttribute     = "pk"
+	KindAttribute    = "kind"
+	CreatedAttribute = "createdAt"
+	ByCreatedIndex   = "byCreated"
+)

@@ -1,0 +1,30 @@
+package contract
+
+// Requests put on the request bus (the EventBridge door) carry this source and detail-type.
+const (
+	RequestSource     = "rootwindow.requests"
+	RequestDetailType = "Root Access Window Requested"
+)
+
+// Notifications rootwindow puts on the default bus carry this source; their detail-type is
+// NotificationDetailTypePrefix followed by the kind ("Root Access Window Opened").
+const (
+	NotificationSource           = "rootwindow"
+	NotificationDetailTypePrefix = "Root Access Window "
+)
+
+// EventBridge events the safety net handles.
+const (
+	DetailTypeStatusChange = "Step Functions Execution Status Change"
+	DetailTypeSchedule     = "Scheduled Event"
+	SourceStepFunctions    = "aws.states"
+)
+
+// CloudWatch metrics the functions write in Embedded Metric Format, and the stack alarms on.
+const (
+	MetricsNamespace        = "rootwindow"
+	MetricRestoreFailed     = "RestoreFailed"
+	MetricDriftDetected     = "DriftDetected"
+	MetricUnexpectedFailure = "ExecutionsFailedUnexpectedly"
+	MetricRescued           = "WindowsRescued"
+)

@@ -1,0 +1,154 @@
+package window
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/rootwindow/rootwindow/pkg/authz"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/request"
+)
+
+// Admit checks a parsed request, given the problems parsing found, and if there are none reserves
+// its accounts under request ID id as actor. It returns the SCHEDULED record; or the request's
+// record and every problem found, each of its kind (the record is REJECTED only when the
+// reservation lost a race and recorded that); or a named error when a check could not be made.
+func (s *Service) Admit(ctx context.Context, id string, req request.Request, origin contract.Origin, probs request.Problems, actor string) (ledger.Record, request.Problems, error) {
+	rec := ledger.Record{
+		RequestID: id, Requester: req.Requester, Reason: req.Reason, AccountIDs: req.AccountIDs,
+		Hours: req.Hours, StartAt: req.StartAt, Origin: origin,
+	}
+	if len(probs) == 0 {
+		var err error
+		if probs, err = s.authorize(ctx, req); err != nil {
+			s.logError(ctx, "check the organization", id, err)
+			return rec, nil, retryLater(err)
+		}
+	}
+	if len(probs) > 0 {
+		return rec, probs, nil
+	}
+	reserved, err := s.Ledger.Reserve(ctx, rec, actor)
+	var conflict *ledger.ConflictError
+	var dup *ledger.DuplicateError
+	switch {
+	case errors.As(err, &conflict):
+		s.Log.InfoContext(ctx, "request rejected: accounts held by another window", "requestId", id)
+		return reserved, conflictProblems(req, conflict), nil
+	case errors.As(err, &dup):
+		probs.Add("requestId", "%s", dup.Error())
+		return rec, probs, nil
+	case err != nil:
+		s.logError(ctx, "reserve", id, err)
+		return rec, nil, retryLater(err)
+	}
+	s.Log.InfoContext(ctx, "request accepted", "requestId", id, "accounts", len(reserved.AccountIDs),
+		"hours", reserved.Hours, "startAt", FormatTime(reserved.StartAt), "channel", origin.Channel)
+	return reserved, nil, nil
+}
+
+// Reject records a request refused with probs (unless a reservation that lost a race recorded it
+// already) and announces it.
+func (s *Service) Reject(ctx context.Context, rec ledger.Record, probs request.Problems, actor string) (ledger.Record, error) {
+	id := rec.RequestID
+	if rec.Status != ledger.Rejected {
+		rec.Problems = probs.Strings()
+		var err error
+		if rec, err = s.Ledger.RecordRejection(ctx, rec, actor); err != nil {
+			s.logError(ctx, "record rejection", id, err)
+			return rec, retryLater(err)
+		}
+	}
+	s.Log.InfoContext(ctx, "request rejected", "requestId", id, "problems", len(probs))
+	s.Announce(ctx, rec)
+	return rec, nil
+}
+
+// Withdraw takes back a reservation that will never open (its workflow could not start, or its
+// execution is gone before the start): the request becomes FAILED with why, its leases are
+// released and the failure announced. The leases are released only once the request is FAILED: a
+// request that moved meanwhile (it began to open, say) keeps them.
+func (s *Service) Withdraw(ctx context.Context, rec ledger.Record, actor, why string, c ledger.Change) (ledger.Record, error) {
+	failed, err := s.Ledger.Transition(ctx, rec.RequestID, ledger.Failed, actor, why, c)
+	if err != nil {
+		return failed, err
+	}
+	if err := s.Ledger.Release(context.WithoutCancel(ctx), rec.RequestID, rec.AccountIDs); err != nil {
+		return failed, err
+	}
+	s.Announce(ctx, failed)
+	return failed, nil
+}
+
+// authorize checks the requester, the other windows and the organization, and lists every
+// problem by field. An error means a check could not be made.
+func (s *Service) authorize(ctx context.Context, req request.Request) (request.Problems, error) {
+	var probs request.Problems
+	az := s.Config.Authz()
+	if !az.IsAdmin(req.Requester) {
+		// Someone who may not ask learns nothing about the accounts or the organization.
+		probs.AddKind(request.Forbidden, "requester", "%q is not an administrator: only principals matching the configured adminPrincipals may ask for a window", req.Requester)
+		return probs, nil
+	}
+	leases, err := s.Ledger.Leases(ctx, req.AccountIDs)
+	if err != nil {
+		return nil, err
+	}
+	var free []string
+	for _, id := range req.AccountIDs {
+		if l, held := leases[id]; held {
+			probs.AddKind(request.Conflict, req.Field(id), "%s", ledger.Conflict{AccountID: id, RequestID: l.RequestID, Until: l.Until}.String())
+		} else {
+			free = append(free, id)
+		}
+	}
+	if len(free) == 0 {
+		return sortByField(probs), nil
+	}
+	reports, err := s.Guardrail.Inspect(ctx, free)
+	if err != nil {
+		return nil, err
+	}
+	tagKey := az.OwnerTag()
+	for _, id := range free {
+		r := reports[id]
+		if msg := r.Problem(s.Guardrail.PolicyID()); msg != "" {
+			probs.Add(req.Field(id), "%s %s", id, msg)
+			continue
+		}
+		owners, tagged := r.Tags[tagKey]
+		switch {
+		case !tagged:
+			probs.AddKind(request.Forbidden, req.Field(id), "%s has no %q tag, so nobody owns it for rootwindow: tag the account with its owners first", id, tagKey)
+		case !authz.Owns(req.Requester, owners):
+			probs.AddKind(request.Forbidden, req.Field(id), "%q is not an owner of %s (not listed in its %q tag)", req.Requester, id, tagKey)
+		}
+	}
+	return sortByField(probs), nil
+}
+
+func conflictProblems(req request.Request, c *ledger.ConflictError) request.Problems {
+	var probs request.Problems
+	for _, cf := range c.Conflicts {
+		probs.AddKind(request.Conflict, req.Field(cf.AccountID), "%s", cf.String())
+	}
+	return sortByField(probs)
+}
+
+// sortByField orders problems as the requester wrote the fields: requester first, then accounts
+// in submitted order.
+func sortByField(p request.Problems) request.Problems {
+	sort.SliceStable(p, func(i, j int) bool { return fieldOrder(p[i].Field) < fieldOrder(p[j].Field) })
+	return p
+}
+
+func fieldOrder(field string) int {
+	var i int
+	if _, err := fmt.Sscanf(field, "accountIds[%d]", &i); err == nil {
+		return i + 1
+	}
+	return 0
+}

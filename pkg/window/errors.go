@@ -1,0 +1,14 @@
+package window
+
+import (
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
+)
+
+// retryLater turns an infrastructure error into the named error the state machine retries.
+func retryLater(err error) error {
+	if guardrail.IsTransient(err) {
+		return &contract.Throttled{Msg: err.Error()}
+	}
+	return &contract.Unavailable{Msg: err.Error()}
+}

@@ -1,0 +1,91 @@
+// Package window is rootwindow's one service for root access windows: admit a request, open its
+// window, close it, end or cancel it for a person, settle it when its execution is gone, sweep
+// what is over. Every door (the state machine's steps, the REST API, the safety net) acts through
+// it, so each rule exists once. It works on the ledger and the guardrail and announces every
+// change through the ledger's outbox.
+package window
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/notify"
+)
+
+// Service holds what every operation needs; build it once per Lambda instance.
+type Service struct {
+	Config    config.Runtime
+	Guardrail *guardrail.Guardrail
+	Ledger    *ledger.Store
+	// Notify publishes notifications; nil leaves them pending in the ledger.
+	Notify *notify.Publisher
+	Clock  func() time.Time
+	Log    *slog.Logger
+	// Metrics receives CloudWatch Embedded Metric Format lines (the function's stdout); nil
+	// discards them.
+	Metrics io.Writer
+}
+
+// Actors recorded in a request's history; people (API callers) are recorded by their ARN.
+const (
+	ActorValidate  = "rootwindow:validate"
+	ActorDetach    = "rootwindow:detach"
+	ActorReattach  = "rootwindow:reattach"
+	ActorAPI       = "rootwindow:api"
+	actorSafetyNet = "rootwindow:safety-net"
+	actorSweeper   = "rootwindow:sweeper"
+)
+
+// Now is the service's clock, in UTC.
+func (s *Service) Now() time.Time { return s.Clock().UTC() }
+
+// FormatTime is how the steps and the ledger's notes write a time: RFC 3339 in UTC, "" for zero.
+func FormatTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func (s *Service) logError(ctx context.Context, msg, requestID string, err error) {
+	s.Log.ErrorContext(ctx, msg, "requestId", requestID, "error", err.Error())
+}
+
+// Announce sends the notifications rec's history calls for that have not gone out yet, in order,
+// and records them as delivered. A failure is logged and leaves the rest pending for the next
+// step: telling people must never stop the guardrail from being restored.
+func (s *Service) Announce(ctx context.Context, rec ledger.Record) {
+	if s.Notify == nil || rec.RequestID == "" {
+		return
+	}
+	var sent []string
+	for _, k := range notify.Pending(rec) {
+		if err := s.Notify.Publish(ctx, rec, k); err != nil {
+			s.Log.ErrorContext(ctx, "notification not sent; it stays pending in the ledger", "requestId", rec.RequestID, "notification", string(k), "error", err.Error())
+			break
+		}
+		s.Log.InfoContext(ctx, "notification sent", "requestId", rec.RequestID, "notification", string(k))
+		sent = append(sent, string(k))
+	}
+	if len(sent) == 0 {
+		return
+	}
+	if err := s.Ledger.MarkNotified(ctx, rec.RequestID, sent); err != nil {
+		s.logError(ctx, "record notifications sent", rec.RequestID, err)
+	}
+}
+
+// Get reads one request; ledger.ErrNotFound if there is none.
+func (s *Service) Get(ctx context.Context, id string) (ledger.Record, error) {
+	return s.Ledger.Get(ctx, id)
+}
+
+// List returns requests newest first, as ledger.Store.List does.
+func (s *Service) List(ctx context.Context, f ledger.Filter, limit int, token string) ([]ledger.Record, string, error) {
+	return s.Ledger.List(ctx, f, limit, token)
+}
