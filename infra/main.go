@@ -16,12 +16,7 @@ import (
 
 func main() {
 	app := awscdk.NewApp(nil)
-	get, err := stack.WithConfigFile(func(key string) any { return app.Node().TryGetContext(jsii.String(key)) }, os.Getenv("ROOTWINDOW_CONFIG"))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	cfg, err := stack.LoadConfig(get)
+	cfg, err := stack.ReadConfig(app, os.Getenv("ROOTWINDOW_CONFIG"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)

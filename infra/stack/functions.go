@@ -2,7 +2,6 @@ package stack
 
 import (
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -14,12 +13,13 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 // FunctionsProps configures the Lambdas.
 type FunctionsProps struct {
-	Config        Config
+	Config        config.Settings
 	Table         awsdynamodb.Table
 	Notifications *Notifications
 	// AssetDir holds one folder per function, each with its `bootstrap` (built by `make build`).
@@ -52,14 +52,12 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	cfg := props.Config
 	env := map[string]*string{
-		contract.EnvTableName:          props.Table.TableName(),
-		contract.EnvGuardrailPolicyID:  jsii.String(cfg.GuardrailPolicyID),
-		contract.EnvAdminPrincipals:    jsii.String(strings.Join(cfg.AdminPrincipals, ",")),
-		contract.EnvOwnerTagKey:        jsii.String(cfg.OwnerTagKey),
-		contract.EnvMaxAccounts:        jsii.String(strconv.Itoa(cfg.MaxAccountsPerRequest)),
-		contract.EnvBookingHorizonDays: jsii.String(strconv.Itoa(cfg.BookingHorizonDays)),
-		contract.EnvEventBus:           jsii.String(NotificationBus),
-		contract.EnvTopicARN:           props.Notifications.Topic.TopicArn(),
+		contract.EnvTableName: props.Table.TableName(),
+		contract.EnvEventBus:  jsii.String(NotificationBus),
+		contract.EnvTopicARN:  props.Notifications.Topic.TopicArn(),
+	}
+	for k, v := range cfg.Env() {
+		env[k] = jsii.String(v)
 	}
 	newFn := func(name, description string, timeout float64) awslambda.Function {
 		logs := awslogs.NewLogGroup(c, jsii.String(name+"Logs"), &awslogs.LogGroupProps{

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/rootwindow/rootwindow/pkg/config"
 )
 
 // CheckCompliance adds cdk-nag's AwsSolutions rules to everything under scope: at synth, every
@@ -24,7 +26,7 @@ func CheckCompliance(scope awscdk.App) {
 
 // NagFindings synthesizes the stack with stand-in Lambda bundles under the AwsSolutions rules and
 // returns the unsuppressed errors and warnings, one "path: message" each.
-func NagFindings(props awscdk.StackProps, cfg Config) (errs, warnings []string, err error) {
+func NagFindings(props awscdk.StackProps, cfg config.Settings) (errs, warnings []string, err error) {
 	err = withStandInAssets(func(assets string) error {
 		app := awscdk.NewApp(nil)
 		CheckCompliance(app)

@@ -4,15 +4,19 @@
 package stack
 
 import (
+	"fmt"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/rootwindow/rootwindow/pkg/config"
 )
 
 // RootWindowStackProps configures the stack.
 type RootWindowStackProps struct {
 	awscdk.StackProps
-	Config Config
+	Config config.Settings
 	// AssetDir holds the built Lambda bundles, one folder per function.
 	AssetDir string
 }
@@ -55,4 +59,18 @@ func NewRootWindowStack(scope constructs.Construct, id string, props *RootWindow
 	awscdk.NewCfnOutput(s, jsii.String("RequestDeadLetterQueueUrl"), &awscdk.CfnOutputProps{Value: in.DeadLetters.QueueUrl()})
 	awscdk.NewCfnOutput(s, jsii.String("TopicArn"), &awscdk.CfnOutputProps{Value: n.Topic.TopicArn()})
 	return &RootWindowStack{Stack: s, Ledger: l, Notifications: n, Functions: fns, Workflow: wf, Intake: in, API: api, SafetyNet: safety}
+}
+
+// ReadConfig reads the deployment's settings from the app's context and the JSON file at path
+// ("" for none): every problem named, a key that is not rootwindow's refused naming the nearest.
+func ReadConfig(app awscdk.App, path string) (config.Settings, error) {
+	context, _ := app.Node().GetAllContext(nil).(map[string]any)
+	if err := config.CheckKeys(config.ContextKeys(context)); err != nil {
+		return config.Settings{}, fmt.Errorf("CDK context: %w", err)
+	}
+	get, err := config.WithFile(func(key string) any { return app.Node().TryGetContext(jsii.String(key)) }, path)
+	if err != nil {
+		return config.Settings{}, err
+	}
+	return config.FromLookup(get)
 }

@@ -2,8 +2,10 @@ package stack_test
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
@@ -14,10 +16,11 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/rootwindow/rootwindow/infra/stack"
+	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
-var sample = stack.Config{
+var sample = config.Settings{
 	GuardrailPolicyID:     "p-rootguard01",
 	AdminPrincipals:       []string{"arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*"},
 	OwnerTagKey:           "owner",
@@ -29,6 +32,11 @@ var sample = stack.Config{
 var template map[string]any
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("skipped under -short: every test here synthesizes the stack through jsii (Node)")
+		os.Exit(0)
+	}
 	var err error
 	template, err = stack.StandInTemplate(awscdk.StackProps{
 		Env: &awscdk.Environment{Account: jsii.String("999999999999"), Region: jsii.String("eu-west-1")},
@@ -399,5 +407,28 @@ func TestStateMachineLoggingAndTracing(t *testing.T) {
 		if props(lg)["RetentionInDays"] == nil {
 			t.Errorf("%s keeps logs forever", id)
 		}
+	}
+}
+
+// A misspelt key in the configuration file or the context stops synthesis, naming it.
+func TestReadConfigRefusesAMisspeltKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rootwindow.json")
+	if err := os.WriteFile(path, []byte(`{"guardrailPolicyId":"p-rootguard01","adminPrincipals":["a"],"notificationEmial":"ops@example.com"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := stack.ReadConfig(awscdk.NewApp(nil), path)
+	if err == nil || !strings.Contains(err.Error(), `"notificationEmial" is not a configuration key (did you mean "notificationEmail"?)`) {
+		t.Errorf("file: %v", err)
+	}
+	app := awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{
+		"guardrailPolicyId": "p-rootguard01", "adminPrincipal": "a", "@aws-cdk/core:someFlag": true,
+	}})
+	_, err = stack.ReadConfig(app, "")
+	if err == nil || !strings.Contains(err.Error(), `"adminPrincipal" is not a configuration key (did you mean "adminPrincipals"?)`) {
+		t.Errorf("context: %v", err)
+	}
+	good, err := stack.ReadConfig(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"guardrailPolicyId": "p-rootguard01", "adminPrincipals": "a"}}), "")
+	if err != nil || good.GuardrailPolicyID != "p-rootguard01" {
+		t.Errorf("good context: %+v, %v", good, err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+
+	"github.com/rootwindow/rootwindow/pkg/config"
 )
 
 // Functions' asset folder names, as `make build` writes them under bin/.
@@ -16,7 +18,7 @@ var assetNames = []string{"validate", "detach", "reattach", "api", "sweeper"}
 // StandInTemplate synthesizes the stack in process and returns its CloudFormation template, for
 // tests and local runs. The template only names each Lambda bundle, so stand-in bundles take the
 // place of the cross-compiled ones that `make build` produces.
-func StandInTemplate(props awscdk.StackProps, cfg Config) (template map[string]any, err error) {
+func StandInTemplate(props awscdk.StackProps, cfg config.Settings) (template map[string]any, err error) {
 	err = withStandInAssets(func(assets string) error {
 		st := NewRootWindowStack(awscdk.NewApp(nil), "RootWindow", &RootWindowStackProps{StackProps: props, Config: cfg, AssetDir: assets})
 		raw, err := json.Marshal(assertions.Template_FromStack(st.Stack, nil).ToJSON())

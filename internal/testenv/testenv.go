@@ -104,8 +104,9 @@ func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db *dynamodb.Cl
 	LedgerTable(t, db, table)
 	return workflow.New(&window.Service{
 		Config: config.Runtime{
-			TableName: table, GuardrailPolicyID: orgemu.GuardrailID, OwnerTagKey: "owner",
-			AdminPrincipals: []string{AdminPattern}, MaxAccounts: 50, BookingHorizonDays: 7, EventBus: "default",
+			TableName: table, EventBus: "default",
+			Settings: config.Settings{GuardrailPolicyID: orgemu.GuardrailID, OwnerTagKey: "owner",
+				AdminPrincipals: []string{AdminPattern}, MaxAccountsPerRequest: 50, BookingHorizonDays: 7},
 		},
 		Guardrail: guardrail.New(Organizations(t, org), orgemu.GuardrailID,
 			guardrail.Options{Backoff: guardrail.Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}}),

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -30,17 +29,14 @@ func ValidPolicyID(id string) error {
 	return nil
 }
 
-// Runtime is what every Lambda needs to know.
+// Runtime is what every Lambda needs to know: the deployment's settings, and the names of the
+// resources the stack made.
 type Runtime struct {
-	TableName          string
-	GuardrailPolicyID  string
-	AdminPrincipals    []string
-	OwnerTagKey        string
-	MaxAccounts        int
-	BookingHorizonDays int
-	EventBus           string
-	TopicARN           string
-	StateMachineARN    string
+	Settings
+	TableName       string
+	EventBus        string
+	TopicARN        string
+	StateMachineARN string
 }
 
 // Authz is the authorization policy this configuration describes.
@@ -51,21 +47,20 @@ func (r Runtime) Authz() authz.Policy {
 // RequestPolicy is the request validation policy at now.
 func (r Runtime) RequestPolicy(now time.Time) request.Policy {
 	return request.Policy{
-		Now: now, MaxAccounts: r.MaxAccounts,
+		Now: now, MaxAccounts: r.MaxAccountsPerRequest,
 		BookingHorizon: time.Duration(r.BookingHorizonDays) * 24 * time.Hour,
 	}
 }
 
 // Load reads and validates the configuration; the error names every bad variable.
 func Load(getenv func(string) string) (Runtime, error) {
-	var errs []error
+	settings, errs := loadSettings(getenv)
 	r := Runtime{
-		TableName:         strings.TrimSpace(getenv(contract.EnvTableName)),
-		GuardrailPolicyID: strings.TrimSpace(getenv(contract.EnvGuardrailPolicyID)),
-		OwnerTagKey:       strings.TrimSpace(getenv(contract.EnvOwnerTagKey)),
-		EventBus:          strings.TrimSpace(getenv(contract.EnvEventBus)),
-		TopicARN:          strings.TrimSpace(getenv(contract.EnvTopicARN)),
-		StateMachineARN:   strings.TrimSpace(getenv(contract.EnvStateMachineARN)),
+		Settings:        settings,
+		TableName:       strings.TrimSpace(getenv(contract.EnvTableName)),
+		EventBus:        strings.TrimSpace(getenv(contract.EnvEventBus)),
+		TopicARN:        strings.TrimSpace(getenv(contract.EnvTopicARN)),
+		StateMachineARN: strings.TrimSpace(getenv(contract.EnvStateMachineARN)),
 	}
 	if r.EventBus == "" {
 		r.EventBus = "default"
@@ -79,40 +74,5 @@ func Load(getenv func(string) string) (Runtime, error) {
 	if r.TableName == "" {
 		errs = append(errs, fmt.Errorf("%s is required", contract.EnvTableName))
 	}
-	if err := ValidPolicyID(r.GuardrailPolicyID); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", contract.EnvGuardrailPolicyID, err))
-	}
-	for p := range strings.SplitSeq(getenv(contract.EnvAdminPrincipals), ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			r.AdminPrincipals = append(r.AdminPrincipals, p)
-		}
-	}
-	if len(r.AdminPrincipals) == 0 {
-		errs = append(errs, fmt.Errorf("%s must list at least one administrator principal pattern", contract.EnvAdminPrincipals))
-	} else if err := authz.ValidatePatterns(r.AdminPrincipals); err != nil {
-		errs = append(errs, fmt.Errorf("%s: %w", contract.EnvAdminPrincipals, err))
-	}
-	if r.OwnerTagKey == "" {
-		r.OwnerTagKey = authz.DefaultOwnerTagKey
-	}
-	var err error
-	if r.MaxAccounts, err = intVar(getenv, contract.EnvMaxAccounts, request.DefaultMaxAccounts, 1, request.DefaultMaxAccounts); err != nil {
-		errs = append(errs, err)
-	}
-	if r.BookingHorizonDays, err = intVar(getenv, contract.EnvBookingHorizonDays, 7, 1, MaxBookingHorizonDays); err != nil {
-		errs = append(errs, err)
-	}
 	return r, errors.Join(errs...)
-}
-
-func intVar(getenv func(string) string, name string, def, lo, hi int) (int, error) {
-	s := strings.TrimSpace(getenv(name))
-	if s == "" {
-		return def, nil
-	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < lo || n > hi {
-		return 0, fmt.Errorf("%s must be a whole number from %d to %d, got %q", name, lo, hi, s)
-	}
-	return n, nil
 }

@@ -19,9 +19,9 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Runtime{TableName: "ledger", GuardrailPolicyID: "p-abcd1234",
+	want := Runtime{TableName: "ledger", Settings: Settings{GuardrailPolicyID: "p-abcd1234",
 		AdminPrincipals: []string{"arn:aws:iam::*:role/Admin", "*@example.com"},
-		OwnerTagKey:     "owner", MaxAccounts: 50, BookingHorizonDays: 7, EventBus: "default"}
+		OwnerTagKey:     "owner", MaxAccountsPerRequest: 50, BookingHorizonDays: 7}, EventBus: "default"}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("got %+v", r)
 	}
@@ -42,10 +42,10 @@ func TestLoadNamesEveryBadVariable(t *testing.T) {
 		"ROOTWINDOW_TABLE_NAME is required",
 		`ROOTWINDOW_TOPIC_ARN must be an SNS topic ARN, got "ops-topic"`,
 		`ROOTWINDOW_STATE_MACHINE_ARN must be a state machine ARN, got "rootwindow"`,
-		"ROOTWINDOW_ADMIN_PRINCIPALS must list at least one administrator principal pattern",
-		`ROOTWINDOW_GUARDRAIL_POLICY_ID: "policy-1" is not a policy ID`,
-		`ROOTWINDOW_MAX_ACCOUNTS must be a whole number from 1 to 50, got "51"`,
-		`ROOTWINDOW_BOOKING_HORIZON_DAYS must be a whole number from 1 to 30, got "soon"`,
+		"ROOTWINDOW_ADMIN_PRINCIPALS (adminPrincipals): is required",
+		`ROOTWINDOW_GUARDRAIL_POLICY_ID (guardrailPolicyId): "policy-1" is not a policy ID`,
+		`ROOTWINDOW_MAX_ACCOUNTS (maxAccountsPerRequest): must be a whole number from 1 to 50, got 51`,
+		`ROOTWINDOW_BOOKING_HORIZON_DAYS (bookingHorizonDays): must be a whole number from 1 to 30, got "soon"`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)

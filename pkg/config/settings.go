@@ -1,0 +1,391 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/rootwindow/rootwindow/pkg/authz"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/request"
+)
+
+// Keys of the configuration file (ROOTWINDOW_CONFIG) and the CDK context (cdk.json, -c key=value).
+const (
+	KeyGuardrailPolicyID     = "guardrailPolicyId"
+	KeyAdminPrincipals       = "adminPrincipals"
+	KeyOwnerTagKey           = "ownerTagKey"
+	KeyBookingHorizonDays    = "bookingHorizonDays"
+	KeyMaxAccountsPerRequest = "maxAccountsPerRequest"
+	KeyNotificationEmail     = "notificationEmail"
+	KeyTrustedEventAccounts  = "trustedEventAccounts"
+)
+
+// Settings are what a deployment chooses. The CDK app reads them from the configuration file or
+// the context (FromLookup); the stack passes those the functions need in their environment (Env),
+// and each function reads them back at cold start (Load). One type, one set of bounds.
+type Settings struct {
+	GuardrailPolicyID     string
+	AdminPrincipals       []string
+	OwnerTagKey           string
+	BookingHorizonDays    int
+	MaxAccountsPerRequest int
+	// NotificationEmail, if set, is subscribed to the operators' topic (deploy time only).
+	NotificationEmail string
+	// TrustedEventAccounts may put requests on the request bus (deploy time only).
+	TrustedEventAccounts []string
+}
+
+// DefaultSettings are the values of the settings left unset.
+func DefaultSettings() Settings {
+	return Settings{OwnerTagKey: authz.DefaultOwnerTagKey, BookingHorizonDays: 7, MaxAccountsPerRequest: request.DefaultMaxAccounts}
+}
+
+var (
+	emailPattern     = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	tagKeyPattern    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+)
+
+// setting is one key: where the functions find it (env, "" for deploy-time only), how a value is
+// read into Settings, and how it is written into the functions' environment.
+type setting struct {
+	key      string
+	env      string
+	required string // what to say when it is missing; "" when it has a default
+	read     func(s *Settings, v any) error
+	write    func(s Settings) string
+}
+
+const adminsRequired = "is required: at least one principal ARN pattern allowed to ask for windows, e.g. arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_AdministratorAccess_*/*"
+
+var settings = []setting{
+	{
+		key: KeyGuardrailPolicyID, env: contract.EnvGuardrailPolicyID,
+		required: "is required: the ID (p-...) of the SCP that blocks the root user, attached directly to member accounts",
+		read: func(s *Settings, v any) error {
+			str, ok := v.(string)
+			if !ok {
+				return fmt.Errorf("must be a string like p-abcd1234, got %T", v)
+			}
+			s.GuardrailPolicyID = strings.TrimSpace(str)
+			return ValidPolicyID(s.GuardrailPolicyID)
+		},
+		write: func(s Settings) string { return s.GuardrailPolicyID },
+	},
+	{
+		key: KeyAdminPrincipals, env: contract.EnvAdminPrincipals,
+		required: adminsRequired,
+		read: func(s *Settings, v any) error {
+			principals, err := stringList(v)
+			if err != nil {
+				return err
+			}
+			if len(principals) == 0 {
+				return errors.New(adminsRequired)
+			}
+			s.AdminPrincipals = principals
+			var errs []error
+			if err := authz.ValidatePatterns(principals); err != nil {
+				errs = append(errs, err)
+			}
+			for i, p := range principals {
+				if strings.Contains(p, ",") {
+					errs = append(errs, fmt.Errorf("[%d] %q must not contain a comma", i, p))
+				}
+			}
+			return errors.Join(errs...)
+		},
+		write: func(s Settings) string { return strings.Join(s.AdminPrincipals, ",") },
+	},
+	{
+		key: KeyOwnerTagKey, env: contract.EnvOwnerTagKey,
+		read: func(s *Settings, v any) error {
+			str, ok := v.(string)
+			if !ok || !tagKeyPattern.MatchString(str) {
+				return fmt.Errorf("must be an AWS tag key (1 to 128 letters, digits, spaces or _.:/=+-@), got %v", v)
+			}
+			s.OwnerTagKey = str
+			return nil
+		},
+		write: func(s Settings) string { return s.OwnerTagKey },
+	},
+	{
+		key: KeyBookingHorizonDays, env: contract.EnvBookingHorizonDays,
+		read: func(s *Settings, v any) (err error) {
+			s.BookingHorizonDays, err = intValue(v, 1, MaxBookingHorizonDays)
+			return err
+		},
+		write: func(s Settings) string { return strconv.Itoa(s.BookingHorizonDays) },
+	},
+	{
+		key: KeyMaxAccountsPerRequest, env: contract.EnvMaxAccounts,
+		read: func(s *Settings, v any) (err error) {
+			s.MaxAccountsPerRequest, err = intValue(v, 1, request.DefaultMaxAccounts)
+			return err
+		},
+		write: func(s Settings) string { return strconv.Itoa(s.MaxAccountsPerRequest) },
+	},
+	{
+		key: KeyNotificationEmail,
+		read: func(s *Settings, v any) error {
+			str, ok := v.(string)
+			if !ok || !emailPattern.MatchString(strings.TrimSpace(str)) {
+				return fmt.Errorf("must be an email address, got %v", v)
+			}
+			s.NotificationEmail = strings.TrimSpace(str)
+			return nil
+		},
+	},
+	{
+		key: KeyTrustedEventAccounts,
+		read: func(s *Settings, v any) error {
+			accounts, err := stringList(v)
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for i, a := range accounts {
+				if !accountIDPattern.MatchString(a) {
+					errs = append(errs, fmt.Errorf("[%d] %q is not a 12-digit account ID", i, a))
+				}
+			}
+			s.TrustedEventAccounts = accounts
+			return errors.Join(errs...)
+		},
+	},
+}
+
+// Keys lists every configuration key.
+func Keys() []string {
+	keys := make([]string, len(settings))
+	for i, st := range settings {
+		keys[i] = st.key
+	}
+	return keys
+}
+
+// FromLookup reads the settings through get (the CDK app's context, see WithFile) and returns
+// every problem at once, each naming its key and how to fix it.
+func FromLookup(get func(key string) any) (Settings, error) {
+	s := DefaultSettings()
+	var errs []error
+	for _, st := range settings {
+		errs = append(errs, st.apply(&s, get(st.key), st.key)...)
+	}
+	if len(errs) > 0 {
+		return Settings{}, fmt.Errorf("rootwindow configuration is not valid (set these in the JSON file named by ROOTWINDOW_CONFIG, which make sets to rootwindow.json; in cdk.json \"context\"; or with -c key=value):\n%w", errors.Join(errs...))
+	}
+	return s, nil
+}
+
+// apply reads v (nil when unset) into s and returns its problems, each named by name.
+func (st setting) apply(s *Settings, v any, name string) []error {
+	if v == nil {
+		if st.required != "" {
+			return []error{fmt.Errorf("%s: %s", name, st.required)}
+		}
+		return nil
+	}
+	err := st.read(s, v)
+	if err == nil {
+		return nil
+	}
+	var out []error
+	for _, e := range unjoin(err) {
+		out = append(out, fmt.Errorf("%s: %w", name, e))
+	}
+	return out
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// Env is the settings as the functions' environment variables (the deploy-time-only ones left
+// out); Load reads them back.
+func (s Settings) Env() map[string]string {
+	env := map[string]string{}
+	for _, st := range settings {
+		if st.env != "" {
+			env[st.env] = st.write(s)
+		}
+	}
+	return env
+}
+
+// loadSettings reads the settings the functions get from their environment, every problem named
+// by its variable and its key.
+func loadSettings(getenv func(string) string) (Settings, []error) {
+	s := DefaultSettings()
+	var errs []error
+	for _, st := range settings {
+		if st.env == "" {
+			continue
+		}
+		var v any
+		if raw := strings.TrimSpace(getenv(st.env)); raw != "" {
+			v = raw
+		}
+		errs = append(errs, st.apply(&s, v, st.env+" ("+st.key+")")...)
+	}
+	return s, errs
+}
+
+// WithFile returns a lookup that answers from get (the CDK context) first, then from the JSON
+// object in the file at path; an empty path means the context alone. A key in the file that is
+// not a configuration key is an error naming it and the nearest key there is.
+func WithFile(get func(key string) any, path string) (func(key string) any, error) {
+	if path == "" {
+		return get, nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("ROOTWINDOW_CONFIG: %w", err)
+	}
+	var file map[string]any
+	if err := json.Unmarshal(b, &file); err != nil {
+		return nil, fmt.Errorf("ROOTWINDOW_CONFIG %s is not a JSON object: %w", path, err)
+	}
+	if err := CheckKeys(mapKeys(file)); err != nil {
+		return nil, fmt.Errorf("ROOTWINDOW_CONFIG %s: %w", path, err)
+	}
+	return func(key string) any {
+		if v := get(key); v != nil {
+			return v // context given to the CLI wins over the file
+		}
+		return file[key]
+	}, nil
+}
+
+func mapKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// CheckKeys refuses keys that are not configuration keys, naming each and the nearest known key:
+// a misspelt key would otherwise be ignored silently (a misspelt notificationEmail creates no
+// subscription, and alerts go nowhere).
+func CheckKeys(keys []string) error {
+	var errs []error
+	for _, k := range keys {
+		if slices.Contains(Keys(), k) {
+			continue
+		}
+		errs = append(errs, fmt.Errorf("%q is not a configuration key (did you mean %q?)", k, nearest(k, Keys())))
+	}
+	return errors.Join(errs...)
+}
+
+// ContextKeys picks from the CDK context the keys meant for rootwindow: CDK's own keys (feature
+// flags such as "@aws-cdk/core:..." and "aws:cdk:...") all hold a colon, which none of ours does.
+func ContextKeys(context map[string]any) []string {
+	var keys []string
+	for _, k := range mapKeys(context) {
+		if !strings.Contains(k, ":") {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// nearest is the candidate with the smallest edit distance to s, ignoring case.
+func nearest(s string, candidates []string) string {
+	best, bestD := "", -1
+	for _, c := range candidates {
+		if d := editDistance(strings.ToLower(s), strings.ToLower(c)); bestD < 0 || d < bestD {
+			best, bestD = c, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
+}
+
+// stringList accepts a JSON list of strings (cdk.json), or a JSON list or comma-separated string
+// given with -c on the command line or in an environment variable.
+func stringList(v any) ([]string, error) {
+	var items []string
+	switch t := v.(type) {
+	case nil:
+		return nil, nil
+	case []any:
+		for i, e := range t {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("[%d] must be a string, got %T", i, e)
+			}
+			items = append(items, s)
+		}
+	case string:
+		if strings.HasPrefix(strings.TrimSpace(t), "[") {
+			if err := json.Unmarshal([]byte(t), &items); err != nil {
+				return nil, fmt.Errorf("is not a JSON list of strings: %v", err)
+			}
+		} else {
+			items = strings.Split(t, ",")
+		}
+	default:
+		return nil, fmt.Errorf("must be a list of strings, got %T", v)
+	}
+	var out []string
+	for _, s := range items {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func intValue(v any, lo, hi int) (int, error) {
+	var n int
+	switch t := v.(type) {
+	case float64:
+		if t != float64(int(t)) {
+			return 0, fmt.Errorf("must be a whole number from %d to %d, got %v", lo, hi, t)
+		}
+		n = int(t)
+	case string:
+		var err error
+		if n, err = strconv.Atoi(strings.TrimSpace(t)); err != nil {
+			return 0, fmt.Errorf("must be a whole number from %d to %d, got %q", lo, hi, t)
+		}
+	default:
+		return 0, fmt.Errorf("must be a whole number from %d to %d, got %T", lo, hi, v)
+	}
+	if n < lo || n > hi {
+		return 0, fmt.Errorf("must be a whole number from %d to %d, got %d", lo, hi, n)
+	}
+	return n, nil
+}

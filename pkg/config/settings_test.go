@@ -1,0 +1,188 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/rootwindow/rootwindow/pkg/contract"
+)
+
+func lookup(m map[string]any) func(string) any { return func(k string) any { return m[k] } }
+
+func TestFromLookup(t *testing.T) {
+	tests := []struct {
+		name string
+		ctx  map[string]any
+		want Settings
+	}{
+		{"cdk.json list and defaults", map[string]any{
+			KeyGuardrailPolicyID: "p-rootguard01",
+			KeyAdminPrincipals:   []any{"arn:aws:iam::*:role/Admin", "ops@example.com"},
+		}, Settings{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"arn:aws:iam::*:role/Admin", "ops@example.com"},
+			OwnerTagKey: "owner", BookingHorizonDays: 7, MaxAccountsPerRequest: 50}},
+		{"-c strings", map[string]any{
+			KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "arn:aws:iam::*:role/Admin, arn:aws:iam::*:role/Break",
+			KeyOwnerTagKey: "rootwindow:owners", KeyBookingHorizonDays: "14", KeyMaxAccountsPerRequest: "10",
+			KeyNotificationEmail: " cloud-ops@example.com ", KeyTrustedEventAccounts: "111111111111,222222222222",
+		}, Settings{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"arn:aws:iam::*:role/Admin", "arn:aws:iam::*:role/Break"},
+			OwnerTagKey: "rootwindow:owners", BookingHorizonDays: 14, MaxAccountsPerRequest: 10,
+			NotificationEmail: "cloud-ops@example.com", TrustedEventAccounts: []string{"111111111111", "222222222222"}}},
+		{"-c JSON list", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: `["a","b"]`, KeyBookingHorizonDays: float64(3)},
+			Settings{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"a", "b"}, OwnerTagKey: "owner", BookingHorizonDays: 3, MaxAccountsPerRequest: 50}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := FromLookup(lookup(tt.ctx))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLoadConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		ctx  map[string]any
+		want []string
+	}{
+		{"nothing set", map[string]any{}, []string{
+			"guardrailPolicyId: is required",
+			"adminPrincipals: is required",
+		}},
+		{"malformed", map[string]any{
+			KeyGuardrailPolicyID: "scp-123", KeyAdminPrincipals: []any{"ok", float64(7)},
+			KeyOwnerTagKey: "", KeyBookingHorizonDays: "31", KeyMaxAccountsPerRequest: float64(2.5),
+			KeyNotificationEmail: "ops", KeyTrustedEventAccounts: []any{"111111111111", "12345"},
+		}, []string{
+			"notificationEmail: must be an email address, got ops",
+			`trustedEventAccounts: [1] "12345" is not a 12-digit account ID`,
+			`guardrailPolicyId: "scp-123" is not a policy ID`,
+			"adminPrincipals: [1] must be a string, got float64",
+			"ownerTagKey: must be an AWS tag key",
+			"bookingHorizonDays: must be a whole number from 1 to 30, got 31",
+			"maxAccountsPerRequest: must be a whole number from 1 to 50, got 2.5",
+		}},
+		{"policy ID of the wrong type", map[string]any{KeyGuardrailPolicyID: float64(1), KeyAdminPrincipals: "a"},
+			[]string{"guardrailPolicyId: must be a string like p-abcd1234, got float64"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := FromLookup(lookup(tt.ctx))
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if !strings.HasPrefix(err.Error(), "rootwindow configuration is not valid") {
+				t.Errorf("message does not say what is wrong: %v", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("missing %q in:\n%v", w, err)
+				}
+			}
+			if n := strings.Count(err.Error(), "\n"); n != len(tt.want) {
+				t.Errorf("%d problems reported, want %d:\n%v", n, len(tt.want), err)
+			}
+		})
+	}
+}
+
+func TestWithFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "rootwindow.json")
+	if err := os.WriteFile(good, []byte(`{"guardrailPolicyId":"p-fromfile01","adminPrincipals":["a"],"bookingHorizonDays":3}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	get, err := WithFile(lookup(map[string]any{KeyBookingHorizonDays: "5"}), good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := FromLookup(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GuardrailPolicyID != "p-fromfile01" || c.BookingHorizonDays != 5 || !reflect.DeepEqual(c.AdminPrincipals, []string{"a"}) {
+		t.Errorf("file values with the context winning: %+v", c)
+	}
+	bad := filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(`["not","an","object"]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WithFile(lookup(nil), bad); err == nil || !strings.Contains(err.Error(), "is not a JSON object") {
+		t.Errorf("bad file: %v", err)
+	}
+	if _, err := WithFile(lookup(nil), filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "ROOTWINDOW_CONFIG") {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestSampleConfigIsValid(t *testing.T) {
+	get, err := WithFile(lookup(nil), filepath.Join("..", "..", "config", "sample.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := FromLookup(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NotificationEmail == "" || len(c.TrustedEventAccounts) != 1 {
+		t.Errorf("the sample shows every key: %+v", c)
+	}
+}
+
+func TestWithFileNamesAMisspeltKey(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "rootwindow.json")
+	if err := os.WriteFile(path, []byte(`{"guardrailPolicyId":"p-rootguard01","adminPrincipals":["a"],"notificationEmial":"ops@example.com","ownerTag":"x"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := WithFile(lookup(nil), path)
+	if err == nil {
+		t.Fatal("a misspelt key was accepted")
+	}
+	for _, want := range []string{
+		`"notificationEmial" is not a configuration key (did you mean "notificationEmail"?)`,
+		`"ownerTag" is not a configuration key (did you mean "ownerTagKey"?)`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in:\n%v", want, err)
+		}
+	}
+}
+
+func TestContextKeysLeaveCDKsOwnAlone(t *testing.T) {
+	got := ContextKeys(map[string]any{"@aws-cdk/core:newStyleStackSynthesis": true, "aws:cdk:enable-path-metadata": true, "adminPrincipal": "x", KeyOwnerTagKey: "o"})
+	if !reflect.DeepEqual(got, []string{"adminPrincipal", KeyOwnerTagKey}) {
+		t.Fatalf("got %v", got)
+	}
+	if err := CheckKeys(got); err == nil || !strings.Contains(err.Error(), `"adminPrincipal" is not a configuration key (did you mean "adminPrincipals"?)`) {
+		t.Errorf("got %v", err)
+	}
+}
+
+// The functions read back exactly what the stack gives them.
+func TestSettingsRoundTripThroughTheEnvironment(t *testing.T) {
+	for _, s := range []Settings{
+		DefaultSettings(),
+		{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"arn:aws:iam::*:role/Admin", "*@example.com"},
+			OwnerTagKey: "rootwindow:owners", BookingHorizonDays: 30, MaxAccountsPerRequest: 1},
+	} {
+		if s.GuardrailPolicyID == "" {
+			s.GuardrailPolicyID, s.AdminPrincipals = "p-abcd1234", []string{"a"}
+		}
+		env := s.Env()
+		env[contract.EnvTableName] = "ledger"
+		r, err := Load(func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(r.Settings, s) {
+			t.Errorf("sent %+v\nread %+v", s, r.Settings)
+		}
+	}
+}
