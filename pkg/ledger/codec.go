@@ -3,149 +3,202 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
-// The ledger writes its items by hand rather than by reflection: the attribute names are the
-// table's schema, and reading them here keeps that schema in one place.
+// Items are written and read through the SDK's attributevalue with the struct tags below, which
+// are the table's schema. Times are kept as text in the formats the index and the history need;
+// an item that does not decode into a whole record is an error, never a record of zero values.
 
 func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
 
 // timeAttr keeps sub-second precision so that a history orders exactly; whole seconds (the
 // window's own times) print as plain RFC 3339.
-func timeAttr(t time.Time) types.AttributeValue {
-	return str(t.UTC().Format(time.RFC3339Nano))
+func timeAttr(t time.Time) types.AttributeValue { return str(timeText(t)) }
+
+func timeText(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 // sortableTime has a fixed width, so that createdAt sorts as text in the listing index.
 const sortableTime = "2006-01-02T15:04:05.000000000Z07:00"
 
-func strList(ss []string) types.AttributeValue {
-	l := make([]types.AttributeValue, len(ss))
-	for i, s := range ss {
-		l[i] = str(s)
-	}
-	return &types.AttributeValueMemberL{Value: l}
+type transitionItem struct {
+	Status Status `dynamodbav:"status"`
+	At     string `dynamodbav:"at"`
+	Actor  string `dynamodbav:"actor"`
+	Note   string `dynamodbav:"note,omitempty"`
 }
 
-func encodeTransition(t Transition) types.AttributeValue {
-	m := map[string]types.AttributeValue{"status": str(string(t.Status)), "at": timeAttr(t.At), "actor": str(t.Actor)}
-	if t.Note != "" {
-		m["note"] = str(t.Note)
-	}
-	return &types.AttributeValueMemberM{Value: m}
+type requestItem struct {
+	PK              string           `dynamodbav:"pk"`
+	Kind            string           `dynamodbav:"kind"`
+	RequestID       string           `dynamodbav:"requestId"`
+	Requester       string           `dynamodbav:"requester"`
+	Reason          string           `dynamodbav:"reason"`
+	AccountIDs      []string         `dynamodbav:"accountIds,omitempty"`
+	Hours           int              `dynamodbav:"hours"`
+	Status          Status           `dynamodbav:"status"`
+	CreatedAt       string           `dynamodbav:"createdAt"`
+	UpdatedAt       string           `dynamodbav:"updatedAt"`
+	StartAt         string           `dynamodbav:"startAt,omitempty"`
+	OpenedAt        string           `dynamodbav:"openedAt,omitempty"`
+	RestoreAt       string           `dynamodbav:"restoreAt,omitempty"`
+	ClosedAt        string           `dynamodbav:"closedAt,omitempty"`
+	RestoreFailedAt string           `dynamodbav:"restoreFailedAt,omitempty"`
+	Origin          contract.Origin  `dynamodbav:"origin"`
+	Problems        []string         `dynamodbav:"problems,omitempty"`
+	LastError       string           `dynamodbav:"lastError,omitempty"`
+	History         []transitionItem `dynamodbav:"history"`
+	Notified        []string         `dynamodbav:"notified,stringset,omitempty"`
 }
 
-func encodeRecord(r Record) map[string]types.AttributeValue {
-	history := make([]types.AttributeValue, len(r.History))
-	for i, h := range r.History {
-		history[i] = encodeTransition(h)
-	}
-	item := map[string]types.AttributeValue{
-		contract.KeyAttribute: str("request#" + r.RequestID), contract.KindAttribute: str(kindRequest),
-		"requestId": str(r.RequestID), "requester": str(r.Requester), "reason": str(r.Reason),
-		"accountIds": strList(r.AccountIDs), "hours": &types.AttributeValueMemberN{Value: strconv.Itoa(r.Hours)},
-		"status": str(string(r.Status)), contract.CreatedAttribute: str(r.CreatedAt.UTC().Format(sortableTime)), "updatedAt": timeAttr(r.CreatedAt),
-		"origin":  encodeOrigin(r.Origin),
-		"history": &types.AttributeValueMemberL{Value: history},
-	}
-	if !r.StartAt.IsZero() {
-		item["startAt"] = timeAttr(r.StartAt)
-	}
-	if len(r.Problems) > 0 {
-		item["problems"] = strList(r.Problems)
+type leaseItem struct {
+	PK        string `dynamodbav:"pk"`
+	Kind      string `dynamodbav:"kind"`
+	AccountID string `dynamodbav:"accountId"`
+	RequestID string `dynamodbav:"requestId"`
+	Until     string `dynamodbav:"until"`
+	Since     string `dynamodbav:"since"`
+	// In the byCreated index under kind "lease", so that the sweeper can list them all.
+	CreatedAt string `dynamodbav:"createdAt"`
+}
+
+func marshal(v any) map[string]types.AttributeValue {
+	item, err := attributevalue.MarshalMap(v)
+	if err != nil {
+		panic(fmt.Sprintf("ledger: %T does not marshal: %v", v, err)) // a schema bug, caught by any test
 	}
 	return item
 }
 
-func encodeOrigin(o contract.Origin) types.AttributeValue {
-	m := map[string]types.AttributeValue{"channel": str(o.Channel)}
-	for k, v := range map[string]string{"eventId": o.EventID, "sourceAccount": o.SourceAccount, "caller": o.Caller} {
-		if v != "" {
-			m[k] = str(v)
-		}
-	}
-	return &types.AttributeValueMemberM{Value: m}
-}
-
-func getS(item map[string]types.AttributeValue, k string) string {
-	if v, ok := item[k].(*types.AttributeValueMemberS); ok {
-		return v.Value
-	}
-	return ""
-}
-
-func getTime(item map[string]types.AttributeValue, k string) (time.Time, error) {
-	s := getS(item, k)
-	if s == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339, s)
+func encodeTransition(t Transition) types.AttributeValue {
+	av, err := attributevalue.Marshal(transitionItem{Status: t.Status, At: timeText(t.At), Actor: t.Actor, Note: t.Note})
 	if err != nil {
-		return time.Time{}, fmt.Errorf("attribute %s: %w", k, err)
+		panic(fmt.Sprintf("ledger: transition does not marshal: %v", err))
 	}
-	return t, nil
+	return av
 }
 
-func getStrings(item map[string]types.AttributeValue, k string) []string {
-	l, _ := item[k].(*types.AttributeValueMemberL)
-	if l == nil {
-		return nil
+func encodeRecord(r Record) map[string]types.AttributeValue {
+	it := requestItem{
+		PK: "request#" + r.RequestID, Kind: kindRequest, RequestID: r.RequestID, Requester: r.Requester,
+		Reason: r.Reason, AccountIDs: r.AccountIDs, Hours: r.Hours, Status: r.Status,
+		CreatedAt: r.CreatedAt.UTC().Format(sortableTime), UpdatedAt: timeText(r.CreatedAt),
+		StartAt: timeText(r.StartAt), Origin: r.Origin, Problems: r.Problems,
 	}
-	out := make([]string, 0, len(l.Value))
-	for _, v := range l.Value {
-		if s, ok := v.(*types.AttributeValueMemberS); ok {
-			out = append(out, s.Value)
+	for _, h := range r.History {
+		it.History = append(it.History, transitionItem{Status: h.Status, At: timeText(h.At), Actor: h.Actor, Note: h.Note})
+	}
+	return marshal(it)
+}
+
+func encodeLease(l Lease, now time.Time) map[string]types.AttributeValue {
+	return marshal(leaseItem{
+		PK: "lease#" + l.AccountID, Kind: kindLease, AccountID: l.AccountID, RequestID: l.RequestID,
+		Until: timeText(l.Until), Since: timeText(now), CreatedAt: now.UTC().Format(sortableTime),
+	})
+}
+
+// timeField is a time kept as text in an item, and where its parsed value goes.
+type timeField struct {
+	text string
+	dst  *time.Time
+}
+
+// parseTimes parses the named RFC 3339 texts into their destinations; "" leaves a zero time,
+// unless the name is in required.
+func parseTimes(fields map[string]timeField, required ...string) error {
+	for name, f := range fields {
+		if f.text == "" {
+			if slices.Contains(required, name) {
+				return fmt.Errorf("%s is missing", name)
+			}
+			continue
 		}
+		t, err := time.Parse(time.RFC3339, f.text)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		*f.dst = t
 	}
-	return out
+	return nil
 }
 
 func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
+	var it requestItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return Record{}, fmt.Errorf("ledger item %s is not a request: %w", keyOf(item), err)
+	}
 	r := Record{
-		RequestID: getS(item, "requestId"), Requester: getS(item, "requester"), Reason: getS(item, "reason"),
-		AccountIDs: getStrings(item, "accountIds"), Status: Status(getS(item, "status")),
-		Problems: getStrings(item, "problems"), LastError: getS(item, "lastError"),
+		RequestID: it.RequestID, Requester: it.Requester, Reason: it.Reason, AccountIDs: it.AccountIDs,
+		Hours: it.Hours, Status: it.Status, Origin: it.Origin, Problems: it.Problems, LastError: it.LastError,
+		Notified: it.Notified,
 	}
-	if n, ok := item["hours"].(*types.AttributeValueMemberN); ok {
-		r.Hours, _ = strconv.Atoi(n.Value)
+	bad := func(format string, args ...any) (Record, error) {
+		return Record{}, fmt.Errorf("ledger item %s is not a whole request: %s", keyOf(item), fmt.Sprintf(format, args...))
 	}
-	if o, ok := item["origin"].(*types.AttributeValueMemberM); ok {
-		r.Origin = contract.Origin{
-			Channel: getS(o.Value, "channel"), EventID: getS(o.Value, "eventId"),
-			SourceAccount: getS(o.Value, "sourceAccount"), Caller: getS(o.Value, "caller"),
+	switch {
+	case it.PK != "request#"+it.RequestID || it.Kind != kindRequest || ValidRequestID(it.RequestID) != nil:
+		return bad("key %q, kind %q and requestId %q do not agree", it.PK, it.Kind, it.RequestID)
+	case !it.Status.Known():
+		return bad("status %q is not a status", it.Status)
+	case it.Status != Rejected && (len(it.AccountIDs) == 0 || it.Hours < 1):
+		return bad("a %s request needs accounts and hours", it.Status)
+	case len(it.History) == 0:
+		return bad("it has no history")
+	}
+	err := parseTimes(map[string]timeField{
+		"startAt": {it.StartAt, &r.StartAt}, "createdAt": {it.CreatedAt, &r.CreatedAt},
+		"openedAt": {it.OpenedAt, &r.OpenedAt}, "restoreAt": {it.RestoreAt, &r.RestoreAt},
+		"closedAt": {it.ClosedAt, &r.ClosedAt}, "restoreFailedAt": {it.RestoreFailedAt, &r.RestoreFailedAt},
+	}, "createdAt")
+	if err != nil {
+		return bad("%v", err)
+	}
+	for i, h := range it.History {
+		t := Transition{Status: h.Status, Actor: h.Actor, Note: h.Note}
+		if err := parseTimes(map[string]timeField{"at": {h.At, &t.At}}, "at"); err != nil || !h.Status.Known() {
+			return bad("history[%d] is not a transition (status %q, at %q)", i, h.Status, h.At)
 		}
-	}
-	if ss, ok := item["notified"].(*types.AttributeValueMemberSS); ok {
-		r.Notified = ss.Value
-	}
-	var err error
-	for k, dst := range map[string]*time.Time{"startAt": &r.StartAt, "createdAt": &r.CreatedAt, "openedAt": &r.OpenedAt, "restoreAt": &r.RestoreAt, "closedAt": &r.ClosedAt, "restoreFailedAt": &r.RestoreFailedAt} {
-		if *dst, err = getTime(item, k); err != nil {
-			return Record{}, fmt.Errorf("request %s: %w", r.RequestID, err)
-		}
-	}
-	if l, ok := item["history"].(*types.AttributeValueMemberL); ok {
-		for _, v := range l.Value {
-			m, ok := v.(*types.AttributeValueMemberM)
-			if !ok {
-				continue
-			}
-			at, err := getTime(m.Value, "at")
-			if err != nil {
-				return Record{}, fmt.Errorf("request %s history: %w", r.RequestID, err)
-			}
-			r.History = append(r.History, Transition{Status: Status(getS(m.Value, "status")), At: at, Actor: getS(m.Value, "actor"), Note: getS(m.Value, "note")})
-		}
+		r.History = append(r.History, t)
 	}
 	return r, nil
+}
+
+func decodeLease(item map[string]types.AttributeValue) (Lease, error) {
+	var it leaseItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return Lease{}, fmt.Errorf("ledger item %s is not a lease: %w", keyOf(item), err)
+	}
+	l := Lease{AccountID: it.AccountID, RequestID: it.RequestID}
+	if it.PK != "lease#"+it.AccountID || it.RequestID == "" {
+		return Lease{}, fmt.Errorf("ledger item %s is not a whole lease: key %q, account %q, request %q", keyOf(item), it.PK, it.AccountID, it.RequestID)
+	}
+	if err := parseTimes(map[string]timeField{"until": {it.Until, &l.Until}}, "until"); err != nil {
+		return Lease{}, fmt.Errorf("ledger item %s is not a whole lease: %w", keyOf(item), err)
+	}
+	return l, nil
+}
+
+// keyOf names an item by its key for an error message.
+func keyOf(item map[string]types.AttributeValue) string {
+	if v, ok := item[contract.KeyAttribute].(*types.AttributeValueMemberS); ok {
+		return strconv.Quote(v.Value)
+	}
+	return "(without a key)"
 }
 
 // TableCreator is the DynamoDB call CreateTable makes.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -134,13 +135,8 @@ func (s *Store) putNew(ctx context.Context, rec Record, status Status, actor, no
 func (s *Store) takeLease(ctx context.Context, account, requestID string, until time.Time) (*Conflict, error) {
 	for range 3 { // a holder releasing between our write and our read makes us try again
 		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: &s.table,
-			Item: map[string]types.AttributeValue{
-				contract.KeyAttribute: str("lease#" + account), contract.KindAttribute: str(kindLease), "accountId": str(account),
-				"requestId": str(requestID), "until": timeAttr(until), "since": timeAttr(s.now()),
-				// In the byCreated index under kind "lease", so that the sweeper can list them all.
-				contract.CreatedAttribute: str(s.now().UTC().Format(sortableTime)),
-			},
+			TableName:                 &s.table,
+			Item:                      encodeLease(Lease{AccountID: account, RequestID: requestID, Until: until}, s.now()),
 			ConditionExpression:       aws.String("attribute_not_exists(#pk) OR requestId = :rid"),
 			ExpressionAttributeNames:  map[string]string{"#pk": contract.KeyAttribute},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":rid": str(requestID)},
@@ -183,7 +179,10 @@ func (s *Store) Leases(ctx context.Context, accounts []string) (map[string]Lease
 				return nil, fmt.Errorf("read leases: %w", err)
 			}
 			for _, item := range out.Responses[s.table] {
-				l := decodeLease(item)
+				l, err := decodeLease(item)
+				if err != nil {
+					return nil, err
+				}
 				leases[l.AccountID] = l
 			}
 			req = out.UnprocessedKeys
@@ -207,18 +206,17 @@ func (s *Store) AllLeases(ctx context.Context) ([]Lease, error) {
 			return nil, fmt.Errorf("list leases: %w", err)
 		}
 		for _, item := range out.Items {
-			leases = append(leases, decodeLease(item))
+			l, err := decodeLease(item)
+			if err != nil {
+				return nil, err
+			}
+			leases = append(leases, l)
 		}
 		if len(out.LastEvaluatedKey) == 0 {
 			return leases, nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
-}
-
-func decodeLease(item map[string]types.AttributeValue) Lease {
-	until, _ := time.Parse(time.RFC3339, getS(item, "until"))
-	return Lease{AccountID: getS(item, "accountId"), RequestID: getS(item, "requestId"), Until: until}
 }
 
 // ExtendLeases sets the end of the leases a request holds (once the window's real end is known).
@@ -394,9 +392,7 @@ func (s *Store) MarkRestoreFailed(ctx context.Context, id, cause string) (Record
 // claim is new or already ours, another request ID for a duplicate delivery.
 func (s *Store) ClaimEvent(ctx context.Context, eventID, requestID string) (string, error) {
 	key := map[string]types.AttributeValue{contract.KeyAttribute: str("event#" + eventID)}
-	item := map[string]types.AttributeValue{
-		contract.KeyAttribute: key[contract.KeyAttribute], contract.KindAttribute: str("event"), "requestId": str(requestID), "since": timeAttr(s.now()),
-	}
+	item := marshal(eventItem{PK: "event#" + eventID, Kind: "event", RequestID: requestID, Since: timeText(s.now())})
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.table, Item: item,
 		ConditionExpression:       aws.String("attribute_not_exists(#pk) OR requestId = :rid"),
@@ -413,7 +409,18 @@ func (s *Store) ClaimEvent(ctx context.Context, eventID, requestID string) (stri
 	if err != nil {
 		return "", fmt.Errorf("read claim of event %s: %w", eventID, err)
 	}
-	return getS(out.Item, "requestId"), nil
+	var claim eventItem
+	if err := attributevalue.UnmarshalMap(out.Item, &claim); err != nil || claim.RequestID == "" {
+		return "", fmt.Errorf("ledger item for event %s holds no request", eventID)
+	}
+	return claim.RequestID, nil
+}
+
+type eventItem struct {
+	PK        string `dynamodbav:"pk"`
+	Kind      string `dynamodbav:"kind"`
+	RequestID string `dynamodbav:"requestId"`
+	Since     string `dynamodbav:"since"`
 }
 
 // Filter narrows a listing; zero fields match everything.
@@ -486,9 +493,9 @@ func encodePageToken(key map[string]types.AttributeValue) string {
 	if len(key) == 0 {
 		return ""
 	}
-	m := map[string]string{}
-	for k := range key {
-		m[k] = getS(key, k)
+	var m map[string]string
+	if err := attributevalue.UnmarshalMap(key, &m); err != nil {
+		return "" // not an index key of ours; nothing to page on
 	}
 	b, _ := json.Marshal(m)
 	return base64.RawURLEncoding.EncodeToString(b)
