@@ -82,14 +82,17 @@ func invoke(scope constructs.Construct, name string, fn awslambda.Function, payl
 
 // restoreRetry is the reattach budget: 25 retries whose delays double from 10 s up to 10 minutes,
 // at most about 3.3 hours in all; full jitter draws each delay between zero and that, so
-// typically about half as long.
-var restoreRetry = &sfn.RetryProps{
-	Errors:         &[]*string{sfn.Errors_ALL()},
-	Interval:       awscdk.Duration_Seconds(jsii.Number(10)),
-	BackoffRate:    jsii.Number(2),
-	MaxDelay:       awscdk.Duration_Minutes(jsii.Number(10)),
-	MaxAttempts:    jsii.Number(25),
-	JitterStrategy: sfn.JitterType_FULL,
+// typically about half as long. A function, not a package variable: its values come from jsii,
+// which must not start (nor need Node) when the package is merely imported.
+func restoreRetry() *sfn.RetryProps {
+	return &sfn.RetryProps{
+		Errors:         &[]*string{sfn.Errors_ALL()},
+		Interval:       awscdk.Duration_Seconds(jsii.Number(10)),
+		BackoffRate:    jsii.Number(2),
+		MaxDelay:       awscdk.Duration_Minutes(jsii.Number(10)),
+		MaxAttempts:    jsii.Number(25),
+		JitterStrategy: sfn.JitterType_FULL,
+	}
 }
 
 // NewWorkflow builds the state machine:
@@ -131,7 +134,7 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 		"mode":      contract.ModeCompensate,
 		"cause":     sfn.JsonPath_StringAt(jsii.String("$.error.Error")),
 	}, "$.compensation")
-	compensate.AddRetry(restoreRetry)
+	compensate.AddRetry(restoreRetry())
 	compensate.AddCatch(alarm, &sfn.CatchProps{ResultPath: jsii.String(restoreErrorPath)})
 	compensate.Next(sfn.NewFail(c, jsii.String(StateNotOpened), &sfn.FailProps{
 		ErrorPath: jsii.String("$.error.Error"), CausePath: jsii.String("$.error.Cause"),
@@ -168,7 +171,7 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 		"requestId": sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
 		"mode":      contract.ModeClose,
 	}, "$.restored")
-	reattach.AddRetry(restoreRetry)
+	reattach.AddRetry(restoreRetry())
 	reattach.AddCatch(alarm, &sfn.CatchProps{ResultPath: jsii.String(restoreErrorPath)})
 
 	hold := sfn.NewWait(c, jsii.String(StateHold), &sfn.WaitProps{

@@ -3,6 +3,7 @@ package harness_test
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"reflect"
@@ -24,6 +25,11 @@ var h *harness.Harness
 const factor = 36000 // one hour of window passes in a tenth of a second
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		fmt.Println("skipped under -short: the harness runs the synthesized state machine with Node, jsii and dynalite")
+		os.Exit(0)
+	}
 	var err error
 	// Fifty members: the three the tests name, and enough for the 50-account benchmarks.
 	members := []string{"111111111111", "222222222222", "333333333333"}

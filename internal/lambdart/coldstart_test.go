@@ -66,6 +66,7 @@ func BenchmarkColdStart(b *testing.B) {
 	emu := awsemu.New()
 	emuURL := emu.Start()
 	defer emu.Close()
+	testenv.SkipWithoutNode(b)
 	dbURL, stop, err := testenv.StartDynalite()
 	if err != nil {
 		b.Fatal(err)

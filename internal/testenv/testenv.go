@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,7 +16,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
+	"github.com/rootwindow/rootwindow/internal/dynamofake"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
@@ -99,7 +100,7 @@ const (
 // Steps builds the workflow's steps as a Lambda would, against the given emulators: org through
 // the real Organizations client, a fresh ledger table on db, notifications to emu; administrators
 // match AdminPattern; the clock is now.
-func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db *dynamodb.Client, table string, now func() time.Time) *workflow.Steps {
+func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db DB, table string, now func() time.Time) *workflow.Steps {
 	t.Helper()
 	LedgerTable(t, db, table)
 	return workflow.New(&window.Service{
@@ -123,6 +124,15 @@ func RepoRoot() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
+// SkipWithoutNode skips a test that needs Node (dynalite, jsii, the local state machine runner)
+// under -short.
+func SkipWithoutNode(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs Node: skipped under -short")
+	}
+}
+
 // Dynalite starts dynalite (npm, installed by `make tools`) on a free loopback port for the test and
 // returns the real DynamoDB client for it.
 func Dynalite(t testing.TB) *dynamodb.Client {
@@ -135,8 +145,17 @@ func Dynalite(t testing.TB) *dynamodb.Client {
 	return DynamoDB(url)
 }
 
+// DB is the DynamoDB the package tests keep the ledger in: dynalite through the real SDK client,
+// or under -short the in-process fake.
+type DB interface {
+	ledger.DynamoDBAPI
+	ledger.TableCreator
+	dynamodb.DescribeTableAPIClient
+	DeleteTable(ctx context.Context, in *dynamodb.DeleteTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteTableOutput, error)
+}
+
 // LedgerTable creates a ledger table on db and waits until it is ACTIVE.
-func LedgerTable(t testing.TB, db *dynamodb.Client, name string) {
+func LedgerTable(t testing.TB, db DB, name string) {
 	t.Helper()
 	ctx := context.Background()
 	if err := ledger.CreateTable(ctx, db, name); err != nil {
@@ -153,9 +172,16 @@ func DynamoDB(url string) *dynamodb.Client {
 	return dynamodb.NewFromConfig(AWSConfig(), func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(url) })
 }
 
-// MainWithDynalite runs a test package's tests with one dynalite for them all, whose DynamoDB
-// client it passes to use before the tests start; call it from TestMain and exit with its code.
-func MainWithDynalite(m *testing.M, use func(*dynamodb.Client)) int {
+// MainWithDynamoDB runs a test package's tests with one DynamoDB for them all, which it passes to
+// use before the tests start: dynalite (Node) through the real SDK client, or under -short the
+// in-process fake, so that logic tests run on a machine without Node. Call it from TestMain and
+// exit with its code.
+func MainWithDynamoDB(m *testing.M, use func(DB)) int {
+	flag.Parse()
+	if testing.Short() {
+		use(dynamofake.New())
+		return m.Run()
+	}
 	url, stop, err := StartDynalite()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -185,7 +211,7 @@ func StartDynalite() (url string, stop func(), err error) {
 		return "", nil, err
 	}
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the tests
+	dieWithParent(cmd) // never outlive the tests
 	if err := cmd.Start(); err != nil {
 		cancel()
 		return "", nil, fmt.Errorf("start dynalite: %w", err)

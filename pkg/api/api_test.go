@@ -35,13 +35,13 @@ const (
 
 var (
 	members = []string{"111111111111", "222222222222", "333333333333"}
-	db      *dynamodb.Client
+	db      testenv.DB
 	tables  atomic.Int32
 	t0      = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testenv.MainWithDynalite(m, func(c *dynamodb.Client) { db = c }))
+	os.Exit(testenv.MainWithDynamoDB(m, func(c testenv.DB) { db = c }))
 }
 
 type env struct {

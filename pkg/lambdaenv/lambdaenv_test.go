@@ -23,6 +23,7 @@ var members = []string{"111111111111", "222222222222", "333333333333"}
 // The Lambdas' own wiring, configured only by environment variables as in AWS, with the real SDK
 // clients sent to the emulators by AWS_ENDPOINT_URL_*, and Lambda's JSON handling.
 func TestLoadRunsAWindow(t *testing.T) {
+	testenv.SkipWithoutNode(t) // the real clients need a DynamoDB endpoint: dynalite
 	org := orgemu.Standard(testenv.Management, "alice@example.com", members...)
 	orgURL := org.Start()
 	t.Cleanup(org.Close)

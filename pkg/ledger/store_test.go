@@ -12,20 +12,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
 
 var (
-	db     *dynamodb.Client
+	db     testenv.DB
 	tables atomic.Int32
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testenv.MainWithDynalite(m, func(c *dynamodb.Client) { db = c }))
+	os.Exit(testenv.MainWithDynamoDB(m, func(c testenv.DB) { db = c }))
 }
 
 // newStore gives each test its own table on the package's dynalite.
