@@ -59,6 +59,8 @@ type Options struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Jitter returns a number in [0, 1).
 	Jitter func() float64
+	// Clock is what the pacer reads the time from; default time.Now.
+	Clock func() time.Time
 }
 
 // Guardrail acts on one guardrail policy in one organization.
@@ -88,7 +90,10 @@ func New(api OrganizationsAPI, policyID string, opts Options) *Guardrail {
 	if opts.Jitter == nil {
 		opts.Jitter = rand.Float64
 	}
-	return &Guardrail{api: api, policyID: policyID, opts: opts, pace: newPacer(opts.Sleep, opts.Backoff.Max)}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	return &Guardrail{api: api, policyID: policyID, opts: opts, pace: newPacer(opts.Clock, opts.Sleep, opts.Backoff.Max)}
 }
 
 // PolicyID is the guardrail policy this Guardrail acts on.

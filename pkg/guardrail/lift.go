@@ -139,7 +139,8 @@ func (g *Guardrail) call(ctx context.Context, op, target string, fn func() error
 		if !retryable(err) || ctx.Err() != nil {
 			return err
 		}
-		throttled := errorCode(err) == "TooManyRequestsException"
+		var tooMany *types.TooManyRequestsException
+		throttled := errors.As(err, &tooMany)
 		if throttled {
 			throttles++
 		}

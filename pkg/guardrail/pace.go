@@ -37,13 +37,14 @@ const (
 	firstCut     = 0.5
 )
 
-// newPacer paces calls never further apart than maxGap (the backoff's longest delay).
-func newPacer(sleep func(ctx context.Context, d time.Duration) error, maxGap time.Duration) *pacer {
+// newPacer paces calls never further apart than maxGap (the backoff's longest delay), reading the
+// time from now and waiting with sleep.
+func newPacer(now func() time.Time, sleep func(ctx context.Context, d time.Duration) error, maxGap time.Duration) *pacer {
 	floor := minRate
 	if maxGap > 0 {
 		floor = max(floor, 1/maxGap.Seconds())
 	}
-	return &pacer{min: floor, increase: 0.1, decrease: 0.9, quiet: quietSpell, sleep: sleep, now: time.Now}
+	return &pacer{min: floor, increase: 0.1, decrease: 0.9, quiet: quietSpell, sleep: sleep, now: now}
 }
 
 // wait blocks until this call's turn.

@@ -10,12 +10,11 @@ import (
 func fakePacer(maxGap time.Duration) (*pacer, *time.Time, *[]time.Duration) {
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	var slept []time.Duration
-	p := newPacer(func(_ context.Context, d time.Duration) error {
+	p := newPacer(func() time.Time { return now }, func(_ context.Context, d time.Duration) error {
 		slept = append(slept, d)
 		now = now.Add(d)
 		return nil
 	}, maxGap)
-	p.now = func() time.Time { return now }
 	return p, &now, &slept
 }
 

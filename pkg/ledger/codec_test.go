@@ -1,11 +1,14 @@
 package ledger
 
 import (
+	"context"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
@@ -93,5 +96,27 @@ func TestLeaseItems(t *testing.T) {
 	item = encodeLease(Lease{AccountID: "111111111111", RequestID: "", Until: until}, until)
 	if _, err := decodeLease(item); err == nil {
 		t.Error("a lease held by no request decoded")
+	}
+}
+
+// unprocessed is a DynamoDB that never gets round to a batch read.
+type unprocessed struct{ DynamoDBAPI }
+
+func (unprocessed) BatchGetItem(_ context.Context, in *dynamodb.BatchGetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	return &dynamodb.BatchGetItemOutput{UnprocessedKeys: in.RequestItems}, nil
+}
+
+func TestLeasesHonourTheirContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := New(unprocessed{}, "ledger", time.Now).Leases(ctx, []string{"111111111111"})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled read of unprocessed keys returned %v", err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err = New(unprocessed{}, "ledger", time.Now).Leases(ctx, []string{"111111111111"})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a read past its deadline returned %v", err)
 	}
 }

@@ -169,7 +169,9 @@ func (s *Store) Leases(ctx context.Context, accounts []string) (map[string]Lease
 		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
 		for attempt := 0; len(req) > 0; attempt++ {
 			if attempt > 0 {
-				time.Sleep(time.Duration(attempt*attempt) * 20 * time.Millisecond)
+				if err := wait(ctx, time.Duration(attempt*attempt)*20*time.Millisecond); err != nil {
+					return nil, fmt.Errorf("read leases: %w", err)
+				}
 			}
 			if attempt > 8 {
 				return nil, fmt.Errorf("read leases: DynamoDB kept keys unprocessed")
@@ -519,4 +521,16 @@ func decodePageToken(token string) (map[string]types.AttributeValue, error) {
 		key[k] = str(v)
 	}
 	return key, nil
+}
+
+// wait sleeps for d, or less if ctx ends first (and then says so).
+func wait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
