@@ -303,8 +303,8 @@ func (h *Handler) act(ctx context.Context, c call, do func(context.Context, stri
 
 // Page is one page of a listing.
 type Page struct {
-	Requests  []ledger.Record `json:"requests"`
-	NextToken string          `json:"nextToken,omitempty"`
+	Requests  []Request `json:"requests"`
+	NextToken string    `json:"nextToken,omitempty"`
 }
 
 func (h *Handler) list(ctx context.Context, c call) response {
@@ -346,10 +346,11 @@ func (h *Handler) list(ctx context.Context, c call) response {
 	if err != nil {
 		return h.internal(ctx, c, "list", err)
 	}
-	if recs == nil {
-		recs = []ledger.Record{}
+	page := Page{Requests: make([]Request, len(recs)), NextToken: next}
+	for i, rec := range recs {
+		page.Requests[i] = View(rec)
 	}
-	return ok(http.StatusOK, Page{Requests: recs, NextToken: next})
+	return ok(http.StatusOK, page)
 }
 
 // internal answers a failure of ours or of a dependency: 503 when trying again may help, 500

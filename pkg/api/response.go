@@ -29,7 +29,7 @@ type response struct {
 func ok(status int, body any) response { return response{status: status, body: body} }
 
 func okRecord(rec ledger.Record) response {
-	res := ok(http.StatusOK, rec)
+	res := ok(http.StatusOK, View(rec))
 	res.requestID = rec.RequestID
 	return res
 }

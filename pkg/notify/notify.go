@@ -75,18 +75,51 @@ func Pending(rec ledger.Record) []Kind {
 	return out
 }
 
-// Detail is an event's detail: the request record at the time of publishing, with the
-// notification's own ID (request ID "/" kind).
+// Detail is an event's detail: the request as it was when the notification went out, with the
+// notification's own ID (request ID "/" kind). It is a public contract of its own (integrators
+// match on it; the samples in events/notifications pin it), apart from the ledger's record, so
+// that a field added to the ledger does not change it.
 type Detail struct {
-	NotificationID string `json:"notificationId"`
-	ledger.Record
+	NotificationID  string          `json:"notificationId"`
+	RequestID       string          `json:"requestId"`
+	Requester       string          `json:"requester"`
+	Reason          string          `json:"reason"`
+	AccountIDs      []string        `json:"accountIds"`
+	Hours           int             `json:"hours"`
+	StartAt         time.Time       `json:"startAt"`
+	Origin          contract.Origin `json:"origin"`
+	Status          string          `json:"status"`
+	CreatedAt       time.Time       `json:"createdAt"`
+	OpenedAt        time.Time       `json:"openedAt,omitzero"`
+	RestoreAt       time.Time       `json:"restoreAt,omitzero"`
+	ClosedAt        time.Time       `json:"closedAt,omitzero"`
+	Problems        []string        `json:"problems,omitempty"`
+	LastError       string          `json:"lastError,omitempty"`
+	RestoreFailedAt time.Time       `json:"restoreFailedAt,omitzero"`
+	History         []Step          `json:"history"`
 	// Early is set on Closed: whether the window was ended before restoreAt.
 	Early *bool `json:"early,omitempty"`
 }
 
+// Step is one entry of the request's history in a notification.
+type Step struct {
+	Status string    `json:"status"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Note   string    `json:"note,omitempty"`
+}
+
 // NewDetail builds the detail of a kind of notification about rec.
 func NewDetail(rec ledger.Record, k Kind) Detail {
-	d := Detail{NotificationID: rec.RequestID + "/" + string(k), Record: rec}
+	d := Detail{
+		NotificationID: rec.RequestID + "/" + string(k), RequestID: rec.RequestID, Requester: rec.Requester,
+		Reason: rec.Reason, AccountIDs: rec.AccountIDs, Hours: rec.Hours, StartAt: rec.StartAt, Origin: rec.Origin,
+		Status: string(rec.Status), CreatedAt: rec.CreatedAt, OpenedAt: rec.OpenedAt, RestoreAt: rec.RestoreAt,
+		ClosedAt: rec.ClosedAt, Problems: rec.Problems, LastError: rec.LastError, RestoreFailedAt: rec.RestoreFailedAt,
+	}
+	for _, h := range rec.History {
+		d.History = append(d.History, Step{Status: string(h.Status), At: h.At, Actor: h.Actor, Note: h.Note})
+	}
 	if k == Closed {
 		early := !rec.ClosedAt.IsZero() && rec.ClosedAt.Before(rec.RestoreAt)
 		d.Early = &early
@@ -202,7 +235,7 @@ var headlines = map[Kind]string{
 // Message is the SNS subject (at most 100 characters, as SNS requires) and plain-text body of a
 // notification, for people reading email.
 func Message(d Detail, k Kind) (subject, body string) {
-	rec := d.Record
+	rec := d
 	subject = fmt.Sprintf("rootwindow: %s (%s)", strings.ToLower(string(k)), accountsSummary(rec.AccountIDs))
 	if len(subject) > 100 {
 		subject = subject[:100]

@@ -73,11 +73,11 @@ func TestNotificationsFollowTheWindow(t *testing.T) {
 		t.Fatalf("published %v, want %v", got, want)
 	}
 	closed := e.detail(t, 2)
-	if closed.NotificationID != "req-1/Closed" || closed.Early == nil || *closed.Early || closed.Status != ledger.Closed ||
+	if closed.NotificationID != "req-1/Closed" || closed.Early == nil || *closed.Early || closed.Status != string(ledger.Closed) ||
 		!closed.OpenedAt.Equal(t0.Add(time.Minute)) || closed.Requester != alice || len(closed.History) != 5 {
 		t.Errorf("Closed detail %+v", closed)
 	}
-	if d := e.detail(t, 0); d.Early != nil || d.Status != ledger.Scheduled {
+	if d := e.detail(t, 0); d.Early != nil || d.Status != string(ledger.Scheduled) {
 		t.Errorf("Scheduled detail %+v", d)
 	}
 	msg := e.emu.Messages()[1]

@@ -1,0 +1,54 @@
+package api
+
+import (
+	"time"
+
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
+
+// Request is how the API shows a request (GET /requests/{id}, a listing's entries, the answer to
+// end and cancel). It is a public contract of its own, pinned by events/api-responses/request.json,
+// apart from the ledger's record: a field added to the ledger does not appear here unless it is
+// added on purpose.
+type Request struct {
+	RequestID       string          `json:"requestId"`
+	Requester       string          `json:"requester"`
+	Reason          string          `json:"reason"`
+	AccountIDs      []string        `json:"accountIds"`
+	Hours           int             `json:"hours"`
+	StartAt         time.Time       `json:"startAt"`
+	Origin          contract.Origin `json:"origin"`
+	Status          string          `json:"status"`
+	CreatedAt       time.Time       `json:"createdAt"`
+	OpenedAt        time.Time       `json:"openedAt,omitzero"`
+	RestoreAt       time.Time       `json:"restoreAt,omitzero"`
+	ClosedAt        time.Time       `json:"closedAt,omitzero"`
+	Problems        []string        `json:"problems,omitempty"`
+	LastError       string          `json:"lastError,omitempty"`
+	RestoreFailedAt time.Time       `json:"restoreFailedAt,omitzero"`
+	History         []Step          `json:"history"`
+}
+
+// Step is one entry of a request's history.
+type Step struct {
+	Status string    `json:"status"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Note   string    `json:"note,omitempty"`
+}
+
+// View is how the API shows rec.
+func View(rec ledger.Record) Request {
+	v := Request{
+		RequestID: rec.RequestID, Requester: rec.Requester, Reason: rec.Reason, AccountIDs: rec.AccountIDs,
+		Hours: rec.Hours, StartAt: rec.StartAt, Origin: rec.Origin, Status: string(rec.Status),
+		CreatedAt: rec.CreatedAt, OpenedAt: rec.OpenedAt, RestoreAt: rec.RestoreAt, ClosedAt: rec.ClosedAt,
+		Problems: rec.Problems, LastError: rec.LastError, RestoreFailedAt: rec.RestoreFailedAt,
+		History: make([]Step, len(rec.History)),
+	}
+	for i, h := range rec.History {
+		v.History[i] = Step{Status: string(h.Status), At: h.At, Actor: h.Actor, Note: h.Note}
+	}
+	return v
+}

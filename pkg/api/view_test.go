@@ -1,0 +1,60 @@
+package api_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/api"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
+
+var update = flag.Bool("update", false, "rewrite the samples in events/api-responses")
+
+// The API's answers are generated from the code (go test ./pkg/api -update) and must stay what it
+// produces: they document the response schema for callers.
+func TestResponseSamples(t *testing.T) {
+	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	alice := "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"
+	rec := ledger.Record{
+		RequestID: "api-5f0c2b8e9d1a4c3b8e7f6a5b4c3d2e1f", Requester: alice, Reason: "Enable MFA delete on the audit bucket (SEC-1234)",
+		AccountIDs: []string{"111111111111", "222222222222"}, Hours: 2, StartAt: t0,
+		Origin: contract.Origin{Channel: contract.ChannelAPI, Caller: alice}, Status: ledger.Closed, CreatedAt: t0,
+		OpenedAt: t0.Add(time.Minute), RestoreAt: t0.Add(121 * time.Minute), ClosedAt: t0.Add(45 * time.Minute),
+		Notified: []string{"Scheduled", "Opened", "Closed"},
+		History: []ledger.Transition{
+			{Status: ledger.Scheduled, At: t0, Actor: "rootwindow:api", Note: "validated"},
+			{Status: ledger.Opening, At: t0, Actor: "rootwindow:detach", Note: "lifting the guardrail"},
+			{Status: ledger.Open, At: t0.Add(time.Minute), Actor: "rootwindow:detach", Note: "guardrail lifted from 2 account(s)"},
+			{Status: ledger.Closing, At: t0.Add(45 * time.Minute), Actor: alice, Note: "ended early by " + alice},
+			{Status: ledger.Closed, At: t0.Add(45 * time.Minute), Actor: alice, Note: "guardrail restored"},
+		},
+	}
+	samples := map[string]any{
+		"request.json": api.View(rec),
+		"page.json":    api.Page{Requests: []api.Request{api.View(rec)}, NextToken: "eyJjcmVhdGVkQXQiOiIuLi4ifQ"},
+	}
+	for name, v := range samples {
+		want, _ := json.MarshalIndent(v, "", "  ")
+		want = append(want, '\n')
+		path := filepath.Join(testenv.RepoRoot(), "events", "api-responses", name)
+		if *update {
+			if err := os.WriteFile(path, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run go test ./pkg/api -update)", err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is not what the API answers (run go test ./pkg/api -update):\n%s", name, want)
+		}
+	}
+}
