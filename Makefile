@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: all build test lint fuzz bench synth deploy diff destroy tools clean demo $(addprefix build-,$(FUNCTIONS))
+.PHONY: all build test test-short lint fuzz bench synth deploy diff destroy tools clean demo $(addprefix build-,$(FUNCTIONS)) $(addprefix invoke-,$(FUNCTIONS))
 
 all: lint test build
 
@@ -38,6 +38,14 @@ START_IN ?= 0
 FAULT ?= none
 demo: tools
 	go run ./cmd/demo -accounts $(ACCOUNTS) -hours $(HOURS) -start-in $(START_IN) -fault $(FAULT) $(DEMO_FLAGS)
+
+## invoke-<fn>: run one function's handler on its events/ sample against local emulators (EVENT=file for another event)
+$(addprefix invoke-,$(FUNCTIONS)): invoke-%: tools
+	go run ./cmd/invoke -function $* $(if $(EVENT),-event $(EVENT),)
+
+## test-short: the logic tests, in seconds, with no Node (in-process fakes; CDK, dynalite and harness suites skip)
+test-short:
+	go test -short ./...
 
 ## test: every test, from unit to emulators to CDK assertions
 test: tools

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/rootwindow/rootwindow/infra/stack"
+	"github.com/rootwindow/rootwindow/internal/cdktest"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
@@ -119,7 +120,7 @@ func TestBusPolicyAdmitsOnlyTrustedAccountsAndRequests(t *testing.T) {
 	cfg := sample
 	cfg.TrustedEventAccounts = []string{"111111111111", "222222222222"}
 	cfg.NotificationEmail = "cloud-ops@example.com"
-	tmpl, err := stack.StandInTemplate(awscdk.StackProps{
+	tmpl, err := cdktest.Template(awscdk.StackProps{
 		Env: &awscdk.Environment{Account: jsii.String("999999999999"), Region: jsii.String("eu-west-1")},
 	}, cfg)
 	if err != nil {

@@ -47,6 +47,10 @@ var (
 	}
 )
 
+// FunctionNames are the functions' folders under functions/ and their bundles' under the asset
+// folder (bin/<name>/bootstrap, as `make build` writes them).
+var FunctionNames = []string{"validate", "detach", "reattach", "api", "sweeper"}
+
 // NewFunctions creates the Lambdas and their roles.
 func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) *Functions {
 	c := constructs.NewConstruct(scope, jsii.String(id))

@@ -7,7 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
 
-	"github.com/rootwindow/rootwindow/infra/stack"
+	"github.com/rootwindow/rootwindow/internal/cdktest"
 )
 
 // cdk-nag's AwsSolutions rules: no unsuppressed error, and every suppression has its reason in
@@ -16,7 +16,7 @@ func TestAwsSolutionsChecks(t *testing.T) {
 	cfg := sample
 	cfg.TrustedEventAccounts = []string{"111111111111"}
 	cfg.NotificationEmail = "cloud-ops@example.com"
-	errs, warnings, err := stack.NagFindings(awscdk.StackProps{
+	errs, warnings, err := cdktest.NagFindings(awscdk.StackProps{
 		Env: &awscdk.Environment{Account: jsii.String("999999999999"), Region: jsii.String("eu-west-1")},
 	}, cfg)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/rootwindow/rootwindow/infra/stack"
+	"github.com/rootwindow/rootwindow/internal/cdktest"
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 )
@@ -38,7 +39,7 @@ func TestMain(m *testing.M) {
 		os.Exit(0)
 	}
 	var err error
-	template, err = stack.StandInTemplate(awscdk.StackProps{
+	template, err = cdktest.Template(awscdk.StackProps{
 		Env: &awscdk.Environment{Account: jsii.String("999999999999"), Region: jsii.String("eu-west-1")},
 	}, sample)
 	if err != nil {

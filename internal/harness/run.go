@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/rootwindow/rootwindow/infra/stack"
+	"github.com/rootwindow/rootwindow/internal/cdktest"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
@@ -35,7 +36,7 @@ const arnPrefix = "arn:aws:lambda:us-east-1:000000000000:function:rootwindow-"
 // synthesize builds the CDK stack in process and returns its state machine definition as plain
 // ASL, each Lambda ARN replaced by arnPrefix + task name, and the template.
 func synthesize() (map[string]string, []byte, map[string]any, error) {
-	template, err := stack.StandInTemplate(awscdk.StackProps{}, config.Settings{
+	template, err := cdktest.Template(awscdk.StackProps{}, config.Settings{
 		GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{AdminPattern},
 		OwnerTagKey: "owner", BookingHorizonDays: 7, MaxAccountsPerRequest: 50,
 	})

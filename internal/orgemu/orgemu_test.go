@@ -1,0 +1,161 @@
+package orgemu_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/internal/testenv"
+)
+
+// The emulator is the ground truth of most suites: these tests hold it to Organizations' own
+// behaviour, through the real SDK client, so that what the SDK makes of each answer (modeled
+// error types, pages) is what it would make of AWS's.
+
+const member = "111111111111"
+
+func client(t *testing.T, org *orgemu.Server) *organizations.Client {
+	t.Helper()
+	cfg := testenv.AWSConfig()
+	cfg.RetryMaxAttempts = 1 // the emulator's answers as they are, not the SDK's retries of them
+	url := org.Start()
+	t.Cleanup(org.Close)
+	return organizations.NewFromConfig(cfg, func(o *organizations.Options) { o.BaseEndpoint = aws.String(url) })
+}
+
+func TestAttachAndDetachAnswerAsOrganizationsDoes(t *testing.T) {
+	org := orgemu.Standard(testenv.Management, "alice@example.com", member)
+	c := client(t, org)
+	ctx := context.Background()
+	detach := func() error {
+		_, err := c.DetachPolicy(ctx, &organizations.DetachPolicyInput{PolicyId: aws.String(orgemu.GuardrailID), TargetId: aws.String(member)})
+		return err
+	}
+	attach := func(policy string) error {
+		_, err := c.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: aws.String(policy), TargetId: aws.String(member)})
+		return err
+	}
+	if err := detach(); err != nil {
+		t.Fatal(err)
+	}
+	if org.IsAttached(member, orgemu.GuardrailID) {
+		t.Fatal("still attached after DetachPolicy")
+	}
+	var notAttached *types.PolicyNotAttachedException
+	if err := detach(); !errors.As(err, &notAttached) {
+		t.Errorf("second detach: %v, want PolicyNotAttachedException", err)
+	}
+	if err := attach(orgemu.GuardrailID); err != nil {
+		t.Fatal(err)
+	}
+	var duplicate *types.DuplicatePolicyAttachmentException
+	if err := attach(orgemu.GuardrailID); !errors.As(err, &duplicate) {
+		t.Errorf("second attach: %v, want DuplicatePolicyAttachmentException", err)
+	}
+	var notFound *types.PolicyNotFoundException
+	if err := attach("p-nosuchpolicy"); !errors.As(err, &notFound) {
+		t.Errorf("unknown policy: %v, want PolicyNotFoundException", err)
+	}
+	var noTarget *types.TargetNotFoundException
+	if _, err := c.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: aws.String(orgemu.GuardrailID), TargetId: aws.String("222222222222")}); !errors.As(err, &noTarget) {
+		t.Errorf("unknown target: %v, want TargetNotFoundException", err)
+	}
+}
+
+func TestAttachmentQuotas(t *testing.T) {
+	org := orgemu.New(testenv.Management)
+	org.AddAccount(orgemu.Account{ID: member}, orgemu.FullAWSAccessID)
+	c := client(t, org)
+	ctx := context.Background()
+	var violation *types.ConstraintViolationException
+	_, err := c.DetachPolicy(ctx, &organizations.DetachPolicyInput{PolicyId: aws.String(orgemu.FullAWSAccessID), TargetId: aws.String(member)})
+	if !errors.As(err, &violation) || violation.Reason != types.ConstraintViolationExceptionReasonMinPolicyTypeAttachmentLimitExceeded {
+		t.Errorf("detaching the last SCP: %v", err)
+	}
+	for i := range orgemu.MaxSCPs - 1 {
+		id := "p-extra0000" + string(rune('a'+i))
+		org.AddPolicy(id, id)
+		if _, err := c.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: aws.String(id), TargetId: aws.String(member)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = c.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: aws.String(orgemu.GuardrailID), TargetId: aws.String(member)})
+	if !errors.As(err, &violation) || violation.Reason != types.ConstraintViolationExceptionReasonMaxPolicyTypeAttachmentLimitExceeded {
+		t.Errorf("a sixth SCP: %v", err)
+	}
+}
+
+func TestPagesAndParents(t *testing.T) {
+	org := orgemu.New(testenv.Management)
+	org.AddOU("ou-ex01-sandbox1", org.Root())
+	org.AddAccount(orgemu.Account{ID: member, Parent: "ou-ex01-sandbox1", Tags: map[string]string{"a": "1", "b": "2", "c": "3"}}, orgemu.FullAWSAccessID)
+	org.SetPageSize(2)
+	c := client(t, org)
+	ctx := context.Background()
+	var keys []string
+	p := organizations.NewListTagsForResourcePaginator(c, &organizations.ListTagsForResourceInput{ResourceId: aws.String(member)})
+	pages := 0
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages++
+		for _, tag := range out.Tags {
+			keys = append(keys, *tag.Key)
+		}
+	}
+	if pages != 2 || len(keys) != 3 {
+		t.Errorf("%d pages, tags %v", pages, keys)
+	}
+	parents, err := c.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String(member)})
+	if err != nil || len(parents.Parents) != 1 || *parents.Parents[0].Id != "ou-ex01-sandbox1" || parents.Parents[0].Type != types.ParentTypeOrganizationalUnit {
+		t.Errorf("account's parent: %+v, %v", parents, err)
+	}
+	parents, err = c.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String("ou-ex01-sandbox1")})
+	if err != nil || *parents.Parents[0].Id != org.Root() || parents.Parents[0].Type != types.ParentTypeRoot {
+		t.Errorf("OU's parent: %+v, %v", parents, err)
+	}
+}
+
+func TestFaultsAndThrottling(t *testing.T) {
+	org := orgemu.Standard(testenv.Management, "alice@example.com", member)
+	org.Inject(orgemu.Fault{Op: "DescribeAccount", Code: "ConcurrentModificationException", Skip: 1, Times: 2})
+	c := client(t, org)
+	ctx := context.Background()
+	describe := func() error {
+		_, err := c.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(member)})
+		return err
+	}
+	var conflict *types.ConcurrentModificationException
+	got := []bool{describe() == nil, errors.As(describe(), &conflict), errors.As(describe(), &conflict), describe() == nil}
+	if got[0] != true || got[1] != true || got[2] != true || got[3] != true {
+		t.Errorf("skip 1 then fail 2: %v", got)
+	}
+	org.SetRateLimit(1, 1)
+	_ = describe()
+	var tooMany *types.TooManyRequestsException
+	if err := describe(); !errors.As(err, &tooMany) {
+		t.Errorf("over the rate: %v, want TooManyRequestsException", err)
+	}
+	org.Reset()
+	var access *types.AccessDeniedException
+	org.Inject(orgemu.Fault{Code: "AccessDeniedException"})
+	if err := describe(); !errors.As(err, &access) {
+		t.Errorf("injected AccessDenied: %v", err)
+	}
+	var api smithy.APIError
+	org.Reset()
+	if _, err := c.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String("12345")}); !errors.As(err, &api) || api.ErrorCode() != "InvalidInputException" {
+		t.Errorf("malformed account ID: %v", err)
+	}
+	if n := org.CountCalls("DescribeAccount", "InvalidInputException"); n != 1 {
+		t.Errorf("%d failed calls recorded, want 1", n)
+	}
+}
