@@ -120,3 +120,14 @@ func TestLeasesHonourTheirContext(t *testing.T) {
 		t.Errorf("a read past its deadline returned %v", err)
 	}
 }
+
+// BenchmarkRecordCodec encodes and decodes one request record of two accounts and one history
+// entry, as every step does a few times (BENCHMARKS.md).
+func BenchmarkRecordCodec(b *testing.B) {
+	rec := sampleRecord()
+	for b.Loop() {
+		if _, err := decodeRecord(encodeRecord(rec)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
