@@ -6,6 +6,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -55,6 +57,14 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 		},
 	})
 	statusRule.AddTarget(target())
+	// A rescue whose invocation fails past Lambda's own retries is not dropped: it goes to the
+	// dead-letter queue, whose depth is alarmed (EventBridge's retries and DLQ cover delivery; this
+	// covers the function failing once delivered).
+	sweeper.ConfigureAsyncInvoke(&awslambda.EventInvokeConfigOptions{
+		OnFailure:     awslambdadestinations.NewSqsDestination(props.DeadLetters),
+		RetryAttempts: jsii.Number(2),
+		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
+	})
 	schedule := awsevents.NewRule(c, jsii.String("Sweep"), &awsevents.RuleProps{
 		Description: jsii.String("rootwindow: restore windows that are over, send pending notifications, report drift"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(SweepEvery))),
@@ -89,6 +99,7 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 	alarm("ExecutionsFailed", "an execution failed for a reason other than a rejected request", custom(contract.MetricUnexpectedFailure), 1)
 	alarm("RestoreFailed", "THE GUARDRAIL COULD NOT BE RESTORED: attach it by hand now (see the Restore Failed notification)", custom(contract.MetricRestoreFailed), 1)
 	alarm("DriftDetected", "the guardrail is missing from an account with no open window (see the Drift Detected notification)", custom(contract.MetricDriftDetected), 1)
+	alarm("LedgerTampered", "a ledger item disagreed with its execution or a lease named no window holding it: rootwindow refused to lift or restored anyway; find who wrote the table (CloudTrail)", custom(contract.MetricLedgerTampered), 1)
 	alarm("SweeperErrors", "the sweeper failed; windows that are over may not be restored", sweeper.MetricErrors(sum), 1)
 	// Reattach errors are retried for hours; alarm when they persist for 15 minutes.
 	alarm("ReattachErrors", "restoring the guardrail keeps failing", props.Functions.Reattach.MetricErrors(sum), 3)

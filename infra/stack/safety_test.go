@@ -74,7 +74,7 @@ func TestAlarmsGoToTheOperatorsTopic(t *testing.T) {
 		metrics[p["MetricName"].(string)] = true
 	}
 	for _, m := range []string{"ExecutionsAborted", "ExecutionsTimedOut", contract.MetricUnexpectedFailure, contract.MetricRestoreFailed,
-		contract.MetricDriftDetected, "Errors", "ApproximateNumberOfMessagesVisible"} {
+		contract.MetricDriftDetected, contract.MetricLedgerTampered, "Errors", "ApproximateNumberOfMessagesVisible"} {
 		if !metrics[m] {
 			t.Errorf("no alarm on %s: %v", m, metrics)
 		}
@@ -108,5 +108,21 @@ func TestTopicIsEncryptedAndPublishersMayUseTheKey(t *testing.T) {
 		if !found {
 			t.Errorf("%s cannot encrypt for the topic", role)
 		}
+	}
+}
+
+// A rescue that fails inside the sweeper after Lambda's retries lands in the alarmed dead-letter
+// queue instead of being dropped.
+func TestRescueFailuresGoToTheDeadLetterQueue(t *testing.T) {
+	_, cfg := one(t, "AWS::Lambda::EventInvokeConfig")
+	p := props(cfg)
+	dest, _ := json.Marshal(p["DestinationConfig"])
+	queueID, _ := one(t, "AWS::SQS::Queue")
+	if !strings.Contains(string(dest), `"OnFailure"`) || !strings.Contains(string(dest), queueID) {
+		t.Errorf("on-failure destination %s, want the dead-letter queue %s", dest, queueID)
+	}
+	fn, _ := json.Marshal(p["FunctionName"])
+	if !strings.Contains(string(fn), "Sweeper") {
+		t.Errorf("async invoke config for %s, want the sweeper", fn)
 	}
 }

@@ -81,7 +81,7 @@ func TestResourceList(t *testing.T) {
 		"AWS::IAM::Role": 8,
 		// requests, executions ended, the sweep schedule
 		"AWS::SNS::Topic": 1, "AWS::Events::EventBus": 1, "AWS::Events::Rule": 3, "AWS::SQS::Queue": 1,
-		"AWS::CloudWatch::Alarm":   8,
+		"AWS::CloudWatch::Alarm":   9,
 		"AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Method": 5,
 	} {
 		if counts[typ] != want {
@@ -307,6 +307,18 @@ func TestStateMachineStates(t *testing.T) {
 		}
 		if params[idKey] != "$$.Execution.Name" {
 			t.Errorf("%s: parameters %v", name, params)
+		}
+	}
+	// The lift and the restore carry what Validate decided, to check the ledger against.
+	for name, want := range map[string]map[string]any{
+		stack.StateDetach:   {"accountIds.$": "$.accountIds", "hours.$": "$.hours"},
+		stack.StateReattach: {"accountIds.$": "$.accountIds"},
+	} {
+		params := state(name)["Parameters"].(map[string]any)
+		for k, v := range want {
+			if params[k] != v {
+				t.Errorf("%s: %s is %v, want %v", name, k, params[k], v)
+			}
 		}
 	}
 	if got := state(stack.StateRejected)["Error"]; got != contract.ErrRequestRejected {

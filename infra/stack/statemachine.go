@@ -158,8 +158,12 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 	validate.AddCatch(explain, &sfn.CatchProps{Errors: jsii.Strings(contract.ErrRequestRejected), ResultPath: jsii.String(errorResultPath)})
 	validate.AddCatch(compensate, &sfn.CatchProps{ResultPath: jsii.String(errorResultPath)})
 
+	// The lift and the restore carry what Validate decided (its output is the state from here on),
+	// so that the ledger's record, a table others might write, is checked against it.
 	detach := invoke(c, StateDetach, fns.Detach, map[string]any{
-		"requestId": sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
+		"requestId":  sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
+		"accountIds": sfn.JsonPath_ListAt(jsii.String("$.accountIds")),
+		"hours":      sfn.JsonPath_NumberAt(jsii.String("$.hours")),
 	}, "$.window")
 	detach.AddRetry(&sfn.RetryProps{
 		Errors: jsii.Strings(retryable...), Interval: awscdk.Duration_Seconds(jsii.Number(5)),
@@ -168,8 +172,9 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 	detach.AddCatch(compensate, &sfn.CatchProps{ResultPath: jsii.String(errorResultPath)})
 
 	reattach := invoke(c, StateReattach, fns.Reattach, map[string]any{
-		"requestId": sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
-		"mode":      contract.ModeClose,
+		"requestId":  sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
+		"mode":       contract.ModeClose,
+		"accountIds": sfn.JsonPath_ListAt(jsii.String("$.accountIds")),
 	}, "$.restored")
 	reattach.AddRetry(restoreRetry())
 	reattach.AddCatch(alarm, &sfn.CatchProps{ResultPath: jsii.String(restoreErrorPath)})

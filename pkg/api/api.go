@@ -133,7 +133,7 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 		existing, err := h.windows.Get(ctx, id)
 		switch {
 		case err == nil:
-			return h.replay(ctx, c, existing, req, body)
+			return h.replay(ctx, c, existing, req)
 		case !errors.Is(err, ledger.ErrNotFound):
 			return h.internal(ctx, c, "read ledger", err)
 		}
@@ -163,12 +163,8 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 // replay answers a retry under an Idempotency-Key already used: the same request gets the same
 // answer (and its execution is started if the first attempt stopped short); a different one is
 // refused.
-func (h *Handler) replay(ctx context.Context, c call, rec ledger.Record, req request.Request, body []byte) response {
-	asked := ledger.Record{Requester: req.Requester, Reason: req.Reason, AccountIDs: req.AccountIDs, Hours: req.Hours}
-	if startGiven(body) {
-		asked.StartAt = req.StartAt
-	}
-	if !rec.SameRequest(asked) {
+func (h *Handler) replay(ctx context.Context, c call, rec ledger.Record, req request.Request) response {
+	if !window.SameAsked(rec, req) {
 		return fail(http.StatusUnprocessableEntity, "this Idempotency-Key was used for a different request ("+rec.RequestID+"); use a new key for a new request")
 	}
 	if rec.Status == ledger.Scheduled {
@@ -180,13 +176,6 @@ func (h *Handler) replay(ctx context.Context, c call, rec ledger.Record, req req
 	res := h.accepted(c, rec)
 	res.headers = map[string]string{"Idempotent-Replayed": "true"}
 	return res
-}
-
-func startGiven(body []byte) bool {
-	var m map[string]json.RawMessage
-	_ = json.Unmarshal(body, &m)
-	_, ok := m["startAt"]
-	return ok
 }
 
 func (h *Handler) accepted(c call, rec ledger.Record) response {

@@ -27,4 +27,7 @@ const (
 	MetricDriftDetected     = "DriftDetected"
 	MetricUnexpectedFailure = "ExecutionsFailedUnexpectedly"
 	MetricRescued           = "WindowsRescued"
+	// MetricLedgerTampered: a ledger item disagreed with its execution, or a lease was held by
+	// no window that holds it; rootwindow refused to lift, or restored anyway.
+	MetricLedgerTampered = "LedgerTampered"
 )

@@ -50,9 +50,13 @@ type Window struct {
 	DuplicateOf string `json:"duplicateOf,omitempty"`
 }
 
-// DetachInput is the Detach task's payload.
+// DetachInput is the Detach task's payload. AccountIDs and Hours are what Validate decided, as the
+// execution carries them; the ledger's record must agree (absent in executions started before
+// they were carried, which check nothing).
 type DetachInput struct {
-	RequestID string `json:"requestId"`
+	RequestID  string   `json:"requestId"`
+	AccountIDs []string `json:"accountIds,omitempty"`
+	Hours      int      `json:"hours,omitempty"`
 }
 
 // Opened is the Detach task's output.
@@ -77,6 +81,8 @@ type ReattachInput struct {
 	Mode      string `json:"mode"`
 	// Cause is the failure that led to compensation or to the alarm, as Step Functions caught it.
 	Cause string `json:"cause,omitempty"`
+	// AccountIDs are the accounts Validate decided (mode close): restored whatever the ledger says.
+	AccountIDs []string `json:"accountIds,omitempty"`
 }
 
 // Restored is the Reattach task's output.

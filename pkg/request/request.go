@@ -46,6 +46,9 @@ type Request struct {
 	Reason     string    `json:"reason"`
 	Requester  string    `json:"requester"`
 
+	// StartGiven says whether the document named startAt (else StartAt is the time it was read).
+	StartGiven bool `json:"-"`
+
 	// submitted maps each account ID to its first index in the request as submitted, so that
 	// later checks can name the field the requester wrote.
 	submitted map[string]int
@@ -128,6 +131,7 @@ func Parse(doc []byte, p Policy) (Request, error) {
 	r.AccountIDs, r.submitted = parseAccountIDs(raw["accountIds"], p.MaxAccounts, &probs)
 	r.Hours = parseHours(raw["hours"], &probs)
 	r.StartAt = parseStartAt(raw["startAt"], p, &probs)
+	_, r.StartGiven = raw["startAt"]
 	r.Reason = parseText(raw["reason"], "reason", MaxReasonRunes, true, &probs)
 	r.Requester = parseRequester(raw["requester"], p.AuthenticatedCaller, &probs)
 

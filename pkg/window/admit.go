@@ -50,6 +50,17 @@ func (s *Service) Admit(ctx context.Context, id string, req request.Request, ori
 	return reserved, nil, nil
 }
 
+// SameAsked reports whether req asks for the window rec records: the same requester, accounts,
+// hours and reason, and the same start when req names one. A request ID (an execution name, an
+// Idempotency-Key) names one request; a second use of it must ask for the same.
+func SameAsked(rec ledger.Record, req request.Request) bool {
+	asked := ledger.Record{Requester: req.Requester, Reason: req.Reason, AccountIDs: req.AccountIDs, Hours: req.Hours}
+	if req.StartGiven {
+		asked.StartAt = req.StartAt
+	}
+	return rec.SameRequest(asked)
+}
+
 // Reject records a request refused with probs (unless a reservation that lost a race recorded it
 // already) and announces it.
 func (s *Service) Reject(ctx context.Context, rec ledger.Record, probs request.Problems, actor string) (ledger.Record, error) {
@@ -108,12 +119,23 @@ func (s *Service) authorize(ctx context.Context, req request.Request) (request.P
 	if len(free) == 0 {
 		return sortByField(probs), nil
 	}
-	reports, err := s.Guardrail.Inspect(ctx, free)
+	more, err := s.checkAccounts(ctx, req, free)
 	if err != nil {
 		return nil, err
 	}
-	tagKey := az.OwnerTag()
-	for _, id := range free {
+	return sortByField(append(probs, more...)), nil
+}
+
+// checkAccounts asks Organizations about accounts and checks that the guardrail can be lifted
+// from each and that the requester owns each.
+func (s *Service) checkAccounts(ctx context.Context, req request.Request, accounts []string) (request.Problems, error) {
+	var probs request.Problems
+	reports, err := s.Guardrail.Inspect(ctx, accounts)
+	if err != nil {
+		return nil, err
+	}
+	tagKey := s.Config.Authz().OwnerTag()
+	for _, id := range accounts {
 		r := reports[id]
 		if msg := r.Problem(s.Guardrail.PolicyID()); msg != "" {
 			probs.Add(req.Field(id), "%s %s", id, msg)
@@ -127,7 +149,21 @@ func (s *Service) authorize(ctx context.Context, req request.Request) (request.P
 			probs.AddKind(request.Forbidden, req.Field(id), "%q is not an owner of %s (not listed in its %q tag)", req.Requester, id, tagKey)
 		}
 	}
-	return sortByField(probs), nil
+	return probs, nil
+}
+
+// recheck makes the booking's checks again for a request about to open: the requester is still an
+// administrator, still owns every account, and the guardrail can still be lifted from each. A
+// booking can be made a week ahead; an owner removed since must not get the window.
+func (s *Service) recheck(ctx context.Context, rec ledger.Record) (request.Problems, error) {
+	req := request.Request{Requester: rec.Requester, AccountIDs: rec.AccountIDs}
+	if !s.Config.Authz().IsAdmin(rec.Requester) {
+		var probs request.Problems
+		probs.AddKind(request.Forbidden, "requester", "%q is no longer an administrator", rec.Requester)
+		return probs, nil
+	}
+	probs, err := s.checkAccounts(ctx, req, rec.AccountIDs)
+	return sortByField(probs), err
 }
 
 func conflictProblems(req request.Request, c *ledger.ConflictError) request.Problems {

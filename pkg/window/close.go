@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
@@ -12,12 +14,19 @@ import (
 
 // Restore puts the guardrail back on the request's accounts and closes the request: CLOSED when
 // a window ends (or compensation finds it open), FAILED when compensating a window that never
-// opened. cause is the failure that led to compensation. It never touches an account another
-// request holds now. Running it again is a no-op.
-func (s *Service) Restore(ctx context.Context, id string, compensate bool, cause string) (ledger.Record, error) {
+// opened. cause is the failure that led to compensation. decided are the accounts the execution
+// carries: restored too, even if the ledger's record lost them. It never touches an account
+// another window holds now. Running it again is a no-op.
+func (s *Service) Restore(ctx context.Context, id string, compensate bool, cause string, decided []string) (ledger.Record, error) {
 	rec, err := s.load(ctx, id)
 	if err != nil {
 		return rec, err
+	}
+	if missing := without(decided, rec.AccountIDs); len(missing) > 0 {
+		s.metric(contract.MetricLedgerTampered, 1)
+		s.Log.ErrorContext(ctx, "LEDGER TAMPERED: the record lacks accounts its execution lifted; restoring them too",
+			"requestId", id, "accounts", strings.Join(missing, ","))
+		rec.AccountIDs = append(slices.Clone(rec.AccountIDs), missing...)
 	}
 	mode := "close"
 	if compensate {
@@ -92,10 +101,17 @@ func (s *Service) close(ctx context.Context, rec ledger.Record, actor, note stri
 		s.Announce(ctx, rec)
 		return rec, nil
 	case ledger.Open:
-		var err error
-		if rec, err = s.Ledger.Transition(ctx, id, ledger.Closing, actor, note, ledger.Change{}); err != nil {
+		next, err := s.Ledger.Transition(ctx, id, ledger.Closing, actor, note, ledger.Change{})
+		var terr *ledger.TransitionError
+		if errors.As(err, &terr) && terr.Current == ledger.Closed {
+			// Someone else (the sweeper, an early end) closed it meanwhile: the guardrail is back.
+			s.Announce(ctx, next)
+			return next, nil
+		}
+		if err != nil {
 			return rec, s.stateError(ctx, id, err)
 		}
+		rec = next
 	}
 	return s.restore(ctx, rec, "close", ledger.Closed, actor, "guardrail restored", ledger.Change{ClosedAt: s.Now()})
 }
@@ -159,7 +175,10 @@ func closingNote(compensate bool, cause string) string {
 	return "window over"
 }
 
-// ours lists the request's accounts that no other request holds now.
+// ours lists the request's accounts that no other window holds now. A lease names its holder,
+// but a lease is only an item in a table: an account is left alone only when the holder's record
+// is a window that holds it. Any other lease (planted, or left by a request that no longer holds
+// the account) does not stop the restore, and is reported.
 func (s *Service) ours(ctx context.Context, rec ledger.Record) ([]string, error) {
 	leases, err := s.Ledger.Leases(ctx, rec.AccountIDs)
 	if err != nil {
@@ -167,11 +186,34 @@ func (s *Service) ours(ctx context.Context, rec ledger.Record) ([]string, error)
 	}
 	var ids []string
 	for _, id := range rec.AccountIDs {
-		if l, held := leases[id]; held && l.RequestID != rec.RequestID {
-			s.Log.WarnContext(ctx, "account held by another request; leaving its guardrail alone", "requestId", rec.RequestID, "account", id, "holder", l.RequestID)
+		l, held := leases[id]
+		if !held || l.RequestID == rec.RequestID {
+			ids = append(ids, id)
 			continue
 		}
+		holder, err := s.Ledger.Get(ctx, l.RequestID)
+		switch {
+		case err == nil && holder.Status.Holds() && slices.Contains(holder.AccountIDs, id):
+			s.Log.WarnContext(ctx, "account held by another window; leaving its guardrail alone", "requestId", rec.RequestID, "account", id, "holder", l.RequestID)
+			continue
+		case err != nil && !errors.Is(err, ledger.ErrNotFound):
+			return nil, err
+		}
+		s.metric(contract.MetricLedgerTampered, 1)
+		s.Log.ErrorContext(ctx, "LEDGER TAMPERED: a lease names a holder that is not a window holding the account; restoring it anyway",
+			"requestId", rec.RequestID, "account", id, "holder", l.RequestID)
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+// without lists the items of a not in b.
+func without(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }

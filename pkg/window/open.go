@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
@@ -11,12 +13,40 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
 
+// Decision is what Validate decided, as the execution carries it to the steps after it: the
+// ledger's record must agree with it. Only rootwindow's state machine writes an execution's state,
+// while the ledger is a table that others might write; a record that disagrees is refused. The
+// zero Decision (an execution started before executions carried it) checks nothing.
+type Decision struct {
+	AccountIDs []string
+	Hours      int
+}
+
+// agrees refuses a record that disagrees with what its execution decided, and reports it.
+func (s *Service) agrees(ctx context.Context, rec ledger.Record, d Decision) error {
+	if d.AccountIDs == nil || (slices.Equal(rec.AccountIDs, d.AccountIDs) && rec.Hours == d.Hours) {
+		return nil
+	}
+	s.metric(contract.MetricLedgerTampered, 1)
+	s.Log.ErrorContext(ctx, "LEDGER TAMPERED: the request's record disagrees with its execution; refusing to lift",
+		"requestId", rec.RequestID, "recordAccounts", strings.Join(rec.AccountIDs, ","), "executionAccounts", strings.Join(d.AccountIDs, ","),
+		"recordHours", rec.Hours, "executionHours", d.Hours)
+	return &contract.DetachFailed{Msg: fmt.Sprintf("the ledger's record of request %s (accounts %s, %d h) disagrees with what its execution decided (accounts %s, %d h): nothing lifted; operators are alerted (LedgerTampered)",
+		rec.RequestID, strings.Join(rec.AccountIDs, ","), rec.Hours, strings.Join(d.AccountIDs, ","), d.Hours)}
+}
+
 // Open lifts the guardrail from the request's accounts and starts the window: restoreAt is when
-// the last account was lifted plus the requested hours. It returns the record: OPEN (or further
-// on, for a retry after success), or CANCELLED when the request was cancelled before its start.
-func (s *Service) Open(ctx context.Context, id string) (ledger.Record, error) {
+// the last account was lifted plus the requested hours. Before lifting anything it checks the
+// record against what the execution decided, and makes the booking's checks again (requester,
+// owners, organization); a request that no longer passes is withdrawn (FAILED, announced) and
+// returned with *contract.RequestRejected. It returns the record: OPEN (or further on, for a
+// retry after success), or CANCELLED when the request was cancelled before its start.
+func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger.Record, error) {
 	rec, err := s.load(ctx, id)
 	if err != nil {
+		return rec, err
+	}
+	if err := s.agrees(ctx, rec, decided); err != nil {
 		return rec, err
 	}
 	switch rec.Status {
@@ -27,6 +57,9 @@ func (s *Service) Open(ctx context.Context, id string) (ledger.Record, error) {
 		s.Log.InfoContext(ctx, "request cancelled before its start; nothing lifted", "requestId", id)
 		return rec, nil
 	case ledger.Scheduled:
+		if rec, err = s.withdrawIfNoLongerAllowed(ctx, rec); err != nil || rec.Status != ledger.Scheduled {
+			return rec, err
+		}
 		rec, err = s.Ledger.Transition(ctx, id, ledger.Opening, ActorDetach, "lifting the guardrail", ledger.Change{})
 		var terr *ledger.TransitionError
 		if errors.As(err, &terr) && terr.Current == ledger.Cancelled {
@@ -125,4 +158,29 @@ func (s *Service) stateError(ctx context.Context, id string, err error) error {
 		return &contract.InvalidState{Msg: terr.Error()}
 	}
 	return retryLater(err)
+}
+
+// withdrawIfNoLongerAllowed makes the booking's checks again; a request that fails them is
+// withdrawn and returned with *contract.RequestRejected. A request cancelled meanwhile is
+// returned as it is.
+func (s *Service) withdrawIfNoLongerAllowed(ctx context.Context, rec ledger.Record) (ledger.Record, error) {
+	probs, err := s.recheck(ctx, rec)
+	if err != nil {
+		s.logError(ctx, "check the organization again", rec.RequestID, err)
+		return rec, retryLater(err)
+	}
+	if len(probs) == 0 {
+		return rec, nil
+	}
+	why := "withdrawn at the lift, the booking's checks no longer pass: " + strings.Join(probs.Strings(), "; ")
+	s.Log.WarnContext(ctx, "request withdrawn at the lift", "requestId", rec.RequestID, "problems", len(probs))
+	withdrawn, err := s.Withdraw(ctx, rec, ActorDetach, why, ledger.Change{LastError: why})
+	var terr *ledger.TransitionError
+	if errors.As(err, &terr) && terr.Current == ledger.Cancelled {
+		return withdrawn, nil
+	}
+	if err != nil {
+		return rec, s.stateError(ctx, rec.RequestID, err)
+	}
+	return withdrawn, &contract.RequestRejected{Problems: probs.Strings()}
 }

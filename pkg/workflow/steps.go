@@ -31,7 +31,7 @@ func New(svc *window.Service) *Steps { return &Steps{Service: svc} }
 // cancelled before its start returns Opened=false. Running it again after it succeeded returns
 // the same window.
 func (s *Steps) Detach(ctx context.Context, in contract.DetachInput) (contract.Opened, error) {
-	rec, err := s.Open(ctx, in.RequestID)
+	rec, err := s.Open(ctx, in.RequestID, window.Decision{AccountIDs: in.AccountIDs, Hours: in.Hours})
 	if err != nil {
 		return contract.Opened{}, err
 	}
@@ -53,7 +53,7 @@ func (s *Steps) Reattach(ctx context.Context, in contract.ReattachInput) (contra
 	var err error
 	switch in.Mode {
 	case contract.ModeClose, contract.ModeCompensate:
-		rec, err = s.Restore(ctx, in.RequestID, in.Mode == contract.ModeCompensate, in.Cause)
+		rec, err = s.Restore(ctx, in.RequestID, in.Mode == contract.ModeCompensate, in.Cause, in.AccountIDs)
 		if errors.Is(err, ledger.ErrNotFound) && in.Mode == contract.ModeCompensate {
 			// Validation failed before recording anything: nothing was reserved or lifted.
 			return contract.Restored{RequestID: in.RequestID, Status: "NONE"}, nil

@@ -27,6 +27,10 @@ func (s *Steps) Validate(ctx context.Context, in contract.ValidateInput) (contra
 	existing, err := s.Ledger.Get(ctx, id)
 	switch {
 	case err == nil:
+		if probs := s.sameAsExisting(existing, in.Input); len(probs) > 0 && existing.Status != ledger.Rejected {
+			s.Log.WarnContext(ctx, "execution name already names another request; nothing done", "requestId", id)
+			return contract.Window{}, &contract.RequestRejected{Problems: probs.Strings()}
+		}
 		s.Log.InfoContext(ctx, "request already validated", "requestId", id, "status", existing.Status)
 		s.Announce(ctx, existing)
 		return s.answerAgain(existing)
@@ -66,6 +70,23 @@ func (s *Steps) window(rec ledger.Record) contract.Window {
 		RequestID: rec.RequestID, AccountIDs: rec.AccountIDs, Hours: rec.Hours,
 		StartAt: window.FormatTime(rec.StartAt), StartsLater: rec.StartAt.After(s.Now()),
 	}
+}
+
+// sameAsExisting checks that an execution whose name is already a request's ID asks for that
+// request (a retry of Validate, or the API's own execution): an execution named after another
+// request must not run it. The input is read as of the request's validation, so that a start
+// that was "now" then is not refused as past.
+func (s *Steps) sameAsExisting(existing ledger.Record, input json.RawMessage) request.Problems {
+	var env contract.Envelope
+	var probs request.Problems
+	if json.Unmarshal(input, &env) == nil && len(env.Request) > 0 {
+		req, err := request.Parse(env.Request, s.Config.RequestPolicy(existing.CreatedAt))
+		if err == nil && window.SameAsked(existing, req) {
+			return nil
+		}
+	}
+	probs.Add("execution name", "%q is already request %s, which asked for something else: start a new execution with a new name (nothing was done)", existing.RequestID, existing.RequestID)
+	return probs
 }
 
 // answerAgain repeats the answer Validate gave when it first saw this request.
