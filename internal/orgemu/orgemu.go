@@ -172,6 +172,21 @@ func (s *Server) AddAccount(a Account, policies ...string) {
 	s.attached[a.ID] = append([]string(nil), policies...)
 }
 
+// SetTag sets (or with value "" removes) one tag of an account, as a person would in the console.
+func (s *Server) SetTag(account, key, value string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.accounts[account]
+	if a.Tags == nil {
+		a.Tags = map[string]string{}
+	}
+	if value == "" {
+		delete(a.Tags, key)
+	} else {
+		a.Tags[key] = value
+	}
+}
+
 // Attached lists the policies attached directly to target.
 func (s *Server) Attached(target string) []string {
 	s.mu.Lock()

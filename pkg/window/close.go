@@ -111,6 +111,7 @@ func (s *Service) close(ctx context.Context, rec ledger.Record, actor, note stri
 		if err != nil {
 			return rec, s.stateError(ctx, id, err)
 		}
+		next.AccountIDs = rec.AccountIDs // with any the execution lifted that the record lost
 		rec = next
 	}
 	return s.restore(ctx, rec, "close", ledger.Closed, actor, "guardrail restored", ledger.Change{ClosedAt: s.Now()})
@@ -119,7 +120,7 @@ func (s *Service) close(ctx context.Context, rec ledger.Record, actor, note stri
 // restore puts the guardrail back on the accounts rec still holds, moves rec to status `to`
 // (unless it is there already) and releases its leases.
 func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, to ledger.Status, actor, note string, c ledger.Change) (ledger.Record, error) {
-	id := rec.RequestID
+	id, held := rec.RequestID, rec.AccountIDs
 	accounts, err := s.ours(ctx, rec)
 	if err != nil {
 		s.logError(ctx, "read leases", id, err)
@@ -141,7 +142,7 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 			return rec, s.stateError(ctx, id, err)
 		}
 	}
-	if err := s.Ledger.Release(ctx, id, rec.AccountIDs); err != nil {
+	if err := s.Ledger.Release(ctx, id, held); err != nil {
 		s.logError(ctx, "release leases", id, err)
 		return rec, retryLater(err)
 	}

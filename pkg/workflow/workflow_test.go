@@ -42,13 +42,15 @@ type env struct {
 	emu   *awsemu.Server // EventBridge and SNS
 	steps *workflow.Steps
 	store *ledger.Store
+	table string
 	now   time.Time
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{org: orgemu.Standard(testenv.Management, "alice@example.com", members...), emu: awsemu.New(), now: t0}
-	e.steps = testenv.Steps(t, e.org, e.emu, db, fmt.Sprintf("wf-%d", tables.Add(1)), func() time.Time { return e.now })
+	e := &env{org: orgemu.Standard(testenv.Management, "alice@example.com", members...), emu: awsemu.New(), now: t0,
+		table: fmt.Sprintf("wf-%d", tables.Add(1))}
+	e.steps = testenv.Steps(t, e.org, e.emu, db, e.table, func() time.Time { return e.now })
 	e.store = e.steps.Ledger
 	return e
 }

@@ -1,0 +1,170 @@
+package workflow_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
+
+// The ledger is a table; these tests write to it as someone with DynamoDB access might, between
+// rootwindow's steps, and check that what the execution decided wins.
+
+func (e *env) edit(t *testing.T, key, update string, values map[string]types.AttributeValue) {
+	t.Helper()
+	_, err := db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
+		TableName: aws.String(e.table), Key: map[string]types.AttributeValue{contract.KeyAttribute: &types.AttributeValueMemberS{Value: key}},
+		UpdateExpression: aws.String(update), ExpressionAttributeValues: values,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func list(ids ...string) types.AttributeValue {
+	l := make([]types.AttributeValue, len(ids))
+	for i, id := range ids {
+		l[i] = &types.AttributeValueMemberS{Value: id}
+	}
+	return &types.AttributeValueMemberL{Value: l}
+}
+
+func TestAnExecutionNamedAfterAnotherRequestIsRefused(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.validate(t, "req-1", validRequest(members[0], members[1]))
+	var rej *contract.RequestRejected
+	if !errors.As(err, &rej) || !strings.Contains(rej.Error(), `"req-1" is already request req-1, which asked for something else`) {
+		t.Fatalf("got %v", err)
+	}
+	rec := e.assertStatus(t, "req-1", ledger.Scheduled)
+	if len(rec.AccountIDs) != 1 || len(rec.History) != 1 {
+		t.Errorf("the existing request changed: %+v", rec)
+	}
+	// The same request again (a retry of Validate) is answered as before.
+	if w, err := e.validate(t, "req-1", validRequest(members[0])); err != nil || w.RequestID != "req-1" {
+		t.Errorf("retry: %+v, %v", w, err)
+	}
+}
+
+func TestARecordEditedBeforeTheLiftIsNotLifted(t *testing.T) {
+	for name, edit := range map[string]func(e *env){
+		"accounts added": func(e *env) {
+			e.edit(t, "request#req-1", "SET accountIds = :a", map[string]types.AttributeValue{":a": list(members[0], members[1])})
+		},
+		"hours raised": func(e *env) {
+			e.edit(t, "request#req-1", "SET hours = :h", map[string]types.AttributeValue{":h": &types.AttributeValueMemberN{Value: "4"}})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			var metrics bytes.Buffer
+			e.steps.Metrics = &metrics
+			w, err := e.validate(t, "req-1", validRequest(members[0]))
+			if err != nil {
+				t.Fatal(err)
+			}
+			edit(e)
+			_, err = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", AccountIDs: w.AccountIDs, Hours: w.Hours})
+			var failed *contract.DetachFailed
+			if !errors.As(err, &failed) || !strings.Contains(failed.Msg, "disagrees with what its execution decided") {
+				t.Fatalf("got %v", err)
+			}
+			if e.org.CountCalls("DetachPolicy", "") != 0 {
+				t.Error("something was lifted")
+			}
+			if !strings.Contains(metrics.String(), contract.MetricLedgerTampered) {
+				t.Errorf("not reported: %q", metrics.String())
+			}
+			// The state machine compensates: the request ends FAILED, the guardrail everywhere.
+			if _, err := e.steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeCompensate, Cause: "DetachFailed"}); err != nil {
+				t.Fatal(err)
+			}
+			e.assertStatus(t, "req-1", ledger.Failed)
+			e.assertGuardrail(t, true, members...)
+		})
+	}
+}
+
+func TestAPlantedLeaseDoesNotStopTheRestore(t *testing.T) {
+	e := newEnv(t)
+	var metrics bytes.Buffer
+	e.steps.Metrics = &metrics
+	e.open(t, "req-1", members[0])
+	e.assertGuardrail(t, false, members[0])
+	// Someone hands the lease to a request that does not exist, hoping the restore skips it.
+	e.edit(t, "lease#"+members[0], "SET requestId = :r", map[string]types.AttributeValue{":r": &types.AttributeValueMemberS{Value: "ghost"}})
+	if _, err := e.steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose, AccountIDs: []string{members[0]}}); err != nil {
+		t.Fatal(err)
+	}
+	e.assertGuardrail(t, true, members[0])
+	e.assertStatus(t, "req-1", ledger.Closed)
+	if !strings.Contains(metrics.String(), contract.MetricLedgerTampered) {
+		t.Errorf("not reported: %q", metrics.String())
+	}
+}
+
+func TestARealWindowsLeaseIsStillRespected(t *testing.T) {
+	e := newEnv(t)
+	e.open(t, "req-1", members[0])
+	if _, err := e.steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
+		t.Fatal(err)
+	}
+	e.open(t, "req-2", members[0])
+	// A late restore of req-1 (its accounts now req-2's) must leave req-2's window alone.
+	if _, err := e.steps.Restore(context.Background(), "req-1", false, "", []string{members[0]}); err != nil {
+		t.Fatal(err)
+	}
+	e.assertGuardrail(t, false, members[0])
+}
+
+func TestTheRestoreCoversAccountsTheRecordLost(t *testing.T) {
+	e := newEnv(t)
+	e.open(t, "req-1", members[0], members[1])
+	e.edit(t, "request#req-1", "SET accountIds = :a", map[string]types.AttributeValue{":a": list(members[0])})
+	if _, err := e.steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose, AccountIDs: []string{members[0], members[1]}}); err != nil {
+		t.Fatal(err)
+	}
+	e.assertGuardrail(t, true, members[0], members[1])
+	if leases, _ := e.store.Leases(context.Background(), members); len(leases) != 0 {
+		t.Errorf("leases left: %v", leases)
+	}
+}
+
+func TestAnOwnerRemovedSinceTheBookingDoesNotGetTheWindow(t *testing.T) {
+	e := newEnv(t)
+	w, err := e.validate(t, "req-1", validRequest(members[0], members[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.org.SetTag(members[1], "owner", "bob@example.com")
+	_, err = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", AccountIDs: w.AccountIDs, Hours: w.Hours})
+	var rej *contract.RequestRejected
+	if !errors.As(err, &rej) || !strings.Contains(rej.Error(), `accountIds[1]: "`+alice+`" is not an owner of 222222222222`) {
+		t.Fatalf("got %v", err)
+	}
+	if n := e.org.CountCalls("DetachPolicy", ""); n != 0 {
+		t.Errorf("%d accounts lifted", n)
+	}
+	rec := e.assertStatus(t, "req-1", ledger.Failed)
+	if !strings.Contains(rec.LastError, "withdrawn at the lift") {
+		t.Errorf("why: %q", rec.LastError)
+	}
+	if leases, _ := e.store.Leases(context.Background(), members); len(leases) != 0 {
+		t.Errorf("leases kept: %v", leases)
+	}
+	if got := e.published(t); got[len(got)-1] != "Root Access Window Failed" {
+		t.Errorf("announced %v", got)
+	}
+	e.assertGuardrail(t, true, members...)
+}
