@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
@@ -87,6 +88,7 @@ type Harness struct {
 	api     *api.Handler
 
 	tableSeq int
+	table    string // the current ledger table
 }
 
 // Start brings up the emulators (unless given endpoints), synthesizes the state machine, and
@@ -193,6 +195,7 @@ func (h *Harness) NewLedger(ctx context.Context) error {
 	defer h.mu.Unlock()
 	h.tableSeq++
 	table := fmt.Sprintf("rootwindow-ledger-%d-%d", time.Now().UnixNano(), h.tableSeq)
+	h.table = table
 	if err := ledger.CreateTable(ctx, h.db, table); err != nil {
 		return err
 	}
@@ -223,6 +226,19 @@ func (h *Harness) NewLedger(ctx context.Context) error {
 		contract.TaskReattach: lambda.NewHandler(steps.Reattach),
 	})
 	return nil
+}
+
+// EditLedger changes one item of the current ledger table directly, as someone with DynamoDB
+// access (not rootwindow) would.
+func (h *Harness) EditLedger(ctx context.Context, key, update string, values map[string]types.AttributeValue) error {
+	h.mu.Lock()
+	table := h.table
+	h.mu.Unlock()
+	_, err := h.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: aws.String(table), Key: map[string]types.AttributeValue{contract.KeyAttribute: &types.AttributeValueMemberS{Value: key}},
+		UpdateExpression: aws.String(update), ExpressionAttributeValues: values,
+	})
+	return err
 }
 
 // Ledger is the current ledger.

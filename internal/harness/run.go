@@ -86,6 +86,7 @@ type invoker struct {
 	timeouts map[string]*invokeTimeout
 	running  sync.WaitGroup // invocations in flight, which go on after their execution stops
 	timings  []Timing
+	before   map[string]func() // run once before the next invocation of a task
 	clock    *Clock
 	srv      *httptest.Server
 }
@@ -125,6 +126,8 @@ func (inv *invoker) serve(w http.ResponseWriter, r *http.Request) {
 	task := inv.byARN[arn]
 	h := inv.handlers[task]
 	inv.counts[task]++
+	hook := inv.before[task]
+	delete(inv.before, task)
 	var timeout time.Duration
 	if t := inv.timeouts[task]; t != nil && t.left != 0 {
 		timeout = t.after
@@ -137,6 +140,9 @@ func (inv *invoker) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	inv.running.Add(1)
 	defer inv.running.Done()
+	if hook != nil {
+		hook()
+	}
 	payload, _ := io.ReadAll(r.Body)
 	start := time.Now()
 	// Not the request's context: a Lambda goes on when the execution that invoked it is stopped.
@@ -184,6 +190,17 @@ func invokeWithin(ctx context.Context, h lambda.Handler, payload []byte, timeout
 	case <-ctx.Done():
 		return nil, &Timedout{after: timeout}
 	}
+}
+
+// BeforeInvoke runs fn once, just before the next invocation of task: what someone else does
+// between two of rootwindow's steps (edit the ledger, change a tag).
+func (h *Harness) BeforeInvoke(task string, fn func()) {
+	h.invoker.mu.Lock()
+	defer h.invoker.mu.Unlock()
+	if h.invoker.before == nil {
+		h.invoker.before = map[string]func(){}
+	}
+	h.invoker.before[task] = fn
 }
 
 type invokeTimeout struct {

@@ -1,0 +1,96 @@
+package harness_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/rootwindow/rootwindow/internal/harness"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
+
+// Threats to the ledger and to a booking, each through the synthesized state machine over the
+// real handlers: someone else acts between two of rootwindow's steps. Each is refused with a
+// clear reason, nothing is lifted that should not be, and the organization ends as it began.
+
+func (s *scenario) edit(key, update string, values map[string]types.AttributeValue) {
+	s.t.Helper()
+	if err := h.EditLedger(s.ctx, key, update, values); err != nil {
+		s.t.Error(err)
+	}
+}
+
+func TestThreatReusedExecutionName(t *testing.T) {
+	s := begin(t)
+	if res := s.run("reuse-1", request([]string{"111111111111"}, 1, nil)); res.Status != "SUCCEEDED" {
+		t.Fatalf("first request: %s %s", res.Status, res.Cause)
+	}
+	detaches := len(calls("DetachPolicy"))
+	res := s.run("reuse-1", request([]string{"111111111111", "222222222222"}, 4, nil))
+	if res.Error != contract.ErrRequestRejected || !strings.Contains(res.Cause, `"reuse-1" is already request reuse-1, which asked for something else`) {
+		t.Fatalf("%s %s: %s", res.Status, res.Error, res.Cause)
+	}
+	if n := len(calls("DetachPolicy")); n != detaches {
+		t.Errorf("%d more detaches", n-detaches)
+	}
+	if rec := s.record("reuse-1"); rec.Status != ledger.Closed || len(rec.AccountIDs) != 1 || rec.Hours != 1 {
+		t.Errorf("the first request's record changed: %s %v %d h", rec.Status, rec.AccountIDs, rec.Hours)
+	}
+	s.unchanged()
+}
+
+func TestThreatLedgerRecordEditedBeforeTheLift(t *testing.T) {
+	s := begin(t)
+	h.BeforeInvoke(contract.TaskDetach, func() {
+		s.edit("request#edited-1", "SET accountIds = :a, hours = :h", map[string]types.AttributeValue{
+			":a": &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberS{Value: "111111111111"}, &types.AttributeValueMemberS{Value: "222222222222"}}},
+			":h": &types.AttributeValueMemberN{Value: "4"},
+		})
+	})
+	res := s.run("edited-1", request([]string{"111111111111"}, 1, nil))
+	if res.Status != "FAILED" || res.Error != contract.ErrDetachFailed || !strings.Contains(res.Cause, "disagrees with what its execution decided") {
+		t.Fatalf("%s %s: %s", res.Status, res.Error, res.Cause)
+	}
+	if n := len(calls("DetachPolicy")); n != 0 {
+		t.Errorf("%d detaches", n)
+	}
+	if rec := s.record("edited-1"); rec.Status != ledger.Failed {
+		t.Errorf("record %s", rec.Status)
+	}
+	s.unchanged()
+}
+
+func TestThreatOwnerTagRemovedBetweenBookingAndLift(t *testing.T) {
+	s := begin(t)
+	h.BeforeInvoke(contract.TaskDetach, func() { h.Org.SetTag("222222222222", "owner", "bob@example.com") })
+	t.Cleanup(func() { h.Org.SetTag("222222222222", "owner", harness.Owner) })
+	res := s.run("retagged-1", request([]string{"111111111111", "222222222222"}, 1, nil))
+	if res.Status != "FAILED" || res.Error != contract.ErrRequestRejected || !strings.Contains(res.Cause, "is not an owner of 222222222222") {
+		t.Fatalf("%s %s: %s", res.Status, res.Error, res.Cause)
+	}
+	if n := len(calls("DetachPolicy")); n != 0 {
+		t.Errorf("%d detaches", n)
+	}
+	rec := s.record("retagged-1")
+	if rec.Status != ledger.Failed || !strings.Contains(rec.LastError, "withdrawn at the lift") {
+		t.Errorf("record %s: %q", rec.Status, rec.LastError)
+	}
+	s.unchanged()
+}
+
+func TestThreatPlantedLeaseBeforeTheRestore(t *testing.T) {
+	s := begin(t)
+	h.BeforeInvoke(contract.TaskReattach, func() {
+		s.edit("lease#111111111111", "SET requestId = :r", map[string]types.AttributeValue{":r": &types.AttributeValueMemberS{Value: "ghost"}})
+	})
+	res := s.run("planted-1", request([]string{"111111111111", "222222222222"}, 1, nil))
+	if res.Status != "SUCCEEDED" {
+		t.Fatalf("%s %s: %s", res.Status, res.Error, res.Cause)
+	}
+	if rec := s.record("planted-1"); rec.Status != ledger.Closed {
+		t.Errorf("record %s", rec.Status)
+	}
+	s.unchanged() // the guardrail is back on 111111111111 although its lease names another request
+}
