@@ -19,9 +19,19 @@ type Policy struct {
 	AdminPatterns []string
 	// OwnerTagKey is the account tag listing owners, comma-separated.
 	OwnerTagKey string
+	// AnyRoleSessionName lets the session name of any assumed role stand for its owner. By default
+	// only IAM Identity Center's roles (AWSReservedSSO_*) count: Identity Center sets the session
+	// name to the signed-in user, while a caller of sts:AssumeRole chooses its own session name.
+	AnyRoleSessionName bool
 }
 
-// ValidatePatterns reports a malformed administrator pattern.
+// IdentityCenterRolePrefix starts the name of every role IAM Identity Center creates for a
+// permission set.
+const IdentityCenterRolePrefix = "AWSReservedSSO_"
+
+// ValidatePatterns reports a malformed administrator pattern, or one that would make
+// authorization meaningless: a pattern of wildcards alone, or an ARN pattern whose account is not
+// one named account (a wildcard account admits principals of any AWS account, anyone's).
 func ValidatePatterns(patterns []string) error {
 	for i, p := range patterns {
 		if strings.TrimSpace(p) == "" {
@@ -30,8 +40,29 @@ func ValidatePatterns(patterns []string) error {
 		if strings.ContainsAny(p, " \t\n") {
 			return fmt.Errorf("adminPrincipals[%d] %q contains white space", i, p)
 		}
+		if strings.Trim(p, "*?") == "" {
+			return fmt.Errorf("adminPrincipals[%d] %q matches everyone: name the principals (e.g. an IAM Identity Center permission set's role in the management account)", i, p)
+		}
+		if strings.HasPrefix(strings.ToLower(p), "arn:") {
+			parts := strings.SplitN(p, ":", 6)
+			if len(parts) < 6 || !isAccountID(parts[4]) {
+				return fmt.Errorf("adminPrincipals[%d] %q must name one 12-digit account in its ARN, not a wildcard: a wildcard account matches principals of any AWS account", i, p)
+			}
+		}
 	}
 	return nil
+}
+
+func isAccountID(s string) bool {
+	if len(s) != 12 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // IsAdmin reports whether requester matches one of the administrator patterns.
@@ -53,11 +84,12 @@ func (p Policy) OwnerTag() string {
 	return p.OwnerTagKey
 }
 
-// Owns reports whether requester is listed in an owner tag value. An assumed-role ARN is
-// compared by its session name too (IAM Identity Center puts the user's name there), and an IAM
-// user ARN by its user name.
-func Owns(requester, tagValue string) bool {
-	names := Names(requester)
+// Owns reports whether requester is listed in an owner tag value. An IAM user ARN is compared by
+// its user name too, and an IAM Identity Center role's session ARN by its session name (Identity
+// Center puts the signed-in user's name there); any other role's session name only with
+// AnyRoleSessionName.
+func (p Policy) Owns(requester, tagValue string) bool {
+	names := p.Names(requester)
 	for _, owner := range strings.Split(tagValue, ",") {
 		owner = strings.TrimSpace(owner)
 		if owner == "" {
@@ -72,17 +104,27 @@ func Owns(requester, tagValue string) bool {
 	return false
 }
 
-// Names lists the identities a requester can be known by: the whole value and, for an
-// assumed-role or IAM user ARN, its last path element.
-func Names(requester string) []string {
+// Names lists the identities a requester can be known by: the whole value and, for an IAM user
+// ARN or a session of a role whose session name stands for a person (see Owns), its last path
+// element.
+func (p Policy) Names(requester string) []string {
 	names := []string{requester}
 	parts := strings.SplitN(requester, ":", 6)
-	if len(parts) == 6 && parts[0] == "arn" {
-		resource := parts[5]
-		if strings.HasPrefix(resource, "assumed-role/") || strings.HasPrefix(resource, "user/") {
-			if i := strings.LastIndex(resource, "/"); i >= 0 && i < len(resource)-1 {
-				names = append(names, resource[i+1:])
-			}
+	if len(parts) != 6 || parts[0] != "arn" {
+		return names
+	}
+	resource := parts[5]
+	i := strings.LastIndex(resource, "/")
+	if i < 0 || i == len(resource)-1 {
+		return names
+	}
+	switch {
+	case strings.HasPrefix(resource, "user/"):
+		names = append(names, resource[i+1:])
+	case strings.HasPrefix(resource, "assumed-role/"):
+		role := strings.SplitN(strings.TrimPrefix(resource, "assumed-role/"), "/", 2)[0]
+		if p.AnyRoleSessionName || strings.HasPrefix(role, IdentityCenterRolePrefix) {
+			names = append(names, resource[i+1:])
 		}
 	}
 	return names

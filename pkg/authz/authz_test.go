@@ -1,6 +1,9 @@
 package authz
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestIsAdmin(t *testing.T) {
 	p := Policy{AdminPatterns: []string{
@@ -49,22 +52,48 @@ func TestOwns(t *testing.T) {
 		{"arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_abc/alice@example.com", "alice@example.com,bob@example.com", true},
 		{"arn:aws:iam::111111111111:user/alice", "alice", true},
 		{"arn:aws:sts::111111111111:assumed-role/Admin/mallory", "alice@example.com", false},
+		// A session name is chosen by whoever calls sts:AssumeRole: it stands for a person only
+		// for IAM Identity Center's roles.
+		{"arn:aws:sts::111111111111:assumed-role/Admin/alice@example.com", "alice@example.com", false},
+		{"arn:aws:sts::111111111111:assumed-role/Admin/alice@example.com", "arn:aws:sts::111111111111:assumed-role/Admin/alice@example.com", true},
 		{"alice@example.com", "", false},
 		{"alice@example.com", " , ", false},
 		{"alice", "alice@example.com", false},
 	}
 	for _, tt := range tests {
-		if got := Owns(tt.who, tt.tag); got != tt.want {
+		if got := (Policy{}).Owns(tt.who, tt.tag); got != tt.want {
 			t.Errorf("Owns(%q, %q) = %v, want %v", tt.who, tt.tag, got, tt.want)
 		}
 	}
 }
 
 func TestValidatePatterns(t *testing.T) {
-	if err := ValidatePatterns([]string{"arn:aws:iam::*:role/Admin"}); err != nil {
+	if err := ValidatePatterns([]string{"arn:aws:iam::111111111111:role/Admin", "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_*/*", "*@platform.example.com"}); err != nil {
 		t.Errorf("valid pattern rejected: %v", err)
+	}
+	for _, bad := range []struct{ pattern, want string }{
+		{"*", "matches everyone"},
+		{"*?*", "matches everyone"},
+		{"arn:aws:iam::*:role/Admin", "must name one 12-digit account"},
+		{"arn:aws:sts::1111111111*:assumed-role/Admin/*", "must name one 12-digit account"},
+		{"arn:*", "must name one 12-digit account"},
+		{"ARN:aws:sts::?11111111111:assumed-role/A/b", "must name one 12-digit account"},
+	} {
+		if err := ValidatePatterns([]string{bad.pattern}); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: got %v, want %q", bad.pattern, err, bad.want)
+		}
 	}
 	if err := ValidatePatterns([]string{" "}); err == nil || err.Error() != "adminPrincipals[0] is blank" {
 		t.Errorf("got %v", err)
+	}
+}
+
+func TestAnyRoleSessionNameIsOptIn(t *testing.T) {
+	who := "arn:aws:sts::111111111111:assumed-role/Admin/alice@example.com"
+	if (Policy{}).Owns(who, "alice@example.com") {
+		t.Error("a self-chosen session name owns an account by default")
+	}
+	if !(Policy{AnyRoleSessionName: true}).Owns(who, "alice@example.com") {
+		t.Error("AnyRoleSessionName does not let a role's session name stand for its owner")
 	}
 }

@@ -41,7 +41,7 @@ type Runtime struct {
 
 // Authz is the authorization policy this configuration describes.
 func (r Runtime) Authz() authz.Policy {
-	return authz.Policy{AdminPatterns: r.AdminPrincipals, OwnerTagKey: r.OwnerTagKey}
+	return authz.Policy{AdminPatterns: r.AdminPrincipals, OwnerTagKey: r.OwnerTagKey, AnyRoleSessionName: r.AnyRoleSessionName}
 }
 
 // RequestPolicy is the request validation policy at now.

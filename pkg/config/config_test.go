@@ -14,13 +14,13 @@ func TestLoad(t *testing.T) {
 	r, err := Load(env(map[string]string{
 		contract.EnvTableName:         "ledger",
 		contract.EnvGuardrailPolicyID: "p-abcd1234",
-		contract.EnvAdminPrincipals:   " arn:aws:iam::*:role/Admin , *@example.com,",
+		contract.EnvAdminPrincipals:   " arn:aws:iam::111111111111:role/Admin , *@example.com,",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Runtime{TableName: "ledger", Settings: Settings{GuardrailPolicyID: "p-abcd1234",
-		AdminPrincipals: []string{"arn:aws:iam::*:role/Admin", "*@example.com"},
+		AdminPrincipals: []string{"arn:aws:iam::111111111111:role/Admin", "*@example.com"},
 		OwnerTagKey:     "owner", MaxAccountsPerRequest: 50, BookingHorizonDays: 7}, EventBus: "default"}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("got %+v", r)

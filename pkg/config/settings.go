@@ -25,6 +25,7 @@ const (
 	KeyMaxAccountsPerRequest = "maxAccountsPerRequest"
 	KeyNotificationEmail     = "notificationEmail"
 	KeyTrustedEventAccounts  = "trustedEventAccounts"
+	KeyAnyRoleSessionName    = "anyRoleSessionName"
 )
 
 // Settings are what a deployment chooses. The CDK app reads them from the configuration file or
@@ -40,6 +41,9 @@ type Settings struct {
 	NotificationEmail string
 	// TrustedEventAccounts may put requests on the request bus (deploy time only).
 	TrustedEventAccounts []string
+	// AnyRoleSessionName lets any assumed role's session name stand for an owner, not only IAM
+	// Identity Center's (see authz.Policy).
+	AnyRoleSessionName bool
 }
 
 // DefaultSettings are the values of the settings left unset.
@@ -131,6 +135,21 @@ var settings = []setting{
 			return err
 		},
 		write: func(s Settings) string { return strconv.Itoa(s.MaxAccountsPerRequest) },
+	},
+	{
+		key: KeyAnyRoleSessionName, env: contract.EnvAnyRoleSessionName,
+		read: func(s *Settings, v any) error {
+			switch v {
+			case true, "true":
+				s.AnyRoleSessionName = true
+			case false, "false":
+				s.AnyRoleSessionName = false
+			default:
+				return fmt.Errorf("must be true or false, got %v", v)
+			}
+			return nil
+		},
+		write: func(s Settings) string { return strconv.FormatBool(s.AnyRoleSessionName) },
 	},
 	{
 		key: KeyNotificationEmail,

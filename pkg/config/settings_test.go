@@ -20,14 +20,14 @@ func TestFromLookup(t *testing.T) {
 	}{
 		{"cdk.json list and defaults", map[string]any{
 			KeyGuardrailPolicyID: "p-rootguard01",
-			KeyAdminPrincipals:   []any{"arn:aws:iam::*:role/Admin", "ops@example.com"},
-		}, Settings{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"arn:aws:iam::*:role/Admin", "ops@example.com"},
+			KeyAdminPrincipals:   []any{"arn:aws:iam::111111111111:role/Admin", "ops@example.com"},
+		}, Settings{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"arn:aws:iam::111111111111:role/Admin", "ops@example.com"},
 			OwnerTagKey: "owner", BookingHorizonDays: 7, MaxAccountsPerRequest: 50}},
 		{"-c strings", map[string]any{
-			KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "arn:aws:iam::*:role/Admin, arn:aws:iam::*:role/Break",
+			KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "arn:aws:iam::111111111111:role/Admin, arn:aws:iam::111111111111:role/Break",
 			KeyOwnerTagKey: "rootwindow:owners", KeyBookingHorizonDays: "14", KeyMaxAccountsPerRequest: "10",
 			KeyNotificationEmail: " cloud-ops@example.com ", KeyTrustedEventAccounts: "111111111111,222222222222",
-		}, Settings{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"arn:aws:iam::*:role/Admin", "arn:aws:iam::*:role/Break"},
+		}, Settings{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"arn:aws:iam::111111111111:role/Admin", "arn:aws:iam::111111111111:role/Break"},
 			OwnerTagKey: "rootwindow:owners", BookingHorizonDays: 14, MaxAccountsPerRequest: 10,
 			NotificationEmail: "cloud-ops@example.com", TrustedEventAccounts: []string{"111111111111", "222222222222"}}},
 		{"-c JSON list", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: `["a","b"]`, KeyBookingHorizonDays: float64(3)},
@@ -69,6 +69,10 @@ func TestLoadConfigErrors(t *testing.T) {
 			"bookingHorizonDays: must be a whole number from 1 to 30, got 31",
 			"maxAccountsPerRequest: must be a whole number from 1 to 50, got 2.5",
 		}},
+		{"administrators that make authorization meaningless", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: []any{"*"}, KeyAnyRoleSessionName: "yes"},
+			[]string{`adminPrincipals: adminPrincipals[0] "*" matches everyone`, "anyRoleSessionName: must be true or false, got yes"}},
+		{"administrators of any account", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "arn:aws:sts::*:assumed-role/AWSReservedSSO_Admin_*/*"},
+			[]string{"must name one 12-digit account in its ARN"}},
 		{"policy ID of the wrong type", map[string]any{KeyGuardrailPolicyID: float64(1), KeyAdminPrincipals: "a"},
 			[]string{"guardrailPolicyId: must be a string like p-abcd1234, got float64"}},
 	}
@@ -169,8 +173,8 @@ func TestContextKeysLeaveCDKsOwnAlone(t *testing.T) {
 func TestSettingsRoundTripThroughTheEnvironment(t *testing.T) {
 	for _, s := range []Settings{
 		DefaultSettings(),
-		{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"arn:aws:iam::*:role/Admin", "*@example.com"},
-			OwnerTagKey: "rootwindow:owners", BookingHorizonDays: 30, MaxAccountsPerRequest: 1},
+		{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"arn:aws:iam::111111111111:role/Admin", "*@example.com"},
+			OwnerTagKey: "rootwindow:owners", BookingHorizonDays: 30, MaxAccountsPerRequest: 1, AnyRoleSessionName: true},
 	} {
 		if s.GuardrailPolicyID == "" {
 			s.GuardrailPolicyID, s.AdminPrincipals = "p-abcd1234", []string{"a"}

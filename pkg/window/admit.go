@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/rootwindow/rootwindow/pkg/authz"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/request"
@@ -134,7 +133,8 @@ func (s *Service) checkAccounts(ctx context.Context, req request.Request, accoun
 	if err != nil {
 		return nil, err
 	}
-	tagKey := s.Config.Authz().OwnerTag()
+	az := s.Config.Authz()
+	tagKey := az.OwnerTag()
 	for _, id := range accounts {
 		r := reports[id]
 		if msg := r.Problem(s.Guardrail.PolicyID()); msg != "" {
@@ -145,7 +145,7 @@ func (s *Service) checkAccounts(ctx context.Context, req request.Request, accoun
 		switch {
 		case !tagged:
 			probs.AddKind(request.Forbidden, req.Field(id), "%s has no %q tag, so nobody owns it for rootwindow: tag the account with its owners first", id, tagKey)
-		case !authz.Owns(req.Requester, owners):
+		case !az.Owns(req.Requester, owners):
 			probs.AddKind(request.Forbidden, req.Field(id), "%q is not an owner of %s (not listed in its %q tag)", req.Requester, id, tagKey)
 		}
 	}
