@@ -141,7 +141,7 @@ func start(ctx context.Context) (map[string]lambda.Handler, func(), error) {
 		"AWS_ENDPOINT_URL_ORGANIZATIONS": orgURL, "AWS_ENDPOINT_URL_DYNAMODB": dbURL,
 		"AWS_ENDPOINT_URL_EVENTBRIDGE": emuURL, "AWS_ENDPOINT_URL_SNS": emuURL, "AWS_ENDPOINT_URL_SFN": emuURL,
 		contract.EnvTableName: table, contract.EnvGuardrailPolicyID: orgemu.GuardrailID,
-		contract.EnvAdminPrincipals: harness.AdminPattern, contract.EnvTopicARN: harness.TopicARN,
+		contract.EnvAdminPrincipals: harness.AdminPattern, contract.EnvOrganizationID: orgemu.OrganizationID, contract.EnvTopicARN: harness.TopicARN,
 		contract.EnvStateMachineARN: harness.StateMachineARN,
 	}
 	getenv := func(k string) string { return env[k] }

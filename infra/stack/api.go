@@ -3,6 +3,7 @@ package stack
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigateway"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/constructs-go/constructs/v10"
@@ -18,8 +19,10 @@ type API struct {
 // APIStage is the API's one stage.
 const APIStage = "v1"
 
-// NewAPI creates the REST API and its access log.
-func NewAPI(scope constructs.Construct, id string, fn awslambda.IFunction) *API {
+// NewAPI creates the REST API and its access log. Its resource policy admits the principals of
+// organization orgID, and nobody else: owners call it from their own accounts, and a principal
+// of any other AWS account is refused before the function runs, whatever it signs with.
+func NewAPI(scope constructs.Construct, id string, fn awslambda.IFunction, orgID string) *API {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	logs := awslogs.NewLogGroup(c, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
 		Retention:     awslogs.RetentionDays_ONE_YEAR,
@@ -34,6 +37,23 @@ func NewAPI(scope constructs.Construct, id string, fn awslambda.IFunction) *API 
 		},
 		// API Gateway writes access logs through an account-wide role.
 		CloudWatchRole: t,
+		Policy: awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("OrganizationPrincipalsMayCall"),
+				Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+				Actions:    jsii.Strings("execute-api:Invoke"),
+				Resources:  jsii.Strings("execute-api:/*"),
+				Conditions: &map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": orgID}},
+			}),
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("NobodyElse"),
+				Effect:     awsiam.Effect_DENY,
+				Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+				Actions:    jsii.Strings("execute-api:Invoke"),
+				Resources:  jsii.Strings("execute-api:/*"),
+				Conditions: &map[string]any{"StringNotEquals": map[string]any{"aws:PrincipalOrgID": orgID}},
+			}),
+		}}),
 		DeployOptions: &awsapigateway.StageOptions{
 			StageName:            jsii.String(APIStage),
 			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(logs),

@@ -111,14 +111,23 @@ func TestRequestBusRuleAndDeadLetters(t *testing.T) {
 			t.Errorf("input template %s lacks %s", tmpl, want)
 		}
 	}
-	if len(resources("AWS::Events::EventBusPolicy")) != 0 {
-		t.Error("a bus policy with no trusted accounts configured")
+	// With no integration configured, nobody may put events on the bus, in this account or any.
+	policies := resources("AWS::Events::EventBusPolicy")
+	if len(policies) != 1 {
+		t.Fatalf("bus policies %v", policies)
+	}
+	for _, p := range policies {
+		b, _ := json.Marshal(props(p)["Statement"])
+		if !strings.Contains(string(b), `"Effect":"Deny"`) || !strings.Contains(string(b), `"Principal":{"AWS":"*"}`) || strings.Contains(string(b), "Condition") {
+			t.Errorf("with no integrations the bus must refuse everyone: %s", b)
+		}
 	}
 }
 
-func TestBusPolicyAdmitsOnlyTrustedAccountsAndRequests(t *testing.T) {
+func TestBusPolicyAdmitsOnlyTheIntegrationsAndRequests(t *testing.T) {
 	cfg := sample
-	cfg.TrustedEventAccounts = []string{"111111111111", "222222222222"}
+	integrations := []string{"arn:aws:iam::111111111111:role/Ticketing", "arn:aws:iam::999999999999:role/ChatOps"}
+	cfg.EventIntegrations = integrations
 	cfg.NotificationEmail = "cloud-ops@example.com"
 	tmpl, err := cdktest.Template(awscdk.StackProps{
 		Env: &awscdk.Environment{Account: jsii.String("999999999999"), Region: jsii.String("eu-west-1")},
@@ -126,28 +135,38 @@ func TestBusPolicyAdmitsOnlyTrustedAccountsAndRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var policies, subs []map[string]any
+	var allow, deny string
+	var subs []map[string]any
 	for _, r := range tmpl["Resources"].(map[string]any) {
 		res := r.(map[string]any)
 		switch res["Type"] {
 		case "AWS::Events::EventBusPolicy":
-			policies = append(policies, res["Properties"].(map[string]any))
+			b, _ := json.Marshal(res["Properties"].(map[string]any)["Statement"])
+			if strings.Contains(string(b), `"Effect":"Deny"`) {
+				deny = string(b)
+			} else {
+				allow = string(b)
+			}
 		case "AWS::SNS::Subscription":
 			subs = append(subs, res["Properties"].(map[string]any))
 		}
 	}
-	if len(policies) != 1 {
-		t.Fatalf("bus policies %v", policies)
-	}
-	stmt := policies[0]["Statement"].(map[string]any)
-	b, _ := json.Marshal(stmt)
+	// The integrations, by principal ARN, never a whole account, and only requests.
 	for _, want := range []string{
-		`"Action":"events:PutEvents"`, `"Effect":"Allow"`,
-		`arn:`, `:iam::111111111111:root`, `:iam::222222222222:root`,
+		`"Action":"events:PutEvents"`, `"Effect":"Allow"`, integrations[0], integrations[1],
 		`"StringEquals":{"events:detail-type":"Root Access Window Requested","events:source":"rootwindow.requests"}`,
 	} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("bus policy %s lacks %s", b, want)
+		if !strings.Contains(allow, want) {
+			t.Errorf("allow statement %s lacks %s", allow, want)
+		}
+	}
+	if strings.Contains(allow, ":root") {
+		t.Errorf("a whole account is trusted: %s", allow)
+	}
+	// Everyone else is refused, even principals of this account that IAM would allow.
+	for _, want := range []string{`"Principal":{"AWS":"*"}`, `"ArnNotEquals":{"aws:PrincipalArn":[`, integrations[0], integrations[1]} {
+		if !strings.Contains(deny, want) {
+			t.Errorf("deny statement %s lacks %s", deny, want)
 		}
 	}
 	if len(subs) != 1 || subs[0]["Protocol"] != "email" || subs[0]["Endpoint"] != "cloud-ops@example.com" {

@@ -21,12 +21,13 @@ const (
 
 // IntakeProps configures the EventBridge request channel.
 type IntakeProps struct {
-	StateMachine    sfn.IStateMachine
-	TrustedAccounts []string
+	StateMachine sfn.IStateMachine
+	// Integrations are the principal ARNs that may put requests on the bus.
+	Integrations []string
 }
 
-// Intake is the EventBridge request channel: a custom bus that trusted accounts may put requests
-// on, and a rule that starts the state machine with each one.
+// Intake is the EventBridge request channel: a custom bus that only the configured integration
+// principals may put requests on, and a rule that starts the state machine with each one.
 type Intake struct {
 	constructs.Construct
 	Bus         awsevents.EventBus
@@ -40,22 +41,33 @@ func NewIntake(scope constructs.Construct, id string, props *IntakeProps) *Intak
 	bus := awsevents.NewEventBus(c, jsii.String("Bus"), &awsevents.EventBusProps{
 		Description: jsii.String("rootwindow: requests for root access windows (source " + RequestSource + ")"),
 	})
-	if len(props.TrustedAccounts) > 0 {
-		principals := make([]awsiam.IPrincipal, len(props.TrustedAccounts))
-		for i, a := range props.TrustedAccounts {
-			principals[i] = awsiam.NewAccountPrincipal(jsii.String(a))
+	// Nobody but the named integrations may put events on this bus, not even a principal of this
+	// account whose IAM policy allows events:PutEvents (an explicit deny in the bus policy wins),
+	// and they only requests. aws:PrincipalArn is the role's ARN for a role's sessions.
+	deny := awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyIntegrationsPutRequests"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("events:PutEvents"),
+		Resources:  jsii.Strings(*bus.EventBusArn()),
+	})
+	if len(props.Integrations) > 0 {
+		deny.AddCondition(jsii.String("ArnNotEquals"), map[string]any{"aws:PrincipalArn": props.Integrations})
+		principals := make([]awsiam.IPrincipal, len(props.Integrations))
+		for i, arn := range props.Integrations {
+			principals[i] = awsiam.NewArnPrincipal(jsii.String(arn))
 		}
-		// Trusted accounts may put requests, and nothing else, on this bus.
 		bus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("TrustedAccountsPutRequests"),
+			Sid:        jsii.String("IntegrationsPutRequests"),
 			Principals: &principals,
 			Actions:    jsii.Strings("events:PutEvents"),
 			Resources:  jsii.Strings(*bus.EventBusArn()),
 			Conditions: &map[string]any{"StringEquals": map[string]any{
-				"events:source": RequestSource, "events:detail-type": RequestDetailType,
+				"events:source": contract.RequestSource, "events:detail-type": contract.RequestDetailType,
 			}},
 		}))
 	}
+	bus.AddToResourcePolicy(deny)
 	dlq := awssqs.NewQueue(c, jsii.String("DeadLetters"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),

@@ -3,6 +3,7 @@ package stack
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -38,4 +39,37 @@ func NewLedger(scope constructs.Construct, id string) *Ledger {
 		ProjectionType: awsdynamodb.ProjectionType_ALL,
 	})
 	return &Ledger{Construct: c, Table: table}
+}
+
+// itemWrites are every way to change the ledger's items.
+var itemWrites = []string{
+	"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
+	"dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete",
+}
+
+// OnlyWrittenBy denies every write of the ledger's items (in the table's resource policy) to all
+// principals but the writers' roles and, if given, one break-glass role: what decides a lift or a
+// restore is rootwindow's alone, whatever IAM policies elsewhere in the account allow. The policy's
+// Resource is "*" because a table's resource policy cannot name the table's own ARN in the same
+// template (the table does not exist yet); in a table's policy, "*" means this table and its indexes.
+func (l *Ledger) OnlyWrittenBy(writers []awsiam.IRole, breakGlass string) {
+	arns := make([]string, 0, len(writers)+1)
+	for _, r := range writers {
+		arns = append(arns, *r.RoleArn())
+	}
+	if breakGlass != "" {
+		arns = append(arns, breakGlass)
+	}
+	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("OnlyRootwindowWritesItems"),
+			Effect:     awsiam.Effect_DENY,
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+			Actions:    jsii.Strings(itemWrites...),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": arns}},
+		}),
+	}})
+	cfn := l.Table.Node().DefaultChild().(awsdynamodb.CfnTable)
+	cfn.SetResourcePolicy(&awsdynamodb.CfnTable_ResourcePolicyProperty{PolicyDocument: doc})
 }

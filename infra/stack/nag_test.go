@@ -14,7 +14,8 @@ import (
 // the stack's code.
 func TestAwsSolutionsChecks(t *testing.T) {
 	cfg := sample
-	cfg.TrustedEventAccounts = []string{"111111111111"}
+	cfg.EventIntegrations = []string{"arn:aws:iam::111111111111:role/Ticketing"}
+	cfg.LedgerBreakGlassRole = "arn:aws:iam::999999999999:role/BreakGlass"
 	cfg.NotificationEmail = "cloud-ops@example.com"
 	errs, warnings, err := cdktest.NagFindings(awscdk.StackProps{
 		Env: &awscdk.Environment{Account: jsii.String("999999999999"), Region: jsii.String("eu-west-1")},

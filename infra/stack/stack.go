@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -39,13 +40,14 @@ func NewRootWindowStack(scope constructs.Construct, id string, props *RootWindow
 	l := NewLedger(s, "Ledger")
 	n := NewNotifications(s, "Notifications", props.Config.NotificationEmail)
 	fns := NewFunctions(s, "Functions", &FunctionsProps{Config: props.Config, Table: l.Table, Notifications: n, AssetDir: props.AssetDir})
+	l.OnlyWrittenBy([]awsiam.IRole{fns.Validate.Role(), fns.Detach.Role(), fns.Reattach.Role(), fns.API.Role(), fns.Sweeper.Role()}, props.Config.LedgerBreakGlassRole)
 	wf := NewWorkflow(s, "Workflow", &WorkflowProps{Functions: fns, BookingHorizonDays: props.Config.BookingHorizonDays})
 	fns.AllowStart(wf.StateMachine)
-	in := NewIntake(s, "Intake", &IntakeProps{StateMachine: wf.StateMachine, TrustedAccounts: props.Config.TrustedEventAccounts})
+	in := NewIntake(s, "Intake", &IntakeProps{StateMachine: wf.StateMachine, Integrations: props.Config.EventIntegrations})
 	safety := NewSafetyNet(s, "SafetyNet", &SafetyNetProps{
 		Functions: fns, StateMachine: wf.StateMachine, Notifications: n, DeadLetters: in.DeadLetters,
 	})
-	api := NewAPI(s, "Api", fns.API)
+	api := NewAPI(s, "Api", fns.API, props.Config.OrganizationID)
 	awscdk.NewCfnOutput(s, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
 		Value: wf.StateMachine.StateMachineArn(), Description: jsii.String("Start an execution with {\"request\": {...}} to ask for a window"),
 	})

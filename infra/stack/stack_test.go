@@ -27,6 +27,7 @@ var sample = config.Settings{
 	OwnerTagKey:           "owner",
 	BookingHorizonDays:    7,
 	MaxAccountsPerRequest: 50,
+	OrganizationID:        "o-exampleorg1",
 }
 
 // template is synthesized once for the package: jsii makes every synth take seconds.
@@ -440,8 +441,51 @@ func TestReadConfigRefusesAMisspeltKey(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `"adminPrincipal" is not a configuration key (did you mean "adminPrincipals"?)`) {
 		t.Errorf("context: %v", err)
 	}
-	good, err := stack.ReadConfig(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"guardrailPolicyId": "p-rootguard01", "adminPrincipals": "a"}}), "")
+	good, err := stack.ReadConfig(awscdk.NewApp(&awscdk.AppProps{Context: &map[string]any{"guardrailPolicyId": "p-rootguard01", "adminPrincipals": "a", "organizationId": "o-exampleorg1"}}), "")
 	if err != nil || good.GuardrailPolicyID != "p-rootguard01" {
 		t.Errorf("good context: %+v, %v", good, err)
+	}
+}
+
+// The ledger's items can be written only by rootwindow's function roles: a Deny for everyone
+// else in the table's own resource policy.
+func TestLedgerIsWrittenOnlyByRootwindow(t *testing.T) {
+	_, table := one(t, "AWS::DynamoDB::Table")
+	rp, ok := props(table)["ResourcePolicy"].(map[string]any)
+	if !ok {
+		t.Fatal("the ledger table has no resource policy")
+	}
+	b, _ := json.Marshal(rp["PolicyDocument"])
+	doc := string(b)
+	for _, want := range []string{`"Effect":"Deny"`, `"Principal":{"AWS":"*"}`, `"dynamodb:PutItem"`, `"dynamodb:UpdateItem"`,
+		`"dynamodb:DeleteItem"`, `"dynamodb:BatchWriteItem"`, `"dynamodb:PartiQLUpdate"`, `"ArnNotEquals":{"aws:PrincipalArn":[`} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("ledger policy %s lacks %s", doc, want)
+		}
+	}
+	// Exactly the five functions' roles may write.
+	roles := 0
+	for id := range resources("AWS::IAM::Role") {
+		if strings.HasPrefix(id, "Functions") && strings.Contains(doc, `"`+id+`","Arn"`) {
+			roles++
+		}
+	}
+	if roles != 5 {
+		t.Errorf("%d function roles exempt, want 5: %s", roles, doc)
+	}
+}
+
+// Only principals of the configured organization may call the API.
+func TestAPIAdmitsOnlyTheOrganization(t *testing.T) {
+	_, api := one(t, "AWS::ApiGateway::RestApi")
+	b, _ := json.Marshal(props(api)["Policy"])
+	doc := string(b)
+	for _, want := range []string{
+		`"Effect":"Allow"`, `"StringEquals":{"aws:PrincipalOrgID":"o-exampleorg1"}`,
+		`"Effect":"Deny"`, `"StringNotEquals":{"aws:PrincipalOrgID":"o-exampleorg1"}`, `"execute-api:Invoke"`,
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("API policy %s lacks %s", doc, want)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
@@ -58,6 +59,9 @@ type Options struct {
 	OrganizationsEndpoint string
 	DynamoDBEndpoint      string
 	GuardrailPolicyID     string
+	// OrganizationID is the organization's ID (default: the built-in emulator's, or with an
+	// external endpoint what its DescribeOrganization answers).
+	OrganizationID string
 	// AdminPattern is who may ask (default AdminPattern).
 	AdminPattern string
 	// Backoff of the handlers' Organizations retries (default: 4 attempts from 10 ms up to 40 ms,
@@ -154,6 +158,16 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 		return nil, err
 	}
 	h.db = dynamodb.NewFromConfig(awsCfg)
+	if h.opts.OrganizationID == "" {
+		h.opts.OrganizationID = orgemu.OrganizationID
+		if opts.OrganizationsEndpoint != "" {
+			out, err := organizations.NewFromConfig(awsCfg).DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+			if err != nil {
+				return nil, fmt.Errorf("ask the organization its ID: %w", err)
+			}
+			h.opts.OrganizationID = aws.ToString(out.Organization.Id)
+		}
+	}
 
 	fns, def, template, err := synthesize()
 	if err != nil {
@@ -205,8 +219,8 @@ func (h *Harness) NewLedger(ctx context.Context) error {
 	}
 	env := map[string]string{
 		contract.EnvTableName: table, contract.EnvGuardrailPolicyID: h.PolicyID,
-		contract.EnvAdminPrincipals: h.opts.AdminPattern,
-		contract.EnvTopicARN:        TopicARN, contract.EnvStateMachineARN: StateMachineARN,
+		contract.EnvAdminPrincipals: h.opts.AdminPattern, contract.EnvOrganizationID: h.opts.OrganizationID,
+		contract.EnvTopicARN: TopicARN, contract.EnvStateMachineARN: StateMachineARN,
 	}
 	instance, err := lambdaenv.Load(ctx, lambdaenv.Options{
 		Getenv:    func(k string) string { return env[k] },

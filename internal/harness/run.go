@@ -24,6 +24,7 @@ import (
 
 	"github.com/rootwindow/rootwindow/infra/stack"
 	"github.com/rootwindow/rootwindow/internal/cdktest"
+	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
@@ -37,7 +38,7 @@ const arnPrefix = "arn:aws:lambda:us-east-1:000000000000:function:rootwindow-"
 // ASL, each Lambda ARN replaced by arnPrefix + task name, and the template.
 func synthesize() (map[string]string, []byte, map[string]any, error) {
 	template, err := cdktest.Template(awscdk.StackProps{}, config.Settings{
-		GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{AdminPattern},
+		GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{AdminPattern}, OrganizationID: orgemu.OrganizationID,
 		OwnerTagKey: "owner", BookingHorizonDays: 7, MaxAccountsPerRequest: 50,
 	})
 	if err != nil {

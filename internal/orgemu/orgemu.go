@@ -29,6 +29,7 @@ const (
 
 // Well-known IDs of the default organization.
 const (
+	OrganizationID  = "o-exampleorg1"
 	FullAWSAccessID = "p-FullAWSAccess"
 	GuardrailID     = "p-rootguard01"
 )
@@ -86,7 +87,7 @@ type Server struct {
 // New returns an emulated organization with a management account and no members.
 func New(managementID string) *Server {
 	s := &Server{
-		orgID:      "o-exampleorg1",
+		orgID:      OrganizationID,
 		rootID:     "r-ex01",
 		management: managementID,
 		accounts:   map[string]*Account{},

@@ -107,7 +107,7 @@ func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db DB, table st
 		Config: config.Runtime{
 			TableName: table, EventBus: "default",
 			Settings: config.Settings{GuardrailPolicyID: orgemu.GuardrailID, OwnerTagKey: "owner",
-				AdminPrincipals: []string{AdminPattern}, MaxAccountsPerRequest: 50, BookingHorizonDays: 7},
+				AdminPrincipals: []string{AdminPattern}, MaxAccountsPerRequest: 50, BookingHorizonDays: 7, OrganizationID: orgemu.OrganizationID},
 		},
 		Guardrail: guardrail.New(Organizations(t, org), orgemu.GuardrailID,
 			guardrail.Options{Backoff: guardrail.Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}}),

@@ -15,13 +15,14 @@ func TestLoad(t *testing.T) {
 		contract.EnvTableName:         "ledger",
 		contract.EnvGuardrailPolicyID: "p-abcd1234",
 		contract.EnvAdminPrincipals:   " arn:aws:iam::111111111111:role/Admin , *@example.com,",
+		contract.EnvOrganizationID:    "o-exampleorg1",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Runtime{TableName: "ledger", Settings: Settings{GuardrailPolicyID: "p-abcd1234",
 		AdminPrincipals: []string{"arn:aws:iam::111111111111:role/Admin", "*@example.com"},
-		OwnerTagKey:     "owner", MaxAccountsPerRequest: 50, BookingHorizonDays: 7}, EventBus: "default"}
+		OwnerTagKey:     "owner", MaxAccountsPerRequest: 50, BookingHorizonDays: 7, OrganizationID: "o-exampleorg1"}, EventBus: "default"}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("got %+v", r)
 	}

@@ -24,8 +24,12 @@ const (
 	KeyBookingHorizonDays    = "bookingHorizonDays"
 	KeyMaxAccountsPerRequest = "maxAccountsPerRequest"
 	KeyNotificationEmail     = "notificationEmail"
-	KeyTrustedEventAccounts  = "trustedEventAccounts"
-	KeyAnyRoleSessionName    = "anyRoleSessionName"
+	KeyEventIntegrations     = "eventIntegrations"
+	KeyOrganizationID        = "organizationId"
+	KeyLedgerBreakGlassRole  = "ledgerBreakGlassRoleArn"
+	// KeyTrustedEventAccounts is no longer read: whole accounts are not trusted any more.
+	KeyTrustedEventAccounts = "trustedEventAccounts"
+	KeyAnyRoleSessionName   = "anyRoleSessionName"
 )
 
 // Settings are what a deployment chooses. The CDK app reads them from the configuration file or
@@ -39,8 +43,14 @@ type Settings struct {
 	MaxAccountsPerRequest int
 	// NotificationEmail, if set, is subscribed to the operators' topic (deploy time only).
 	NotificationEmail string
-	// TrustedEventAccounts may put requests on the request bus (deploy time only).
-	TrustedEventAccounts []string
+	// EventIntegrations are the principal ARNs (IAM roles or users) that may put requests on the
+	// request bus; nobody else may, not even in this account (deploy time only).
+	EventIntegrations []string
+	// OrganizationID is this organization (o-...): only its principals may call the API.
+	OrganizationID string
+	// LedgerBreakGlassRole is a role that may write the ledger's items besides rootwindow's own
+	// functions (deploy time only); "" for none.
+	LedgerBreakGlassRole string
 	// AnyRoleSessionName lets any assumed role's session name stand for an owner, not only IAM
 	// Identity Center's (see authz.Policy).
 	AnyRoleSessionName bool
@@ -53,8 +63,10 @@ func DefaultSettings() Settings {
 
 var (
 	emailPattern     = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-	accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 	tagKeyPattern    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+	orgIDPattern     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+	rolePattern      = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
+	principalPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]{1,512}$`)
 )
 
 // setting is one key: where the functions find it (env, "" for deploy-time only), how a value is
@@ -163,20 +175,50 @@ var settings = []setting{
 		},
 	},
 	{
-		key: KeyTrustedEventAccounts,
+		key: KeyEventIntegrations,
 		read: func(s *Settings, v any) error {
-			accounts, err := stringList(v)
+			arns, err := stringList(v)
 			if err != nil {
 				return err
 			}
 			var errs []error
-			for i, a := range accounts {
-				if !accountIDPattern.MatchString(a) {
-					errs = append(errs, fmt.Errorf("[%d] %q is not a 12-digit account ID", i, a))
+			for i, a := range arns {
+				if !principalPattern.MatchString(a) {
+					errs = append(errs, fmt.Errorf("[%d] %q is not an IAM role or user ARN of one account (arn:aws:iam::123456789012:role/name)", i, a))
 				}
 			}
-			s.TrustedEventAccounts = accounts
+			s.EventIntegrations = arns
 			return errors.Join(errs...)
+		},
+	},
+	{
+		key: KeyOrganizationID, env: contract.EnvOrganizationID,
+		required: "is required: this organization's ID (o-...), from `aws organizations describe-organization`; only its principals may call the API",
+		read: func(s *Settings, v any) error {
+			str, ok := v.(string)
+			if !ok || !orgIDPattern.MatchString(strings.TrimSpace(str)) {
+				return fmt.Errorf("must be an organization ID: \"o-\" then 10 to 32 lowercase letters or digits, got %v", v)
+			}
+			s.OrganizationID = strings.TrimSpace(str)
+			return nil
+		},
+		write: func(s Settings) string { return s.OrganizationID },
+	},
+	{
+		key: KeyLedgerBreakGlassRole,
+		read: func(s *Settings, v any) error {
+			str, ok := v.(string)
+			if !ok || !rolePattern.MatchString(str) {
+				return fmt.Errorf("must be an IAM role ARN of one account (arn:aws:iam::123456789012:role/name), got %v", v)
+			}
+			s.LedgerBreakGlassRole = str
+			return nil
+		},
+	},
+	{
+		key: KeyTrustedEventAccounts,
+		read: func(*Settings, any) error {
+			return errors.New("is no longer supported: a whole account is not trusted to assert requesters any more; list the integration principals that may put requests in eventIntegrations (IAM role or user ARNs)")
 		},
 	},
 }

@@ -19,19 +19,21 @@ func TestFromLookup(t *testing.T) {
 		want Settings
 	}{
 		{"cdk.json list and defaults", map[string]any{
-			KeyGuardrailPolicyID: "p-rootguard01",
-			KeyAdminPrincipals:   []any{"arn:aws:iam::111111111111:role/Admin", "ops@example.com"},
+			KeyGuardrailPolicyID: "p-rootguard01", KeyOrganizationID: "o-exampleorg1",
+			KeyAdminPrincipals: []any{"arn:aws:iam::111111111111:role/Admin", "ops@example.com"},
 		}, Settings{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"arn:aws:iam::111111111111:role/Admin", "ops@example.com"},
-			OwnerTagKey: "owner", BookingHorizonDays: 7, MaxAccountsPerRequest: 50}},
+			OwnerTagKey: "owner", BookingHorizonDays: 7, MaxAccountsPerRequest: 50, OrganizationID: "o-exampleorg1"}},
 		{"-c strings", map[string]any{
 			KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "arn:aws:iam::111111111111:role/Admin, arn:aws:iam::111111111111:role/Break",
 			KeyOwnerTagKey: "rootwindow:owners", KeyBookingHorizonDays: "14", KeyMaxAccountsPerRequest: "10",
-			KeyNotificationEmail: " cloud-ops@example.com ", KeyTrustedEventAccounts: "111111111111,222222222222",
+			KeyNotificationEmail: " cloud-ops@example.com ", KeyEventIntegrations: "arn:aws:iam::111111111111:role/Ticketing,arn:aws:iam::222222222222:user/bot",
+			KeyOrganizationID: "o-exampleorg1", KeyLedgerBreakGlassRole: "arn:aws:iam::999999999999:role/BreakGlass",
 		}, Settings{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"arn:aws:iam::111111111111:role/Admin", "arn:aws:iam::111111111111:role/Break"},
 			OwnerTagKey: "rootwindow:owners", BookingHorizonDays: 14, MaxAccountsPerRequest: 10,
-			NotificationEmail: "cloud-ops@example.com", TrustedEventAccounts: []string{"111111111111", "222222222222"}}},
-		{"-c JSON list", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: `["a","b"]`, KeyBookingHorizonDays: float64(3)},
-			Settings{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"a", "b"}, OwnerTagKey: "owner", BookingHorizonDays: 3, MaxAccountsPerRequest: 50}},
+			NotificationEmail: "cloud-ops@example.com", EventIntegrations: []string{"arn:aws:iam::111111111111:role/Ticketing", "arn:aws:iam::222222222222:user/bot"},
+			OrganizationID: "o-exampleorg1", LedgerBreakGlassRole: "arn:aws:iam::999999999999:role/BreakGlass"}},
+		{"-c JSON list", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: `["a","b"]`, KeyBookingHorizonDays: float64(3), KeyOrganizationID: "o-exampleorg1"},
+			Settings{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"a", "b"}, OwnerTagKey: "owner", BookingHorizonDays: 3, MaxAccountsPerRequest: 50, OrganizationID: "o-exampleorg1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -55,25 +57,31 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"nothing set", map[string]any{}, []string{
 			"guardrailPolicyId: is required",
 			"adminPrincipals: is required",
+			"organizationId: is required",
 		}},
 		{"malformed", map[string]any{
 			KeyGuardrailPolicyID: "scp-123", KeyAdminPrincipals: []any{"ok", float64(7)},
 			KeyOwnerTagKey: "", KeyBookingHorizonDays: "31", KeyMaxAccountsPerRequest: float64(2.5),
-			KeyNotificationEmail: "ops", KeyTrustedEventAccounts: []any{"111111111111", "12345"},
+			KeyNotificationEmail: "ops", KeyEventIntegrations: []any{"arn:aws:iam::111111111111:role/Ticketing", "arn:aws:iam::*:role/Any"},
+			KeyOrganizationID: "r-abcd", KeyLedgerBreakGlassRole: "arn:aws:iam::999999999999:user/alice",
 		}, []string{
 			"notificationEmail: must be an email address, got ops",
-			`trustedEventAccounts: [1] "12345" is not a 12-digit account ID`,
+			`eventIntegrations: [1] "arn:aws:iam::*:role/Any" is not an IAM role or user ARN of one account`,
+			`organizationId: must be an organization ID: "o-" then 10 to 32 lowercase letters or digits, got r-abcd`,
+			"ledgerBreakGlassRoleArn: must be an IAM role ARN of one account",
 			`guardrailPolicyId: "scp-123" is not a policy ID`,
 			"adminPrincipals: [1] must be a string, got float64",
 			"ownerTagKey: must be an AWS tag key",
 			"bookingHorizonDays: must be a whole number from 1 to 30, got 31",
 			"maxAccountsPerRequest: must be a whole number from 1 to 50, got 2.5",
 		}},
-		{"administrators that make authorization meaningless", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: []any{"*"}, KeyAnyRoleSessionName: "yes"},
+		{"whole accounts trusted the old way", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "a", KeyOrganizationID: "o-exampleorg1", KeyTrustedEventAccounts: []any{"111111111111"}},
+			[]string{"trustedEventAccounts: is no longer supported: a whole account is not trusted to assert requesters any more; list the integration principals that may put requests in eventIntegrations"}},
+		{"administrators that make authorization meaningless", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: []any{"*"}, KeyAnyRoleSessionName: "yes", KeyOrganizationID: "o-exampleorg1"},
 			[]string{`adminPrincipals: adminPrincipals[0] "*" matches everyone`, "anyRoleSessionName: must be true or false, got yes"}},
-		{"administrators of any account", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "arn:aws:sts::*:assumed-role/AWSReservedSSO_Admin_*/*"},
+		{"administrators of any account", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "arn:aws:sts::*:assumed-role/AWSReservedSSO_Admin_*/*", KeyOrganizationID: "o-exampleorg1"},
 			[]string{"must name one 12-digit account in its ARN"}},
-		{"policy ID of the wrong type", map[string]any{KeyGuardrailPolicyID: float64(1), KeyAdminPrincipals: "a"},
+		{"policy ID of the wrong type", map[string]any{KeyGuardrailPolicyID: float64(1), KeyAdminPrincipals: "a", KeyOrganizationID: "o-exampleorg1"},
 			[]string{"guardrailPolicyId: must be a string like p-abcd1234, got float64"}},
 	}
 	for _, tt := range tests {
@@ -100,7 +108,7 @@ func TestLoadConfigErrors(t *testing.T) {
 func TestWithFile(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "rootwindow.json")
-	if err := os.WriteFile(good, []byte(`{"guardrailPolicyId":"p-fromfile01","adminPrincipals":["a"],"bookingHorizonDays":3}`), 0o644); err != nil {
+	if err := os.WriteFile(good, []byte(`{"guardrailPolicyId":"p-fromfile01","adminPrincipals":["a"],"bookingHorizonDays":3,"organizationId":"o-exampleorg1"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	get, err := WithFile(lookup(map[string]any{KeyBookingHorizonDays: "5"}), good)
@@ -135,7 +143,7 @@ func TestSampleConfigIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.NotificationEmail == "" || len(c.TrustedEventAccounts) != 1 {
+	if c.NotificationEmail == "" || len(c.EventIntegrations) != 1 || c.OrganizationID == "" || c.LedgerBreakGlassRole == "" {
 		t.Errorf("the sample shows every key: %+v", c)
 	}
 }
@@ -178,6 +186,9 @@ func TestSettingsRoundTripThroughTheEnvironment(t *testing.T) {
 	} {
 		if s.GuardrailPolicyID == "" {
 			s.GuardrailPolicyID, s.AdminPrincipals = "p-abcd1234", []string{"a"}
+		}
+		if s.OrganizationID == "" {
+			s.OrganizationID = "o-exampleorg1"
 		}
 		env := s.Env()
 		env[contract.EnvTableName] = "ledger"

@@ -10,6 +10,7 @@ const (
 	EnvMaxAccounts        = "ROOTWINDOW_MAX_ACCOUNTS"
 	EnvBookingHorizonDays = "ROOTWINDOW_BOOKING_HORIZON_DAYS"
 	EnvAnyRoleSessionName = "ROOTWINDOW_ANY_ROLE_SESSION_NAME"
+	EnvOrganizationID     = "ROOTWINDOW_ORGANIZATION_ID"
 	EnvEventBus           = "ROOTWINDOW_EVENT_BUS"         // where notifications go; default "default"
 	EnvTopicARN           = "ROOTWINDOW_TOPIC_ARN"         // the operators' SNS topic; "" sends events only
 	EnvStateMachineARN    = "ROOTWINDOW_STATE_MACHINE_ARN" // the api function starts executions of it

@@ -37,7 +37,7 @@ func TestLoadRunsAWindow(t *testing.T) {
 		"AWS_ENDPOINT_URL_ORGANIZATIONS": orgURL, "AWS_ENDPOINT_URL_DYNAMODB": dbURL,
 		"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "eu-west-1",
 		contract.EnvTableName: "rootwindow-ledger", contract.EnvGuardrailPolicyID: orgemu.GuardrailID,
-		contract.EnvAdminPrincipals: testenv.AdminPattern,
+		contract.EnvAdminPrincipals: testenv.AdminPattern, contract.EnvOrganizationID: orgemu.OrganizationID,
 	} {
 		t.Setenv(k, v)
 	}
