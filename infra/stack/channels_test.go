@@ -189,8 +189,8 @@ func TestTopicAndNotificationSettings(t *testing.T) {
 		if env[contract.EnvEventBus] != "default" || !strings.Contains(string(topic), topicID) {
 			t.Errorf("%s: bus %v topic %s", id, env[contract.EnvEventBus], topic)
 		}
-		sm, isAPI := env[contract.EnvStateMachineARN]
-		if strings.HasPrefix(id, "FunctionsApi") != isAPI {
+		sm, knowsIt := env[contract.EnvStateMachineARN]
+		if (strings.HasPrefix(id, "FunctionsApi") || strings.HasPrefix(id, "FunctionsSweeper")) != knowsIt {
 			t.Errorf("%s: state machine ARN %v", id, sm)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
@@ -154,8 +155,17 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	return f
 }
 
-// AllowStart gives the API function the state machine to start, and the right to start it.
-func (f *Functions) AllowStart(sm sfn.IStateMachine) {
+// AllowStart gives the API function the state machine to start, and the right to start it; and
+// the sweeper the right to ask whether a request's execution still runs (a request holding its
+// accounts with no execution running is settled at once).
+func (f *Functions) AllowStart(sm sfn.StateMachine) {
 	f.API.AddEnvironment(jsii.String(contract.EnvStateMachineARN), sm.StateMachineArn(), nil)
 	sm.GrantStartExecution(f.API)
+	f.Sweeper.AddEnvironment(jsii.String(contract.EnvStateMachineARN), sm.StateMachineArn(), nil)
+	sm.GrantExecution(f.Sweeper, jsii.String("states:DescribeExecution"))
+	cdknag.NagSuppressions_AddResourceSuppressions(f.Sweeper.Role(), &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("states:DescribeExecution on the executions of rootwindow's one state machine (execution:<name>:*), as CDK grants it: a request's execution is named by its ID, unknown until it is made"),
+		AppliesTo: &[]any{map[string]any{"regex": "/^Resource::arn:<AWS::Partition>:states:.*:execution:.*:\\*$/"}},
+	}}, jsii.Bool(true))
 }

@@ -35,6 +35,7 @@ type Message struct {
 type Execution struct {
 	StateMachineARN, Name, ARN string
 	Input                      json.RawMessage
+	Status                     string // RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED
 }
 
 // Server is the emulator.
@@ -57,6 +58,9 @@ func (s *Server) Start() string {
 	return s.srv.URL
 }
 
+// URL is the started server's endpoint.
+func (s *Server) URL() string { return s.srv.URL }
+
 // Close stops the server.
 func (s *Server) Close() {
 	if s.srv != nil {
@@ -66,9 +70,10 @@ func (s *Server) Close() {
 
 // Operations that can be made to fail.
 const (
-	OpPutEvents      = "PutEvents"
-	OpPublish        = "Publish"
-	OpStartExecution = "StartExecution"
+	OpPutEvents         = "PutEvents"
+	OpPublish           = "Publish"
+	OpStartExecution    = "StartExecution"
+	OpDescribeExecution = "DescribeExecution"
 )
 
 // Fail makes the next n calls of op fail with a service error.
@@ -131,6 +136,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch target := r.Header.Get("X-Amz-Target"); {
 	case target == "AWSEvents.PutEvents":
 		s.putEvents(w, body)
+	case target == "AWSStepFunctions.DescribeExecution":
+		s.describeExecution(w, body)
 	case target == "AWSStepFunctions.StartExecution":
 		s.startExecution(w, body)
 	case target == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
@@ -214,7 +221,7 @@ func (s *Server) startExecution(w http.ResponseWriter, body []byte) {
 		started = &e
 	}
 	if started == nil { // Step Functions starts a name once; a repeat with the same input is a no-op
-		e := Execution{StateMachineARN: in.StateMachineArn, Name: in.Name, ARN: arn, Input: json.RawMessage(in.Input)}
+		e := Execution{StateMachineARN: in.StateMachineArn, Name: in.Name, ARN: arn, Input: json.RawMessage(in.Input), Status: "RUNNING"}
 		s.executions = append(s.executions, e)
 		if s.onStart != nil {
 			go s.onStart(e)
@@ -223,6 +230,48 @@ func (s *Server) startExecution(w http.ResponseWriter, body []byte) {
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	_ = json.NewEncoder(w).Encode(map[string]any{"executionArn": arn, "startDate": float64(time.Now().Unix())})
+}
+
+// Ran records an execution run elsewhere (by the local state machine runner) under its status,
+// so that DescribeExecution answers for it as Step Functions would.
+func (s *Server) Ran(stateMachineARN, name string, input json.RawMessage, status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, e := range s.executions {
+		if e.StateMachineARN == stateMachineARN && e.Name == name {
+			s.executions[i].Status = status
+			return
+		}
+	}
+	arn := strings.Replace(stateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+	s.executions = append(s.executions, Execution{StateMachineARN: stateMachineARN, Name: name, ARN: arn, Input: input, Status: status})
+}
+
+func (s *Server) describeExecution(w http.ResponseWriter, body []byte) {
+	var in struct {
+		ExecutionArn string `json:"executionArn"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil || in.ExecutionArn == "" {
+		jsonError(w, "1.0", http.StatusBadRequest, "ValidationException", "DescribeExecution needs executionArn")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failing(OpDescribeExecution) {
+		jsonError(w, "1.0", http.StatusInternalServerError, "ServiceUnavailable", "injected failure")
+		return
+	}
+	for _, e := range s.executions {
+		if e.ARN == in.ExecutionArn {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			_ = json.NewEncoder(w).Encode(map[string]any{
+				"executionArn": e.ARN, "stateMachineArn": e.StateMachineARN, "name": e.Name,
+				"status": e.Status, "startDate": float64(time.Now().Unix()), "input": string(e.Input),
+			})
+			return
+		}
+	}
+	jsonError(w, "1.0", http.StatusBadRequest, "ExecutionDoesNotExist", "Execution Does Not Exist: '"+in.ExecutionArn+"'")
 }
 
 // query serves SNS's query protocol: form-encoded Action=Publish, XML answers.

@@ -322,6 +322,8 @@ func (h *Harness) RunWith(ctx context.Context, name string, input json.RawMessag
 	}
 	f.Close()
 
+	// Step Functions knows the execution (the sweep asks it whether a request's execution runs).
+	h.AWS.Ran(StateMachineARN, name, input, "RUNNING")
 	before := h.invoker.invocations()
 	h.invoker.mu.Lock()
 	firstTiming := len(h.invoker.timings)
@@ -363,6 +365,7 @@ func (h *Harness) RunWith(ctx context.Context, name string, input json.RawMessag
 		return Result{}, errNoResult
 	}
 	res.Status, res.Output, res.Error, res.Cause = final.Status, final.Output, final.Error, final.Cause
+	h.AWS.Ran(StateMachineARN, name, input, res.Status)
 	for task, n := range h.invoker.invocations() {
 		if d := n - before[task]; d > 0 {
 			res.Invocations[task] = d

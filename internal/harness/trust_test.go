@@ -3,6 +3,7 @@ package harness_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -93,4 +94,32 @@ func TestThreatPlantedLeaseBeforeTheRestore(t *testing.T) {
 		t.Errorf("record %s", rec.Status)
 	}
 	s.unchanged() // the guardrail is back on 111111111111 although its lease names another request
+}
+
+// A record and lease planted to make an account look like it is in an open window (so that
+// neither the restore nor drift detection touches it) are settled by the next sweep: no
+// execution of rootwindow's runs for that request, so the guardrail goes back at once.
+func TestThreatPlantedOpenRecordHidingALiftedAccount(t *testing.T) {
+	s := begin(t)
+	store, now := h.Ledger(), h.Clock.Now()
+	if _, err := store.Reserve(s.ctx, ledger.Record{RequestID: "planted-open", Requester: harness.Requester, Reason: "nothing",
+		AccountIDs: []string{"111111111111"}, Hours: 4, StartAt: now}, "mallory"); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []ledger.Status{ledger.Opening, ledger.Open} {
+		if _, err := store.Transition(s.ctx, "planted-open", to, "mallory", "", ledger.Change{OpenedAt: now, RestoreAt: now.Add(4 * time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.Guardrail().Detach(s.ctx, []string{"111111111111"}); err != nil { // lifted behind rootwindow's back
+		t.Fatal(err)
+	}
+	h.Clock.Advance(10 * time.Minute) // hours before the planted window's end
+	if err := h.Sweep(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rec := s.record("planted-open"); rec.Status != ledger.Closed || !strings.Contains(rec.History[len(rec.History)-1].Note+rec.History[len(rec.History)-2].Note, "no execution") {
+		t.Errorf("planted record %s: %+v", rec.Status, rec.History)
+	}
+	s.unchanged()
 }

@@ -79,6 +79,9 @@ func Load(_ context.Context, o Options) (*Instance, error) {
 		Metrics: os.Stdout,
 		Log:     log,
 	}
+	if cfg.StateMachineARN != "" {
+		in.Windows.Executions = in.StepFunctions()
+	}
 	return in, nil
 }
 

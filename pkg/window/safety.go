@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
@@ -23,6 +26,9 @@ import (
 const (
 	// SweepGrace is how long after a window's planned end the sweeper leaves it to the workflow.
 	SweepGrace = 10 * time.Minute
+	// startGrace is how long after a request was recorded the sweep waits for its execution to
+	// exist: the API reserves first and starts the execution a moment later.
+	startGrace = 2 * time.Minute
 	// recentRequests bounds the requests whose accounts the sweeper checks for drift and whose
 	// pending notifications it sends.
 	recentRequests = 200
@@ -175,13 +181,20 @@ func (s *Service) settleOver(ctx context.Context, leases []ledger.Lease, rep *Sw
 			continue
 		}
 		over := !rec.PlannedEnd().Add(SweepGrace).After(now)
-		if !over && rec.Status.Holds() {
-			if rec.Status != ledger.Scheduled {
-				markAll(lifted, rec.AccountIDs)
-			}
-			continue
-		}
 		why := fmt.Sprintf("the window was due to end at %s: restored by the sweeper", FormatTime(rec.PlannedEnd()))
+		if !over && rec.Status.Holds() {
+			gone, err := s.executionGone(ctx, rec)
+			if err != nil {
+				s.failed(ctx, rep, "ask Step Functions about "+id, err)
+			}
+			if gone == "" {
+				if rec.Status != ledger.Scheduled {
+					markAll(lifted, rec.AccountIDs)
+				}
+				continue
+			}
+			why = gone
+		}
 		if !rec.Status.Holds() {
 			why = "leases left by an interrupted step"
 		}
@@ -248,6 +261,28 @@ func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool,
 			s.failed(ctx, rep, "notify drift", err)
 		}
 	}
+}
+
+// executionGone says why a request that holds its accounts has no execution running ("" when it
+// has one): it ended without settling the request (and its rescue was lost), or it never existed
+// (a record rootwindow's workflow never ran). Such a request is settled now, not at its planned
+// end. A request recorded moments ago is given time for its execution to start.
+func (s *Service) executionGone(ctx context.Context, rec ledger.Record) (string, error) {
+	if s.Executions == nil || s.Config.StateMachineARN == "" || s.Now().Sub(rec.CreatedAt) < startGrace {
+		return "", nil
+	}
+	arn := strings.Replace(s.Config.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + rec.RequestID
+	out, err := s.Executions.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: &arn})
+	var missing *sfntypes.ExecutionDoesNotExist
+	switch {
+	case errors.As(err, &missing):
+		return "the request has no execution: settled by the sweeper", nil
+	case err != nil:
+		return "", err
+	case out.Status != sfntypes.ExecutionStatusRunning:
+		return fmt.Sprintf("its execution is %s: settled by the sweeper", out.Status), nil
+	}
+	return "", nil
 }
 
 func markAll(set map[string]bool, accounts []string) {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
@@ -29,6 +30,14 @@ type Service struct {
 	// Metrics receives CloudWatch Embedded Metric Format lines (the function's stdout); nil
 	// discards them.
 	Metrics io.Writer
+	// Executions answers whether a request's execution is still running (Step Functions, for the
+	// sweep); nil skips that check.
+	Executions ExecutionsAPI
+}
+
+// ExecutionsAPI is the Step Functions call the sweep makes.
+type ExecutionsAPI interface {
+	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
 }
 
 // Actors recorded in a request's history; people (API callers) are recorded by their ARN.

@@ -3,14 +3,18 @@ package workflow_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
@@ -167,4 +171,48 @@ func TestAnOwnerRemovedSinceTheBookingDoesNotGetTheWindow(t *testing.T) {
 		t.Errorf("announced %v", got)
 	}
 	e.assertGuardrail(t, true, members...)
+}
+
+// A request that holds its accounts but whose execution no longer runs, or never existed (a record
+// rootwindow's workflow never ran), is settled by the sweep at once, not at its planned end. The
+// sweep asks Step Functions through the real SDK client (the emulator answers DescribeExecution).
+func TestSweepSettlesRequestsWhoseExecutionIsNotRunning(t *testing.T) {
+	const sm = "arn:aws:states:us-east-1:999999999999:stateMachine:rootwindow"
+	for _, tt := range []struct {
+		name      string
+		execution string // "" for none
+		age       time.Duration
+		settled   bool
+	}{
+		{"no execution", "", 10 * time.Minute, true},
+		{"execution aborted, rescue lost", "ABORTED", 10 * time.Minute, true},
+		{"execution running", "RUNNING", 10 * time.Minute, false},
+		{"just recorded, execution not started yet", "", time.Minute, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			cfg := testenv.AWSConfig()
+			cfg.RetryMaxAttempts = 1
+			e.steps.Executions = sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(e.emu.URL()) })
+			e.steps.Config.StateMachineARN = sm
+			e.open(t, "req-1", members[0])
+			if tt.execution != "" {
+				e.emu.Ran(sm, "req-1", json.RawMessage(`{}`), tt.execution)
+			}
+			e.now = e.now.Add(tt.age) // well before the window's end
+			rep, err := e.steps.Sweep(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(rep.Settled) == 1; got != tt.settled {
+				t.Fatalf("settled %v, want %v (%+v)", rep.Settled, tt.settled, rep)
+			}
+			if tt.settled {
+				e.assertStatus(t, "req-1", ledger.Closed)
+				e.assertGuardrail(t, true, members[0])
+			} else {
+				e.assertGuardrail(t, false, members[0])
+			}
+		})
+	}
 }
