@@ -4,7 +4,7 @@
 //   config: {
 //     definition:   the ASL definition (object),
 //     input:        the execution input,
-//     executionName, lambdaEndpoint (http://127.0.0.1:port: POST /invoke/<resource ARN>; POST /clock
+//     executionName, executionArn (the context's Execution.Id), lambdaEndpoint (http://127.0.0.1:port: POST /invoke/<resource ARN>; POST /clock
 //       starts the virtual clock shared with the Lambda handlers and answers its parameters),
 //     retryIntervalMs: delay of every retry (real milliseconds),
 //     abortAt:      optional state name: stop the execution when it enters that state, as a person
@@ -89,7 +89,9 @@ const sm = new StateMachine(cfg.definition, { validationOptions: { checkArn: fal
 clock = await (await fetch(`${cfg.lambdaEndpoint}/clock`, { method: 'POST' })).json();
 const execution = sm.run(cfg.input, {
   overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
-  context: { Execution: { Name: cfg.executionName, Id: `arn:aws:states:local:000000000000:execution:rootwindow:${cfg.executionName}`, StartTime: new Date(Date.now()).toISOString() } },
+  // The execution started the moment the clock resumed: the harness recorded its StartExecution
+  // event (CloudTrail) at that instant.
+  context: { Execution: { Name: cfg.executionName, Id: cfg.executionArn || `arn:aws:states:local:000000000000:execution:rootwindow:${cfg.executionName}`, StartTime: new Date(clock.baseMs).toISOString() } },
 });
 
 const print = (o) => process.stdout.write(JSON.stringify(o) + '\n');

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambda/messages"
@@ -75,7 +76,7 @@ func run(args []string, out io.Writer) error {
 	}
 
 	ctx := context.Background()
-	handlers, stop, err := start(ctx)
+	handlers, emu, stop, err := start(ctx)
 	if err != nil {
 		return err
 	}
@@ -85,15 +86,43 @@ func run(args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if prior == "validate" {
+			if b, err = startedNow(emu, b); err != nil {
+				return err
+			}
+		}
 		res, err := handlers[prior].Invoke(ctx, b)
 		fmt.Fprintf(out, "first %s on events/%s: %s\n", prior, samples[prior].event, answer(res, err))
 		if err != nil {
 			return fmt.Errorf("%s, run first so that the request exists, failed", prior)
 		}
 	}
+	if *fn == "validate" {
+		if payload, err = startedNow(emu, payload); err != nil {
+			return fmt.Errorf("-event: %w", err)
+		}
+	}
 	res, err := handlers[*fn].Invoke(ctx, payload)
 	fmt.Fprintf(out, "%s on %s: %s\n", *fn, *event, answer(res, err))
 	return err
+}
+
+// startedNow records in the emulated CloudTrail that the request's requester started the
+// execution of a Validate payload just now (as a console user asking for themselves), and
+// returns the payload with that start time.
+func startedNow(emu *awsemu.Server, payload []byte) ([]byte, error) {
+	var in contract.ValidateInput
+	if err := json.Unmarshal(payload, &in); err != nil {
+		return nil, err
+	}
+	var env struct {
+		Request struct {
+			Requester string `json:"requester"`
+		} `json:"request"`
+	}
+	_ = json.Unmarshal(in.Input, &env)
+	started := testenv.Started(emu, in.Execution, in.Input, testenv.Person(env.Request.Requester), time.Now())
+	return json.Marshal(started)
 }
 
 func answer(res []byte, err error) string {
@@ -114,7 +143,7 @@ func answer(res []byte, err error) string {
 
 // start runs the emulators and builds every function's handler as its main does, configured
 // only through the environment variables the stack sets.
-func start(ctx context.Context) (map[string]lambda.Handler, func(), error) {
+func start(ctx context.Context) (map[string]lambda.Handler, *awsemu.Server, func(), error) {
 	org := orgemu.Standard(testenv.Management, "alice@example.com", "111111111111", "222222222222", "333333333333")
 	orgURL := org.Start()
 	emu := awsemu.New()
@@ -129,17 +158,18 @@ func start(ctx context.Context) (map[string]lambda.Handler, func(), error) {
 	}
 	if err != nil {
 		stop()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	const table = "rootwindow-ledger"
 	if err := ledger.CreateTable(ctx, testenv.DynamoDB(dbURL), table); err != nil {
 		stop()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	env := map[string]string{
 		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "local",
 		"AWS_ENDPOINT_URL_ORGANIZATIONS": orgURL, "AWS_ENDPOINT_URL_DYNAMODB": dbURL,
 		"AWS_ENDPOINT_URL_EVENTBRIDGE": emuURL, "AWS_ENDPOINT_URL_SNS": emuURL, "AWS_ENDPOINT_URL_SFN": emuURL,
+		"AWS_ENDPOINT_URL_CLOUDTRAIL": emuURL, contract.EnvEventsRoleARN: testenv.EventsRoleARN, contract.EnvAPIRoleARN: testenv.APIRoleARN,
 		contract.EnvTableName: table, contract.EnvGuardrailPolicyID: orgemu.GuardrailID,
 		contract.EnvAdminPrincipals: harness.AdminPattern, contract.EnvOrganizationID: orgemu.OrganizationID, contract.EnvTopicARN: harness.TopicARN,
 		contract.EnvStateMachineARN: harness.StateMachineARN,
@@ -148,7 +178,7 @@ func start(ctx context.Context) (map[string]lambda.Handler, func(), error) {
 	instance, err := lambdaenv.Load(ctx, lambdaenv.Options{Getenv: getenv, Env: getenv})
 	if err != nil {
 		stop()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	steps := workflow.New(instance.Windows)
 	return map[string]lambda.Handler{
@@ -157,5 +187,5 @@ func start(ctx context.Context) (map[string]lambda.Handler, func(), error) {
 		"reattach": lambda.NewHandler(steps.Reattach),
 		"sweeper":  lambda.NewHandler(steps.SafetyNet),
 		"api":      lambda.NewHandler(api.New(instance.Windows, instance.StepFunctions(), instance.Config.StateMachineARN).Handle),
-	}, stop, nil
+	}, emu, stop, nil
 }

@@ -145,7 +145,7 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		}))
 	}
 	for _, fn := range []awslambda.Function{f.Validate, f.Detach, f.Reattach, f.API, f.Sweeper} {
-		suppress(fn.Role(), "AwsSolutions-IAM5", "X-Ray's PutTraceSegments and PutTelemetryRecords have no resource to scope to; the Organizations Describe/List reads (validate, api, sweeper) act on the whole organization by nature and change nothing",
+		suppress(fn.Role(), "AwsSolutions-IAM5", "X-Ray's PutTraceSegments and PutTelemetryRecords and CloudTrail's LookupEvents (validate: who started an execution) have no resource to scope to; the Organizations Describe/List reads (validate, api, sweeper) act on the whole organization by nature and change nothing",
 			"Resource::*")
 		suppress(fn.Role(), "AwsSolutions-IAM5", "Organizations ARNs embed the organization ID, unknown at synth; a management account has exactly one organization, so o-* names it. The policy part names the guardrail SCP alone",
 			"Resource::arn:<AWS::Partition>:organizations::"+accountOf(stack)+":policy/o-*/service_control_policy/"+cfg.GuardrailPolicyID)
@@ -168,4 +168,15 @@ func (f *Functions) AllowStart(sm sfn.StateMachine) {
 		Reason:    jsii.String("states:DescribeExecution on the executions of rootwindow's one state machine (execution:<name>:*), as CDK grants it: a request's execution is named by its ID, unknown until it is made"),
 		AppliesTo: &[]any{map[string]any{"regex": "/^Resource::arn:<AWS::Partition>:states:.*:execution:.*:\\*$/"}},
 	}}, jsii.Bool(true))
+}
+
+// IdentifyDoors lets Validate find who started an execution (CloudTrail's LookupEvents, which
+// has no resource to scope to) and tell the doors apart by the starter's role: eventsRole for
+// the request rule, the api function's role for the API, anyone else the console.
+func (f *Functions) IdentifyDoors(eventsRole awsiam.IRole) {
+	f.Validate.AddEnvironment(jsii.String(contract.EnvEventsRoleARN), eventsRole.RoleArn(), nil)
+	f.Validate.AddEnvironment(jsii.String(contract.EnvAPIRoleARN), f.API.Role().RoleArn(), nil)
+	f.Validate.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("WhoStartedTheExecution"), Actions: jsii.Strings("cloudtrail:LookupEvents"), Resources: jsii.Strings("*"),
+	}))
 }

@@ -33,6 +33,9 @@ type Intake struct {
 	Bus         awsevents.EventBus
 	Rule        awsevents.Rule
 	DeadLetters awssqs.Queue
+	// StartRole is the role the rule starts executions with: Validate knows the EventBridge door
+	// by it (CloudTrail names it as the starter).
+	StartRole awsiam.Role
 }
 
 // NewIntake creates the request bus, its rule and the rule's dead-letter queue.
@@ -83,7 +86,12 @@ func NewIntake(scope constructs.Construct, id string, props *IntakeProps) *Intak
 	})
 	// The execution's name is chosen by EventBridge, so the event ID travels in the origin: the
 	// Validate step recognises a second delivery of the same event by it.
+	startRole := awsiam.NewRole(c, jsii.String("StartRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		Description: jsii.String("rootwindow: the request rule starts executions with this role, and only it"),
+	})
 	rule.AddTarget(awseventstargets.NewSfnStateMachine(props.StateMachine, &awseventstargets.SfnStateMachineProps{
+		Role: startRole,
 		Input: awsevents.RuleTargetInput_FromObject(map[string]any{
 			"request": awsevents.EventField_FromPath(jsii.String("$.detail")),
 			"origin": map[string]any{
@@ -95,5 +103,5 @@ func NewIntake(scope constructs.Construct, id string, props *IntakeProps) *Intak
 		RetryAttempts:   jsii.Number(24),
 		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(24)),
 	}))
-	return &Intake{Construct: c, Bus: bus, Rule: rule, DeadLetters: dlq}
+	return &Intake{Construct: c, Bus: bus, Rule: rule, DeadLetters: dlq, StartRole: startRole}
 }

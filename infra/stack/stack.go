@@ -44,6 +44,7 @@ func NewRootWindowStack(scope constructs.Construct, id string, props *RootWindow
 	wf := NewWorkflow(s, "Workflow", &WorkflowProps{Functions: fns, BookingHorizonDays: props.Config.BookingHorizonDays})
 	fns.AllowStart(wf.StateMachine)
 	in := NewIntake(s, "Intake", &IntakeProps{StateMachine: wf.StateMachine, Integrations: props.Config.EventIntegrations})
+	fns.IdentifyDoors(in.StartRole)
 	safety := NewSafetyNet(s, "SafetyNet", &SafetyNetProps{
 		Functions: fns, StateMachine: wf.StateMachine, Notifications: n, DeadLetters: in.DeadLetters,
 	})

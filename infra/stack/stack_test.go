@@ -351,7 +351,11 @@ func TestRetryAndCatch(t *testing.T) {
 	retryErrors := func(name string) ([]string, map[string]any) {
 		s := states[name].(map[string]any)
 		retries := s["Retry"].([]any)
-		if len(retries) != 1 {
+		want := 1
+		if name == stack.StateValidate {
+			want = 2 // and one for RequesterUnknown, below
+		}
+		if len(retries) != want {
 			t.Fatalf("%s: %d retriers", name, len(retries))
 		}
 		r := retries[0].(map[string]any)
@@ -381,6 +385,16 @@ func TestRetryAndCatch(t *testing.T) {
 		if slices.Contains(errs, contract.ErrRequestRejected) || slices.Contains(errs, "States.ALL") {
 			t.Errorf("%s retries what it must not: %v", name, errs)
 		}
+	}
+	// Validate looks for who started the execution for half an hour, then gives up.
+	who := states[stack.StateValidate].(map[string]any)["Retry"].([]any)[1].(map[string]any)
+	if !reflect.DeepEqual(who["ErrorEquals"], []any{contract.ErrRequesterUnknown}) || who["IntervalSeconds"] != float64(60) ||
+		who["MaxAttempts"] != float64(30) || who["BackoffRate"] != float64(1) {
+		t.Errorf("who started the execution is looked for: %v", who)
+	}
+	params := states[stack.StateValidate].(map[string]any)["Parameters"].(map[string]any)
+	if params["executionArn.$"] != "$$.Execution.Id" || params["startedAt.$"] != "$$.Execution.StartTime" {
+		t.Errorf("validate is not given the execution's context: %v", params)
 	}
 	if got := catches(stack.StateValidate); !reflect.DeepEqual(got, [][2]string{{contract.ErrRequestRejected, stack.StateExplain}, {"States.ALL", stack.StateCompensate}}) {
 		t.Errorf("validate catches %v", got)
@@ -487,5 +501,40 @@ func TestAPIAdmitsOnlyTheOrganization(t *testing.T) {
 		if !strings.Contains(doc, want) {
 			t.Errorf("API policy %s lacks %s", doc, want)
 		}
+	}
+}
+
+// Validate tells the doors apart by who started an execution: it knows the request rule's role
+// and the api function's role, and may look up CloudTrail's event history.
+func TestValidateKnowsTheDoorsRoles(t *testing.T) {
+	var env map[string]any
+	for id, fn := range resources("AWS::Lambda::Function") {
+		if strings.HasPrefix(id, "FunctionsValidate") {
+			env = props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
+		}
+	}
+	events, _ := json.Marshal(env[contract.EnvEventsRoleARN])
+	api, _ := json.Marshal(env[contract.EnvAPIRoleARN])
+	if !strings.Contains(string(events), "IntakeStartRole") || !strings.Contains(string(api), "FunctionsApiRole") {
+		t.Errorf("events role %s, api role %s", events, api)
+	}
+	for id, rule := range resources("AWS::Events::Rule") {
+		b, _ := json.Marshal(props(rule)["Targets"])
+		if strings.Contains(string(b), "StateMachine") && !strings.Contains(string(b), "IntakeStartRole") {
+			t.Errorf("%s starts executions with another role: %s", id, b)
+		}
+	}
+	found := false
+	for id, p := range resources("AWS::IAM::Policy") {
+		b, _ := json.Marshal(props(p))
+		if strings.Contains(string(b), "cloudtrail:LookupEvents") {
+			found = true
+			if !strings.HasPrefix(id, "FunctionsValidateRole") {
+				t.Errorf("%s may look up CloudTrail", id)
+			}
+		}
+	}
+	if !found {
+		t.Error("validate may not look up CloudTrail")
 	}
 }

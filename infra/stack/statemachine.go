@@ -80,6 +80,13 @@ func invoke(scope constructs.Construct, name string, fn awslambda.Function, payl
 	return tasks.NewLambdaInvoke(scope, jsii.String(name), props)
 }
 
+// How long Validate looks for who started an execution: RequesterRetries more times,
+// RequesterRetrySeconds apart.
+const (
+	RequesterRetrySeconds = 60
+	RequesterRetries      = 30
+)
+
 // restoreRetry is the reattach budget: 25 retries whose delays double from 10 s up to 10 minutes,
 // at most about 3.3 hours in all; full jitter draws each delay between zero and that, so
 // typically about half as long. A function, not a package variable: its values come from jsii,
@@ -140,13 +147,23 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 		ErrorPath: jsii.String("$.error.Error"), CausePath: jsii.String("$.error.Cause"),
 	}))
 
+	// From the execution's context, which its starter cannot write: Validate finds who started
+	// it in CloudTrail by its ARN and start time.
 	validate := invoke(c, StateValidate, fns.Validate, map[string]any{
-		"input":     sfn.JsonPath_EntirePayload(),
-		"execution": sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
+		"input":        sfn.JsonPath_EntirePayload(),
+		"execution":    sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
+		"executionArn": sfn.JsonPath_StringAt(jsii.String("$$.Execution.Id")),
+		"startedAt":    sfn.JsonPath_StringAt(jsii.String("$$.Execution.StartTime")),
 	}, "")
 	validate.AddRetry(&sfn.RetryProps{
 		Errors: jsii.Strings(retryable...), Interval: awscdk.Duration_Seconds(jsii.Number(2)),
 		BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(6), JitterStrategy: sfn.JitterType_FULL,
+	})
+	// CloudTrail delivers the StartExecution event to its event history some minutes after the
+	// call: look again every minute for half an hour, then refuse (nothing is reserved before).
+	validate.AddRetry(&sfn.RetryProps{
+		Errors: jsii.Strings(contract.ErrRequesterUnknown), Interval: awscdk.Duration_Seconds(jsii.Number(RequesterRetrySeconds)),
+		BackoffRate: jsii.Number(1), MaxAttempts: jsii.Number(RequesterRetries),
 	})
 	// The Lambda error's Cause is JSON; show the requester just the list of problems.
 	explain := sfn.NewPass(c, jsii.String(StateExplain), &sfn.PassProps{

@@ -47,6 +47,9 @@ type Server struct {
 	failures   map[string]int // operation → calls still to fail
 	onStart    func(Execution)
 	srv        *httptest.Server
+	identities map[string]Identity // access key → who CloudTrail says signed with it
+	trail      []TrailEvent
+	trailDelay int
 }
 
 // New returns a stopped emulator.
@@ -74,6 +77,7 @@ const (
 	OpPublish           = "Publish"
 	OpStartExecution    = "StartExecution"
 	OpDescribeExecution = "DescribeExecution"
+	OpLookupEvents      = "LookupEvents"
 )
 
 // Fail makes the next n calls of op fail with a service error.
@@ -115,7 +119,7 @@ func (s *Server) Executions() []Execution {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.events, s.messages, s.executions = nil, nil, nil
+	s.events, s.messages, s.executions, s.trail, s.trailDelay = nil, nil, nil, nil, 0
 	s.failures = map[string]int{}
 }
 
@@ -139,7 +143,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	case target == "AWSStepFunctions.DescribeExecution":
 		s.describeExecution(w, body)
 	case target == "AWSStepFunctions.StartExecution":
-		s.startExecution(w, body)
+		s.startExecution(w, body, s.callerOf(r))
+	case target == trailTarget:
+		s.lookupEvents(w, body)
 	case target == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
 		s.query(w, body)
 	default:
@@ -191,7 +197,13 @@ func (s *Server) putEvents(w http.ResponseWriter, body []byte) {
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-func (s *Server) startExecution(w http.ResponseWriter, body []byte) {
+func (s *Server) callerOf(r *http.Request) Identity {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.caller(r)
+}
+
+func (s *Server) startExecution(w http.ResponseWriter, body []byte, by Identity) {
 	var in struct {
 		StateMachineArn string `json:"stateMachineArn"`
 		Name            string `json:"name"`
@@ -223,6 +235,7 @@ func (s *Server) startExecution(w http.ResponseWriter, body []byte) {
 	if started == nil { // Step Functions starts a name once; a repeat with the same input is a no-op
 		e := Execution{StateMachineARN: in.StateMachineArn, Name: in.Name, ARN: arn, Input: json.RawMessage(in.Input), Status: "RUNNING"}
 		s.executions = append(s.executions, e)
+		s.record(arn, by, time.Now())
 		if s.onStart != nil {
 			go s.onStart(e)
 		}

@@ -133,6 +133,9 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 		return nil, fmt.Errorf("with an external Organizations endpoint, give the guardrail policy ID: %w", err)
 	}
 	h.AWS = awsemu.New()
+	// The handlers sign with this key; CloudTrail names its StartExecution calls as the api
+	// function's role, which the API door is known by.
+	h.AWS.Identify("AKIDLOCAL", awsemu.Identity{ARN: "arn:aws:sts::999999999999:assumed-role/rootwindow-FunctionsApiRole/api", IssuerARN: testenv.APIRoleARN})
 	awsURL := h.AWS.Start()
 	h.stop = append(h.stop, h.AWS.Close)
 	dbURL := opts.DynamoDBEndpoint
@@ -146,7 +149,8 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL_ORGANIZATIONS": orgURL, "AWS_ENDPOINT_URL_DYNAMODB": dbURL,
 		"AWS_ENDPOINT_URL_EVENTBRIDGE": awsURL, "AWS_ENDPOINT_URL_SNS": awsURL, "AWS_ENDPOINT_URL_SFN": awsURL,
-		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "local",
+		"AWS_ENDPOINT_URL_CLOUDTRAIL": awsURL,
+		"AWS_REGION":                  "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "local",
 		"AWS_EC2_METADATA_DISABLED": "true",
 	} {
 		if err := os.Setenv(k, v); err != nil {
@@ -220,6 +224,7 @@ func (h *Harness) NewLedger(ctx context.Context) error {
 	env := map[string]string{
 		contract.EnvTableName: table, contract.EnvGuardrailPolicyID: h.PolicyID,
 		contract.EnvAdminPrincipals: h.opts.AdminPattern, contract.EnvOrganizationID: h.opts.OrganizationID,
+		contract.EnvEventsRoleARN: testenv.EventsRoleARN, contract.EnvAPIRoleARN: testenv.APIRoleARN,
 		contract.EnvTopicARN: TopicARN, contract.EnvStateMachineARN: StateMachineARN,
 	}
 	instance, err := lambdaenv.Load(ctx, lambdaenv.Options{

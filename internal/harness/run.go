@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/rootwindow/rootwindow/infra/stack"
+	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/cdktest"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
@@ -299,12 +300,37 @@ type RunOptions struct {
 	// console would; the result's status is then ABORTED. A task entered is already invoked, and
 	// its handler runs on, as a Lambda does.
 	AbortAt string
+	// StartedBy is who CloudTrail records as having started the execution. Default: the request
+	// rule's role for an input whose origin is EventBridge, else the requester the input names
+	// (a console user asking for themselves), else Requester.
+	StartedBy *awsemu.Identity
+}
+
+// starterOf is who starts an execution with input by default (see RunOptions.StartedBy).
+func starterOf(input json.RawMessage) awsemu.Identity {
+	var env struct {
+		Request struct {
+			Requester string `json:"requester"`
+		} `json:"request"`
+		Origin struct {
+			Channel string `json:"channel"`
+		} `json:"origin"`
+	}
+	_ = json.Unmarshal(input, &env)
+	switch {
+	case env.Origin.Channel == contract.ChannelEventBridge:
+		return testenv.EventsRule
+	case env.Request.Requester != "":
+		return testenv.Person(env.Request.Requester)
+	}
+	return testenv.Person(Requester)
 }
 
 // RunWith is Run with options.
 func (h *Harness) RunWith(ctx context.Context, name string, input json.RawMessage, o RunOptions) (Result, error) {
+	executionARN := strings.Replace(StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
 	cfg, err := json.Marshal(map[string]any{
-		"definition": json.RawMessage(h.Definition), "input": input, "executionName": name,
+		"definition": json.RawMessage(h.Definition), "input": input, "executionName": name, "executionArn": executionARN,
 		"lambdaEndpoint":  h.invoker.srv.URL,
 		"retryIntervalMs": h.opts.RetryInterval.Milliseconds(),
 		"abortAt":         o.AbortAt,
@@ -322,8 +348,14 @@ func (h *Harness) RunWith(ctx context.Context, name string, input json.RawMessag
 	}
 	f.Close()
 
-	// Step Functions knows the execution (the sweep asks it whether a request's execution runs).
+	// Step Functions knows the execution (the sweep asks it whether a request's execution runs),
+	// and CloudTrail who started it, at the instant the frozen clock resumes from.
 	h.AWS.Ran(StateMachineARN, name, input, "RUNNING")
+	starter := starterOf(input)
+	if o.StartedBy != nil {
+		starter = *o.StartedBy
+	}
+	h.AWS.Started(executionARN, starter, h.Clock.Now())
 	before := h.invoker.invocations()
 	h.invoker.mu.Lock()
 	firstTiming := len(h.invoker.timings)

@@ -1,6 +1,7 @@
 package harness_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/rootwindow/rootwindow/internal/harness"
+	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
@@ -120,6 +122,51 @@ func TestThreatPlantedOpenRecordHidingALiftedAccount(t *testing.T) {
 	}
 	if rec := s.record("planted-open"); rec.Status != ledger.Closed || !strings.Contains(rec.History[len(rec.History)-1].Note+rec.History[len(rec.History)-2].Note, "no execution") {
 		t.Errorf("planted record %s: %+v", rec.Status, rec.History)
+	}
+	s.unchanged()
+}
+
+// The console door, through the synthesized state machine: the requester is whoever CloudTrail
+// says started the execution.
+func TestThreatConsoleInputNamingAnotherRequester(t *testing.T) {
+	s := begin(t)
+	bob := testenv.Person("arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/bob@example.com")
+	res, err := h.RunWith(s.ctx, "named-1", request([]string{"111111111111"}, 1, nil), harness.RunOptions{StartedBy: &bob})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Error != contract.ErrRequestRejected || !strings.Contains(res.Cause, "does not match the authenticated caller \""+bob.ARN+"\"") {
+		t.Fatalf("%s %s: %s", res.Status, res.Error, res.Cause)
+	}
+	if n := len(calls("DetachPolicy")); n != 0 {
+		t.Errorf("%d detaches", n)
+	}
+	s.unchanged()
+}
+
+func TestThreatForgedOrigin(t *testing.T) {
+	s := begin(t)
+	input, _ := json.Marshal(map[string]any{
+		"request": map[string]any{"accountIds": []string{"111111111111"}, "hours": 1, "reason": "x (SEC-1)", "requester": harness.Requester},
+		"origin":  map[string]string{"channel": "api", "caller": "arn:aws:sts::999999999999:assumed-role/Ops/mallory"},
+	})
+	if res := s.run("forged-1", input); res.Status != "SUCCEEDED" {
+		t.Fatalf("%s %s: %s", res.Status, res.Error, res.Cause)
+	}
+	if rec := s.record("forged-1"); rec.Origin != (contract.Origin{Channel: contract.ChannelStepFunctions, Caller: harness.Requester}) {
+		t.Errorf("origin %+v: taken from the input", rec.Origin)
+	}
+	s.unchanged()
+}
+
+// CloudTrail records the StartExecution call late: the state machine asks again (RequesterUnknown
+// is retried) and the request goes through once it is there.
+func TestRequesterFoundOnceCloudTrailHasTheEvent(t *testing.T) {
+	s := begin(t)
+	h.AWS.DelayTrail(2)
+	res := s.run("late-trail", request([]string{"111111111111"}, 1, nil))
+	if res.Status != "SUCCEEDED" || res.Invocations[contract.TaskValidate] != 3 {
+		t.Fatalf("%s %s %s, validate invoked %d times", res.Status, res.Error, res.Cause, res.Invocations[contract.TaskValidate])
 	}
 	s.unchanged()
 }

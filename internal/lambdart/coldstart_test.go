@@ -82,6 +82,7 @@ func BenchmarkColdStart(b *testing.B) {
 		"AWS_LAMBDA_FUNCTION_NAME=rootwindow-bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128", "AWS_LAMBDA_LOG_FORMAT=JSON",
 		"AWS_ENDPOINT_URL_ORGANIZATIONS=" + orgURL, "AWS_ENDPOINT_URL_DYNAMODB=" + dbURL,
 		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + emuURL, "AWS_ENDPOINT_URL_SNS=" + emuURL, "AWS_ENDPOINT_URL_SFN=" + emuURL,
+		"AWS_ENDPOINT_URL_CLOUDTRAIL=" + emuURL, contract.EnvOrganizationID + "=" + orgemu.OrganizationID,
 		contract.EnvTableName + "=" + table, contract.EnvGuardrailPolicyID + "=" + orgemu.GuardrailID,
 		contract.EnvAdminPrincipals + "=arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*",
 		contract.EnvTopicARN + "=arn:aws:sns:us-east-1:999999999999:ops",
@@ -136,7 +137,8 @@ func BenchmarkColdStart(b *testing.B) {
 		id := fmt.Sprintf("bench-%d", i)
 		req, _ := json.Marshal(map[string]any{"accountIds": members, "hours": 1, "reason": "cold start benchmark", "requester": requester})
 		envelope, _ := json.Marshal(contract.Envelope{Request: req})
-		run("validate", contract.ValidateInput{Input: envelope, Execution: id})
+		validate := testenv.Started(emu, id, envelope, testenv.Person(requester), time.Now())
+		run("validate", validate)
 		run("detach", contract.DetachInput{RequestID: id})
 		run("reattach", contract.ReattachInput{RequestID: id, Mode: contract.ModeClose})
 		post := events.APIGatewayProxyRequest{
@@ -162,7 +164,7 @@ func BenchmarkColdStart(b *testing.B) {
 		run("sweeper", events.CloudWatchEvent{Version: "0", ID: id, DetailType: contract.DetailTypeSchedule, Source: "aws.events", Detail: json.RawMessage(`{}`)})
 
 		// Cold starts whose first event needs one ledger read: what the runtime and our init cost.
-		launch("validate", contract.ValidateInput{Input: envelope, Execution: id}, light)
+		launch("validate", validate, light)
 		launch("detach", contract.DetachInput{RequestID: id}, light)
 		launch("reattach", contract.ReattachInput{RequestID: id, Mode: contract.ModeClose}, light)
 		get := events.APIGatewayProxyRequest{Resource: "/requests/{id}", HTTPMethod: "GET", PathParameters: map[string]string{"id": id}}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -30,6 +31,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/dynamofake"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
@@ -97,6 +99,44 @@ const (
 	AdminPattern = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*"
 )
 
+// Who starts executions in tests, as CloudTrail names them: the state machine, the request rule's
+// role (the EventBridge door) and the api function's role (the API door).
+const (
+	StateMachineARN = "arn:aws:states:us-east-1:999999999999:stateMachine:rootwindow"
+	EventsRoleARN   = "arn:aws:iam::999999999999:role/rootwindow-IntakeStartRole"
+	APIRoleARN      = "arn:aws:iam::999999999999:role/rootwindow-FunctionsApiRole"
+)
+
+// EventsRule is a session of the request rule's role, the EventBridge door's starter.
+var EventsRule = awsemu.Identity{ARN: "arn:aws:sts::999999999999:assumed-role/rootwindow-IntakeStartRole/0a1b2c3d", IssuerARN: EventsRoleARN}
+
+// Person is someone who starts an execution from the console, as CloudTrail names them: arn is
+// the session ARN of an assumed role (its role is the session's issuer) or an IAM user's ARN.
+func Person(arn string) awsemu.Identity {
+	who := awsemu.Identity{ARN: arn}
+	parts := strings.SplitN(arn, ":", 6)
+	if len(parts) == 6 && strings.HasPrefix(parts[5], "assumed-role/") {
+		role := strings.SplitN(strings.TrimPrefix(parts[5], "assumed-role/"), "/", 2)[0]
+		who.IssuerARN = "arn:aws:iam::" + parts[4] + ":role/" + role
+	}
+	return who
+}
+
+// Started records in emu's CloudTrail that by started execution name at at, and returns the
+// Validate payload the state machine passes for it.
+func Started(emu *awsemu.Server, name string, input json.RawMessage, by awsemu.Identity, at time.Time) contract.ValidateInput {
+	arn := strings.Replace(StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+	emu.Started(arn, by, at)
+	return contract.ValidateInput{Input: input, Execution: name, ExecutionARN: arn, StartedAt: at.UTC().Format(time.RFC3339Nano)}
+}
+
+// Trail is the real CloudTrail client for emu's event history.
+func Trail(emu *awsemu.Server) *cloudtrail.Client {
+	cfg := AWSConfig()
+	cfg.RetryMaxAttempts = 1
+	return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.BaseEndpoint = aws.String(emu.URL()) })
+}
+
 // Steps builds the workflow's steps as a Lambda would, against the given emulators: org through
 // the real Organizations client, a fresh ledger table on db, notifications to emu; administrators
 // match AdminPattern; the clock is now.
@@ -105,7 +145,7 @@ func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db DB, table st
 	LedgerTable(t, db, table)
 	return workflow.New(&window.Service{
 		Config: config.Runtime{
-			TableName: table, EventBus: "default",
+			TableName: table, EventBus: "default", EventsRoleARN: EventsRoleARN, APIRoleARN: APIRoleARN,
 			Settings: config.Settings{GuardrailPolicyID: orgemu.GuardrailID, OwnerTagKey: "owner",
 				AdminPrincipals: []string{AdminPattern}, MaxAccountsPerRequest: 50, BookingHorizonDays: 7, OrganizationID: orgemu.OrganizationID},
 		},
@@ -113,6 +153,7 @@ func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db DB, table st
 			guardrail.Options{Backoff: guardrail.Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}}),
 		Ledger: ledger.New(db, table, now),
 		Notify: Notifier(t, emu, now),
+		Trail:  Trail(emu),
 		Clock:  now,
 		Log:    slog.New(slog.DiscardHandler),
 	})

@@ -37,6 +37,9 @@ type Runtime struct {
 	EventBus        string
 	TopicARN        string
 	StateMachineARN string
+	// EventsRoleARN and APIRoleARN tell the doors apart by who started an execution.
+	EventsRoleARN string
+	APIRoleARN    string
 }
 
 // Authz is the authorization policy this configuration describes.
@@ -61,6 +64,8 @@ func Load(getenv func(string) string) (Runtime, error) {
 		EventBus:        strings.TrimSpace(getenv(contract.EnvEventBus)),
 		TopicARN:        strings.TrimSpace(getenv(contract.EnvTopicARN)),
 		StateMachineARN: strings.TrimSpace(getenv(contract.EnvStateMachineARN)),
+		EventsRoleARN:   strings.TrimSpace(getenv(contract.EnvEventsRoleARN)),
+		APIRoleARN:      strings.TrimSpace(getenv(contract.EnvAPIRoleARN)),
 	}
 	if r.EventBus == "" {
 		r.EventBus = "default"

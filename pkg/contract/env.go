@@ -14,6 +14,10 @@ const (
 	EnvEventBus           = "ROOTWINDOW_EVENT_BUS"         // where notifications go; default "default"
 	EnvTopicARN           = "ROOTWINDOW_TOPIC_ARN"         // the operators' SNS topic; "" sends events only
 	EnvStateMachineARN    = "ROOTWINDOW_STATE_MACHINE_ARN" // the api function starts executions of it
+	// The roles whose sessions start executions for the EventBridge door (the request rule's
+	// target role) and the API door (the api function's role): any other starter is the console.
+	EnvEventsRoleARN = "ROOTWINDOW_EVENTS_ROLE_ARN"
+	EnvAPIRoleARN    = "ROOTWINDOW_API_ROLE_ARN"
 )
 
 // The ledger table's schema: partition key pk, and an index of requests (and leases) by kind and

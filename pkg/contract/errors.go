@@ -47,22 +47,30 @@ func (e *InvalidState) Error() string { return e.Msg }
 
 func (e *InvalidState) Unwrap() error { return e.Err }
 
+// RequesterUnknown: who started the execution is not in CloudTrail's event history yet; retry
+// later. When retries run out, the request is refused (nothing was reserved).
+type RequesterUnknown struct{ Msg string }
+
+func (e *RequesterUnknown) Error() string { return e.Msg }
+
 // Error names as Step Functions sees them.
 const (
-	ErrRequestRejected = "RequestRejected"
-	ErrThrottled       = "Throttled"
-	ErrUnavailable     = "Unavailable"
-	ErrDetachFailed    = "DetachFailed"
-	ErrRestoreFailed   = "RestoreFailed"
-	ErrInvalidState    = "InvalidState"
+	ErrRequestRejected  = "RequestRejected"
+	ErrThrottled        = "Throttled"
+	ErrUnavailable      = "Unavailable"
+	ErrDetachFailed     = "DetachFailed"
+	ErrRestoreFailed    = "RestoreFailed"
+	ErrInvalidState     = "InvalidState"
+	ErrRequesterUnknown = "RequesterUnknown"
 )
 
 // ErrorNames maps each error type to the name Step Functions matches; a test keeps it honest.
 var ErrorNames = map[string]error{
-	ErrRequestRejected: &RequestRejected{},
-	ErrThrottled:       &Throttled{},
-	ErrUnavailable:     &Unavailable{},
-	ErrDetachFailed:    &DetachFailed{},
-	ErrRestoreFailed:   &RestoreFailed{},
-	ErrInvalidState:    &InvalidState{},
+	ErrRequestRejected:  &RequestRejected{},
+	ErrThrottled:        &Throttled{},
+	ErrUnavailable:      &Unavailable{},
+	ErrDetachFailed:     &DetachFailed{},
+	ErrRestoreFailed:    &RestoreFailed{},
+	ErrInvalidState:     &InvalidState{},
+	ErrRequesterUnknown: &RequesterUnknown{},
 }

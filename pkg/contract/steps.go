@@ -31,11 +31,14 @@ type Envelope struct {
 	Origin  *Origin         `json:"origin,omitempty"`
 }
 
-// ValidateInput is the Validate task's payload: the whole execution input and the execution name,
-// which is the request ID.
+// ValidateInput is the Validate task's payload: the whole execution input, and from the
+// execution's context (which its starter cannot write) its name, which is the request ID, its ARN
+// and when it started, by which Validate finds who started it.
 type ValidateInput struct {
-	Input     json.RawMessage `json:"input"`
-	Execution string          `json:"execution"`
+	Input        json.RawMessage `json:"input"`
+	Execution    string          `json:"execution"`
+	ExecutionARN string          `json:"executionArn,omitempty"`
+	StartedAt    string          `json:"startedAt,omitempty"` // RFC 3339
 }
 
 // Window is the Validate task's output: the accepted, normalised request.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -82,6 +83,7 @@ func Load(_ context.Context, o Options) (*Instance, error) {
 	if cfg.StateMachineARN != "" {
 		in.Windows.Executions = in.StepFunctions()
 	}
+	in.Windows.Trail = cloudtrail.NewFromConfig(awsCfg, func(opt *cloudtrail.Options) { opt.BaseEndpoint = in.endpoint("CloudTrail") })
 	return in, nil
 }
 

@@ -6,9 +6,11 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
@@ -33,8 +35,11 @@ func TestLoadRunsAWindow(t *testing.T) {
 	}
 	t.Cleanup(stop)
 	testenv.LedgerTable(t, testenv.DynamoDB(dbURL), "rootwindow-ledger")
+	emu := awsemu.New() // CloudTrail, EventBridge, SNS
+	emuURL := emu.Start()
+	t.Cleanup(emu.Close)
 	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL_ORGANIZATIONS": orgURL, "AWS_ENDPOINT_URL_DYNAMODB": dbURL,
+		"AWS_ENDPOINT_URL_ORGANIZATIONS": orgURL, "AWS_ENDPOINT_URL_DYNAMODB": dbURL, "AWS_ENDPOINT_URL": emuURL,
 		"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "eu-west-1",
 		contract.EnvTableName: "rootwindow-ledger", contract.EnvGuardrailPolicyID: orgemu.GuardrailID,
 		contract.EnvAdminPrincipals: testenv.AdminPattern, contract.EnvOrganizationID: orgemu.OrganizationID,
@@ -55,7 +60,10 @@ func TestLoadRunsAWindow(t *testing.T) {
 		}
 		return out
 	}
-	w := invoke(steps.Validate, `{"input":{"request":{"accountIds":["111111111111"],"hours":1,"reason":"reset root password (SEC-9)","requester":"`+alice+`"},"origin":{"channel":"stepfunctions"}},"execution":"env-1"}`)
+	validate, _ := json.Marshal(testenv.Started(emu, "env-1",
+		json.RawMessage(`{"request":{"accountIds":["111111111111"],"hours":1,"reason":"reset root password (SEC-9)","requester":"`+alice+`"}}`),
+		testenv.Person(alice), time.Now()))
+	w := invoke(steps.Validate, string(validate))
 	if !strings.Contains(string(w), `"requestId":"env-1"`) {
 		t.Errorf("validate answered %s", w)
 	}

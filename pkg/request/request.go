@@ -323,8 +323,10 @@ func parseRequester(v json.RawMessage, caller string, probs *Problems) string {
 	}
 	switch {
 	case caller != "" && claimed != "" && !strings.EqualFold(claimed, caller):
-		probs.Add("requester", "%s does not match the authenticated caller %s; leave requester out or send your own identity",
-			quote(claimed), quote(caller))
+		// The caller is established by AWS (SigV4, CloudTrail), not typed: shown whole, so that a
+		// claim cut short cannot look the same as it.
+		probs.Add("requester", "%s does not match the authenticated caller %q; leave requester out or send your own identity",
+			quote(claimed), caller)
 		return ""
 	case caller != "":
 		return caller

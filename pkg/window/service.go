@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
+	"github.com/rootwindow/rootwindow/pkg/identity"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
 )
@@ -30,6 +31,8 @@ type Service struct {
 	// Metrics receives CloudWatch Embedded Metric Format lines (the function's stdout); nil
 	// discards them.
 	Metrics io.Writer
+	// Trail is CloudTrail's event history, where Validate finds who started an execution.
+	Trail identity.TrailAPI
 	// Executions answers whether a request's execution is still running (Step Functions, for the
 	// sweep); nil skips that check.
 	Executions ExecutionsAPI

@@ -282,11 +282,11 @@ func TestDuplicateEventDelivery(t *testing.T) {
 		})
 		return b
 	}
-	first, err := e.steps.Validate(context.Background(), contract.ValidateInput{Input: doc(t), Execution: "exec-a"})
+	first, err := e.steps.Validate(context.Background(), e.started("exec-a", doc(t), testenv.EventsRule))
 	if err != nil || first.DuplicateOf != "" {
 		t.Fatalf("first delivery: %+v %v", first, err)
 	}
-	second, err := e.steps.Validate(context.Background(), contract.ValidateInput{Input: doc(t), Execution: "exec-b"})
+	second, err := e.steps.Validate(context.Background(), e.started("exec-b", doc(t), testenv.EventsRule))
 	if err != nil || !reflect.DeepEqual(second, contract.Window{RequestID: "exec-b", DuplicateOf: "exec-a"}) {
 		t.Fatalf("second delivery: %+v %v", second, err)
 	}

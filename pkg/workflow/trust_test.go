@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
+	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
@@ -214,5 +215,96 @@ func TestSweepSettlesRequestsWhoseExecutionIsNotRunning(t *testing.T) {
 				e.assertGuardrail(t, false, members[0])
 			}
 		})
+	}
+}
+
+const bob = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/bob@example.com"
+
+// The console door: the requester is whoever started the execution, as CloudTrail recorded the
+// StartExecution call; what the input says about who asks, or how it arrived, is not believed.
+func TestConsoleRequesterIsWhoStartedTheExecution(t *testing.T) {
+	t.Run("input naming another requester", func(t *testing.T) {
+		e := newEnv(t)
+		_, err := e.steps.Validate(context.Background(), e.started("req-1", input(t, validRequest(members[0])), testenv.Person(bob)))
+		var rej *contract.RequestRejected
+		if !errors.As(err, &rej) || !strings.Contains(rej.Error(), `requester: "`+alice[:64]+`…" does not match the authenticated caller "`+bob+`"`) {
+			t.Fatalf("got %v", err)
+		}
+		if e.writes() != 0 {
+			t.Error("something was lifted")
+		}
+	})
+	t.Run("no requester named: the starter asks", func(t *testing.T) {
+		e := newEnv(t)
+		req := validRequest(members[0])
+		delete(req, "requester")
+		if _, err := e.steps.Validate(context.Background(), e.started("req-1", input(t, req), testenv.Person(alice))); err != nil {
+			t.Fatal(err)
+		}
+		if rec := e.assertStatus(t, "req-1", ledger.Scheduled); rec.Requester != alice {
+			t.Errorf("requester %q", rec.Requester)
+		}
+	})
+	t.Run("forged origin", func(t *testing.T) {
+		e := newEnv(t)
+		b, _ := json.Marshal(map[string]any{"request": validRequest(members[0]),
+			"origin": map[string]string{"channel": "api", "caller": "arn:aws:sts::999999999999:assumed-role/Ops/mallory", "eventId": "forged-event"}})
+		if _, err := e.steps.Validate(context.Background(), e.started("req-1", b, testenv.Person(alice))); err != nil {
+			t.Fatal(err)
+		}
+		rec := e.assertStatus(t, "req-1", ledger.Scheduled)
+		if rec.Origin != (contract.Origin{Channel: contract.ChannelStepFunctions, Caller: alice}) {
+			t.Errorf("origin %+v: read from the input", rec.Origin)
+		}
+		if got := e.detail(t, 0); got.Origin.Channel != contract.ChannelStepFunctions || got.Origin.Caller != alice {
+			t.Errorf("announced origin %+v", got.Origin)
+		}
+	})
+	t.Run("an EventBridge origin from the console", func(t *testing.T) {
+		e := newEnv(t)
+		b, _ := json.Marshal(map[string]any{"request": validRequest(members[0]),
+			"origin": map[string]string{"channel": "eventbridge", "eventId": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "sourceAccount": members[0]}})
+		if _, err := e.steps.Validate(context.Background(), e.started("req-1", b, testenv.Person(alice))); err != nil {
+			t.Fatal(err)
+		}
+		if rec := e.assertStatus(t, "req-1", ledger.Scheduled); rec.Origin.Channel != contract.ChannelStepFunctions || rec.Origin.EventID != "" {
+			t.Errorf("origin %+v", rec.Origin)
+		}
+	})
+	t.Run("started by the API's role without a record", func(t *testing.T) {
+		e := newEnv(t)
+		api := awsemu.Identity{ARN: "arn:aws:sts::999999999999:assumed-role/rootwindow-FunctionsApiRole/fn", IssuerARN: testenv.APIRoleARN}
+		_, err := e.steps.Validate(context.Background(), e.started("req-1", input(t, validRequest(members[0])), api))
+		var rej *contract.RequestRejected
+		if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "its request is not in the ledger") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+// CloudTrail records the StartExecution call some time after it: until then Validate answers
+// RequesterUnknown (the state machine retries) and records nothing.
+func TestRequesterNotYetInCloudTrail(t *testing.T) {
+	e := newEnv(t)
+	e.emu.DelayTrail(1)
+	in := e.started("req-1", input(t, validRequest(members[0])), testenv.Person(alice))
+	_, err := e.steps.Validate(context.Background(), in)
+	var unknown *contract.RequesterUnknown
+	if !errors.As(err, &unknown) {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := e.store.Get(context.Background(), "req-1"); !errors.Is(err, ledger.ErrNotFound) {
+		t.Errorf("recorded before its requester was known: %v", err)
+	}
+	if _, err := e.steps.Validate(context.Background(), in); err != nil {
+		t.Fatal(err)
+	}
+	e.assertStatus(t, "req-1", ledger.Scheduled)
+	// A payload without the execution's context (a state machine of an older definition) cannot
+	// establish anyone: refused.
+	_, err = e.steps.Validate(context.Background(), contract.ValidateInput{Input: in.Input, Execution: "req-2"})
+	var rej *contract.RequestRejected
+	if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "did not pass the execution's ARN and start time") {
+		t.Errorf("got %v", err)
 	}
 }

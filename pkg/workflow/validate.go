@@ -5,14 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"time"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/identity"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/request"
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
-
-var channels = map[string]bool{contract.ChannelStepFunctions: true, contract.ChannelEventBridge: true, contract.ChannelAPI: true}
 
 // Validate checks a request against the contract, the administrators, the owners, the other
 // windows and the organization; reserves its accounts; and returns the window to hold. A request
@@ -39,7 +40,11 @@ func (s *Steps) Validate(ctx context.Context, in contract.ValidateInput) (contra
 		return contract.Window{}, &contract.Unavailable{Msg: err.Error()}
 	}
 
-	req, origin, probs := s.parse(in.Input)
+	starter, err := s.whoStarted(ctx, in)
+	if err != nil {
+		return contract.Window{}, err
+	}
+	req, origin, probs := s.parse(in.Input, s.door(starter), starter)
 	if origin.EventID != "" {
 		holder, err := s.Ledger.ClaimEvent(ctx, origin.EventID, id)
 		if err != nil {
@@ -101,10 +106,49 @@ func (s *Steps) answerAgain(rec ledger.Record) (contract.Window, error) {
 	return contract.Window{}, &contract.RequestRejected{Problems: probs}
 }
 
-// parse reads the envelope strictly and the request under the contract.
-func (s *Steps) parse(input json.RawMessage) (request.Request, contract.Origin, request.Problems) {
+// whoStarted finds who started the execution in CloudTrail's record of its StartExecution call:
+// the one thing about a console request that its author cannot write.
+func (s *Steps) whoStarted(ctx context.Context, in contract.ValidateInput) (identity.Starter, error) {
+	startedAt, err := time.Parse(time.RFC3339, in.StartedAt)
+	if in.ExecutionARN == "" || err != nil {
+		// A state machine that does not pass the execution's context: nobody can be trusted.
+		return identity.Starter{}, &contract.RequestRejected{Problems: []string{"execution: the state machine did not pass the execution's ARN and start time, so who started it cannot be established: redeploy rootwindow (nothing was done)"}}
+	}
+	if s.Trail == nil {
+		return identity.Starter{}, &contract.Unavailable{Msg: "no CloudTrail client: who started the execution cannot be established"}
+	}
+	starter, err := identity.StarterOf(ctx, s.Trail, in.ExecutionARN, startedAt)
+	switch {
+	case errors.Is(err, identity.ErrNotYetRecorded):
+		s.Log.InfoContext(ctx, "who started the execution is not in CloudTrail yet; the state machine retries", "requestId", in.Execution)
+		return starter, &contract.RequesterUnknown{Msg: fmt.Sprintf("who started execution %s is not in CloudTrail's event history yet", in.Execution)}
+	case err != nil:
+		s.Log.ErrorContext(ctx, "look up who started the execution", "requestId", in.Execution, "error", err.Error())
+		return starter, &contract.Unavailable{Msg: err.Error()}
+	}
+	s.Log.InfoContext(ctx, "execution started by", "requestId", in.Execution, "starter", starter.ARN)
+	return starter, nil
+}
+
+// door tells by who started an execution which door the request came through: the request rule's
+// role for EventBridge, the api function's role for the API, anyone else the console.
+func (s *Steps) door(starter identity.Starter) string {
+	switch {
+	case starter.RoleARN != "" && starter.RoleARN == s.Config.EventsRoleARN:
+		return contract.ChannelEventBridge
+	case starter.RoleARN != "" && starter.RoleARN == s.Config.APIRoleARN:
+		return contract.ChannelAPI
+	}
+	return contract.ChannelStepFunctions
+}
+
+// parse reads the envelope strictly and the request under the contract, for the door it came
+// through. The origin is rootwindow's own finding: taken from the input only where rootwindow's
+// request rule wrote it (EventBridge); a console request's requester is whoever started the
+// execution, and a requester it names is a claim that must match.
+func (s *Steps) parse(input json.RawMessage, door string, starter identity.Starter) (request.Request, contract.Origin, request.Problems) {
 	var probs request.Problems
-	origin := contract.Origin{Channel: contract.ChannelStepFunctions}
+	origin := contract.Origin{Channel: door, Caller: starter.ARN}
 	dec := json.NewDecoder(bytes.NewReader(input))
 	dec.DisallowUnknownFields()
 	var env contract.Envelope
@@ -112,21 +156,29 @@ func (s *Steps) parse(input json.RawMessage) (request.Request, contract.Origin, 
 		probs.Add("input", "must be {\"request\": {...}} with an optional \"origin\"; %s", describeJSONError(err))
 		return request.Request{}, origin, probs
 	}
-	if env.Origin != nil {
-		origin = *env.Origin
-		if !channels[origin.Channel] {
-			probs.Add("origin.channel", "must be one of api, eventbridge, stepfunctions, got %q", origin.Channel)
+	policy := s.Config.RequestPolicy(s.Now())
+	switch door {
+	case contract.ChannelEventBridge:
+		if env.Origin == nil || env.Origin.Channel != contract.ChannelEventBridge {
+			probs.Add("origin", "must be the request rule's {\"channel\": \"eventbridge\", ...}")
+		} else {
+			origin = contract.Origin{Channel: door, EventID: env.Origin.EventID, SourceAccount: env.Origin.SourceAccount}
 		}
 		if origin.EventID != "" && ledger.ValidRequestID(origin.EventID) != nil {
 			probs.Add("origin.eventId", "%q is not an event ID", origin.EventID)
 			origin.EventID = ""
 		}
+	case contract.ChannelAPI:
+		probs.Add("execution", "was started by rootwindow's API, but its request is not in the ledger: nothing to run")
+		return request.Request{}, origin, probs
+	default:
+		policy.AuthenticatedCaller = starter.ARN
 	}
 	if len(env.Request) == 0 || string(env.Request) == "null" {
 		probs.Add("request", "is required: the execution input must be {\"request\": {...}}")
 		return request.Request{}, origin, probs
 	}
-	req, err := request.Parse(env.Request, s.Config.RequestPolicy(s.Now()))
+	req, err := request.Parse(env.Request, policy)
 	var rp *request.Problems
 	if errors.As(err, &rp) {
 		probs = append(probs, *rp...)

@@ -70,7 +70,21 @@ func validRequest(accounts ...string) map[string]any {
 
 func (e *env) validate(t *testing.T, id string, req map[string]any) (contract.Window, error) {
 	t.Helper()
-	return e.steps.Validate(context.Background(), contract.ValidateInput{Input: input(t, req), Execution: id})
+	return e.steps.Validate(context.Background(), e.started(id, input(t, req), starter(req)))
+}
+
+// starter is who starts a console request: the requester it names, asking for themselves.
+func starter(req map[string]any) awsemu.Identity {
+	if r, ok := req["requester"].(string); ok {
+		return testenv.Person(r)
+	}
+	return testenv.Person(alice)
+}
+
+// started records that by started execution id with input now, as CloudTrail would, and returns
+// the Validate payload the state machine passes for it.
+func (e *env) started(id string, in json.RawMessage, by awsemu.Identity) contract.ValidateInput {
+	return testenv.Started(e.emu, id, in, by, e.now)
 }
 
 // open validates and lifts a window on accounts as request id.
@@ -255,7 +269,7 @@ func TestValidateRejects(t *testing.T) {
 			if tt.req == nil {
 				in = json.RawMessage(`{"requests": {}}`)
 			}
-			_, err := e.steps.Validate(context.Background(), contract.ValidateInput{Input: in, Execution: "bad-1"})
+			_, err := e.steps.Validate(context.Background(), e.started("bad-1", in, starter(tt.req)))
 			if got := rejection(t, err); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("problems:\n got %q\nwant %q", got, tt.want)
 			}
@@ -270,7 +284,7 @@ func TestValidateRejects(t *testing.T) {
 				t.Errorf("a rejected request holds leases: %v", leases)
 			}
 			// Asking again gives the same answer.
-			_, err = e.steps.Validate(context.Background(), contract.ValidateInput{Input: in, Execution: "bad-1"})
+			_, err = e.steps.Validate(context.Background(), e.started("bad-1", in, starter(tt.req)))
 			if got := rejection(t, err); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("second answer %q", got)
 			}
@@ -444,7 +458,8 @@ func TestReattachLeavesOtherWindowsAlone(t *testing.T) {
 func TestErrorTypesAsLambdaReportsThem(t *testing.T) {
 	e := newEnv(t)
 	h := lambda.NewHandler(e.steps.Validate)
-	_, err := h.Invoke(context.Background(), []byte(`{"input":{"request":{"hours":0}},"execution":"x-1"}`))
+	payload, _ := json.Marshal(e.started("x-1", json.RawMessage(`{"request":{"hours":0}}`), testenv.Person(alice)))
+	_, err := h.Invoke(context.Background(), payload)
 	var rr *contract.RequestRejected
 	if !errors.As(err, &rr) {
 		t.Fatalf("got %T %v", err, err)

@@ -1,0 +1,100 @@
+// Package identity establishes who started a Step Functions execution from a record the starter
+// cannot forge: the management event CloudTrail keeps for the StartExecution call. Step Functions
+// records StartExecution as a management event, and CloudTrail's event history keeps management
+// events of the last 90 days without any trail being configured, searchable with LookupEvents (at
+// most two calls a second per account and Region). An event reaches the event history some time
+// after the call, with no documented bound, so a starter not found yet is ErrNotYetRecorded, for
+// the caller to try again later.
+package identity
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
+	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+)
+
+// TrailAPI is the CloudTrail call a lookup makes.
+type TrailAPI interface {
+	LookupEvents(ctx context.Context, in *cloudtrail.LookupEventsInput, optFns ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error)
+}
+
+// Starter is who started an execution, as CloudTrail recorded it.
+type Starter struct {
+	// ARN is the principal: an assumed role's session ARN
+	// (arn:aws:sts::123456789012:assumed-role/Role/session, the form SigV4 callers have), or an
+	// IAM user's ARN.
+	ARN string
+	// RoleARN is the role a session was issued for (sessionContext.sessionIssuer.arn); "" when
+	// the starter is not a role session.
+	RoleARN string
+}
+
+// ErrNotYetRecorded means no StartExecution event for the execution is in the event history yet.
+var ErrNotYetRecorded = errors.New("CloudTrail has not recorded who started the execution yet")
+
+// Lookup bounds: events since a little before the execution started, at most this many pages of
+// 50 (StartExecution calls of the whole account and Region in that time).
+const (
+	lookBack = 5 * time.Minute
+	maxPages = 20
+)
+
+// StarterOf finds who started executionARN, which started at startedAt.
+func StarterOf(ctx context.Context, trail TrailAPI, executionARN string, startedAt time.Time) (Starter, error) {
+	in := &cloudtrail.LookupEventsInput{
+		LookupAttributes: []types.LookupAttribute{{AttributeKey: types.LookupAttributeKeyEventName, AttributeValue: aws.String("StartExecution")}},
+		StartTime:        aws.Time(startedAt.Add(-lookBack)),
+		MaxResults:       aws.Int32(50),
+	}
+	for range maxPages {
+		out, err := trail.LookupEvents(ctx, in)
+		if err != nil {
+			return Starter{}, fmt.Errorf("look up StartExecution events in CloudTrail: %w", err)
+		}
+		for _, e := range out.Events {
+			if s, ok := starterIn(aws.ToString(e.CloudTrailEvent), executionARN); ok {
+				return s, nil
+			}
+		}
+		if out.NextToken == nil {
+			return Starter{}, ErrNotYetRecorded
+		}
+		in.NextToken = out.NextToken
+	}
+	return Starter{}, fmt.Errorf("look up StartExecution events in CloudTrail: more than %d pages since %s", maxPages, startedAt.Add(-lookBack).Format(time.RFC3339))
+}
+
+// record is the part of a CloudTrail record that names the caller and the execution.
+type record struct {
+	EventSource  string `json:"eventSource"`
+	EventName    string `json:"eventName"`
+	ErrorCode    string `json:"errorCode"`
+	UserIdentity struct {
+		ARN            string `json:"arn"`
+		SessionContext struct {
+			SessionIssuer struct {
+				ARN string `json:"arn"`
+			} `json:"sessionIssuer"`
+		} `json:"sessionContext"`
+	} `json:"userIdentity"`
+	ResponseElements struct {
+		ExecutionARN string `json:"executionArn"`
+	} `json:"responseElements"`
+}
+
+// starterIn reads the starter of executionARN from one CloudTrail record, if it is that
+// execution's successful StartExecution call.
+func starterIn(raw, executionARN string) (Starter, bool) {
+	var r record
+	if json.Unmarshal([]byte(raw), &r) != nil || r.EventSource != "states.amazonaws.com" || r.EventName != "StartExecution" ||
+		r.ErrorCode != "" || r.ResponseElements.ExecutionARN != executionARN || r.UserIdentity.ARN == "" {
+		return Starter{}, false
+	}
+	return Starter{ARN: r.UserIdentity.ARN, RoleARN: r.UserIdentity.SessionContext.SessionIssuer.ARN}, true
+}
