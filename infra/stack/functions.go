@@ -129,6 +129,16 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	// Detach may need to put back what it took when a lift fails part-way; the API's "end"
 	// restores the guardrail. Nothing but Detach can lift it.
 	f.Detach.AddToRolePolicy(scoped("organizations:DetachPolicy", "organizations:AttachPolicy"))
+	// The guardrail's document is checked at booking (validate, api), before the lift (detach) and
+	// for drift (sweeper).
+	for _, fn := range []awslambda.Function{f.Validate, f.API, f.Detach, f.Sweeper} {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("ReadGuardrail"), Actions: jsii.Strings("organizations:DescribePolicy"), Resources: jsii.Strings(*policyArn),
+		}))
+	}
+	// The sweeper ignores CloudTrail's events of rootwindow's own lifts and restores.
+	own := []*string{f.Detach.Role().RoleArn(), f.Reattach.Role().RoleArn(), f.API.Role().RoleArn(), f.Sweeper.Role().RoleArn()}
+	f.Sweeper.AddEnvironment(jsii.String(contract.EnvOwnRoleARNs), awscdk.Fn_Join(jsii.String(","), &own), nil)
 	f.Reattach.AddToRolePolicy(scoped("organizations:AttachPolicy"))
 	f.API.AddToRolePolicy(scoped("organizations:AttachPolicy"))
 	f.Sweeper.AddToRolePolicy(scoped("organizations:AttachPolicy"))

@@ -25,6 +25,8 @@ type SafetyNetProps struct {
 	StateMachine  sfn.StateMachine
 	Notifications *Notifications
 	DeadLetters   awssqs.IQueue
+	// GuardrailPolicyID is the guardrail whose changes are checked at once.
+	GuardrailPolicyID string
 }
 
 // SafetyNet restores the guardrail whatever happens to one execution, and raises alarms a person
@@ -32,8 +34,8 @@ type SafetyNetProps struct {
 // sweeper's schedule, and CloudWatch alarms to the operators' topic.
 type SafetyNet struct {
 	constructs.Construct
-	StatusRule, Schedule awsevents.Rule
-	Alarms               map[string]awscloudwatch.Alarm
+	StatusRule, Schedule, ChangeRule awsevents.Rule
+	Alarms                           map[string]awscloudwatch.Alarm
 }
 
 // NewSafetyNet creates the rules and the alarms.
@@ -65,6 +67,25 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 		RetryAttempts: jsii.Number(2),
 		MaxEventAge:   awscdk.Duration_Hours(jsii.Number(6)),
 	})
+	// Someone else changing the guardrail (its document, or its attachments) is checked at once.
+	// Organizations is served from us-east-1 and its CloudTrail events reach EventBridge there,
+	// and only with a CloudTrail trail logging management events ("To record events with a
+	// detail-type value of AWS API Call via CloudTrail, a CloudTrail trail with logging enabled
+	// is required", EventBridge User Guide); elsewhere, or without a trail, the five-minute sweep
+	// still checks the document and the attachments.
+	changes := awsevents.NewRule(c, jsii.String("GuardrailChanges"), &awsevents.RuleProps{
+		Description: jsii.String("rootwindow: check the guardrail at once when someone changes it or its attachments"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings(contract.SourceOrganizations),
+			DetailType: jsii.Strings(contract.DetailTypeAPICall),
+			Detail: &map[string]any{
+				"eventSource":       []string{"organizations.amazonaws.com"},
+				"eventName":         []string{"UpdatePolicy", "DeletePolicy", "DetachPolicy", "AttachPolicy"},
+				"requestParameters": map[string]any{"policyId": []string{props.GuardrailPolicyID}},
+			},
+		},
+	})
+	changes.AddTarget(target())
 	schedule := awsevents.NewRule(c, jsii.String("Sweep"), &awsevents.RuleProps{
 		Description: jsii.String("rootwindow: restore windows that are over, send pending notifications, report drift"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(SweepEvery))),
@@ -99,11 +120,12 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 	alarm("ExecutionsFailed", "an execution failed for a reason other than a rejected request", custom(contract.MetricUnexpectedFailure), 1)
 	alarm("RestoreFailed", "THE GUARDRAIL COULD NOT BE RESTORED: attach it by hand now (see the Restore Failed notification)", custom(contract.MetricRestoreFailed), 1)
 	alarm("DriftDetected", "the guardrail is missing from an account with no open window (see the Drift Detected notification)", custom(contract.MetricDriftDetected), 1)
+	alarm("GuardrailChanged", "the guardrail's document is not the pinned one, or holds statements besides the root deny: rootwindow refuses to lift it; see the Drift Detected notification", custom(contract.MetricGuardrailChanged), 1)
 	alarm("LedgerTampered", "a ledger item disagreed with its execution or a lease named no window holding it: rootwindow refused to lift or restored anyway; find who wrote the table (CloudTrail)", custom(contract.MetricLedgerTampered), 1)
 	alarm("SweeperErrors", "the sweeper failed; windows that are over may not be restored", sweeper.MetricErrors(sum), 1)
 	// Reattach errors are retried for hours; alarm when they persist for 15 minutes.
 	alarm("ReattachErrors", "restoring the guardrail keeps failing", props.Functions.Reattach.MetricErrors(sum), 3)
 	alarm("DeadLetters", "a request or a safety-net event could not be delivered: see the dead-letter queue",
 		props.DeadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: five}), 1)
-	return &SafetyNet{Construct: c, StatusRule: statusRule, Schedule: schedule, Alarms: alarms}
+	return &SafetyNet{Construct: c, StatusRule: statusRule, Schedule: schedule, ChangeRule: changes, Alarms: alarms}
 }

@@ -14,10 +14,11 @@ func TestSafetyNetRules(t *testing.T) {
 	var status, schedule map[string]any
 	for _, r := range resources("AWS::Events::Rule") {
 		p := props(r)
+		pattern, _ := json.Marshal(p["EventPattern"])
 		switch {
 		case p["ScheduleExpression"] != nil:
 			schedule = p
-		case p["EventBusName"] == nil:
+		case p["EventBusName"] == nil && strings.Contains(string(pattern), `"aws.states"`):
 			status = p
 		}
 	}
@@ -74,7 +75,7 @@ func TestAlarmsGoToTheOperatorsTopic(t *testing.T) {
 		metrics[p["MetricName"].(string)] = true
 	}
 	for _, m := range []string{"ExecutionsAborted", "ExecutionsTimedOut", contract.MetricUnexpectedFailure, contract.MetricRestoreFailed,
-		contract.MetricDriftDetected, contract.MetricLedgerTampered, "Errors", "ApproximateNumberOfMessagesVisible"} {
+		contract.MetricDriftDetected, contract.MetricLedgerTampered, contract.MetricGuardrailChanged, "Errors", "ApproximateNumberOfMessagesVisible"} {
 		if !metrics[m] {
 			t.Errorf("no alarm on %s: %v", m, metrics)
 		}
@@ -124,5 +125,43 @@ func TestRescueFailuresGoToTheDeadLetterQueue(t *testing.T) {
 	fn, _ := json.Marshal(p["FunctionName"])
 	if !strings.Contains(string(fn), "Sweeper") {
 		t.Errorf("async invoke config for %s, want the sweeper", fn)
+	}
+}
+
+// A change to the guardrail made outside rootwindow (its document, its attachments) is checked at
+// once: Organizations' CloudTrail events for the guardrail go to the sweeper.
+func TestGuardrailChangesGoToTheSweeper(t *testing.T) {
+	found := false
+	for id, r := range resources("AWS::Events::Rule") {
+		p := props(r)
+		pattern, _ := json.Marshal(p["EventPattern"])
+		if !strings.Contains(string(pattern), `"aws.organizations"`) {
+			continue
+		}
+		found = true
+		for _, want := range []string{`"detail-type":["AWS API Call via CloudTrail"]`, `"UpdatePolicy"`, `"DeletePolicy"`, `"DetachPolicy"`, `"AttachPolicy"`,
+			`"requestParameters":{"policyId":["p-rootguard01"]}`} {
+			if !strings.Contains(string(pattern), want) {
+				t.Errorf("%s: pattern %s lacks %s", id, pattern, want)
+			}
+		}
+		targets, _ := json.Marshal(p["Targets"])
+		if !strings.Contains(string(targets), "FunctionsSweeper") || !strings.Contains(string(targets), "DeadLetterConfig") {
+			t.Errorf("%s: targets %s", id, targets)
+		}
+	}
+	if !found {
+		t.Fatal("no rule for changes to the guardrail")
+	}
+	for id, fn := range resources("AWS::Lambda::Function") {
+		if !strings.HasPrefix(id, "FunctionsSweeper") {
+			continue
+		}
+		own, _ := json.Marshal(props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)[contract.EnvOwnRoleARNs])
+		for _, role := range []string{"FunctionsDetachRole", "FunctionsReattachRole", "FunctionsApiRole", "FunctionsSweeperRole"} {
+			if !strings.Contains(string(own), role) {
+				t.Errorf("the sweeper does not know %s as rootwindow's own: %s", role, own)
+			}
+		}
 	}
 }

@@ -47,6 +47,7 @@ func NewRootWindowStack(scope constructs.Construct, id string, props *RootWindow
 	fns.IdentifyDoors(in.StartRole)
 	safety := NewSafetyNet(s, "SafetyNet", &SafetyNetProps{
 		Functions: fns, StateMachine: wf.StateMachine, Notifications: n, DeadLetters: in.DeadLetters,
+		GuardrailPolicyID: props.Config.GuardrailPolicyID,
 	})
 	api := NewAPI(s, "Api", fns.API, props.Config.OrganizationID)
 	awscdk.NewCfnOutput(s, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{

@@ -80,9 +80,9 @@ func TestResourceList(t *testing.T) {
 		"AWS::Logs::LogGroup": 7,
 		// one per function, the state machine's, the request rule target's, API Gateway's logging role
 		"AWS::IAM::Role": 8,
-		// requests, executions ended, the sweep schedule
-		"AWS::SNS::Topic": 1, "AWS::Events::EventBus": 1, "AWS::Events::Rule": 3, "AWS::SQS::Queue": 1,
-		"AWS::CloudWatch::Alarm":   9,
+		// requests, executions ended, the sweep schedule, changes to the guardrail
+		"AWS::SNS::Topic": 1, "AWS::Events::EventBus": 1, "AWS::Events::Rule": 4, "AWS::SQS::Queue": 1,
+		"AWS::CloudWatch::Alarm":   10,
 		"AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Method": 5,
 	} {
 		if counts[typ] != want {

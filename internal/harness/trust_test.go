@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/rootwindow/rootwindow/internal/harness"
+	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
@@ -167,6 +168,22 @@ func TestRequesterFoundOnceCloudTrailHasTheEvent(t *testing.T) {
 	res := s.run("late-trail", request([]string{"111111111111"}, 1, nil))
 	if res.Status != "SUCCEEDED" || res.Invocations[contract.TaskValidate] != 3 {
 		t.Fatalf("%s %s %s, validate invoked %d times", res.Status, res.Error, res.Cause, res.Invocations[contract.TaskValidate])
+	}
+	s.unchanged()
+}
+
+func TestThreatGuardrailContentChangedBeforeTheLift(t *testing.T) {
+	s := begin(t)
+	h.BeforeInvoke(contract.TaskDetach, func() {
+		h.Org.SetContent(orgemu.GuardrailID, `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"iam:*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]}}}]}`)
+	})
+	t.Cleanup(func() { h.Org.SetContent(orgemu.GuardrailID, orgemu.GuardrailContent) })
+	res := s.run("content-1", request([]string{"111111111111"}, 1, nil))
+	if res.Status != "FAILED" || res.Error != contract.ErrDetachFailed || !strings.Contains(res.Cause, "document changed since it was pinned") {
+		t.Fatalf("%s %s: %s", res.Status, res.Error, res.Cause)
+	}
+	if n := len(calls("DetachPolicy")); n != 0 {
+		t.Errorf("%d detaches", n)
 	}
 	s.unchanged()
 }

@@ -34,6 +34,12 @@ const (
 	GuardrailID     = "p-rootguard01"
 )
 
+// The documents of the default organization's policies.
+const (
+	FullAWSAccessContent = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+	GuardrailContent     = `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]}}}]}`
+)
+
 // Account is one account of the emulated organization.
 type Account struct {
 	ID     string
@@ -71,6 +77,7 @@ type Server struct {
 	accounts   map[string]*Account
 	ous        map[string]string // OU ID → parent ID
 	policies   map[string]string // policy ID → name
+	contents   map[string]string // policy ID → document
 	attached   map[string][]string
 	faults     []*Fault
 	calls      []Call
@@ -93,6 +100,7 @@ func New(managementID string) *Server {
 		accounts:   map[string]*Account{},
 		ous:        map[string]string{},
 		policies:   map[string]string{FullAWSAccessID: "FullAWSAccess", GuardrailID: "DenyRootUser"},
+		contents:   map[string]string{FullAWSAccessID: FullAWSAccessContent, GuardrailID: GuardrailContent},
 		attached:   map[string][]string{},
 		now:        time.Now,
 	}
@@ -143,6 +151,13 @@ func (s *Server) AddOU(id, parent string, policies ...string) {
 	defer s.mu.Unlock()
 	s.ous[id] = parent
 	s.attached[id] = append([]string(nil), policies...)
+}
+
+// SetContent replaces a policy's document, as UpdatePolicy would.
+func (s *Server) SetContent(id, content string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.contents[id] = content
 }
 
 // AddPolicy adds a service control policy.
@@ -474,6 +489,16 @@ func (s *Server) handle(op string, in input) (any, *apiError) {
 			tags = append(tags, map[string]any{"Key": k, "Value": a.Tags[k]})
 		}
 		return withToken(map[string]any{"Tags": tags}, next), nil
+	case "DescribePolicy":
+		name, ok := s.policies[in.PolicyID]
+		if !ok {
+			return nil, known("PolicyNotFoundException")
+		}
+		return map[string]any{"Policy": map[string]any{
+			"PolicySummary": map[string]any{"Id": in.PolicyID, "Name": name, "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": in.PolicyID == FullAWSAccessID,
+				"Arn": s.arn("policy/" + s.orgID + "/service_control_policy/" + in.PolicyID)},
+			"Content": s.contents[in.PolicyID],
+		}}, nil
 	case "AttachPolicy":
 		return s.attach(in.PolicyID, in.TargetID)
 	case "DetachPolicy":

@@ -52,6 +52,11 @@ func rejected(p request.Problems) response {
 	case p.Has(request.Forbidden):
 		return withProblems(http.StatusForbidden, "the requester may not ask for this window", p)
 	}
+	for _, pr := range p {
+		if pr.Field == "guardrail" {
+			return withProblems(http.StatusConflict, "the guardrail cannot be lifted as it is now", p)
+		}
+	}
 	return withProblems(http.StatusConflict, "an account already has an open or scheduled window", p)
 }
 

@@ -40,6 +40,8 @@ type Runtime struct {
 	// EventsRoleARN and APIRoleARN tell the doors apart by who started an execution.
 	EventsRoleARN string
 	APIRoleARN    string
+	// OwnRoleARNs are the roles of rootwindow's functions that attach and detach the guardrail.
+	OwnRoleARNs []string
 }
 
 // Authz is the authorization policy this configuration describes.
@@ -66,6 +68,11 @@ func Load(getenv func(string) string) (Runtime, error) {
 		StateMachineARN: strings.TrimSpace(getenv(contract.EnvStateMachineARN)),
 		EventsRoleARN:   strings.TrimSpace(getenv(contract.EnvEventsRoleARN)),
 		APIRoleARN:      strings.TrimSpace(getenv(contract.EnvAPIRoleARN)),
+	}
+	for arn := range strings.SplitSeq(getenv(contract.EnvOwnRoleARNs), ",") {
+		if arn = strings.TrimSpace(arn); arn != "" {
+			r.OwnRoleARNs = append(r.OwnRoleARNs, arn)
+		}
 	}
 	if r.EventBus == "" {
 		r.EventBus = "default"

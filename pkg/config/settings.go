@@ -27,9 +27,11 @@ const (
 	KeyEventIntegrations     = "eventIntegrations"
 	KeyOrganizationID        = "organizationId"
 	KeyLedgerBreakGlassRole  = "ledgerBreakGlassRoleArn"
+	KeyAnyRoleSessionName    = "anyRoleSessionName"
+	KeyGuardrailSHA256       = "guardrailContentSha256"
+	KeyGuardrailAllowedSids  = "guardrailAllowedStatements"
 	// KeyTrustedEventAccounts is no longer read: whole accounts are not trusted any more.
 	KeyTrustedEventAccounts = "trustedEventAccounts"
-	KeyAnyRoleSessionName   = "anyRoleSessionName"
 )
 
 // Settings are what a deployment chooses. The CDK app reads them from the configuration file or
@@ -54,6 +56,12 @@ type Settings struct {
 	// AnyRoleSessionName lets any assumed role's session name stand for an owner, not only IAM
 	// Identity Center's (see authz.Policy).
 	AnyRoleSessionName bool
+	// GuardrailSHA256 pins the guardrail's document (hex SHA-256 of its content); "" pins the
+	// content rootwindow first sees, in the ledger.
+	GuardrailSHA256 string
+	// GuardrailAllowedSids are the Sids of statements besides the root deny that may be lifted
+	// with it.
+	GuardrailAllowedSids []string
 }
 
 // DefaultSettings are the values of the settings left unset.
@@ -65,6 +73,8 @@ var (
 	emailPattern     = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
 	tagKeyPattern    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
 	orgIDPattern     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+	sha256Pattern    = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	sidPattern       = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
 	rolePattern      = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
 	principalPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]{1,512}$`)
 )
@@ -162,6 +172,36 @@ var settings = []setting{
 			return nil
 		},
 		write: func(s Settings) string { return strconv.FormatBool(s.AnyRoleSessionName) },
+	},
+	{
+		key: KeyGuardrailSHA256, env: contract.EnvGuardrailSHA256,
+		read: func(s *Settings, v any) error {
+			str, ok := v.(string)
+			if !ok || !sha256Pattern.MatchString(strings.ToLower(strings.TrimSpace(str))) {
+				return fmt.Errorf("must be the guardrail document's SHA-256, 64 hexadecimal digits (aws organizations describe-policy --policy-id <id> --query Policy.Content --output text | sha256sum), got %v", v)
+			}
+			s.GuardrailSHA256 = strings.ToLower(strings.TrimSpace(str))
+			return nil
+		},
+		write: func(s Settings) string { return s.GuardrailSHA256 },
+	},
+	{
+		key: KeyGuardrailAllowedSids, env: contract.EnvGuardrailAllowedSids,
+		read: func(s *Settings, v any) error {
+			sids, err := stringList(v)
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for i, sid := range sids {
+				if !sidPattern.MatchString(sid) {
+					errs = append(errs, fmt.Errorf("[%d] %q is not a statement Sid (letters and digits)", i, sid))
+				}
+			}
+			s.GuardrailAllowedSids = sids
+			return errors.Join(errs...)
+		},
+		write: func(s Settings) string { return strings.Join(s.GuardrailAllowedSids, ",") },
 	},
 	{
 		key: KeyNotificationEmail,

@@ -3,21 +3,26 @@ package contract
 // Environment variable names: the stack sets them on the functions, the functions read them once
 // at cold start (see package config).
 const (
-	EnvTableName          = "ROOTWINDOW_TABLE_NAME"
-	EnvGuardrailPolicyID  = "ROOTWINDOW_GUARDRAIL_POLICY_ID"
-	EnvAdminPrincipals    = "ROOTWINDOW_ADMIN_PRINCIPALS" // comma-separated patterns
-	EnvOwnerTagKey        = "ROOTWINDOW_OWNER_TAG_KEY"
-	EnvMaxAccounts        = "ROOTWINDOW_MAX_ACCOUNTS"
-	EnvBookingHorizonDays = "ROOTWINDOW_BOOKING_HORIZON_DAYS"
-	EnvAnyRoleSessionName = "ROOTWINDOW_ANY_ROLE_SESSION_NAME"
-	EnvOrganizationID     = "ROOTWINDOW_ORGANIZATION_ID"
-	EnvEventBus           = "ROOTWINDOW_EVENT_BUS"         // where notifications go; default "default"
-	EnvTopicARN           = "ROOTWINDOW_TOPIC_ARN"         // the operators' SNS topic; "" sends events only
-	EnvStateMachineARN    = "ROOTWINDOW_STATE_MACHINE_ARN" // the api function starts executions of it
+	EnvTableName            = "ROOTWINDOW_TABLE_NAME"
+	EnvGuardrailPolicyID    = "ROOTWINDOW_GUARDRAIL_POLICY_ID"
+	EnvAdminPrincipals      = "ROOTWINDOW_ADMIN_PRINCIPALS" // comma-separated patterns
+	EnvOwnerTagKey          = "ROOTWINDOW_OWNER_TAG_KEY"
+	EnvMaxAccounts          = "ROOTWINDOW_MAX_ACCOUNTS"
+	EnvBookingHorizonDays   = "ROOTWINDOW_BOOKING_HORIZON_DAYS"
+	EnvAnyRoleSessionName   = "ROOTWINDOW_ANY_ROLE_SESSION_NAME"
+	EnvOrganizationID       = "ROOTWINDOW_ORGANIZATION_ID"
+	EnvGuardrailSHA256      = "ROOTWINDOW_GUARDRAIL_SHA256"
+	EnvGuardrailAllowedSids = "ROOTWINDOW_GUARDRAIL_ALLOWED_SIDS"
+	EnvEventBus             = "ROOTWINDOW_EVENT_BUS"         // where notifications go; default "default"
+	EnvTopicARN             = "ROOTWINDOW_TOPIC_ARN"         // the operators' SNS topic; "" sends events only
+	EnvStateMachineARN      = "ROOTWINDOW_STATE_MACHINE_ARN" // the api function starts executions of it
 	// The roles whose sessions start executions for the EventBridge door (the request rule's
 	// target role) and the API door (the api function's role): any other starter is the console.
 	EnvEventsRoleARN = "ROOTWINDOW_EVENTS_ROLE_ARN"
 	EnvAPIRoleARN    = "ROOTWINDOW_API_ROLE_ARN"
+	// EnvOwnRoleARNs lists the roles of rootwindow's functions that change attachments: the
+	// sweeper ignores CloudTrail's events of their calls (comma-separated).
+	EnvOwnRoleARNs = "ROOTWINDOW_OWN_ROLE_ARNS"
 )
 
 // The ledger table's schema: partition key pk, and an index of requests (and leases) by kind and

@@ -17,7 +17,11 @@ const (
 const (
 	DetailTypeStatusChange = "Step Functions Execution Status Change"
 	DetailTypeSchedule     = "Scheduled Event"
-	SourceStepFunctions    = "aws.states"
+	// DetailTypeAPICall is CloudTrail's event for an API call: the safety net gets Organizations'
+	// UpdatePolicy, DeletePolicy, AttachPolicy and DetachPolicy calls on the guardrail.
+	DetailTypeAPICall   = "AWS API Call via CloudTrail"
+	SourceStepFunctions = "aws.states"
+	SourceOrganizations = "aws.organizations"
 )
 
 // CloudWatch metrics the functions write in Embedded Metric Format, and the stack alarms on.
@@ -30,4 +34,7 @@ const (
 	// MetricLedgerTampered: a ledger item disagreed with its execution, or a lease was held by
 	// no window that holds it; rootwindow refused to lift, or restored anyway.
 	MetricLedgerTampered = "LedgerTampered"
+	// MetricGuardrailChanged: the guardrail's document is not the pinned one, or holds statements
+	// beyond the root deny that were not allowed; rootwindow refuses to lift it.
+	MetricGuardrailChanged = "GuardrailChanged"
 )

@@ -534,3 +534,37 @@ func wait(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+type pinItem struct {
+	PK     string `dynamodbav:"pk"`
+	Kind   string `dynamodbav:"kind"`
+	SHA256 string `dynamodbav:"sha256"`
+	Since  string `dynamodbav:"since"`
+}
+
+// PinGuardrail records sha256 as the guardrail's pinned document unless one is pinned already,
+// and returns the pinned one. Only an operator re-pins (deleting the item with the break-glass
+// role, or setting guardrailContentSha256).
+func (s *Store) PinGuardrail(ctx context.Context, sha256 string) (string, error) {
+	key := map[string]types.AttributeValue{contract.KeyAttribute: str("pin#guardrail")}
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: &s.table, Item: marshal(pinItem{PK: "pin#guardrail", Kind: "pin", SHA256: sha256, Since: timeText(s.now())}),
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": contract.KeyAttribute},
+	})
+	if err == nil {
+		return sha256, nil
+	}
+	if !isConditionFailed(err) {
+		return "", fmt.Errorf("pin the guardrail: %w", err)
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return "", fmt.Errorf("read the guardrail's pin: %w", err)
+	}
+	var pin pinItem
+	if err := attributevalue.UnmarshalMap(out.Item, &pin); err != nil || pin.SHA256 == "" {
+		return "", fmt.Errorf("the guardrail's pin in the ledger is not whole")
+	}
+	return pin.SHA256, nil
+}

@@ -163,10 +163,13 @@ func (p *Publisher) Publish(ctx context.Context, rec ledger.Record, k Kind) erro
 
 // Drift is the detail of a Drift Detected notification.
 type Drift struct {
-	NotificationID string    `json:"notificationId"`
-	PolicyID       string    `json:"policyId"`
-	AccountIDs     []string  `json:"accountIds"` // the guardrail is missing from these, and no window is open on them
-	DetectedAt     time.Time `json:"detectedAt"`
+	NotificationID string   `json:"notificationId"`
+	PolicyID       string   `json:"policyId"`
+	AccountIDs     []string `json:"accountIds"` // the guardrail is missing from these, and no window is open on them
+	// Content says what is wrong with the guardrail's document itself (changed since it was
+	// pinned, or holding statements besides the root deny), if anything.
+	Content    string    `json:"content,omitempty"`
+	DetectedAt time.Time `json:"detectedAt"`
 }
 
 // PublishDrift reports accounts from which the guardrail is missing although no window is open.
@@ -178,6 +181,15 @@ func (p *Publisher) PublishDrift(ctx context.Context, d Drift) error {
 	body := fmt.Sprintf("ACTION NEEDED: the root-user guardrail %s is missing from accounts that have no open window.\n\n"+
 		"Accounts:   %s\nDetected:   %s\n\nSomeone or something detached it outside rootwindow: attach it again and find out who (CloudTrail: DetachPolicy).\n\nNotification ID: %s\n",
 		d.PolicyID, strings.Join(d.AccountIDs, ", "), stamp(d.DetectedAt), d.NotificationID)
+	if d.Content != "" {
+		subject = "rootwindow: the guardrail's document changed"
+		if len(d.AccountIDs) > 0 {
+			subject += fmt.Sprintf(", and it is missing (%s)", accountsSummary(d.AccountIDs))
+		}
+		subject = subject[:min(len(subject), 100)]
+		body = fmt.Sprintf("ACTION NEEDED: %s\n\nAccounts without it: %s\nDetected:   %s\n\nFind who changed it (CloudTrail: UpdatePolicy) and put the document back, or re-pin it if the change is yours.\n\nNotification ID: %s\n",
+			d.Content, strings.Join(d.AccountIDs, ", "), stamp(d.DetectedAt), d.NotificationID)
+	}
 	if err := p.send(ctx, DriftDetected, d, subject, body, ""); err != nil {
 		return fmt.Errorf("notify drift: %w", err)
 	}

@@ -27,6 +27,19 @@ func (s *Service) Admit(ctx context.Context, id string, req request.Request, ori
 			return rec, nil, retryLater(err)
 		}
 	}
+	if len(probs) == 0 {
+		// The guardrail's document is pinned at the first booking, if not by configuration, and
+		// checked again at the lift.
+		problem, err := s.GuardrailProblem(ctx)
+		if err != nil {
+			s.logError(ctx, "read the guardrail's document", id, err)
+			return rec, nil, retryLater(err)
+		}
+		if problem != "" {
+			s.metric(contract.MetricGuardrailChanged, 1)
+			probs.AddKind(request.Conflict, "guardrail", "%s", problem)
+		}
+	}
 	if len(probs) > 0 {
 		return rec, probs, nil
 	}

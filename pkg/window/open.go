@@ -60,6 +60,9 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 		if rec, err = s.withdrawIfNoLongerAllowed(ctx, rec); err != nil || rec.Status != ledger.Scheduled {
 			return rec, err
 		}
+		if err := s.guardrailMayBeLifted(ctx, rec.RequestID); err != nil {
+			return rec, err
+		}
 		rec, err = s.Ledger.Transition(ctx, id, ledger.Opening, ActorDetach, "lifting the guardrail", ledger.Change{})
 		var terr *ledger.TransitionError
 		if errors.As(err, &terr) && terr.Current == ledger.Cancelled {
@@ -183,4 +186,50 @@ func (s *Service) withdrawIfNoLongerAllowed(ctx context.Context, rec ledger.Reco
 		return rec, s.stateError(ctx, rec.RequestID, err)
 	}
 	return withdrawn, &contract.RequestRejected{Problems: probs.Strings()}
+}
+
+// guardrailMayBeLifted refuses to lift a guardrail whose document is not the pinned one, or
+// holds statements besides the root deny that no operator allowed.
+func (s *Service) guardrailMayBeLifted(ctx context.Context, id string) error {
+	problem, err := s.GuardrailProblem(ctx)
+	if err != nil {
+		s.logError(ctx, "read the guardrail's document", id, err)
+		return retryLater(err)
+	}
+	if problem == "" {
+		return nil
+	}
+	s.metric(contract.MetricGuardrailChanged, 1)
+	s.Log.ErrorContext(ctx, "GUARDRAIL CHANGED: refusing to lift it", "requestId", id, "problem", problem)
+	return &contract.DetachFailed{Msg: problem + ": nothing lifted"}
+}
+
+// GuardrailProblem says what is wrong with the guardrail's document, or "": it must be the
+// pinned one (guardrailContentSha256, or the document rootwindow first saw, pinned in the ledger)
+// and hold nothing but the root deny and the statements allowed by Sid.
+func (s *Service) GuardrailProblem(ctx context.Context) (string, error) {
+	c, err := s.Guardrail.Content(ctx)
+	if err != nil {
+		return "", err
+	}
+	id := s.Guardrail.PolicyID()
+	extra, err := guardrail.ExtraStatements(c.Text, s.Config.GuardrailAllowedSids)
+	if err != nil {
+		return fmt.Sprintf("the guardrail %s cannot be checked: %v", id, err), nil
+	}
+	if len(extra) > 0 {
+		return fmt.Sprintf("the guardrail %s holds statements besides the root deny (%s): lifting it would lift them too; allow them by Sid in guardrailAllowedStatements, or move them to another SCP",
+			id, strings.Join(extra, ", ")), nil
+	}
+	pinned := s.Config.GuardrailSHA256
+	if pinned == "" {
+		if pinned, err = s.Ledger.PinGuardrail(ctx, c.SHA256); err != nil {
+			return "", err
+		}
+	}
+	if c.SHA256 != pinned {
+		return fmt.Sprintf("the guardrail %s's document changed since it was pinned (sha256 %s, pinned %s): rootwindow lifts only the pinned document; an operator puts it back or re-pins it",
+			id, c.SHA256[:12], pinned[:min(12, len(pinned))]), nil
+	}
+	return "", nil
 }

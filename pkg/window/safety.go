@@ -124,6 +124,7 @@ func (s *Service) settleMoving(ctx context.Context, rec ledger.Record, actor, wh
 type SweepReport struct {
 	Settled []string `json:"settled,omitempty"` // requests whose window was over and is now closed
 	Drift   []string `json:"drift,omitempty"`   // accounts without the guardrail and without an open window
+	Content string   `json:"content,omitempty"` // what is wrong with the guardrail's document
 	Checked int      `json:"checked"`           // accounts checked for drift
 	Errors  []string `json:"errors,omitempty"`
 }
@@ -249,14 +250,25 @@ func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool,
 			rep.Drift = append(rep.Drift, a)
 		}
 	}
-	if len(rep.Drift) == 0 {
+	problem, err := s.GuardrailProblem(ctx)
+	if err != nil {
+		s.failed(ctx, rep, "read the guardrail's document", err)
+	}
+	rep.Content = problem
+	if len(rep.Drift) == 0 && problem == "" {
 		return
 	}
 	now := s.Now()
-	s.metric(contract.MetricDriftDetected, len(rep.Drift))
-	s.Log.ErrorContext(ctx, "DRIFT: guardrail missing from accounts with no open window", "accounts", strings.Join(rep.Drift, ","))
+	if len(rep.Drift) > 0 {
+		s.metric(contract.MetricDriftDetected, len(rep.Drift))
+		s.Log.ErrorContext(ctx, "DRIFT: guardrail missing from accounts with no open window", "accounts", strings.Join(rep.Drift, ","))
+	}
+	if problem != "" {
+		s.metric(contract.MetricGuardrailChanged, 1)
+		s.Log.ErrorContext(ctx, "DRIFT: the guardrail's document", "problem", problem)
+	}
 	if s.Notify != nil {
-		d := notify.Drift{NotificationID: "drift/" + now.Format(time.RFC3339), PolicyID: s.Guardrail.PolicyID(), AccountIDs: rep.Drift, DetectedAt: now}
+		d := notify.Drift{NotificationID: "drift/" + now.Format(time.RFC3339), PolicyID: s.Guardrail.PolicyID(), AccountIDs: rep.Drift, Content: problem, DetectedAt: now}
 		if err := s.Notify.PublishDrift(ctx, d); err != nil {
 			s.failed(ctx, rep, "notify drift", err)
 		}

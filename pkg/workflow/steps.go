@@ -81,6 +81,19 @@ type statusChange struct {
 	Error           *string `json:"error"`
 }
 
+// apiCall is the part of CloudTrail's event for an Organizations call that the safety net reads.
+type apiCall struct {
+	EventName    string `json:"eventName"`
+	UserIdentity struct {
+		ARN            string `json:"arn"`
+		SessionContext struct {
+			SessionIssuer struct {
+				ARN string `json:"arn"`
+			} `json:"sessionIssuer"`
+		} `json:"sessionContext"`
+	} `json:"userIdentity"`
+}
+
 // endings the safety net acts on.
 var endings = []string{"FAILED", "TIMED_OUT", "ABORTED"}
 
@@ -107,6 +120,18 @@ func (s *Steps) SafetyNet(ctx context.Context, ev events.CloudWatchEvent) (any, 
 		return restored(rec), err
 	case contract.DetailTypeSchedule:
 		return s.Sweep(ctx)
+	case contract.DetailTypeAPICall:
+		// Someone changed the guardrail or its attachments: check now rather than at the next
+		// sweep. rootwindow's own lifts and restores are not news.
+		var call apiCall
+		if err := json.Unmarshal(ev.Detail, &call); err != nil {
+			return nil, fmt.Errorf("API call event %s: %w", ev.ID, err)
+		}
+		if issuer := call.UserIdentity.SessionContext.SessionIssuer.ARN; issuer != "" && slices.Contains(s.Config.OwnRoleARNs, issuer) {
+			return nil, nil
+		}
+		s.Log.WarnContext(ctx, "the guardrail was changed outside rootwindow: checking it now", "call", call.EventName, "by", call.UserIdentity.ARN)
+		return s.Sweep(ctx)
 	}
-	return nil, fmt.Errorf("event %s: detail-type %q is neither a status change nor the schedule", ev.ID, ev.DetailType)
+	return nil, fmt.Errorf("event %s: detail-type %q is not a status change, the schedule or an API call", ev.ID, ev.DetailType)
 }

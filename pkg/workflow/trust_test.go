@@ -9,15 +9,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
+	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
 // The ledger is a table; these tests write to it as someone with DynamoDB access might, between
@@ -306,5 +309,84 @@ func TestRequesterNotYetInCloudTrail(t *testing.T) {
 	var rej *contract.RequestRejected
 	if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "did not pass the execution's ARN and start time") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// The guardrail's document is pinned (at the first booking, or by configuration): one changed
+// since, or holding more than the root deny, is not lifted.
+func TestGuardrailContentIsPinned(t *testing.T) {
+	const weakened = `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"iam:*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]}}}]}`
+	t.Run("changed between booking and lift", func(t *testing.T) {
+		e := newEnv(t)
+		var metrics bytes.Buffer
+		e.steps.Metrics = &metrics
+		w, err := e.validate(t, "req-1", validRequest(members[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.org.SetContent(orgemu.GuardrailID, weakened)
+		_, err = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", AccountIDs: w.AccountIDs, Hours: w.Hours})
+		var failed *contract.DetachFailed
+		if !errors.As(err, &failed) || !strings.Contains(failed.Msg, "document changed since it was pinned") {
+			t.Fatalf("got %v", err)
+		}
+		if e.org.CountCalls("DetachPolicy", "") != 0 || !strings.Contains(metrics.String(), contract.MetricGuardrailChanged) {
+			t.Errorf("lifted, or not reported: %q", metrics.String())
+		}
+		// The sweep reports it as drift, with a notification naming the problem.
+		rep, err := e.steps.Sweep(context.Background())
+		if err != nil || !strings.Contains(rep.Content, "document changed since it was pinned") {
+			t.Fatalf("sweep: %+v %v", rep, err)
+		}
+		if got := e.published(t); got[len(got)-1] != "Root Access Window Drift Detected" {
+			t.Errorf("published %v", got)
+		}
+	})
+	t.Run("pinned by configuration", func(t *testing.T) {
+		e := newEnv(t)
+		e.steps.Config.GuardrailSHA256 = strings.Repeat("0", 64)
+		_, err := e.validate(t, "req-1", validRequest(members[0]))
+		var rej *contract.RequestRejected
+		if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "guardrail: the guardrail p-rootguard01's document changed since it was pinned") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("statements besides the root deny", func(t *testing.T) {
+		e := newEnv(t)
+		e.org.SetContent(orgemu.GuardrailID, `{"Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:root"}}},{"Sid":"DenyLeaveOrg","Effect":"Deny","Action":"organizations:LeaveOrganization","Resource":"*"}]}`)
+		_, err := e.validate(t, "req-1", validRequest(members[0]))
+		var rej *contract.RequestRejected
+		if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "holds statements besides the root deny (DenyLeaveOrg)") {
+			t.Fatalf("got %v", err)
+		}
+		e.steps.Config.GuardrailAllowedSids = []string{"DenyLeaveOrg"}
+		if _, err := e.validate(t, "req-2", validRequest(members[0])); err != nil {
+			t.Errorf("allowed by Sid: %v", err)
+		}
+	})
+}
+
+// Organizations' CloudTrail event for a change to the guardrail: someone else's is checked at
+// once; rootwindow's own lifts and restores are not.
+func TestGuardrailChangeEvents(t *testing.T) {
+	e := newEnv(t)
+	own := "arn:aws:iam::999999999999:role/rootwindow-FunctionsDetachRole"
+	e.steps.Config.OwnRoleARNs = []string{own}
+	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil { // pins the document
+		t.Fatal(err)
+	}
+	event := func(issuer string) events.CloudWatchEvent {
+		detail, _ := json.Marshal(map[string]any{"eventSource": "organizations.amazonaws.com", "eventName": "UpdatePolicy",
+			"userIdentity":      map[string]any{"arn": "arn:aws:sts::999999999999:assumed-role/x/y", "sessionContext": map[string]any{"sessionIssuer": map[string]any{"arn": issuer}}},
+			"requestParameters": map[string]any{"policyId": orgemu.GuardrailID}})
+		return events.CloudWatchEvent{ID: "ev-1", DetailType: contract.DetailTypeAPICall, Source: contract.SourceOrganizations, Detail: detail}
+	}
+	e.org.SetContent(orgemu.GuardrailID, `{"Statement":[]}`)
+	if out, err := e.steps.SafetyNet(context.Background(), event(own)); err != nil || out != nil {
+		t.Errorf("rootwindow's own call: %v %v", out, err)
+	}
+	out, err := e.steps.SafetyNet(context.Background(), event("arn:aws:iam::999999999999:role/Ops"))
+	if rep, ok := out.(window.SweepReport); err != nil || !ok || !strings.Contains(rep.Content, "changed since it was pinned") {
+		t.Errorf("someone else's change: %+v %v", out, err)
 	}
 }
