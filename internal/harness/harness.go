@@ -225,7 +225,11 @@ func (h *Harness) NewLedger(ctx context.Context) error {
 		contract.EnvTableName: table, contract.EnvGuardrailPolicyID: h.PolicyID,
 		contract.EnvAdminPrincipals: h.opts.AdminPattern, contract.EnvOrganizationID: h.opts.OrganizationID,
 		contract.EnvEventsRoleARN: testenv.EventsRoleARN, contract.EnvAPIRoleARN: testenv.APIRoleARN,
-		contract.EnvTopicARN: TopicARN, contract.EnvStateMachineARN: StateMachineARN,
+		// Scenarios reuse the accounts and the requester within hours: limits as loose as they go
+		// (pkg/workflow and pkg/api test each limit).
+		contract.EnvCooldownMinutes: "0", contract.EnvMaxConcurrentPerUser: "50", contract.EnvMaxDailyPerUser: "200",
+		contract.EnvMaxAccountsAtOnce: "10000",
+		contract.EnvTopicARN:          TopicARN, contract.EnvStateMachineARN: StateMachineARN,
 	}
 	instance, err := lambdaenv.Load(ctx, lambdaenv.Options{
 		Getenv:    func(k string) string { return env[k] },

@@ -83,6 +83,7 @@ func BenchmarkColdStart(b *testing.B) {
 		"AWS_ENDPOINT_URL_ORGANIZATIONS=" + orgURL, "AWS_ENDPOINT_URL_DYNAMODB=" + dbURL,
 		"AWS_ENDPOINT_URL_EVENTBRIDGE=" + emuURL, "AWS_ENDPOINT_URL_SNS=" + emuURL, "AWS_ENDPOINT_URL_SFN=" + emuURL,
 		"AWS_ENDPOINT_URL_CLOUDTRAIL=" + emuURL, contract.EnvOrganizationID + "=" + orgemu.OrganizationID,
+		contract.EnvCooldownMinutes + "=0", contract.EnvMaxDailyPerUser + "=200",
 		contract.EnvTableName + "=" + table, contract.EnvGuardrailPolicyID + "=" + orgemu.GuardrailID,
 		contract.EnvAdminPrincipals + "=arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*",
 		contract.EnvTopicARN + "=arn:aws:sns:us-east-1:999999999999:ops",

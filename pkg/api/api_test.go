@@ -547,3 +547,19 @@ func TestFiftyConcurrentRequestsForOneAccount(t *testing.T) {
 		t.Errorf("leases %v", leases)
 	}
 }
+
+// A limit reached is a 429 naming it, and changes nothing.
+func TestLimitReachedIs429(t *testing.T) {
+	e := newEnv(t)
+	e.steps.Config.MaxConcurrentPerRequester = 1
+	if a := e.call(t, post(t, alice, request(members[0]))); a.status != http.StatusAccepted {
+		t.Fatalf("first: %d %s", a.status, a.raw)
+	}
+	a := e.call(t, post(t, alice, request(members[1])))
+	if a.status != http.StatusTooManyRequests || !strings.Contains(a.raw, "maxConcurrentWindowsPerRequester") {
+		t.Fatalf("%d %s", a.status, a.raw)
+	}
+	if n := len(e.emu.Executions()); n != 1 {
+		t.Errorf("%d executions", n)
+	}
+}

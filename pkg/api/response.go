@@ -44,13 +44,16 @@ func invalid(p request.Problems) response {
 }
 
 // rejected answers problems by their worst kind: anything invalid is 400, else anything
-// forbidden 403, else (accounts held by other windows) 409. Every problem is listed.
+// forbidden 403, else a limit reached 429, else (accounts held by other windows, a guardrail not
+// as pinned) 409. Every problem is listed.
 func rejected(p request.Problems) response {
 	switch {
 	case p.Has(request.Invalid):
 		return invalid(p)
 	case p.Has(request.Forbidden):
 		return withProblems(http.StatusForbidden, "the requester may not ask for this window", p)
+	case p.Has(request.Limited):
+		return withProblems(http.StatusTooManyRequests, "a limit on windows is reached; each problem names it and when it frees", p)
 	}
 	for _, pr := range p {
 		if pr.Field == "guardrail" {

@@ -30,6 +30,10 @@ const (
 	KeyAnyRoleSessionName    = "anyRoleSessionName"
 	KeyGuardrailSHA256       = "guardrailContentSha256"
 	KeyGuardrailAllowedSids  = "guardrailAllowedStatements"
+	KeyCooldownMinutes       = "cooldownMinutes"
+	KeyMaxConcurrentPerUser  = "maxConcurrentWindowsPerRequester"
+	KeyMaxDailyPerUser       = "maxWindowsPerRequesterPerDay"
+	KeyMaxAccountsAtOnce     = "maxAccountsLiftedAtOnce"
 	// KeyTrustedEventAccounts is no longer read: whole accounts are not trusted any more.
 	KeyTrustedEventAccounts = "trustedEventAccounts"
 )
@@ -62,11 +66,20 @@ type Settings struct {
 	// GuardrailAllowedSids are the Sids of statements besides the root deny that may be lifted
 	// with it.
 	GuardrailAllowedSids []string
+	// Limits. CooldownMinutes must pass between the end of a window on an account and the start
+	// of the next one on it; a requester holds at most MaxConcurrentPerRequester windows
+	// (scheduled or open) and gets at most MaxDailyPerRequester accepted in 24 hours; the
+	// organization holds at most MaxAccountsAtOnce accounts in windows (scheduled or open).
+	CooldownMinutes           int
+	MaxConcurrentPerRequester int
+	MaxDailyPerRequester      int
+	MaxAccountsAtOnce         int
 }
 
 // DefaultSettings are the values of the settings left unset.
 func DefaultSettings() Settings {
-	return Settings{OwnerTagKey: authz.DefaultOwnerTagKey, BookingHorizonDays: 7, MaxAccountsPerRequest: request.DefaultMaxAccounts}
+	return Settings{OwnerTagKey: authz.DefaultOwnerTagKey, BookingHorizonDays: 7, MaxAccountsPerRequest: request.DefaultMaxAccounts,
+		CooldownMinutes: 60, MaxConcurrentPerRequester: 3, MaxDailyPerRequester: 10, MaxAccountsAtOnce: 200}
 }
 
 var (
@@ -203,6 +216,10 @@ var settings = []setting{
 		},
 		write: func(s Settings) string { return strings.Join(s.GuardrailAllowedSids, ",") },
 	},
+	intSetting(KeyCooldownMinutes, contract.EnvCooldownMinutes, 0, 7*24*60, func(s *Settings) *int { return &s.CooldownMinutes }),
+	intSetting(KeyMaxConcurrentPerUser, contract.EnvMaxConcurrentPerUser, 1, 50, func(s *Settings) *int { return &s.MaxConcurrentPerRequester }),
+	intSetting(KeyMaxDailyPerUser, contract.EnvMaxDailyPerUser, 1, 200, func(s *Settings) *int { return &s.MaxDailyPerRequester }),
+	intSetting(KeyMaxAccountsAtOnce, contract.EnvMaxAccountsAtOnce, 1, 10000, func(s *Settings) *int { return &s.MaxAccountsAtOnce }),
 	{
 		key: KeyNotificationEmail,
 		read: func(s *Settings, v any) error {
@@ -261,6 +278,18 @@ var settings = []setting{
 			return errors.New("is no longer supported: a whole account is not trusted to assert requesters any more; list the integration principals that may put requests in eventIntegrations (IAM role or user ARNs)")
 		},
 	},
+}
+
+// intSetting is a whole-number setting from lo to hi, kept in the field field points to.
+func intSetting(key, env string, lo, hi int, field func(*Settings) *int) setting {
+	return setting{
+		key: key, env: env,
+		read: func(s *Settings, v any) (err error) {
+			*field(s), err = intValue(v, lo, hi)
+			return err
+		},
+		write: func(s Settings) string { return strconv.Itoa(*field(&s)) },
+	}
 }
 
 // Keys lists every configuration key.

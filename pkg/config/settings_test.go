@@ -41,11 +41,25 @@ func TestFromLookup(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(got, tt.want) {
+			if !reflect.DeepEqual(got, withDefaultLimits(tt.want)) {
 				t.Errorf("got %+v\nwant %+v", got, tt.want)
 			}
 		})
 	}
+}
+
+// withDefaultLimits gives s the default limits it leaves unset.
+func withDefaultLimits(s Settings) Settings {
+	d := DefaultSettings()
+	for _, f := range []struct{ got, def *int }{
+		{&s.CooldownMinutes, &d.CooldownMinutes}, {&s.MaxConcurrentPerRequester, &d.MaxConcurrentPerRequester},
+		{&s.MaxDailyPerRequester, &d.MaxDailyPerRequester}, {&s.MaxAccountsAtOnce, &d.MaxAccountsAtOnce},
+	} {
+		if *f.got == 0 {
+			*f.got = *f.def
+		}
+	}
+	return s
 }
 
 func TestLoadConfigErrors(t *testing.T) {
@@ -79,6 +93,10 @@ func TestLoadConfigErrors(t *testing.T) {
 			[]string{"trustedEventAccounts: is no longer supported: a whole account is not trusted to assert requesters any more; list the integration principals that may put requests in eventIntegrations"}},
 		{"administrators that make authorization meaningless", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: []any{"*"}, KeyAnyRoleSessionName: "yes", KeyOrganizationID: "o-exampleorg1"},
 			[]string{`adminPrincipals: adminPrincipals[0] "*" matches everyone`, "anyRoleSessionName: must be true or false, got yes"}},
+		{"limits out of range", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "a", KeyOrganizationID: "o-exampleorg1",
+			KeyCooldownMinutes: float64(-1), KeyMaxConcurrentPerUser: "0", KeyMaxDailyPerUser: float64(201), KeyMaxAccountsAtOnce: "many"},
+			[]string{"cooldownMinutes: must be a whole number from 0 to 10080, got -1", "maxConcurrentWindowsPerRequester: must be a whole number from 1 to 50, got 0",
+				"maxWindowsPerRequesterPerDay: must be a whole number from 1 to 200, got 201", `maxAccountsLiftedAtOnce: must be a whole number from 1 to 10000, got "many"`}},
 		{"administrators of any account", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "arn:aws:sts::*:assumed-role/AWSReservedSSO_Admin_*/*", KeyOrganizationID: "o-exampleorg1"},
 			[]string{"must name one 12-digit account in its ARN"}},
 		{"policy ID of the wrong type", map[string]any{KeyGuardrailPolicyID: float64(1), KeyAdminPrincipals: "a", KeyOrganizationID: "o-exampleorg1"},
@@ -182,7 +200,9 @@ func TestSettingsRoundTripThroughTheEnvironment(t *testing.T) {
 	for _, s := range []Settings{
 		DefaultSettings(),
 		{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"arn:aws:iam::111111111111:role/Admin", "*@example.com"},
-			OwnerTagKey: "rootwindow:owners", BookingHorizonDays: 30, MaxAccountsPerRequest: 1, AnyRoleSessionName: true},
+			OwnerTagKey: "rootwindow:owners", BookingHorizonDays: 30, MaxAccountsPerRequest: 1, AnyRoleSessionName: true,
+			GuardrailSHA256: strings.Repeat("ab", 32), GuardrailAllowedSids: []string{"DenyLeaveOrg"},
+			CooldownMinutes: 0, MaxConcurrentPerRequester: 50, MaxDailyPerRequester: 1, MaxAccountsAtOnce: 5000},
 	} {
 		if s.GuardrailPolicyID == "" {
 			s.GuardrailPolicyID, s.AdminPrincipals = "p-abcd1234", []string{"a"}

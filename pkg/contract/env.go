@@ -13,6 +13,10 @@ const (
 	EnvOrganizationID       = "ROOTWINDOW_ORGANIZATION_ID"
 	EnvGuardrailSHA256      = "ROOTWINDOW_GUARDRAIL_SHA256"
 	EnvGuardrailAllowedSids = "ROOTWINDOW_GUARDRAIL_ALLOWED_SIDS"
+	EnvCooldownMinutes      = "ROOTWINDOW_COOLDOWN_MINUTES"
+	EnvMaxConcurrentPerUser = "ROOTWINDOW_MAX_CONCURRENT_PER_REQUESTER"
+	EnvMaxDailyPerUser      = "ROOTWINDOW_MAX_DAILY_PER_REQUESTER"
+	EnvMaxAccountsAtOnce    = "ROOTWINDOW_MAX_ACCOUNTS_AT_ONCE"
 	EnvEventBus             = "ROOTWINDOW_EVENT_BUS"         // where notifications go; default "default"
 	EnvTopicARN             = "ROOTWINDOW_TOPIC_ARN"         // the operators' SNS topic; "" sends events only
 	EnvStateMachineARN      = "ROOTWINDOW_STATE_MACHINE_ARN" // the api function starts executions of it

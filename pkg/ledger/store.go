@@ -161,36 +161,48 @@ func (s *Store) takeLease(ctx context.Context, account, requestID string, until 
 // Leases reads the leases held on accounts; accounts without one are absent from the map.
 func (s *Store) Leases(ctx context.Context, accounts []string) (map[string]Lease, error) {
 	leases := map[string]Lease{}
-	for chunk := range slices.Chunk(accounts, 100) {
+	err := s.batchGet(ctx, "leases", "lease#", accounts, func(item map[string]types.AttributeValue) error {
+		l, err := decodeLease(item)
+		if err == nil {
+			leases[l.AccountID] = l
+		}
+		return err
+	})
+	return leases, err
+}
+
+// batchGet reads the items keyed prefix+id for ids, consistently, a hundred at a time, asking
+// again (a bounded number of times, honouring ctx) for keys DynamoDB leaves unprocessed, and
+// hands each item found to each. what names the items in errors.
+func (s *Store) batchGet(ctx context.Context, what, prefix string, ids []string, each func(map[string]types.AttributeValue) error) error {
+	for chunk := range slices.Chunk(ids, 100) {
 		keys := make([]map[string]types.AttributeValue, len(chunk))
-		for i, a := range chunk {
-			keys[i] = leaseKey(a)
+		for i, id := range chunk {
+			keys[i] = map[string]types.AttributeValue{contract.KeyAttribute: str(prefix + id)}
 		}
 		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
 		for attempt := 0; len(req) > 0; attempt++ {
 			if attempt > 0 {
 				if err := wait(ctx, time.Duration(attempt*attempt)*20*time.Millisecond); err != nil {
-					return nil, fmt.Errorf("read leases: %w", err)
+					return fmt.Errorf("read %s: %w", what, err)
 				}
 			}
 			if attempt > 8 {
-				return nil, fmt.Errorf("read leases: DynamoDB kept keys unprocessed")
+				return fmt.Errorf("read %s: DynamoDB kept keys unprocessed", what)
 			}
 			out, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 			if err != nil {
-				return nil, fmt.Errorf("read leases: %w", err)
+				return fmt.Errorf("read %s: %w", what, err)
 			}
 			for _, item := range out.Responses[s.table] {
-				l, err := decodeLease(item)
-				if err != nil {
-					return nil, err
+				if err := each(item); err != nil {
+					return err
 				}
-				leases[l.AccountID] = l
 			}
 			req = out.UnprocessedKeys
 		}
 	}
-	return leases, nil
+	return nil
 }
 
 // AllLeases lists every lease held now, oldest first.
@@ -567,4 +579,44 @@ func (s *Store) PinGuardrail(ctx context.Context, sha256 string) (string, error)
 		return "", fmt.Errorf("the guardrail's pin in the ledger is not whole")
 	}
 	return pin.SHA256, nil
+}
+
+type endedItem struct {
+	PK        string `dynamodbav:"pk"`
+	Kind      string `dynamodbav:"kind"`
+	AccountID string `dynamodbav:"accountId"`
+	RequestID string `dynamodbav:"requestId"`
+	At        string `dynamodbav:"at"`
+}
+
+// MarkEnded records that a window of requestID on accounts ended at at (for the cooldown).
+func (s *Store) MarkEnded(ctx context.Context, requestID string, accounts []string, at time.Time) error {
+	for _, a := range accounts {
+		_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: &s.table, Item: marshal(endedItem{PK: "ended#" + a, Kind: "ended", AccountID: a, RequestID: requestID, At: timeText(at)}),
+		})
+		if err != nil {
+			return fmt.Errorf("record the end of the window on %s: %w", a, err)
+		}
+	}
+	return nil
+}
+
+// Ended reads when the last window on each of accounts ended; accounts that never had one are
+// absent.
+func (s *Store) Ended(ctx context.Context, accounts []string) (map[string]time.Time, error) {
+	ended := map[string]time.Time{}
+	err := s.batchGet(ctx, "window ends", "ended#", accounts, func(item map[string]types.AttributeValue) error {
+		var it endedItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return fmt.Errorf("ledger item %s is not a window's end: %w", keyOf(item), err)
+		}
+		at, err := time.Parse(time.RFC3339, it.At)
+		if err != nil || it.AccountID == "" {
+			return fmt.Errorf("ledger item %s is not a whole window's end", keyOf(item))
+		}
+		ended[it.AccountID] = at
+		return nil
+	})
+	return ended, err
 }

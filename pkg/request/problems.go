@@ -14,6 +14,7 @@ const (
 	Invalid   Kind = iota // the request or an account in it is not valid
 	Forbidden             // the requester may not ask for this
 	Conflict              // an account already has a window
+	Limited               // a limit on windows (cooldown, caps) is reached
 )
 
 // FieldError is one problem with one field of a request.

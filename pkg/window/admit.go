@@ -28,6 +28,13 @@ func (s *Service) Admit(ctx context.Context, id string, req request.Request, ori
 		}
 	}
 	if len(probs) == 0 {
+		var err error
+		if probs, err = s.checkLimits(ctx, req); err != nil {
+			s.logError(ctx, "check the limits", id, err)
+			return rec, nil, retryLater(err)
+		}
+	}
+	if len(probs) == 0 {
 		// The guardrail's document is pinned at the first booking, if not by configuration, and
 		// checked again at the lift.
 		problem, err := s.GuardrailProblem(ctx)

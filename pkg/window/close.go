@@ -137,14 +137,22 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 		}
 		return rec, &contract.RestoreFailed{Msg: err.Error()}
 	}
+	ended := false // this restore ends the window (and starts its accounts' cooldown)
 	if rec.Status != to && rec.Status != ledger.Failed {
 		if rec, err = s.Ledger.Transition(ctx, id, to, actor, note, c); err != nil {
 			return rec, s.stateError(ctx, id, err)
 		}
+		ended = to == ledger.Closed
 	}
 	if err := s.Ledger.Release(ctx, id, held); err != nil {
 		s.logError(ctx, "release leases", id, err)
 		return rec, retryLater(err)
+	}
+	if ended {
+		// For the cooldown; the guardrail is back whatever becomes of this record.
+		if err := s.Ledger.MarkEnded(ctx, id, held, s.Now()); err != nil {
+			s.logError(ctx, "record the end of the window", id, err)
+		}
 	}
 	s.Log.InfoContext(ctx, "guardrail restored", "requestId", id, "status", rec.Status)
 	s.Announce(ctx, rec)
