@@ -136,37 +136,42 @@ func (db *DB) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*d
 func (db *DB) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	t, err := db.table(in.TableName)
+	t, k, _, err := db.conditional(in.TableName, func(t *table) item { return item{t.key: in.Item[t.key]} },
+		in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues)
 	if err != nil {
 		return nil, err
-	}
-	k, err := t.keyOf(item{t.key: in.Item[t.key]})
-	if err != nil {
-		return nil, err
-	}
-	e := expr{names: in.ExpressionAttributeNames, values: in.ExpressionAttributeValues}
-	if ok, err := e.condition(aws.ToString(in.ConditionExpression), t.items[k]); err != nil || !ok {
-		return nil, orFailed(err)
 	}
 	t.items[k] = clone(in.Item)
 	return &dynamodb.PutItemOutput{}, nil
+}
+
+// conditional finds the table and the item's key (from the key key gives for the table) and
+// evaluates the condition on the item there: ConditionalCheckFailedException when it does not
+// hold. It runs with db.mu held.
+func (db *DB) conditional(name *string, key func(*table) item, cond *string, names map[string]string, values map[string]types.AttributeValue) (*table, string, expr, error) {
+	e := expr{names: names, values: values}
+	t, err := db.table(name)
+	if err != nil {
+		return nil, "", e, err
+	}
+	k, err := t.keyOf(key(t))
+	if err != nil {
+		return nil, "", e, err
+	}
+	if ok, err := e.condition(aws.ToString(cond), t.items[k]); err != nil || !ok {
+		return nil, "", e, orFailed(err)
+	}
+	return t, k, e, nil
 }
 
 // DeleteItem removes an item if its condition holds.
 func (db *DB) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	t, err := db.table(in.TableName)
+	t, k, _, err := db.conditional(in.TableName, func(*table) item { return in.Key },
+		in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues)
 	if err != nil {
 		return nil, err
-	}
-	k, err := t.keyOf(in.Key)
-	if err != nil {
-		return nil, err
-	}
-	e := expr{names: in.ExpressionAttributeNames, values: in.ExpressionAttributeValues}
-	if ok, err := e.condition(aws.ToString(in.ConditionExpression), t.items[k]); err != nil || !ok {
-		return nil, orFailed(err)
 	}
 	delete(t.items, k)
 	return &dynamodb.DeleteItemOutput{}, nil
@@ -177,20 +182,12 @@ func (db *DB) DeleteItem(_ context.Context, in *dynamodb.DeleteItemInput, _ ...f
 func (db *DB) UpdateItem(_ context.Context, in *dynamodb.UpdateItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	db.mu.Lock()
 	defer db.mu.Unlock()
-	t, err := db.table(in.TableName)
+	t, k, e, err := db.conditional(in.TableName, func(*table) item { return in.Key },
+		in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues)
 	if err != nil {
 		return nil, err
 	}
-	k, err := t.keyOf(in.Key)
-	if err != nil {
-		return nil, err
-	}
-	e := expr{names: in.ExpressionAttributeNames, values: in.ExpressionAttributeValues}
-	current := t.items[k]
-	if ok, err := e.condition(aws.ToString(in.ConditionExpression), current); err != nil || !ok {
-		return nil, orFailed(err)
-	}
-	next := clone(current)
+	next := clone(t.items[k])
 	if next == nil {
 		next = clone(in.Key)
 	}

@@ -70,19 +70,27 @@ func StarterOf(ctx context.Context, trail TrailAPI, executionARN string, started
 	return Starter{}, fmt.Errorf("look up StartExecution events in CloudTrail: more than %d pages since %s", maxPages, startedAt.Add(-lookBack).Format(time.RFC3339))
 }
 
+// UserIdentity is the part of a CloudTrail record that says who made the call.
+type UserIdentity struct {
+	ARN            string `json:"arn"`
+	SessionContext struct {
+		SessionIssuer struct {
+			ARN string `json:"arn"`
+		} `json:"sessionIssuer"`
+	} `json:"sessionContext"`
+}
+
+// Starter is who made the call.
+func (u UserIdentity) Starter() Starter {
+	return Starter{ARN: u.ARN, RoleARN: u.SessionContext.SessionIssuer.ARN}
+}
+
 // record is the part of a CloudTrail record that names the caller and the execution.
 type record struct {
-	EventSource  string `json:"eventSource"`
-	EventName    string `json:"eventName"`
-	ErrorCode    string `json:"errorCode"`
-	UserIdentity struct {
-		ARN            string `json:"arn"`
-		SessionContext struct {
-			SessionIssuer struct {
-				ARN string `json:"arn"`
-			} `json:"sessionIssuer"`
-		} `json:"sessionContext"`
-	} `json:"userIdentity"`
+	EventSource      string       `json:"eventSource"`
+	EventName        string       `json:"eventName"`
+	ErrorCode        string       `json:"errorCode"`
+	UserIdentity     UserIdentity `json:"userIdentity"`
 	ResponseElements struct {
 		ExecutionARN string `json:"executionArn"`
 	} `json:"responseElements"`
@@ -96,5 +104,5 @@ func starterIn(raw, executionARN string) (Starter, bool) {
 		r.ErrorCode != "" || r.ResponseElements.ExecutionARN != executionARN || r.UserIdentity.ARN == "" {
 		return Starter{}, false
 	}
-	return Starter{ARN: r.UserIdentity.ARN, RoleARN: r.UserIdentity.SessionContext.SessionIssuer.ARN}, true
+	return r.UserIdentity.Starter(), true
 }

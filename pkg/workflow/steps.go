@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/identity"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
@@ -83,15 +84,8 @@ type statusChange struct {
 
 // apiCall is the part of CloudTrail's event for an Organizations call that the safety net reads.
 type apiCall struct {
-	EventName    string `json:"eventName"`
-	UserIdentity struct {
-		ARN            string `json:"arn"`
-		SessionContext struct {
-			SessionIssuer struct {
-				ARN string `json:"arn"`
-			} `json:"sessionIssuer"`
-		} `json:"sessionContext"`
-	} `json:"userIdentity"`
+	EventName    string                `json:"eventName"`
+	UserIdentity identity.UserIdentity `json:"userIdentity"`
 }
 
 // endings the safety net acts on.
@@ -127,7 +121,7 @@ func (s *Steps) SafetyNet(ctx context.Context, ev events.CloudWatchEvent) (any, 
 		if err := json.Unmarshal(ev.Detail, &call); err != nil {
 			return nil, fmt.Errorf("API call event %s: %w", ev.ID, err)
 		}
-		if issuer := call.UserIdentity.SessionContext.SessionIssuer.ARN; issuer != "" && slices.Contains(s.Config.OwnRoleARNs, issuer) {
+		if by := call.UserIdentity.Starter(); by.RoleARN != "" && slices.Contains(s.Config.OwnRoleARNs, by.RoleARN) {
 			return nil, nil
 		}
 		s.Log.WarnContext(ctx, "the guardrail was changed outside rootwindow: checking it now", "call", call.EventName, "by", call.UserIdentity.ARN)
