@@ -104,12 +104,17 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	stack := awscdk.Stack_Of(c)
 	// Organizations ARNs carry the management account and the organization ID; the latter is not
 	// known at synth, so it is the only wildcard.
+	// In a delegated administrator account the ARNs still carry the management account's ID.
+	var mgmt *string
+	if cfg.ManagementAccountID != "" {
+		mgmt = jsii.String(cfg.ManagementAccountID)
+	}
 	policyArn := stack.FormatArn(&awscdk.ArnComponents{
-		Service: jsii.String("organizations"), Region: jsii.String(""),
+		Service: jsii.String("organizations"), Region: jsii.String(""), Account: mgmt,
 		Resource: jsii.String("policy"), ResourceName: jsii.String("o-*/service_control_policy/" + cfg.GuardrailPolicyID),
 	})
 	accountsArn := stack.FormatArn(&awscdk.ArnComponents{
-		Service: jsii.String("organizations"), Region: jsii.String(""),
+		Service: jsii.String("organizations"), Region: jsii.String(""), Account: mgmt,
 		Resource: jsii.String("account"), ResourceName: jsii.String("o-*/*"),
 	})
 	scoped := func(actions ...string) awsiam.PolicyStatement {
@@ -158,9 +163,9 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		suppress(fn.Role(), "AwsSolutions-IAM5", "X-Ray's PutTraceSegments and PutTelemetryRecords and CloudTrail's LookupEvents (validate: who started an execution) have no resource to scope to; the Organizations Describe/List reads (validate, api, sweeper) act on the whole organization by nature and change nothing",
 			"Resource::*")
 		suppress(fn.Role(), "AwsSolutions-IAM5", "Organizations ARNs embed the organization ID, unknown at synth; a management account has exactly one organization, so o-* names it. The policy part names the guardrail SCP alone",
-			"Resource::arn:<AWS::Partition>:organizations::"+accountOf(stack)+":policy/o-*/service_control_policy/"+cfg.GuardrailPolicyID)
+			"Resource::arn:<AWS::Partition>:organizations::"+managementOf(stack, cfg)+":policy/o-*/service_control_policy/"+cfg.GuardrailPolicyID)
 		suppress(fn.Role(), "AwsSolutions-IAM5", "Any member account may be given a window, so attach/detach (of the guardrail policy only, per the statement's other resource) must apply to every account of the one organization",
-			"Resource::arn:<AWS::Partition>:organizations::"+accountOf(stack)+":account/o-*/*")
+			"Resource::arn:<AWS::Partition>:organizations::"+managementOf(stack, cfg)+":account/o-*/*")
 	}
 	return f
 }

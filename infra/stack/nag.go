@@ -7,6 +7,8 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/rootwindow/rootwindow/pkg/config"
 )
 
 // CheckCompliance adds cdk-nag's AwsSolutions rules to everything under scope: at synth, every
@@ -37,4 +39,13 @@ func accountOf(st awscdk.Stack) string {
 		return a
 	}
 	return "<AWS::AccountId>"
+}
+
+// managementOf is the management account as cdk-nag prints it in a finding: the configured one,
+// else the stack's own.
+func managementOf(st awscdk.Stack, cfg config.Settings) string {
+	if cfg.ManagementAccountID != "" {
+		return cfg.ManagementAccountID
+	}
+	return accountOf(st)
 }

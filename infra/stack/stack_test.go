@@ -538,3 +538,24 @@ func TestValidateKnowsTheDoorsRoles(t *testing.T) {
 		t.Error("validate may not look up CloudTrail")
 	}
 }
+
+// Deployed in a delegated administrator account, the functions' Organizations permissions name
+// the management account's resources, and cdk-nag's suppressions still match.
+func TestDelegatedAdministratorAccount(t *testing.T) {
+	cfg := sample
+	cfg.ManagementAccountID = "111122223333"
+	props := awscdk.StackProps{Env: &awscdk.Environment{Account: jsii.String("444455556666"), Region: jsii.String("us-east-1")}}
+	tmpl, err := cdktest.Template(props, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(tmpl["Resources"])
+	if !strings.Contains(string(b), ":organizations::111122223333:policy/o-*/service_control_policy/p-rootguard01") ||
+		strings.Contains(string(b), ":organizations::444455556666:") {
+		t.Error("the Organizations ARNs do not name the management account")
+	}
+	errs, _, err := cdktest.NagFindings(props, cfg)
+	if err != nil || len(errs) > 0 {
+		t.Errorf("cdk-nag: %v %v", errs, err)
+	}
+}

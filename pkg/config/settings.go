@@ -26,6 +26,7 @@ const (
 	KeyNotificationEmail     = "notificationEmail"
 	KeyEventIntegrations     = "eventIntegrations"
 	KeyOrganizationID        = "organizationId"
+	KeyManagementAccountID   = "managementAccountId"
 	KeyLedgerBreakGlassRole  = "ledgerBreakGlassRoleArn"
 	KeyAnyRoleSessionName    = "anyRoleSessionName"
 	KeyGuardrailSHA256       = "guardrailContentSha256"
@@ -52,8 +53,12 @@ type Settings struct {
 	// EventIntegrations are the principal ARNs (IAM roles or users) that may put requests on the
 	// request bus; nobody else may, not even in this account (deploy time only).
 	EventIntegrations []string
-	// OrganizationID is this organization (o-...): only its principals may call the API.
+	// OrganizationID is this organization (o-...): only its principals may call the API, and the
+	// functions act only on it.
 	OrganizationID string
+	// ManagementAccountID is the organization's management account, when the stack runs in a
+	// delegated administrator account for policy management; "" means the stack's own account.
+	ManagementAccountID string
 	// LedgerBreakGlassRole is a role that may write the ledger's items besides rootwindow's own
 	// functions (deploy time only); "" for none.
 	LedgerBreakGlassRole string
@@ -87,6 +92,7 @@ var (
 	tagKeyPattern    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
 	orgIDPattern     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
 	sha256Pattern    = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	accountPattern   = regexp.MustCompile(`^[0-9]{12}$`)
 	sidPattern       = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
 	rolePattern      = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
 	principalPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]{1,512}$`)
@@ -260,6 +266,18 @@ var settings = []setting{
 			return nil
 		},
 		write: func(s Settings) string { return s.OrganizationID },
+	},
+	{
+		key: KeyManagementAccountID, env: contract.EnvManagementAccountID,
+		read: func(s *Settings, v any) error {
+			str, ok := v.(string)
+			if !ok || !accountPattern.MatchString(str) {
+				return fmt.Errorf("must be the management account's 12-digit ID, got %v", v)
+			}
+			s.ManagementAccountID = str
+			return nil
+		},
+		write: func(s Settings) string { return s.ManagementAccountID },
 	},
 	{
 		key: KeyLedgerBreakGlassRole,

@@ -124,3 +124,11 @@ func errorCode(err error) string {
 	}
 	return err.Error()
 }
+
+// WrongOrganizationError is Organizations answering for another organization (or management
+// account) than the configuration names: rootwindow acts on none of it.
+type WrongOrganizationError struct{ Field, Want, Got string }
+
+func (e *WrongOrganizationError) Error() string {
+	return fmt.Sprintf("Organizations answers for %s %s, but rootwindow is configured for %s: nothing done (check organizationId and managementAccountId)", e.Field, e.Got, e.Want)
+}

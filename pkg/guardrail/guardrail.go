@@ -62,6 +62,9 @@ type Options struct {
 	Jitter func() float64
 	// Clock is what the pacer reads the time from; default time.Now.
 	Clock func() time.Time
+	// Organization and Management, when set, are the organization and management account the
+	// configuration names: Organizations must answer for these, or nothing is done.
+	Organization, Management string
 }
 
 // Guardrail acts on one guardrail policy in one organization.

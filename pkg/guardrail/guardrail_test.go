@@ -248,3 +248,28 @@ func TestInspectFollowsPages(t *testing.T) {
 		t.Errorf("IsAttached = %v, %v", ok, err)
 	}
 }
+
+// Organizations answering for another organization or management account than the configured
+// ones: nothing is inspected, and the error says which.
+func TestInspectRefusesAnotherOrganization(t *testing.T) {
+	for _, tt := range []struct {
+		opts guardrail.Options
+		want string
+	}{
+		{guardrail.Options{Organization: "o-someoneelse1"}, "Organizations answers for organization " + orgemu.OrganizationID + ", but rootwindow is configured for o-someoneelse1"},
+		{guardrail.Options{Organization: orgemu.OrganizationID, Management: "123456789012"}, "Organizations answers for management account " + testenv.Management + ", but rootwindow is configured for 123456789012"},
+	} {
+		org := orgemu.Standard(testenv.Management, "alice@example.com", "111111111111")
+		g := guardrail.New(testenv.Organizations(t, org), orgemu.GuardrailID, tt.opts)
+		_, err := g.Inspect(context.Background(), []string{"111111111111"})
+		var wrong *guardrail.WrongOrganizationError
+		if !errors.As(err, &wrong) || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("got %v, want %q", err, tt.want)
+		}
+	}
+	org := orgemu.Standard(testenv.Management, "alice@example.com", "111111111111")
+	g := guardrail.New(testenv.Organizations(t, org), orgemu.GuardrailID, guardrail.Options{Organization: orgemu.OrganizationID, Management: testenv.Management})
+	if _, err := g.Inspect(context.Background(), []string{"111111111111"}); err != nil {
+		t.Errorf("the configured organization: %v", err)
+	}
+}

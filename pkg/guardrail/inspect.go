@@ -84,7 +84,14 @@ func (g *Guardrail) management(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("describe organization: %w", err)
 	}
-	g.mgmt = aws.ToString(out.Organization.MasterAccountId)
+	org, mgmt := aws.ToString(out.Organization.Id), aws.ToString(out.Organization.MasterAccountId)
+	if want := g.opts.Organization; want != "" && org != want {
+		return "", &WrongOrganizationError{Field: "organization", Want: want, Got: org}
+	}
+	if want := g.opts.Management; want != "" && mgmt != want {
+		return "", &WrongOrganizationError{Field: "management account", Want: want, Got: mgmt}
+	}
+	g.mgmt = mgmt
 	return g.mgmt, nil
 }
 

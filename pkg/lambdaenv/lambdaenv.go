@@ -67,6 +67,7 @@ func Load(_ context.Context, o Options) (*Instance, error) {
 	if o.Guardrail.Logger == nil {
 		o.Guardrail.Logger = log
 	}
+	o.Guardrail.Organization, o.Guardrail.Management = cfg.OrganizationID, cfg.ManagementAccountID
 	in := &Instance{Config: cfg, AWS: awsCfg, env: o.Env}
 	in.Windows = &window.Service{
 		Config: cfg,

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/request"
 )
@@ -22,7 +23,14 @@ func (s *Service) Admit(ctx context.Context, id string, req request.Request, ori
 	}
 	if len(probs) == 0 {
 		var err error
-		if probs, err = s.authorize(ctx, req); err != nil {
+		probs, err = s.authorize(ctx, req)
+		var wrong *guardrail.WrongOrganizationError
+		switch {
+		case errors.As(err, &wrong):
+			// A configuration that names another organization: no retry will help.
+			s.logError(ctx, "check the organization", id, err)
+			probs.Add("organization", "%s", wrong.Error())
+		case err != nil:
 			s.logError(ctx, "check the organization", id, err)
 			return rec, nil, retryLater(err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
@@ -388,5 +389,18 @@ func TestGuardrailChangeEvents(t *testing.T) {
 	out, err := e.steps.SafetyNet(context.Background(), event("arn:aws:iam::999999999999:role/Ops"))
 	if rep, ok := out.(window.SweepReport); err != nil || !ok || !strings.Contains(rep.Content, "changed since it was pinned") {
 		t.Errorf("someone else's change: %+v %v", out, err)
+	}
+}
+
+// A stack configured for another organization (or management account) than the one
+// Organizations answers for acts on nothing, and says why.
+func TestAConfigurationForAnotherOrganizationIsRefused(t *testing.T) {
+	e := newEnv(t)
+	e.steps.Guardrail = guardrail.New(testenv.Organizations(t, orgemu.Standard(testenv.Management, "alice@example.com", members...)),
+		orgemu.GuardrailID, guardrail.Options{Organization: "o-someoneelse1"})
+	_, err := e.validate(t, "req-1", validRequest(members[0]))
+	var rej *contract.RequestRejected
+	if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "organization: Organizations answers for organization "+orgemu.OrganizationID+", but rootwindow is configured for o-someoneelse1") {
+		t.Fatalf("got %v", err)
 	}
 }
