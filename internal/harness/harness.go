@@ -221,8 +221,23 @@ func (h *Harness) NewLedger(ctx context.Context) error {
 	if err := w.Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 30*time.Second); err != nil {
 		return err
 	}
+	h.AWS.Reset()
+	return h.build(ctx, nil)
+}
+
+// Configure rebuilds the Lambda handlers with these environment variables over the harness's
+// own (a limit, say), keeping the ledger; nil goes back to the harness's own.
+func (h *Harness) Configure(ctx context.Context, env map[string]string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.build(ctx, env)
+}
+
+// build makes the handlers from their environment, with overrides over the harness's own. It
+// runs with h.mu held.
+func (h *Harness) build(ctx context.Context, overrides map[string]string) error {
 	env := map[string]string{
-		contract.EnvTableName: table, contract.EnvGuardrailPolicyID: h.PolicyID,
+		contract.EnvTableName: h.table, contract.EnvGuardrailPolicyID: h.PolicyID,
 		contract.EnvAdminPrincipals: h.opts.AdminPattern, contract.EnvOrganizationID: h.opts.OrganizationID,
 		contract.EnvEventsRoleARN: testenv.EventsRoleARN, contract.EnvAPIRoleARN: testenv.APIRoleARN,
 		// Scenarios reuse the accounts and the requester within hours: limits as loose as they go
@@ -230,6 +245,9 @@ func (h *Harness) NewLedger(ctx context.Context) error {
 		contract.EnvCooldownMinutes: "0", contract.EnvMaxConcurrentPerUser: "50", contract.EnvMaxDailyPerUser: "200",
 		contract.EnvMaxAccountsAtOnce: "10000",
 		contract.EnvTopicARN:          TopicARN, contract.EnvStateMachineARN: StateMachineARN,
+	}
+	for k, v := range overrides {
+		env[k] = v
 	}
 	instance, err := lambdaenv.Load(ctx, lambdaenv.Options{
 		Getenv:    func(k string) string { return env[k] },
@@ -242,7 +260,6 @@ func (h *Harness) NewLedger(ctx context.Context) error {
 	steps := workflow.New(instance.Windows)
 	h.steps = steps
 	h.api = api.New(instance.Windows, instance.StepFunctions(), StateMachineARN)
-	h.AWS.Reset()
 	h.invoker.setHandlers(map[string]lambda.Handler{
 		contract.TaskValidate: lambda.NewHandler(steps.Validate),
 		contract.TaskDetach:   lambda.NewHandler(steps.Detach),

@@ -187,3 +187,49 @@ func TestThreatGuardrailContentChangedBeforeTheLift(t *testing.T) {
 	}
 	s.unchanged()
 }
+
+// Each limit, through the synthesized state machine: the request is refused naming the limit,
+// nothing lifted.
+func TestLimitsRefuseThroughTheStateMachine(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		env   map[string]string
+		first []string // a window run to its end first, on these accounts
+		held  []string // a window booked for later first, on these accounts
+		ask   []string
+		want  string
+	}{
+		{"cooldown", map[string]string{contract.EnvCooldownMinutes: "60"}, []string{"111111111111"}, nil, []string{"111111111111"}, "(cooldownMinutes is 60)"},
+		{"concurrent windows", map[string]string{contract.EnvMaxConcurrentPerUser: "1"}, nil, []string{"222222222222"}, []string{"111111111111"}, "(maxConcurrentWindowsPerRequester)"},
+		{"windows a day", map[string]string{contract.EnvMaxDailyPerUser: "1"}, []string{"222222222222"}, nil, []string{"111111111111"}, "(maxWindowsPerRequesterPerDay)"},
+		{"accounts at once", map[string]string{contract.EnvMaxAccountsAtOnce: "2"}, nil, []string{"222222222222"}, []string{"111111111111", "333333333333"}, "(maxAccountsLiftedAtOnce)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := begin(t)
+			if err := h.Configure(s.ctx, tt.env); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = h.Configure(s.ctx, nil) })
+			if tt.first != nil {
+				if res := s.run("first", request(tt.first, 1, nil)); res.Status != "SUCCEEDED" {
+					t.Fatalf("first: %s %s", res.Status, res.Cause)
+				}
+			}
+			if tt.held != nil {
+				later := map[string]any{"startAt": h.Clock.Now().Add(6 * time.Hour).Format(time.RFC3339)}
+				if _, err := h.Steps().Validate(s.ctx, testenv.Started(h.AWS, "held", request(tt.held, 1, later), testenv.Person(harness.Requester), h.Clock.Now())); err != nil {
+					t.Fatal(err)
+				}
+			}
+			detaches := len(calls("DetachPolicy"))
+			res := s.run("limited", request(tt.ask, 1, nil))
+			if res.Error != contract.ErrRequestRejected || !strings.Contains(res.Cause, tt.want) {
+				t.Fatalf("%s %s: %s", res.Status, res.Error, res.Cause)
+			}
+			if n := len(calls("DetachPolicy")); n != detaches {
+				t.Errorf("%d more detaches", n-detaches)
+			}
+			s.unchanged()
+		})
+	}
+}
