@@ -41,7 +41,8 @@ func NewRootWindowStack(scope constructs.Construct, id string, props *RootWindow
 	n := NewNotifications(s, "Notifications", props.Config.NotificationEmail)
 	fns := NewFunctions(s, "Functions", &FunctionsProps{Config: props.Config, Table: l.Table, Notifications: n, AssetDir: props.AssetDir})
 	l.OnlyWrittenBy([]awsiam.IRole{fns.Validate.Role(), fns.Detach.Role(), fns.Reattach.Role(), fns.API.Role(), fns.Sweeper.Role()}, props.Config.LedgerBreakGlassRole)
-	wf := NewWorkflow(s, "Workflow", &WorkflowProps{Functions: fns, BookingHorizonDays: props.Config.BookingHorizonDays})
+	wf := NewWorkflow(s, "Workflow", &WorkflowProps{Functions: fns, BookingHorizonDays: props.Config.BookingHorizonDays,
+		EventConfirmMinutes: props.Config.EventConfirmMinutes})
 	fns.AllowStart(wf.StateMachine)
 	in := NewIntake(s, "Intake", &IntakeProps{StateMachine: wf.StateMachine, Integrations: props.Config.EventIntegrations})
 	fns.IdentifyDoors(in.StartRole)

@@ -50,6 +50,9 @@ type WorkflowProps struct {
 	Functions *Functions
 	// BookingHorizonDays sizes the execution timeout.
 	BookingHorizonDays int
+	// EventConfirmMinutes is how long a request through EventBridge waits for its requester's
+	// confirmation (0: it does not).
+	EventConfirmMinutes int
 }
 
 // ExecutionTimeout is the longest an execution may run: the booking horizon, a 4-hour window,
@@ -85,7 +88,13 @@ func invoke(scope constructs.Construct, name string, fn awslambda.Function, payl
 const (
 	RequesterRetrySeconds = 60
 	RequesterRetries      = 30
+	// ConfirmationRetrySeconds is how often Validate looks for the requester's confirmation.
+	ConfirmationRetrySeconds = 30
 )
+
+// ConfirmationRetries is how many times Validate looks for a confirmation due within minutes: once
+// per ConfirmationRetrySeconds, and four more so that the last look finds the time over.
+func ConfirmationRetries(minutes int) int { return minutes*60/ConfirmationRetrySeconds + 4 }
 
 // restoreRetry is the reattach budget: 25 retries whose delays double from 10 s up to 10 minutes,
 // at most about 3.3 hours in all; full jitter draws each delay between zero and that, so
@@ -165,6 +174,15 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 		Errors: jsii.Strings(contract.ErrRequesterUnknown), Interval: awscdk.Duration_Seconds(jsii.Number(RequesterRetrySeconds)),
 		BackoffRate: jsii.Number(1), MaxAttempts: jsii.Number(RequesterRetries),
 	})
+	// A request an integration asserted waits for its requester to confirm it through the API:
+	// Validate answers AwaitingConfirmation until then, and once the time is over withdraws it
+	// (RequestRejected). Enough attempts for the whole time and a little more.
+	if props.EventConfirmMinutes > 0 {
+		validate.AddRetry(&sfn.RetryProps{
+			Errors: jsii.Strings(contract.ErrAwaitingConfirm), Interval: awscdk.Duration_Seconds(jsii.Number(ConfirmationRetrySeconds)),
+			BackoffRate: jsii.Number(1), MaxAttempts: jsii.Number(float64(ConfirmationRetries(props.EventConfirmMinutes))),
+		})
+	}
 	// The Lambda error's Cause is JSON; show the requester just the list of problems.
 	explain := sfn.NewPass(c, jsii.String(StateExplain), &sfn.PassProps{
 		Parameters: &map[string]any{"rejection": sfn.JsonPath_StringToJson(sfn.JsonPath_StringAt(jsii.String("$.error.Cause")))},
@@ -180,7 +198,8 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 	detach := invoke(c, StateDetach, fns.Detach, map[string]any{
 		"requestId":  sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
 		"accountIds": sfn.JsonPath_ListAt(jsii.String("$.accountIds")),
-		"hours":      sfn.JsonPath_NumberAt(jsii.String("$.hours")),
+		"hours":       sfn.JsonPath_NumberAt(jsii.String("$.hours")),
+		"confirmedBy": sfn.JsonPath_StringAt(jsii.String("$.confirmedBy")),
 	}, "$.window")
 	detach.AddRetry(&sfn.RetryProps{
 		Errors: jsii.Strings(retryable...), Interval: awscdk.Duration_Seconds(jsii.Number(5)),

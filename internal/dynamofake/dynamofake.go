@@ -473,20 +473,26 @@ func (e expr) term(term string, it item) (bool, error) {
 }
 
 // update applies "SET a = v, b = list_append(a, :v), c = if_not_exists(c, :v)" and
-// "ADD s :set" clauses to it.
+// "ADD s :set" and "REMOVE a" clauses to it.
 func (e expr) update(u string, it item) error {
-	clauses := regexp.MustCompile(`\b(SET|ADD)\b`).Split(u, -1)
-	kinds := regexp.MustCompile(`\b(SET|ADD)\b`).FindAllString(u, -1)
+	clauses := regexp.MustCompile(`\b(SET|ADD|REMOVE)\b`).Split(u, -1)
+	kinds := regexp.MustCompile(`\b(SET|ADD|REMOVE)\b`).FindAllString(u, -1)
 	if len(kinds) == 0 || strings.TrimSpace(clauses[0]) != "" {
 		return fmt.Errorf("dynamofake: update %q is not one it knows", u)
 	}
 	for i, kind := range kinds {
 		for _, action := range splitTop(clauses[i+1]) {
 			var err error
-			if kind == "SET" {
+			switch kind {
+			case "SET":
 				err = e.set(action, it)
-			} else {
+			case "ADD":
 				err = e.add(action, it)
+			default:
+				var n string
+				if n, err = e.name(strings.TrimSpace(action)); err == nil {
+					delete(it, n)
+				}
 			}
 			if err != nil {
 				return err

@@ -167,7 +167,8 @@ func TestEventBridgeChannel(t *testing.T) {
 		t.Fatalf("first delivery: %s %s, states %v", first.Status, first.Cause, first.Entered())
 	}
 	rec := s.record("1d2c3b4a-0000-4000-8000-00000000000a")
-	if rec.Origin != (contract.Origin{Channel: "eventbridge", EventID: "6a7e8feb-b491-4cf7-a9f1-bf3703467718", SourceAccount: "111111111111"}) {
+	if !reflect.DeepEqual(rec.Origin, contract.Origin{Channel: "eventbridge", EventID: "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+		SourceAccount: "111111111111", AssertedBy: []string{testenv.Integration}}) {
 		t.Errorf("origin %+v", rec.Origin)
 	}
 	writes := len(calls("AttachPolicy")) + len(calls("DetachPolicy"))

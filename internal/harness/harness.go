@@ -240,6 +240,7 @@ func (h *Harness) build(ctx context.Context, overrides map[string]string) error 
 		contract.EnvTableName: h.table, contract.EnvGuardrailPolicyID: h.PolicyID,
 		contract.EnvAdminPrincipals: h.opts.AdminPattern, contract.EnvOrganizationID: h.opts.OrganizationID,
 		contract.EnvEventsRoleARN: testenv.EventsRoleARN, contract.EnvAPIRoleARN: testenv.APIRoleARN,
+		contract.EnvEventIntegrations: testenv.Integration,
 		// Scenarios reuse the accounts and the requester within hours: limits as loose as they go
 		// (pkg/workflow and pkg/api test each limit).
 		contract.EnvCooldownMinutes: "0", contract.EnvMaxConcurrentPerUser: "50", contract.EnvMaxDailyPerUser: "200",

@@ -2,6 +2,7 @@ package harness_test
 
 import (
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -154,7 +155,7 @@ func TestThreatForgedOrigin(t *testing.T) {
 	if res := s.run("forged-1", input); res.Status != "SUCCEEDED" {
 		t.Fatalf("%s %s: %s", res.Status, res.Error, res.Cause)
 	}
-	if rec := s.record("forged-1"); rec.Origin != (contract.Origin{Channel: contract.ChannelStepFunctions, Caller: harness.Requester}) {
+	if rec := s.record("forged-1"); !reflect.DeepEqual(rec.Origin, contract.Origin{Channel: contract.ChannelStepFunctions, Caller: harness.Requester}) {
 		t.Errorf("origin %+v: taken from the input", rec.Origin)
 	}
 	s.unchanged()

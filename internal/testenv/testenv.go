@@ -105,6 +105,9 @@ const (
 	StateMachineARN = "arn:aws:states:us-east-1:999999999999:stateMachine:rootwindow"
 	EventsRoleARN   = "arn:aws:iam::999999999999:role/rootwindow-IntakeStartRole"
 	APIRoleARN      = "arn:aws:iam::999999999999:role/rootwindow-FunctionsApiRole"
+	// Integration is the configured EventBridge integration: a ticketing system's role in account
+	// 111111111111, the account the sample events come from.
+	Integration = "arn:aws:iam::111111111111:role/ticketing-rootwindow"
 )
 
 // EventsRule is a session of the request rule's role, the EventBridge door's starter.
@@ -147,7 +150,8 @@ func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db DB, table st
 		Config: config.Runtime{
 			TableName: table, EventBus: "default", EventsRoleARN: EventsRoleARN, APIRoleARN: APIRoleARN,
 			Settings: config.Settings{GuardrailPolicyID: orgemu.GuardrailID, OwnerTagKey: "owner",
-				AdminPrincipals: []string{AdminPattern}, MaxAccountsPerRequest: 50, BookingHorizonDays: 7, OrganizationID: orgemu.OrganizationID},
+				AdminPrincipals: []string{AdminPattern}, MaxAccountsPerRequest: 50, BookingHorizonDays: 7, OrganizationID: orgemu.OrganizationID,
+				EventIntegrations: []string{Integration}},
 		},
 		Guardrail: guardrail.New(Organizations(t, org), orgemu.GuardrailID,
 			guardrail.Options{Backoff: guardrail.Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}}),

@@ -94,6 +94,8 @@ func (h *Handler) route(ctx context.Context, c call) response {
 		return h.act(ctx, c, h.windows.End)
 	case "POST /requests/{id}/cancel":
 		return h.act(ctx, c, h.windows.Cancel)
+	case "POST /requests/{id}/confirm":
+		return h.act(ctx, c, h.windows.Confirm)
 	}
 	return fail(http.StatusNotFound, fmt.Sprintf("no such method: %s %s", c.HTTPMethod, c.Resource))
 }
@@ -266,7 +268,8 @@ func (h *Handler) load(ctx context.Context, c call) (ledger.Record, response, bo
 	return rec, response{}, true
 }
 
-// act ends or cancels the request in the path.
+// act ends, cancels or confirms the request in the path (a confirmation only by its requester:
+// the window service refuses anyone else).
 func (h *Handler) act(ctx context.Context, c call, do func(context.Context, string, string) (ledger.Record, error)) response {
 	rec, res, ok := h.load(ctx, c)
 	if !ok {
@@ -275,16 +278,19 @@ func (h *Handler) act(ctx context.Context, c call, do func(context.Context, stri
 	rec, err := do(ctx, rec.RequestID, c.caller)
 	var invalidState *contract.InvalidState
 	var restoreFailed *contract.RestoreFailed
+	var notRequester *window.NotRequesterError
 	switch {
 	case err == nil:
 		return okRecord(rec)
+	case errors.As(err, &notRequester):
+		res = fail(http.StatusForbidden, notRequester.Msg)
 	case errors.As(err, &invalidState):
 		res = fail(http.StatusConflict, invalidState.Msg)
 	case errors.As(err, &restoreFailed):
 		h.log.ErrorContext(ctx, "restore guardrail", "requestId", rec.RequestID, "error", err.Error(), "correlationId", c.id)
 		res = fail(http.StatusBadGateway, "the guardrail could not be restored yet; the window is closing and the workflow restores it again at the planned end. Operators have the detail under this correlation ID")
 	default:
-		res = h.internal(ctx, c, "end or cancel", err)
+		res = h.internal(ctx, c, "end, cancel or confirm", err)
 	}
 	res.requestID = rec.RequestID
 	return res

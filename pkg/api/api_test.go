@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -175,7 +176,7 @@ func TestSubmit(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantReq := `{"accountIds":["111111111111","222222222222"],"hours":2,"startAt":"2026-11-23T10:00:00Z","reason":"Enable MFA delete (SEC-1234)","requester":"` + alice + `"}`
-		if string(env.Request) != wantReq || *env.Origin != (contract.Origin{Channel: "api", Caller: alice}) {
+		if string(env.Request) != wantReq || !reflect.DeepEqual(*env.Origin, contract.Origin{Channel: "api", Caller: alice}) {
 			t.Errorf("execution input %s", execs[0].Input)
 		}
 		rec, err := e.steps.Ledger.Get(context.Background(), id)

@@ -27,6 +27,11 @@ type Request struct {
 	Problems        []string        `json:"problems,omitempty"`
 	LastError       string          `json:"lastError,omitempty"`
 	RestoreFailedAt time.Time       `json:"restoreFailedAt,omitzero"`
+	// ConfirmBy is set on a request an integration asserted, which its requester must confirm
+	// (POST /requests/{id}/confirm) by then; ConfirmedBy and ConfirmedAt once they have.
+	ConfirmBy   time.Time `json:"confirmBy,omitzero"`
+	ConfirmedBy string    `json:"confirmedBy,omitempty"`
+	ConfirmedAt time.Time `json:"confirmedAt,omitzero"`
 	History         []Step          `json:"history"`
 }
 
@@ -45,6 +50,7 @@ func View(rec ledger.Record) Request {
 		Hours: rec.Hours, StartAt: rec.StartAt, Origin: rec.Origin, Status: string(rec.Status),
 		CreatedAt: rec.CreatedAt, OpenedAt: rec.OpenedAt, RestoreAt: rec.RestoreAt, ClosedAt: rec.ClosedAt,
 		Problems: rec.Problems, LastError: rec.LastError, RestoreFailedAt: rec.RestoreFailedAt,
+		ConfirmBy: rec.ConfirmBy, ConfirmedBy: rec.ConfirmedBy, ConfirmedAt: rec.ConfirmedAt,
 		History: make([]Step, len(rec.History)),
 	}
 	for i, h := range rec.History {

@@ -35,6 +35,7 @@ const (
 	KeyMaxConcurrentPerUser  = "maxConcurrentWindowsPerRequester"
 	KeyMaxDailyPerUser       = "maxWindowsPerRequesterPerDay"
 	KeyMaxAccountsAtOnce     = "maxAccountsLiftedAtOnce"
+	KeyEventConfirmMinutes   = "eventConfirmationMinutes"
 	// KeyTrustedEventAccounts is no longer read: whole accounts are not trusted any more.
 	KeyTrustedEventAccounts = "trustedEventAccounts"
 )
@@ -51,8 +52,13 @@ type Settings struct {
 	// NotificationEmail, if set, is subscribed to the operators' topic (deploy time only).
 	NotificationEmail string
 	// EventIntegrations are the principal ARNs (IAM roles or users) that may put requests on the
-	// request bus; nobody else may, not even in this account (deploy time only).
+	// request bus; nobody else may, not even in this account. The functions refuse an event from
+	// an account none of them is in, and record them as the party asserting the requester.
 	EventIntegrations []string
+	// EventConfirmMinutes, when not 0, makes a request that came through EventBridge wait that
+	// many minutes for its named requester to confirm it through the authenticated API; unconfirmed,
+	// it is refused and nothing is lifted.
+	EventConfirmMinutes int
 	// OrganizationID is this organization (o-...): only its principals may call the API, and the
 	// functions act only on it.
 	OrganizationID string
@@ -237,8 +243,9 @@ var settings = []setting{
 			return nil
 		},
 	},
+	intSetting(KeyEventConfirmMinutes, contract.EnvEventConfirmMinutes, 0, MaxEventConfirmMinutes, func(s *Settings) *int { return &s.EventConfirmMinutes }),
 	{
-		key: KeyEventIntegrations,
+		key: KeyEventIntegrations, env: contract.EnvEventIntegrations,
 		read: func(s *Settings, v any) error {
 			arns, err := stringList(v)
 			if err != nil {
@@ -246,13 +253,17 @@ var settings = []setting{
 			}
 			var errs []error
 			for i, a := range arns {
-				if !principalPattern.MatchString(a) {
+				switch {
+				case !principalPattern.MatchString(a):
 					errs = append(errs, fmt.Errorf("[%d] %q is not an IAM role or user ARN of one account (arn:aws:iam::123456789012:role/name)", i, a))
+				case strings.Contains(a, ","):
+					errs = append(errs, fmt.Errorf("[%d] %q must not contain a comma", i, a))
 				}
 			}
 			s.EventIntegrations = arns
 			return errors.Join(errs...)
 		},
+		write: func(s Settings) string { return strings.Join(s.EventIntegrations, ",") },
 	},
 	{
 		key: KeyOrganizationID, env: contract.EnvOrganizationID,
@@ -296,6 +307,20 @@ var settings = []setting{
 			return errors.New("is no longer supported: a whole account is not trusted to assert requesters any more; list the integration principals that may put requests in eventIntegrations (IAM role or user ARNs)")
 		},
 	},
+}
+
+// MaxEventConfirmMinutes bounds eventConfirmationMinutes: a requester confirms within two hours.
+const MaxEventConfirmMinutes = 120
+
+// IntegrationsIn lists the configured integration principals of account.
+func (s Settings) IntegrationsIn(account string) []string {
+	var out []string
+	for _, arn := range s.EventIntegrations {
+		if parts := strings.SplitN(arn, ":", 6); len(parts) == 6 && parts[4] == account {
+			out = append(out, arn)
+		}
+	}
+	return out
 }
 
 // intSetting is a whole-number setting from lo to hi, kept in the field field points to.

@@ -18,6 +18,8 @@ const (
 	EnvMaxConcurrentPerUser = "ROOTWINDOW_MAX_CONCURRENT_PER_REQUESTER"
 	EnvMaxDailyPerUser      = "ROOTWINDOW_MAX_DAILY_PER_REQUESTER"
 	EnvMaxAccountsAtOnce    = "ROOTWINDOW_MAX_ACCOUNTS_AT_ONCE"
+	EnvEventIntegrations    = "ROOTWINDOW_EVENT_INTEGRATIONS" // comma-separated principal ARNs
+	EnvEventConfirmMinutes  = "ROOTWINDOW_EVENT_CONFIRMATION_MINUTES"
 	EnvEventBus             = "ROOTWINDOW_EVENT_BUS"         // where notifications go; default "default"
 	EnvTopicARN             = "ROOTWINDOW_TOPIC_ARN"         // the operators' SNS topic; "" sends events only
 	EnvStateMachineARN      = "ROOTWINDOW_STATE_MACHINE_ARN" // the api function starts executions of it

@@ -53,6 +53,13 @@ type RequesterUnknown struct{ Msg string }
 
 func (e *RequesterUnknown) Error() string { return e.Msg }
 
+// AwaitingConfirmation: the request waits for its named requester to confirm it through the
+// authenticated API (eventConfirmationMinutes); retry later. Nothing is lifted before; when the
+// time to confirm runs out, the request is refused and its reservation released.
+type AwaitingConfirmation struct{ Msg string }
+
+func (e *AwaitingConfirmation) Error() string { return e.Msg }
+
 // Error names as Step Functions sees them.
 const (
 	ErrRequestRejected  = "RequestRejected"
@@ -62,6 +69,7 @@ const (
 	ErrRestoreFailed    = "RestoreFailed"
 	ErrInvalidState     = "InvalidState"
 	ErrRequesterUnknown = "RequesterUnknown"
+	ErrAwaitingConfirm  = "AwaitingConfirmation"
 )
 
 // ErrorNames maps each error type to the name Step Functions matches; a test keeps it honest.
@@ -73,4 +81,5 @@ var ErrorNames = map[string]error{
 	ErrRestoreFailed:    &RestoreFailed{},
 	ErrInvalidState:     &InvalidState{},
 	ErrRequesterUnknown: &RequesterUnknown{},
+	ErrAwaitingConfirm:  &AwaitingConfirmation{},
 }

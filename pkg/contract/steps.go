@@ -22,6 +22,9 @@ type Origin struct {
 	EventID       string `json:"eventId,omitempty" dynamodbav:"eventId,omitempty"`             // EventBridge: the event's ID
 	SourceAccount string `json:"sourceAccount,omitempty" dynamodbav:"sourceAccount,omitempty"` // EventBridge: the account that sent it
 	Caller        string `json:"caller,omitempty" dynamodbav:"caller,omitempty"`               // API: the SigV4 caller's ARN
+	// AssertedBy, for EventBridge, are the configured integration principals of sourceAccount:
+	// the bus admits no one else, so one of them put the event and asserts its requester.
+	AssertedBy []string `json:"assertedBy,omitempty" dynamodbav:"assertedBy,omitempty"`
 }
 
 // Envelope is the state machine's execution input for every channel. Origin says how the request
@@ -51,6 +54,9 @@ type Window struct {
 	// DuplicateOf is set, and nothing else, when this execution is a second delivery of an
 	// EventBridge event already handled as that request.
 	DuplicateOf string `json:"duplicateOf,omitempty"`
+	// ConfirmedBy is the requester who confirmed a request an integration asserted, when one had
+	// to; always present (the Detach task's payload reads it by path).
+	ConfirmedBy string `json:"confirmedBy"`
 }
 
 // DetachInput is the Detach task's payload. AccountIDs and Hours are what Validate decided, as the
@@ -60,6 +66,8 @@ type DetachInput struct {
 	RequestID  string   `json:"requestId"`
 	AccountIDs []string `json:"accountIds,omitempty"`
 	Hours      int      `json:"hours,omitempty"`
+	// ConfirmedBy is who confirmed the request, as Validate saw it ("" when none was needed).
+	ConfirmedBy string `json:"confirmedBy,omitempty"`
 }
 
 // Opened is the Detach task's output.

@@ -58,6 +58,9 @@ type requestItem struct {
 	RestoreAt       string           `dynamodbav:"restoreAt,omitempty"`
 	ClosedAt        string           `dynamodbav:"closedAt,omitempty"`
 	RestoreFailedAt string           `dynamodbav:"restoreFailedAt,omitempty"`
+	ConfirmBy       string           `dynamodbav:"confirmBy,omitempty"`
+	ConfirmedBy     string           `dynamodbav:"confirmedBy,omitempty"`
+	ConfirmedAt     string           `dynamodbav:"confirmedAt,omitempty"`
 	Origin          contract.Origin  `dynamodbav:"origin"`
 	Problems        []string         `dynamodbav:"problems,omitempty"`
 	LastError       string           `dynamodbav:"lastError,omitempty"`
@@ -97,7 +100,7 @@ func encodeRecord(r Record) map[string]types.AttributeValue {
 		PK: "request#" + r.RequestID, Kind: kindRequest, RequestID: r.RequestID, Requester: r.Requester,
 		Reason: r.Reason, AccountIDs: r.AccountIDs, Hours: r.Hours, Status: r.Status,
 		CreatedAt: r.CreatedAt.UTC().Format(sortableTime), UpdatedAt: timeText(r.CreatedAt),
-		StartAt: timeText(r.StartAt), Origin: r.Origin, Problems: r.Problems,
+		StartAt: timeText(r.StartAt), Origin: r.Origin, Problems: r.Problems, ConfirmBy: timeText(r.ConfirmBy),
 	}
 	for _, h := range r.History {
 		it.History = append(it.History, transitionItem{Status: h.Status, At: timeText(h.At), Actor: h.Actor, Note: h.Note})
@@ -145,7 +148,7 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
 	r := Record{
 		RequestID: it.RequestID, Requester: it.Requester, Reason: it.Reason, AccountIDs: it.AccountIDs,
 		Hours: it.Hours, Status: it.Status, Origin: it.Origin, Problems: it.Problems, LastError: it.LastError,
-		Notified: it.Notified,
+		Notified: it.Notified, ConfirmedBy: it.ConfirmedBy,
 	}
 	bad := func(format string, args ...any) (Record, error) {
 		return Record{}, fmt.Errorf("ledger item %s is not a whole request: %s", keyOf(item), fmt.Sprintf(format, args...))
@@ -164,6 +167,7 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
 		"startAt": {it.StartAt, &r.StartAt}, "createdAt": {it.CreatedAt, &r.CreatedAt},
 		"openedAt": {it.OpenedAt, &r.OpenedAt}, "restoreAt": {it.RestoreAt, &r.RestoreAt},
 		"closedAt": {it.ClosedAt, &r.ClosedAt}, "restoreFailedAt": {it.RestoreFailedAt, &r.RestoreFailedAt},
+		"confirmBy": {it.ConfirmBy, &r.ConfirmBy}, "confirmedAt": {it.ConfirmedAt, &r.ConfirmedAt},
 	}, "createdAt")
 	if err != nil {
 		return bad("%v", err)

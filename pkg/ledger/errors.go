@@ -53,3 +53,24 @@ type DuplicateError struct{ RequestID string }
 func (e *DuplicateError) Error() string {
 	return fmt.Sprintf("request ID %s is already used by a different request", e.RequestID)
 }
+
+// ConfirmError is a confirmation refused: the request does not wait for one, is no longer
+// SCHEDULED, or By is not its requester.
+type ConfirmError struct {
+	RequestID string
+	Current   Record
+	By        string
+}
+
+func (e *ConfirmError) Error() string {
+	switch r := e.Current; {
+	case r.ConfirmBy.IsZero():
+		return fmt.Sprintf("request %s does not wait for a confirmation", e.RequestID)
+	case r.Requester != e.By:
+		return fmt.Sprintf("only request %s's requester may confirm it", e.RequestID)
+	case !r.ConfirmedAt.IsZero():
+		return fmt.Sprintf("request %s was already confirmed", e.RequestID)
+	default:
+		return fmt.Sprintf("request %s is %s: only a scheduled request can be confirmed", e.RequestID, r.Status)
+	}
+}

@@ -78,6 +78,12 @@ type Record struct {
 	ClosedAt   time.Time       `json:"closedAt,omitzero"`
 	Problems   []string        `json:"problems,omitempty"`
 	LastError  string          `json:"lastError,omitempty"`
+	// ConfirmBy, when set, is when the time for the requester to confirm the request runs out
+	// (requests through EventBridge, when configured); ConfirmedBy and ConfirmedAt say who
+	// confirmed it (always the requester) and when. Nothing is lifted before.
+	ConfirmBy   time.Time `json:"confirmBy,omitzero"`
+	ConfirmedBy string    `json:"confirmedBy,omitempty"`
+	ConfirmedAt time.Time `json:"confirmedAt,omitzero"`
 	// RestoreFailedAt is when the workflow gave up restoring the guardrail; the lease stays.
 	RestoreFailedAt time.Time    `json:"restoreFailedAt,omitzero"`
 	History         []Transition `json:"history"`
@@ -92,6 +98,11 @@ func (r Record) PlannedEnd() time.Time {
 		return r.RestoreAt
 	}
 	return r.StartAt.Add(time.Duration(r.Hours) * time.Hour)
+}
+
+// AwaitsConfirmation reports whether the request must be confirmed by its requester and is not.
+func (r Record) AwaitsConfirmation() bool {
+	return !r.ConfirmBy.IsZero() && r.ConfirmedAt.IsZero()
 }
 
 // SameRequest reports whether o asks for the same window as r: the same requester, accounts,

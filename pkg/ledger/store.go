@@ -345,6 +345,40 @@ func (s *Store) Transition(ctx context.Context, id string, to Status, actor, not
 	return decodeRecord(out.Attributes)
 }
 
+// Confirm records that by, the request's requester, confirmed it: only a SCHEDULED request that
+// waits for confirmation, and only by its requester (both conditions of the write, so a record
+// someone else changed meanwhile is not confirmed). Confirming it again is a no-op returning the
+// record; a refused confirmation is a *ConfirmError saying why.
+func (s *Store) Confirm(ctx context.Context, id, by string) (Record, error) {
+	now := s.now().UTC()
+	h := Transition{Status: Scheduled, At: now, Actor: by, Note: "confirmed by the requester"}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: requestKey(id),
+		UpdateExpression:         aws.String("SET confirmedBy = :by, confirmedAt = :now, updatedAt = :now, history = list_append(history, :h)"),
+		ConditionExpression:      aws.String("attribute_exists(#pk) AND #status = :scheduled AND requester = :by AND attribute_exists(confirmBy) AND attribute_not_exists(confirmedAt)"),
+		ExpressionAttributeNames: map[string]string{"#pk": contract.KeyAttribute, "#status": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":by": str(by), ":now": timeAttr(now), ":scheduled": str(string(Scheduled)),
+			":h": &types.AttributeValueMemberL{Value: []types.AttributeValue{encodeTransition(h)}},
+		},
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if isConditionFailed(err) {
+		current, gerr := s.Get(ctx, id)
+		if gerr != nil {
+			return Record{}, gerr
+		}
+		if current.ConfirmedBy == by && !current.ConfirmedAt.IsZero() {
+			return current, nil
+		}
+		return current, &ConfirmError{RequestID: id, Current: current, By: by}
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("confirm request %s: %w", id, err)
+	}
+	return decodeRecord(out.Attributes)
+}
+
 // NoteError records the latest error of a request without changing its status (a restore that
 // keeps failing, say), so that a person reading the record sees why.
 func (s *Store) NoteError(ctx context.Context, id, msg string) error {

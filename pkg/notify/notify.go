@@ -96,6 +96,11 @@ type Detail struct {
 	Problems        []string        `json:"problems,omitempty"`
 	LastError       string          `json:"lastError,omitempty"`
 	RestoreFailedAt time.Time       `json:"restoreFailedAt,omitzero"`
+	// ConfirmBy is set on a request an integration asserted: its requester must confirm it by
+	// then (POST /requests/{id}/confirm) or nothing is lifted; ConfirmedBy/At once confirmed.
+	ConfirmBy   time.Time `json:"confirmBy,omitzero"`
+	ConfirmedBy string    `json:"confirmedBy,omitempty"`
+	ConfirmedAt time.Time `json:"confirmedAt,omitzero"`
 	History         []Step          `json:"history"`
 	// Early is set on Closed: whether the window was ended before restoreAt.
 	Early *bool `json:"early,omitempty"`
@@ -116,6 +121,7 @@ func NewDetail(rec ledger.Record, k Kind) Detail {
 		Reason: rec.Reason, AccountIDs: rec.AccountIDs, Hours: rec.Hours, StartAt: rec.StartAt, Origin: rec.Origin,
 		Status: string(rec.Status), CreatedAt: rec.CreatedAt, OpenedAt: rec.OpenedAt, RestoreAt: rec.RestoreAt,
 		ClosedAt: rec.ClosedAt, Problems: rec.Problems, LastError: rec.LastError, RestoreFailedAt: rec.RestoreFailedAt,
+		ConfirmBy: rec.ConfirmBy, ConfirmedBy: rec.ConfirmedBy, ConfirmedAt: rec.ConfirmedAt,
 	}
 	for _, h := range rec.History {
 		d.History = append(d.History, Step{Status: string(h.Status), At: h.At, Actor: h.Actor, Note: h.Note})
@@ -275,6 +281,12 @@ func Message(d Detail, k Kind) (subject, body string) {
 		line("Closed", "%s", closed)
 	}
 	line("Status", "%s", rec.Status)
+	if !rec.ConfirmBy.IsZero() && rec.ConfirmedAt.IsZero() && k == Scheduled {
+		line("Confirm", "by %s: the requester confirms with POST /requests/%s/confirm, or nothing is lifted", stamp(rec.ConfirmBy), rec.RequestID)
+	}
+	if rec.ConfirmedBy != "" {
+		line("Confirmed", "by %s at %s", rec.ConfirmedBy, stamp(rec.ConfirmedAt))
+	}
 	for _, p := range rec.Problems {
 		line("Problem", "%s", p)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
@@ -20,6 +21,10 @@ func (s *Service) Admit(ctx context.Context, id string, req request.Request, ori
 	rec := ledger.Record{
 		RequestID: id, Requester: req.Requester, Reason: req.Reason, AccountIDs: req.AccountIDs,
 		Hours: req.Hours, StartAt: req.StartAt, Origin: origin,
+	}
+	if origin.Channel == contract.ChannelEventBridge && s.Config.EventConfirmMinutes > 0 {
+		// An integration asserted the requester: the requester confirms before anything is lifted.
+		rec.ConfirmBy = s.Now().Add(time.Duration(s.Config.EventConfirmMinutes) * time.Minute).Truncate(time.Second)
 	}
 	if len(probs) == 0 {
 		var err error

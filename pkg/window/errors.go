@@ -12,3 +12,8 @@ func retryLater(err error) error {
 	}
 	return &contract.Unavailable{Msg: err.Error()}
 }
+
+// NotRequesterError is an action only a request's requester may take, tried by someone else.
+type NotRequesterError struct{ Msg string }
+
+func (e *NotRequesterError) Error() string { return e.Msg }

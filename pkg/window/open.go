@@ -20,19 +20,22 @@ import (
 type Decision struct {
 	AccountIDs []string
 	Hours      int
+	// ConfirmedBy is who confirmed the request when Validate let it go on ("" when none was due).
+	ConfirmedBy string
 }
 
 // agrees refuses a record that disagrees with what its execution decided, and reports it.
 func (s *Service) agrees(ctx context.Context, rec ledger.Record, d Decision) error {
-	if d.AccountIDs == nil || (slices.Equal(rec.AccountIDs, d.AccountIDs) && rec.Hours == d.Hours) {
+	confirmed := rec.ConfirmedBy == d.ConfirmedBy && !rec.AwaitsConfirmation() && (rec.ConfirmedBy == "" || rec.ConfirmedBy == rec.Requester)
+	if d.AccountIDs == nil || (slices.Equal(rec.AccountIDs, d.AccountIDs) && rec.Hours == d.Hours && confirmed) {
 		return nil
 	}
 	s.metric(contract.MetricLedgerTampered, 1)
 	s.Log.ErrorContext(ctx, "LEDGER TAMPERED: the request's record disagrees with its execution; refusing to lift",
 		"requestId", rec.RequestID, "recordAccounts", strings.Join(rec.AccountIDs, ","), "executionAccounts", strings.Join(d.AccountIDs, ","),
 		"recordHours", rec.Hours, "executionHours", d.Hours)
-	return &contract.DetachFailed{Msg: fmt.Sprintf("the ledger's record of request %s (accounts %s, %d h) disagrees with what its execution decided (accounts %s, %d h): nothing lifted; operators are alerted (LedgerTampered)",
-		rec.RequestID, strings.Join(rec.AccountIDs, ","), rec.Hours, strings.Join(d.AccountIDs, ","), d.Hours)}
+	return &contract.DetachFailed{Msg: fmt.Sprintf("the ledger's record of request %s (accounts %s, %d h, confirmed by %q) disagrees with what its execution decided (accounts %s, %d h, confirmed by %q): nothing lifted; operators are alerted (LedgerTampered)",
+		rec.RequestID, strings.Join(rec.AccountIDs, ","), rec.Hours, rec.ConfirmedBy, strings.Join(d.AccountIDs, ","), d.Hours, d.ConfirmedBy)}
 }
 
 // Open lifts the guardrail from the request's accounts and starts the window: restoreAt is when

@@ -294,7 +294,8 @@ func TestDuplicateEventDelivery(t *testing.T) {
 		t.Errorf("the duplicate was recorded: %v", err)
 	}
 	rec := e.assertStatus(t, "exec-a", ledger.Scheduled)
-	if rec.Origin != (contract.Origin{Channel: "eventbridge", EventID: "6a7e8feb-b491-4cf7-a9f1-bf3703467718", SourceAccount: members[0]}) {
+	if !reflect.DeepEqual(rec.Origin, contract.Origin{Channel: "eventbridge", EventID: "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+		SourceAccount: members[0], AssertedBy: []string{testenv.Integration}}) {
 		t.Errorf("origin %+v", rec.Origin)
 	}
 }

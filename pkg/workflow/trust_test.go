@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -257,7 +258,7 @@ func TestConsoleRequesterIsWhoStartedTheExecution(t *testing.T) {
 			t.Fatal(err)
 		}
 		rec := e.assertStatus(t, "req-1", ledger.Scheduled)
-		if rec.Origin != (contract.Origin{Channel: contract.ChannelStepFunctions, Caller: alice}) {
+		if !reflect.DeepEqual(rec.Origin, contract.Origin{Channel: contract.ChannelStepFunctions, Caller: alice}) {
 			t.Errorf("origin %+v: read from the input", rec.Origin)
 		}
 		if got := e.detail(t, 0); got.Origin.Channel != contract.ChannelStepFunctions || got.Origin.Caller != alice {

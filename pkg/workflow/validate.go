@@ -34,7 +34,7 @@ func (s *Steps) Validate(ctx context.Context, in contract.ValidateInput) (contra
 		}
 		s.Log.InfoContext(ctx, "request already validated", "requestId", id, "status", existing.Status)
 		s.Announce(ctx, existing)
-		return s.answerAgain(existing)
+		return s.answerAgain(ctx, existing, claimsEventBridge(in.Input))
 	case !errors.Is(err, ledger.ErrNotFound):
 		s.Log.ErrorContext(ctx, "read ledger", "requestId", id, "error", err.Error())
 		return contract.Window{}, &contract.Unavailable{Msg: err.Error()}
@@ -67,6 +67,9 @@ func (s *Steps) Validate(ctx context.Context, in contract.ValidateInput) (contra
 		return contract.Window{}, &contract.RequestRejected{Problems: probs.Strings()}
 	}
 	s.Announce(ctx, rec)
+	if err := s.Confirmed(ctx, rec, origin.Channel == contract.ChannelEventBridge); err != nil {
+		return contract.Window{}, err
+	}
 	return s.window(rec), nil
 }
 
@@ -74,7 +77,15 @@ func (s *Steps) window(rec ledger.Record) contract.Window {
 	return contract.Window{
 		RequestID: rec.RequestID, AccountIDs: rec.AccountIDs, Hours: rec.Hours,
 		StartAt: window.FormatTime(rec.StartAt), StartsLater: rec.StartAt.After(s.Now()),
+		ConfirmedBy: rec.ConfirmedBy,
 	}
+}
+
+// claimsEventBridge reports whether an execution's input says it came through EventBridge: then
+// a confirmation is due when configured, whatever the ledger's record says.
+func claimsEventBridge(input json.RawMessage) bool {
+	var env contract.Envelope
+	return json.Unmarshal(input, &env) == nil && env.Origin != nil && env.Origin.Channel == contract.ChannelEventBridge
 }
 
 // sameAsExisting checks that an execution whose name is already a request's ID asks for that
@@ -94,9 +105,13 @@ func (s *Steps) sameAsExisting(existing ledger.Record, input json.RawMessage) re
 	return probs
 }
 
-// answerAgain repeats the answer Validate gave when it first saw this request.
-func (s *Steps) answerAgain(rec ledger.Record) (contract.Window, error) {
+// answerAgain repeats the answer Validate gave when it first saw this request, or, for a request
+// that waits for its requester's confirmation, says whether it has it now.
+func (s *Steps) answerAgain(ctx context.Context, rec ledger.Record, viaEventBridge bool) (contract.Window, error) {
 	if rec.Status != ledger.Rejected {
+		if err := s.Confirmed(ctx, rec, viaEventBridge); err != nil {
+			return contract.Window{}, err
+		}
 		return s.window(rec), nil
 	}
 	probs := rec.Problems
@@ -162,7 +177,13 @@ func (s *Steps) parse(input json.RawMessage, door string, starter identity.Start
 		if env.Origin == nil || env.Origin.Channel != contract.ChannelEventBridge {
 			probs.Add("origin", "must be the request rule's {\"channel\": \"eventbridge\", ...}")
 		} else {
-			origin = contract.Origin{Channel: door, EventID: env.Origin.EventID, SourceAccount: env.Origin.SourceAccount}
+			origin = contract.Origin{Channel: door, EventID: env.Origin.EventID, SourceAccount: env.Origin.SourceAccount,
+				AssertedBy: s.Config.IntegrationsIn(env.Origin.SourceAccount)}
+			if len(origin.AssertedBy) == 0 {
+				// The bus admits only the configured integrations; an event from elsewhere means
+				// the bus policy is not what rootwindow deployed.
+				probs.AddKind(request.Forbidden, "origin.sourceAccount", "%q has no integration configured in eventIntegrations: only those principals may put requests", env.Origin.SourceAccount)
+			}
 		}
 		if origin.EventID != "" && ledger.ValidRequestID(origin.EventID) != nil {
 			probs.Add("origin.eventId", "%q is not an event ID", origin.EventID)
