@@ -12,6 +12,7 @@ import (
 	"github.com/rootwindow/rootwindow/infra/stack"
 	"github.com/rootwindow/rootwindow/internal/cdktest"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/policy"
 )
 
 func one(t *testing.T, typ string) (string, map[string]any) {
@@ -39,14 +40,14 @@ func TestEveryAPIMethodUsesIAM(t *testing.T) {
 		}
 		seen = append(seen, p["HttpMethod"].(string))
 	}
-	if len(seen) != 5 {
+	if len(seen) != 6 {
 		t.Errorf("methods %v", seen)
 	}
 	paths := map[string]bool{}
 	for _, r := range resources("AWS::ApiGateway::Resource") {
 		paths[props(r)["PathPart"].(string)] = true
 	}
-	for _, want := range []string{"requests", "{id}", "end", "cancel"} {
+	for _, want := range []string{"requests", "{id}", "end", "cancel", "confirm"} {
 		if !paths[want] {
 			t.Errorf("no resource %s: %v", want, paths)
 		}
@@ -167,6 +168,28 @@ func TestBusPolicyAdmitsOnlyTheIntegrationsAndRequests(t *testing.T) {
 	for _, want := range []string{`"Principal":{"AWS":"*"}`, `"ArnNotEquals":{"aws:PrincipalArn":[`, integrations[0], integrations[1]} {
 		if !strings.Contains(deny, want) {
 			t.Errorf("deny statement %s lacks %s", deny, want)
+		}
+	}
+	// And evaluated as AWS evaluates it: who may put what on the bus.
+	busPolicy, err := cdktest.BusPolicy(tmpl, "arn:aws:events:eu-west-1:999999999999:event-bus/requests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		principal, source string
+		want              policy.Effect
+	}{
+		{integrations[0], contract.RequestSource, policy.Allow},
+		{integrations[1], contract.RequestSource, policy.Allow},
+		{integrations[0], "aws.organizations", policy.NotApplicable}, // not a request: not allowed
+		{"arn:aws:iam::111111111111:role/Other", contract.RequestSource, policy.Deny},
+		{"arn:aws:iam::111111111111:root", contract.RequestSource, policy.Deny},
+		{"arn:aws:iam::999999999999:role/AdministratorAccess", contract.RequestSource, policy.Deny},
+	} {
+		got := busPolicy.Evaluate(policy.Request{Principal: tt.principal, Action: "events:PutEvents", Resource: "arn:aws:events:eu-west-1:999999999999:event-bus/requests",
+			Context: map[string][]string{"aws:PrincipalArn": {tt.principal}, "events:source": {tt.source}, "events:detail-type": {contract.RequestDetailType}}})
+		if got != tt.want {
+			t.Errorf("%s putting %s: %v, want %v", tt.principal, tt.source, got, tt.want)
 		}
 	}
 	if len(subs) != 1 || subs[0]["Protocol"] != "email" || subs[0]["Endpoint"] != "cloud-ops@example.com" {

@@ -83,7 +83,7 @@ func TestResourceList(t *testing.T) {
 		// requests, executions ended, the sweep schedule, changes to the guardrail
 		"AWS::SNS::Topic": 1, "AWS::Events::EventBus": 1, "AWS::Events::Rule": 4, "AWS::SQS::Queue": 1,
 		"AWS::CloudWatch::Alarm":   10,
-		"AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Method": 5,
+		"AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Method": 6,
 	} {
 		if counts[typ] != want {
 			t.Errorf("%s: %d, want %d", typ, counts[typ], want)
@@ -245,6 +245,11 @@ func TestEachFunctionHasOnlyItsActions(t *testing.T) {
 }
 
 func definition(t *testing.T) map[string]any {
+	t.Helper()
+	return definitionOf(t, template)
+}
+
+func definitionOf(t *testing.T, template map[string]any) map[string]any {
 	t.Helper()
 	def, err := stack.DefinitionFromTemplate(template, func(id string) string {
 		return "arn:aws:lambda:eu-west-1:999999999999:function:" + id
@@ -414,6 +419,33 @@ func TestRetryAndCatch(t *testing.T) {
 	// The alarm always ends in the failure, whether or not it got through.
 	if got := catches(stack.StateAlarm); !reflect.DeepEqual(got, [][2]string{{"States.ALL", stack.StateRestoreFailed}}) {
 		t.Errorf("alarm catches %v", got)
+	}
+}
+
+// With eventConfirmationMinutes, Validate looks for the requester's confirmation every 30 seconds
+// for the whole time and a little more; the lift carries who confirmed. Without it, nothing waits.
+func TestConfirmationIsWaitedFor(t *testing.T) {
+	if got := definition(t)["States"].(map[string]any)[stack.StateValidate].(map[string]any)["Retry"].([]any); len(got) != 2 {
+		t.Errorf("without confirmation, Validate has %d retriers", len(got))
+	}
+	cfg := sample
+	cfg.EventConfirmMinutes = 15
+	tmpl, err := cdktest.Template(awscdk.StackProps{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	states := definitionOf(t, tmpl)["States"].(map[string]any)
+	retries := states[stack.StateValidate].(map[string]any)["Retry"].([]any)
+	if len(retries) != 3 {
+		t.Fatalf("validate retriers %v", retries)
+	}
+	r := retries[2].(map[string]any)
+	if !reflect.DeepEqual(r["ErrorEquals"], []any{contract.ErrAwaitingConfirm}) || r["IntervalSeconds"] != float64(30) ||
+		r["BackoffRate"] != float64(1) || r["MaxAttempts"] != float64(15*2+4) {
+		t.Errorf("the confirmation is looked for: %v", r)
+	}
+	if p := states[stack.StateDetach].(map[string]any)["Parameters"].(map[string]any); p["confirmedBy.$"] != "$.confirmedBy" {
+		t.Errorf("the lift does not carry who confirmed: %v", p)
 	}
 }
 

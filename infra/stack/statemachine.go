@@ -114,7 +114,8 @@ func restoreRetry() *sfn.RetryProps {
 // NewWorkflow builds the state machine:
 //
 //	Validate ─rejected─► Explain ► Fail(RequestRejected)
-//	   ▼ (other failure ─► Put guardrail back ► Fail)
+//	   ▼ (other failure ─► Put guardrail back ► Fail; RequesterUnknown and AwaitingConfirmation
+//	   ▼  are retried: CloudTrail's delay, and a requester's confirmation)
 //	Starts later? ─yes─► Wait for start ─┐   (─duplicate event─► Succeed)
 //	   ▼ ◄────────────────────────────────┘
 //	Lift guardrail ─failure─► Put guardrail back ► Fail
@@ -196,8 +197,8 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 	// The lift and the restore carry what Validate decided (its output is the state from here on),
 	// so that the ledger's record, a table others might write, is checked against it.
 	detach := invoke(c, StateDetach, fns.Detach, map[string]any{
-		"requestId":  sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
-		"accountIds": sfn.JsonPath_ListAt(jsii.String("$.accountIds")),
+		"requestId":   sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
+		"accountIds":  sfn.JsonPath_ListAt(jsii.String("$.accountIds")),
 		"hours":       sfn.JsonPath_NumberAt(jsii.String("$.hours")),
 		"confirmedBy": sfn.JsonPath_StringAt(jsii.String("$.confirmedBy")),
 	}, "$.window")

@@ -1,13 +1,55 @@
 package harness
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
 
+	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/policy"
 )
+
+// BusARN is the request bus as the harness names it (the template refers to it by reference).
+const BusARN = "arn:aws:events:us-east-1:" + Management + ":event-bus/rootwindow-requests"
+
+// ErrPutDenied is EventBridge's AccessDeniedException: the bus policy refused the PutEvents call.
+var ErrPutDenied = errors.New("AccessDeniedException: not authorized to perform events:PutEvents on the request bus (its resource policy)")
+
+// PutRequest is principal (an IAM role or user ARN, as aws:PrincipalArn names it) putting event
+// on the request bus, as the synthesized bus policy decides it: refused with ErrPutDenied and
+// nothing run, or matched by the request rule and run as execution name, with the event's
+// account set to the principal's as EventBridge sets it. The principal is taken to hold every IAM
+// permission in its own account: only the bus policy stands in its way.
+func (h *Harness) PutRequest(ctx context.Context, name, principal string, event []byte) (Result, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(event, &fields); err != nil {
+		return Result{}, fmt.Errorf("event: %w", err)
+	}
+	var source, detailType string
+	_ = json.Unmarshal(fields["source"], &source)
+	_ = json.Unmarshal(fields["detail-type"], &detailType)
+	account := policy.AccountOf(principal)
+	effect := h.busPolicy.Evaluate(policy.Request{Principal: principal, Action: "events:PutEvents", Resource: BusARN,
+		Context: map[string][]string{"aws:PrincipalArn": {principal}, "aws:PrincipalAccount": {account},
+			"events:source": {source}, "events:detail-type": {detailType}}})
+	// A principal of another account needs the bus policy's Allow; one of the bus's own account
+	// may rely on its IAM permissions, unless the bus policy denies it.
+	if effect == policy.Deny || (effect != policy.Allow && account != Management) {
+		return Result{}, ErrPutDenied
+	}
+	fields["account"], _ = json.Marshal(account)
+	event, _ = json.Marshal(fields)
+	input, err := h.EventBridgeInput(event)
+	if err != nil {
+		return Result{}, err
+	}
+	rule := testenv.EventsRule
+	return h.RunWith(ctx, name, input, RunOptions{StartedBy: &rule})
+}
 
 // inputTransformer is an EventBridge rule target's InputTransformer, as synthesized.
 type inputTransformer struct {

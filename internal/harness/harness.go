@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
+	"github.com/rootwindow/rootwindow/internal/cdktest"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/api"
@@ -32,6 +33,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/policy"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
@@ -80,8 +82,9 @@ type Harness struct {
 	Definition []byte
 	PolicyID   string
 	// rule is the request rule's input transformer, and safety the status-change rule, as synthesized.
-	rule   inputTransformer
-	safety safetyRule
+	rule      inputTransformer
+	safety    safetyRule
+	busPolicy policy.Document
 
 	opts    Options
 	db      *dynamodb.Client
@@ -181,6 +184,9 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 		return nil, err
 	}
 	if h.safety, err = statusRule(template); err != nil {
+		return nil, err
+	}
+	if h.busPolicy, err = cdktest.BusPolicy(template, BusARN); err != nil {
 		return nil, err
 	}
 	if err := validateASL(def); err != nil {

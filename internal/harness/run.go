@@ -41,6 +41,9 @@ func synthesize() (map[string]string, []byte, map[string]any, error) {
 	template, err := cdktest.Template(awscdk.StackProps{}, config.Settings{
 		GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{AdminPattern}, OrganizationID: orgemu.OrganizationID,
 		OwnerTagKey: "owner", BookingHorizonDays: 7, MaxAccountsPerRequest: 50,
+		// The state machine then looks for confirmations; the handlers ask for one only when their
+		// environment says so (Configure).
+		EventIntegrations: []string{testenv.Integration}, EventConfirmMinutes: ConfirmMinutes,
 	})
 	if err != nil {
 		return nil, nil, nil, err
@@ -58,6 +61,11 @@ func synthesize() (map[string]string, []byte, map[string]any, error) {
 	})
 	return byARN, def, template, err
 }
+
+// ConfirmMinutes is the synthesized eventConfirmationMinutes: configure the handlers with it
+// (contract.EnvEventConfirmMinutes) to make EventBridge requests wait for their requester. The
+// longest allowed, so that the state machine's compressed retries leave a test time to confirm.
+const ConfirmMinutes = 120
 
 // validateASL checks the definition with asl-validator.
 func validateASL(def []byte) error {
