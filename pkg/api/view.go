@@ -32,7 +32,7 @@ type Request struct {
 	ConfirmBy   time.Time `json:"confirmBy,omitzero"`
 	ConfirmedBy string    `json:"confirmedBy,omitempty"`
 	ConfirmedAt time.Time `json:"confirmedAt,omitzero"`
-	History         []Step          `json:"history"`
+	History     []Step    `json:"history"`
 }
 
 // Step is one entry of a request's history.
