@@ -146,16 +146,16 @@ func parseStatement(b json.RawMessage) (Statement, error) {
 	st := Statement{Sid: raw.Sid, Effect: raw.Effect, Action: raw.Action, NotAction: raw.NotAction, Resource: raw.Resource, NotResource: raw.NotResource}
 	switch {
 	case st.Effect != "Allow" && st.Effect != "Deny":
-		return st, fmt.Errorf("Effect must be Allow or Deny, got %q", st.Effect)
+		return st, fmt.Errorf("the Effect must be Allow or Deny, got %q", st.Effect)
 	case (st.Action == nil) == (st.NotAction == nil):
 		return st, errors.New("needs exactly one of Action and NotAction")
 	}
 	var err error
 	if st.Principal, err = parsePrincipals(raw.Principal); err != nil {
-		return st, fmt.Errorf("Principal: %w", err)
+		return st, fmt.Errorf("the Principal: %w", err)
 	}
 	if st.NotPrincipal, err = parsePrincipals(raw.NotPrincipal); err != nil {
-		return st, fmt.Errorf("NotPrincipal: %w", err)
+		return st, fmt.Errorf("the NotPrincipal: %w", err)
 	}
 	for _, v := range [][]string{st.Action, st.NotAction, st.Resource, st.NotResource} {
 		if err := noVariables(v); err != nil {
@@ -176,7 +176,7 @@ func parseStatement(b json.RawMessage) (Statement, error) {
 		for _, k := range keys {
 			c, err := newCondition(op, k, raw.Condition[op][k])
 			if err != nil {
-				return st, fmt.Errorf("Condition: %w", err)
+				return st, fmt.Errorf("the Condition: %w", err)
 			}
 			st.Condition = append(st.Condition, c)
 		}
@@ -415,7 +415,7 @@ func newCondition(op, key string, values Values) (Condition, error) {
 		}
 		for _, v := range values {
 			if v != "true" && v != "false" {
-				return c, fmt.Errorf("Null %s: must be \"true\" or \"false\", got %q", key, v)
+				return c, fmt.Errorf("the Null condition on %s must be \"true\" or \"false\", got %q", key, v)
 			}
 		}
 		return c, nil
