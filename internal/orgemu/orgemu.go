@@ -12,19 +12,24 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/rootwindow/rootwindow/pkg/policy"
 )
 
 const targetPrefix = "AWSOrganizationsV20161128."
 
-// Organizations' per-target limits on directly attached SCPs.
+// Organizations' quotas: SCPs attached directly to one target (at least one, at most five), and
+// the size of one SCP's document in characters (AWS documents both; SetQuotas changes them).
 const (
-	MinSCPs = 1
-	MaxSCPs = 5
+	MinSCPs    = 1
+	MaxSCPs    = 5
+	MaxSCPSize = 5120
 )
 
 // Well-known IDs of the default organization.
@@ -70,39 +75,46 @@ type Call struct {
 
 // Server is the emulator. Its zero value is not usable; call New.
 type Server struct {
-	mu         sync.Mutex
-	orgID      string
-	rootID     string
-	management string
-	accounts   map[string]*Account
-	ous        map[string]string // OU ID → parent ID
-	policies   map[string]string // policy ID → name
-	contents   map[string]string // policy ID → document
-	attached   map[string][]string
-	faults     []*Fault
-	calls      []Call
-	latency    time.Duration
-	rate       float64 // throttle beyond this many calls per second; 0 = unlimited
-	burst      float64
-	tokens     float64
-	lastRefill time.Time
-	now        func() time.Time
-	httpServer *httptest.Server
-	pageSize   int
+	mu                    sync.Mutex
+	orgID                 string
+	rootID                string
+	management            string
+	accounts              map[string]*Account
+	ous                   map[string]string // OU ID → parent ID
+	policies              map[string]string // policy ID → name
+	contents              map[string]string // policy ID → document
+	described             map[string]string // policy ID → description
+	policyTags            map[string]map[string]string
+	created               int // policies created, for their IDs
+	maxPerTarget, maxSize int
+	attached              map[string][]string
+	faults                []*Fault
+	calls                 []Call
+	latency               time.Duration
+	rate                  float64 // throttle beyond this many calls per second; 0 = unlimited
+	burst                 float64
+	tokens                float64
+	lastRefill            time.Time
+	now                   func() time.Time
+	httpServer            *httptest.Server
+	pageSize              int
 }
 
 // New returns an emulated organization with a management account and no members.
 func New(managementID string) *Server {
 	s := &Server{
-		orgID:      OrganizationID,
-		rootID:     "r-ex01",
-		management: managementID,
-		accounts:   map[string]*Account{},
-		ous:        map[string]string{},
-		policies:   map[string]string{FullAWSAccessID: "FullAWSAccess", GuardrailID: "DenyRootUser"},
-		contents:   map[string]string{FullAWSAccessID: FullAWSAccessContent, GuardrailID: GuardrailContent},
-		attached:   map[string][]string{},
-		now:        time.Now,
+		orgID:        OrganizationID,
+		rootID:       "r-ex01",
+		management:   managementID,
+		accounts:     map[string]*Account{},
+		ous:          map[string]string{},
+		policies:     map[string]string{FullAWSAccessID: "FullAWSAccess", GuardrailID: "DenyRootUser"},
+		contents:     map[string]string{FullAWSAccessID: FullAWSAccessContent, GuardrailID: GuardrailContent},
+		attached:     map[string][]string{},
+		described:    map[string]string{},
+		policyTags:   map[string]map[string]string{},
+		now:          time.Now,
+		maxPerTarget: MaxSCPs, maxSize: MaxSCPSize,
 	}
 	s.accounts[managementID] = &Account{ID: managementID, Name: "management", Email: "management@example.com", State: "ACTIVE", Parent: s.rootID}
 	s.attached[s.rootID] = []string{FullAWSAccessID}
@@ -160,11 +172,101 @@ func (s *Server) SetContent(id, content string) {
 	s.contents[id] = content
 }
 
-// AddPolicy adds a service control policy.
-func (s *Server) AddPolicy(id, name string) {
+// AddPolicy adds a service control policy (content "" denies nothing and allows nothing).
+func (s *Server) AddPolicy(id, name string, content ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.policies[id] = name
+	if len(content) > 0 {
+		s.contents[id] = content[0]
+	}
+}
+
+// SetQuotas sets the SCPs allowed per target and the size of a document, in characters.
+func (s *Server) SetQuotas(perTarget, size int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxPerTarget, s.maxSize = perTarget, size
+}
+
+// MoveAccount moves an account under another parent (a root or OU ID), as MoveAccount would.
+func (s *Server) MoveAccount(account, parent string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accounts[account].Parent = parent
+}
+
+// Attach attaches a policy to a target as an operator would (no quota, no error).
+func (s *Server) Attach(target, policy string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !slices.Contains(s.attached[target], policy) {
+		s.attached[target] = append(s.attached[target], policy)
+	}
+}
+
+// Detach detaches a policy from a target as an operator would.
+func (s *Server) Detach(target, policy string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.attached[target] = slices.DeleteFunc(s.attached[target], func(p string) bool { return p == policy })
+}
+
+// Policies lists every policy's ID, sorted.
+func (s *Server) Policies() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ids := make([]string, 0, len(s.policies))
+	for id := range s.policies {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Content is a policy's document.
+func (s *Server) Content(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.contents[id]
+}
+
+// RootAllowed answers whether the SCPs on the account's path (root, OUs, account), as attached
+// now, permit its root user at instant at, by pkg/policy's evaluation. SCPs do not apply to the
+// management account. A document that does not parse denies (it would not have been accepted).
+func (s *Server) RootAllowed(account string, at time.Time, assumedRoot bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if account == s.management {
+		return true
+	}
+	var levels [][]policy.Document
+	for _, target := range s.path(account) {
+		var docs []policy.Document
+		for _, id := range s.attached[target] {
+			d, err := policy.Parse([]byte(s.contents[id]))
+			if err != nil {
+				return false
+			}
+			docs = append(docs, d)
+		}
+		levels = append(levels, docs)
+	}
+	return policy.Permits(levels, policy.RootUser(account, at, assumedRoot))
+}
+
+// path lists the targets from the root down to id.
+func (s *Server) path(id string) []string {
+	out := []string{id}
+	for cur := id; cur != s.rootID; {
+		parent, ok := s.parentOf(cur)
+		if !ok {
+			break
+		}
+		out = append([]string{parent}, out...)
+		cur = parent
+	}
+	return out
 }
 
 // AddAccount adds a member account with the given policies attached directly. Missing fields
@@ -220,15 +322,19 @@ func (s *Server) IsAttached(target, policy string) bool {
 	return false
 }
 
-// Snapshot returns every target's direct attachments, for comparing before and after.
+// Snapshot returns every target's direct attachments and every policy's document (under
+// "policy <id>"), for comparing before and after.
 func (s *Server) Snapshot() map[string][]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[string][]string, len(s.attached))
+	out := make(map[string][]string, len(s.attached)+len(s.policies))
 	for k, v := range s.attached {
 		p := append([]string(nil), v...)
 		sort.Strings(p)
 		out[k] = p
+	}
+	for id := range s.policies {
+		out["policy "+id] = []string{s.policies[id], s.contents[id]}
 	}
 	return out
 }
@@ -318,6 +424,11 @@ var messages = map[string]string{
 	"ServiceException":                   "Organizations can't complete your request because of an internal service error. Try again later.",
 	"ChildNotFoundException":             "We can't find an organizational unit (OU) or Amazon Web Services account with the ChildId that you specified.",
 	"InvalidInputException":              "The requested operation failed because you provided invalid values for one or more of the request parameters.",
+	"DuplicatePolicyException":           "A policy with the same name already exists.",
+	"MalformedPolicyDocumentException":   "The provided policy document doesn't meet the requirements of the specified policy type.",
+	"PolicyInUseException":               "The policy is attached to one or more entities. You must detach it from all roots, OUs, and accounts before performing this operation.",
+	"SourceParentNotFoundException":      "We can't find a source root or OU with the ParentId that you specified.",
+	"DestinationParentNotFoundException": "We can't find the destination container (a root or OU) with the ParentId that you specified.",
 }
 
 func known(code string) *apiError {
@@ -341,14 +452,26 @@ func constraint(reason string) *apiError {
 }
 
 type input struct {
-	AccountID  string `json:"AccountId"`
-	TargetID   string `json:"TargetId"`
-	PolicyID   string `json:"PolicyId"`
-	ResourceID string `json:"ResourceId"`
-	ChildID    string `json:"ChildId"`
-	Filter     string `json:"Filter"`
-	NextToken  string `json:"NextToken"`
-	MaxResults int    `json:"MaxResults"`
+	Content             string `json:"Content"`
+	Name                string `json:"Name"`
+	Description         string `json:"Description"`
+	Type                string `json:"Type"`
+	Tags                []tag  `json:"Tags"`
+	SourceParentID      string `json:"SourceParentId"`
+	DestinationParentID string `json:"DestinationParentId"`
+	AccountID           string `json:"AccountId"`
+	TargetID            string `json:"TargetId"`
+	PolicyID            string `json:"PolicyId"`
+	ResourceID          string `json:"ResourceId"`
+	ChildID             string `json:"ChildId"`
+	Filter              string `json:"Filter"`
+	NextToken           string `json:"NextToken"`
+	MaxResults          int    `json:"MaxResults"`
+}
+
+type tag struct {
+	Key   string `json:"Key"`
+	Value string `json:"Value"`
 }
 
 func (in input) target() string {
@@ -474,31 +597,87 @@ func (s *Server) handle(op string, in input) (any, *apiError) {
 		}
 		return map[string]any{"Parents": []any{map[string]any{"Id": parent, "Type": typ}}}, nil
 	case "ListTagsForResource":
-		a, ok := s.accounts[in.ResourceID]
-		if !ok {
+		var all map[string]string
+		if a, ok := s.accounts[in.ResourceID]; ok {
+			all = a.Tags
+		} else if _, ok := s.policies[in.ResourceID]; ok {
+			all = s.policyTags[in.ResourceID]
+		} else {
 			return nil, known("TargetNotFoundException")
 		}
-		keys := make([]string, 0, len(a.Tags))
-		for k := range a.Tags {
+		keys := make([]string, 0, len(all))
+		for k := range all {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
 		page, next := paginate(keys, in.NextToken, 0, s.pageSize)
 		tags := make([]any, 0, len(page))
 		for _, k := range page {
-			tags = append(tags, map[string]any{"Key": k, "Value": a.Tags[k]})
+			tags = append(tags, map[string]any{"Key": k, "Value": all[k]})
 		}
 		return withToken(map[string]any{"Tags": tags}, next), nil
 	case "DescribePolicy":
-		name, ok := s.policies[in.PolicyID]
-		if !ok {
+		if _, ok := s.policies[in.PolicyID]; !ok {
 			return nil, known("PolicyNotFoundException")
 		}
-		return map[string]any{"Policy": map[string]any{
-			"PolicySummary": map[string]any{"Id": in.PolicyID, "Name": name, "Type": "SERVICE_CONTROL_POLICY", "AwsManaged": in.PolicyID == FullAWSAccessID,
-				"Arn": s.arn("policy/" + s.orgID + "/service_control_policy/" + in.PolicyID)},
-			"Content": s.contents[in.PolicyID],
-		}}, nil
+		return map[string]any{"Policy": map[string]any{"PolicySummary": s.summary(in.PolicyID), "Content": s.contents[in.PolicyID]}}, nil
+	case "ListPolicies":
+		if in.Filter != "SERVICE_CONTROL_POLICY" {
+			return nil, known("InvalidInputException")
+		}
+		ids := make([]string, 0, len(s.policies))
+		for id := range s.policies {
+			ids = append(ids, id)
+		}
+		sort.Strings(ids)
+		page, next := paginate(ids, in.NextToken, in.MaxResults, s.pageSize)
+		pols := make([]any, 0, len(page))
+		for _, id := range page {
+			pols = append(pols, s.summary(id))
+		}
+		return withToken(map[string]any{"Policies": pols}, next), nil
+	case "ListTargetsForPolicy":
+		if _, ok := s.policies[in.PolicyID]; !ok {
+			return nil, known("PolicyNotFoundException")
+		}
+		var targets []string
+		for t, ps := range s.attached {
+			if slices.Contains(ps, in.PolicyID) {
+				targets = append(targets, t)
+			}
+		}
+		sort.Strings(targets)
+		page, next := paginate(targets, in.NextToken, in.MaxResults, s.pageSize)
+		out := make([]any, 0, len(page))
+		for _, t := range page {
+			typ := "ACCOUNT"
+			switch {
+			case t == s.rootID:
+				typ = "ROOT"
+			case s.ous[t] != "":
+				typ = "ORGANIZATIONAL_UNIT"
+			}
+			out = append(out, map[string]any{"TargetId": t, "Type": typ, "Name": t, "Arn": s.arn("target/" + t)})
+		}
+		return withToken(map[string]any{"Targets": out}, next), nil
+	case "CreatePolicy":
+		return s.createPolicy(in)
+	case "UpdatePolicy":
+		return s.updatePolicy(in)
+	case "DeletePolicy":
+		return s.deletePolicy(in.PolicyID)
+	case "MoveAccount":
+		a, ok := s.accounts[in.AccountID]
+		switch {
+		case !ok:
+			return nil, known("AccountNotFoundException")
+		case a.Parent != in.SourceParentID:
+			return nil, known("SourceParentNotFoundException")
+		case in.DestinationParentID != s.rootID && s.ous[in.DestinationParentID] == "":
+			return nil, known("DestinationParentNotFoundException")
+		}
+		a.Parent = in.DestinationParentID
+		return map[string]any{}, nil
 	case "AttachPolicy":
 		return s.attach(in.PolicyID, in.TargetID)
 	case "DetachPolicy":
@@ -508,6 +687,83 @@ func (s *Server) handle(op string, in input) (any, *apiError) {
 }
 
 var accountPattern = regexp.MustCompile(`^\d{12}$`)
+
+func (s *Server) summary(id string) map[string]any {
+	return map[string]any{"Id": id, "Name": s.policies[id], "Description": s.described[id], "Type": "SERVICE_CONTROL_POLICY",
+		"AwsManaged": id == FullAWSAccessID, "Arn": s.arn("policy/" + s.orgID + "/service_control_policy/" + id)}
+}
+
+// checkContent refuses a document as Organizations does: one that is not a policy
+// (MalformedPolicyDocumentException) or is over the size quota (ConstraintViolationException).
+func (s *Server) checkContent(content string) *apiError {
+	if _, err := policy.Parse([]byte(content)); err != nil {
+		return known("MalformedPolicyDocumentException")
+	}
+	if len(content) > s.maxSize {
+		return constraint("POLICY_CONTENT_LIMIT_EXCEEDED")
+	}
+	return nil
+}
+
+func (s *Server) createPolicy(in input) (any, *apiError) {
+	if in.Type != "SERVICE_CONTROL_POLICY" || in.Name == "" || len(in.Name) > 128 || len(in.Description) > 512 {
+		return nil, known("InvalidInputException")
+	}
+	for _, name := range s.policies {
+		if name == in.Name {
+			return nil, known("DuplicatePolicyException")
+		}
+	}
+	if e := s.checkContent(in.Content); e != nil {
+		return nil, e
+	}
+	s.created++
+	id := fmt.Sprintf("p-rw%06d", s.created)
+	s.policies[id], s.contents[id], s.described[id] = in.Name, in.Content, in.Description
+	s.policyTags[id] = map[string]string{}
+	for _, t := range in.Tags {
+		s.policyTags[id][t.Key] = t.Value
+	}
+	return map[string]any{"Policy": map[string]any{"PolicySummary": s.summary(id), "Content": in.Content}}, nil
+}
+
+func (s *Server) updatePolicy(in input) (any, *apiError) {
+	if _, ok := s.policies[in.PolicyID]; !ok {
+		return nil, known("PolicyNotFoundException")
+	}
+	if in.PolicyID == FullAWSAccessID {
+		return nil, known("AccessDeniedException") // AWS managed
+	}
+	if in.Content != "" {
+		if e := s.checkContent(in.Content); e != nil {
+			return nil, e
+		}
+		s.contents[in.PolicyID] = in.Content
+	}
+	if in.Name != "" {
+		s.policies[in.PolicyID] = in.Name
+	}
+	if in.Description != "" {
+		s.described[in.PolicyID] = in.Description
+	}
+	return map[string]any{"Policy": map[string]any{"PolicySummary": s.summary(in.PolicyID), "Content": s.contents[in.PolicyID]}}, nil
+}
+
+func (s *Server) deletePolicy(id string) (any, *apiError) {
+	if _, ok := s.policies[id]; !ok {
+		return nil, known("PolicyNotFoundException")
+	}
+	for _, ps := range s.attached {
+		if slices.Contains(ps, id) {
+			return nil, known("PolicyInUseException")
+		}
+	}
+	delete(s.policies, id)
+	delete(s.contents, id)
+	delete(s.described, id)
+	delete(s.policyTags, id)
+	return map[string]any{}, nil
+}
 
 func (s *Server) attach(policy, target string) (any, *apiError) {
 	if _, ok := s.policies[policy]; !ok {
@@ -521,7 +777,7 @@ func (s *Server) attach(policy, target string) (any, *apiError) {
 			return nil, known("DuplicatePolicyAttachmentException")
 		}
 	}
-	if len(s.attached[target]) >= MaxSCPs {
+	if len(s.attached[target]) >= s.maxPerTarget {
 		return nil, constraint("MAX_POLICY_TYPE_ATTACHMENT_LIMIT_EXCEEDED")
 	}
 	s.attached[target] = append(s.attached[target], policy)

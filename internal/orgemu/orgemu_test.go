@@ -3,7 +3,9 @@ package orgemu_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -157,5 +159,84 @@ func TestFaultsAndThrottling(t *testing.T) {
 	}
 	if n := org.CountCalls("DescribeAccount", "InvalidInputException"); n != 1 {
 		t.Errorf("%d failed calls recorded, want 1", n)
+	}
+}
+
+func TestPoliciesAnswerAsOrganizationsDoes(t *testing.T) {
+	org := orgemu.Standard(testenv.Management, "alice@example.com", member)
+	org.SetQuotas(orgemu.MaxSCPs, 200)
+	c := client(t, org)
+	ctx := context.Background()
+	const doc = `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*"}}`
+	create := func(name, content string) (*organizations.CreatePolicyOutput, error) {
+		return c.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String(name), Content: aws.String(content),
+			Description: aws.String("test"), Type: types.PolicyTypeServiceControlPolicy,
+			Tags: []types.Tag{{Key: aws.String("rootwindow:request"), Value: aws.String("req-1")}}})
+	}
+	out, err := create("window-1", doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := aws.ToString(out.Policy.PolicySummary.Id)
+	var dup *types.DuplicatePolicyException
+	if _, err := create("window-1", doc); !errors.As(err, &dup) {
+		t.Errorf("same name again: %v", err)
+	}
+	var malformed *types.MalformedPolicyDocumentException
+	if _, err := create("window-2", `{"Statement":{"Effect":"Perhaps"}}`); !errors.As(err, &malformed) {
+		t.Errorf("malformed: %v", err)
+	}
+	var limit *types.ConstraintViolationException
+	big := `{"Version":"2012-10-17","Statement":{"Sid":"` + strings.Repeat("A", 200) + `","Effect":"Deny","Action":"*","Resource":"*"}}`
+	if _, err := create("window-3", big); !errors.As(err, &limit) || limit.Reason != types.ConstraintViolationExceptionReasonPolicyContentLimitExceeded {
+		t.Errorf("too big: %v", err)
+	}
+	if _, err := c.UpdatePolicy(ctx, &organizations.UpdatePolicyInput{PolicyId: aws.String(id), Content: aws.String(big)}); !errors.As(err, &limit) {
+		t.Errorf("update too big: %v", err)
+	}
+	if _, err := c.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: aws.String(id), TargetId: aws.String(member)}); err != nil {
+		t.Fatal(err)
+	}
+	var inUse *types.PolicyInUseException
+	if _, err := c.DeletePolicy(ctx, &organizations.DeletePolicyInput{PolicyId: aws.String(id)}); !errors.As(err, &inUse) {
+		t.Errorf("delete while attached: %v", err)
+	}
+	targets, err := c.ListTargetsForPolicy(ctx, &organizations.ListTargetsForPolicyInput{PolicyId: aws.String(id)})
+	if err != nil || len(targets.Targets) != 1 || aws.ToString(targets.Targets[0].TargetId) != member || targets.Targets[0].Type != types.TargetTypeAccount {
+		t.Errorf("targets %+v %v", targets, err)
+	}
+	tags, err := c.ListTagsForResource(ctx, &organizations.ListTagsForResourceInput{ResourceId: aws.String(id)})
+	if err != nil || len(tags.Tags) != 1 || aws.ToString(tags.Tags[0].Value) != "req-1" {
+		t.Errorf("tags %+v %v", tags, err)
+	}
+	if _, err := c.DetachPolicy(ctx, &organizations.DetachPolicyInput{PolicyId: aws.String(id), TargetId: aws.String(member)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.DeletePolicy(ctx, &organizations.DeletePolicyInput{PolicyId: aws.String(id)}); err != nil {
+		t.Fatal(err)
+	}
+	var notFound *types.PolicyNotFoundException
+	if _, err := c.DescribePolicy(ctx, &organizations.DescribePolicyInput{PolicyId: aws.String(id)}); !errors.As(err, &notFound) {
+		t.Errorf("deleted policy: %v", err)
+	}
+}
+
+func TestRootAllowedFollowsInheritance(t *testing.T) {
+	org := orgemu.New(testenv.Management)
+	org.AddOU("ou-ab12-workloads", org.Root(), orgemu.FullAWSAccessID)
+	org.AddAccount(orgemu.Account{ID: member, Parent: "ou-ab12-workloads"}, orgemu.FullAWSAccessID)
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	if !org.RootAllowed(member, at, false) {
+		t.Fatal("no guardrail anywhere, yet root is blocked")
+	}
+	for _, target := range []string{org.Root(), "ou-ab12-workloads", member} {
+		org.Attach(target, orgemu.GuardrailID)
+		if org.RootAllowed(member, at, false) {
+			t.Errorf("guardrail at %s, yet root is allowed", target)
+		}
+		org.Detach(target, orgemu.GuardrailID)
+	}
+	if !org.RootAllowed(testenv.Management, at, false) {
+		t.Error("SCPs never apply to the management account")
 	}
 }

@@ -3,6 +3,7 @@ package policy_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rootwindow/rootwindow/pkg/policy"
 )
@@ -140,5 +141,32 @@ func TestParseRefusesWhatItCannotEvaluate(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: %v, want %q", doc, err, want)
 		}
+	}
+}
+
+func TestSCPInheritance(t *testing.T) {
+	full := mustParse(t, `{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`)
+	guard := mustParse(t, `{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:root"},"BoolIfExists":{"aws:AssumedRoot":"false"}}}}`)
+	ec2Only := mustParse(t, `{"Statement":{"Effect":"Allow","Action":"ec2:*","Resource":"*"}}`)
+	at := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	root := policy.RootUser("111111111111", at, false)
+	for _, tt := range []struct {
+		name   string
+		levels [][]policy.Document
+		want   bool
+	}{
+		{"full access everywhere", [][]policy.Document{{full}, {full}, {full}}, true},
+		{"the guardrail at an OU", [][]policy.Document{{full}, {full, guard}, {full}}, false},
+		{"the guardrail at the root", [][]policy.Document{{full, guard}, {full}}, false},
+		{"a level that allows nothing for it", [][]policy.Document{{full}, {ec2Only}, {full}}, false},
+		{"no path", nil, false},
+	} {
+		if got := policy.Permits(tt.levels, root); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	// A centralized root session is exempted by the guardrail's own condition.
+	if !policy.Permits([][]policy.Document{{full, guard}, {full}}, policy.RootUser("111111111111", at, true)) {
+		t.Error("an sts:AssumeRoot session is blocked although the guardrail exempts it")
 	}
 }
