@@ -124,6 +124,40 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 			Resources: jsii.Strings(*policyArn, *accountsArn),
 		})
 	}
+	// A window's own SCP (see pkg/guardrail) is created by the lift with the rootwindow:request
+	// tag, and only SCPs with that tag may be attached, detached, read or deleted as window SCPs.
+	// Organizations authorizes AttachPolicy and DetachPolicy on the policy and on the target, each
+	// against the statements naming it: the account by the statement above, the window's SCP by
+	// this one (aws:ResourceTag on the policy resource; Service Authorization Reference, AWS
+	// Organizations). Creating a policy with tags takes TagResource too.
+	anyPolicyArn := stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("organizations"), Region: jsii.String(""), Account: mgmt,
+		Resource: jsii.String("policy"), ResourceName: jsii.String("o-*/service_control_policy/p-*"),
+	})
+	windowPolicies := func(actions ...string) awsiam.PolicyStatement {
+		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("WindowPoliciesOnly"),
+			Actions:    jsii.Strings(actions...),
+			Resources:  jsii.Strings(*anyPolicyArn),
+			Conditions: &map[string]any{"Null": map[string]any{"aws:ResourceTag/" + contract.TagWindowRequest: "false"}},
+		})
+	}
+	restores := []awslambda.Function{f.Detach, f.Reattach, f.API, f.Sweeper}
+	f.Detach.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("CreateWindowPolicies"),
+		Actions:    jsii.Strings("organizations:CreatePolicy", "organizations:TagResource"),
+		Resources:  jsii.Strings(*anyPolicyArn),
+		Conditions: &map[string]any{"Null": map[string]any{"aws:RequestTag/" + contract.TagWindowRequest: "false"}},
+	}))
+	f.Detach.AddToRolePolicy(windowPolicies("organizations:AttachPolicy", "organizations:DetachPolicy", "organizations:DescribePolicy", "organizations:DeletePolicy"))
+	for _, fn := range restores[1:] {
+		fn.AddToRolePolicy(windowPolicies("organizations:DetachPolicy", "organizations:DescribePolicy", "organizations:DeletePolicy"))
+	}
+	for _, fn := range restores {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("FindWindowPolicies"), Actions: jsii.Strings("organizations:ListPolicies"), Resources: jsii.Strings("*"),
+		}))
+	}
 	// Read-only Organizations calls: Describe/List on the organization's own resources.
 	// Validate and the API check requests against the organization; the sweeper checks for drift.
 	for _, fn := range []awslambda.Function{f.Validate, f.API, f.Sweeper} {
@@ -166,6 +200,10 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 			"Resource::arn:<AWS::Partition>:organizations::"+managementOf(stack, cfg)+":policy/o-*/service_control_policy/"+cfg.GuardrailPolicyID)
 		suppress(fn.Role(), "AwsSolutions-IAM5", "Any member account may be given a window, so attach/detach (of the guardrail policy only, per the statement's other resource) must apply to every account of the one organization",
 			"Resource::arn:<AWS::Partition>:organizations::"+managementOf(stack, cfg)+":account/o-*/*")
+	}
+	for _, fn := range restores {
+		suppress(fn.Role(), "AwsSolutions-IAM5", "A window's SCP gets its ID when the lift creates it: the statement names any SCP of the organization and its condition admits only those tagged rootwindow:request (created by the lift with that tag)",
+			"Resource::arn:<AWS::Partition>:organizations::"+managementOf(stack, cfg)+":policy/o-*/service_control_policy/p-*")
 	}
 	return f
 }

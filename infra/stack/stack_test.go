@@ -214,15 +214,38 @@ func TestEachFunctionHasOnlyItsActions(t *testing.T) {
 	if !has(d, "organizations:DetachPolicy") || !has(d, "organizations:AttachPolicy") {
 		t.Errorf("detach: %v", d)
 	}
-	if has(r, "organizations:DetachPolicy") || !has(r, "organizations:AttachPolicy") {
-		t.Errorf("reattach may only attach: %v", r)
+	if !has(d, "organizations:CreatePolicy") || has(r, "organizations:CreatePolicy") || has(a, "organizations:CreatePolicy") || has(sw, "organizations:CreatePolicy") {
+		t.Errorf("only detach creates window SCPs: %v", d)
+	}
+	if !has(r, "organizations:AttachPolicy") || !has(r, "organizations:DeletePolicy") {
+		t.Errorf("reattach: %v", r)
 	}
 	// The API ends windows early (attach) and starts executions; it can never lift the guardrail.
-	if has(a, "organizations:DetachPolicy") || !has(a, "organizations:AttachPolicy") || !has(a, "states:StartExecution") || !has(a, "dynamodb:Query") {
+	if !has(a, "organizations:AttachPolicy") || !has(a, "states:StartExecution") || !has(a, "dynamodb:Query") {
 		t.Errorf("api: %v", a)
 	}
-	if has(sw, "organizations:DetachPolicy") || !has(sw, "organizations:AttachPolicy") || has(sw, "states:StartExecution") {
+	if !has(sw, "organizations:AttachPolicy") || has(sw, "states:StartExecution") {
 		t.Errorf("sweeper may only restore: %v", sw)
+	}
+	// Reattach, the API and the sweeper may detach (and delete) window SCPs only, never the
+	// guardrail: every statement of theirs that allows DetachPolicy is conditioned on the window
+	// tag and names no guardrail.
+	for role, stmts := range roleStatements(t) {
+		if strings.HasPrefix(role, "FunctionsDetach") || !strings.HasPrefix(role, "Functions") {
+			continue
+		}
+		for _, st := range stmts {
+			for _, act := range asList(st["Action"]) {
+				if act != "organizations:DetachPolicy" && act != "organizations:DeletePolicy" {
+					continue
+				}
+				cond, _ := json.Marshal(st["Condition"])
+				res, _ := json.Marshal(st["Resource"])
+				if string(cond) != `{"Null":{"aws:ResourceTag/`+contract.TagWindowRequest+`":"false"}}` || strings.Contains(string(res), "p-rootguard01") {
+					t.Errorf("%s may %s beyond window SCPs: %s on %s", role, act, cond, res)
+				}
+			}
+		}
 	}
 	for _, name := range []string{"Validate", "Detach", "Reattach"} {
 		if acts := find(name); has(acts, "states:StartExecution") || has(acts, "dynamodb:Query") {

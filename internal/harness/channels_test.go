@@ -15,6 +15,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
 )
@@ -225,7 +226,7 @@ func TestRestoreFailingForGoodRaisesTheAlarm(t *testing.T) {
 	}
 	// Put it back by hand, as the alarm asks, for the next test.
 	h.Org.Reset()
-	if err := h.Guardrail().Reattach(s.ctx, []string{"111111111111"}); err != nil {
+	if err := h.Guardrail().Restore(s.ctx, guardrail.Window{RequestID: "stuck", AccountIDs: []string{"111111111111"}}); err != nil {
 		t.Fatal(err)
 	}
 	s.unchanged()

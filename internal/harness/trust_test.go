@@ -115,10 +115,8 @@ func TestThreatPlantedOpenRecordHidingALiftedAccount(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := h.Guardrail().Detach(s.ctx, []string{"111111111111"}); err != nil { // lifted behind rootwindow's back
-		t.Fatal(err)
-	}
-	h.Clock.Advance(10 * time.Minute) // hours before the planted window's end
+	h.Org.Detach("111111111111", orgemu.GuardrailID) // lifted behind rootwindow's back
+	h.Clock.Advance(10 * time.Minute)                // hours before the planted window's end
 	if err := h.Sweep(s.ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -59,6 +59,7 @@ type Account struct {
 type Fault struct {
 	Op     string // operation name, "" for any
 	Target string // TargetId/AccountId/ResourceId/ChildId of the call, "" for any
+	Policy string // PolicyId of the call, "" for any
 	Code   string // error code, e.g. "ConcurrentModificationException"
 	Times  int    // how many matching calls fail; 0 means every one
 	Skip   int    // let this many matching calls through first
@@ -539,7 +540,7 @@ func (s *Server) handle(op string, in input) (any, *apiError) {
 	if e := s.throttle(); e != nil {
 		return nil, e
 	}
-	if e := s.fault(op, in.target()); e != nil {
+	if e := s.fault(op, in.target(), in.PolicyID); e != nil {
 		return nil, e
 	}
 	switch op {
@@ -841,9 +842,9 @@ func (s *Server) throttle() *apiError {
 	return nil
 }
 
-func (s *Server) fault(op, target string) *apiError {
+func (s *Server) fault(op, target, policy string) *apiError {
 	for _, f := range s.faults {
-		if (f.Op != "" && f.Op != op) || (f.Target != "" && f.Target != target) {
+		if (f.Op != "" && f.Op != op) || (f.Target != "" && f.Target != target) || (f.Policy != "" && f.Policy != policy) {
 			continue
 		}
 		if f.Skip > 0 {

@@ -36,6 +36,8 @@ const (
 	KeyMaxDailyPerUser       = "maxWindowsPerRequesterPerDay"
 	KeyMaxAccountsAtOnce     = "maxAccountsLiftedAtOnce"
 	KeyEventConfirmMinutes   = "eventConfirmationMinutes"
+	KeySCPsPerTargetQuota    = "scpsPerTargetQuota"
+	KeySCPSizeQuota          = "scpSizeQuota"
 	// KeyTrustedEventAccounts is no longer read: whole accounts are not trusted any more.
 	KeyTrustedEventAccounts = "trustedEventAccounts"
 )
@@ -59,6 +61,10 @@ type Settings struct {
 	// many minutes for its named requester to confirm it through the authenticated API; unconfirmed,
 	// it is refused and nothing is lifted.
 	EventConfirmMinutes int
+	// SCPsPerTargetQuota and SCPSizeQuota are Organizations' quotas (SCPs attached directly to
+	// one target; characters in one SCP), AWS's documented values unless the organization's differ.
+	SCPsPerTargetQuota int
+	SCPSizeQuota       int
 	// OrganizationID is this organization (o-...): only its principals may call the API, and the
 	// functions act only on it.
 	OrganizationID string
@@ -90,7 +96,8 @@ type Settings struct {
 // DefaultSettings are the values of the settings left unset.
 func DefaultSettings() Settings {
 	return Settings{OwnerTagKey: authz.DefaultOwnerTagKey, BookingHorizonDays: 7, MaxAccountsPerRequest: request.DefaultMaxAccounts,
-		CooldownMinutes: 60, MaxConcurrentPerRequester: 3, MaxDailyPerRequester: 10, MaxAccountsAtOnce: 200}
+		CooldownMinutes: 60, MaxConcurrentPerRequester: 3, MaxDailyPerRequester: 10, MaxAccountsAtOnce: 200,
+		SCPsPerTargetQuota: 5, SCPSizeQuota: 5120}
 }
 
 var (
@@ -243,6 +250,8 @@ var settings = []setting{
 			return nil
 		},
 	},
+	intSetting(KeySCPsPerTargetQuota, contract.EnvSCPsPerTargetQuota, 2, 100, func(s *Settings) *int { return &s.SCPsPerTargetQuota }),
+	intSetting(KeySCPSizeQuota, contract.EnvSCPSizeQuota, 1000, 1_000_000, func(s *Settings) *int { return &s.SCPSizeQuota }),
 	intSetting(KeyEventConfirmMinutes, contract.EnvEventConfirmMinutes, 0, MaxEventConfirmMinutes, func(s *Settings) *int { return &s.EventConfirmMinutes }),
 	{
 		key: KeyEventIntegrations, env: contract.EnvEventIntegrations,

@@ -20,6 +20,8 @@ const (
 	EnvMaxAccountsAtOnce    = "ROOTWINDOW_MAX_ACCOUNTS_AT_ONCE"
 	EnvEventIntegrations    = "ROOTWINDOW_EVENT_INTEGRATIONS" // comma-separated principal ARNs
 	EnvEventConfirmMinutes  = "ROOTWINDOW_EVENT_CONFIRMATION_MINUTES"
+	EnvSCPsPerTargetQuota   = "ROOTWINDOW_SCPS_PER_TARGET_QUOTA"
+	EnvSCPSizeQuota         = "ROOTWINDOW_SCP_SIZE_QUOTA"
 	EnvEventBus             = "ROOTWINDOW_EVENT_BUS"         // where notifications go; default "default"
 	EnvTopicARN             = "ROOTWINDOW_TOPIC_ARN"         // the operators' SNS topic; "" sends events only
 	EnvStateMachineARN      = "ROOTWINDOW_STATE_MACHINE_ARN" // the api function starts executions of it

@@ -38,3 +38,11 @@ const (
 	// beyond the root deny that were not allowed; rootwindow refuses to lift it.
 	MetricGuardrailChanged = "GuardrailChanged"
 )
+
+// A window's own SCP (created by the lift, deleted by the restore) carries these tags: the request
+// it bounds, and the instant from which it denies the root user. The functions' IAM policies admit
+// only SCPs tagged with TagWindowRequest as window SCPs.
+const (
+	TagWindowRequest = "rootwindow:request"
+	TagWindowEnd     = "rootwindow:end"
+)

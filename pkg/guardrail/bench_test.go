@@ -36,13 +36,13 @@ func BenchmarkLiftAndRestore(b *testing.B) {
 			for b.Loop() {
 				org.SetRateLimit(benchRate, 1)
 				start := time.Now()
-				if err := g.Detach(ctx, members); err != nil {
+				if _, err := g.Lift(ctx, guardrail.Window{RequestID: "bench", End: time.Now().Add(time.Hour), AccountIDs: members}); err != nil {
 					b.Fatal(err)
 				}
 				lift += time.Since(start)
 				org.SetRateLimit(benchRate, 1)
 				start = time.Now()
-				if err := g.Reattach(ctx, members); err != nil {
+				if err := g.Restore(ctx, guardrail.Window{RequestID: "bench", AccountIDs: members}); err != nil {
 					b.Fatal(err)
 				}
 				restore += time.Since(start)

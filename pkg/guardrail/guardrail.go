@@ -1,7 +1,9 @@
 // Package guardrail lifts and restores the root-user guardrail SCP through the AWS Organizations
-// API: it inspects accounts before a window, detaches the guardrail from many accounts with
-// bounded concurrency, and reattaches it. Every call is idempotent and retried with jittered
-// backoff on throttling and transient errors; a detach that fails part-way puts back what it took.
+// API: it inspects accounts before a window (where the guardrail is attached, on the account and
+// above it), swaps the guardrail on many accounts for a window SCP that AWS enforces from the
+// window's end, with bounded concurrency, and puts it back. Every call is idempotent and retried
+// with jittered backoff on throttling and transient errors; a lift that fails part-way puts back
+// what it took.
 package guardrail
 
 import (
@@ -25,7 +27,19 @@ type OrganizationsAPI interface {
 	AttachPolicy(ctx context.Context, in *organizations.AttachPolicyInput, optFns ...func(*organizations.Options)) (*organizations.AttachPolicyOutput, error)
 	DetachPolicy(ctx context.Context, in *organizations.DetachPolicyInput, optFns ...func(*organizations.Options)) (*organizations.DetachPolicyOutput, error)
 	DescribePolicy(ctx context.Context, in *organizations.DescribePolicyInput, optFns ...func(*organizations.Options)) (*organizations.DescribePolicyOutput, error)
+	ListPolicies(ctx context.Context, in *organizations.ListPoliciesInput, optFns ...func(*organizations.Options)) (*organizations.ListPoliciesOutput, error)
+	CreatePolicy(ctx context.Context, in *organizations.CreatePolicyInput, optFns ...func(*organizations.Options)) (*organizations.CreatePolicyOutput, error)
+	DeletePolicy(ctx context.Context, in *organizations.DeletePolicyInput, optFns ...func(*organizations.Options)) (*organizations.DeletePolicyOutput, error)
 }
+
+// Quotas are Organizations' quotas that decide whether a window fits.
+type Quotas struct {
+	PerTarget int // SCPs attached directly to one root, OU or account; AWS's is 5
+	Size      int // characters in one SCP's document; AWS's is 5,120
+}
+
+// DefaultQuotas are AWS's documented values (AWS Organizations User Guide, "Quotas").
+var DefaultQuotas = Quotas{PerTarget: 5, Size: 5120}
 
 // Region is where the Organizations API is served from; it is a global service.
 const Region = "us-east-1"
@@ -65,6 +79,8 @@ type Options struct {
 	// Organization and Management, when set, are the organization and management account the
 	// configuration names: Organizations must answer for these, or nothing is done.
 	Organization, Management string
+	// Quotas default to DefaultQuotas.
+	Quotas Quotas
 }
 
 // Guardrail acts on one guardrail policy in one organization.
@@ -96,6 +112,12 @@ func New(api OrganizationsAPI, policyID string, opts Options) *Guardrail {
 	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
+	}
+	if opts.Quotas.PerTarget <= 0 {
+		opts.Quotas.PerTarget = DefaultQuotas.PerTarget
+	}
+	if opts.Quotas.Size <= 0 {
+		opts.Quotas.Size = DefaultQuotas.Size
 	}
 	return &Guardrail{api: api, policyID: policyID, opts: opts, pace: newPacer(opts.Clock, opts.Sleep, opts.Backoff.Max)}
 }

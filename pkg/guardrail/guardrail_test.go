@@ -35,46 +35,150 @@ func assertAttached(t *testing.T, org *orgemu.Server, want bool, ids ...string) 
 	}
 }
 
-func TestDetachAndReattachSeveralAccounts(t *testing.T) {
+// end is the window's end in these tests; lift and restore act as request req-1.
+var end = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+
+func lift(g *guardrail.Guardrail, ids []string) error {
+	_, err := g.Lift(context.Background(), guardrail.Window{RequestID: "req-1", End: end, AccountIDs: ids})
+	return err
+}
+
+func restore(g *guardrail.Guardrail, ids []string) error {
+	return g.Restore(context.Background(), guardrail.Window{RequestID: "req-1", AccountIDs: ids})
+}
+
+func TestLiftAndRestoreSeveralAccounts(t *testing.T) {
 	org, g := setup(t, fast)
 	before := org.Snapshot()
-	ctx := context.Background()
-	if err := g.Detach(ctx, members[:4]); err != nil {
+	if err := lift(g, members[:4]); err != nil {
 		t.Fatal(err)
 	}
 	assertAttached(t, org, false, members[:4]...)
 	assertAttached(t, org, true, members[4])
-	if got := org.Attached(members[0]); !reflect.DeepEqual(got, []string{orgemu.FullAWSAccessID}) {
-		t.Errorf("other SCPs must stay: %v", got)
+	window := org.Policies()[len(org.Policies())-1]
+	if got := org.Attached(members[0]); !reflect.DeepEqual(got, []string{orgemu.FullAWSAccessID, window}) {
+		t.Errorf("the guardrail's slot must hold the window's SCP, other SCPs stay: %v", got)
 	}
-	if err := g.Reattach(ctx, members[:4]); err != nil {
+	// AWS lets the root user in until the end, and not a second after, whatever rootwindow does.
+	for _, id := range members[:4] {
+		if !org.RootAllowed(id, end.Add(-time.Second), false) || org.RootAllowed(id, end.Add(time.Second), false) {
+			t.Errorf("%s: root allowed before the end %v, after %v", id, org.RootAllowed(id, end.Add(-time.Second), false), org.RootAllowed(id, end.Add(time.Second), false))
+		}
+	}
+	if org.RootAllowed(members[4], end.Add(-time.Second), false) {
+		t.Error("root allowed on an account outside the window")
+	}
+	if err := restore(g, members[:4]); err != nil {
 		t.Fatal(err)
 	}
 	if after := org.Snapshot(); !reflect.DeepEqual(before, after) {
-		t.Errorf("organization changed:\nbefore %v\nafter  %v", before, after)
+		t.Errorf("organization changed (the window's SCP must be gone):\nbefore %v\nafter  %v", before, after)
 	}
+}
+
+func TestTheWindowSCPIsTheGuardrailBoundedByTheEnd(t *testing.T) {
+	const doc = `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]},"BoolIfExists":{"aws:AssumedRoot":"false"}}},{"Sid":"Allowed","Effect":"Allow","Action":"*","Resource":"*"}]}`
+	got, err := guardrail.WindowContent(doc, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"Statement":[{"Action":"*","Condition":{"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]},"BoolIfExists":{"aws:AssumedRoot":"false"},"DateGreaterThan":{"aws:CurrentTime":"2026-11-23T12:00:00Z"}},"Effect":"Deny","Resource":"*","Sid":"DenyRootUser"},{"Action":"*","Effect":"Allow","Resource":"*","Sid":"Allowed"}],"Version":"2012-10-17"}`
+	if got != want {
+		t.Errorf("render:\n%s\nwant\n%s", got, want)
+	}
+	if again, _ := guardrail.WindowContent(doc, end); again != got {
+		t.Error("the render is not deterministic")
+	}
+	if _, err := guardrail.WindowContent(`{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}}}`, end); err == nil {
+		t.Error("a guardrail already bounded by time was rendered")
+	}
+}
+
+// With a slot free, the window's SCP goes in before the guardrail comes out: no step needs a sixth
+// slot, and at no instant does an account hold neither.
+func TestLiftNeverNeedsASixthSlot(t *testing.T) {
+	org, g := setup(t, fast)
+	for _, p := range []string{"p-extra0001", "p-extra0002"} {
+		org.AddPolicy(p, p, orgemu.FullAWSAccessContent)
+	}
+	org.AddAccount(orgemu.Account{ID: members[0]}, orgemu.FullAWSAccessID, "p-extra0001", "p-extra0002", orgemu.GuardrailID) // four: one free
+	if err := lift(g, members[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if n := org.CountCalls("AttachPolicy", "ConstraintViolationException"); n != 0 {
+		t.Errorf("%d attaches over the quota", n)
+	}
+	var order []string
+	for _, c := range org.Calls() {
+		if c.Op == "AttachPolicy" || c.Op == "DetachPolicy" {
+			order = append(order, c.Op+" "+c.Policy)
+		}
+	}
+	window := org.Policies()[len(org.Policies())-1]
+	if want := []string{"AttachPolicy " + window, "DetachPolicy " + orgemu.GuardrailID}; !reflect.DeepEqual(order, want) {
+		t.Errorf("calls %v, want %v", order, want)
+	}
+	if err := restore(g, members[:1]); err != nil {
+		t.Fatal(err)
+	}
+	order = order[:0]
+	for _, c := range org.Calls() {
+		if c.Op == "AttachPolicy" || c.Op == "DetachPolicy" || c.Op == "DeletePolicy" {
+			order = append(order, c.Op+" "+c.Policy)
+		}
+	}
+	if want := []string{"AttachPolicy " + window, "DetachPolicy " + orgemu.GuardrailID, "AttachPolicy " + orgemu.GuardrailID, "DetachPolicy " + window, "DeletePolicy " + window}; !reflect.DeepEqual(order, want) {
+		t.Errorf("calls %v, want %v", order, want)
+	}
+}
+
+// A policy already named after the window, with another document, is not rootwindow's: nothing
+// is lifted with it. And a record naming the guardrail as the window's SCP cannot make the
+// restore detach the guardrail.
+func TestAWindowSCPRootwindowDidNotWriteIsRefused(t *testing.T) {
+	org, g := setup(t, fast)
+	org.AddPolicy("p-planted01", guardrail.WindowPolicyName("req-1"), orgemu.FullAWSAccessContent)
+	err := lift(g, members[:1])
+	if err == nil || !strings.Contains(err.Error(), "does not hold this window's document") {
+		t.Fatalf("got %v", err)
+	}
+	assertAttached(t, org, true, members[0])
+	if org.IsAttached(members[0], "p-planted01") {
+		t.Error("the planted policy was attached")
+	}
+
+	org2, g2 := setup(t, fast)
+	if err := g2.Restore(context.Background(), guardrail.Window{RequestID: "req-2", AccountIDs: members[:1], PolicyID: orgemu.GuardrailID}); err != nil {
+		t.Fatal(err)
+	}
+	assertAttached(t, org2, true, members[0])
 }
 
 func TestRepeatsAreIdempotent(t *testing.T) {
 	org, g := setup(t, fast)
-	ctx := context.Background()
 	for range 2 {
-		if err := g.Detach(ctx, members[:2]); err != nil {
+		if err := lift(g, members[:2]); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if n := org.CountCalls("DetachPolicy", "PolicyNotAttachedException"); n != 2 {
-		t.Errorf("second detach: %d PolicyNotAttached answers, want 2", n)
+		t.Errorf("second lift: %d PolicyNotAttached answers, want 2", n)
+	}
+	if n := org.CountCalls("CreatePolicy", "DuplicatePolicyException"); n != 1 {
+		t.Errorf("second lift: %d DuplicatePolicy answers, want 1 (the window's SCP found again)", n)
 	}
 	for range 2 {
-		if err := g.Reattach(ctx, members[:2]); err != nil {
+		if err := restore(g, members[:2]); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := org.CountCalls("AttachPolicy", "DuplicatePolicyAttachmentException"); n != 2 {
-		t.Errorf("second reattach: %d DuplicatePolicyAttachment answers, want 2", n)
+	if n := org.CountCalls("AttachPolicy", "DuplicatePolicyAttachmentException"); n != 4 {
+		t.Errorf("%d DuplicatePolicyAttachment answers, want 4 (the second lift's window SCP, the second restore's guardrail)", n)
 	}
 	assertAttached(t, org, true, members...)
+	if len(org.Policies()) != 2 {
+		t.Errorf("policies left: %v", org.Policies())
+	}
 }
 
 func TestThrottlingStorm(t *testing.T) {
@@ -83,12 +187,11 @@ func TestThrottlingStorm(t *testing.T) {
 	org.Inject(orgemu.Fault{Op: "DetachPolicy", Code: "ConcurrentModificationException", Times: 3})
 	org.Inject(orgemu.Fault{Op: "AttachPolicy", Code: "PolicyChangesInProgressException", Times: 2})
 	org.Inject(orgemu.Fault{Op: "AttachPolicy", Code: "ServiceException", Times: 2})
-	ctx := context.Background()
-	if err := g.Detach(ctx, members); err != nil {
+	if err := lift(g, members); err != nil {
 		t.Fatal(err)
 	}
 	assertAttached(t, org, false, members...)
-	if err := g.Reattach(ctx, members); err != nil {
+	if err := restore(g, members); err != nil {
 		t.Fatal(err)
 	}
 	assertAttached(t, org, true, members...)
@@ -100,11 +203,12 @@ func TestThrottlingStorm(t *testing.T) {
 	}
 }
 
-func TestDetachFailingPartWayPutsBackWhatItTook(t *testing.T) {
+func TestLiftFailingPartWayPutsBackWhatItTook(t *testing.T) {
 	org, g := setup(t, fast)
 	before := org.Snapshot()
-	org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: members[2], Code: "AccessDeniedException"})
-	err := g.Detach(context.Background(), members)
+	// The guardrail's detach fails; the compensation's detach of the window's SCP goes through.
+	org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: members[2], Code: "AccessDeniedException", Times: 1})
+	err := lift(g, members)
 	var berr *guardrail.BatchError
 	if !errors.As(err, &berr) {
 		t.Fatalf("want *BatchError, got %v", err)
@@ -126,11 +230,12 @@ func TestDetachFailingPartWayPutsBackWhatItTook(t *testing.T) {
 	}
 }
 
+// A compensation that fails leaves the window's SCP in place: root is blocked from the end.
 func TestCompensationFailureIsARestoreFailure(t *testing.T) {
 	org, g := setup(t, fast)
 	org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: members[1], Code: "AccessDeniedException"})
-	org.Inject(orgemu.Fault{Op: "AttachPolicy", Target: members[0], Code: "AccessDeniedException"})
-	err := g.Detach(context.Background(), members[:2])
+	org.Inject(orgemu.Fault{Op: "AttachPolicy", Target: members[0], Code: "AccessDeniedException", Skip: 1})
+	err := lift(g, members[:2])
 	var berr *guardrail.BatchError
 	if !errors.As(err, &berr) || berr.Compensation == nil || !berr.RestoreFailed() {
 		t.Fatalf("want a failed compensation, got %v", err)
@@ -139,12 +244,15 @@ func TestCompensationFailureIsARestoreFailure(t *testing.T) {
 		t.Errorf("compensation failures: %v", berr.Compensation.Failed)
 	}
 	assertAttached(t, org, false, members[0])
+	if org.RootAllowed(members[0], end.Add(time.Second), false) {
+		t.Error("the guardrail is missing and nothing blocks root after the end")
+	}
 }
 
 func TestPersistentThrottlingIsTransient(t *testing.T) {
 	org, g := setup(t, fast)
 	org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: members[0], Code: "TooManyRequestsException"})
-	err := g.Detach(context.Background(), members[:3])
+	err := lift(g, members[:3])
 	// Throttled calls wait their paced turn and may go three times the attempts.
 	var terr *guardrail.TransientError
 	if !guardrail.IsTransient(err) || !errors.As(err, &terr) || terr.Attempts != 3*fast.Attempts {
@@ -153,19 +261,18 @@ func TestPersistentThrottlingIsTransient(t *testing.T) {
 	assertAttached(t, org, true, members[:3]...)
 }
 
-func TestReattachOverTheSCPLimit(t *testing.T) {
+func TestRestoreOverTheSCPLimit(t *testing.T) {
 	org, g := setup(t, fast)
-	ctx := context.Background()
-	if err := g.Detach(ctx, members[:2]); err != nil {
+	if err := lift(g, members[:2]); err != nil {
 		t.Fatal(err)
 	}
+	window := org.Policies()[len(org.Policies())-1]
 	// During the window someone attaches SCPs up to the limit of five on one account.
-	for _, p := range []string{"p-extra0001", "p-extra0002", "p-extra0003", "p-extra0004"} {
-		org.AddPolicy(p, p)
+	for _, p := range []string{"p-extra0001", "p-extra0002", "p-extra0003"} {
+		org.AddPolicy(p, p, orgemu.FullAWSAccessContent)
+		org.Attach(members[0], p)
 	}
-	org.AddAccount(orgemu.Account{ID: members[0], Tags: map[string]string{"owner": "alice@example.com"}},
-		orgemu.FullAWSAccessID, "p-extra0001", "p-extra0002", "p-extra0003", "p-extra0004")
-	err := g.Reattach(ctx, members[:2])
+	err := restore(g, members[:2])
 	var berr *guardrail.BatchError
 	if !errors.As(err, &berr) || !berr.RestoreFailed() || berr.Transient() {
 		t.Fatalf("want a permanent restore failure, got %v", err)
@@ -174,13 +281,17 @@ func TestReattachOverTheSCPLimit(t *testing.T) {
 		t.Errorf("message: %v", err)
 	}
 	assertAttached(t, org, true, members[1])
+	// The window's SCP stays where the guardrail could not go back: AWS blocks root from the end.
+	if !org.IsAttached(members[0], window) || org.RootAllowed(members[0], end.Add(time.Second), false) {
+		t.Error("the account is left without a bound")
+	}
 }
 
 func TestLatencyWithConcurrency(t *testing.T) {
 	org, g := setup(t, fast)
 	org.SetLatency(20 * time.Millisecond)
 	start := time.Now()
-	if err := g.Detach(context.Background(), members); err != nil {
+	if err := lift(g, members); err != nil {
 		t.Fatal(err)
 	}
 	assertAttached(t, org, false, members...)
@@ -194,7 +305,14 @@ func TestInspect(t *testing.T) {
 	org.AddAccount(orgemu.Account{ID: "600000000002"}, orgemu.FullAWSAccessID)
 	org.AddAccount(orgemu.Account{ID: "600000000003"}, orgemu.GuardrailID)
 	org.AddAccount(orgemu.Account{ID: "600000000004", State: "SUSPENDED"}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
-	ids := []string{members[0], mgmt, "600000000001", "600000000002", "600000000003", "600000000004", "600000000009"}
+	// Attached to the account and, above it, to two nested OUs: lifting from the account is no lift.
+	org.AddOU("ou-ex02-bbbbbbbb", "ou-ex01-aaaaaaaa", orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	org.AddAccount(orgemu.Account{ID: "600000000005", Parent: "ou-ex02-bbbbbbbb"}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	for _, p := range []string{"p-extra0001", "p-extra0002", "p-extra0003"} {
+		org.AddPolicy(p, p, orgemu.FullAWSAccessContent)
+	}
+	org.AddAccount(orgemu.Account{ID: "600000000006"}, orgemu.FullAWSAccessID, "p-extra0001", "p-extra0002", "p-extra0003", orgemu.GuardrailID)
+	ids := []string{members[0], mgmt, "600000000001", "600000000002", "600000000003", "600000000004", "600000000009", "600000000005", "600000000006"}
 	reports, err := g.Inspect(context.Background(), ids)
 	if err != nil {
 		t.Fatal(err)
@@ -202,14 +320,16 @@ func TestInspect(t *testing.T) {
 	want := map[string]string{
 		members[0]:     "",
 		mgmt:           "is the organization's management account; SCPs never apply to it, so there is nothing to lift",
-		"600000000001": "the guardrail p-rootguard01 is inherited from ou-ex01-aaaaaaaa, not attached directly to the account; rootwindow lifts only direct attachments (attach it to the account itself to make it liftable)",
-		"600000000002": "the guardrail p-rootguard01 is not attached to the account, so there is nothing to lift",
-		"600000000003": "the guardrail p-rootguard01 is the only SCP attached directly to the account, and Organizations requires at least one: attach another SCP (such as FullAWSAccess) directly first",
+		"600000000001": "inherits the guardrail p-rootguard01 from ou-ex01-aaaaaaaa, not attached to the account itself; rootwindow lifts a guardrail attached to the account and nowhere above it (attach it to each account under ou-ex01-aaaaaaaa, then detach it there)",
+		"600000000002": "does not have the guardrail p-rootguard01 attached, so there is nothing to lift",
+		"600000000003": "has the guardrail p-rootguard01 as its only SCP attached directly, and Organizations requires at least one: attach another SCP (such as FullAWSAccess) directly first",
 		"600000000004": "is SUSPENDED; only ACTIVE accounts can have a window",
 		"600000000009": "is not an account of this organization",
+		"600000000005": "has the guardrail p-rootguard01 attached directly and also inherits it from ou-ex02-bbbbbbbb, ou-ex01-aaaaaaaa: lifting it from the account would leave the root user blocked by the inherited copy; rootwindow lifts a guardrail attached to the account and nowhere above it (detach it from ou-ex02-bbbbbbbb, ou-ex01-aaaaaaaa and attach it to each account there)",
+		"600000000006": "has 5 SCPs attached directly, Organizations' quota of 5: a window needs one free slot for its own SCP, which denies the root user from the window's end (detach an SCP from the account, or set scpsPerTargetQuota if your quota is higher)",
 	}
 	for id, msg := range want {
-		if got := reports[id].Problem(g.PolicyID()); got != msg {
+		if got := g.Problem(reports[id]); got != msg {
 			t.Errorf("%s: got %q\nwant %q", id, got, msg)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,16 +20,22 @@ type Report struct {
 	State      string
 	// Direct is whether the guardrail is attached directly to the account.
 	Direct bool
-	// InheritedFrom is the root or OU the guardrail comes from when it is not attached directly.
-	InheritedFrom string
+	// Above lists the OUs and the root above the account where the guardrail is attached too
+	// (nearest first): the account inherits it from each.
+	Above []string
 	// DirectSCPs counts the SCPs attached directly, the guardrail included.
 	DirectSCPs int
 	// Tags are the account's tags.
 	Tags map[string]string
 }
 
-// Problem explains why the guardrail cannot be lifted from this account, or returns "".
-func (r Report) Problem(policyID string) string {
+// Problem explains why the guardrail cannot be lifted from this account, or returns "". A lift
+// swaps the guardrail attached to the account for the window's SCP, so the guardrail must be
+// attached to the account and nowhere above it (else root stays blocked by the inherited copy),
+// and the account needs one free slot under the per-target quota (the window's SCP goes in
+// before the guardrail comes out, so that root is never left without a bound).
+func (g *Guardrail) Problem(r Report) string {
+	policyID := g.policyID
 	switch {
 	case r.Management:
 		return "is the organization's management account; SCPs never apply to it, so there is nothing to lift"
@@ -36,12 +43,19 @@ func (r Report) Problem(policyID string) string {
 		return "is not an account of this organization"
 	case r.State != string(types.AccountStateActive):
 		return fmt.Sprintf("is %s; only ACTIVE accounts can have a window", r.State)
-	case !r.Direct && r.InheritedFrom != "":
-		return fmt.Sprintf("the guardrail %s is inherited from %s, not attached directly to the account; rootwindow lifts only direct attachments (attach it to the account itself to make it liftable)", policyID, r.InheritedFrom)
+	case r.Direct && len(r.Above) > 0:
+		return fmt.Sprintf("has the guardrail %s attached directly and also inherits it from %s: lifting it from the account would leave the root user blocked by the inherited copy; rootwindow lifts a guardrail attached to the account and nowhere above it (detach it from %s and attach it to each account there)",
+			policyID, strings.Join(r.Above, ", "), strings.Join(r.Above, ", "))
+	case len(r.Above) > 0:
+		return fmt.Sprintf("inherits the guardrail %s from %s, not attached to the account itself; rootwindow lifts a guardrail attached to the account and nowhere above it (attach it to each account under %s, then detach it there)",
+			policyID, strings.Join(r.Above, ", "), strings.Join(r.Above, ", "))
 	case !r.Direct:
-		return fmt.Sprintf("the guardrail %s is not attached to the account, so there is nothing to lift", policyID)
+		return fmt.Sprintf("does not have the guardrail %s attached, so there is nothing to lift", policyID)
 	case r.DirectSCPs < 2:
-		return fmt.Sprintf("the guardrail %s is the only SCP attached directly to the account, and Organizations requires at least one: attach another SCP (such as FullAWSAccess) directly first", policyID)
+		return fmt.Sprintf("has the guardrail %s as its only SCP attached directly, and Organizations requires at least one: attach another SCP (such as FullAWSAccess) directly first", policyID)
+	case r.DirectSCPs >= g.opts.Quotas.PerTarget:
+		return fmt.Sprintf("has %d SCPs attached directly, Organizations' quota of %d: a window needs one free slot for its own SCP, which denies the root user from the window's end (detach an SCP from the account, or set scpsPerTargetQuota if your quota is higher)",
+			r.DirectSCPs, g.opts.Quotas.PerTarget)
 	}
 	return ""
 }
@@ -55,8 +69,9 @@ func (g *Guardrail) Inspect(ctx context.Context, accountIDs []string) (map[strin
 	}
 	var mu sync.Mutex
 	reports := make(map[string]Report, len(accountIDs))
+	levels := &ancestry{parent: map[string]string{}, root: map[string]bool{}, holds: map[string]bool{}}
 	failed := g.batch(ctx, accountIDs, func(ctx context.Context, _ int, id string) error {
-		r, err := g.inspectOne(ctx, id, mgmt)
+		r, err := g.inspectOne(ctx, id, mgmt, levels)
 		if err == nil {
 			mu.Lock()
 			reports[id] = r
@@ -95,7 +110,16 @@ func (g *Guardrail) management(ctx context.Context) (string, error) {
 	return g.mgmt, nil
 }
 
-func (g *Guardrail) inspectOne(ctx context.Context, id, mgmt string) (Report, error) {
+// ancestry remembers, for one Inspect, each OU's parent and whether the guardrail is attached
+// to each OU or root: accounts under one OU share those reads.
+type ancestry struct {
+	mu     sync.Mutex
+	parent map[string]string // child → parent
+	root   map[string]bool   // IDs known to be a root
+	holds  map[string]bool
+}
+
+func (g *Guardrail) inspectOne(ctx context.Context, id, mgmt string, levels *ancestry) (Report, error) {
 	r := Report{AccountID: id, Management: id == mgmt}
 	if r.Management {
 		return r, nil
@@ -123,10 +147,8 @@ func (g *Guardrail) inspectOne(ctx context.Context, id, mgmt string) (Report, er
 	}
 	r.DirectSCPs = len(policies)
 	r.Direct = policies[g.policyID]
-	if !r.Direct {
-		if r.InheritedFrom, err = g.inheritedFrom(ctx, id); err != nil {
-			return r, err
-		}
+	if r.Above, err = g.above(ctx, id, levels); err != nil {
+		return r, err
 	}
 	r.Tags, err = g.tags(ctx, id)
 	return r, err
@@ -160,35 +182,74 @@ func (g *Guardrail) directSCPs(ctx context.Context, target string) (map[string]b
 	}
 }
 
-// inheritedFrom walks up from an account to the root and names the first parent with the
-// guardrail attached, or "".
-func (g *Guardrail) inheritedFrom(ctx context.Context, child string) (string, error) {
+// above walks up from an account to the root and lists the OUs and the root that have the
+// guardrail attached, nearest first.
+func (g *Guardrail) above(ctx context.Context, child string, levels *ancestry) ([]string, error) {
+	var out []string
 	for range 8 { // Organizations nests OUs at most five deep under the root
-		var out *organizations.ListParentsOutput
-		err := g.call(ctx, "ListParents", child, func() (err error) {
-			out, err = g.api.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String(child)})
-			return err
-		})
+		parent, isRoot, err := g.parentOf(ctx, child, levels)
+		if err != nil || parent == "" {
+			return out, err
+		}
+		holds, err := g.holdsGuardrail(ctx, parent, levels)
 		if err != nil {
-			return "", fmt.Errorf("list parents of %s: %w", child, err)
+			return nil, err
 		}
-		if len(out.Parents) == 0 {
-			return "", nil
+		if holds {
+			out = append(out, parent)
 		}
-		parent := out.Parents[0]
-		policies, err := g.directSCPs(ctx, aws.ToString(parent.Id))
-		if err != nil {
-			return "", err
+		if isRoot {
+			return out, nil
 		}
-		if policies[g.policyID] {
-			return aws.ToString(parent.Id), nil
-		}
-		if parent.Type == types.ParentTypeRoot {
-			return "", nil
-		}
-		child = aws.ToString(parent.Id)
+		child = parent
 	}
-	return "", nil
+	return out, nil
+}
+
+func (g *Guardrail) parentOf(ctx context.Context, child string, levels *ancestry) (string, bool, error) {
+	levels.mu.Lock()
+	parent, known := levels.parent[child]
+	isRoot := levels.root[parent]
+	levels.mu.Unlock()
+	if known {
+		return parent, isRoot, nil
+	}
+	var out *organizations.ListParentsOutput
+	err := g.call(ctx, "ListParents", child, func() (err error) {
+		out, err = g.api.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String(child)})
+		return err
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("list parents of %s: %w", child, err)
+	}
+	if len(out.Parents) == 0 {
+		return "", false, nil
+	}
+	parent, isRoot = aws.ToString(out.Parents[0].Id), out.Parents[0].Type == types.ParentTypeRoot
+	levels.mu.Lock()
+	levels.parent[child] = parent
+	if isRoot {
+		levels.root[parent] = true
+	}
+	levels.mu.Unlock()
+	return parent, isRoot, nil
+}
+
+func (g *Guardrail) holdsGuardrail(ctx context.Context, target string, levels *ancestry) (bool, error) {
+	levels.mu.Lock()
+	holds, known := levels.holds[target]
+	levels.mu.Unlock()
+	if known {
+		return holds, nil
+	}
+	policies, err := g.directSCPs(ctx, target)
+	if err != nil {
+		return false, err
+	}
+	levels.mu.Lock()
+	levels.holds[target] = policies[g.policyID]
+	levels.mu.Unlock()
+	return policies[g.policyID], nil
 }
 
 func (g *Guardrail) tags(ctx context.Context, id string) (map[string]string, error) {

@@ -4,59 +4,12 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
 )
-
-// Detach lifts the guardrail from every account. An account it is already missing from counts as
-// lifted. If any account fails, no further account is started, the guardrail is put back on every
-// account this call touched, and a *BatchError says what failed and whether putting it back worked.
-func (g *Guardrail) Detach(ctx context.Context, accountIDs []string) error {
-	var stop atomic.Bool
-	touched := make([]bool, len(accountIDs))
-	failed := g.batch(ctx, accountIDs, func(ctx context.Context, i int, id string) error {
-		if stop.Load() {
-			return nil
-		}
-		touched[i] = true
-		err := g.detachOne(ctx, id)
-		if err != nil {
-			stop.Store(true)
-		}
-		return err
-	})
-	if len(failed) == 0 {
-		return nil
-	}
-	var undo []string
-	for i, id := range accountIDs {
-		if touched[i] {
-			undo = append(undo, id) // a failed call may still have taken effect
-		}
-	}
-	g.opts.Logger.Warn("detach failed part-way; putting the guardrail back", "failed", len(failed), "touched", len(undo))
-	berr := &BatchError{Op: "detach", Failed: failed, compensated: true}
-	if err := g.Reattach(context.WithoutCancel(ctx), undo); err != nil {
-		berr.Compensation, berr.compensated = err.(*BatchError), false
-	}
-	return berr
-}
-
-// Reattach restores the guardrail on every account. An account that already has it counts as
-// restored. It tries every account even when some fail, and returns a *BatchError naming them.
-func (g *Guardrail) Reattach(ctx context.Context, accountIDs []string) error {
-	failed := g.batch(ctx, accountIDs, func(ctx context.Context, _ int, id string) error {
-		return g.attachOne(ctx, id)
-	})
-	if len(failed) == 0 {
-		return nil
-	}
-	return &BatchError{Op: "reattach", Failed: failed}
-}
 
 func (g *Guardrail) detachOne(ctx context.Context, id string) error {
 	err := g.call(ctx, "DetachPolicy", id, func() error {

@@ -68,6 +68,7 @@ func Load(_ context.Context, o Options) (*Instance, error) {
 		o.Guardrail.Logger = log
 	}
 	o.Guardrail.Organization, o.Guardrail.Management = cfg.OrganizationID, cfg.ManagementAccountID
+	o.Guardrail.Quotas = guardrail.Quotas{PerTarget: cfg.SCPsPerTargetQuota, Size: cfg.SCPSizeQuota}
 	in := &Instance{Config: cfg, AWS: awsCfg, env: o.Env}
 	in.Windows = &window.Service{
 		Config: cfg,

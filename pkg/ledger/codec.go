@@ -58,6 +58,7 @@ type requestItem struct {
 	RestoreAt       string           `dynamodbav:"restoreAt,omitempty"`
 	ClosedAt        string           `dynamodbav:"closedAt,omitempty"`
 	RestoreFailedAt string           `dynamodbav:"restoreFailedAt,omitempty"`
+	WindowPolicyID  string           `dynamodbav:"windowPolicyId,omitempty"`
 	ConfirmBy       string           `dynamodbav:"confirmBy,omitempty"`
 	ConfirmedBy     string           `dynamodbav:"confirmedBy,omitempty"`
 	ConfirmedAt     string           `dynamodbav:"confirmedAt,omitempty"`
@@ -148,7 +149,7 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
 	r := Record{
 		RequestID: it.RequestID, Requester: it.Requester, Reason: it.Reason, AccountIDs: it.AccountIDs,
 		Hours: it.Hours, Status: it.Status, Origin: it.Origin, Problems: it.Problems, LastError: it.LastError,
-		Notified: it.Notified, ConfirmedBy: it.ConfirmedBy,
+		Notified: it.Notified, ConfirmedBy: it.ConfirmedBy, WindowPolicyID: it.WindowPolicyID,
 	}
 	bad := func(format string, args ...any) (Record, error) {
 		return Record{}, fmt.Errorf("ledger item %s is not a whole request: %s", keyOf(item), fmt.Sprintf(format, args...))

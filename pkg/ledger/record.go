@@ -84,6 +84,9 @@ type Record struct {
 	ConfirmBy   time.Time `json:"confirmBy,omitzero"`
 	ConfirmedBy string    `json:"confirmedBy,omitempty"`
 	ConfirmedAt time.Time `json:"confirmedAt,omitzero"`
+	// WindowPolicyID is the window's own SCP, which denies the root user from restoreAt (see
+	// package guardrail), once the lift has created it.
+	WindowPolicyID string `json:"windowPolicyId,omitempty"`
 	// RestoreFailedAt is when the workflow gave up restoring the guardrail; the lease stays.
 	RestoreFailedAt time.Time    `json:"restoreFailedAt,omitzero"`
 	History         []Transition `json:"history"`

@@ -282,6 +282,7 @@ func (s *Store) RecordRejection(ctx context.Context, rec Record, actor string) (
 type Change struct {
 	OpenedAt, RestoreAt, ClosedAt time.Time
 	LastError                     string
+	WindowPolicyID                string
 }
 
 // Transition moves a request to status `to` if it is in a status allowed to move there, appending
@@ -312,6 +313,9 @@ func (s *Store) Transition(ctx context.Context, id string, to Status, actor, not
 	}
 	if c.LastError != "" {
 		set("lastError", str(c.LastError))
+	}
+	if c.WindowPolicyID != "" {
+		set("windowPolicyId", str(c.WindowPolicyID))
 	}
 	cond := "attribute_exists(#pk) AND #status IN ("
 	for i, f := range from {

@@ -170,7 +170,7 @@ func (s *Service) checkAccounts(ctx context.Context, req request.Request, accoun
 	tagKey := az.OwnerTag()
 	for _, id := range accounts {
 		r := reports[id]
-		if msg := r.Problem(s.Guardrail.PolicyID()); msg != "" {
+		if msg := s.Guardrail.Problem(r); msg != "" {
 			probs.Add(req.Field(id), "%s %s", id, msg)
 			continue
 		}

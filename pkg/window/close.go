@@ -127,7 +127,7 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 		return rec, retryLater(err)
 	}
 	s.Log.InfoContext(ctx, "restoring guardrail", "requestId", id, "accounts", len(accounts), "mode", mode)
-	if err := s.Guardrail.Reattach(ctx, accounts); err != nil {
+	if err := s.Guardrail.Restore(ctx, guardrail.Window{RequestID: id, AccountIDs: accounts, PolicyID: rec.WindowPolicyID}); err != nil {
 		s.logError(ctx, "restore guardrail", id, err)
 		if nerr := s.Ledger.NoteError(ctx, id, "restore failed: "+err.Error()); nerr != nil {
 			s.logError(ctx, "note error", id, nerr)

@@ -39,7 +39,8 @@ func (s *Service) agrees(ctx context.Context, rec ledger.Record, d Decision) err
 }
 
 // Open lifts the guardrail from the request's accounts and starts the window: restoreAt is when
-// the last account was lifted plus the requested hours. Before lifting anything it checks the
+// the lift began plus the requested hours, fixed before anything is lifted, because the window's
+// SCP (see package guardrail) makes AWS deny the root user from then whatever else happens. Before lifting anything it checks the
 // record against what the execution decided, and makes the booking's checks again (requester,
 // owners, organization); a request that no longer passes is withdrawn (FAILED, announced) and
 // returned with *contract.RequestRejected. It returns the record: OPEN (or further on, for a
@@ -66,7 +67,8 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 		if err := s.guardrailMayBeLifted(ctx, rec.RequestID); err != nil {
 			return rec, err
 		}
-		rec, err = s.Ledger.Transition(ctx, id, ledger.Opening, ActorDetach, "lifting the guardrail", ledger.Change{})
+		restoreAt := s.Now().Truncate(time.Second).Add(time.Duration(rec.Hours) * time.Hour)
+		rec, err = s.Ledger.Transition(ctx, id, ledger.Opening, ActorDetach, "lifting the guardrail until "+FormatTime(restoreAt), ledger.Change{RestoreAt: restoreAt})
 		var terr *ledger.TransitionError
 		if errors.As(err, &terr) && terr.Current == ledger.Cancelled {
 			return rec, nil
@@ -80,19 +82,23 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s is %s; its window cannot open", id, rec.Status)}
 	}
 
-	s.Log.InfoContext(ctx, "lifting guardrail", "requestId", id, "accounts", len(rec.AccountIDs))
-	if err := s.Guardrail.Detach(ctx, rec.AccountIDs); err != nil {
+	restoreAt := rec.RestoreAt
+	if restoreAt.IsZero() { // OPENING recorded by a version that fixed restoreAt after the lift
+		restoreAt = s.Now().Truncate(time.Second).Add(time.Duration(rec.Hours) * time.Hour)
+	}
+	s.Log.InfoContext(ctx, "lifting guardrail", "requestId", id, "accounts", len(rec.AccountIDs), "until", FormatTime(restoreAt))
+	policyID, err := s.Guardrail.Lift(ctx, guardrail.Window{RequestID: id, End: restoreAt, AccountIDs: rec.AccountIDs, PolicyID: rec.WindowPolicyID})
+	if err != nil {
 		return rec, s.detachFailed(ctx, rec, err)
 	}
 	openedAt := s.Now().Truncate(time.Second)
-	restoreAt := openedAt.Add(time.Duration(rec.Hours) * time.Hour)
 	if err := s.Ledger.ExtendLeases(ctx, id, rec.AccountIDs, restoreAt); err != nil {
 		s.logError(ctx, "extend leases", id, err)
 		return rec, retryLater(err)
 	}
 	rec, err = s.Ledger.Transition(ctx, id, ledger.Open, ActorDetach,
-		fmt.Sprintf("guardrail lifted from %d account(s)", len(rec.AccountIDs)),
-		ledger.Change{OpenedAt: openedAt, RestoreAt: restoreAt})
+		fmt.Sprintf("guardrail lifted from %d account(s); the window's SCP %s denies the root user from %s", len(rec.AccountIDs), policyID, FormatTime(restoreAt)),
+		ledger.Change{OpenedAt: openedAt, RestoreAt: restoreAt, WindowPolicyID: policyID})
 	var terr *ledger.TransitionError
 	if errors.As(err, &terr) {
 		// Someone settled the request while we were lifting (the safety net, after the execution
@@ -100,7 +106,7 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 		s.Log.WarnContext(ctx, "request settled during the lift; putting the guardrail back", "requestId", id, "status", terr.Current)
 		accounts, lerr := s.ours(ctx, rec)
 		if lerr == nil {
-			lerr = s.Guardrail.Reattach(ctx, accounts)
+			lerr = s.Guardrail.Restore(ctx, guardrail.Window{RequestID: id, AccountIDs: accounts, PolicyID: policyID})
 		}
 		if lerr != nil {
 			s.logError(ctx, "put back after a lost race", id, lerr)

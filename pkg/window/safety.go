@@ -13,6 +13,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
 )
@@ -170,7 +171,7 @@ func (s *Service) settleOver(ctx context.Context, leases []ledger.Lease, rep *Sw
 		if errors.Is(err, ledger.ErrNotFound) {
 			// A lease without its request: put the guardrail back and drop it.
 			accounts := accountsOf(ls)
-			if err := s.Guardrail.Reattach(ctx, accounts); err != nil {
+			if err := s.Guardrail.Restore(ctx, guardrail.Window{RequestID: id, AccountIDs: accounts}); err != nil {
 				s.failed(ctx, rep, "restore orphan leases of "+id, err)
 			} else if err := s.Ledger.Release(ctx, id, accounts); err != nil {
 				s.failed(ctx, rep, "release orphan leases of "+id, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
@@ -94,7 +95,7 @@ func TestRescueAfterTheExecutionEnded(t *testing.T) {
 		if _, err := e.store.Transition(ctx, "req-1", ledger.Opening, "rootwindow:detach", "", ledger.Change{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.steps.Guardrail.Detach(ctx, []string{members[0]}); err != nil {
+		if _, err := e.steps.Guardrail.Lift(ctx, guardrail.Window{RequestID: "req-1", End: e.now.Add(2 * time.Hour), AccountIDs: []string{members[0]}}); err != nil {
 			t.Fatal(err)
 		}
 		failed := "States.Timeout"
@@ -171,9 +172,7 @@ func TestSweep(t *testing.T) {
 	if _, err := e.steps.End(ctx, "earlier", alice); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.steps.Guardrail.Detach(ctx, []string{members[2]}); err != nil {
-		t.Fatal(err)
-	}
+	e.org.Detach(members[2], orgemu.GuardrailID)
 	var metrics strings.Builder
 	e.steps.Metrics = &metrics
 	rep, err := e.steps.Sweep(ctx)

@@ -18,6 +18,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
@@ -252,7 +253,7 @@ func TestValidateRejects(t *testing.T) {
 			e.org.AddAccount(orgemu.Account{ID: "444444444444", Parent: "ou-ex01-abcdefgh", Tags: map[string]string{"owner": "alice@example.com"}}, orgemu.FullAWSAccessID)
 		}, validRequest("444444444444", testenv.Management, "555555555555", members[0]),
 			[]string{
-				`accountIds[0]: 444444444444 the guardrail p-rootguard01 is inherited from ou-ex01-abcdefgh, not attached directly to the account; rootwindow lifts only direct attachments (attach it to the account itself to make it liftable)`,
+				`accountIds[0]: 444444444444 inherits the guardrail p-rootguard01 from ou-ex01-abcdefgh, not attached to the account itself; rootwindow lifts a guardrail attached to the account and nowhere above it (attach it to each account under ou-ex01-abcdefgh, then detach it there)`,
 				`accountIds[1]: 999999999999 is the organization's management account; SCPs never apply to it, so there is nothing to lift`,
 				`accountIds[2]: 555555555555 is not an account of this organization`,
 			}},
@@ -314,7 +315,7 @@ func TestDetachFailingPartWay(t *testing.T) {
 	if _, err := e.validate(t, "req-1", validRequest(members...)); err != nil {
 		t.Fatal(err)
 	}
-	e.org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: members[2], Code: "AccessDeniedException"})
+	e.org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: members[2], Policy: orgemu.GuardrailID, Code: "AccessDeniedException"})
 	_, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1"})
 	var df *contract.DetachFailed
 	if !errors.As(err, &df) || !strings.Contains(df.Msg, "333333333333 (AccessDeniedException)") {
@@ -342,7 +343,7 @@ func TestDetachThrottledThenRetried(t *testing.T) {
 	if _, err := e.validate(t, "req-1", validRequest(members...)); err != nil {
 		t.Fatal(err)
 	}
-	e.org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: members[1], Code: "TooManyRequestsException"})
+	e.org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: members[1], Policy: orgemu.GuardrailID, Code: "TooManyRequestsException"})
 	_, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1"})
 	var th *contract.Throttled
 	if !errors.As(err, &th) {
@@ -367,7 +368,7 @@ func TestCompensationAfterCrashMidBatch(t *testing.T) {
 	if _, err := e.store.Transition(context.Background(), "req-1", ledger.Opening, "test", "", ledger.Change{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.steps.Guardrail.Detach(context.Background(), members[:1]); err != nil {
+	if _, err := e.steps.Guardrail.Lift(context.Background(), guardrail.Window{RequestID: "req-1", End: e.now.Add(2 * time.Hour), AccountIDs: members[:1]}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := e.steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeCompensate, Cause: "Lambda.Unknown"})
