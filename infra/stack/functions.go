@@ -150,14 +150,16 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		Conditions: &map[string]any{"Null": map[string]any{"aws:RequestTag/" + contract.TagWindowRequest: "false"}},
 	}))
 	f.Detach.AddToRolePolicy(windowPolicies("organizations:AttachPolicy", "organizations:DetachPolicy", "organizations:DescribePolicy", "organizations:DeletePolicy"))
-	for _, fn := range restores[1:] {
-		fn.AddToRolePolicy(windowPolicies("organizations:DetachPolicy", "organizations:DescribePolicy", "organizations:DeletePolicy"))
-	}
+	f.Reattach.AddToRolePolicy(windowPolicies("organizations:DetachPolicy", "organizations:DescribePolicy", "organizations:DeletePolicy"))
+	f.API.AddToRolePolicy(windowPolicies("organizations:DetachPolicy", "organizations:DescribePolicy", "organizations:DeletePolicy"))
+	// The sweeper also removes window SCPs left behind: where each is still attached.
+	f.Sweeper.AddToRolePolicy(windowPolicies("organizations:DetachPolicy", "organizations:DescribePolicy", "organizations:DeletePolicy", "organizations:ListTargetsForPolicy"))
 	for _, fn := range restores {
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid: jsii.String("FindWindowPolicies"), Actions: jsii.Strings("organizations:ListPolicies"), Resources: jsii.Strings("*"),
 		}))
 	}
+
 	// Read-only Organizations calls: Describe/List on the organization's own resources.
 	// Validate and the API check requests against the organization; the sweeper checks for drift.
 	for _, fn := range []awslambda.Function{f.Validate, f.API, f.Sweeper} {

@@ -205,7 +205,7 @@ func TestConsoleRejectionIsReadableAndAnnounced(t *testing.T) {
 func TestRestoreFailingForGoodRaisesTheAlarm(t *testing.T) {
 	s := begin(t)
 	// Someone attached a fifth SCP during the window: putting the guardrail back is refused.
-	h.Org.Inject(orgemu.Fault{Op: "AttachPolicy", Target: "111111111111", Code: "ConstraintViolationException"})
+	h.Org.Inject(orgemu.Fault{Op: "AttachPolicy", Target: "111111111111", Policy: orgemu.GuardrailID, Code: "ConstraintViolationException"})
 	res := s.run("stuck", request([]string{"111111111111"}, 1, nil))
 	if res.Status != "FAILED" || res.Error != "RestoreFailed" {
 		t.Fatalf("%s %s %s", res.Status, res.Error, res.Cause)

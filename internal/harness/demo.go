@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -45,11 +46,11 @@ func (h *Harness) InjectFault(name string, accounts []string) error {
 	switch name {
 	case "throttle":
 		h.Org.SetRateLimit(10, 3)
-		h.Org.Inject(orgemu.Fault{Op: "DetachPolicy", Code: "TooManyRequestsException", Times: 3})
+		h.Org.Inject(orgemu.Fault{Op: "DetachPolicy", Policy: h.PolicyID, Code: "TooManyRequestsException", Times: 3})
 	case "detach-partway":
-		h.Org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: accounts[len(accounts)-1], Code: "AccessDeniedException"})
+		h.Org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: accounts[len(accounts)-1], Policy: h.PolicyID, Code: "AccessDeniedException"})
 	case "reattach-flaky":
-		h.Org.Inject(orgemu.Fault{Op: "AttachPolicy", Target: accounts[0], Code: "ConcurrentModificationException", Times: 8})
+		h.Org.Inject(orgemu.Fault{Op: "AttachPolicy", Target: accounts[0], Policy: h.PolicyID, Code: "ConcurrentModificationException", Times: 8})
 	}
 	return nil
 }
@@ -90,7 +91,7 @@ func (h *Harness) RunDemo(ctx context.Context, w io.Writer, d Demo) error {
 		return err
 	}
 	rec, recErr := h.Ledger().Get(ctx, id)
-	for _, line := range timeline(res, rec, h.orgCalls(res), h.AWS.Events()) {
+	for _, line := range timeline(res, rec, h.orgCalls(res), h.AWS.Events(), h.PolicyID) {
 		fmt.Fprintln(w, line)
 	}
 	fmt.Fprintf(w, "\n  execution     %s", res.Status)
@@ -129,7 +130,7 @@ func (h *Harness) orgCalls(res Result) []orgemu.Call {
 	}
 	var out []orgemu.Call
 	for _, c := range h.Org.Calls() {
-		if (c.Op == "DetachPolicy" || c.Op == "AttachPolicy") && !c.At.Before(res.Events[0].At) {
+		if slices.Contains([]string{"DetachPolicy", "AttachPolicy", "CreatePolicy", "DeletePolicy"}, c.Op) && !c.At.Before(res.Events[0].At) {
 			out = append(out, c)
 		}
 	}
@@ -141,9 +142,9 @@ type line struct {
 	text string
 }
 
-// timeline merges the execution's states, the ledger's transitions, the guardrail changes and the
-// notifications sent.
-func timeline(res Result, rec ledger.Record, calls []orgemu.Call, notices []awsemu.Event) []string {
+// timeline merges the execution's states, the ledger's transitions, the changes to the guardrail
+// and to the window's SCP, and the notifications sent.
+func timeline(res Result, rec ledger.Record, calls []orgemu.Call, notices []awsemu.Event, guardrailID string) []string {
 	var lines []line
 	add := func(at time.Time, format string, args ...any) {
 		lines = append(lines, line{at: at, text: fmt.Sprintf(format, args...)})
@@ -166,14 +167,23 @@ func timeline(res Result, rec ledger.Record, calls []orgemu.Call, notices []awse
 		add(t.At, "ledger    %s%s", t.Status, note)
 	}
 	for _, c := range calls {
-		verb := map[string]string{"DetachPolicy": "lifted from", "AttachPolicy": "restored on"}[c.Op]
-		switch c.Error {
-		case "DuplicatePolicyAttachmentException":
-			add(c.At, "org       guardrail already on %s (%s)", c.Target, c.Error)
-		case "PolicyNotAttachedException":
-			add(c.At, "org       guardrail already lifted from %s (%s)", c.Target, c.Error)
-		case "":
-			add(c.At, "org       guardrail %s %s", verb, c.Target)
+		what := "guardrail"
+		if c.Policy != guardrailID {
+			what = "window SCP " + c.Policy
+		}
+		switch {
+		case c.Op == "CreatePolicy" && c.Error == "":
+			add(c.At, "org       window SCP created: it denies the root user from the window's end, by AWS's clock")
+		case c.Op == "DeletePolicy" && c.Error == "":
+			add(c.At, "org       %s deleted", what)
+		case c.Error == "DuplicatePolicyAttachmentException":
+			add(c.At, "org       %s already on %s (%s)", what, c.Target, c.Error)
+		case c.Error == "PolicyNotAttachedException":
+			add(c.At, "org       %s already off %s (%s)", what, c.Target, c.Error)
+		case c.Error == "" && c.Op == "DetachPolicy":
+			add(c.At, "org       %s off %s", what, c.Target)
+		case c.Error == "" && c.Op == "AttachPolicy":
+			add(c.At, "org       %s on %s", what, c.Target)
 		default:
 			add(c.At, "org       %s %s: %s", c.Op, c.Target, c.Error)
 		}

@@ -107,10 +107,12 @@ func (s *scenario) unchanged() {
 }
 
 // calls returns the successful Organizations calls of op, in order.
+// calls lists the successful calls of op on the guardrail (AttachPolicy, DetachPolicy) or, for
+// other operations, any.
 func calls(op string) []orgemu.Call {
 	var out []orgemu.Call
 	for _, c := range h.Org.Calls() {
-		if c.Op == op && c.Error == "" {
+		if c.Op == op && c.Error == "" && (c.Policy == "" || c.Policy == h.PolicyID) {
 			out = append(out, c)
 		}
 	}
@@ -142,8 +144,10 @@ func TestWindows(t *testing.T) {
 			if rec.Status != ledger.Closed {
 				t.Errorf("status %s", rec.Status)
 			}
-			if got := rec.RestoreAt.Sub(rec.OpenedAt); got != time.Duration(tt.hours)*time.Hour {
-				t.Errorf("restoreAt - openedAt = %v, want exactly %d h", got, tt.hours)
+			// The end is fixed when the lift begins (the window's SCP carries it): hours from then.
+			opening := rec.History[1]
+			if opening.Status != ledger.Opening || rec.RestoreAt != opening.At.Truncate(time.Second).Add(time.Duration(tt.hours)*time.Hour) || rec.RestoreAt.Sub(rec.OpenedAt) > time.Duration(tt.hours)*time.Hour {
+				t.Errorf("opening at %v, opened at %v, restoreAt %v, want %d h from the opening", opening.At, rec.OpenedAt, rec.RestoreAt, tt.hours)
 			}
 			detaches, attaches := calls("DetachPolicy"), calls("AttachPolicy")
 			if len(detaches) != len(tt.accounts) || len(attaches) != len(tt.accounts) {
@@ -235,13 +239,33 @@ func TestInvalidRequestsAreRejected(t *testing.T) {
 	}
 }
 
+// A guardrail attached to the account and to its OU cannot be lifted by the detach strategy:
+// the request is refused, never reported OPEN while root is still blocked.
+func TestMixedLayoutIsRejectedNotFalselyOpen(t *testing.T) {
+	s := begin(t)
+	h.Org.AddOU("ou-ex01-mixedlay", h.Org.Root(), orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	h.Org.AddAccount(orgemu.Account{ID: "555555555555", Parent: "ou-ex01-mixedlay", Tags: map[string]string{"owner": harness.Owner}}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	s.before = h.Org.Snapshot()
+	res := s.run("mixed", request([]string{"555555555555"}, 1, nil))
+	if res.Error != contract.ErrRequestRejected || !strings.Contains(res.Cause, "also inherits it from ou-ex01-mixedlay") {
+		t.Fatalf("%s: %s", res.Error, res.Cause)
+	}
+	if rec := s.record("mixed"); rec.Status != ledger.Rejected {
+		t.Errorf("recorded %s", rec.Status)
+	}
+	if h.Org.RootAllowed("555555555555", h.Clock.Now(), false) {
+		t.Error("root allowed")
+	}
+	s.unchanged()
+}
+
 func TestInheritedGuardrailIsRejected(t *testing.T) {
 	s := begin(t)
 	h.Org.AddOU("ou-ex01-inherits", h.Org.Root(), orgemu.FullAWSAccessID, orgemu.GuardrailID)
 	h.Org.AddAccount(orgemu.Account{ID: "444444444444", Parent: "ou-ex01-inherits", Tags: map[string]string{"owner": harness.Owner}}, orgemu.FullAWSAccessID)
 	s.before = h.Org.Snapshot()
 	res := s.run("inherited", request([]string{"111111111111", "444444444444"}, 1, nil))
-	if res.Error != contract.ErrRequestRejected || !strings.Contains(res.Cause, "accountIds[1]: 444444444444 the guardrail p-rootguard01 is inherited from ou-ex01-inherits") {
+	if res.Error != contract.ErrRequestRejected || !strings.Contains(res.Cause, "accountIds[1]: 444444444444 inherits the guardrail p-rootguard01 from ou-ex01-inherits") {
 		t.Fatalf("%s: %s", res.Error, res.Cause)
 	}
 	if n := len(calls("DetachPolicy")); n != 0 {
@@ -252,7 +276,7 @@ func TestInheritedGuardrailIsRejected(t *testing.T) {
 
 func TestDetachFailingPartWayPutsEverythingBack(t *testing.T) {
 	s := begin(t)
-	h.Org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: "333333333333", Code: "AccessDeniedException"})
+	h.Org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: "333333333333", Policy: orgemu.GuardrailID, Code: "AccessDeniedException"})
 	res := s.run("partway", request(h.Members(), 2, nil))
 	if res.Status != "FAILED" || res.Error != contract.ErrDetachFailed {
 		t.Fatalf("%s %s %s", res.Status, res.Error, res.Cause)
@@ -276,8 +300,8 @@ func TestDetachFailingPartWayPutsEverythingBack(t *testing.T) {
 func TestRestoreSurvivesThrottlingAndConflicts(t *testing.T) {
 	s := begin(t)
 	// More failures than one invocation's retries: the state machine must retry the task.
-	h.Org.Inject(orgemu.Fault{Op: "AttachPolicy", Target: "111111111111", Code: "TooManyRequestsException", Times: 8})
-	h.Org.Inject(orgemu.Fault{Op: "AttachPolicy", Target: "222222222222", Code: "ConcurrentModificationException", Times: 8})
+	h.Org.Inject(orgemu.Fault{Op: "AttachPolicy", Target: "111111111111", Policy: orgemu.GuardrailID, Code: "TooManyRequestsException", Times: 8})
+	h.Org.Inject(orgemu.Fault{Op: "AttachPolicy", Target: "222222222222", Policy: orgemu.GuardrailID, Code: "ConcurrentModificationException", Times: 8})
 	res := s.run("flaky-restore", request(h.Members()[:2], 1, nil))
 	if res.Status != "SUCCEEDED" {
 		t.Fatalf("%s %s", res.Error, res.Cause)

@@ -38,6 +38,9 @@ type faultRow struct {
 	invoked map[string]int
 	// by: who made the request's last transition, when it must be the safety net or the sweeper.
 	by string
+	// gone: rootwindow is gone mid-window (no safety net, no sweeper, no restore): AWS itself must
+	// block the root user from the window's end. The safety net then cleans up for the next row.
+	gone bool
 }
 
 const safetyNet = "rootwindow:safety-net"
@@ -45,6 +48,8 @@ const safetyNet = "rootwindow:safety-net"
 var (
 	transient = []string{"TooManyRequestsException", "ConcurrentModificationException", "PolicyChangesInProgressException", "ServiceException"}
 	phases    = map[string]string{"validate": "ListPoliciesForTarget", "detach": "DetachPolicy", "reattach": "AttachPolicy"}
+	// policyOf: the lift's and the restore's faults hit the guardrail's own calls.
+	policyOf = map[string]string{"detach": orgemu.GuardrailID, "reattach": orgemu.GuardrailID}
 )
 
 func matrix() []faultRow {
@@ -53,12 +58,12 @@ func matrix() []faultRow {
 		op := phases[phase]
 		for _, code := range transient {
 			// A few in a row: the Lambda's own retries absorb them.
-			rows = append(rows, faultRow{name: phase + " " + code + " ×3", faults: []orgemu.Fault{{Op: op, Code: code, Times: 3}},
+			rows = append(rows, faultRow{name: phase + " " + code + " ×3", faults: []orgemu.Fault{{Op: op, Policy: policyOf[phase], Code: code, Times: 3}},
 				execution: "SUCCEEDED", end: endClosed})
 		}
 		// More than one invocation retries (a throttled call goes up to 12 times with the
 		// harness's backoff): the state machine retries the task.
-		rows = append(rows, faultRow{name: phase + " TooManyRequestsException ×15 on one account", faults: []orgemu.Fault{{Op: op, Target: "111111111111", Code: "TooManyRequestsException", Times: 15}},
+		rows = append(rows, faultRow{name: phase + " TooManyRequestsException ×15 on one account", faults: []orgemu.Fault{{Op: op, Target: "111111111111", Policy: policyOf[phase], Code: "TooManyRequestsException", Times: 15}},
 			execution: "SUCCEEDED", end: endClosed, invoked: map[string]int{phase: 2}})
 	}
 	return append(rows,
@@ -68,15 +73,15 @@ func matrix() []faultRow {
 			execution: "FAILED", end: endRejected},
 		faultRow{name: "validate throttled always", faults: []orgemu.Fault{{Op: "ListPoliciesForTarget", Code: "TooManyRequestsException"}},
 			execution: "FAILED", end: endNone},
-		faultRow{name: "detach AccessDeniedException on one account", faults: []orgemu.Fault{{Op: "DetachPolicy", Target: "222222222222", Code: "AccessDeniedException"}},
+		faultRow{name: "detach AccessDeniedException on one account", faults: []orgemu.Fault{{Op: "DetachPolicy", Target: "222222222222", Policy: orgemu.GuardrailID, Code: "AccessDeniedException"}},
 			execution: "FAILED", end: endFailed},
-		faultRow{name: "detach TargetNotFoundException", faults: []orgemu.Fault{{Op: "DetachPolicy", Target: "222222222222", Code: "TargetNotFoundException"}},
+		faultRow{name: "detach TargetNotFoundException", faults: []orgemu.Fault{{Op: "DetachPolicy", Target: "222222222222", Policy: orgemu.GuardrailID, Code: "TargetNotFoundException"}},
 			execution: "FAILED", end: endFailed},
-		faultRow{name: "detach throttled always", faults: []orgemu.Fault{{Op: "DetachPolicy", Code: "TooManyRequestsException"}},
+		faultRow{name: "detach throttled always", faults: []orgemu.Fault{{Op: "DetachPolicy", Policy: orgemu.GuardrailID, Code: "TooManyRequestsException"}},
 			execution: "FAILED", end: endFailed},
-		faultRow{name: "reattach AccessDeniedException longer than every retry", faults: []orgemu.Fault{{Op: "AttachPolicy", Target: "222222222222", Code: "AccessDeniedException"}},
+		faultRow{name: "reattach AccessDeniedException longer than every retry", faults: []orgemu.Fault{{Op: "AttachPolicy", Target: "222222222222", Policy: orgemu.GuardrailID, Code: "AccessDeniedException"}},
 			execution: "FAILED", restoreFailed: true, end: endClosed, by: "rootwindow:sweeper"},
-		faultRow{name: "reattach PolicyNotFoundException longer than every retry", faults: []orgemu.Fault{{Op: "AttachPolicy", Code: "PolicyNotFoundException"}},
+		faultRow{name: "reattach PolicyNotFoundException longer than every retry", faults: []orgemu.Fault{{Op: "AttachPolicy", Policy: orgemu.GuardrailID, Code: "PolicyNotFoundException"}},
 			execution: "FAILED", restoreFailed: true, end: endClosed, by: "rootwindow:sweeper"},
 		faultRow{name: "detach Lambda times out mid-batch", setup: func() {
 			// The Lambda dies with its DetachPolicy calls in flight; Organizations applies them after.
@@ -92,6 +97,7 @@ func matrix() []faultRow {
 		faultRow{name: "aborted at " + stack.StateDetach, abortAt: stack.StateDetach, execution: "ABORTED", end: endClosed, by: safetyNet},
 		faultRow{name: "aborted at " + stack.StateHold, abortAt: stack.StateHold, execution: "ABORTED", end: endClosed, by: safetyNet},
 		faultRow{name: "aborted at " + stack.StateReattach, abortAt: stack.StateReattach, execution: "ABORTED", end: endClosed},
+		faultRow{name: "rootwindow gone mid-window", abortAt: stack.StateHold, gone: true, execution: "ABORTED", end: endClosed, by: safetyNet},
 	)
 }
 
@@ -136,6 +142,10 @@ func TestFaultMatrix(t *testing.T) {
 				}
 			}
 
+			if row.gone {
+				rootBlockedFromTheEnd(t, s.record(id), accounts, true)
+			}
+
 			// The status change, delivered twice; a late RUNNING one is not delivered at all.
 			for range 2 {
 				if _, err := h.ExecutionEnded(s.ctx, id, res); err != nil && !row.restoreFailed {
@@ -163,6 +173,8 @@ func TestFaultMatrix(t *testing.T) {
 				if missing, _ := h.Missing(s.ctx, accounts); len(missing) == 0 {
 					t.Error("the guardrail was back without the sweeper: the row proves nothing")
 				}
+				// Until the sweeper comes, AWS blocks the root user from the window's end.
+				rootBlockedFromTheEnd(t, rec, accounts, false)
 				h.Clock.Advance(2*time.Hour + window.SweepGrace)
 				if err := h.Sweep(s.ctx); err != nil {
 					t.Fatalf("sweep: %v", err)
@@ -188,6 +200,24 @@ func TestFaultMatrix(t *testing.T) {
 			}
 			s.unchanged()
 		})
+	}
+}
+
+// rootBlockedFromTheEnd asks the evaluator, over the organization as it is now, whether the root
+// user of each account is blocked one second after the window's end (and, when open is set,
+// allowed one second before it).
+func rootBlockedFromTheEnd(t *testing.T, rec ledger.Record, accounts []string, open bool) {
+	t.Helper()
+	if rec.RestoreAt.IsZero() {
+		t.Fatalf("the window has no end: %+v", rec)
+	}
+	for _, a := range accounts {
+		if open && !h.Org.RootAllowed(a, rec.RestoreAt.Add(-time.Second), false) {
+			t.Errorf("%s: root blocked inside the window", a)
+		}
+		if h.Org.RootAllowed(a, rec.RestoreAt.Add(time.Second), false) {
+			t.Errorf("%s: root allowed one second after the window's end", a)
+		}
 	}
 }
 

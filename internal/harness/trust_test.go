@@ -184,6 +184,7 @@ func TestThreatGuardrailContentChangedBeforeTheLift(t *testing.T) {
 	if n := len(calls("DetachPolicy")); n != 0 {
 		t.Errorf("%d detaches", n)
 	}
+	h.Org.SetContent(orgemu.GuardrailID, orgemu.GuardrailContent) // put back by its operator
 	s.unchanged()
 }
 

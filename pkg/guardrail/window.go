@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -162,15 +163,20 @@ func (g *Guardrail) swapOne(ctx context.Context, id, windowPolicy string) error 
 }
 
 // Restore puts the guardrail back on each of the window's accounts, then detaches the window's
-// SCP from it; once every account is restored, the window's SCP is deleted. It tries every account
-// even when some fail, and returns a *BatchError naming them. An account restored already counts
-// as restored; a window with no SCP (none was created) restores the guardrail alone.
+// SCP from it; once it is off every account, the window's SCP is deleted. It tries every account
+// even when some fail, and returns a *BatchError naming those the guardrail could not go back on.
+// An account restored already counts as restored; a window with no SCP (none was created)
+// restores the guardrail alone. A window SCP left on an account whose guardrail is back is not a
+// failure (it denies the root user from its end, as the guardrail does): it is logged, and
+// CleanUp removes it later.
 func (g *Guardrail) Restore(ctx context.Context, w Window) error {
 	id, err := g.ownWindowPolicy(ctx, w)
 	if err != nil {
 		return err
 	}
 	w.PolicyID = id
+	var mu sync.Mutex
+	left := 0
 	failed := g.batch(ctx, w.AccountIDs, func(ctx context.Context, _ int, id string) error {
 		if err := g.attachOne(ctx, id); err != nil {
 			return err
@@ -178,12 +184,18 @@ func (g *Guardrail) Restore(ctx context.Context, w Window) error {
 		if w.PolicyID == "" {
 			return nil
 		}
-		return g.detach(ctx, w.PolicyID, id)
+		if err := g.detach(ctx, w.PolicyID, id); err != nil {
+			g.opts.Logger.Warn("guardrail back, but the window's SCP is still attached; the sweeper removes it", "account", id, "policy", w.PolicyID, "error", errorCode(err))
+			mu.Lock()
+			left++
+			mu.Unlock()
+		}
+		return nil
 	})
 	if len(failed) > 0 {
 		return &BatchError{Op: "reattach", Failed: failed}
 	}
-	if w.PolicyID != "" {
+	if w.PolicyID != "" && left == 0 {
 		g.deleteWindowPolicy(ctx, w.PolicyID)
 	}
 	return nil
@@ -327,4 +339,67 @@ func (g *Guardrail) detach(ctx context.Context, policy, target string) error {
 		return nil
 	}
 	return err
+}
+
+// WindowPolicies lists the organization's window SCPs by the request each bounds.
+func (g *Guardrail) WindowPolicies(ctx context.Context) (map[string]string, error) {
+	out := map[string]string{}
+	in := &organizations.ListPoliciesInput{Filter: types.PolicyTypeServiceControlPolicy}
+	for {
+		var page *organizations.ListPoliciesOutput
+		err := g.call(ctx, "ListPolicies", "", func() (err error) {
+			page, err = g.api.ListPolicies(ctx, in)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list policies: %w", err)
+		}
+		for _, p := range page.Policies {
+			if req, ok := strings.CutPrefix(aws.ToString(p.Name), WindowPolicyName("")); ok && req != "" {
+				out[req] = aws.ToString(p.Id)
+			}
+		}
+		if page.NextToken == nil {
+			return out, nil
+		}
+		in.NextToken = page.NextToken
+	}
+}
+
+// CleanUp restores the accounts a window SCP is still attached to (the guardrail back, the
+// window's SCP off) and deletes it: for a window SCP whose request no longer holds its accounts.
+// Targets other than accounts (an OU or the root someone attached it to) are left alone and named
+// in the error.
+func (g *Guardrail) CleanUp(ctx context.Context, requestID, policyID string) error {
+	var accounts, others []string
+	in := &organizations.ListTargetsForPolicyInput{PolicyId: aws.String(policyID)}
+	for {
+		var page *organizations.ListTargetsForPolicyOutput
+		err := g.call(ctx, "ListTargetsForPolicy", policyID, func() (err error) {
+			page, err = g.api.ListTargetsForPolicy(ctx, in)
+			return err
+		})
+		var notFound *types.PolicyNotFoundException
+		if errors.As(err, &notFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("list targets of %s: %w", policyID, err)
+		}
+		for _, t := range page.Targets {
+			if t.Type == types.TargetTypeAccount {
+				accounts = append(accounts, aws.ToString(t.TargetId))
+			} else {
+				others = append(others, aws.ToString(t.TargetId))
+			}
+		}
+		if page.NextToken == nil {
+			break
+		}
+		in.NextToken = page.NextToken
+	}
+	if len(others) > 0 {
+		return fmt.Errorf("window SCP %s is attached to %s, which are not accounts: detach it there by hand", policyID, strings.Join(others, ", "))
+	}
+	return g.Restore(ctx, Window{RequestID: requestID, AccountIDs: accounts, PolicyID: policyID})
 }

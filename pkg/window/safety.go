@@ -124,6 +124,7 @@ func (s *Service) settleMoving(ctx context.Context, rec ledger.Record, actor, wh
 // SweepReport says what one sweep did.
 type SweepReport struct {
 	Settled []string `json:"settled,omitempty"` // requests whose window was over and is now closed
+	Cleaned []string `json:"cleaned,omitempty"` // window SCPs left behind, now removed
 	Drift   []string `json:"drift,omitempty"`   // accounts without the guardrail and without an open window
 	Content string   `json:"content,omitempty"` // what is wrong with the guardrail's document
 	Checked int      `json:"checked"`           // accounts checked for drift
@@ -147,6 +148,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 		return rep, retryLater(err)
 	}
 	lifted := s.settleOver(ctx, leases, &rep)
+	s.cleanUpWindowPolicies(ctx, &rep)
 	known := s.flushRecent(ctx, leases, &rep)
 	s.checkDrift(ctx, known, lifted, &rep)
 	s.Log.InfoContext(ctx, "sweep done", "settled", len(rep.Settled), "checked", rep.Checked, "drift", len(rep.Drift), "errors", len(rep.Errors))
@@ -208,6 +210,34 @@ func (s *Service) settleOver(ctx context.Context, leases []ledger.Lease, rep *Sw
 		rep.Settled = append(rep.Settled, id)
 	}
 	return lifted
+}
+
+// cleanUpWindowPolicies removes the window SCPs whose request no longer holds its accounts (a
+// restore that could put the guardrail back but not take the window's SCP off, or was cut short):
+// the guardrail back on each account the SCP is still attached to, the SCP detached and deleted.
+func (s *Service) cleanUpWindowPolicies(ctx context.Context, rep *SweepReport) {
+	policies, err := s.Guardrail.WindowPolicies(ctx)
+	if err != nil {
+		s.failed(ctx, rep, "list window SCPs", err)
+		return
+	}
+	for id, policyID := range policies {
+		rec, err := s.Ledger.Get(ctx, id)
+		switch {
+		case err == nil && rec.Status.Holds():
+			continue // its window is on, or its restore is for the workflow to make
+		case err != nil && !errors.Is(err, ledger.ErrNotFound):
+			s.failed(ctx, rep, "read "+id, err)
+			continue
+		}
+		s.Log.WarnContext(ctx, "removing a window SCP left behind", "requestId", id, "policy", policyID)
+		if err := s.Guardrail.CleanUp(ctx, id, policyID); err != nil {
+			s.failed(ctx, rep, "remove window SCP "+policyID, err)
+			continue
+		}
+		rep.Cleaned = append(rep.Cleaned, policyID)
+	}
+	sort.Strings(rep.Cleaned)
 }
 
 // flushRecent sends the notifications recent requests still owe, and returns the accounts
