@@ -102,7 +102,7 @@ func (h *Harness) RunDemo(ctx context.Context, w io.Writer, d Demo) error {
 	if recErr == nil {
 		fmt.Fprintf(w, "  ledger        %s", rec.Status)
 		if !rec.OpenedAt.IsZero() {
-			fmt.Fprintf(w, ": opened %s, restore due %s (%v later)", clock(rec.OpenedAt), clock(rec.RestoreAt), rec.RestoreAt.Sub(rec.OpenedAt))
+			fmt.Fprintf(w, ": opened %s, window until %s (%d h from the start of the lift; the window's SCP denies root from then)", clock(rec.OpenedAt), clock(rec.RestoreAt), rec.Hours)
 		}
 		if !rec.ClosedAt.IsZero() {
 			fmt.Fprintf(w, ", closed %s", clock(rec.ClosedAt))

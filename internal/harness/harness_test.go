@@ -160,6 +160,9 @@ func TestWindows(t *testing.T) {
 			if first := attaches[0].At; first.Before(rec.RestoreAt) {
 				t.Errorf("guardrail restored at %v, before the window ended at %v", first, rec.RestoreAt)
 			}
+			if last := attaches[len(attaches)-1].At; rec.ClosedAt.Before(last) {
+				t.Errorf("closedAt %v, before the guardrail was back at %v", rec.ClosedAt, last)
+			}
 			var out struct{ Window contract.Opened }
 			if err := json.Unmarshal(res.Output, &out); err != nil || out.Window.RestoreAt != rec.RestoreAt.Format(time.RFC3339) {
 				t.Errorf("execution output window %+v (%v)", out.Window, err)

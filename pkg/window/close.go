@@ -114,7 +114,7 @@ func (s *Service) close(ctx context.Context, rec ledger.Record, actor, note stri
 		next.AccountIDs = rec.AccountIDs // with any the execution lifted that the record lost
 		rec = next
 	}
-	return s.restore(ctx, rec, "close", ledger.Closed, actor, "guardrail restored", ledger.Change{ClosedAt: s.Now()})
+	return s.restore(ctx, rec, "close", ledger.Closed, actor, "guardrail restored", ledger.Change{})
 }
 
 // restore puts the guardrail back on the accounts rec still holds, moves rec to status `to`
@@ -138,6 +138,9 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 		return rec, &contract.RestoreFailed{Msg: err.Error()}
 	}
 	ended := false // this restore ends the window (and starts its accounts' cooldown)
+	if to == ledger.Closed {
+		c.ClosedAt = s.Now() // when the guardrail is back, not when the restore began
+	}
 	if rec.Status != to && rec.Status != ledger.Failed {
 		if rec, err = s.Ledger.Transition(ctx, id, to, actor, note, c); err != nil {
 			return rec, s.stateError(ctx, id, err)
