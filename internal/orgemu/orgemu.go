@@ -256,6 +256,13 @@ func (s *Server) RootAllowed(account string, at time.Time, assumedRoot bool) boo
 	return policy.Permits(levels, policy.RootUser(account, at, assumedRoot))
 }
 
+// Path lists the targets from the root down to id (the root, OUs, id).
+func (s *Server) Path(id string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.path(id)
+}
+
 // path lists the targets from the root down to id.
 func (s *Server) path(id string) []string {
 	out := []string{id}
