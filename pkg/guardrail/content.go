@@ -16,9 +16,14 @@ import (
 
 // Content is the guardrail policy's document as Organizations holds it now.
 type Content struct {
+	Name   string
 	Text   string
 	SHA256 string // hex
 }
+
+// ControlTowerPrefix starts the names of the SCPs AWS Control Tower creates for its controls
+// (aws-guardrails-…): Control Tower treats a change to them as drift and puts them back.
+const ControlTowerPrefix = "aws-guardrails-"
 
 // Content reads the guardrail's document (DescribePolicy).
 func (g *Guardrail) Content(ctx context.Context) (Content, error) {
@@ -35,7 +40,11 @@ func (g *Guardrail) Content(ctx context.Context) (Content, error) {
 	}
 	text := aws.ToString(out.Policy.Content)
 	sum := sha256.Sum256([]byte(text))
-	return Content{Text: text, SHA256: hex.EncodeToString(sum[:])}, nil
+	var name string
+	if out.Policy.PolicySummary != nil {
+		name = aws.ToString(out.Policy.PolicySummary.Name)
+	}
+	return Content{Name: name, Text: text, SHA256: hex.EncodeToString(sum[:])}, nil
 }
 
 // statement is the part of a policy statement the check reads.

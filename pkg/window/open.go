@@ -222,6 +222,9 @@ func (s *Service) GuardrailProblem(ctx context.Context) (string, error) {
 		return "", err
 	}
 	id := s.Guardrail.PolicyID()
+	if strings.HasPrefix(c.Name, guardrail.ControlTowerPrefix) {
+		return fmt.Sprintf("the guardrail %s (%s) is an SCP AWS Control Tower manages: Control Tower reports a change to it as drift and puts it back, so rootwindow does not lift it; attach a root-deny SCP of your own to each account and name it in guardrailPolicyId", id, c.Name), nil
+	}
 	extra, err := guardrail.ExtraStatements(c.Text, s.Config.GuardrailAllowedSids)
 	if err != nil {
 		return fmt.Sprintf("the guardrail %s cannot be checked: %v", id, err), nil

@@ -366,6 +366,18 @@ func TestGuardrailContentIsPinned(t *testing.T) {
 			t.Errorf("allowed by Sid: %v", err)
 		}
 	})
+	t.Run("a Control Tower control", func(t *testing.T) {
+		e := newEnv(t)
+		e.org.AddPolicy(orgemu.GuardrailID, "aws-guardrails-AbCdEf", orgemu.GuardrailContent)
+		_, err := e.validate(t, "req-1", validRequest(members[0]))
+		var rej *contract.RequestRejected
+		if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "is an SCP AWS Control Tower manages") {
+			t.Fatalf("got %v", err)
+		}
+		if e.writes() != 0 {
+			t.Errorf("%d writes", e.writes())
+		}
+	})
 }
 
 // Organizations' CloudTrail event for a change to the guardrail: someone else's is checked at
