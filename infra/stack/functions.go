@@ -172,7 +172,7 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	f.Detach.AddToRolePolicy(scoped("organizations:DetachPolicy", "organizations:AttachPolicy"))
 	// The guardrail's document is checked at booking (validate, api), before the lift (detach) and
 	// for drift (sweeper).
-	for _, fn := range []awslambda.Function{f.Validate, f.API, f.Detach, f.Sweeper} {
+	for _, fn := range []awslambda.Function{f.Validate, f.API, f.Detach, f.Reattach, f.Sweeper} {
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid: jsii.String("ReadGuardrail"), Actions: jsii.Strings("organizations:DescribePolicy"), Resources: jsii.Strings(*policyArn),
 		}))
@@ -189,7 +189,19 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		}))
 		props.Notifications.GrantPublish(fn)
 	}
-	for _, fn := range []awslambda.Function{f.API, f.Sweeper} {
+	listers := []awslambda.Function{f.API, f.Sweeper}
+	if cfg.LiftStrategy != "" && cfg.LiftStrategy != contract.StrategyDetach {
+		// The exempt strategy rewrites the guardrail's document from the ledger's open windows:
+		// every function that lifts or restores reads the leases and writes the document (the
+		// guardrail alone), and validate renders it to check the size quota.
+		listers = []awslambda.Function{f.Validate, f.Detach, f.Reattach, f.API, f.Sweeper}
+		for _, fn := range restores {
+			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("RewriteGuardrail"), Actions: jsii.Strings("organizations:UpdatePolicy"), Resources: jsii.Strings(*policyArn),
+			}))
+		}
+	}
+	for _, fn := range listers {
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid: jsii.String("ListRequests"), Actions: jsii.Strings("dynamodb:Query"),
 			Resources: jsii.Strings(*props.Table.TableArn() + "/index/" + contract.ByCreatedIndex),

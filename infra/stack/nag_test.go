@@ -17,6 +17,8 @@ func TestAwsSolutionsChecks(t *testing.T) {
 	cfg.EventIntegrations = []string{"arn:aws:iam::111111111111:role/Ticketing"}
 	cfg.LedgerBreakGlassRole = "arn:aws:iam::999999999999:role/BreakGlass"
 	cfg.NotificationEmail = "cloud-ops@example.com"
+	cfg.LiftStrategy = "auto" // every permission either strategy needs
+	cfg.EventConfirmMinutes = 15
 	errs, warnings, err := cdktest.NagFindings(awscdk.StackProps{
 		Env: &awscdk.Environment{Account: jsii.String("999999999999"), Region: jsii.String("eu-west-1")},
 	}, cfg)

@@ -141,8 +141,18 @@ func TestLedgerTableIsKeptAndRecoverable(t *testing.T) {
 // roleStatements maps each Lambda's logical ID prefix to the statements of its role's policies.
 func roleStatements(t *testing.T) map[string][]map[string]any {
 	t.Helper()
+	return roleStatementsOf(t, template)
+}
+
+// roleStatementsOf lists each role's policy statements in tmpl.
+func roleStatementsOf(t *testing.T, tmpl map[string]any) map[string][]map[string]any {
+	t.Helper()
 	out := map[string][]map[string]any{}
-	for _, pol := range resources("AWS::IAM::Policy") {
+	for _, r := range tmpl["Resources"].(map[string]any) {
+		pol := r.(map[string]any)
+		if pol["Type"] != "AWS::IAM::Policy" {
+			continue
+		}
 		p := props(pol)
 		roles := p["Roles"].([]any)
 		role := roles[0].(map[string]any)["Ref"].(string)
@@ -612,5 +622,41 @@ func TestDelegatedAdministratorAccount(t *testing.T) {
 	errs, _, err := cdktest.NagFindings(props, cfg)
 	if err != nil || len(errs) > 0 {
 		t.Errorf("cdk-nag: %v %v", errs, err)
+	}
+}
+
+// Only the exempt strategy may rewrite the guardrail's document, and then only the guardrail's.
+func TestUpdatePolicyOnlyForTheExemptStrategy(t *testing.T) {
+	updates := func(tmpl map[string]any) map[string][]string {
+		out := map[string][]string{}
+		for role, stmts := range roleStatementsOf(t, tmpl) {
+			for _, st := range stmts {
+				for _, a := range asList(st["Action"]) {
+					if a == "organizations:UpdatePolicy" {
+						b, _ := json.Marshal(st["Resource"])
+						out[role] = append(out[role], string(b))
+					}
+				}
+			}
+		}
+		return out
+	}
+	if got := updates(template); len(got) != 0 {
+		t.Errorf("detach strategy: UpdatePolicy granted to %v", got)
+	}
+	cfg := sample
+	cfg.LiftStrategy = contract.StrategyExempt
+	tmpl, err := cdktest.Template(awscdk.StackProps{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := updates(tmpl)
+	if len(got) != 4 {
+		t.Errorf("exempt strategy: UpdatePolicy granted to %v, want detach, reattach, api and sweeper", got)
+	}
+	for role, res := range got {
+		if strings.HasPrefix(role, "FunctionsValidate") || len(res) != 1 || !strings.Contains(res[0], "service_control_policy/p-rootguard01") || strings.Contains(res[0], "p-*") {
+			t.Errorf("%s: UpdatePolicy on %v", role, res)
+		}
 	}
 }

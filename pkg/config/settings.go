@@ -38,6 +38,7 @@ const (
 	KeyEventConfirmMinutes   = "eventConfirmationMinutes"
 	KeySCPsPerTargetQuota    = "scpsPerTargetQuota"
 	KeySCPSizeQuota          = "scpSizeQuota"
+	KeyLiftStrategy          = "liftStrategy"
 	// KeyTrustedEventAccounts is no longer read: whole accounts are not trusted any more.
 	KeyTrustedEventAccounts = "trustedEventAccounts"
 )
@@ -65,6 +66,10 @@ type Settings struct {
 	// one target; characters in one SCP), AWS's documented values unless the organization's differ.
 	SCPsPerTargetQuota int
 	SCPSizeQuota       int
+	// LiftStrategy is how the guardrail is lifted: contract.StrategyDetach (attached directly to
+	// each account), contract.StrategyExempt (its document rewritten; attached anywhere) or
+	// contract.StrategyAuto (detach where every account of a request allows it, else exempt).
+	LiftStrategy string
 	// OrganizationID is this organization (o-...): only its principals may call the API, and the
 	// functions act only on it.
 	OrganizationID string
@@ -97,7 +102,7 @@ type Settings struct {
 func DefaultSettings() Settings {
 	return Settings{OwnerTagKey: authz.DefaultOwnerTagKey, BookingHorizonDays: 7, MaxAccountsPerRequest: request.DefaultMaxAccounts,
 		CooldownMinutes: 60, MaxConcurrentPerRequester: 3, MaxDailyPerRequester: 10, MaxAccountsAtOnce: 200,
-		SCPsPerTargetQuota: 5, SCPSizeQuota: 5120}
+		SCPsPerTargetQuota: 5, SCPSizeQuota: 5120, LiftStrategy: contract.StrategyDetach}
 }
 
 var (
@@ -249,6 +254,20 @@ var settings = []setting{
 			s.NotificationEmail = strings.TrimSpace(str)
 			return nil
 		},
+	},
+	{
+		key: KeyLiftStrategy, env: contract.EnvLiftStrategy,
+		read: func(s *Settings, v any) error {
+			str, _ := v.(string)
+			switch str = strings.TrimSpace(str); str {
+			case contract.StrategyDetach, contract.StrategyExempt, contract.StrategyAuto:
+				s.LiftStrategy = str
+				return nil
+			}
+			return fmt.Errorf("must be %q (the guardrail attached directly to each account), %q (its document rewritten; attached anywhere) or %q, got %v",
+				contract.StrategyDetach, contract.StrategyExempt, contract.StrategyAuto, v)
+		},
+		write: func(s Settings) string { return s.LiftStrategy },
 	},
 	intSetting(KeySCPsPerTargetQuota, contract.EnvSCPsPerTargetQuota, 2, 100, func(s *Settings) *int { return &s.SCPsPerTargetQuota }),
 	intSetting(KeySCPSizeQuota, contract.EnvSCPSizeQuota, 1000, 1_000_000, func(s *Settings) *int { return &s.SCPSizeQuota }),

@@ -60,6 +60,9 @@ func withDefaultLimits(s Settings) Settings {
 			*f.got = *f.def
 		}
 	}
+	if s.LiftStrategy == "" {
+		s.LiftStrategy = d.LiftStrategy
+	}
 	return s
 }
 
@@ -99,8 +102,9 @@ func TestLoadConfigErrors(t *testing.T) {
 			[]string{"cooldownMinutes: must be a whole number from 0 to 10080, got -1", "maxConcurrentWindowsPerRequester: must be a whole number from 1 to 50, got 0",
 				"maxWindowsPerRequesterPerDay: must be a whole number from 1 to 200, got 201", `maxAccountsLiftedAtOnce: must be a whole number from 1 to 10000, got "many"`}},
 		{"quotas and confirmation out of range", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "a", KeyOrganizationID: "o-exampleorg1",
-			KeySCPsPerTargetQuota: float64(1), KeySCPSizeQuota: "5k", KeyEventConfirmMinutes: float64(121), KeyEventIntegrations: "arn:aws:iam::111111111111:role/a,b"},
-			[]string{"scpsPerTargetQuota: must be a whole number from 2 to 100, got 1", `scpSizeQuota: must be a whole number from 1000 to 1000000, got "5k"`,
+			KeySCPsPerTargetQuota: float64(1), KeySCPSizeQuota: "5k", KeyEventConfirmMinutes: float64(121), KeyEventIntegrations: "arn:aws:iam::111111111111:role/a,b",
+			KeyLiftStrategy: "detatch"},
+			[]string{`liftStrategy: must be "detach" (the guardrail attached directly to each account), "exempt" (its document rewritten; attached anywhere) or "auto", got detatch`, "scpsPerTargetQuota: must be a whole number from 2 to 100, got 1", `scpSizeQuota: must be a whole number from 1000 to 1000000, got "5k"`,
 				"eventConfirmationMinutes: must be a whole number from 0 to 120, got 121", `eventIntegrations: [1] "b" is not an IAM role or user ARN`}},
 		{"administrators of any account", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "arn:aws:sts::*:assumed-role/AWSReservedSSO_Admin_*/*", KeyOrganizationID: "o-exampleorg1"},
 			[]string{"must name one 12-digit account in its ARN"}},
@@ -209,7 +213,7 @@ func TestSettingsRoundTripThroughTheEnvironment(t *testing.T) {
 			GuardrailSHA256: strings.Repeat("ab", 32), GuardrailAllowedSids: []string{"DenyLeaveOrg"},
 			CooldownMinutes: 0, MaxConcurrentPerRequester: 50, MaxDailyPerRequester: 1, MaxAccountsAtOnce: 5000,
 			EventIntegrations: []string{"arn:aws:iam::111111111111:role/Ticketing"}, EventConfirmMinutes: 30,
-			SCPsPerTargetQuota: 10, SCPSizeQuota: 10000},
+			SCPsPerTargetQuota: 10, SCPSizeQuota: 10000, LiftStrategy: "exempt"},
 	} {
 		if s.GuardrailPolicyID == "" {
 			s.GuardrailPolicyID, s.AdminPrincipals = "p-abcd1234", []string{"a"}

@@ -22,6 +22,7 @@ const (
 	EnvEventConfirmMinutes  = "ROOTWINDOW_EVENT_CONFIRMATION_MINUTES"
 	EnvSCPsPerTargetQuota   = "ROOTWINDOW_SCPS_PER_TARGET_QUOTA"
 	EnvSCPSizeQuota         = "ROOTWINDOW_SCP_SIZE_QUOTA"
+	EnvLiftStrategy         = "ROOTWINDOW_LIFT_STRATEGY"
 	EnvEventBus             = "ROOTWINDOW_EVENT_BUS"         // where notifications go; default "default"
 	EnvTopicARN             = "ROOTWINDOW_TOPIC_ARN"         // the operators' SNS topic; "" sends events only
 	EnvStateMachineARN      = "ROOTWINDOW_STATE_MACHINE_ARN" // the api function starts executions of it

@@ -39,6 +39,13 @@ const (
 	MetricGuardrailChanged = "GuardrailChanged"
 )
 
+// Lift strategies: how the guardrail is lifted from a request's accounts (see package guardrail).
+const (
+	StrategyDetach = "detach" // swap the guardrail attached to each account for the window's SCP
+	StrategyExempt = "exempt" // rewrite the guardrail's document with the window's exemption
+	StrategyAuto   = "auto"   // detach where every account allows it, else exempt (configuration only)
+)
+
 // A window's own SCP (created by the lift, deleted by the restore) carries these tags: the request
 // it bounds, and the instant from which it denies the root user. The functions' IAM policies admit
 // only SCPs tagged with TagWindowRequest as window SCPs.

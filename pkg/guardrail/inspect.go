@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
+
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 // Report is what the organization says about one account before a window.
@@ -29,7 +31,53 @@ type Report struct {
 	Tags map[string]string
 }
 
-// Problem explains why the guardrail cannot be lifted from this account, or returns "". A lift
+// ProblemFor explains why the guardrail cannot be lifted from this account by strategy
+// (contract.StrategyDetach or contract.StrategyExempt), or returns "".
+func (g *Guardrail) ProblemFor(r Report, strategy string) string {
+	if strategy != contract.StrategyExempt {
+		return g.Problem(r)
+	}
+	switch {
+	case r.Management, !r.Exists, r.State != string(types.AccountStateActive):
+		return g.Problem(r)
+	case !r.Direct && len(r.Above) == 0:
+		return fmt.Sprintf("does not have the guardrail %s attached, directly or above it, so there is nothing to lift", g.policyID)
+	}
+	return ""
+}
+
+// Covers reports, for each account, whether the guardrail applies to it: attached to the account
+// or to an OU or the root above it.
+func (g *Guardrail) Covers(ctx context.Context, accountIDs []string) (map[string]bool, error) {
+	levels := &ancestry{parent: map[string]string{}, root: map[string]bool{}, holds: map[string]bool{}}
+	var mu sync.Mutex
+	out := make(map[string]bool, len(accountIDs))
+	failed := g.batch(ctx, accountIDs, func(ctx context.Context, _ int, id string) error {
+		direct, err := g.holdsGuardrail(ctx, id, levels)
+		if err != nil {
+			return err
+		}
+		covered := direct
+		if !direct {
+			above, err := g.above(ctx, id, levels)
+			if err != nil {
+				return err
+			}
+			covered = len(above) > 0
+		}
+		mu.Lock()
+		out[id] = covered
+		mu.Unlock()
+		return nil
+	})
+	if len(failed) > 0 {
+		return nil, &BatchError{Op: "inspect", Failed: failed}
+	}
+	return out, nil
+}
+
+// Problem explains why the guardrail cannot be lifted from this account by the detach strategy,
+// or returns "". A lift
 // swaps the guardrail attached to the account for the window's SCP, so the guardrail must be
 // attached to the account and nowhere above it (else root stays blocked by the inherited copy),
 // and the account needs one free slot under the per-target quota (the window's SCP goes in

@@ -59,6 +59,7 @@ type requestItem struct {
 	ClosedAt        string           `dynamodbav:"closedAt,omitempty"`
 	RestoreFailedAt string           `dynamodbav:"restoreFailedAt,omitempty"`
 	WindowPolicyID  string           `dynamodbav:"windowPolicyId,omitempty"`
+	Strategy        string           `dynamodbav:"strategy,omitempty"`
 	ConfirmBy       string           `dynamodbav:"confirmBy,omitempty"`
 	ConfirmedBy     string           `dynamodbav:"confirmedBy,omitempty"`
 	ConfirmedAt     string           `dynamodbav:"confirmedAt,omitempty"`
@@ -101,7 +102,7 @@ func encodeRecord(r Record) map[string]types.AttributeValue {
 		PK: "request#" + r.RequestID, Kind: kindRequest, RequestID: r.RequestID, Requester: r.Requester,
 		Reason: r.Reason, AccountIDs: r.AccountIDs, Hours: r.Hours, Status: r.Status,
 		CreatedAt: r.CreatedAt.UTC().Format(sortableTime), UpdatedAt: timeText(r.CreatedAt),
-		StartAt: timeText(r.StartAt), Origin: r.Origin, Problems: r.Problems, ConfirmBy: timeText(r.ConfirmBy),
+		StartAt: timeText(r.StartAt), Origin: r.Origin, Problems: r.Problems, ConfirmBy: timeText(r.ConfirmBy), Strategy: r.Strategy,
 	}
 	for _, h := range r.History {
 		it.History = append(it.History, transitionItem{Status: h.Status, At: timeText(h.At), Actor: h.Actor, Note: h.Note})
@@ -149,7 +150,7 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
 	r := Record{
 		RequestID: it.RequestID, Requester: it.Requester, Reason: it.Reason, AccountIDs: it.AccountIDs,
 		Hours: it.Hours, Status: it.Status, Origin: it.Origin, Problems: it.Problems, LastError: it.LastError,
-		Notified: it.Notified, ConfirmedBy: it.ConfirmedBy, WindowPolicyID: it.WindowPolicyID,
+		Notified: it.Notified, ConfirmedBy: it.ConfirmedBy, WindowPolicyID: it.WindowPolicyID, Strategy: it.Strategy,
 	}
 	bad := func(format string, args ...any) (Record, error) {
 		return Record{}, fmt.Errorf("ledger item %s is not a whole request: %s", keyOf(item), fmt.Sprintf(format, args...))

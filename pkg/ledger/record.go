@@ -84,6 +84,9 @@ type Record struct {
 	ConfirmBy   time.Time `json:"confirmBy,omitzero"`
 	ConfirmedBy string    `json:"confirmedBy,omitempty"`
 	ConfirmedAt time.Time `json:"confirmedAt,omitzero"`
+	// Strategy is how the guardrail is lifted for this request (contract.StrategyDetach or
+	// contract.StrategyExempt), decided at booking; "" is detach.
+	Strategy string `json:"strategy,omitempty"`
 	// WindowPolicyID is the window's own SCP, which denies the root user from restoreAt (see
 	// package guardrail), once the lift has created it.
 	WindowPolicyID string `json:"windowPolicyId,omitempty"`

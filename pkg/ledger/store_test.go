@@ -420,3 +420,43 @@ func TestAllLeases(t *testing.T) {
 		t.Errorf("listing shows %d requests", len(recs))
 	}
 }
+
+// The guardrail's lock: one holder at a time; a holder past its time is taken over; only the
+// holder releases it.
+func TestLock(t *testing.T) {
+	name := fmt.Sprintf("ledger-%d", tables.Add(1))
+	testenv.LedgerTable(t, db, name)
+	now := t0
+	s := ledger.New(db, name, func() time.Time { return now })
+	ctx := context.Background()
+	release, err := s.Lock(ctx, "guardrail", "a", time.Minute, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Lock(ctx, "guardrail", "b", time.Minute, 0); !errors.Is(err, ledger.ErrLocked) {
+		t.Fatalf("a second holder: %v", err)
+	}
+	if again, err := s.Lock(ctx, "guardrail", "a", time.Minute, 0); err != nil || again == nil {
+		t.Errorf("the holder again: %v", err)
+	}
+	if err := release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	releaseB, err := s.Lock(ctx, "guardrail", "b", time.Minute, 0)
+	if err != nil {
+		t.Fatalf("after the release: %v", err)
+	}
+	// a's release again does not release b's lock.
+	if err := release(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Lock(ctx, "guardrail", "c", time.Minute, 0); !errors.Is(err, ledger.ErrLocked) {
+		t.Fatalf("b's lock released by a: %v", err)
+	}
+	// b's time passes: c takes it over.
+	now = now.Add(2 * time.Minute)
+	if _, err := s.Lock(ctx, "guardrail", "c", time.Minute, 0); err != nil {
+		t.Fatalf("take over: %v", err)
+	}
+	_ = releaseB
+}

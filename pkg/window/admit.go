@@ -28,7 +28,7 @@ func (s *Service) Admit(ctx context.Context, id string, req request.Request, ori
 	}
 	if len(probs) == 0 {
 		var err error
-		probs, err = s.authorize(ctx, req)
+		probs, rec.Strategy, err = s.authorize(ctx, req)
 		var wrong *guardrail.WrongOrganizationError
 		switch {
 		case errors.As(err, &wrong):
@@ -58,6 +58,17 @@ func (s *Service) Admit(ctx context.Context, id string, req request.Request, ori
 		if problem != "" {
 			s.metric(contract.MetricGuardrailChanged, 1)
 			probs.AddKind(request.Conflict, "guardrail", "%s", problem)
+		}
+	}
+	if len(probs) == 0 && rec.Strategy == contract.StrategyExempt {
+		// The guardrail's document must still fit with this window in it.
+		problem, err := s.fitsExempt(ctx, req.AccountIDs, req.StartAt.Add(time.Duration(req.Hours)*time.Hour))
+		if err != nil {
+			s.logError(ctx, "render the guardrail's document", id, err)
+			return rec, nil, retryLater(err)
+		}
+		if problem != "" {
+			probs.AddKind(request.Limited, "accountIds", "%s", problem)
 		}
 	}
 	if len(probs) > 0 {
@@ -128,17 +139,17 @@ func (s *Service) Withdraw(ctx context.Context, rec ledger.Record, actor, why st
 
 // authorize checks the requester, the other windows and the organization, and lists every
 // problem by field. An error means a check could not be made.
-func (s *Service) authorize(ctx context.Context, req request.Request) (request.Problems, error) {
+func (s *Service) authorize(ctx context.Context, req request.Request) (request.Problems, string, error) {
 	var probs request.Problems
 	az := s.Config.Authz()
 	if !az.IsAdmin(req.Requester) {
 		// Someone who may not ask learns nothing about the accounts or the organization.
 		probs.AddKind(request.Forbidden, "requester", "%q is not an administrator: only principals matching the configured adminPrincipals may ask for a window", req.Requester)
-		return probs, nil
+		return probs, "", nil
 	}
 	leases, err := s.Ledger.Leases(ctx, req.AccountIDs)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var free []string
 	for _, id := range req.AccountIDs {
@@ -149,28 +160,32 @@ func (s *Service) authorize(ctx context.Context, req request.Request) (request.P
 		}
 	}
 	if len(free) == 0 {
-		return sortByField(probs), nil
+		return sortByField(probs), "", nil
 	}
-	more, err := s.checkAccounts(ctx, req, free)
+	more, strategy, err := s.checkAccounts(ctx, req, free, "")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return sortByField(append(probs, more...)), nil
+	return sortByField(append(probs, more...)), strategy, nil
 }
 
 // checkAccounts asks Organizations about accounts and checks that the guardrail can be lifted
-// from each and that the requester owns each.
-func (s *Service) checkAccounts(ctx context.Context, req request.Request, accounts []string) (request.Problems, error) {
+// from each by strategy (decided here when "": from the configuration, auto choosing detach when
+// every account allows it) and that the requester owns each. It returns the strategy.
+func (s *Service) checkAccounts(ctx context.Context, req request.Request, accounts []string, strategy string) (request.Problems, string, error) {
 	var probs request.Problems
 	reports, err := s.Guardrail.Inspect(ctx, accounts)
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	if strategy == "" {
+		strategy = s.strategyFor(reports, accounts)
 	}
 	az := s.Config.Authz()
 	tagKey := az.OwnerTag()
 	for _, id := range accounts {
 		r := reports[id]
-		if msg := s.Guardrail.Problem(r); msg != "" {
+		if msg := s.Guardrail.ProblemFor(r, strategy); msg != "" {
 			probs.Add(req.Field(id), "%s %s", id, msg)
 			continue
 		}
@@ -182,7 +197,7 @@ func (s *Service) checkAccounts(ctx context.Context, req request.Request, accoun
 			probs.AddKind(request.Forbidden, req.Field(id), "%q is not an owner of %s (not listed in its %q tag)", req.Requester, id, tagKey)
 		}
 	}
-	return probs, nil
+	return probs, strategy, nil
 }
 
 // recheck makes the booking's checks again for a request about to open: the requester is still an
@@ -195,8 +210,29 @@ func (s *Service) recheck(ctx context.Context, rec ledger.Record) (request.Probl
 		probs.AddKind(request.Forbidden, "requester", "%q is no longer an administrator", rec.Requester)
 		return probs, nil
 	}
-	probs, err := s.checkAccounts(ctx, req, rec.AccountIDs)
+	strategy := rec.Strategy
+	if strategy == "" {
+		strategy = contract.StrategyDetach
+	}
+	probs, _, err := s.checkAccounts(ctx, req, rec.AccountIDs, strategy)
 	return sortByField(probs), err
+}
+
+// strategyFor decides how a request's accounts are lifted: the configured strategy, or for auto
+// detach when every account allows it (the guardrail attached to it alone, a slot free), else
+// exempt.
+func (s *Service) strategyFor(reports map[string]guardrail.Report, accounts []string) string {
+	switch s.Config.LiftStrategy {
+	case contract.StrategyExempt:
+		return contract.StrategyExempt
+	case contract.StrategyAuto:
+		for _, id := range accounts {
+			if s.Guardrail.Problem(reports[id]) != "" {
+				return contract.StrategyExempt
+			}
+		}
+	}
+	return contract.StrategyDetach
 }
 
 func conflictProblems(req request.Request, c *ledger.ConflictError) request.Problems {

@@ -126,13 +126,18 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 		s.logError(ctx, "read leases", id, err)
 		return rec, retryLater(err)
 	}
-	s.Log.InfoContext(ctx, "restoring guardrail", "requestId", id, "accounts", len(accounts), "mode", mode)
-	if err := s.Guardrail.Restore(ctx, guardrail.Window{RequestID: id, AccountIDs: accounts, PolicyID: rec.WindowPolicyID}); err != nil {
+	s.Log.InfoContext(ctx, "restoring guardrail", "requestId", id, "accounts", len(accounts), "mode", mode, "strategy", rec.Strategy)
+	if rec.Strategy == contract.StrategyExempt {
+		err = s.writeExempt(ctx, id, true)
+	} else {
+		err = s.Guardrail.Restore(ctx, guardrail.Window{RequestID: id, AccountIDs: accounts, PolicyID: rec.WindowPolicyID})
+	}
+	if err != nil {
 		s.logError(ctx, "restore guardrail", id, err)
 		if nerr := s.Ledger.NoteError(ctx, id, "restore failed: "+err.Error()); nerr != nil {
 			s.logError(ctx, "note error", id, nerr)
 		}
-		if guardrail.IsTransient(err) {
+		if guardrail.IsTransient(err) || errors.Is(err, ledger.ErrLocked) {
 			return rec, &contract.Throttled{Msg: err.Error()}
 		}
 		return rec, &contract.RestoreFailed{Msg: err.Error()}
@@ -146,6 +151,13 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 			return rec, s.stateError(ctx, id, err)
 		}
 		ended = to == ledger.Closed
+	}
+	if rec.Strategy == contract.StrategyExempt {
+		// Rendered again now that the record no longer holds: a writer that read it while it
+		// still did may have put its exemption back. The sweep renders it again too.
+		if err := s.writeExempt(ctx, id, true); err != nil {
+			s.logError(ctx, "render the guardrail's document again", id, err)
+		}
 	}
 	if err := s.Ledger.Release(ctx, id, held); err != nil {
 		s.logError(ctx, "release leases", id, err)

@@ -86,9 +86,13 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 	if restoreAt.IsZero() { // OPENING recorded by a version that fixed restoreAt after the lift
 		restoreAt = s.Now().Truncate(time.Second).Add(time.Duration(rec.Hours) * time.Hour)
 	}
-	s.Log.InfoContext(ctx, "lifting guardrail", "requestId", id, "accounts", len(rec.AccountIDs), "until", FormatTime(restoreAt))
-	policyID, err := s.Guardrail.Lift(ctx, guardrail.Window{RequestID: id, End: restoreAt, AccountIDs: rec.AccountIDs, PolicyID: rec.WindowPolicyID})
-	if err != nil {
+	s.Log.InfoContext(ctx, "lifting guardrail", "requestId", id, "accounts", len(rec.AccountIDs), "until", FormatTime(restoreAt), "strategy", rec.Strategy)
+	var policyID string
+	if rec.Strategy == contract.StrategyExempt {
+		if err := s.writeExempt(ctx, "", false); err != nil {
+			return rec, s.exemptFailed(ctx, rec, err)
+		}
+	} else if policyID, err = s.Guardrail.Lift(ctx, guardrail.Window{RequestID: id, End: restoreAt, AccountIDs: rec.AccountIDs, PolicyID: rec.WindowPolicyID}); err != nil {
 		return rec, s.detachFailed(ctx, rec, err)
 	}
 	openedAt := s.Now().Truncate(time.Second)
@@ -96,18 +100,19 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 		s.logError(ctx, "extend leases", id, err)
 		return rec, retryLater(err)
 	}
-	rec, err = s.Ledger.Transition(ctx, id, ledger.Open, ActorDetach,
-		fmt.Sprintf("guardrail lifted from %d account(s); the window's SCP %s denies the root user from %s", len(rec.AccountIDs), policyID, FormatTime(restoreAt)),
+	note := fmt.Sprintf("guardrail lifted from %d account(s); the window's SCP %s denies the root user from %s", len(rec.AccountIDs), policyID, FormatTime(restoreAt))
+	if rec.Strategy == contract.StrategyExempt {
+		note = fmt.Sprintf("%d account(s) exempted in the guardrail's document, which denies their root user from %s", len(rec.AccountIDs), FormatTime(restoreAt))
+	}
+	rec, err = s.Ledger.Transition(ctx, id, ledger.Open, ActorDetach, note,
 		ledger.Change{OpenedAt: openedAt, RestoreAt: restoreAt, WindowPolicyID: policyID})
 	var terr *ledger.TransitionError
 	if errors.As(err, &terr) {
 		// Someone settled the request while we were lifting (the safety net, after the execution
 		// was stopped): it is no longer ours to open, so put back what we lifted.
 		s.Log.WarnContext(ctx, "request settled during the lift; putting the guardrail back", "requestId", id, "status", terr.Current)
-		accounts, lerr := s.ours(ctx, rec)
-		if lerr == nil {
-			lerr = s.Guardrail.Restore(ctx, guardrail.Window{RequestID: id, AccountIDs: accounts, PolicyID: policyID})
-		}
+		rec.WindowPolicyID = policyID
+		lerr := s.putBack(ctx, rec)
 		if lerr != nil {
 			s.logError(ctx, "put back after a lost race", id, lerr)
 			return rec, &contract.RestoreFailed{Msg: lerr.Error()}
@@ -120,6 +125,48 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 	s.Log.InfoContext(ctx, "window open", "requestId", id, "openedAt", FormatTime(openedAt), "restoreAt", FormatTime(restoreAt))
 	s.Announce(ctx, rec)
 	return rec, nil
+}
+
+// putBack undoes a request's lift on the accounts it still holds, by its strategy: the guardrail's
+// document rendered without it, or the guardrail back in place of the window's SCP.
+func (s *Service) putBack(ctx context.Context, rec ledger.Record) error {
+	if rec.Strategy == contract.StrategyExempt {
+		return s.writeExempt(ctx, rec.RequestID, true)
+	}
+	accounts, err := s.ours(ctx, rec)
+	if err != nil {
+		return err
+	}
+	return s.Guardrail.Restore(ctx, guardrail.Window{RequestID: rec.RequestID, AccountIDs: accounts, PolicyID: rec.WindowPolicyID})
+}
+
+// exemptFailed records a failed lift by the exempt strategy. A busy lock or a transient failure
+// leaves the request OPENING for the state machine to retry; otherwise it fails, and the document
+// is rendered without it (a restore failure if that fails too).
+func (s *Service) exemptFailed(ctx context.Context, rec ledger.Record, err error) error {
+	s.logError(ctx, "lift guardrail (exempt)", rec.RequestID, err)
+	if errors.Is(err, ledger.ErrLocked) || guardrail.IsTransient(err) {
+		_ = s.Ledger.NoteError(ctx, rec.RequestID, err.Error())
+		return &contract.Throttled{Msg: err.Error()}
+	}
+	failed, terr := s.Ledger.Transition(ctx, rec.RequestID, ledger.Failed, ActorDetach, err.Error(), ledger.Change{LastError: err.Error()})
+	if terr != nil {
+		s.logError(ctx, "record failure", rec.RequestID, terr)
+	}
+	if werr := s.writeExempt(context.WithoutCancel(ctx), rec.RequestID, true); werr != nil {
+		s.logError(ctx, "render the guardrail without the failed window", rec.RequestID, werr)
+		return &contract.RestoreFailed{Msg: err.Error() + "; rendering the guardrail without it also failed: " + werr.Error()}
+	}
+	if rerr := s.Ledger.Release(ctx, rec.RequestID, rec.AccountIDs); rerr != nil {
+		s.logError(ctx, "release leases", rec.RequestID, rerr)
+	}
+	if terr == nil {
+		s.Announce(ctx, failed)
+	}
+	if errors.Is(err, ErrDocumentChanged) {
+		s.metric(contract.MetricGuardrailChanged, 1)
+	}
+	return &contract.DetachFailed{Msg: err.Error()}
 }
 
 // detachFailed records a failed lift. Transient failures leave the request OPENING for the state
@@ -213,9 +260,10 @@ func (s *Service) guardrailMayBeLifted(ctx context.Context, id string) error {
 	return &contract.DetachFailed{Msg: problem + ": nothing lifted"}
 }
 
-// GuardrailProblem says what is wrong with the guardrail's document, or "": it must be the
-// pinned one (guardrailContentSha256, or the document rootwindow first saw, pinned in the ledger)
-// and hold nothing but the root deny and the statements allowed by Sid.
+// GuardrailProblem says what is wrong with the guardrail's document, or "": not a policy Control
+// Tower manages; holding nothing but the root deny and the statements allowed by Sid; and, for the
+// detach strategy, the pinned document (guardrailContentSha256, or the document rootwindow first
+// saw, pinned in the ledger), or, for the exempt strategy, the document rootwindow last wrote.
 func (s *Service) GuardrailProblem(ctx context.Context) (string, error) {
 	c, err := s.Guardrail.Content(ctx)
 	if err != nil {
@@ -225,13 +273,11 @@ func (s *Service) GuardrailProblem(ctx context.Context) (string, error) {
 	if strings.HasPrefix(c.Name, guardrail.ControlTowerPrefix) {
 		return fmt.Sprintf("the guardrail %s (%s) is an SCP AWS Control Tower manages: Control Tower reports a change to it as drift and puts it back, so rootwindow does not lift it; attach a root-deny SCP of your own to each account and name it in guardrailPolicyId", id, c.Name), nil
 	}
-	extra, err := guardrail.ExtraStatements(c.Text, s.Config.GuardrailAllowedSids)
-	if err != nil {
-		return fmt.Sprintf("the guardrail %s cannot be checked: %v", id, err), nil
+	if s.exemptInUse() {
+		return s.exemptDocumentProblem(ctx, c)
 	}
-	if len(extra) > 0 {
-		return fmt.Sprintf("the guardrail %s holds statements besides the root deny (%s): lifting it would lift them too; allow them by Sid in guardrailAllowedStatements, or move them to another SCP",
-			id, strings.Join(extra, ", ")), nil
+	if p := s.extraStatementsProblem(c.Text); p != "" {
+		return p, nil
 	}
 	pinned := s.Config.GuardrailSHA256
 	if pinned == "" {
@@ -244,4 +290,19 @@ func (s *Service) GuardrailProblem(ctx context.Context) (string, error) {
 			id, c.SHA256[:12], pinned[:min(12, len(pinned))]), nil
 	}
 	return "", nil
+}
+
+// extraStatementsProblem refuses a document holding statements besides the root deny that no
+// operator allowed by Sid: lifting the guardrail would lift them too.
+func (s *Service) extraStatementsProblem(doc string) string {
+	id := s.Guardrail.PolicyID()
+	extra, err := guardrail.ExtraStatements(doc, s.Config.GuardrailAllowedSids)
+	if err != nil {
+		return fmt.Sprintf("the guardrail %s cannot be checked: %v", id, err)
+	}
+	if len(extra) > 0 {
+		return fmt.Sprintf("the guardrail %s holds statements besides the root deny (%s): lifting it would lift them too; allow them by Sid in guardrailAllowedStatements, or move them to another SCP",
+			id, strings.Join(extra, ", "))
+	}
+	return ""
 }

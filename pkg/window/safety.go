@@ -149,6 +149,13 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	}
 	lifted := s.settleOver(ctx, leases, &rep)
 	s.cleanUpWindowPolicies(ctx, &rep)
+	if s.exemptInUse() {
+		// The guardrail's document converges on the ledger: an exemption a restore left behind
+		// goes. A document someone else changed is not overwritten; checkDrift reports it.
+		if err := s.writeExempt(ctx, "", false); err != nil && !errors.Is(err, ErrDocumentChanged) {
+			s.failed(ctx, &rep, "render the guardrail's document", err)
+		}
+	}
 	known := s.flushRecent(ctx, leases, &rep)
 	s.checkDrift(ctx, known, lifted, &rep)
 	s.Log.InfoContext(ctx, "sweep done", "settled", len(rep.Settled), "checked", rep.Checked, "drift", len(rep.Drift), "errors", len(rep.Errors))
@@ -171,9 +178,15 @@ func (s *Service) settleOver(ctx context.Context, leases []ledger.Lease, rep *Sw
 	for id, ls := range byRequest {
 		rec, err := s.Ledger.Get(ctx, id)
 		if errors.Is(err, ledger.ErrNotFound) {
-			// A lease without its request: put the guardrail back and drop it.
+			// A lease without its request: put the guardrail back and drop it (under exempt,
+			// the document's render counts only requests on record, so it holds no exemption).
 			accounts := accountsOf(ls)
-			if err := s.Guardrail.Restore(ctx, guardrail.Window{RequestID: id, AccountIDs: accounts}); err != nil {
+			if s.Config.LiftStrategy == contract.StrategyExempt {
+				err = nil
+			} else {
+				err = s.Guardrail.Restore(ctx, guardrail.Window{RequestID: id, AccountIDs: accounts})
+			}
+			if err != nil {
 				s.failed(ctx, rep, "restore orphan leases of "+id, err)
 			} else if err := s.Ledger.Release(ctx, id, accounts); err != nil {
 				s.failed(ctx, rep, "release orphan leases of "+id, err)
@@ -270,8 +283,20 @@ func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool,
 		}
 	}
 	sort.Strings(check)
+	var covered map[string]bool
+	if s.exemptInUse() && len(check) > 0 {
+		// The guardrail may apply from an OU or the root: attached anywhere above counts.
+		var err error
+		if covered, err = s.Guardrail.Covers(ctx, check); err != nil {
+			s.failed(ctx, rep, "check where the guardrail applies", err)
+			check = nil
+		}
+	}
 	for _, a := range check {
-		attached, err := s.Guardrail.IsAttached(ctx, a)
+		attached, err := covered[a], error(nil)
+		if covered == nil {
+			attached, err = s.Guardrail.IsAttached(ctx, a)
+		}
 		if err != nil {
 			s.failed(ctx, rep, "check "+a, err)
 			continue

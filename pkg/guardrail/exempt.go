@@ -1,0 +1,231 @@
+package guardrail
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+)
+
+// The exempt strategy lifts a guardrail attached anywhere (the root, OUs, accounts, several) by
+// rewriting its document: the root deny keeps applying to every account except those in an open
+// window, and for each window's end a statement denies the root user of its accounts from that
+// instant (DateGreaterThan aws:CurrentTime), so that AWS closes every window by its own clock
+// whatever becomes of rootwindow. The document is rendered from the base document (the pinned
+// one, as it is with no window open) and the open windows alone: the same windows give the same
+// bytes. Root users carry no principal tags, so the exemption is by aws:PrincipalAccount.
+
+// Exemption is one open window as the guardrail's document holds it.
+type Exemption struct {
+	AccountIDs []string
+	End        time.Time
+}
+
+// ExemptSidPrefix starts the Sid of every statement the exempt strategy adds.
+const ExemptSidPrefix = "Rootwindow"
+
+// Canonical is a policy document as rootwindow writes it: its JSON re-encoded with keys in order
+// and Statement as a list, so that two documents that say the same compare equal.
+func Canonical(doc string) (string, error) {
+	m, stmts, err := parseDoc(doc)
+	if err != nil {
+		return "", err
+	}
+	m["Statement"] = stmts
+	b, err := json.Marshal(m)
+	return string(b), err
+}
+
+// DocumentSHA256 is the hex SHA-256 of a document's canonical form.
+func DocumentSHA256(doc string) (string, error) {
+	c, err := Canonical(doc)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256([]byte(c))
+	return hex.EncodeToString(sum[:]), nil
+}
+
+func parseDoc(doc string) (map[string]any, []any, error) {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(doc), &m); err != nil {
+		return nil, nil, fmt.Errorf("the guardrail's document is not JSON: %w", err)
+	}
+	switch st := m["Statement"].(type) {
+	case []any:
+		return m, st, nil
+	case map[string]any:
+		return m, []any{st}, nil
+	}
+	return nil, nil, errors.New("the guardrail's document has no statements")
+}
+
+// RenderExempt renders the guardrail's document from base with the exemptions: every root-deny
+// statement of base (see ExtraStatements) gains `StringNotEquals aws:PrincipalAccount` listing
+// every exempted account (with any it already listed), and for each distinct end one statement
+// per root deny denies the root user of the accounts ending then, from that instant. With no
+// exemptions it is base's canonical form.
+func RenderExempt(base string, exemptions []Exemption) (string, error) {
+	m, stmts, err := parseDoc(base)
+	if err != nil {
+		return "", err
+	}
+	var denies []map[string]any
+	for i, s := range stmts {
+		st, ok := s.(map[string]any)
+		if !ok {
+			return "", fmt.Errorf("the guardrail's statement %d is not an object", i)
+		}
+		if sid, _ := st["Sid"].(string); strings.HasPrefix(sid, ExemptSidPrefix) {
+			return "", fmt.Errorf("the guardrail's base document already holds a statement rootwindow writes (%s)", sid)
+		}
+		if isRootDenyDoc(st) {
+			denies = append(denies, st)
+		}
+	}
+	if len(exemptions) == 0 {
+		m["Statement"] = stmts
+		b, err := json.Marshal(m)
+		return string(b), err
+	}
+	if len(denies) == 0 {
+		return "", errors.New("the guardrail's document has no root deny to exempt accounts from")
+	}
+	// The end statements carry each root deny's conditions as base has them.
+	original := make([]map[string]any, len(denies))
+	for i, st := range denies {
+		if _, err := conditionOf(st, i); err != nil {
+			return "", err
+		}
+		b, _ := json.Marshal(st["Condition"])
+		if err := json.Unmarshal(b, &original[i]); err != nil {
+			return "", err
+		}
+	}
+	var all []string
+	byEnd := map[time.Time][]string{}
+	for _, e := range exemptions {
+		end := e.End.UTC().Truncate(time.Second)
+		for _, a := range e.AccountIDs {
+			all = append(all, a)
+			byEnd[end] = append(byEnd[end], a)
+		}
+	}
+	for i, st := range denies {
+		cond, err := conditionOf(st, i)
+		if err != nil {
+			return "", err
+		}
+		ne, _ := cond["StringNotEquals"].(map[string]any)
+		if ne == nil {
+			ne = map[string]any{}
+		}
+		accounts := append(values(ne["aws:PrincipalAccount"]), all...)
+		ne["aws:PrincipalAccount"] = sortedUnique(accounts)
+		cond["StringNotEquals"] = ne
+	}
+	ends := make([]time.Time, 0, len(byEnd))
+	for end := range byEnd {
+		ends = append(ends, end)
+	}
+	sort.Slice(ends, func(i, j int) bool { return ends[i].Before(ends[j]) })
+	for _, end := range ends {
+		for i, st := range denies {
+			after := map[string]any{}
+			for op, keys := range original[i] {
+				after[op] = keys
+			}
+			eq, _ := after["StringEquals"].(map[string]any)
+			if eq == nil {
+				eq = map[string]any{}
+			}
+			eq["aws:PrincipalAccount"] = sortedUnique(byEnd[end])
+			after["StringEquals"] = eq
+			after["DateGreaterThan"] = map[string]any{"aws:CurrentTime": end.Format(time.RFC3339)}
+			sid := ExemptSidPrefix + "End" + end.Format("20060102T150405Z")
+			if len(denies) > 1 {
+				sid += fmt.Sprintf("S%d", i)
+			}
+			stmts = append(stmts, map[string]any{"Sid": sid, "Effect": "Deny", "Action": st["Action"], "Resource": st["Resource"], "Condition": after})
+		}
+	}
+	m["Statement"] = stmts
+	b, err := json.Marshal(m)
+	return string(b), err
+}
+
+// conditionOf is a root-deny statement's Condition, refusing one whose aws:PrincipalAccount
+// conditions the exemption could not merge with.
+func conditionOf(st map[string]any, i int) (map[string]any, error) {
+	cond, _ := st["Condition"].(map[string]any)
+	if cond == nil {
+		cond = map[string]any{}
+		st["Condition"] = cond
+	}
+	for op, keys := range cond {
+		km, _ := keys.(map[string]any)
+		for k := range km {
+			if strings.EqualFold(k, "aws:PrincipalAccount") && op != "StringNotEquals" {
+				return nil, fmt.Errorf("the guardrail's root deny %d already conditions aws:PrincipalAccount with %s: rootwindow cannot add an exemption to it", i, op)
+			}
+			if strings.EqualFold(k, "aws:CurrentTime") {
+				return nil, fmt.Errorf("the guardrail's root deny %d already conditions on aws:CurrentTime: a window cannot be bounded by time", i)
+			}
+		}
+	}
+	return cond, nil
+}
+
+func isRootDenyDoc(st map[string]any) bool {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return false
+	}
+	var s statement
+	return json.Unmarshal(b, &s) == nil && isRootDeny(s)
+}
+
+func sortedUnique(in []string) []any {
+	s := slices.Clone(in)
+	sort.Strings(s)
+	s = slices.Compact(s)
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// WriteDocument writes the guardrail's document (UpdatePolicy), reads it back and checks that
+// Organizations holds exactly what was written. UpdatePolicy has no compare-and-swap: callers
+// serialize writes (a lock in the ledger) and check what they replace.
+func (g *Guardrail) WriteDocument(ctx context.Context, doc string) error {
+	if n := len(doc); n > g.opts.Quotas.Size {
+		return fmt.Errorf("the guardrail's document would be %d characters, over the SCP size quota of %d", n, g.opts.Quotas.Size)
+	}
+	err := g.call(ctx, "UpdatePolicy", g.policyID, func() error {
+		_, err := g.api.UpdatePolicy(ctx, &organizations.UpdatePolicyInput{PolicyId: aws.String(g.policyID), Content: aws.String(doc)})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("update policy %s: %w", g.policyID, err)
+	}
+	c, err := g.Content(ctx)
+	if err != nil {
+		return err
+	}
+	if c.Text != doc {
+		return fmt.Errorf("the guardrail %s does not hold what was just written to it: someone else is changing it", g.policyID)
+	}
+	g.opts.Logger.Info("guardrail document written", "policy", g.policyID, "characters", len(doc))
+	return nil
+}

@@ -1,0 +1,73 @@
+package guardrail_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
+	"github.com/rootwindow/rootwindow/pkg/policy"
+)
+
+func TestRenderExempt(t *testing.T) {
+	const base = `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]},"BoolIfExists":{"aws:AssumedRoot":"false"}}},{"Sid":"DenyLeaveOrg","Effect":"Deny","Action":"organizations:LeaveOrganization","Resource":"*"}]}`
+	e1 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	e2 := e1.Add(90 * time.Minute)
+	ex := []guardrail.Exemption{{AccountIDs: []string{"111111111111"}, End: e1}, {AccountIDs: []string{"333333333333", "222222222222"}, End: e2}, {AccountIDs: []string{"444444444444"}, End: e2}}
+	doc, err := guardrail.RenderExempt(base, ex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := guardrail.RenderExempt(base, []guardrail.Exemption{ex[2], ex[0], ex[1]})
+	if again != doc {
+		t.Errorf("the render depends on the order of the windows:\n%s\n%s", doc, again)
+	}
+	if n := strings.Count(doc, `"Sid":"RootwindowEnd`); n != 2 {
+		t.Errorf("%d end statements, want one per end (windows sharing an end share one):\n%s", n, doc)
+	}
+	parsed, err := policy.Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _ := policy.Parse([]byte(orgemu.FullAWSAccessContent))
+	allowed := func(account string, at time.Time, assumed bool) bool {
+		return policy.Permits([][]policy.Document{{full, parsed}}, policy.RootUser(account, at, assumed))
+	}
+	for _, tt := range []struct {
+		account string
+		at      time.Time
+		want    bool
+	}{
+		{"111111111111", e1.Add(-time.Second), true},
+		{"111111111111", e1, true},
+		{"111111111111", e1.Add(time.Second), false},
+		{"222222222222", e1.Add(time.Second), true},
+		{"444444444444", e2.Add(-time.Second), true},
+		{"444444444444", e2.Add(time.Second), false},
+		{"555555555555", e1.Add(-time.Hour), false}, // in no window
+	} {
+		if got := allowed(tt.account, tt.at, false); got != tt.want {
+			t.Errorf("root on %s at %s: %v, want %v", tt.account, tt.at.Format(time.RFC3339), got, tt.want)
+		}
+	}
+	// What the base allows beside the root deny stays: a centralized root session is never denied.
+	if !allowed("555555555555", e1, true) || !allowed("111111111111", e2.Add(time.Hour), true) {
+		t.Error("the aws:AssumedRoot exemption was lost")
+	}
+	// The other statements stay as they were.
+	if !strings.Contains(doc, `"Sid":"DenyLeaveOrg"`) {
+		t.Errorf("a statement was dropped:\n%s", doc)
+	}
+	// No window: base, canonical.
+	none, _ := guardrail.RenderExempt(base, nil)
+	if c, _ := guardrail.Canonical(base); none != c {
+		t.Errorf("no window:\n%s\nwant\n%s", none, c)
+	}
+	if _, err := guardrail.RenderExempt(doc, ex); err == nil || !strings.Contains(err.Error(), "already holds a statement rootwindow writes") {
+		t.Errorf("a rendered document taken as base: %v", err)
+	}
+	if _, err := guardrail.RenderExempt(`{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:root"},"StringEquals":{"aws:PrincipalAccount":"1"}}}}`, ex); err == nil {
+		t.Error("an exemption merged into a condition it cannot merge with")
+	}
+}

@@ -1,0 +1,204 @@
+package window
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
+
+// The exempt strategy (see package guardrail) keeps the guardrail's document equal to the render
+// of its base document and the ledger's open windows: lifting a window writes the render with it,
+// restoring writes the render without it, and the sweep writes the render again, so that the
+// document converges on the ledger. Writes take the ledger's lock on the guardrail, because
+// Organizations' UpdatePolicy has no compare-and-swap, and each checks that the document is still
+// the one rootwindow last wrote before replacing it.
+
+// Lock timing for the guardrail's document: a writer holds it at most lockTTL (a Lambda's
+// longest run), and waits up to lockPatience for another writer.
+const (
+	lockTTL      = 5 * time.Minute
+	lockPatience = 60 * time.Second
+)
+
+// ErrDocumentChanged is a guardrail whose document is not the one rootwindow last wrote.
+var ErrDocumentChanged = errors.New("the guardrail's document changed since rootwindow last wrote it")
+
+// exemptInUse reports whether requests may be lifted by rewriting the guardrail's document.
+func (s *Service) exemptInUse() bool { return s.Config.LiftStrategy != "" && s.Config.LiftStrategy != contract.StrategyDetach }
+
+// exemptions lists the windows the guardrail's document exempts now: exempt requests OPENING or
+// OPEN (restoreAt fixed), except the one named.
+func (s *Service) exemptions(ctx context.Context, except string) ([]guardrail.Exemption, error) {
+	leases, err := s.Ledger.AllLeases(ctx)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	var out []guardrail.Exemption
+	for _, l := range leases {
+		if seen[l.RequestID] || l.RequestID == except {
+			continue
+		}
+		seen[l.RequestID] = true
+		rec, err := s.Ledger.Get(ctx, l.RequestID)
+		if errors.Is(err, ledger.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if rec.Strategy == contract.StrategyExempt && (rec.Status == ledger.Opening || rec.Status == ledger.Open) && !rec.RestoreAt.IsZero() {
+			out = append(out, guardrail.Exemption{AccountIDs: rec.AccountIDs, End: rec.RestoreAt})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].End.Before(out[j].End) })
+	return out, nil
+}
+
+// base is the guardrail's pinned base document, pinning the live one if none is: it must then be
+// a document rootwindow did not write (no Rootwindow* statement) and, when configured, have the
+// configured hash.
+func (s *Service) base(ctx context.Context, live guardrail.Content) (ledger.Base, string, error) {
+	b, found, err := s.Ledger.GuardrailBase(ctx)
+	if err != nil {
+		return b, "", err
+	}
+	pinned := s.Config.GuardrailSHA256
+	if !found {
+		if _, err := guardrail.RenderExempt(live.Text, nil); err != nil {
+			return b, fmt.Sprintf("the guardrail %s cannot be pinned as the base document: %v", s.Guardrail.PolicyID(), err), nil
+		}
+		if pinned != "" && live.SHA256 != pinned {
+			return b, fmt.Sprintf("the guardrail %s's document is not the pinned one (sha256 %s, pinned %s)", s.Guardrail.PolicyID(), live.SHA256[:12], pinned[:12]), nil
+		}
+		written, err := guardrail.DocumentSHA256(live.Text)
+		if err != nil {
+			return b, err.Error(), nil
+		}
+		b, err = s.Ledger.PinBase(ctx, ledger.Base{Content: live.Text, SHA256: live.SHA256, Written: written})
+		return b, "", err
+	}
+	if pinned != "" && b.SHA256 != pinned {
+		return b, fmt.Sprintf("the guardrail %s's base document in the ledger (sha256 %s) is not the configured one (%s): an operator re-pins it", s.Guardrail.PolicyID(), b.SHA256[:12], pinned[:12]), nil
+	}
+	return b, "", nil
+}
+
+// exemptDocumentProblem says what is wrong with the guardrail's document under the exempt (or
+// auto) strategy, or "": the live document must be the one rootwindow last wrote, and under auto,
+// where a request may be detached, its base must hold nothing but the root deny and allowed
+// statements.
+func (s *Service) exemptDocumentProblem(ctx context.Context, live guardrail.Content) (string, error) {
+	b, problem, err := s.base(ctx, live)
+	if err != nil || problem != "" {
+		return problem, err
+	}
+	// An exemption leaves every other statement in force; a detach (under auto) lifts them too.
+	if s.Config.LiftStrategy == contract.StrategyAuto {
+		if p := s.extraStatementsProblem(b.Content); p != "" {
+			return p, nil
+		}
+	}
+	sha, err := guardrail.DocumentSHA256(live.Text)
+	if err != nil || sha != b.Written {
+		return fmt.Sprintf("%s (%s): rootwindow lifts only a document it wrote; an operator puts it back or re-pins the base",
+			ErrDocumentChanged.Error(), s.Guardrail.PolicyID()), nil
+	}
+	return "", nil
+}
+
+// writeExempt renders the guardrail's document from its base and the open windows (less except)
+// and writes it if the live document differs. A live document someone else changed is not
+// replaced (ErrDocumentChanged), unless force: a restore writes the render anyway, since it
+// exempts fewer accounts, never more.
+func (s *Service) writeExempt(ctx context.Context, except string, force bool) error {
+	holder := except + "/" + randomHex()
+	release, err := s.Ledger.Lock(ctx, "guardrail", holder, lockTTL, lockPatience)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := release(context.WithoutCancel(ctx)); err != nil {
+			s.Log.ErrorContext(ctx, "release the guardrail's lock", "error", err.Error())
+		}
+	}()
+	live, err := s.Guardrail.Content(ctx)
+	if err != nil {
+		return err
+	}
+	b, problem, err := s.base(ctx, live)
+	if err != nil {
+		return err
+	}
+	if problem != "" {
+		return errors.New(problem)
+	}
+	ex, err := s.exemptions(ctx, except)
+	if err != nil {
+		return err
+	}
+	doc, err := guardrail.RenderExempt(b.Content, ex)
+	if err != nil {
+		return err
+	}
+	current, _ := guardrail.Canonical(live.Text)
+	if current == doc {
+		return nil
+	}
+	if sha, _ := guardrail.DocumentSHA256(live.Text); sha != b.Written {
+		s.metric(contract.MetricGuardrailChanged, 1)
+		if !force {
+			return ErrDocumentChanged
+		}
+		s.Log.ErrorContext(ctx, "GUARDRAIL CHANGED: writing the ledger's render over it to restore a window", "policy", s.Guardrail.PolicyID())
+	}
+	if err := s.Guardrail.WriteDocument(ctx, doc); err != nil {
+		return err
+	}
+	written, _ := guardrail.DocumentSHA256(doc)
+	if err := s.Ledger.MarkWritten(ctx, written); err != nil {
+		return err
+	}
+	s.Log.InfoContext(ctx, "guardrail's document rendered", "windows", len(ex))
+	return nil
+}
+
+// fitsExempt checks that the guardrail's document would stay within the size quota with one more
+// window on accounts until end; "" when it fits.
+func (s *Service) fitsExempt(ctx context.Context, accounts []string, end time.Time) (string, error) {
+	live, err := s.Guardrail.Content(ctx)
+	if err != nil {
+		return "", err
+	}
+	b, problem, err := s.base(ctx, live)
+	if err != nil || problem != "" {
+		return problem, err
+	}
+	ex, err := s.exemptions(ctx, "")
+	if err != nil {
+		return "", err
+	}
+	doc, err := guardrail.RenderExempt(b.Content, append(ex, guardrail.Exemption{AccountIDs: accounts, End: end}))
+	if err != nil {
+		return err.Error(), nil
+	}
+	if quota := s.Config.SCPSizeQuota; quota > 0 && len(doc) > quota {
+		return fmt.Sprintf("the guardrail's document would be %d characters with this window, over the SCP size quota of %d, with %d window(s) open: ask again when one has ended, or for fewer accounts",
+			len(doc), quota, len(ex)), nil
+	}
+	return "", nil
+}
+
+func randomHex() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
