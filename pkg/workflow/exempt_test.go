@@ -54,7 +54,9 @@ func layoutEnv(t *testing.T, layout, strategy string) *env {
 	return e
 }
 
-func (e *env) rootAllowed(account string, at time.Time) bool { return e.org.RootAllowed(account, at, false) }
+func (e *env) rootAllowed(account string, at time.Time) bool {
+	return e.org.RootAllowed(account, at, false)
+}
 
 // lift validates and lifts request id on accounts, and returns its record.
 func (e *env) lift(t *testing.T, id string, accounts ...string) ledger.Record {
