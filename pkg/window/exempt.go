@@ -32,7 +32,9 @@ const (
 var ErrDocumentChanged = errors.New("the guardrail's document changed since rootwindow last wrote it")
 
 // exemptInUse reports whether requests may be lifted by rewriting the guardrail's document.
-func (s *Service) exemptInUse() bool { return s.Config.LiftStrategy != "" && s.Config.LiftStrategy != contract.StrategyDetach }
+func (s *Service) exemptInUse() bool {
+	return s.Config.LiftStrategy != "" && s.Config.LiftStrategy != contract.StrategyDetach
+}
 
 // exemptions lists the windows the guardrail's document exempts now: exempt requests OPENING or
 // OPEN (restoreAt fixed), except the one named.
