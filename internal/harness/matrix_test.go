@@ -10,6 +10,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/harness"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
@@ -41,6 +42,8 @@ type faultRow struct {
 	// gone: rootwindow is gone mid-window (no safety net, no sweeper, no restore): AWS itself must
 	// block the root user from the window's end. The safety net then cleans up for the next row.
 	gone bool
+	// strategy, when set, is the lift strategy the handlers run with (the detach strategy else).
+	strategy string
 }
 
 const safetyNet = "rootwindow:safety-net"
@@ -98,6 +101,15 @@ func matrix() []faultRow {
 		faultRow{name: "aborted at " + stack.StateHold, abortAt: stack.StateHold, execution: "ABORTED", end: endClosed, by: safetyNet},
 		faultRow{name: "aborted at " + stack.StateReattach, abortAt: stack.StateReattach, execution: "ABORTED", end: endClosed},
 		faultRow{name: "rootwindow gone mid-window", abortAt: stack.StateHold, gone: true, execution: "ABORTED", end: endClosed, by: safetyNet},
+		// The exempt strategy: the guardrail's document rewritten, attachments untouched.
+		faultRow{name: "exempt UpdatePolicy throttled ×3", strategy: contract.StrategyExempt, faults: []orgemu.Fault{{Op: "UpdatePolicy", Code: "TooManyRequestsException", Times: 3}},
+			execution: "SUCCEEDED", end: endClosed},
+		faultRow{name: "exempt UpdatePolicy ConcurrentModificationException ×15", strategy: contract.StrategyExempt, faults: []orgemu.Fault{{Op: "UpdatePolicy", Code: "ConcurrentModificationException", Times: 15}},
+			execution: "SUCCEEDED", end: endClosed, invoked: map[string]int{contract.TaskDetach: 2}},
+		faultRow{name: "exempt UpdatePolicy AccessDeniedException on the lift", strategy: contract.StrategyExempt, faults: []orgemu.Fault{{Op: "UpdatePolicy", Code: "AccessDeniedException", Times: 1}},
+			execution: "FAILED", end: endFailed},
+		faultRow{name: "exempt aborted at " + stack.StateHold, strategy: contract.StrategyExempt, abortAt: stack.StateHold, execution: "ABORTED", end: endClosed, by: safetyNet},
+		faultRow{name: "exempt rootwindow gone mid-window", strategy: contract.StrategyExempt, abortAt: stack.StateHold, gone: true, execution: "ABORTED", end: endClosed, by: safetyNet},
 	)
 }
 
@@ -116,6 +128,12 @@ func TestFaultMatrix(t *testing.T) {
 				h.SetInvokeTimeout(contract.TaskDetach, 0, 0)
 				h.SetInvokeTimeout(contract.TaskReattach, 0, 0)
 			}()
+			if row.strategy != "" {
+				if err := h.Configure(s.ctx, map[string]string{contract.EnvLiftStrategy: row.strategy}); err != nil {
+					t.Fatal(err)
+				}
+				defer func() { _ = h.Configure(s.ctx, nil) }()
+			}
 			for _, f := range row.faults {
 				h.Org.Inject(f)
 			}
@@ -197,6 +215,14 @@ func TestFaultMatrix(t *testing.T) {
 			}
 			if leases, _ := h.Ledger().Leases(s.ctx, accounts); len(leases) != 0 {
 				t.Errorf("leases left: %v", leases)
+			}
+			if row.strategy == contract.StrategyExempt {
+				// The document says what its base says (in rootwindow's canonical form once written).
+				base, _ := guardrail.Canonical(orgemu.GuardrailContent)
+				if live, _ := guardrail.Canonical(h.Org.Content(orgemu.GuardrailID)); live != base {
+					t.Errorf("the guardrail's document is not its base:\n%s", h.Org.Content(orgemu.GuardrailID))
+				}
+				h.Org.SetContent(orgemu.GuardrailID, orgemu.GuardrailContent)
 			}
 			s.unchanged()
 		})
