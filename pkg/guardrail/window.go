@@ -39,6 +39,9 @@ type Window struct {
 	// PolicyID is the window's SCP when known (from the ledger); "" makes Lift create it, and
 	// Restore find it by name.
 	PolicyID string
+	// Document is the guardrail's document the window's SCP bounds: its base when the exempt
+	// strategy may have rewritten the live one with other windows' exemptions; "" reads it live.
+	Document string
 }
 
 // WindowPolicyName is the name of a request's window SCP.
@@ -104,11 +107,15 @@ func WindowContent(guardrailDoc string, end time.Time) (string, error) {
 // fails, no further account is started and every account this call touched is restored; a
 // *BatchError says what failed and whether the restore worked.
 func (g *Guardrail) Lift(ctx context.Context, w Window) (string, error) {
-	c, err := g.Content(ctx)
-	if err != nil {
-		return "", err
+	doc := w.Document
+	if doc == "" {
+		c, err := g.Content(ctx)
+		if err != nil {
+			return "", err
+		}
+		doc = c.Text
 	}
-	content, err := WindowContent(c.Text, w.End)
+	content, err := WindowContent(doc, w.End)
 	if err != nil {
 		return "", err
 	}

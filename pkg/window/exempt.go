@@ -99,6 +99,20 @@ func (s *Service) base(ctx context.Context, live guardrail.Content) (ledger.Base
 // where a request may be detached, its base must hold nothing but the root deny and allowed
 // statements.
 func (s *Service) exemptDocumentProblem(ctx context.Context, live guardrail.Content) (string, error) {
+	// Under the lock: another writer's document and its record of it are written one after the
+	// other, and must be read together.
+	release, err := s.Ledger.Lock(ctx, "guardrail", "check/"+randomHex(), lockTTL, lockPatience)
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		if err := release(context.WithoutCancel(ctx)); err != nil {
+			s.Log.ErrorContext(ctx, "release the guardrail's lock", "error", err.Error())
+		}
+	}()
+	if live, err = s.Guardrail.Content(ctx); err != nil {
+		return "", err
+	}
 	b, problem, err := s.base(ctx, live)
 	if err != nil || problem != "" {
 		return problem, err

@@ -92,8 +92,21 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 		if err := s.writeExempt(ctx, "", false); err != nil {
 			return rec, s.exemptFailed(ctx, rec, err)
 		}
-	} else if policyID, err = s.Guardrail.Lift(ctx, guardrail.Window{RequestID: id, End: restoreAt, AccountIDs: rec.AccountIDs, PolicyID: rec.WindowPolicyID}); err != nil {
-		return rec, s.detachFailed(ctx, rec, err)
+	} else {
+		w := guardrail.Window{RequestID: id, End: restoreAt, AccountIDs: rec.AccountIDs, PolicyID: rec.WindowPolicyID}
+		if s.exemptInUse() {
+			// The live document may carry other windows' exemptions: bound the base instead.
+			b, found, err := s.Ledger.GuardrailBase(ctx)
+			if err != nil {
+				return rec, retryLater(err)
+			}
+			if found {
+				w.Document = b.Content
+			}
+		}
+		if policyID, err = s.Guardrail.Lift(ctx, w); err != nil {
+			return rec, s.detachFailed(ctx, rec, err)
+		}
 	}
 	openedAt := s.Now().Truncate(time.Second)
 	if err := s.Ledger.ExtendLeases(ctx, id, rec.AccountIDs, restoreAt); err != nil {
