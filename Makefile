@@ -31,13 +31,15 @@ tools/node_modules/.installed: tools/package.json tools/package-lock.json
 	cd tools && npm ci --no-audit --no-fund
 	touch $@
 
-## demo: one window end to end on this machine (ACCOUNTS=3 HOURS=2 START_IN=30m FAULT=throttle|detach-partway|reattach-flaky)
+## demo: one window end to end on this machine (ACCOUNTS=3 HOURS=2 START_IN=30m FAULT=throttle|detach-partway|reattach-flaky LAYOUT=direct|ou|root|mixed STRATEGY=auto|detach|exempt)
 ACCOUNTS ?= 3
 HOURS ?= 2
 START_IN ?= 0
 FAULT ?= none
+LAYOUT ?= direct
+STRATEGY ?= auto
 demo: tools
-	go run ./cmd/demo -accounts $(ACCOUNTS) -hours $(HOURS) -start-in $(START_IN) -fault $(FAULT) $(DEMO_FLAGS)
+	go run ./cmd/demo -accounts $(ACCOUNTS) -hours $(HOURS) -start-in $(START_IN) -fault $(FAULT) -layout $(LAYOUT) -strategy $(STRATEGY) $(DEMO_FLAGS)
 
 ## invoke-<fn>: run one function's handler on its events/ sample against local emulators (EVENT=file for another event)
 $(addprefix invoke-,$(FUNCTIONS)): invoke-%: tools

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rootwindow/rootwindow/internal/harness"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 )
 
@@ -35,8 +36,21 @@ func run(args []string) error {
 	policyID := fs.String("policy-id", "", "the guardrail policy ID in that organization (with -organizations-endpoint)")
 	requester := fs.String("requester", harness.Requester, "who asks (must match -admin-pattern and the accounts' owner tags)")
 	admin := fs.String("admin-pattern", harness.AdminPattern, "administrator principal pattern")
+	layout := fs.String("layout", "direct", "where the emulated guardrail is attached: direct, ou, root or mixed (built-in emulator)")
+	strategy := fs.String("strategy", contract.StrategyAuto, "lift strategy: detach, exempt or auto")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if _, ok := harness.Layouts[*layout]; !ok {
+		return fmt.Errorf("-layout (LAYOUT) must be direct, ou, root or mixed, got %q", *layout)
+	}
+	if *layout != "direct" && *orgEndpoint != "" {
+		return fmt.Errorf("-layout (LAYOUT) %s needs the built-in emulator: with -organizations-endpoint the organization is as it is", *layout)
+	}
+	switch *strategy {
+	case contract.StrategyDetach, contract.StrategyExempt, contract.StrategyAuto:
+	default:
+		return fmt.Errorf("-strategy (STRATEGY) must be detach, exempt or auto, got %q", *strategy)
 	}
 	if *accounts < 1 || *accounts > 50 {
 		return fmt.Errorf("-accounts must be from 1 to 50, got %d", *accounts)
@@ -68,7 +82,7 @@ func run(args []string) error {
 		return err
 	}
 	defer h.Close()
-	d := harness.Demo{Accounts: h.Members(), Hours: *hours, Fault: *fault, Requester: *requester}
+	d := harness.Demo{Accounts: h.Members(), Hours: *hours, Fault: *fault, Requester: *requester, Layout: *layout, Strategy: *strategy}
 	if *startIn > 0 {
 		d.StartAt = h.Clock.Now().Add(*startIn).Truncate(time.Second)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
 
@@ -23,6 +25,14 @@ var Faults = map[string]string{
 	"reattach-flaky": "the first account's reattach meets ConcurrentModificationException 8 times, more than one invocation retries",
 }
 
+// Layouts of the guardrail the demo can set up in the built-in emulator.
+var Layouts = map[string]string{
+	"direct": "attached directly to each member beside FullAWSAccess",
+	"ou":     "attached to an OU holding the members, not to the members",
+	"root":   "attached to the organization's root, not to the members",
+	"mixed":  "attached to each member and to the OU holding them",
+}
+
 // Demo is one request shown end to end.
 type Demo struct {
 	Accounts  []string
@@ -30,6 +40,50 @@ type Demo struct {
 	StartAt   time.Time // zero: now
 	Fault     string
 	Requester string
+	Layout    string // a key of Layouts; "" is direct
+	Strategy  string // the lift strategy (contract.Strategy*); "" is auto
+}
+
+// SetLayout puts the guardrail where the layout says, for the members; it needs the built-in
+// emulator, except for direct (the members as given).
+func (h *Harness) SetLayout(name string) error {
+	if _, ok := Layouts[name]; !ok {
+		return fmt.Errorf("unknown layout %q (want direct, ou, root or mixed)", name)
+	}
+	if name == "direct" {
+		return nil
+	}
+	if h.Org == nil {
+		return fmt.Errorf("layout %s needs the built-in Organizations emulator, not an external endpoint", name)
+	}
+	const ou = "ou-demo-members"
+	h.Org.AddOU(ou, h.Org.Root(), orgemu.FullAWSAccessID)
+	for _, a := range h.Members() {
+		h.Org.MoveAccount(a, ou)
+		if name != "mixed" {
+			h.Org.Detach(a, h.PolicyID)
+		}
+	}
+	if name == "root" {
+		h.Org.Attach(h.Org.Root(), h.PolicyID)
+	} else {
+		h.Org.Attach(ou, h.PolicyID)
+	}
+	return nil
+}
+
+// verdicts asks the SCP evaluator, over the organization as Organizations holds it now, whether
+// the root user of each account is allowed at instant at.
+func (h *Harness) verdicts(ctx context.Context, accounts []string, at time.Time) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, a := range accounts {
+		ok, err := h.Guardrail().RootAllowed(ctx, a, at)
+		if err != nil {
+			return nil, err
+		}
+		out[a] = ok
+	}
+	return out, nil
 }
 
 // InjectFault sets up a named fault; it needs the harness's own emulator.
@@ -59,9 +113,44 @@ func (h *Harness) InjectFault(name string, accounts []string) error {
 // then asks Organizations whether the guardrail is back on every account. It returns an error
 // when it is not.
 func (h *Harness) RunDemo(ctx context.Context, w io.Writer, d Demo) error {
+	if d.Layout == "" {
+		d.Layout = "direct"
+	}
+	if d.Strategy == "" {
+		d.Strategy = contract.StrategyAuto
+	}
+	if err := h.SetLayout(d.Layout); err != nil {
+		return err
+	}
+	if err := h.Configure(ctx, map[string]string{contract.EnvLiftStrategy: d.Strategy}); err != nil {
+		return err
+	}
 	if err := h.InjectFault(d.Fault, d.Accounts); err != nil {
 		return err
 	}
+	id := fmt.Sprintf("demo-%d", time.Now().Unix())
+	var before map[string][]string
+	if h.Org != nil {
+		before = h.Org.Snapshot()
+	}
+	// The root user by the evaluator: now, inside the window and a second after its end as the
+	// organization stands just before the restore (what AWS enforces if rootwindow is gone by
+	// then), and after the run.
+	now, err := h.verdicts(ctx, d.Accounts, h.Clock.Now())
+	if err != nil {
+		return fmt.Errorf("evaluate the root user's SCPs: %w", err)
+	}
+	var inside, gone map[string]bool
+	var hookErr error
+	h.BeforeInvoke(contract.TaskReattach, func() {
+		rec, err := h.Ledger().Get(context.WithoutCancel(ctx), id)
+		if err != nil || rec.RestoreAt.IsZero() {
+			return // the window did not open: nothing to evaluate inside it
+		}
+		if inside, hookErr = h.verdicts(context.WithoutCancel(ctx), d.Accounts, rec.RestoreAt.Add(-time.Minute)); hookErr == nil {
+			gone, hookErr = h.verdicts(context.WithoutCancel(ctx), d.Accounts, rec.RestoreAt.Add(time.Second))
+		}
+	})
 	req := map[string]any{"accountIds": d.Accounts, "hours": d.Hours, "requester": d.Requester,
 		"reason": "rootwindow demo: enable MFA delete on the audit bucket (DEMO-1)"}
 	start := "now"
@@ -73,17 +162,17 @@ func (h *Harness) RunDemo(ctx context.Context, w io.Writer, d Demo) error {
 	if err != nil {
 		return err
 	}
-	id := fmt.Sprintf("demo-%d", time.Now().Unix())
 
 	fmt.Fprintf(w, "rootwindow demo: the synthesized state machine, run locally over the real Lambda handlers\n")
 	if h.Org != nil {
 		fmt.Fprintf(w, "  organization  emulated: management %s; members %s\n", Management, strings.Join(h.Members(), " "))
-		fmt.Fprintf(w, "                guardrail %s attached directly beside FullAWSAccess, tag owner=%s\n", h.PolicyID, Owner)
+		fmt.Fprintf(w, "                guardrail %s %s; tag owner=%s\n", h.PolicyID, Layouts[d.Layout], Owner)
 	} else {
 		fmt.Fprintf(w, "  organization  external endpoint; guardrail %s\n", h.PolicyID)
 	}
 	fmt.Fprintf(w, "  time          one hour passes in %v (factor %.0f); times are the handlers' clock, UTC\n", h.Clock.Real(time.Hour), h.Clock.Factor)
 	fmt.Fprintf(w, "  request       %s: %s, %d hour(s), start %s\n", id, strings.Join(d.Accounts, " "), d.Hours, start)
+	fmt.Fprintf(w, "  strategy      %s\n", d.Strategy)
 	fmt.Fprintf(w, "  fault         %s: %s\n\n", d.Fault, Faults[d.Fault])
 
 	res, err := h.Run(ctx, id, input)
@@ -102,7 +191,11 @@ func (h *Harness) RunDemo(ctx context.Context, w io.Writer, d Demo) error {
 	if recErr == nil {
 		fmt.Fprintf(w, "  ledger        %s", rec.Status)
 		if !rec.OpenedAt.IsZero() {
-			fmt.Fprintf(w, ": opened %s, window until %s (%d h from the start of the lift; the window's SCP denies root from then)", clock(rec.OpenedAt), clock(rec.RestoreAt), rec.Hours)
+			by := "the window's SCP"
+			if rec.Strategy == contract.StrategyExempt {
+				by = "the guardrail's document"
+			}
+			fmt.Fprintf(w, ": opened %s, window until %s (%d h from the start of the lift; %s denies root from then)", clock(rec.OpenedAt), clock(rec.RestoreAt), rec.Hours, by)
 		}
 		if !rec.ClosedAt.IsZero() {
 			fmt.Fprintf(w, ", closed %s", clock(rec.ClosedAt))
@@ -112,6 +205,48 @@ func (h *Harness) RunDemo(ctx context.Context, w io.Writer, d Demo) error {
 		}
 		fmt.Fprintln(w)
 	}
+	if rec.Strategy != "" {
+		fmt.Fprintf(w, "  lifted by     %s\n", rec.Strategy)
+	}
+	after, err := h.verdicts(ctx, d.Accounts, h.Clock.Now())
+	if err != nil {
+		return fmt.Errorf("evaluate the root user's SCPs: %w", err)
+	}
+	fmt.Fprintf(w, "\n  root user     the SCP evaluator (pkg/policy) over the organization as Organizations holds it\n")
+	fmt.Fprintf(w, "                %-14s %-8s %-15s %-34s %s\n", "account", "before", "in the window", "after its end, rootwindow gone", "after")
+	verdict := func(m map[string]bool, a string) string {
+		switch {
+		case m == nil:
+			return "-"
+		case m[a]:
+			return "ALLOWED"
+		}
+		return "denied"
+	}
+	for _, a := range d.Accounts {
+		fmt.Fprintf(w, "                %-14s %-8s %-15s %-34s %s\n", a, verdict(now, a), verdict(inside, a), verdict(gone, a), verdict(after, a))
+	}
+	if hookErr != nil {
+		return hookErr
+	}
+	var open []string
+	for _, a := range d.Accounts {
+		if after[a] || gone[a] {
+			open = append(open, a)
+		}
+	}
+	if len(open) > 0 {
+		fmt.Fprintf(w, "  check         ROOT NOT BLOCKED on %s\n", strings.Join(open, " "))
+		return fmt.Errorf("the root user is not blocked on %d account(s)", len(open))
+	}
+	if before != nil {
+		if after := h.Org.Snapshot(); !reflect.DeepEqual(before, after) {
+			fmt.Fprintf(w, "  check         THE ORGANIZATION CHANGED: attachments or policies differ from before the run\n")
+			return fmt.Errorf("the organization's attachments or policies changed")
+		}
+		fmt.Fprintf(w, "  check         root blocked on every account; attachments and policies exactly as before the run\n")
+		return nil
+	}
 	missing, err := h.Missing(ctx, h.Members())
 	if err != nil {
 		return fmt.Errorf("ask Organizations for the guardrail: %w", err)
@@ -120,7 +255,7 @@ func (h *Harness) RunDemo(ctx context.Context, w io.Writer, d Demo) error {
 		fmt.Fprintf(w, "  check         GUARDRAIL MISSING from %s\n", strings.Join(missing, " "))
 		return fmt.Errorf("the guardrail is missing from %d account(s)", len(missing))
 	}
-	fmt.Fprintf(w, "  check         Organizations says the guardrail is attached to every account: %s\n", strings.Join(h.Members(), " "))
+	fmt.Fprintf(w, "  check         root blocked on every account; Organizations says the guardrail is attached to each: %s\n", strings.Join(h.Members(), " "))
 	return nil
 }
 
@@ -130,7 +265,7 @@ func (h *Harness) orgCalls(res Result) []orgemu.Call {
 	}
 	var out []orgemu.Call
 	for _, c := range h.Org.Calls() {
-		if slices.Contains([]string{"DetachPolicy", "AttachPolicy", "CreatePolicy", "DeletePolicy"}, c.Op) && !c.At.Before(res.Events[0].At) {
+		if slices.Contains([]string{"DetachPolicy", "AttachPolicy", "CreatePolicy", "DeletePolicy", "UpdatePolicy"}, c.Op) && !c.At.Before(res.Events[0].At) {
 			out = append(out, c)
 		}
 	}
@@ -172,6 +307,8 @@ func timeline(res Result, rec ledger.Record, calls []orgemu.Call, notices []awse
 			what = "window SCP " + c.Policy
 		}
 		switch {
+		case c.Op == "UpdatePolicy" && c.Error == "":
+			add(c.At, "org       guardrail's document rewritten from the ledger's open windows (UpdatePolicy)")
 		case c.Op == "CreatePolicy" && c.Error == "":
 			add(c.At, "org       window SCP created: it denies the root user from the window's end, by AWS's clock")
 		case c.Op == "DeletePolicy" && c.Error == "":

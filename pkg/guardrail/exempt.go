@@ -73,7 +73,7 @@ func parseDoc(doc string) (map[string]any, []any, error) {
 // statement of base (see ExtraStatements) gains `StringNotEquals aws:PrincipalAccount` listing
 // every exempted account (with any it already listed), and for each distinct end one statement
 // per root deny denies the root user of the accounts ending then, from that instant. With no
-// exemptions it is base's canonical form.
+// exemptions it is base itself, byte for byte: the guardrail goes back exactly as it was.
 func RenderExempt(base string, exemptions []Exemption) (string, error) {
 	m, stmts, err := parseDoc(base)
 	if err != nil {
@@ -93,9 +93,7 @@ func RenderExempt(base string, exemptions []Exemption) (string, error) {
 		}
 	}
 	if len(exemptions) == 0 {
-		m["Statement"] = stmts
-		b, err := json.Marshal(m)
-		return string(b), err
+		return base, nil
 	}
 	if len(denies) == 0 {
 		return "", errors.New("the guardrail's document has no root deny to exempt accounts from")

@@ -393,3 +393,28 @@ func TestInspectRefusesAnotherOrganization(t *testing.T) {
 		t.Errorf("the configured organization: %v", err)
 	}
 }
+
+// RootAllowed through the API agrees with the emulator's own evaluation, whatever the layout.
+func TestRootAllowedThroughTheAPI(t *testing.T) {
+	org, g := setup(t, fast)
+	org.AddOU("ou-ex01-aaaaaaaa", org.Root(), orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	org.AddAccount(orgemu.Account{ID: "600000000001", Parent: "ou-ex01-aaaaaaaa"}, orgemu.FullAWSAccessID)
+	org.AddAccount(orgemu.Account{ID: "600000000002"}, orgemu.FullAWSAccessID)
+	if err := lift(g, members[:1]); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Time{end.Add(-time.Second), end.Add(time.Second)} {
+		for _, id := range []string{members[0], members[1], "600000000001", "600000000002"} {
+			got, err := g.RootAllowed(context.Background(), id, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := org.RootAllowed(id, at, false); got != want {
+				t.Errorf("%s at %s: %v, the emulator says %v", id, at, got, want)
+			}
+		}
+	}
+	if ok, _ := g.RootAllowed(context.Background(), members[0], end.Add(-time.Second)); !ok {
+		t.Error("the check proves nothing: root is blocked everywhere")
+	}
+}

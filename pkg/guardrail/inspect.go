@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/policy"
 )
 
 // Report is what the organization says about one account before a window.
@@ -320,4 +322,58 @@ func (g *Guardrail) tags(ctx context.Context, id string) (map[string]string, err
 		}
 		in.NextToken = out.NextToken
 	}
+}
+
+// RootAllowed answers whether the SCPs on an account's path (the root, its OUs, the account), as
+// Organizations holds them now, permit the account's root user at instant at, evaluated by
+// pkg/policy. It reads every SCP on the path (ListParents, ListPoliciesForTarget, DescribePolicy).
+func (g *Guardrail) RootAllowed(ctx context.Context, account string, at time.Time) (bool, error) {
+	path := []string{account}
+	for child := account; ; {
+		var out *organizations.ListParentsOutput
+		err := g.call(ctx, "ListParents", child, func() (err error) {
+			out, err = g.api.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String(child)})
+			return err
+		})
+		if err != nil {
+			return false, fmt.Errorf("list parents of %s: %w", child, err)
+		}
+		if len(out.Parents) == 0 || len(path) > 8 {
+			break
+		}
+		child = aws.ToString(out.Parents[0].Id)
+		path = append([]string{child}, path...)
+		if out.Parents[0].Type == types.ParentTypeRoot {
+			break
+		}
+	}
+	docs := map[string]policy.Document{}
+	var levels [][]policy.Document
+	for _, target := range path {
+		ids, err := g.directSCPs(ctx, target)
+		if err != nil {
+			return false, err
+		}
+		var level []policy.Document
+		for id := range ids {
+			d, ok := docs[id]
+			if !ok {
+				var out *organizations.DescribePolicyOutput
+				err := g.call(ctx, "DescribePolicy", id, func() (err error) {
+					out, err = g.api.DescribePolicy(ctx, &organizations.DescribePolicyInput{PolicyId: aws.String(id)})
+					return err
+				})
+				if err != nil {
+					return false, fmt.Errorf("describe policy %s: %w", id, err)
+				}
+				if d, err = policy.Parse([]byte(aws.ToString(out.Policy.Content))); err != nil {
+					return false, fmt.Errorf("policy %s: %w", id, err)
+				}
+				docs[id] = d
+			}
+			level = append(level, d)
+		}
+		levels = append(levels, level)
+	}
+	return policy.Permits(levels, policy.RootUser(account, at, false)), nil
 }

@@ -75,7 +75,7 @@ func (s *Service) base(ctx context.Context, live guardrail.Content) (ledger.Base
 	}
 	pinned := s.Config.GuardrailSHA256
 	if !found {
-		if _, err := guardrail.RenderExempt(live.Text, nil); err != nil {
+		if _, err := guardrail.RenderExempt(live.Text, []guardrail.Exemption{{AccountIDs: []string{"000000000000"}, End: time.Unix(0, 0)}}); err != nil {
 			return b, fmt.Sprintf("the guardrail %s cannot be pinned as the base document: %v", s.Guardrail.PolicyID(), err), nil
 		}
 		if pinned != "" && live.SHA256 != pinned {
@@ -166,7 +166,7 @@ func (s *Service) writeExempt(ctx context.Context, except string, force bool) er
 		return err
 	}
 	current, _ := guardrail.Canonical(live.Text)
-	if current == doc {
+	if want, _ := guardrail.Canonical(doc); current == want && (len(ex) > 0 || live.Text == doc) {
 		return nil
 	}
 	if sha, _ := guardrail.DocumentSHA256(live.Text); sha != b.Written {
