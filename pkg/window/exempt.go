@@ -98,19 +98,19 @@ func (s *Service) base(ctx context.Context, live guardrail.Content) (ledger.Base
 // auto) strategy, or "": the live document must be the one rootwindow last wrote, and under auto,
 // where a request may be detached, its base must hold nothing but the root deny and allowed
 // statements.
-func (s *Service) exemptDocumentProblem(ctx context.Context, live guardrail.Content) (string, error) {
+func (s *Service) exemptDocumentProblem(ctx context.Context) (problem string, err error) {
 	// Under the lock: another writer's document and its record of it are written one after the
 	// other, and must be read together.
-	release, err := s.Ledger.Lock(ctx, "guardrail", "check/"+randomHex(), lockTTL, lockPatience)
+	err = s.locked(ctx, "check", func() error {
+		problem, err = s.exemptDocumentProblemLocked(ctx)
+		return err
+	})
+	return problem, err
+}
+
+func (s *Service) exemptDocumentProblemLocked(ctx context.Context) (string, error) {
+	live, err := s.Guardrail.Content(ctx)
 	if err != nil {
-		return "", err
-	}
-	defer func() {
-		if err := release(context.WithoutCancel(ctx)); err != nil {
-			s.Log.ErrorContext(ctx, "release the guardrail's lock", "error", err.Error())
-		}
-	}()
-	if live, err = s.Guardrail.Content(ctx); err != nil {
 		return "", err
 	}
 	b, problem, err := s.base(ctx, live)
@@ -136,8 +136,12 @@ func (s *Service) exemptDocumentProblem(ctx context.Context, live guardrail.Cont
 // replaced (ErrDocumentChanged), unless force: a restore writes the render anyway, since it
 // exempts fewer accounts, never more.
 func (s *Service) writeExempt(ctx context.Context, except string, force bool) error {
-	holder := except + "/" + randomHex()
-	release, err := s.Ledger.Lock(ctx, "guardrail", holder, lockTTL, lockPatience)
+	return s.locked(ctx, except, func() error { return s.writeExemptLocked(ctx, except, force) })
+}
+
+// locked runs fn holding the ledger's lock on the guardrail's document.
+func (s *Service) locked(ctx context.Context, who string, fn func() error) error {
+	release, err := s.Ledger.Lock(ctx, "guardrail", who+"/"+randomHex(), lockTTL, lockPatience)
 	if err != nil {
 		return err
 	}
@@ -146,6 +150,10 @@ func (s *Service) writeExempt(ctx context.Context, except string, force bool) er
 			s.Log.ErrorContext(ctx, "release the guardrail's lock", "error", err.Error())
 		}
 	}()
+	return fn()
+}
+
+func (s *Service) writeExemptLocked(ctx context.Context, except string, force bool) error {
 	live, err := s.Guardrail.Content(ctx)
 	if err != nil {
 		return err

@@ -287,7 +287,7 @@ func (s *Service) GuardrailProblem(ctx context.Context) (string, error) {
 		return fmt.Sprintf("the guardrail %s (%s) is an SCP AWS Control Tower manages: Control Tower reports a change to it as drift and puts it back, so rootwindow does not lift it; attach a root-deny SCP of your own to each account and name it in guardrailPolicyId", id, c.Name), nil
 	}
 	if s.exemptInUse() {
-		return s.exemptDocumentProblem(ctx, c)
+		return s.exemptDocumentProblem(ctx)
 	}
 	if p := s.extraStatementsProblem(c.Text); p != "" {
 		return p, nil
