@@ -364,7 +364,8 @@ func TestDemoTimeline(t *testing.T) {
 		"org       DetachPolicy 222222222222: AccessDeniedException",
 		"state     " + stack.StateCompensate,
 		"execution     FAILED with DetachFailed",
-		"check         Organizations says the guardrail is attached to every account",
+		"check         root blocked on every account; attachments and policies exactly as before the run",
+		"111111111111   denied   ",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the demo does not show %q", want)
@@ -372,5 +373,31 @@ func TestDemoTimeline(t *testing.T) {
 	}
 	if err := h.InjectFault("gremlins", nil); err == nil {
 		t.Error("an unknown fault was accepted")
+	}
+	if err := h.SetLayout("diagonal"); err == nil {
+		t.Error("an unknown layout was accepted")
+	}
+}
+
+// The demo in a layout only the exempt strategy lifts: the evaluator's verdicts show the window.
+func TestDemoLayout(t *testing.T) {
+	begin(t)
+	t.Cleanup(func() {
+		for _, a := range h.Members() {
+			h.Org.MoveAccount(a, h.Org.Root())
+			h.Org.Attach(a, orgemu.GuardrailID)
+		}
+		h.Org.Detach("ou-demo-members", orgemu.GuardrailID)
+		_ = h.Configure(context.Background(), nil)
+	})
+	var out strings.Builder
+	if err := h.RunDemo(context.Background(), &out, harness.Demo{Accounts: h.Members()[:1], Hours: 1, Fault: "none", Requester: harness.Requester, Layout: "ou"}); err != nil {
+		t.Fatal(err)
+	}
+	t.Log("\n" + out.String())
+	for _, want := range []string{"lifted by     exempt", "111111111111   denied   ALLOWED         denied                             denied", "exactly as before the run"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the demo does not show %q", want)
+		}
 	}
 }
