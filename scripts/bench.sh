@@ -10,6 +10,7 @@ bench() { # package, benchmark pattern, runs
 start=$(date +%s)
 bench ./internal/lambdart ColdStart 5x
 bench ./pkg/guardrail LiftAndRestore 3x
+bench ./pkg/guardrail ExemptWrites 3x
 bench ./internal/harness CostPerRequest 2x
 bench ./internal/harness RequestToLifted 30x
 echo "make bench took $(( $(date +%s) - start )) s"

@@ -23,6 +23,65 @@ const (
 	benchLatency = 40 * time.Millisecond
 )
 
+// BenchmarkExemptWrites is the Organizations part of the exempt strategy for N accounts, against
+// the same emulated Organizations: the lift reads the document, writes the render with the
+// window's exemption (one UpdatePolicy whatever N) and reads it back; the restore writes the base
+// back the same way. (The window service adds the ledger's lock and reads, and, like the detach
+// strategy, the booking's checks again before the lift.)
+func BenchmarkExemptWrites(b *testing.B) {
+	for _, n := range []int{1, 10, 50} {
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			members := make([]string, n)
+			for i := range members {
+				members[i] = fmt.Sprintf("1000000000%02d", i)
+			}
+			org := orgemu.Standard("999999999999", "alice@example.com", members...)
+			g := guardrail.New(testenv.Organizations(b, org), orgemu.GuardrailID, guardrail.Options{})
+			org.SetLatency(benchLatency)
+			ctx := context.Background()
+			var lift, restore time.Duration
+			before := org.Calls()
+			for b.Loop() {
+				org.SetRateLimit(benchRate, 1)
+				start := time.Now()
+				c, err := g.Content(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				doc, err := guardrail.RenderExempt(c.Text, []guardrail.Exemption{{AccountIDs: members, End: time.Now().Add(time.Hour)}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if err := g.WriteDocument(ctx, doc); err != nil {
+					b.Fatal(err)
+				}
+				lift += time.Since(start)
+				org.SetRateLimit(benchRate, 1)
+				start = time.Now()
+				if err := g.WriteDocument(ctx, orgemu.GuardrailContent); err != nil {
+					b.Fatal(err)
+				}
+				restore += time.Since(start)
+			}
+			calls := org.Calls()[len(before):]
+			writes, throttled := 0, 0
+			for _, c := range calls {
+				switch {
+				case c.Error == "TooManyRequestsException":
+					throttled++
+				case c.Error == "" && c.Op == "UpdatePolicy":
+					writes++
+				}
+			}
+			runs := float64(b.N)
+			b.ReportMetric(lift.Seconds()/runs, "lift-s")
+			b.ReportMetric(restore.Seconds()/runs, "restore-s")
+			b.ReportMetric(float64(writes)/runs, "writes/op")
+			b.ReportMetric(float64(throttled)/runs, "throttled/op")
+		})
+	}
+}
+
 // BenchmarkLiftAndRestore lifts the guardrail from N accounts and puts it back, against the
 // emulator's rate limit, two ways in the same run: with the package's own pacer and retries
 // (pacer), and with the SDK's adaptive retry mode doing the retrying and the client-side rate

@@ -56,7 +56,7 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-func input(t *testing.T, req map[string]any) json.RawMessage {
+func input(t testing.TB, req map[string]any) json.RawMessage {
 	t.Helper()
 	b, err := json.Marshal(map[string]any{"request": req})
 	if err != nil {
