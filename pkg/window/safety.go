@@ -16,6 +16,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
+	"github.com/rootwindow/rootwindow/pkg/policy"
 )
 
 // The safety net: whatever happens to one execution, the guardrail comes back or a person is told.
@@ -292,6 +293,14 @@ func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool,
 			check = nil
 		}
 	}
+	// And the guardrail's document itself must deny each one's root user now (the evaluator, on
+	// the document as Organizations holds it: an exemption for an account in no window is drift).
+	denies := func(string) bool { return true }
+	if c, err := s.Guardrail.Content(ctx); err != nil {
+		s.failed(ctx, rep, "read the guardrail's document", err)
+	} else if doc, err := policy.Parse([]byte(c.Text)); err == nil {
+		denies = func(a string) bool { return doc.Evaluate(policy.RootUser(a, s.Now(), false)) == policy.Deny }
+	}
 	for _, a := range check {
 		attached, err := covered[a], error(nil)
 		if covered == nil {
@@ -302,7 +311,7 @@ func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool,
 			continue
 		}
 		rep.Checked++
-		if !attached {
+		if !attached || !denies(a) {
 			rep.Drift = append(rep.Drift, a)
 		}
 	}

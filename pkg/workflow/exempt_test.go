@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
 
@@ -200,5 +202,33 @@ func TestSweepRemovesAnExemptionLeftBehind(t *testing.T) {
 	}
 	if e.rootAllowed(members[0], e.now) {
 		t.Error("the sweep left the exemption")
+	}
+}
+
+// An exemption for an account in no window, written into the document by someone else, is drift:
+// the evaluator says the document does not deny that account's root user.
+func TestSweepReportsAnExemptionForAnAccountInNoWindow(t *testing.T) {
+	e := layoutEnv(t, "ou", contract.StrategyExempt)
+	e.lift(t, "req-1", members[0])
+	e.now = e.now.Add(5 * time.Hour) // req-1 over and settled by the sweep
+	if _, err := e.steps.Sweep(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Someone exempts the account again, its window long over (drift checks the accounts
+	// rootwindow knows: those of its leases and recent requests).
+	doc, err := guardrail.RenderExempt(orgemu.GuardrailContent, []guardrail.Exemption{{AccountIDs: []string{members[0]}, End: e.now.Add(time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.org.SetContent(orgemu.GuardrailID, doc)
+	rep, err := e.steps.Sweep(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(rep.Drift, members[0]) || rep.Content == "" {
+		t.Errorf("drift %v, content %q", rep.Drift, rep.Content)
+	}
+	if !e.rootAllowed(members[0], e.now) {
+		t.Error("the sweep overwrote a document someone else changed; it reports it")
 	}
 }
