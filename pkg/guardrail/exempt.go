@@ -24,10 +24,11 @@ import (
 // one, as it is with no window open) and the open windows alone: the same windows give the same
 // bytes. Root users carry no principal tags, so the exemption is by aws:PrincipalAccount.
 
-// Exemption is one open window as the guardrail's document holds it.
+// Exemption is one open window as the guardrail's document holds it: its accounts' root user is
+// allowed from Start (zero: no bound) to End.
 type Exemption struct {
 	AccountIDs []string
-	End        time.Time
+	Start, End time.Time
 }
 
 // ExemptSidPrefix starts the Sid of every statement the exempt strategy adds.
@@ -110,12 +111,16 @@ func RenderExempt(base string, exemptions []Exemption) (string, error) {
 		}
 	}
 	var all []string
-	byEnd := map[time.Time][]string{}
+	byEnd, byStart := map[time.Time][]string{}, map[time.Time][]string{}
 	for _, e := range exemptions {
 		end := e.End.UTC().Truncate(time.Second)
 		for _, a := range e.AccountIDs {
 			all = append(all, a)
 			byEnd[end] = append(byEnd[end], a)
+			if !e.Start.IsZero() {
+				start := e.Start.UTC().Truncate(time.Second)
+				byStart[start] = append(byStart[start], a)
+			}
 		}
 	}
 	for i, st := range denies {
@@ -131,31 +136,39 @@ func RenderExempt(base string, exemptions []Exemption) (string, error) {
 		ne["aws:PrincipalAccount"] = sortedUnique(accounts)
 		cond["StringNotEquals"] = ne
 	}
-	ends := make([]time.Time, 0, len(byEnd))
-	for end := range byEnd {
-		ends = append(ends, end)
-	}
-	sort.Slice(ends, func(i, j int) bool { return ends[i].Before(ends[j]) })
-	for _, end := range ends {
-		for i, st := range denies {
-			after := map[string]any{}
-			for op, keys := range original[i] {
-				after[op] = keys
+	// One statement per root deny and distinct instant: outside [start, end] the accounts' root
+	// user is denied as the base denies it.
+	bound := func(kind, op string, by map[time.Time][]string) {
+		instants := make([]time.Time, 0, len(by))
+		for at := range by {
+			instants = append(instants, at)
+		}
+		sort.Slice(instants, func(i, j int) bool { return instants[i].Before(instants[j]) })
+		for _, at := range instants {
+			for i, st := range denies {
+				cond := map[string]any{}
+				for o, keys := range original[i] {
+					cond[o] = keys
+				}
+				eq := map[string]any{}
+				if base, ok := cond["StringEquals"].(map[string]any); ok {
+					for k, v := range base {
+						eq[k] = v
+					}
+				}
+				eq["aws:PrincipalAccount"] = sortedUnique(by[at])
+				cond["StringEquals"] = eq
+				cond[op] = map[string]any{"aws:CurrentTime": at.Format(time.RFC3339)}
+				sid := ExemptSidPrefix + kind + at.Format("20060102T150405Z")
+				if len(denies) > 1 {
+					sid += fmt.Sprintf("S%d", i)
+				}
+				stmts = append(stmts, map[string]any{"Sid": sid, "Effect": "Deny", "Action": st["Action"], "Resource": st["Resource"], "Condition": cond})
 			}
-			eq, _ := after["StringEquals"].(map[string]any)
-			if eq == nil {
-				eq = map[string]any{}
-			}
-			eq["aws:PrincipalAccount"] = sortedUnique(byEnd[end])
-			after["StringEquals"] = eq
-			after["DateGreaterThan"] = map[string]any{"aws:CurrentTime": end.Format(time.RFC3339)}
-			sid := ExemptSidPrefix + "End" + end.Format("20060102T150405Z")
-			if len(denies) > 1 {
-				sid += fmt.Sprintf("S%d", i)
-			}
-			stmts = append(stmts, map[string]any{"Sid": sid, "Effect": "Deny", "Action": st["Action"], "Resource": st["Resource"], "Condition": after})
 		}
 	}
+	bound("Start", "DateLessThan", byStart)
+	bound("End", "DateGreaterThan", byEnd)
 	m["Statement"] = stmts
 	b, err := json.Marshal(m)
 	return string(b), err

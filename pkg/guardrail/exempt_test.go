@@ -14,7 +14,8 @@ func TestRenderExempt(t *testing.T) {
 	const base = `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]},"BoolIfExists":{"aws:AssumedRoot":"false"}}},{"Sid":"DenyLeaveOrg","Effect":"Deny","Action":"organizations:LeaveOrganization","Resource":"*"}]}`
 	e1 := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 	e2 := e1.Add(90 * time.Minute)
-	ex := []guardrail.Exemption{{AccountIDs: []string{"111111111111"}, End: e1}, {AccountIDs: []string{"333333333333", "222222222222"}, End: e2}, {AccountIDs: []string{"444444444444"}, End: e2}}
+	s1 := e1.Add(-2 * time.Hour)
+	ex := []guardrail.Exemption{{AccountIDs: []string{"111111111111"}, Start: s1, End: e1}, {AccountIDs: []string{"333333333333", "222222222222"}, Start: s1, End: e2}, {AccountIDs: []string{"444444444444"}, End: e2}}
 	doc, err := guardrail.RenderExempt(base, ex)
 	if err != nil {
 		t.Fatal(err)
@@ -23,8 +24,8 @@ func TestRenderExempt(t *testing.T) {
 	if again != doc {
 		t.Errorf("the render depends on the order of the windows:\n%s\n%s", doc, again)
 	}
-	if n := strings.Count(doc, `"Sid":"RootwindowEnd`); n != 2 {
-		t.Errorf("%d end statements, want one per end (windows sharing an end share one):\n%s", n, doc)
+	if n, m := strings.Count(doc, `"Sid":"RootwindowEnd`), strings.Count(doc, `"Sid":"RootwindowStart`); n != 2 || m != 1 {
+		t.Errorf("%d end and %d start statements, want one per instant (windows sharing one share a statement):\n%s", n, m, doc)
 	}
 	parsed, err := policy.Parse([]byte(doc))
 	if err != nil {
@@ -39,6 +40,9 @@ func TestRenderExempt(t *testing.T) {
 		at      time.Time
 		want    bool
 	}{
+		{"111111111111", s1.Add(-time.Second), false}, // before its start
+		{"111111111111", s1, true},
+		{"444444444444", s1.Add(-time.Hour), true}, // no start bound
 		{"111111111111", e1.Add(-time.Second), true},
 		{"111111111111", e1, true},
 		{"111111111111", e1.Add(time.Second), false},

@@ -62,7 +62,7 @@ func (s *Service) Admit(ctx context.Context, id string, req request.Request, ori
 	}
 	if len(probs) == 0 && rec.Strategy == contract.StrategyExempt {
 		// The guardrail's document must still fit with this window in it.
-		problem, err := s.fitsExempt(ctx, req.AccountIDs, req.StartAt.Add(time.Duration(req.Hours)*time.Hour))
+		problem, err := s.fitsExempt(ctx, req.AccountIDs, req.StartAt, req.StartAt.Add(time.Duration(req.Hours)*time.Hour))
 		if err != nil {
 			s.logError(ctx, "render the guardrail's document", id, err)
 			return rec, nil, retryLater(err)

@@ -58,7 +58,7 @@ func (s *Service) exemptions(ctx context.Context, except string) ([]guardrail.Ex
 			return nil, err
 		}
 		if rec.Strategy == contract.StrategyExempt && (rec.Status == ledger.Opening || rec.Status == ledger.Open) && !rec.RestoreAt.IsZero() {
-			out = append(out, guardrail.Exemption{AccountIDs: rec.AccountIDs, End: rec.RestoreAt})
+			out = append(out, guardrail.Exemption{AccountIDs: rec.AccountIDs, Start: rec.StartAt, End: rec.RestoreAt})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].End.Before(out[j].End) })
@@ -196,8 +196,8 @@ func (s *Service) writeExemptLocked(ctx context.Context, except string, force bo
 }
 
 // fitsExempt checks that the guardrail's document would stay within the size quota with one more
-// window on accounts until end; "" when it fits.
-func (s *Service) fitsExempt(ctx context.Context, accounts []string, end time.Time) (string, error) {
+// window on accounts from start until end; "" when it fits.
+func (s *Service) fitsExempt(ctx context.Context, accounts []string, start, end time.Time) (string, error) {
 	live, err := s.Guardrail.Content(ctx)
 	if err != nil {
 		return "", err
@@ -210,7 +210,7 @@ func (s *Service) fitsExempt(ctx context.Context, accounts []string, end time.Ti
 	if err != nil {
 		return "", err
 	}
-	doc, err := guardrail.RenderExempt(b.Content, append(ex, guardrail.Exemption{AccountIDs: accounts, End: end}))
+	doc, err := guardrail.RenderExempt(b.Content, append(ex, guardrail.Exemption{AccountIDs: accounts, Start: start, End: end}))
 	if err != nil {
 		return err.Error(), nil
 	}
