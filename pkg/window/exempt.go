@@ -65,6 +65,16 @@ func (s *Service) exemptions(ctx context.Context, except string) ([]guardrail.Ex
 	return out, nil
 }
 
+// liveAndBase reads the guardrail's document and its base (pinning it if need be); problem says
+// why no base can be pinned.
+func (s *Service) liveAndBase(ctx context.Context) (live guardrail.Content, b ledger.Base, problem string, err error) {
+	if live, err = s.Guardrail.Content(ctx); err != nil {
+		return live, b, "", err
+	}
+	b, problem, err = s.base(ctx, live)
+	return live, b, problem, err
+}
+
 // base is the guardrail's pinned base document, pinning the live one if none is: it must then be
 // a document rootwindow did not write (no Rootwindow* statement) and, when configured, have the
 // configured hash.
@@ -109,11 +119,7 @@ func (s *Service) exemptDocumentProblem(ctx context.Context) (problem string, er
 }
 
 func (s *Service) exemptDocumentProblemLocked(ctx context.Context) (string, error) {
-	live, err := s.Guardrail.Content(ctx)
-	if err != nil {
-		return "", err
-	}
-	b, problem, err := s.base(ctx, live)
+	live, b, problem, err := s.liveAndBase(ctx)
 	if err != nil || problem != "" {
 		return problem, err
 	}
@@ -154,11 +160,7 @@ func (s *Service) locked(ctx context.Context, who string, fn func() error) error
 }
 
 func (s *Service) writeExemptLocked(ctx context.Context, except string, force bool) error {
-	live, err := s.Guardrail.Content(ctx)
-	if err != nil {
-		return err
-	}
-	b, problem, err := s.base(ctx, live)
+	live, b, problem, err := s.liveAndBase(ctx)
 	if err != nil {
 		return err
 	}
@@ -198,11 +200,7 @@ func (s *Service) writeExemptLocked(ctx context.Context, except string, force bo
 // fitsExempt checks that the guardrail's document would stay within the size quota with one more
 // window on accounts from start until end; "" when it fits.
 func (s *Service) fitsExempt(ctx context.Context, accounts []string, start, end time.Time) (string, error) {
-	live, err := s.Guardrail.Content(ctx)
-	if err != nil {
-		return "", err
-	}
-	b, problem, err := s.base(ctx, live)
+	_, b, problem, err := s.liveAndBase(ctx)
 	if err != nil || problem != "" {
 		return problem, err
 	}
