@@ -46,6 +46,17 @@ func Canonical(doc string) (string, error) {
 	return string(b), err
 }
 
+// sameDocument reports whether two documents say the same, whatever their spacing and key order
+// (Organizations may return a document in another layout than it was written).
+func sameDocument(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ca, err1 := Canonical(a)
+	cb, err2 := Canonical(b)
+	return err1 == nil && err2 == nil && ca == cb
+}
+
 // DocumentSHA256 is the hex SHA-256 of a document's canonical form.
 func DocumentSHA256(doc string) (string, error) {
 	c, err := Canonical(doc)
@@ -234,7 +245,7 @@ func (g *Guardrail) WriteDocument(ctx context.Context, doc string) error {
 	if err != nil {
 		return err
 	}
-	if c.Text != doc {
+	if !sameDocument(c.Text, doc) {
 		return fmt.Errorf("the guardrail %s does not hold what was just written to it: someone else is changing it", g.policyID)
 	}
 	g.opts.Logger.Info("guardrail document written", "policy", g.policyID, "characters", len(doc))

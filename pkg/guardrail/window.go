@@ -249,7 +249,7 @@ func (g *Guardrail) windowPolicy(ctx context.Context, w Window, content string) 
 	if err != nil {
 		return "", fmt.Errorf("describe window SCP %s: %w", id, err)
 	}
-	if got := aws.ToString(out.Policy.Content); got != content {
+	if !sameDocument(aws.ToString(out.Policy.Content), content) {
 		return "", fmt.Errorf("the SCP %s named %s does not hold this window's document: refusing to lift with a policy rootwindow did not write", id, WindowPolicyName(w.RequestID))
 	}
 	return id, nil
