@@ -292,16 +292,24 @@ func parseStartAt(v json.RawMessage, p Policy, probs *Problems) time.Time {
 		probs.Add("startAt", "must be %s (leave it out to start now), got %s", want, jsonKind(v))
 		return time.Time{}
 	}
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
+	t, msg := ParseTimestamp(s)
+	switch msg {
+	case "":
+	case notTimestamp:
 		probs.Add("startAt", "%s is not %s", quote(s), want)
+		return time.Time{}
+	default:
+		probs.Add("startAt", "%s %s; want %s", quote(s), msg, want)
 		return time.Time{}
 	}
 	t = t.UTC().Truncate(time.Second)
 	switch {
 	case t.Before(now.Add(-p.ClockSkewGrace)):
-		probs.Add("startAt", "%s is %s in the past; leave startAt out to start now",
-			t.Format(time.RFC3339), now.Sub(t).Round(time.Second))
+		ago := now.Sub(t).Round(time.Second).String()
+		if t.Before(now.AddDate(-1, 0, 0)) {
+			ago = "more than a year" // a duration this long would not read (or fit) as one
+		}
+		probs.Add("startAt", "%s is %s in the past; leave startAt out to start now", t.Format(time.RFC3339), ago)
 		return time.Time{}
 	case t.After(now.Add(p.BookingHorizon)):
 		probs.Add("startAt", "%s is more than %s ahead; windows can be booked at most that far in advance",
@@ -312,6 +320,41 @@ func parseStartAt(v json.RawMessage, p Policy, probs *Problems) time.Time {
 	}
 	return t
 }
+
+// rfc3339 is RFC 3339's date-time, letter case included (section 5.6 allows "t" and "z").
+var rfc3339 = regexp.MustCompile(`^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?([Zz]|([+-])([0-9]{2}):([0-9]{2}))$`)
+
+// ParseTimestamp reads an RFC 3339 date-time exactly as the RFC writes it: "T" and "Z" in either
+// case, an offset from -23:59 to +23:59, any fraction of a second. It returns the time, or why
+// the text is not one ("" when it is). Leap seconds (:60) are refused: AWS's clock has none.
+func ParseTimestamp(s string) (time.Time, string) {
+	m := rfc3339.FindStringSubmatch(s)
+	if m == nil {
+		return time.Time{}, notTimestamp
+	}
+	if m[9] != "" {
+		if h, _ := strconv.Atoi(m[10]); h > 23 {
+			return time.Time{}, fmt.Sprintf("has the offset %s%s:%s, out of range (hours 00 to 23)", m[9], m[10], m[11])
+		}
+		if mm, _ := strconv.Atoi(m[11]); mm > 59 {
+			return time.Time{}, fmt.Sprintf("has the offset %s%s:%s, out of range (minutes 00 to 59)", m[9], m[10], m[11])
+		}
+	}
+	if m[6] == "60" {
+		return time.Time{}, "is a leap second (:60), which is not accepted"
+	}
+	t, err := time.Parse(time.RFC3339Nano, strings.ToUpper(s))
+	if err != nil {
+		var pe *time.ParseError
+		if errors.As(err, &pe) && pe.Message != "" {
+			return time.Time{}, "is not a date that exists (" + strings.TrimPrefix(pe.Message, ": ") + ")"
+		}
+		return time.Time{}, notTimestamp
+	}
+	return t, ""
+}
+
+const notTimestamp = "is not an RFC 3339 timestamp"
 
 func parseRequester(v json.RawMessage, caller string, probs *Problems) string {
 	claimed := ""
@@ -349,22 +392,50 @@ func parseText(v json.RawMessage, name string, maxRunes int, required bool, prob
 		probs.Add(name, "must be a string, got %s", jsonKind(v))
 		return ""
 	}
+	// encoding/json turns invalid UTF-8 and lone surrogates (\ud800) into U+FFFD: look at the
+	// document's own bytes, and refuse the replacement character it would otherwise hide behind.
+	if !utf8.Valid(v) || strings.ContainsRune(s, utf8.RuneError) {
+		probs.Add(name, "must be valid UTF-8 text (it holds invalid bytes, a lone surrogate or U+FFFD)")
+		return ""
+	}
 	s = strings.TrimSpace(s)
 	switch {
 	case s == "":
 		probs.Add(name, "must not be blank")
 		return ""
-	case !utf8.ValidString(s):
-		probs.Add(name, "must be valid UTF-8 text")
-		return ""
 	case utf8.RuneCountInString(s) > maxRunes:
 		probs.Add(name, "is %d characters long; at most %d are allowed", utf8.RuneCountInString(s), maxRunes)
 		return ""
-	case strings.IndexFunc(s, unicode.IsControl) >= 0:
-		probs.Add(name, "must be a single line of text without control characters")
+	}
+	if i := strings.IndexFunc(s, deceptive); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		probs.Add(name, "must be one line of visible text: it holds %U (%s) at character %d", r, runeKind(r), utf8.RuneCountInString(s[:i])+1)
 		return ""
 	}
 	return s
+}
+
+// deceptive reports a character that text shown to people must not hold: anything but letters,
+// marks, digits, punctuation, symbols and the ASCII space. That refuses control characters, line
+// and paragraph separators, bidirectional controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F),
+// zero-width and other invisible format characters (U+200B, U+200D, U+2060, U+FEFF, …), spaces
+// other than U+0020, private-use and unassigned code points.
+func deceptive(r rune) bool {
+	return !(r == ' ' || unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsNumber(r) || unicode.IsPunct(r) || unicode.IsSymbol(r))
+}
+
+func runeKind(r rune) string {
+	switch {
+	case unicode.In(r, unicode.Bidi_Control):
+		return "a bidirectional control, which can reorder what a reader sees"
+	case r == '\u2028' || r == '\u2029' || unicode.IsControl(r):
+		return "a line break or control character"
+	case unicode.Is(unicode.Cf, r):
+		return "an invisible format character"
+	case unicode.IsSpace(r):
+		return "a space other than U+0020"
+	}
+	return "a character that is not visible text"
 }
 
 // quote shows a submitted value in a message, shortened so that a message stays readable.

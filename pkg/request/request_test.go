@@ -1,6 +1,7 @@
 package request
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -134,7 +135,7 @@ func TestParseRejects(t *testing.T) {
 		{"reason too long", doc(map[string]string{"reason": `"` + strings.Repeat("é", 501) + `"`}), nil,
 			[]string{`reason: is 501 characters long; at most 500 are allowed`}},
 		{"reason with newline", doc(map[string]string{"reason": `"line one\nline two"`}), nil,
-			[]string{`reason: must be a single line of text without control characters`}},
+			[]string{`reason: must be one line of visible text: it holds U+000A (a line break or control character) at character 9`}},
 		{"requester missing", doc(map[string]string{"requester": "-"}), nil,
 			[]string{`requester: is required: who is asking (an email address or IAM principal ARN)`}},
 		{"requester blank", doc(map[string]string{"requester": `""`}), nil, []string{`requester: must not be blank`}},
@@ -260,5 +261,88 @@ func TestProblemsError(t *testing.T) {
 		"requester: is required: who is asking (an email address or IAM principal ARN)"
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v\nwant %s", err, want)
+	}
+}
+
+// Text shown to people cannot hide or reorder what they read: every character outside the
+// accepted set (letters, marks, digits, punctuation, symbols, the ASCII space) is refused, named.
+func TestTextThatCannotDeceive(t *testing.T) {
+	for _, tt := range []struct {
+		name, reason, want string
+	}{
+		{"right-to-left override", "Reset\u202Efdp.exe", "U+202E (a bidirectional control"},
+		{"first strong isolate", "Reset\u2068x\u2069", "U+2068 (a bidirectional control"},
+		{"left-to-right mark", "Reset\u200E root", "U+200E (a bidirectional control"},
+		{"zero-width space", "Re\u200Bset", "U+200B (an invisible format character)"},
+		{"zero-width joiner", "Re\u200Dset", "U+200D (an invisible format character)"},
+		{"byte order mark", "Re\uFEFFset", "U+FEFF (an invisible format character)"},
+		{"word joiner", "Re\u2060set", "U+2060 (an invisible format character)"},
+		{"line separator", "line\u2028two", "U+2028 (a line break or control character)"},
+		{"paragraph separator", "line\u2029two", "U+2029 (a line break or control character)"},
+		{"no-break space", "Reset\u00A0root", "U+00A0 (a space other than U+0020)"},
+		{"ideographic space", "Reset\u3000root", "U+3000 (a space other than U+0020)"},
+		{"private use", "Reset \uE000", "U+E000"},
+		{"escape", "Reset \u001b[31m", "U+001B (a line break or control character)"},
+		{"replacement character", "Reset \uFFFD", "must be valid UTF-8 text"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b, _ := json.Marshal(map[string]any{"accountIds": []string{"111111111111"}, "hours": 1, "reason": tt.reason, "requester": "alice@example.com"})
+			_, err := Parse(b, Policy{Now: now})
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "reason: ") {
+				t.Errorf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+	// Bytes that are not UTF-8, and a lone surrogate escape, which encoding/json would turn into
+	// U+FFFD without a word.
+	for name, doc := range map[string]string{
+		"invalid bytes":  "{\"accountIds\":[\"111111111111\"],\"hours\":1,\"reason\":\"Reset \xff\xfe root\",\"requester\":\"alice@example.com\"}",
+		"lone surrogate": `{"accountIds":["111111111111"],"hours":1,"reason":"Reset \ud800 root","requester":"alice@example.com"}`,
+	} {
+		if _, err := Parse([]byte(doc), Policy{Now: now}); err == nil || !strings.Contains(err.Error(), "reason: must be valid UTF-8 text") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// What is accepted: any script, accents, punctuation and symbols.
+	for _, ok := range []string{"Réinitialiser le mot de passe root (SEC-12)", "ルートのメールを変更 — チケット #42", "Enable MFA delete → audit bucket ✓", "Ünïcödé: ǅ ŉ ﬁ"} {
+		b, _ := json.Marshal(map[string]any{"accountIds": []string{"111111111111"}, "hours": 1, "reason": ok, "requester": "alice@example.com"})
+		if _, err := Parse(b, Policy{Now: now}); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+}
+
+func TestTimestampsExactlyAsRFC3339(t *testing.T) {
+	start := func(s string) error {
+		b, _ := json.Marshal(map[string]any{"accountIds": []string{"111111111111"}, "hours": 1, "reason": "x", "requester": "alice@example.com", "startAt": s})
+		_, err := Parse(b, Policy{Now: now})
+		return err
+	}
+	in := now.Add(time.Hour)
+	for _, s := range []string{
+		in.Format("2006-01-02T15:04:05Z"), in.Format("2006-01-02t15:04:05z"), in.Format("2006-01-02T15:04:05.123456789123Z"),
+		in.In(time.FixedZone("", 2*3600)).Format(time.RFC3339), in.In(time.FixedZone("", -(23*3600 + 59*60))).Format(time.RFC3339),
+	} {
+		if err := start(s); err != nil {
+			t.Errorf("%s refused: %v", s, err)
+		}
+	}
+	for s, want := range map[string]string{
+		"2026-11-23T10:00:00+24:00": "has the offset +24:00, out of range (hours 00 to 23)",
+		"2026-11-23T10:00:00+23:60": "has the offset +23:60, out of range (minutes 00 to 59)",
+		"2026-11-23T23:59:60Z":      "is a leap second (:60)",
+		"2026-02-30T10:00:00Z":      "is not a date that exists (day out of range)",
+		"2026-11-23T10:00:00":       "is not an RFC 3339 timestamp with an explicit offset",
+		"2026-11-23 10:00:00Z":      "is not an RFC 3339 timestamp",
+		"+2026-11-23T10:00:00Z":     "is not an RFC 3339 timestamp",
+		"0001-01-01T00:00:00Z":      "is more than a year in the past",
+		"9999-12-31T23:59:59Z":      "is more than 7 days ahead",
+		"2026-11-23T10:00:00.Z":     "is not an RFC 3339 timestamp",
+		"2026-11-23T10:00:00+0100":  "is not an RFC 3339 timestamp",
+		"２０２６-11-23T10:00:00Z":      "is not an RFC 3339 timestamp",
+	} {
+		if err := start(s); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", s, err, want)
+		}
 	}
 }
