@@ -256,14 +256,13 @@ func (h *Handler) load(ctx context.Context, c call) (ledger.Record, response, bo
 		return ledger.Record{}, invalid(request.Problems{{Field: "id", Message: err.Error()}}), false
 	}
 	rec, err := h.windows.Get(ctx, id)
-	if errors.Is(err, ledger.ErrNotFound) {
-		return rec, fail(http.StatusNotFound, "no request "+id), false
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ledger.ErrNotFound) {
 		return rec, h.internal(ctx, c, "read ledger", err), false
 	}
-	if c.caller != rec.Requester && !h.windows.Config.Authz().IsAdmin(c.caller) {
-		return rec, fail(http.StatusForbidden, "only the requester or an administrator may see or change request "+id), false
+	// A request that does not exist and one the caller may not see answer alike: the answer
+	// must not tell who asked for what.
+	if err != nil || (c.caller != rec.Requester && !h.windows.Config.Authz().IsAdmin(c.caller)) {
+		return rec, fail(http.StatusNotFound, "no request "+id+" that you may see (only its requester and administrators may)"), false
 	}
 	return rec, response{}, true
 }

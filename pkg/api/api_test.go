@@ -316,7 +316,7 @@ func TestReadAndList(t *testing.T) {
 	}{
 		{"unknown request", on(t, "GET", "/requests/{id}", "api-nope", alice), 404},
 		{"bad id", on(t, "GET", "/requests/{id}", "a b", alice), 400},
-		{"neither requester nor administrator", on(t, "GET", "/requests/{id}", first, mallory), 403},
+		{"neither requester nor administrator: the same answer as an unknown request", on(t, "GET", "/requests/{id}", first, mallory), 404},
 		{"list by a non-administrator", on(t, "GET", "/requests", "", mallory), 403},
 		{"no caller (IAM auth missing)", on(t, "GET", "/requests/{id}", first, ""), 403},
 		{"unknown method", on(t, "DELETE", "/requests/{id}", first, alice), 404},
@@ -376,7 +376,7 @@ func TestEndAndCancel(t *testing.T) {
 		want   string
 	}{
 		{"cancel an open window", on(t, "POST", "/requests/{id}/cancel", open, alice), 409, "end it instead"},
-		{"end by someone else", on(t, "POST", "/requests/{id}/end", open, mallory), 403, ""},
+		{"end by someone else: as if unknown", on(t, "POST", "/requests/{id}/end", open, mallory), 404, ""},
 		{"end a window that has not started", on(t, "POST", "/requests/{id}/end", scheduled, alice), 409, "cancel it instead"},
 		{"end an unknown request", on(t, "POST", "/requests/{id}/end", "api-nope", alice), 404, ""},
 		{"end early", on(t, "POST", "/requests/{id}/end", open, bob), 200, `"status":"CLOSED"`},
@@ -562,5 +562,22 @@ func TestLimitReachedIs429(t *testing.T) {
 	}
 	if n := len(e.emu.Executions()); n != 1 {
 		t.Errorf("%d executions", n)
+	}
+}
+
+// No existence oracle: a caller who may not see a request gets the same answer as for one that
+// does not exist, whatever the method.
+func TestNoExistenceOracle(t *testing.T) {
+	e := newEnv(t)
+	id := e.accept(t, members[0])
+	for _, m := range []struct{ method, resource string }{
+		{"GET", "/requests/{id}"}, {"POST", "/requests/{id}/end"}, {"POST", "/requests/{id}/cancel"}, {"POST", "/requests/{id}/confirm"},
+	} {
+		hidden := e.call(t, on(t, m.method, m.resource, id, mallory))
+		unknown := e.call(t, on(t, m.method, m.resource, "api-00000000000000000000000000000000", mallory))
+		strip := func(a answer) string { return strings.NewReplacer(id, "ID", "api-00000000000000000000000000000000", "ID").Replace(a.raw) }
+		if hidden.status != unknown.status || strip(hidden) != strip(unknown) {
+			t.Errorf("%s %s: someone else's request %d %s; an unknown one %d %s", m.method, m.resource, hidden.status, hidden.raw, unknown.status, unknown.raw)
+		}
 	}
 }

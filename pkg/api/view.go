@@ -1,6 +1,7 @@
 package api
 
 import (
+	"strings"
 	"time"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
@@ -25,7 +26,9 @@ type Request struct {
 	RestoreAt       time.Time       `json:"restoreAt,omitzero"`
 	ClosedAt        time.Time       `json:"closedAt,omitzero"`
 	Problems        []string        `json:"problems,omitempty"`
-	LastError       string          `json:"lastError,omitempty"`
+	// LastError says, in a classified message, what last went wrong; the error's own text (AWS
+	// error messages, ARNs, internal detail) stays in the ledger and the logs for operators.
+	LastError string `json:"lastError,omitempty"`
 	RestoreFailedAt time.Time       `json:"restoreFailedAt,omitzero"`
 	// ConfirmBy is set on a request an integration asserted, which its requester must confirm
 	// (POST /requests/{id}/confirm) by then; ConfirmedBy and ConfirmedAt once they have.
@@ -49,7 +52,7 @@ func View(rec ledger.Record) Request {
 		RequestID: rec.RequestID, Requester: rec.Requester, Reason: rec.Reason, AccountIDs: rec.AccountIDs,
 		Hours: rec.Hours, StartAt: rec.StartAt, Origin: rec.Origin, Status: string(rec.Status),
 		CreatedAt: rec.CreatedAt, OpenedAt: rec.OpenedAt, RestoreAt: rec.RestoreAt, ClosedAt: rec.ClosedAt,
-		Problems: rec.Problems, LastError: rec.LastError, RestoreFailedAt: rec.RestoreFailedAt,
+		Problems: rec.Problems, LastError: PublicError(rec.LastError), RestoreFailedAt: rec.RestoreFailedAt,
 		ConfirmBy: rec.ConfirmBy, ConfirmedBy: rec.ConfirmedBy, ConfirmedAt: rec.ConfirmedAt,
 		History: make([]Step, len(rec.History)),
 	}
@@ -57,4 +60,33 @@ func View(rec ledger.Record) Request {
 		v.History[i] = Step{Status: string(h.Status), At: h.At, Actor: h.Actor, Note: h.Note}
 	}
 	return v
+}
+
+// publicErrors classify an error's text, first match wins, into what a caller may be told.
+var publicErrors = []struct{ marker, message string }{
+	{"withdrawn at the lift", "withdrawn at the lift: the booking's checks no longer pass (see problems, or ask an operator)"},
+	{"not confirmed by the requester", "not confirmed by the requester in time: nothing was lifted"},
+	{"LEDGER TAMPERED", "the ledger's record disagreed with the workflow: nothing was lifted; operators are alerted"},
+	{"disagrees with what its execution decided", "the ledger's record disagreed with the workflow: nothing was lifted; operators are alerted"},
+	{"changed since", "the guardrail's document changed outside rootwindow: nothing was lifted; operators are alerted"},
+	{"AccessDenied", "AWS Organizations refused rootwindow's call (access denied); operators have the detail"},
+	{"ConstraintViolation", "AWS Organizations refused a change that would break one of its quotas; operators have the detail"},
+	{"TooManyRequests", "AWS Organizations was busy (throttled); rootwindow retries"},
+	{"Throttl", "AWS Organizations was busy (throttled); rootwindow retries"},
+	{"ConcurrentModification", "AWS Organizations was busy with another change; rootwindow retries"},
+	{"restore failed", "putting the guardrail back failed; rootwindow keeps trying and operators are alerted"},
+	{"start execution", "the workflow could not be started; nothing was reserved"},
+}
+
+// PublicError is the classified message for an error's text ("" for none).
+func PublicError(text string) string {
+	if text == "" {
+		return ""
+	}
+	for _, c := range publicErrors {
+		if strings.Contains(text, c.marker) {
+			return c.message
+		}
+	}
+	return "an internal error; operators have the detail in the ledger"
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,6 +56,27 @@ func TestResponseSamples(t *testing.T) {
 		}
 		if !bytes.Equal(got, want) {
 			t.Errorf("%s is not what the API answers (run go test ./pkg/api -update):\n%s", name, want)
+		}
+	}
+}
+
+// What an answer shows of an error: a classified message, never the error's own text.
+func TestPublicErrorHidesInternalText(t *testing.T) {
+	for text, want := range map[string]string{
+		"": "",
+		"detach guardrail failed on 1 account(s): 222222222222 (AccessDeniedException); the guardrail was put back":   "AWS Organizations refused rootwindow's call (access denied); operators have the detail",
+		"restore failed: reattach guardrail failed on 1 account(s): 111111111111 (ConstraintViolationException)":      "AWS Organizations refused a change that would break one of its quotas; operators have the detail",
+		"start execution: operation error SFN: StartExecution, https response error StatusCode: 500, RequestID: 1f2e": "the workflow could not be started; nothing was reserved",
+		"read request x: operation error DynamoDB: GetItem, arn:aws:dynamodb:us-east-1:999999999999:table/ledger":     "an internal error; operators have the detail in the ledger",
+	} {
+		got := api.PublicError(text)
+		if got != want {
+			t.Errorf("%q: %q, want %q", text, got, want)
+		}
+		for _, leak := range []string{"arn:", "999999999999", "RequestID", "StatusCode", "222222222222"} {
+			if strings.Contains(got, leak) {
+				t.Errorf("%q leaks %q", got, leak)
+			}
 		}
 	}
 }
