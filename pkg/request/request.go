@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -113,12 +114,21 @@ func Parse(doc []byte, p Policy) (Request, error) {
 		probs.Add("request", "%s", err.Error())
 		return Request{}, &probs
 	}
+	unknown := 0
 	for _, f := range fields {
-		if !knownFields[f.name] {
-			probs.Add(fieldName(f.name), "is not a field of the request (expected accountIds, hours, startAt, reason, requester)")
-		} else if f.dup {
+		switch {
+		case !knownFields[f.name]:
+			// Listed up to a few: a document of thousands of keys must not make an answer (or a
+			// Step Functions cause, at most 32 KB) of thousands of problems.
+			if unknown++; unknown <= maxUnknownListed {
+				probs.Add(fieldName(f.name), "is not a field of the request (expected accountIds, hours, startAt, reason, requester)")
+			}
+		case f.dup:
 			probs.Add(f.name, "appears more than once")
 		}
+	}
+	if unknown > maxUnknownListed {
+		probs.Add("request", "has %d more fields that are not fields of the request", unknown-maxUnknownListed)
 	}
 	raw := map[string]json.RawMessage{}
 	for _, f := range fields {
@@ -139,6 +149,39 @@ func Parse(doc []byte, p Policy) (Request, error) {
 		return Request{}, &probs
 	}
 	return r, nil
+}
+
+// maxUnknownListed is how many unknown fields a rejection names one by one.
+const maxUnknownListed = 5
+
+// StrictObject decodes doc as one JSON object whose keys must be among allowed, exactly (letter
+// case included), each at most once: encoding/json matches keys without regard to case and keeps
+// the last of repeated keys, so a document could say one thing to a reader and another to the
+// code. It returns the values by key, or every problem, each naming the key.
+func StrictObject(doc []byte, allowed ...string) (map[string]json.RawMessage, []string) {
+	fields, err := decodeObject(doc)
+	if err != nil {
+		return nil, []string{err.Error()}
+	}
+	var probs []string
+	out := map[string]json.RawMessage{}
+	unknown := 0
+	for _, f := range fields {
+		switch {
+		case !slices.Contains(allowed, f.name):
+			if unknown++; unknown <= maxUnknownListed {
+				probs = append(probs, fmt.Sprintf("%s is not a key here (expected %s, exactly)", fieldName(f.name), strings.Join(allowed, ", ")))
+			}
+		case f.dup:
+			probs = append(probs, fmt.Sprintf("%s appears more than once", f.name))
+		default:
+			out[f.name] = f.value
+		}
+	}
+	if unknown > maxUnknownListed {
+		probs = append(probs, fmt.Sprintf("and %d more keys that are not keys here", unknown-maxUnknownListed))
+	}
+	return out, probs
 }
 
 var plainName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)

@@ -346,3 +346,22 @@ func TestTimestampsExactlyAsRFC3339(t *testing.T) {
 		}
 	}
 }
+
+// A document of thousands of unknown keys is answered with a few, and a count: an answer (and a
+// Step Functions cause, at most 32 KB) stays small.
+func TestProblemsStayBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"accountIds":["111111111111"],"hours":1,"reason":"x","requester":"alice@example.com"`)
+	for i := range 1500 {
+		fmt.Fprintf(&b, `,"k%d":1`, i)
+	}
+	b.WriteString("}")
+	_, err := Parse([]byte(b.String()), Policy{Now: now})
+	var probs *Problems
+	if !errors.As(err, &probs) || len(*probs) != 6 || !strings.Contains(err.Error(), "request: has 1495 more fields that are not fields of the request") {
+		t.Fatalf("%d problems: %v", len(*probs), err)
+	}
+	if n := len(err.Error()); n > 2048 {
+		t.Errorf("the answer is %d bytes", n)
+	}
+}

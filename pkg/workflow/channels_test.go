@@ -299,3 +299,32 @@ func TestDuplicateEventDelivery(t *testing.T) {
 		t.Errorf("origin %+v", rec.Origin)
 	}
 }
+
+// The console's and EventBridge's envelopes are read as strictly as the API's body: keys exactly
+// as written (encoding/json would match "Request" to "request"), each once (it would keep the
+// last of two), at the top and in the origin.
+func TestEnvelopesAreStrict(t *testing.T) {
+	req := `{"accountIds":["111111111111"],"hours":1,"reason":"x","requester":"` + alice + `"}`
+	for name, tt := range map[string]struct{ input, want string }{
+		"key in another case":      {`{"Request":` + req + `}`, "Request is not a key here (expected request, origin, exactly)"},
+		"request twice":            {`{"request":` + req + `,"request":` + req + `}`, "request appears more than once"},
+		"origin in another case":   {`{"request":` + req + `,"Origin":{"channel":"eventbridge"}}`, "Origin is not a key here"},
+		"origin key in other case": {`{"request":` + req + `,"origin":{"Channel":"eventbridge"}}`, "origin: Channel is not a key here (expected channel, eventId, sourceAccount, caller, exactly)"},
+		"origin channel twice":     {`{"request":` + req + `,"origin":{"channel":"stepfunctions","channel":"eventbridge"}}`, "origin: channel appears more than once"},
+		"origin not strings":       {`{"request":` + req + `,"origin":{"channel":7}}`, "origin.channel must be a string"},
+		"two documents":            {`{"request":` + req + `}{"request":` + req + `}`, "must hold exactly one JSON object"},
+		"not an object":            {`["request"]`, "must be a JSON object"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			_, err := e.steps.Validate(context.Background(), e.started("req-1", json.RawMessage(tt.input), testenv.Person(alice)))
+			var rej *contract.RequestRejected
+			if !errors.As(err, &rej) || !strings.Contains(rej.Error(), tt.want) {
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+			if e.writes() != 0 {
+				t.Errorf("%d writes", e.writes())
+			}
+		})
+	}
+}

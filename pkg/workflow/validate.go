@@ -84,8 +84,8 @@ func (s *Steps) window(rec ledger.Record) contract.Window {
 // claimsEventBridge reports whether an execution's input says it came through EventBridge: then
 // a confirmation is due when configured, whatever the ledger's record says.
 func claimsEventBridge(input json.RawMessage) bool {
-	var env contract.Envelope
-	return json.Unmarshal(input, &env) == nil && env.Origin != nil && env.Origin.Channel == contract.ChannelEventBridge
+	env, bad := envelopeOf(input)
+	return len(bad) == 0 && env.Origin != nil && env.Origin.Channel == contract.ChannelEventBridge
 }
 
 // sameAsExisting checks that an execution whose name is already a request's ID asks for that
@@ -93,9 +93,8 @@ func claimsEventBridge(input json.RawMessage) bool {
 // request must not run it. The input is read as of the request's validation, so that a start
 // that was "now" then is not refused as past.
 func (s *Steps) sameAsExisting(existing ledger.Record, input json.RawMessage) request.Problems {
-	var env contract.Envelope
 	var probs request.Problems
-	if json.Unmarshal(input, &env) == nil && len(env.Request) > 0 {
+	if env, bad := envelopeOf(input); len(bad) == 0 && len(env.Request) > 0 {
 		req, err := request.Parse(env.Request, s.Config.RequestPolicy(existing.CreatedAt))
 		if err == nil && window.SameAsked(existing, req) {
 			return nil
@@ -164,18 +163,18 @@ func (s *Steps) door(starter identity.Starter) string {
 func (s *Steps) parse(input json.RawMessage, door string, starter identity.Starter) (request.Request, contract.Origin, request.Problems) {
 	var probs request.Problems
 	origin := contract.Origin{Channel: door, Caller: starter.ARN}
-	dec := json.NewDecoder(bytes.NewReader(input))
-	dec.DisallowUnknownFields()
-	var env contract.Envelope
-	if err := dec.Decode(&env); err != nil {
-		probs.Add("input", "must be {\"request\": {...}} with an optional \"origin\"; %s", describeJSONError(err))
+	env, bad := envelopeOf(input)
+	if len(bad) > 0 {
+		for _, b := range bad {
+			probs.Add("input", "must be {\"request\": {...}} with an optional \"origin\": %s", b)
+		}
 		return request.Request{}, origin, probs
 	}
 	policy := s.Config.RequestPolicy(s.Now())
 	switch door {
 	case contract.ChannelEventBridge:
 		if env.Origin == nil || env.Origin.Channel != contract.ChannelEventBridge {
-			probs.Add("origin", "must be the request rule's {\"channel\": \"eventbridge\", ...}")
+			probs.Add("origin", "must be the request rule's {\"channel\": \"eventbridge\", \"eventId\": ..., \"sourceAccount\": ...}")
 		} else {
 			origin = contract.Origin{Channel: door, EventID: env.Origin.EventID, SourceAccount: env.Origin.SourceAccount,
 				AssertedBy: s.Config.IntegrationsIn(env.Origin.SourceAccount)}
@@ -207,10 +206,43 @@ func (s *Steps) parse(input json.RawMessage, door string, starter identity.Start
 	return req, origin, probs
 }
 
-func describeJSONError(err error) string {
-	var syn *json.SyntaxError
-	if errors.As(err, &syn) {
-		return "it is not valid JSON"
+// envelopeOf reads an execution's input as strictly as the API reads a body: exact keys, each
+// once (request.StrictObject), at the top and in the origin, whose values must be strings. The
+// console's origin is never read, only checked for shape.
+func envelopeOf(input json.RawMessage) (contract.Envelope, []string) {
+	top, bad := request.StrictObject(input, "request", "origin")
+	if len(bad) > 0 {
+		return contract.Envelope{}, bad
 	}
-	return err.Error() // names the unknown field, e.g. `json: unknown field "requests"`
+	env := contract.Envelope{Request: top["request"]}
+	raw, ok := top["origin"]
+	if !ok || string(bytes.TrimSpace(raw)) == "null" {
+		return env, nil
+	}
+	fields, bad := request.StrictObject(raw, "channel", "eventId", "sourceAccount", "caller")
+	for _, k := range []string{"channel", "eventId", "sourceAccount", "caller"} {
+		if v, ok := fields[k]; ok && !isString(v) {
+			bad = append(bad, fmt.Sprintf("origin.%s must be a string", k))
+		}
+	}
+	if len(bad) > 0 {
+		for i := range bad {
+			bad[i] = "origin: " + bad[i]
+		}
+		return contract.Envelope{}, bad
+	}
+	var o contract.Origin
+	for k, dst := range map[string]*string{"channel": &o.Channel, "eventId": &o.EventID, "sourceAccount": &o.SourceAccount, "caller": &o.Caller} {
+		if v, ok := fields[k]; ok {
+			_ = json.Unmarshal(v, dst)
+		}
+	}
+	env.Origin = &o
+	return env, nil
+}
+
+func isString(v json.RawMessage) bool {
+	var s string
+	t := bytes.TrimSpace(v)
+	return len(t) > 0 && t[0] == '"' && json.Unmarshal(t, &s) == nil
 }

@@ -257,7 +257,7 @@ func TestValidateRejects(t *testing.T) {
 				`accountIds[1]: 999999999999 is the organization's management account; SCPs never apply to it, so there is nothing to lift`,
 				`accountIds[2]: 555555555555 is not an account of this organization`,
 			}},
-		{"unknown envelope field", nil, nil, []string{`input: must be {"request": {...}} with an optional "origin"; json: unknown field "requests"`}},
+		{"unknown envelope field", nil, nil, []string{`input: must be {"request": {...}} with an optional "origin": requests is not a key here (expected request, origin, exactly)`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
