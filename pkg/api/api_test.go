@@ -575,7 +575,9 @@ func TestNoExistenceOracle(t *testing.T) {
 	} {
 		hidden := e.call(t, on(t, m.method, m.resource, id, mallory))
 		unknown := e.call(t, on(t, m.method, m.resource, "api-00000000000000000000000000000000", mallory))
-		strip := func(a answer) string { return strings.NewReplacer(id, "ID", "api-00000000000000000000000000000000", "ID").Replace(a.raw) }
+		strip := func(a answer) string {
+			return strings.NewReplacer(id, "ID", "api-00000000000000000000000000000000", "ID").Replace(a.raw)
+		}
 		if hidden.status != unknown.status || strip(hidden) != strip(unknown) {
 			t.Errorf("%s %s: someone else's request %d %s; an unknown one %d %s", m.method, m.resource, hidden.status, hidden.raw, unknown.status, unknown.raw)
 		}

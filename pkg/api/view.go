@@ -13,23 +13,23 @@ import (
 // apart from the ledger's record: a field added to the ledger does not appear here unless it is
 // added on purpose.
 type Request struct {
-	RequestID       string          `json:"requestId"`
-	Requester       string          `json:"requester"`
-	Reason          string          `json:"reason"`
-	AccountIDs      []string        `json:"accountIds"`
-	Hours           int             `json:"hours"`
-	StartAt         time.Time       `json:"startAt"`
-	Origin          contract.Origin `json:"origin"`
-	Status          string          `json:"status"`
-	CreatedAt       time.Time       `json:"createdAt"`
-	OpenedAt        time.Time       `json:"openedAt,omitzero"`
-	RestoreAt       time.Time       `json:"restoreAt,omitzero"`
-	ClosedAt        time.Time       `json:"closedAt,omitzero"`
-	Problems        []string        `json:"problems,omitempty"`
+	RequestID  string          `json:"requestId"`
+	Requester  string          `json:"requester"`
+	Reason     string          `json:"reason"`
+	AccountIDs []string        `json:"accountIds"`
+	Hours      int             `json:"hours"`
+	StartAt    time.Time       `json:"startAt"`
+	Origin     contract.Origin `json:"origin"`
+	Status     string          `json:"status"`
+	CreatedAt  time.Time       `json:"createdAt"`
+	OpenedAt   time.Time       `json:"openedAt,omitzero"`
+	RestoreAt  time.Time       `json:"restoreAt,omitzero"`
+	ClosedAt   time.Time       `json:"closedAt,omitzero"`
+	Problems   []string        `json:"problems,omitempty"`
 	// LastError says, in a classified message, what last went wrong; the error's own text (AWS
 	// error messages, ARNs, internal detail) stays in the ledger and the logs for operators.
-	LastError string `json:"lastError,omitempty"`
-	RestoreFailedAt time.Time       `json:"restoreFailedAt,omitzero"`
+	LastError       string    `json:"lastError,omitempty"`
+	RestoreFailedAt time.Time `json:"restoreFailedAt,omitzero"`
 	// ConfirmBy is set on a request an integration asserted, which its requester must confirm
 	// (POST /requests/{id}/confirm) by then; ConfirmedBy and ConfirmedAt once they have.
 	ConfirmBy   time.Time `json:"confirmBy,omitzero"`
