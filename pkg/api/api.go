@@ -122,23 +122,30 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 	if key != "" && !idempotencyKeyPattern.MatchString(key) {
 		return invalid(request.Problems{{Field: "Idempotency-Key", Message: fmt.Sprintf("must be 1 to %d letters, digits, '.', '_', ':' or '-'", maxIdempotencyKey)}})
 	}
+	id := newRequestID(c.caller, key)
+	if key != "" {
+		// A retry under a key already used is answered as the first attempt was, however much
+		// later: its body is read as of then (a start that was "now" is not "in the past").
+		existing, err := h.windows.Get(ctx, id)
+		switch {
+		case err == nil:
+			policy := h.windows.Config.RequestPolicy(existing.CreatedAt)
+			policy.AuthenticatedCaller = c.caller
+			req, err := request.Parse(body, policy)
+			if err != nil {
+				req = request.Request{} // not the same request, whatever it is
+			}
+			return h.replay(ctx, c, existing, req)
+		case !errors.Is(err, ledger.ErrNotFound):
+			return h.internal(ctx, c, "read ledger", err)
+		}
+	}
 	policy := h.windows.Config.RequestPolicy(h.windows.Now())
 	policy.AuthenticatedCaller = c.caller
 	req, err := request.Parse(body, policy)
 	var probs *request.Problems
 	if errors.As(err, &probs) {
 		return invalid(*probs)
-	}
-
-	id := newRequestID(c.caller, key)
-	if key != "" {
-		existing, err := h.windows.Get(ctx, id)
-		switch {
-		case err == nil:
-			return h.replay(ctx, c, existing, req)
-		case !errors.Is(err, ledger.ErrNotFound):
-			return h.internal(ctx, c, "read ledger", err)
-		}
 	}
 	rec, found, err := h.windows.Admit(ctx, id, req, contract.Origin{Channel: contract.ChannelAPI, Caller: c.caller}, nil, window.ActorAPI)
 	if err != nil {
@@ -153,14 +160,20 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 	if err := h.start(ctx, rec); err != nil {
 		h.log.ErrorContext(ctx, "start execution", "requestId", id, "error", err.Error(), "correlationId", c.id)
 		// Nothing is left half-done: the reservation is withdrawn.
-		if _, err := h.windows.Withdraw(ctx, rec, window.ActorAPI, "the workflow could not be started", ledger.Change{LastError: "start execution: " + err.Error()}); err != nil {
+		if _, err := h.windows.Withdraw(ctx, rec, window.ActorAPI, "the workflow could not be started", ledger.Change{LastError: startFailed + err.Error()}); err != nil {
 			h.log.ErrorContext(ctx, "withdraw a request that did not start", "requestId", id, "error", err.Error(), "correlationId", c.id)
 		}
-		return fail(http.StatusServiceUnavailable, "the workflow could not be started; nothing was reserved. Try again with a new Idempotency-Key")
+		return fail(http.StatusServiceUnavailable, startFailedAnswer)
 	}
 	h.windows.Announce(ctx, rec)
 	return h.accepted(c, rec)
 }
+
+// A failed start's record and answer, the same on every retry under its key.
+const (
+	startFailed       = "start execution: "
+	startFailedAnswer = "the workflow could not be started; nothing was reserved. Try again with a new Idempotency-Key"
+)
 
 // replay answers a retry under an Idempotency-Key already used: the same request gets the same
 // answer (and its execution is started if the first attempt stopped short); a different one is
@@ -168,6 +181,19 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 func (h *Handler) replay(ctx context.Context, c call, rec ledger.Record, req request.Request) response {
 	if !window.SameAsked(rec, req) {
 		return fail(http.StatusUnprocessableEntity, "this Idempotency-Key was used for a different request ("+rec.RequestID+"); use a new key for a new request")
+	}
+	switch {
+	case rec.Status == ledger.Failed && strings.HasPrefix(rec.LastError, startFailed):
+		// The first attempt's answer: the workflow never started and nothing was reserved.
+		return fail(http.StatusServiceUnavailable, startFailedAnswer)
+	case rec.Status == ledger.Rejected:
+		// The first attempt lost a race for an account and was told so.
+		var probs request.Problems
+		for _, p := range rec.Problems {
+			field, msg, _ := strings.Cut(p, ": ")
+			probs.AddKind(request.Conflict, field, "%s", msg)
+		}
+		return rejected(probs)
 	}
 	if rec.Status == ledger.Scheduled {
 		if err := h.start(ctx, rec); err != nil {

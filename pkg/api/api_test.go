@@ -51,13 +51,14 @@ type env struct {
 	steps *workflow.Steps
 	api   *api.Handler
 	table string
+	clock time.Time // the handlers' clock, t0 unless a test moves it
 }
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	e := &env{org: orgemu.Standard(testenv.Management, "alice@example.com", members...), emu: awsemu.New()}
+	e := &env{org: orgemu.Standard(testenv.Management, "alice@example.com", members...), emu: awsemu.New(), clock: t0}
 	e.table = fmt.Sprintf("api-%d", tables.Add(1))
-	e.steps = testenv.Steps(t, e.org, e.emu, db, e.table, func() time.Time { return t0 })
+	e.steps = testenv.Steps(t, e.org, e.emu, db, e.table, func() time.Time { return e.clock })
 	cfg := testenv.AWSConfig()
 	cfg.RetryMaxAttempts = 1
 	url := e.emu.Start() // the notifier's server: one emulator serves all three services
@@ -581,5 +582,42 @@ func TestNoExistenceOracle(t *testing.T) {
 		if hidden.status != unknown.status || strip(hidden) != strip(unknown) {
 			t.Errorf("%s %s: someone else's request %d %s; an unknown one %d %s", m.method, m.resource, hidden.status, hidden.raw, unknown.status, unknown.raw)
 		}
+	}
+}
+
+// A retry under an Idempotency-Key gets the first attempt's answer however much later it comes:
+// a body whose startAt was "now" is neither "another request" nor "in the past"; a first attempt
+// whose workflow never started is answered 503 again, never 202.
+func TestIdempotentRetriesReplayTheFirstAnswer(t *testing.T) {
+	e := newEnv(t)
+	body := request(members[0])
+	body["startAt"] = t0.Format(time.RFC3339)
+	first := post(t, alice, body)
+	first.Headers["Idempotency-Key"] = "SEC-77"
+	a := e.call(t, first)
+	if a.status != http.StatusAccepted {
+		t.Fatalf("%d %s", a.status, a.raw)
+	}
+	for _, later := range []time.Duration{10 * time.Minute, 30 * time.Hour} {
+		e.clock = t0.Add(later)
+		if b := e.call(t, first); b.status != http.StatusAccepted || b.header["Idempotent-Replayed"] != "true" || b.body["requestId"] != a.body["requestId"] {
+			t.Errorf("%v later: %d %s", later, b.status, b.raw)
+		}
+	}
+	e.clock = t0
+
+	e.emu.Fail(awsemu.OpStartExecution, 1)
+	failed := post(t, alice, request(members[1]))
+	failed.Headers["Idempotency-Key"] = "SEC-78"
+	if a := e.call(t, failed); a.status != http.StatusServiceUnavailable {
+		t.Fatalf("%d %s", a.status, a.raw)
+	}
+	for range 2 {
+		if a := e.call(t, failed); a.status != http.StatusServiceUnavailable || !strings.Contains(a.raw, "nothing was reserved") {
+			t.Errorf("retry after a failed start: %d %s", a.status, a.raw)
+		}
+	}
+	if n := len(e.emu.Executions()); n != 1 {
+		t.Errorf("%d executions started", n)
 	}
 }
