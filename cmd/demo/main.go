@@ -5,8 +5,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -25,9 +27,18 @@ func main() {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // the error says which option and why; the usage is `go doc ./cmd/demo`
 	accounts := fs.Int("accounts", 3, "emulated member accounts in the request (1 to 50)")
 	hours := fs.Int("hours", 2, "window length in hours (1 to 4)")
-	startIn := fs.Duration("start-in", 0, "start the window this far in the future (e.g. 30m), in the handlers' clock")
+	var startIn time.Duration
+	fs.Func("start-in", "start the window this far in the future (e.g. 30m), in the handlers' clock", func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return fmt.Errorf("START_IN must be a duration with its unit, like 30m or 2h (0 for now), got %q", v)
+		}
+		startIn = d
+		return nil
+	})
 	fault := fs.String("fault", "none", "fault to inject: none, throttle, detach-partway, reattach-flaky")
 	factor := fs.Float64("factor", 3600, "time compression: 3600 makes an hour pass in a second")
 	orgEndpoint := fs.String("organizations-endpoint", "", "use this Organizations endpoint instead of the built-in emulator")
@@ -38,7 +49,11 @@ func run(args []string) error {
 	admin := fs.String("admin-pattern", harness.AdminPattern, "administrator principal pattern")
 	layout := fs.String("layout", "direct", "where the emulated guardrail is attached: direct, ou, root or mixed (built-in emulator)")
 	strategy := fs.String("strategy", contract.StrategyAuto, "lift strategy: detach, exempt or auto")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(os.Stdout)
+		fs.PrintDefaults()
+		return nil
+	} else if err != nil {
 		return err
 	}
 	if _, ok := harness.Layouts[*layout]; !ok {
@@ -52,8 +67,21 @@ func run(args []string) error {
 	default:
 		return fmt.Errorf("-strategy (STRATEGY) must be detach, exempt or auto, got %q", *strategy)
 	}
+	// Every option is checked before anything is built or synthesized, named as make names it.
 	if *accounts < 1 || *accounts > 50 {
-		return fmt.Errorf("-accounts must be from 1 to 50, got %d", *accounts)
+		return fmt.Errorf("-accounts (ACCOUNTS) must be from 1 to 50, got %d", *accounts)
+	}
+	if *hours < 1 || *hours > 4 {
+		return fmt.Errorf("-hours (HOURS) must be a whole number of hours from 1 to 4, got %d", *hours)
+	}
+	if startIn < 0 {
+		return fmt.Errorf("-start-in (START_IN) must not be negative, got %v", startIn)
+	}
+	if _, ok := harness.Faults[*fault]; !ok {
+		return fmt.Errorf("-fault (FAULT) must be one of none, throttle, detach-partway, reattach-flaky, got %q", *fault)
+	}
+	if *factor < 1 {
+		return fmt.Errorf("-factor must be at least 1, got %v", *factor)
 	}
 	opts := harness.Options{Factor: *factor, OrganizationsEndpoint: *orgEndpoint, DynamoDBEndpoint: *dbEndpoint,
 		GuardrailPolicyID: *policyID, AdminPattern: *admin,
@@ -83,8 +111,8 @@ func run(args []string) error {
 	}
 	defer h.Close()
 	d := harness.Demo{Accounts: h.Members(), Hours: *hours, Fault: *fault, Requester: *requester, Layout: *layout, Strategy: *strategy}
-	if *startIn > 0 {
-		d.StartAt = h.Clock.Now().Add(*startIn).Truncate(time.Second)
+	if startIn > 0 {
+		d.StartAt = h.Clock.Now().Add(startIn).Truncate(time.Second)
 	}
 	return h.RunDemo(ctx, os.Stdout, d)
 }

@@ -17,6 +17,8 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -118,7 +120,10 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 	if len(body) > request.MaxBodyBytes {
 		return fail(http.StatusRequestEntityTooLarge, fmt.Sprintf("the body is %d bytes; at most %d are accepted", len(body), request.MaxBodyBytes))
 	}
-	key := c.header(headerIdemKey)
+	key, several := c.headerValues(headerIdemKey)
+	if several {
+		return invalid(request.Problems{{Field: "Idempotency-Key", Message: "was sent more than once with different values; send it once"}})
+	}
 	if key != "" && !idempotencyKeyPattern.MatchString(key) {
 		return invalid(request.Problems{{Field: "Idempotency-Key", Message: fmt.Sprintf("must be 1 to %d letters, digits, '.', '_', ':' or '-'", maxIdempotencyKey)}})
 	}
@@ -386,12 +391,31 @@ func (h *Handler) internal(ctx context.Context, c call, doing string, err error)
 }
 
 func (c call) header(name string) string {
+	v, _ := c.headerValues(name)
+	return v
+}
+
+// headerValues is a header's value whatever the case of its name, and whether it came with more
+// than one distinct value (repeated, or under names differing in case: API Gateway keeps the last
+// of repeated headers in Headers and all of them in MultiValueHeaders).
+func (c call) headerValues(name string) (string, bool) {
+	var values []string
 	for k, v := range c.Headers {
 		if strings.EqualFold(k, name) {
-			return v
+			values = append(values, v)
 		}
 	}
-	return ""
+	for k, vs := range c.MultiValueHeaders {
+		if strings.EqualFold(k, name) {
+			values = append(values, vs...)
+		}
+	}
+	sort.Strings(values)
+	values = slices.Compact(values)
+	if len(values) == 0 {
+		return "", false
+	}
+	return values[0], len(values) > 1
 }
 
 func (c call) body() ([]byte, error) {

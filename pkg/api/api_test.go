@@ -621,3 +621,37 @@ func TestIdempotentRetriesReplayTheFirstAnswer(t *testing.T) {
 		t.Errorf("%d executions started", n)
 	}
 }
+
+// Idempotency-Key in any letter case is one header; sent twice with different values (repeated,
+// or under two spellings) it is refused, whichever API Gateway would have kept.
+func TestIdempotencyKeyHeaders(t *testing.T) {
+	e := newEnv(t)
+	lower := post(t, alice, request(members[0]))
+	lower.Headers["idempotency-key"] = "SEC-90"
+	upper := post(t, alice, request(members[0]))
+	upper.Headers["IDEMPOTENCY-KEY"] = "SEC-90"
+	a, b := e.call(t, lower), e.call(t, upper)
+	if a.status != 202 || b.status != 202 || b.header["Idempotent-Replayed"] != "true" || a.body["requestId"] != b.body["requestId"] {
+		t.Errorf("one key in two cases: %d %s / %d %s", a.status, a.raw, b.status, b.raw)
+	}
+	for name, r := range map[string]func() events.APIGatewayProxyRequest{
+		"two spellings": func() events.APIGatewayProxyRequest {
+			r := post(t, alice, request(members[1]))
+			r.Headers["Idempotency-Key"], r.Headers["idempotency-key"] = "SEC-91", "SEC-92"
+			return r
+		},
+		"repeated": func() events.APIGatewayProxyRequest {
+			r := post(t, alice, request(members[1]))
+			r.Headers["Idempotency-Key"] = "SEC-92"
+			r.MultiValueHeaders = map[string][]string{"Idempotency-Key": {"SEC-91", "SEC-92"}}
+			return r
+		},
+	} {
+		if a := e.call(t, r()); a.status != 400 || !strings.Contains(a.raw, "was sent more than once with different values") {
+			t.Errorf("%s: %d %s", name, a.status, a.raw)
+		}
+	}
+	if n := len(e.emu.Executions()); n != 1 {
+		t.Errorf("%d executions", n)
+	}
+}
