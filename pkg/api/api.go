@@ -390,11 +390,6 @@ func (h *Handler) internal(ctx context.Context, c call, doing string, err error)
 	return fail(http.StatusInternalServerError, "internal error; operators can find the detail by the correlation ID")
 }
 
-func (c call) header(name string) string {
-	v, _ := c.headerValues(name)
-	return v
-}
-
 // headerValues is a header's value whatever the case of its name, and whether it came with more
 // than one distinct value (repeated, or under names differing in case: API Gateway keeps the last
 // of repeated headers in Headers and all of them in MultiValueHeaders).
