@@ -151,6 +151,60 @@ func Parse(doc []byte, p Policy) (Request, error) {
 	return r, nil
 }
 
+// Asked is what a request document asked for, read leniently for the record of its rejection:
+// the account IDs that are account IDs (at most DefaultMaxAccounts), hours if a whole number from
+// 1 to 4, and reason and requester cut to their limits with every character a reader must not be
+// shown (see deceptive) replaced by U+FFFD. Nothing of it is acted on.
+func Asked(doc []byte) Request {
+	var r Request
+	fields, err := decodeObject(doc)
+	if err != nil {
+		return r
+	}
+	raw := map[string]json.RawMessage{}
+	for _, f := range fields {
+		if _, seen := raw[f.name]; !seen && knownFields[f.name] {
+			raw[f.name] = f.value
+		}
+	}
+	var ids []string
+	if json.Unmarshal(raw["accountIds"], &ids) == nil {
+		seen := map[string]bool{}
+		for _, id := range ids {
+			if accountIDPattern.MatchString(id) && !seen[id] && len(r.AccountIDs) < DefaultMaxAccounts {
+				seen[id] = true
+				r.AccountIDs = append(r.AccountIDs, id)
+			}
+		}
+		sort.Strings(r.AccountIDs)
+	}
+	var h int
+	if json.Unmarshal(raw["hours"], &h) == nil && h >= MinHours && h <= MaxHours {
+		r.Hours = h
+	}
+	r.Reason = shown(raw["reason"], MaxReasonRunes)
+	r.Requester = shown(raw["requester"], MaxRequesterLen)
+	return r
+}
+
+// shown is a JSON string as it may be shown: cut to max characters, anything deceptive replaced.
+func shown(v json.RawMessage, max int) string {
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return ""
+	}
+	s = strings.Map(func(r rune) rune {
+		if deceptive(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.TrimSpace(s))
+	if r := []rune(s); len(r) > max {
+		s = string(r[:max])
+	}
+	return s
+}
+
 // maxUnknownListed is how many unknown fields a rejection names one by one.
 const maxUnknownListed = 5
 

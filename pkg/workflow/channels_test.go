@@ -328,3 +328,16 @@ func TestEnvelopesAreStrict(t *testing.T) {
 		})
 	}
 }
+
+// A rejected request is recorded with what was asked, as far as it can be read safely.
+func TestARejectionRecordsWhatWasAsked(t *testing.T) {
+	e := newEnv(t)
+	req := map[string]any{"accountIds": []any{members[1], "12345", members[0]}, "hours": 9, "reason": "Reset \u202Eroot", "requester": alice}
+	if _, err := e.validate(t, "req-1", req); !errors.As(err, new(*contract.RequestRejected)) {
+		t.Fatalf("got %v", err)
+	}
+	rec := e.assertStatus(t, "req-1", ledger.Rejected)
+	if rec.Requester != alice || !reflect.DeepEqual(rec.AccountIDs, []string{members[0], members[1]}) || rec.Hours != 0 || rec.Reason != "Reset \uFFFDroot" || len(rec.Problems) != 3 {
+		t.Errorf("recorded %q %v %d h %q %v", rec.Requester, rec.AccountIDs, rec.Hours, rec.Reason, rec.Problems)
+	}
+}

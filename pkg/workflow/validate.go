@@ -202,6 +202,11 @@ func (s *Steps) parse(input json.RawMessage, door string, starter identity.Start
 	var rp *request.Problems
 	if errors.As(err, &rp) {
 		probs = append(probs, *rp...)
+		// A rejection is recorded with what was asked, as far as it can be read safely.
+		req = request.Asked(env.Request)
+		if policy.AuthenticatedCaller != "" {
+			req.Requester = policy.AuthenticatedCaller
+		}
 	}
 	return req, origin, probs
 }
