@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZTIME=${FUZZTIME:-1m}
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
-for target in ./pkg/request:FuzzParse ./pkg/api:FuzzAPI; do
+for target in ./pkg/request:FuzzParse ./pkg/api:FuzzAPI ./pkg/workflow:FuzzEnvelope ./pkg/ledger:FuzzPageToken; do
   pkg=${target%%:*} name=${target##*:}
   echo "== $name ($pkg) for $FUZZTIME"
   go test "$pkg" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" 2>&1 | grep -v '^timestamp=' | tail -3

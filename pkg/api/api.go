@@ -344,21 +344,21 @@ func (h *Handler) list(ctx context.Context, c call) response {
 		switch k {
 		case "accountId":
 			if len(v) != 12 || strings.Trim(v, "0123456789") != "" {
-				probs.Add(k, "%q is not a 12-digit account ID", v)
+				probs.Add(k, "%s is not a 12-digit account ID", request.Quote(v))
 			}
 			f.AccountID = v
 		case "status":
 			if !ledger.Status(v).Known() {
-				probs.Add(k, "%q is not a status (SCHEDULED, OPENING, OPEN, CLOSING, CLOSED, REJECTED, CANCELLED, FAILED)", v)
+				probs.Add(k, "%s is not a status (SCHEDULED, OPENING, OPEN, CLOSING, CLOSED, REJECTED, CANCELLED, FAILED)", request.Quote(v))
 			}
 			f.Status = ledger.Status(v)
 		case "limit":
 			if _, err := fmt.Sscanf(v, "%d", &limit); err != nil || limit < 1 || limit > maxPageSize || fmt.Sprint(limit) != v {
-				probs.Add(k, "must be a whole number from 1 to %d, got %q", maxPageSize, v)
+				probs.Add(k, "must be a whole number from 1 to %d, got %s", maxPageSize, request.Quote(v))
 			}
 		case "nextToken":
 		default:
-			probs.Add(k, "is not a parameter (expected accountId, status, limit, nextToken)")
+			probs.Add(request.Name(k), "is not a parameter (expected accountId, status, limit, nextToken)")
 		}
 	}
 	if len(probs) > 0 {

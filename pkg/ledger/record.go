@@ -131,7 +131,11 @@ var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
 // ValidRequestID checks a request ID, which is also the Step Functions execution name.
 func ValidRequestID(id string) error {
 	if !requestIDPattern.MatchString(id) {
-		return fmt.Errorf("request ID %q must be 1 to 80 letters, digits, '-' or '_'", id)
+		shown := id
+		if r := []rune(shown); len(r) > 64 {
+			shown = string(r[:64]) + "…" // no input makes a long answer
+		}
+		return fmt.Errorf("request ID %q must be 1 to 80 letters, digits, '-' or '_'", shown)
 	}
 	return nil
 }

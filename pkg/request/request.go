@@ -535,6 +535,14 @@ func runeKind(r rune) string {
 	return "a character that is not visible text"
 }
 
+// Quote shows a submitted value in a message, quoted and cut short so that no input makes a long
+// answer.
+func Quote(s string) string { return quote(s) }
+
+// Name shows a submitted key or parameter name in a message (plain names as they are, anything
+// else quoted and cut short).
+func Name(s string) string { return fieldName(s) }
+
 // quote shows a submitted value in a message, shortened so that a message stays readable.
 func quote(s string) string {
 	const max = 64
