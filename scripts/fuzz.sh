@@ -5,6 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 FUZZTIME=${FUZZTIME:-1m}
+if ! [[ $FUZZTIME =~ ^[0-9]+(s|m|h|x)$ ]]; then
+  echo "FUZZTIME must be a duration like 30s, 1m or 2h (or a count like 1000x), got '$FUZZTIME'" >&2
+  exit 2
+fi
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 for target in ./pkg/request:FuzzParse ./pkg/api:FuzzAPI ./pkg/workflow:FuzzEnvelope ./pkg/ledger:FuzzPageToken; do
   pkg=${target%%:*} name=${target##*:}
