@@ -1,0 +1,40 @@
+// Command rootwindow is the requester's command line: ask for a root access window, follow it,
+// end, cancel or confirm it. See `rootwindow help` and the README.
+package main
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/rootwindow/rootwindow/pkg/cli"
+)
+
+func main() {
+	os.Exit(cli.Run(context.Background(), os.Args[1:], cli.Env{
+		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
+		AWS: func(ctx context.Context, profile, region string) (aws.Config, error) {
+			var opts []func(*config.LoadOptions) error
+			if profile != "" {
+				opts = append(opts, config.WithSharedConfigProfile(profile))
+			}
+			if region != "" {
+				opts = append(opts, config.WithRegion(region))
+			}
+			return config.LoadDefaultConfig(ctx, opts...)
+		},
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+				return nil
+			}
+		},
+	}))
+}

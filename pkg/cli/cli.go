@@ -1,0 +1,357 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+)
+
+// Exit codes, documented in the README and by `rootwindow help`.
+const (
+	ExitOK          = 0 // done; with --wait, the guardrail is lifted (--until-closed: back)
+	ExitRefused     = 1 // rootwindow refused: the message says why and what to do
+	ExitUsage       = 2 // the command line is not one rootwindow understands
+	ExitUnavailable = 3 // rootwindow, AWS or the network failed; trying again may help
+	ExitEnded       = 4 // while waiting, the request ended otherwise (rejected, failed, cancelled, closed)
+	ExitTimedOut    = 5 // --wait gave up after --timeout
+)
+
+// Env is what a run reads and writes: the process's in a binary, a test's in tests.
+type Env struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	// AWS loads the SDK configuration for a profile and region ("" for the defaults).
+	AWS   func(ctx context.Context, profile, region string) (aws.Config, error)
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+const usage = `rootwindow: ask for a root access window, and follow it.
+
+  rootwindow request --accounts ID[,ID...] --hours 1-4 --reason TEXT [--start RFC3339] [--key KEY] [--wait | --until-closed]
+  rootwindow status ID [--wait | --until-closed]
+  rootwindow list [--account ID] [--status STATUS] [--limit N] [--next TOKEN]
+  rootwindow end ID         put the guardrail back now
+  rootwindow cancel ID      withdraw a window that has not started
+  rootwindow confirm ID     confirm a request an integration made for you
+  rootwindow help
+
+Every command takes:
+  --endpoint URL     rootwindow's API (else ROOTWINDOW_ENDPOINT, else the ApiUrl output of --stack)
+  --stack NAME       the CloudFormation stack to read ApiUrl from (default RootWindow)
+  --profile NAME     the AWS profile to sign with (else the SDK's usual chain: AWS_PROFILE, SSO, ...)
+  --region REGION    the API's region (else read from the endpoint, else the profile's)
+  --output text|json
+  --poll DURATION    how often --wait asks (default 15s); --timeout DURATION (default 6h)
+
+Exit codes: 0 done (with --wait: lifted; --until-closed: back); 1 refused; 2 bad command line;
+3 rootwindow, AWS or the network failed (retry); 4 the request ended otherwise while waiting;
+5 --wait timed out.
+`
+
+type options struct {
+	endpoint, stack, profile, region, output string
+	poll, timeout                            time.Duration
+	wait, untilClosed                        bool
+}
+
+// Run runs one command line and returns its exit code.
+func Run(ctx context.Context, args []string, env Env) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(env.Stdout, usage)
+		if len(args) == 0 {
+			return ExitUsage
+		}
+		return ExitOK
+	}
+	verb, rest := args[0], args[1:]
+	fs := flag.NewFlagSet("rootwindow "+verb, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var o options
+	fs.StringVar(&o.endpoint, "endpoint", "", "")
+	fs.StringVar(&o.stack, "stack", "RootWindow", "")
+	fs.StringVar(&o.profile, "profile", "", "")
+	fs.StringVar(&o.region, "region", "", "")
+	fs.StringVar(&o.output, "output", "text", "")
+	fs.DurationVar(&o.poll, "poll", 15*time.Second, "")
+	fs.DurationVar(&o.timeout, "timeout", 6*time.Hour, "")
+	fs.BoolVar(&o.wait, "wait", false, "")
+	fs.BoolVar(&o.untilClosed, "until-closed", false, "")
+	var accounts, reason, start, key, account, status, next string
+	var hours, limit int
+	switch verb {
+	case "request":
+		fs.StringVar(&accounts, "accounts", "", "")
+		fs.IntVar(&hours, "hours", 0, "")
+		fs.StringVar(&reason, "reason", "", "")
+		fs.StringVar(&start, "start", "", "")
+		fs.StringVar(&key, "key", "", "")
+	case "list":
+		fs.StringVar(&account, "account", "", "")
+		fs.StringVar(&status, "status", "", "")
+		fs.IntVar(&limit, "limit", 0, "")
+		fs.StringVar(&next, "next", "", "")
+	case "status", "end", "cancel", "confirm":
+	default:
+		return usageError(env, "unknown command %q", verb)
+	}
+	// Flags may come after the request ID.
+	var positional []string
+	for {
+		if err := fs.Parse(rest); err != nil {
+			return usageError(env, "%v", err)
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional, rest = append(positional, fs.Arg(0)), fs.Args()[1:]
+	}
+	if o.output != "text" && o.output != "json" {
+		return usageError(env, "--output must be text or json, got %q", o.output)
+	}
+	if o.poll < time.Second {
+		return usageError(env, "--poll must be at least 1s, got %v", o.poll)
+	}
+	needID := verb == "status" || verb == "end" || verb == "cancel" || verb == "confirm"
+	switch {
+	case needID && len(positional) != 1:
+		return usageError(env, "%s takes one request ID", verb)
+	case !needID && len(positional) > 0:
+		return usageError(env, "%s takes no argument, got %q", verb, positional[0])
+	case needID && !requestID.MatchString(positional[0]):
+		return usageError(env, "%q is not a request ID (1 to 80 letters, digits, '-' or '_')", positional[0])
+	case verb == "request" && (accounts == "" || hours == 0 || strings.TrimSpace(reason) == ""):
+		return usageError(env, "request needs --accounts, --hours and --reason")
+	}
+	c, err := o.client(ctx, env)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "rootwindow:", err)
+		return ExitUnavailable
+	}
+	r := runner{env: env, o: o, c: c}
+	switch verb {
+	case "request":
+		body := map[string]any{"accountIds": splitList(accounts), "hours": hours, "reason": reason}
+		if start != "" {
+			body["startAt"] = start
+		}
+		headers := map[string]string{}
+		if key != "" {
+			headers["Idempotency-Key"] = key
+		}
+		var accepted map[string]any
+		if err := c.Do(ctx, "POST", "requests", nil, body, headers, &accepted); err != nil {
+			return r.fail(err)
+		}
+		id, _ := accepted["requestId"].(string)
+		r.show(accepted, fmt.Sprintf("request %s accepted: %v, %d h from %v", id, accepted["accountIds"], hours, accepted["startAt"]))
+		return r.follow(ctx, id)
+	case "status":
+		var rec map[string]any
+		if err := c.Do(ctx, "GET", "requests/"+positional[0], nil, nil, nil, &rec); err != nil {
+			return r.fail(err)
+		}
+		r.show(rec, describe(rec))
+		return r.follow(ctx, positional[0])
+	case "list":
+		q := url.Values{}
+		for k, v := range map[string]string{"accountId": account, "status": status, "nextToken": next} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		if limit > 0 {
+			q.Set("limit", fmt.Sprint(limit))
+		}
+		var page struct {
+			Requests  []map[string]any `json:"requests"`
+			NextToken string           `json:"nextToken"`
+		}
+		if err := c.Do(ctx, "GET", "requests", q, nil, nil, &page); err != nil {
+			return r.fail(err)
+		}
+		lines := make([]string, 0, len(page.Requests)+1)
+		for _, rec := range page.Requests {
+			lines = append(lines, describe(rec))
+		}
+		if page.NextToken != "" {
+			lines = append(lines, "more: --next "+page.NextToken)
+		}
+		r.show(page, strings.Join(lines, "\n"))
+		return ExitOK
+	default: // end, cancel, confirm
+		var rec map[string]any
+		if err := c.Do(ctx, "POST", "requests/"+positional[0]+"/"+verb, nil, nil, nil, &rec); err != nil {
+			return r.fail(err)
+		}
+		r.show(rec, describe(rec))
+		return ExitOK
+	}
+}
+
+var requestID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+
+func usageError(env Env, format string, args ...any) int {
+	fmt.Fprintf(env.Stderr, "rootwindow: %s (rootwindow help)\n", fmt.Sprintf(format, args...))
+	return ExitUsage
+}
+
+func splitList(s string) []string {
+	var out []string
+	for p := range strings.SplitSeq(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// client builds the API client: the endpoint from the flag, the environment or the stack, the
+// credentials from the SDK's chain.
+func (o options) client(ctx context.Context, env Env) (*Client, error) {
+	cfg, err := env.AWS(ctx, o.profile, o.region)
+	if err != nil {
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	endpoint := o.endpoint
+	if endpoint == "" {
+		endpoint = env.Getenv("ROOTWINDOW_ENDPOINT")
+	}
+	if endpoint == "" {
+		out, err := cloudformation.NewFromConfig(cfg).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(o.stack)})
+		if err != nil {
+			return nil, fmt.Errorf("no --endpoint or ROOTWINDOW_ENDPOINT, and the stack %s's outputs cannot be read: %w", o.stack, err)
+		}
+		for _, s := range out.Stacks {
+			for _, op := range s.Outputs {
+				if aws.ToString(op.OutputKey) == "ApiUrl" {
+					endpoint = aws.ToString(op.OutputValue)
+				}
+			}
+		}
+		if endpoint == "" {
+			return nil, fmt.Errorf("the stack %s has no ApiUrl output: give --endpoint", o.stack)
+		}
+	}
+	region := o.region
+	if m := apiHost.FindStringSubmatch(endpoint); m != nil && region == "" {
+		region = m[1]
+	}
+	if region == "" {
+		region = cfg.Region
+	}
+	if region == "" {
+		return nil, errors.New("no region: give --region, or set AWS_REGION or the profile's region")
+	}
+	return &Client{Endpoint: endpoint, Region: region, Credentials: cfg.Credentials}, nil
+}
+
+// apiHost reads the region from an API Gateway endpoint's host name.
+var apiHost = regexp.MustCompile(`^https://[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com`)
+
+type runner struct {
+	env Env
+	o   options
+	c   *Client
+}
+
+// show prints v as JSON or text.
+func (r runner) show(v any, text string) {
+	if r.o.output == "json" {
+		b, _ := json.MarshalIndent(v, "", "  ")
+		fmt.Fprintln(r.env.Stdout, string(b))
+		return
+	}
+	if text != "" {
+		fmt.Fprintln(r.env.Stdout, text)
+	}
+}
+
+func (r runner) fail(err error) int {
+	fmt.Fprintln(r.env.Stderr, "rootwindow:", err)
+	switch status := IsAPIError(err); {
+	case status >= 500 || status == 0:
+		return ExitUnavailable
+	default:
+		return ExitRefused
+	}
+}
+
+// follow waits, with --wait or --until-closed, until the window opens or closes.
+func (r runner) follow(ctx context.Context, id string) int {
+	if !r.o.wait && !r.o.untilClosed {
+		return ExitOK
+	}
+	want := "OPEN"
+	if r.o.untilClosed {
+		want = "CLOSED"
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.o.timeout)
+	defer cancel()
+	last := ""
+	for {
+		var rec map[string]any
+		if err := r.c.Do(ctx, "GET", "requests/"+id, nil, nil, nil, &rec); err != nil {
+			if ctx.Err() != nil {
+				fmt.Fprintf(r.env.Stderr, "rootwindow: still %s after %v: gave up waiting (the request goes on)\n", last, r.o.timeout)
+				return ExitTimedOut
+			}
+			return r.fail(err)
+		}
+		status, _ := rec["status"].(string)
+		if status != last {
+			fmt.Fprintf(r.env.Stderr, "%s  %s\n", time.Now().UTC().Format("15:04:05"), describe(rec))
+			last = status
+		}
+		switch {
+		case status == want || (want == "OPEN" && (status == "CLOSING" || status == "CLOSED") && rec["openedAt"] != nil):
+			if status == want {
+				r.show(rec, "")
+				return ExitOK
+			}
+			fmt.Fprintf(r.env.Stderr, "rootwindow: the window already ended\n")
+			return ExitEnded
+		case status == "REJECTED" || status == "FAILED" || status == "CANCELLED" || (want == "CLOSED" && status == "CLOSED"):
+			r.show(rec, "")
+			return ExitEnded
+		}
+		if err := r.env.Sleep(ctx, r.o.poll); err != nil {
+			fmt.Fprintf(r.env.Stderr, "rootwindow: still %s after %v: gave up waiting (the request goes on)\n", last, r.o.timeout)
+			return ExitTimedOut
+		}
+	}
+}
+
+// describe is one line about a request.
+func describe(rec map[string]any) string {
+	id, _ := rec["requestId"].(string)
+	status, _ := rec["status"].(string)
+	line := fmt.Sprintf("%s %s %v", id, status, rec["accountIds"])
+	switch status {
+	case "SCHEDULED":
+		line += fmt.Sprintf(" from %v for %v h", rec["startAt"], rec["hours"])
+		if by, ok := rec["confirmBy"]; ok && rec["confirmedBy"] == nil {
+			line += fmt.Sprintf("; confirm by %v (rootwindow confirm %s)", by, id)
+		}
+	case "OPEN":
+		line += fmt.Sprintf(": the guardrail is lifted until %v", rec["restoreAt"])
+	case "CLOSED":
+		line += fmt.Sprintf(": the guardrail is back since %v", rec["closedAt"])
+	case "REJECTED", "FAILED":
+		if p, ok := rec["problems"].([]any); ok && len(p) > 0 {
+			line += fmt.Sprintf(": %v", p[0])
+		} else if e, ok := rec["lastError"].(string); ok {
+			line += ": " + e
+		}
+	}
+	return line
+}

@@ -1,0 +1,263 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/rootwindow/rootwindow/internal/awsemu"
+	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/api"
+	"github.com/rootwindow/rootwindow/pkg/cli"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/workflow"
+)
+
+const (
+	alice  = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"
+	region = "eu-west-1"
+)
+
+var (
+	db     testenv.DB
+	tables atomic.Int32
+	t0     = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testenv.MainWithDynamoDB(m, func(c testenv.DB) { db = c }))
+}
+
+// gateway stands in for API Gateway with IAM authorization in front of the api function: it
+// checks each call's SigV4 signature for execute-api in the region (signing the same request
+// again with the caller's secret must give the same Authorization header), names the caller by
+// its access key, and hands the handler the proxy event API Gateway would.
+type gateway struct {
+	handler *api.Handler
+	callers map[string]string // access key → caller ARN
+	secrets map[string]string
+}
+
+var routes = []string{"/requests/{id}/end", "/requests/{id}/cancel", "/requests/{id}/confirm", "/requests/{id}", "/requests"}
+
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	auth := r.Header.Get("Authorization")
+	key := ""
+	if i := strings.Index(auth, "Credential="); i >= 0 {
+		key = strings.SplitN(auth[i+len("Credential="):], "/", 2)[0]
+	}
+	when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
+	secret, known := g.secrets[key]
+	if err != nil || !known || !strings.Contains(auth, "/"+region+"/execute-api/aws4_request") {
+		http.Error(w, `{"message":"Missing Authentication Token"}`, http.StatusForbidden)
+		return
+	}
+	// The same request as the client signed it: its signed headers only (a transport adds others).
+	again, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
+	if i := strings.Index(auth, "SignedHeaders="); i >= 0 {
+		for _, h := range strings.Split(strings.SplitN(auth[i+len("SignedHeaders="):], ",", 2)[0], ";") {
+			if h != "host" && h != "x-amz-date" {
+				again.Header.Set(h, r.Header.Get(h))
+			}
+		}
+	}
+	hash := fmt.Sprintf("%x", sha(body))
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key, SecretAccessKey: secret}, again, hash, "execute-api", region, when); err != nil || again.Header.Get("Authorization") != auth {
+		http.Error(w, `{"message":"The request signature we calculated does not match the signature you provided."}`, http.StatusForbidden)
+		return
+	}
+	path := strings.TrimPrefix(r.URL.Path, "/v1")
+	ev := events.APIGatewayProxyRequest{HTTPMethod: r.Method, Path: path, Body: string(body), Headers: map[string]string{},
+		QueryStringParameters: map[string]string{}, PathParameters: map[string]string{}}
+	for k := range r.Header {
+		ev.Headers[k] = r.Header.Get(k)
+	}
+	for k := range r.URL.Query() {
+		ev.QueryStringParameters[k] = r.URL.Query().Get(k)
+	}
+	for _, route := range routes {
+		parts, got := strings.Split(route, "/"), strings.Split(path, "/")
+		if len(parts) != len(got) {
+			continue
+		}
+		match := true
+		for i := range parts {
+			switch {
+			case parts[i] == "{id}":
+				ev.PathParameters["id"] = got[i]
+			case parts[i] != got[i]:
+				match = false
+			}
+		}
+		if match {
+			ev.Resource = route
+			break
+		}
+	}
+	ev.RequestContext.Identity.UserArn = g.callers[key]
+	ev.RequestContext.RequestID = "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"
+	res, err := g.handler.Handle(r.Context(), ev)
+	if err != nil {
+		http.Error(w, `{"message":"Internal server error"}`, http.StatusBadGateway)
+		return
+	}
+	for k, v := range res.Headers {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(res.StatusCode)
+	_, _ = io.WriteString(w, res.Body)
+}
+
+type env struct {
+	steps   *workflow.Steps
+	url     string
+	emu     *awsemu.Server
+	secret  string
+	onSleep func() // what the workflow does between two looks of --wait
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	org := orgemu.Standard(testenv.Management, "alice@example.com", "111111111111", "222222222222")
+	e := &env{emu: awsemu.New(), secret: "alice-secret"}
+	now := t0
+	e.steps = testenv.Steps(t, org, e.emu, db, fmt.Sprintf("cli-%d", tables.Add(1)), func() time.Time { return now })
+	cfg := testenv.AWSConfig()
+	url := e.emu.Start()
+	h := api.New(e.steps.Service, sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(url) }), "arn:aws:states:eu-west-1:999999999999:stateMachine:rootwindow")
+	srv := httptest.NewServer(&gateway{handler: h, callers: map[string]string{"AKIDALICE": alice}, secrets: map[string]string{"AKIDALICE": e.secret}})
+	t.Cleanup(srv.Close)
+	e.url = srv.URL + "/v1/"
+	return e
+}
+
+// run is `rootwindow args...` signed with alice's key (or secret), against the gateway.
+func (e *env) run(t *testing.T, secret string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := cli.Run(context.Background(), append(args, "--endpoint", e.url, "--region", region), cli.Env{
+		Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" },
+		AWS: func(context.Context, string, string) (aws.Config, error) {
+			return aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider("AKIDALICE", secret, "")}, nil
+		},
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			if e.onSleep != nil {
+				e.onSleep()
+			}
+			return ctx.Err()
+		},
+	})
+	return code, out.String(), errOut.String()
+}
+
+func sha(b []byte) [32]byte { return sha256.Sum256(b) }
+
+func TestRequestStatusEndThroughASignedAPI(t *testing.T) {
+	e := newEnv(t)
+	code, out, errOut := e.run(t, e.secret, "request", "--accounts", "111111111111", "--hours", "1", "--reason", "Reset the root password (SEC-9)", "--output", "json")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	var accepted map[string]any
+	if err := json.Unmarshal([]byte(out), &accepted); err != nil || accepted["status"] != "SCHEDULED" {
+		t.Fatalf("%v %s", err, out)
+	}
+	id := accepted["requestId"].(string)
+	if n := len(e.emu.Executions()); n != 1 {
+		t.Errorf("%d executions", n)
+	}
+	code, out, _ = e.run(t, e.secret, "status", id)
+	if code != cli.ExitOK || !strings.Contains(out, id+" SCHEDULED [111111111111]") {
+		t.Errorf("status: %d %s", code, out)
+	}
+	code, out, errOut = e.run(t, e.secret, "cancel", id)
+	if code != cli.ExitOK || !strings.Contains(out, "CANCELLED") {
+		t.Errorf("cancel: %d %s %s", code, out, errOut)
+	}
+}
+
+// --wait follows the window until the guardrail is lifted; --until-closed until it is back; a
+// request that ends otherwise exits 4.
+func TestWaitFollowsTheWindow(t *testing.T) {
+	e := newEnv(t)
+	var id string
+	e.onSleep = func() {
+		if recs, _, _ := e.steps.Ledger.List(context.Background(), ledgerFilter(), 1, ""); len(recs) > 0 {
+			id = recs[0].RequestID
+		}
+		_, _ = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: id})
+	}
+	code, out, errOut := e.run(t, e.secret, "request", "--accounts", "111111111111", "--hours", "1", "--reason", "x (SEC-1)", "--wait", "--poll", "1s")
+	if code != cli.ExitOK || !strings.Contains(errOut, "OPEN [111111111111]: the guardrail is lifted until") {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	e.onSleep = func() { _, _ = e.steps.End(context.Background(), id, alice) }
+	if code, out, errOut := e.run(t, e.secret, "status", id, "--until-closed", "--poll", "1s"); code != cli.ExitOK || !strings.Contains(errOut, "CLOSED") {
+		t.Errorf("until closed: exit %d: %s %s", code, out, errOut)
+	}
+	e.onSleep = nil
+	code, _, errOut = e.run(t, e.secret, "request", "--accounts", "222222222222", "--hours", "1", "--reason", "x (SEC-2)", "--key", "k2")
+	if code != cli.ExitOK {
+		t.Fatal(errOut)
+	}
+	recs, _, _ := e.steps.Ledger.List(context.Background(), ledgerFilter(), 1, "")
+	if _, err := e.steps.Cancel(context.Background(), recs[0].RequestID, alice); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errOut := e.run(t, e.secret, "status", recs[0].RequestID, "--wait", "--poll", "1s"); code != cli.ExitEnded || !strings.Contains(errOut, "CANCELLED") {
+		t.Errorf("a cancelled request: exit %d %s", code, errOut)
+	}
+}
+
+func ledgerFilter() ledger.Filter { return ledger.Filter{} }
+
+func TestRefusalsAndExitCodes(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct {
+		name   string
+		secret string
+		args   []string
+		code   int
+		want   string
+	}{
+		{"a bad signature", "wrong-secret", []string{"status", "api-1"}, cli.ExitRefused, "signature we calculated does not match"},
+		{"hours out of range", "", []string{"request", "--accounts", "111111111111", "--hours", "9", "--reason", "x"}, cli.ExitRefused, "hours: must be from 1 to 4, got 9\nFix the fields named above"},
+		{"an unknown request", "", []string{"status", "api-nope"}, cli.ExitRefused, "404 Not Found: no request api-nope that you may see"},
+		{"a missing argument", "", []string{"status"}, cli.ExitUsage, "status takes one request ID"},
+		{"a request ID that is not one", "", []string{"end", "../x"}, cli.ExitUsage, "is not a request ID"},
+		{"an unknown command", "", []string{"approve-all"}, cli.ExitUsage, `unknown command "approve-all"`},
+		{"an unknown flag", "", []string{"list", "--owner", "x"}, cli.ExitUsage, "flag provided but not defined: -owner"},
+		{"a bad output", "", []string{"list", "--output", "yaml"}, cli.ExitUsage, "--output must be text or json"},
+		{"request without a reason", "", []string{"request", "--accounts", "111111111111", "--hours", "1"}, cli.ExitUsage, "request needs --accounts, --hours and --reason"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			secret := tt.secret
+			if secret == "" {
+				secret = e.secret
+			}
+			code, out, errOut := e.run(t, secret, tt.args...)
+			if code != tt.code || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, stderr %q (stdout %q); want %d with %q", code, errOut, out, tt.code, tt.want)
+			}
+		})
+	}
+}
