@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"sort"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
@@ -10,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/interfaces/interfacesawscloudwatch"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -127,5 +130,46 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 	alarm("ReattachErrors", "restoring the guardrail keeps failing", props.Functions.Reattach.MetricErrors(sum), 3)
 	alarm("DeadLetters", "a request or a safety-net event could not be delivered: see the dead-letter queue",
 		props.DeadLetters.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Statistic: jsii.String("Maximum"), Period: five}), 1)
+
+	// One page for operators: windows lifted and restored, executions, what went wrong, drift,
+	// and every alarm's state (RUNBOOK.md says what each means and what to do).
+	hour := awscloudwatch.NewMetric(&awscloudwatch.MetricProps{Namespace: jsii.String(contract.MetricsNamespace), MetricName: jsii.String(contract.MetricWindowsOpened), Statistic: jsii.String("Sum"), Period: awscdk.Duration_Hours(jsii.Number(1))})
+	perHour := func(name string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(contract.MetricsNamespace), MetricName: jsii.String(name),
+			Statistic: jsii.String("Sum"), Period: awscdk.Duration_Hours(jsii.Number(1)),
+		})
+	}
+	graph := func(title string, metrics ...awscloudwatch.IMetric) awscloudwatch.IWidget {
+		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{Title: jsii.String(title), Left: &metrics, Width: jsii.Number(12), Height: jsii.Number(6)})
+	}
+	hourly := &awscloudwatch.MetricOptions{Statistic: jsii.String("Sum"), Period: awscdk.Duration_Hours(jsii.Number(1))}
+	alarmList := make([]interfacesawscloudwatch.IAlarmRef, 0, len(alarms))
+	for _, name := range sortedKeys(alarms) {
+		alarmList = append(alarmList, alarms[name])
+	}
+	dashboard := awscloudwatch.NewDashboard(c, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DefaultInterval: awscdk.Duration_Days(jsii.Number(7)),
+	})
+	dashboard.AddWidgets(
+		awscloudwatch.NewAlarmStatusWidget(&awscloudwatch.AlarmStatusWidgetProps{Title: jsii.String("rootwindow alarms (RUNBOOK.md)"), Alarms: &alarmList, Width: jsii.Number(24)}),
+	)
+	dashboard.AddWidgets(
+		graph("Windows lifted and restored (per hour)", hour, perHour(contract.MetricWindowsClosed)),
+		graph("Executions (per hour)", sm.MetricStarted(hourly), sm.MetricSucceeded(hourly), sm.MetricFailed(hourly), sm.MetricAborted(hourly), sm.MetricTimedOut(hourly)),
+	)
+	dashboard.AddWidgets(
+		graph("Failures: restore, rescue, unexpected (per hour)", perHour(contract.MetricRestoreFailed), perHour(contract.MetricRescued), perHour(contract.MetricUnexpectedFailure)),
+		graph("Drift, guardrail changed, ledger tampered (per hour)", perHour(contract.MetricDriftDetected), perHour(contract.MetricGuardrailChanged), perHour(contract.MetricLedgerTampered)),
+	)
 	return &SafetyNet{Construct: c, StatusRule: statusRule, Schedule: schedule, ChangeRule: changes, Alarms: alarms}
+}
+
+func sortedKeys(m map[string]awscloudwatch.Alarm) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

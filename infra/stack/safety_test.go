@@ -165,3 +165,16 @@ func TestGuardrailChangesGoToTheSweeper(t *testing.T) {
 		}
 	}
 }
+
+// The operators' dashboard: every alarm's state, windows lifted and restored, executions,
+// failures and drift.
+func TestDashboard(t *testing.T) {
+	_, d := one(t, "AWS::CloudWatch::Dashboard")
+	body, _ := json.Marshal(props(d)["DashboardBody"])
+	for _, want := range []string{contract.MetricWindowsOpened, contract.MetricWindowsClosed, contract.MetricRestoreFailed, contract.MetricDriftDetected,
+		contract.MetricGuardrailChanged, contract.MetricLedgerTampered, "ExecutionsStarted", "ExecutionsAborted", `\"alarms\":[`, "RUNBOOK.md"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("the dashboard lacks %s", want)
+		}
+	}
+}

@@ -27,6 +27,8 @@ const (
 // CloudWatch metrics the functions write in Embedded Metric Format, and the stack alarms on.
 const (
 	MetricsNamespace        = "rootwindow"
+	MetricWindowsOpened     = "WindowsOpened" // a window's guardrail lifted
+	MetricWindowsClosed     = "WindowsClosed" // a window's guardrail back
 	MetricRestoreFailed     = "RestoreFailed"
 	MetricDriftDetected     = "DriftDetected"
 	MetricUnexpectedFailure = "ExecutionsFailedUnexpectedly"

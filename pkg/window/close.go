@@ -151,6 +151,9 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 			return rec, s.stateError(ctx, id, err)
 		}
 		ended = to == ledger.Closed
+		if ended {
+			s.metric(contract.MetricWindowsClosed, 1)
+		}
 	}
 	if rec.Strategy == contract.StrategyExempt {
 		// Rendered again now that the record no longer holds: a writer that read it while it

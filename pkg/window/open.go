@@ -135,6 +135,7 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 	if err != nil {
 		return rec, s.stateError(ctx, id, err)
 	}
+	s.metric(contract.MetricWindowsOpened, 1)
 	s.Log.InfoContext(ctx, "window open", "requestId", id, "openedAt", FormatTime(openedAt), "restoreAt", FormatTime(restoreAt))
 	s.Announce(ctx, rec)
 	return rec, nil
