@@ -65,7 +65,7 @@ func TestRescueAfterTheExecutionEnded(t *testing.T) {
 		if got := e.published(t); !reflect.DeepEqual(got, []string{"Root Access Window Scheduled", "Root Access Window Opened", "Root Access Window Closed"}) {
 			t.Errorf("published %v", got)
 		}
-		if !strings.Contains(metrics.String(), `"WindowsRescued":1`) || strings.Count(metrics.String(), "\n") != 1 {
+		if !strings.Contains(metrics.String(), `"WindowsRescued":1`) || !strings.Contains(metrics.String(), `"WindowsClosed":1`) || strings.Count(metrics.String(), "\n") != 2 {
 			t.Errorf("metrics %q", metrics.String())
 		}
 	})
