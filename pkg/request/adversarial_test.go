@@ -60,6 +60,7 @@ func TestAdversarialRequestContract(t *testing.T) {
 		{"account a list", doc(map[string]string{"accountIds": `[["123456789012"]]`}), "got a list"},
 		{"account very long", doc(map[string]string{"accountIds": `["` + strings.Repeat("9", 3000) + `"]`}), `…" is not a 12-digit account ID`},
 		{"51 accounts", doc(map[string]string{"accountIds": accounts(51)}), "accountIds: lists 51 accounts; at most 50"},
+		{"a thousand invalid accounts", doc(map[string]string{"accountIds": "[" + strings.TrimSuffix(strings.Repeat(`"1",`, 1000), ",") + "]"}), "request: has 940 more problems, not listed"},
 		{"duplicates count once", doc(map[string]string{"accountIds": `["123456789012","123456789012"]`}), ""},
 		// hours.
 		{"hours missing", doc(map[string]string{"hours": "-"}), "hours: is required"},

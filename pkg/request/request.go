@@ -146,9 +146,25 @@ func Parse(doc []byte, p Policy) (Request, error) {
 	r.Requester = parseRequester(raw["requester"], p.AuthenticatedCaller, &probs)
 
 	if len(probs) > 0 {
+		probs = probs.capped(MaxProblems)
 		return Request{}, &probs
 	}
 	return r, nil
+}
+
+// MaxProblems is how many problems a rejection lists one by one; the rest are counted. Enough
+// for every field and a full request's accounts, few enough that no document makes an answer (or
+// a Step Functions cause, at most 32 KB) large.
+const MaxProblems = 60
+
+// capped keeps the first max problems and counts the rest in one more.
+func (p Problems) capped(max int) Problems {
+	if len(p) <= max {
+		return p
+	}
+	out := append(Problems(nil), p[:max]...)
+	out.Add("request", "has %d more problems, not listed", len(p)-max)
+	return out
 }
 
 // Asked is what a request document asked for, read leniently for the record of its rejection:
