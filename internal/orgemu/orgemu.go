@@ -437,6 +437,7 @@ var messages = map[string]string{
 	"PolicyInUseException":               "The policy is attached to one or more entities. You must detach it from all roots, OUs, and accounts before performing this operation.",
 	"SourceParentNotFoundException":      "We can't find a source root or OU with the ParentId that you specified.",
 	"DestinationParentNotFoundException": "We can't find the destination container (a root or OU) with the ParentId that you specified.",
+	"ParentNotFoundException":            "We can't find a root or OU with the ParentId that you specified.",
 }
 
 func known(code string) *apiError {
@@ -468,6 +469,7 @@ type input struct {
 	SourceParentID      string `json:"SourceParentId"`
 	DestinationParentID string `json:"DestinationParentId"`
 	AccountID           string `json:"AccountId"`
+	ParentID            string `json:"ParentId"`
 	TargetID            string `json:"TargetId"`
 	PolicyID            string `json:"PolicyId"`
 	ResourceID          string `json:"ResourceId"`
@@ -578,6 +580,43 @@ func (s *Server) handle(op string, in input) (any, *apiError) {
 			accts = append(accts, s.accountJSON(s.accounts[id]))
 		}
 		return withToken(map[string]any{"Accounts": accts}, next), nil
+	case "ListRoots":
+		return map[string]any{"Roots": []any{map[string]any{"Id": s.rootID, "Arn": s.arn("root/" + s.orgID + "/" + s.rootID), "Name": "Root",
+			"PolicyTypes": []any{map[string]any{"Type": "SERVICE_CONTROL_POLICY", "Status": "ENABLED"}}}}}, nil
+	case "ListOrganizationalUnitsForParent":
+		if in.ParentID != s.rootID && s.ous[in.ParentID] == "" {
+			return nil, known("ParentNotFoundException")
+		}
+		var ids []string
+		for id, parent := range s.ous {
+			if parent == in.ParentID {
+				ids = append(ids, id)
+			}
+		}
+		sort.Strings(ids)
+		page, next := paginate(ids, in.NextToken, in.MaxResults, s.pageSize)
+		out := make([]any, 0, len(page))
+		for _, id := range page {
+			out = append(out, map[string]any{"Id": id, "Name": id, "Arn": s.arn("ou/" + s.orgID + "/" + id)})
+		}
+		return withToken(map[string]any{"OrganizationalUnits": out}, next), nil
+	case "ListAccountsForParent":
+		if in.ParentID != s.rootID && s.ous[in.ParentID] == "" {
+			return nil, known("ParentNotFoundException")
+		}
+		var ids []string
+		for id, a := range s.accounts {
+			if a.Parent == in.ParentID {
+				ids = append(ids, id)
+			}
+		}
+		sort.Strings(ids)
+		page, next := paginate(ids, in.NextToken, in.MaxResults, s.pageSize)
+		out := make([]any, 0, len(page))
+		for _, id := range page {
+			out = append(out, s.accountJSON(s.accounts[id]))
+		}
+		return withToken(map[string]any{"Accounts": out}, next), nil
 	case "ListPoliciesForTarget":
 		if !s.targetExists(in.TargetID) {
 			return nil, known("TargetNotFoundException")

@@ -201,6 +201,7 @@ func TestWaitFollowsTheWindow(t *testing.T) {
 	e := newEnv(t)
 	var id string
 	e.onSleep = func() {
+		// The only request so far: the one the CLI just made.
 		if recs, _, _ := e.steps.Ledger.List(context.Background(), ledgerFilter(), 1, ""); len(recs) > 0 {
 			id = recs[0].RequestID
 		}
@@ -215,15 +216,15 @@ func TestWaitFollowsTheWindow(t *testing.T) {
 		t.Errorf("until closed: exit %d: %s %s", code, out, errOut)
 	}
 	e.onSleep = nil
-	code, _, errOut = e.run(t, e.secret, "request", "--accounts", "222222222222", "--hours", "1", "--reason", "x (SEC-2)", "--key", "k2")
-	if code != cli.ExitOK {
-		t.Fatal(errOut)
+	code, out, errOut = e.run(t, e.secret, "request", "--accounts", "222222222222", "--hours", "1", "--reason", "x (SEC-2)", "--key", "k2", "--output", "json")
+	var accepted struct{ RequestID string }
+	if code != cli.ExitOK || json.Unmarshal([]byte(out), &accepted) != nil {
+		t.Fatal(errOut, out)
 	}
-	recs, _, _ := e.steps.Ledger.List(context.Background(), ledgerFilter(), 1, "")
-	if _, err := e.steps.Cancel(context.Background(), recs[0].RequestID, alice); err != nil {
+	if _, err := e.steps.Cancel(context.Background(), accepted.RequestID, alice); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, errOut := e.run(t, e.secret, "status", recs[0].RequestID, "--wait", "--poll", "1s"); code != cli.ExitEnded || !strings.Contains(errOut, "CANCELLED") {
+	if code, _, errOut := e.run(t, e.secret, "status", accepted.RequestID, "--wait", "--poll", "1s"); code != cli.ExitEnded || !strings.Contains(errOut, "CANCELLED") {
 		t.Errorf("a cancelled request: exit %d %s", code, errOut)
 	}
 }

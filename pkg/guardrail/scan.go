@@ -1,0 +1,256 @@
+package guardrail
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
+
+	"github.com/rootwindow/rootwindow/pkg/contract"
+)
+
+// The preflight: which accounts of the organization could get a window, by which strategy, and if
+// not why. It reads what the answer needs, by parent and by policy target rather than account by
+// account where Organizations allows it: the OU tree (ListOrganizationalUnitsForParent), the
+// accounts under each parent (ListAccountsForParent), where the guardrail is attached
+// (ListTargetsForPolicy, once), its document (DescribePolicy, once); then, per account, its tags
+// (ListTagsForResource: owners) and, where the detach strategy would use it, its direct SCPs
+// (ListPoliciesForTarget: slots). Every call goes through the pacer and the retries.
+
+// OrganizationReader adds the tree's listings to the calls Guardrail makes.
+type OrganizationReader interface {
+	ListRoots(ctx context.Context, in *organizations.ListRootsInput, optFns ...func(*organizations.Options)) (*organizations.ListRootsOutput, error)
+	ListOrganizationalUnitsForParent(ctx context.Context, in *organizations.ListOrganizationalUnitsForParentInput, optFns ...func(*organizations.Options)) (*organizations.ListOrganizationalUnitsForParentOutput, error)
+	ListAccountsForParent(ctx context.Context, in *organizations.ListAccountsForParentInput, optFns ...func(*organizations.Options)) (*organizations.ListAccountsForParentOutput, error)
+}
+
+// Eligibility is one account's answer.
+type Eligibility struct {
+	AccountID string `json:"accountId"`
+	Name      string `json:"name"`
+	Path      string `json:"path"`     // root/ou/... above the account
+	Strategy  string `json:"strategy"` // how a window would be lifted; "" when none can be
+	Reason    string `json:"reason"`   // a ScanReason
+	Detail    string `json:"detail,omitempty"`
+}
+
+// Reasons an account can or cannot get a window, counted in a scan's report.
+const (
+	ReasonOK              = "ok"
+	ReasonManagement      = "management account"
+	ReasonNotActive       = "not active"
+	ReasonNotApplied      = "guardrail not applied"
+	ReasonInheritedToo    = "guardrail also inherited"
+	ReasonInheritedOnly   = "guardrail only inherited"
+	ReasonSlotsFull       = "SCP slots full"
+	ReasonOnlySCP         = "guardrail is the only SCP"
+	ReasonNoOwner         = "owner tag missing"
+	ReasonControlTower    = "Control Tower manages the guardrail"
+	ReasonGuardrailUnreadable = "guardrail cannot be read"
+)
+
+// ScanReport is a scan's answer.
+type ScanReport struct {
+	Accounts []Eligibility  `json:"accounts"`
+	Counts   map[string]int `json:"counts"` // accounts by reason
+	OUs      int            `json:"ous"`
+}
+
+// Scan reads the organization and answers for every account, under strategy (contract.Strategy*),
+// with owners in the ownerTag tag.
+func (g *Guardrail) Scan(ctx context.Context, tree OrganizationReader, strategy, ownerTag string) (ScanReport, error) {
+	rep := ScanReport{Counts: map[string]int{}}
+	mgmt, err := g.management(ctx)
+	if err != nil {
+		return rep, err
+	}
+	var roots *organizations.ListRootsOutput
+	if err := g.call(ctx, "ListRoots", "", func() (err error) { roots, err = tree.ListRoots(ctx, &organizations.ListRootsInput{}); return err }); err != nil {
+		return rep, fmt.Errorf("list roots: %w", err)
+	}
+	if len(roots.Roots) == 0 {
+		return rep, fmt.Errorf("the organization has no root")
+	}
+	root := aws.ToString(roots.Roots[0].Id)
+
+	// The OU tree, breadth first, and each parent's accounts.
+	parentOf := map[string]string{}
+	type acct struct {
+		id, name, parent string
+		state            types.AccountState
+	}
+	var accounts []acct
+	queue := []string{root}
+	for len(queue) > 0 {
+		parent := queue[0]
+		queue = queue[1:]
+		ous, err := g.listOUs(ctx, tree, parent)
+		if err != nil {
+			return rep, err
+		}
+		for _, ou := range ous {
+			parentOf[ou] = parent
+			queue = append(queue, ou)
+		}
+		rep.OUs += len(ous)
+		in := &organizations.ListAccountsForParentInput{ParentId: aws.String(parent)}
+		for {
+			var out *organizations.ListAccountsForParentOutput
+			if err := g.call(ctx, "ListAccountsForParent", parent, func() (err error) { out, err = tree.ListAccountsForParent(ctx, in); return err }); err != nil {
+				return rep, fmt.Errorf("list accounts of %s: %w", parent, err)
+			}
+			for _, a := range out.Accounts {
+				state := a.State
+				if state == "" {
+					state = types.AccountState(a.Status)
+				}
+				accounts = append(accounts, acct{id: aws.ToString(a.Id), name: aws.ToString(a.Name), parent: parent, state: state})
+			}
+			if out.NextToken == nil {
+				break
+			}
+			in.NextToken = out.NextToken
+		}
+	}
+
+	holders, err := g.targets(ctx)
+	if err != nil {
+		return rep, err
+	}
+	var guardrailProblem string
+	if c, err := g.Content(ctx); err != nil {
+		guardrailProblem = ReasonGuardrailUnreadable
+	} else if strings.HasPrefix(c.Name, ControlTowerPrefix) {
+		guardrailProblem = ReasonControlTower
+	}
+
+	results := make([]Eligibility, len(accounts))
+	var mu sync.Mutex
+	ids := make([]string, len(accounts))
+	for i, a := range accounts {
+		ids[i] = a.id
+	}
+	failed := g.batch(ctx, ids, func(ctx context.Context, i int, id string) error {
+		a := accounts[i]
+		r := Report{AccountID: id, Exists: true, Management: id == mgmt, State: string(a.state), Direct: holders[id]}
+		var path []string
+		for p := a.parent; p != ""; p = parentOf[p] {
+			path = append([]string{p}, path...)
+			if holders[p] {
+				r.Above = append(r.Above, p)
+			}
+		}
+		e := Eligibility{AccountID: id, Name: a.name, Path: strings.Join(path, "/")}
+		if guardrailProblem != "" {
+			e.Reason = guardrailProblem
+		} else {
+			if r.Direct && !r.Management && a.state == types.AccountStateActive && strategy != contract.StrategyExempt {
+				scps, err := g.directSCPs(ctx, id)
+				if err != nil {
+					return err
+				}
+				r.DirectSCPs = len(scps)
+			}
+			e.Strategy = strategy
+			if strategy == contract.StrategyAuto {
+				e.Strategy = contract.StrategyDetach
+				if g.Problem(r) != "" {
+					e.Strategy = contract.StrategyExempt
+				}
+			}
+			e.Detail = g.ProblemFor(r, e.Strategy)
+			e.Reason = reasonOf(r, e.Detail, g.opts.Quotas)
+			if e.Reason == ReasonOK && ownerTag != "" {
+				tags, err := g.tags(ctx, id)
+				if err != nil {
+					return err
+				}
+				if _, ok := tags[ownerTag]; !ok {
+					e.Reason, e.Detail = ReasonNoOwner, fmt.Sprintf("has no %q tag, so nobody owns it for rootwindow", ownerTag)
+				}
+			}
+			if e.Reason != ReasonOK {
+				e.Strategy = ""
+			}
+		}
+		mu.Lock()
+		results[i] = e
+		mu.Unlock()
+		return nil
+	})
+	if len(failed) > 0 {
+		return rep, &BatchError{Op: "inspect", Failed: failed}
+	}
+	sort.Slice(results, func(i, j int) bool { return results[i].AccountID < results[j].AccountID })
+	for _, e := range results {
+		rep.Counts[e.Reason]++
+	}
+	rep.Accounts = results
+	return rep, nil
+}
+
+// reasonOf names the reason behind a problem of ProblemFor.
+func reasonOf(r Report, problem string, q Quotas) string {
+	switch {
+	case problem == "":
+		return ReasonOK
+	case r.Management:
+		return ReasonManagement
+	case r.State != string(types.AccountStateActive):
+		return ReasonNotActive
+	case r.Direct && len(r.Above) > 0:
+		return ReasonInheritedToo
+	case len(r.Above) > 0:
+		return ReasonInheritedOnly
+	case !r.Direct:
+		return ReasonNotApplied
+	case r.DirectSCPs >= q.PerTarget:
+		return ReasonSlotsFull
+	}
+	return ReasonOnlySCP
+}
+
+func (g *Guardrail) listOUs(ctx context.Context, tree OrganizationReader, parent string) ([]string, error) {
+	var ids []string
+	in := &organizations.ListOrganizationalUnitsForParentInput{ParentId: aws.String(parent)}
+	for {
+		var out *organizations.ListOrganizationalUnitsForParentOutput
+		if err := g.call(ctx, "ListOrganizationalUnitsForParent", parent, func() (err error) {
+			out, err = tree.ListOrganizationalUnitsForParent(ctx, in)
+			return err
+		}); err != nil {
+			return nil, fmt.Errorf("list OUs of %s: %w", parent, err)
+		}
+		for _, ou := range out.OrganizationalUnits {
+			ids = append(ids, aws.ToString(ou.Id))
+		}
+		if out.NextToken == nil {
+			return ids, nil
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
+// targets lists where the guardrail is attached: accounts, OUs and the root.
+func (g *Guardrail) targets(ctx context.Context) (map[string]bool, error) {
+	out := map[string]bool{}
+	in := &organizations.ListTargetsForPolicyInput{PolicyId: aws.String(g.policyID)}
+	for {
+		var page *organizations.ListTargetsForPolicyOutput
+		if err := g.call(ctx, "ListTargetsForPolicy", g.policyID, func() (err error) { page, err = g.api.ListTargetsForPolicy(ctx, in); return err }); err != nil {
+			return nil, fmt.Errorf("list the guardrail's targets: %w", err)
+		}
+		for _, t := range page.Targets {
+			out[aws.ToString(t.TargetId)] = true
+		}
+		if page.NextToken == nil {
+			return out, nil
+		}
+		in.NextToken = page.NextToken
+	}
+}

@@ -1,0 +1,124 @@
+package guardrail_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
+)
+
+// scanOrg is an organization with every case the preflight tells apart.
+func scanOrg() *orgemu.Server {
+	org := orgemu.New(mgmt)
+	owner := map[string]string{"owner": "alice@example.com"}
+	org.AddOU("ou-scan-guarded", org.Root(), orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	org.AddOU("ou-scan-plain", org.Root(), orgemu.FullAWSAccessID)
+	org.AddOU("ou-scan-nested", "ou-scan-plain", orgemu.FullAWSAccessID)
+	for _, p := range []string{"p-extra0001", "p-extra0002", "p-extra0003"} {
+		org.AddPolicy(p, p, orgemu.FullAWSAccessContent)
+	}
+	org.AddAccount(orgemu.Account{ID: "700000000001", Parent: "ou-scan-nested", Tags: owner}, orgemu.FullAWSAccessID, orgemu.GuardrailID)                    // direct
+	org.AddAccount(orgemu.Account{ID: "700000000002", Parent: "ou-scan-guarded", Tags: owner}, orgemu.FullAWSAccessID)                                       // inherited only
+	org.AddAccount(orgemu.Account{ID: "700000000003", Parent: "ou-scan-guarded", Tags: owner}, orgemu.FullAWSAccessID, orgemu.GuardrailID)                   // both
+	org.AddAccount(orgemu.Account{ID: "700000000004", Parent: "ou-scan-plain", Tags: owner}, orgemu.FullAWSAccessID)                                         // not applied
+	org.AddAccount(orgemu.Account{ID: "700000000005", Parent: "ou-scan-plain"}, orgemu.FullAWSAccessID, orgemu.GuardrailID)                                  // no owner
+	org.AddAccount(orgemu.Account{ID: "700000000006", Parent: "ou-scan-plain", Tags: owner, State: "SUSPENDED"}, orgemu.FullAWSAccessID, orgemu.GuardrailID) // suspended
+	org.AddAccount(orgemu.Account{ID: "700000000007", Tags: owner}, orgemu.FullAWSAccessID, "p-extra0001", "p-extra0002", "p-extra0003", orgemu.GuardrailID) // slots full
+	return org
+}
+
+func TestScan(t *testing.T) {
+	for _, tt := range []struct {
+		strategy string
+		want     map[string][2]string // account → strategy, reason
+	}{
+		{contract.StrategyDetach, map[string][2]string{
+			"700000000001": {"detach", guardrail.ReasonOK}, "700000000002": {"", guardrail.ReasonInheritedOnly},
+			"700000000003": {"", guardrail.ReasonInheritedToo}, "700000000004": {"", guardrail.ReasonNotApplied},
+			"700000000005": {"", guardrail.ReasonNoOwner}, "700000000006": {"", guardrail.ReasonNotActive},
+			"700000000007": {"", guardrail.ReasonSlotsFull}, mgmt: {"", guardrail.ReasonManagement},
+		}},
+		{contract.StrategyAuto, map[string][2]string{
+			"700000000001": {"detach", guardrail.ReasonOK}, "700000000002": {"exempt", guardrail.ReasonOK},
+			"700000000003": {"exempt", guardrail.ReasonOK}, "700000000004": {"", guardrail.ReasonNotApplied},
+			"700000000005": {"", guardrail.ReasonNoOwner}, "700000000006": {"", guardrail.ReasonNotActive},
+			"700000000007": {"exempt", guardrail.ReasonOK}, mgmt: {"", guardrail.ReasonManagement},
+		}},
+	} {
+		t.Run(tt.strategy, func(t *testing.T) {
+			org := scanOrg()
+			client := testenv.Organizations(t, org)
+			g := guardrail.New(client, orgemu.GuardrailID, guardrail.Options{Backoff: fast})
+			rep, err := g.Scan(context.Background(), client, tt.strategy, "owner")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.Accounts) != len(tt.want) || rep.OUs != 3 {
+				t.Fatalf("%d accounts, %d OUs: %+v", len(rep.Accounts), rep.OUs, rep.Accounts)
+			}
+			for _, e := range rep.Accounts {
+				if w := tt.want[e.AccountID]; e.Strategy != w[0] || e.Reason != w[1] {
+					t.Errorf("%s (%s): %q %q (%s), want %q %q", e.AccountID, e.Path, e.Strategy, e.Reason, e.Detail, w[0], w[1])
+				}
+			}
+			if org.CountCalls("ListParents", "") != 0 || org.CountCalls("DescribeAccount", "") != 0 {
+				t.Errorf("account-by-account reads: %d ListParents, %d DescribeAccount", org.CountCalls("ListParents", ""), org.CountCalls("DescribeAccount", ""))
+			}
+			if n := org.CountCalls("AttachPolicy", "") + org.CountCalls("DetachPolicy", "") + org.CountCalls("UpdatePolicy", ""); n != 0 {
+				t.Errorf("the preflight changed the organization: %d writes", n)
+			}
+		})
+	}
+}
+
+// BenchmarkScan is the preflight of an organization of N accounts under N/17 OUs (5,000 under
+// about 300), the guardrail attached to each account: the calls it makes, and the time at an
+// emulated Organizations answering after 20 ms and throttling beyond 20 calls a second.
+func BenchmarkScan(b *testing.B) {
+	for _, n := range []int{500, 5000} {
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			org := orgemu.New(mgmt)
+			ous := n / 17
+			for i := range ous {
+				parent := org.Root()
+				if i >= 20 {
+					parent = fmt.Sprintf("ou-bench-%08d", i%20)
+				}
+				org.AddOU(fmt.Sprintf("ou-bench-%08d", i), parent, orgemu.FullAWSAccessID)
+			}
+			for i := range n {
+				org.AddAccount(orgemu.Account{ID: fmt.Sprintf("8%011d", i), Parent: fmt.Sprintf("ou-bench-%08d", i%ous), Tags: map[string]string{"owner": "a@example.com"}},
+					orgemu.FullAWSAccessID, orgemu.GuardrailID)
+			}
+			client := testenv.Organizations(b, org)
+			g := guardrail.New(client, orgemu.GuardrailID, guardrail.Options{Backoff: guardrail.Backoff{Attempts: 10, Base: 50 * time.Millisecond, Max: 2 * time.Second}})
+			org.SetLatency(20 * time.Millisecond)
+			for b.Loop() {
+				org.SetRateLimit(20, 1)
+				before := len(org.Calls())
+				rep, err := g.Scan(context.Background(), client, contract.StrategyDetach, "owner")
+				if err != nil {
+					b.Fatal(err)
+				}
+				if rep.Counts[guardrail.ReasonOK] != n {
+					b.Fatalf("counts %v", rep.Counts)
+				}
+				calls := org.Calls()[before:]
+				throttled := 0
+				for _, c := range calls {
+					if c.Error != "" {
+						throttled++
+					}
+				}
+				b.ReportMetric(float64(len(calls)-throttled), "calls")
+				b.ReportMetric(float64(throttled), "throttled")
+				b.ReportMetric(float64(len(calls)-throttled)/20, "ideal-s")
+			}
+		})
+	}
+}
