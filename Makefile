@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: all build test test-short lint fuzz bench synth deploy diff destroy tools clean demo $(addprefix build-,$(FUNCTIONS)) $(addprefix invoke-,$(FUNCTIONS))
+.PHONY: all build test test-short lint fuzz bench synth deploy diff destroy tools clean demo preflight $(addprefix build-,$(FUNCTIONS)) $(addprefix invoke-,$(FUNCTIONS))
 
 all: lint test build
 
@@ -40,6 +40,12 @@ LAYOUT ?= direct
 STRATEGY ?= auto
 demo: tools
 	go run ./cmd/demo -accounts $(ACCOUNTS) -hours $(HOURS) -start-in $(START_IN) -fault $(FAULT) -layout $(LAYOUT) -strategy $(STRATEGY) $(DEMO_FLAGS)
+
+## preflight: which accounts could get a window (POLICY_ID=p-... [STRATEGY=auto] [OUTPUT=table|json|csv] [PROFILE=...]); reads Organizations with your credentials
+OUTPUT ?= table
+preflight:
+	@test -n "$(POLICY_ID)" || { echo "POLICY_ID must name the guardrail SCP (p-...)"; exit 2; }
+	go run ./cmd/rootwindow preflight --policy-id $(POLICY_ID) --strategy $(STRATEGY) --output $(OUTPUT) $(if $(PROFILE),--profile $(PROFILE),)
 
 ## invoke-<fn>: run one function's handler on its events/ sample against local emulators (EVENT=file for another event)
 $(addprefix invoke-,$(FUNCTIONS)): invoke-%: tools

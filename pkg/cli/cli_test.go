@@ -262,3 +262,41 @@ func TestRefusalsAndExitCodes(t *testing.T) {
 		})
 	}
 }
+
+// preflight reads Organizations with the caller's credentials and prints every account's answer.
+func TestPreflight(t *testing.T) {
+	org := orgemu.New(testenv.Management)
+	org.AddOU("ou-pref-guarded", org.Root(), orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	org.AddAccount(orgemu.Account{ID: "111111111111", Tags: map[string]string{"owner": "a@example.com"}}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	org.AddAccount(orgemu.Account{ID: "222222222222", Parent: "ou-pref-guarded", Tags: map[string]string{"owner": "a@example.com"}}, orgemu.FullAWSAccessID)
+	org.AddAccount(orgemu.Account{ID: "333333333333"}, orgemu.FullAWSAccessID)
+	url := org.Start()
+	t.Cleanup(org.Close)
+	run := func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := cli.Run(context.Background(), args, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" },
+			AWS: func(context.Context, string, string) (aws.Config, error) {
+				cfg := testenv.AWSConfig()
+				cfg.BaseEndpoint = aws.String(url)
+				return cfg, nil
+			}})
+		return code, out.String(), errOut.String()
+	}
+	code, out, errOut := run("preflight", "--policy-id", orgemu.GuardrailID)
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"111111111111  member-111111111111  r-ex01                  detach    ok", "r-ex01/ou-pref-guarded  exempt    ok", "333333333333", "guardrail not applied",
+		"4 accounts under 1 OUs: guardrail not applied 1; management account 1; ok 2;"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the table lacks %q:\n%s", want, out)
+		}
+	}
+	if code, out, _ := run("preflight", "--policy-id", orgemu.GuardrailID, "--strategy", "detach", "--output", "csv"); code != cli.ExitOK ||
+		!strings.Contains(out, "accountId,name,path,strategy,reason,detail\n") || !strings.Contains(out, "222222222222,") || !strings.Contains(out, ",guardrail only inherited,") {
+		t.Errorf("csv: %d\n%s", code, out)
+	}
+	if code, _, errOut := run("preflight", "--policy-id", "scp-1"); code != cli.ExitUsage || !strings.Contains(errOut, "--policy-id must be the guardrail's policy ID") {
+		t.Errorf("a bad policy ID: %d %s", code, errOut)
+	}
+}
