@@ -41,16 +41,16 @@ type Eligibility struct {
 
 // Reasons an account can or cannot get a window, counted in a scan's report.
 const (
-	ReasonOK              = "ok"
-	ReasonManagement      = "management account"
-	ReasonNotActive       = "not active"
-	ReasonNotApplied      = "guardrail not applied"
-	ReasonInheritedToo    = "guardrail also inherited"
-	ReasonInheritedOnly   = "guardrail only inherited"
-	ReasonSlotsFull       = "SCP slots full"
-	ReasonOnlySCP         = "guardrail is the only SCP"
-	ReasonNoOwner         = "owner tag missing"
-	ReasonControlTower    = "Control Tower manages the guardrail"
+	ReasonOK                  = "ok"
+	ReasonManagement          = "management account"
+	ReasonNotActive           = "not active"
+	ReasonNotApplied          = "guardrail not applied"
+	ReasonInheritedToo        = "guardrail also inherited"
+	ReasonInheritedOnly       = "guardrail only inherited"
+	ReasonSlotsFull           = "SCP slots full"
+	ReasonOnlySCP             = "guardrail is the only SCP"
+	ReasonNoOwner             = "owner tag missing"
+	ReasonControlTower        = "Control Tower manages the guardrail"
 	ReasonGuardrailUnreadable = "guardrail cannot be read"
 )
 
