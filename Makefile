@@ -31,15 +31,16 @@ tools/node_modules/.installed: tools/package.json tools/package-lock.json
 	cd tools && npm ci --no-audit --no-fund
 	touch $@
 
-## demo: one window end to end on this machine (ACCOUNTS=3 HOURS=2 START_IN=30m FAULT=throttle|detach-partway|reattach-flaky LAYOUT=direct|ou|root|mixed STRATEGY=auto|detach|exempt)
+## demo: one window end to end on this machine (ACCOUNTS=3 HOURS=2 START_IN=30m FAULT=throttle|detach-partway|reattach-flaky LAYOUT=direct|ou|root|mixed STRATEGY=auto|detach|exempt CHANNEL=console|cli)
 ACCOUNTS ?= 3
 HOURS ?= 2
 START_IN ?= 0
 FAULT ?= none
 LAYOUT ?= direct
 STRATEGY ?= auto
+CHANNEL ?= console
 demo: tools
-	go run ./cmd/demo -accounts $(ACCOUNTS) -hours $(HOURS) -start-in $(START_IN) -fault $(FAULT) -layout $(LAYOUT) -strategy $(STRATEGY) $(DEMO_FLAGS)
+	go run ./cmd/demo -accounts $(ACCOUNTS) -hours $(HOURS) -start-in $(START_IN) -fault $(FAULT) -layout $(LAYOUT) -strategy $(STRATEGY) -channel $(CHANNEL) $(DEMO_FLAGS)
 
 ## preflight: which accounts could get a window (POLICY_ID=p-... [STRATEGY=auto] [OUTPUT=table|json|csv] [PROFILE=...]); reads Organizations with your credentials
 OUTPUT ?= table

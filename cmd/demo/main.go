@@ -49,6 +49,7 @@ func run(args []string) error {
 	admin := fs.String("admin-pattern", harness.AdminPattern, "administrator principal pattern")
 	layout := fs.String("layout", "direct", "where the emulated guardrail is attached: direct, ou, root or mixed (built-in emulator)")
 	strategy := fs.String("strategy", contract.StrategyAuto, "lift strategy: detach, exempt or auto")
+	channel := fs.String("channel", "console", "how the request is made: console (an execution started with it) or cli (the rootwindow command through a local API)")
 	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
 		fs.SetOutput(os.Stdout)
 		fs.PrintDefaults()
@@ -61,6 +62,9 @@ func run(args []string) error {
 	}
 	if *layout != "direct" && *orgEndpoint != "" {
 		return fmt.Errorf("-layout (LAYOUT) %s needs the built-in emulator: with -organizations-endpoint the organization is as it is", *layout)
+	}
+	if *channel != "console" && *channel != "cli" {
+		return fmt.Errorf("-channel (CHANNEL) must be console or cli, got %q", *channel)
 	}
 	switch *strategy {
 	case contract.StrategyDetach, contract.StrategyExempt, contract.StrategyAuto:
@@ -110,7 +114,7 @@ func run(args []string) error {
 		return err
 	}
 	defer h.Close()
-	d := harness.Demo{Accounts: h.Members(), Hours: *hours, Fault: *fault, Requester: *requester, Layout: *layout, Strategy: *strategy}
+	d := harness.Demo{Accounts: h.Members(), Hours: *hours, Fault: *fault, Requester: *requester, Layout: *layout, Strategy: *strategy, Channel: *channel}
 	if startIn > 0 {
 		d.StartAt = h.Clock.Now().Add(startIn).Truncate(time.Second)
 	}

@@ -5,14 +5,21 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http/httptest"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/cli"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
@@ -42,6 +49,10 @@ type Demo struct {
 	Requester string
 	Layout    string // a key of Layouts; "" is direct
 	Strategy  string // the lift strategy (contract.Strategy*); "" is auto
+	// Channel is how the request is made: "console" (an execution started with the request, the
+	// default) or "cli" (the rootwindow command, through a local stand-in for API Gateway that
+	// checks its SigV4 signature, in front of the real api handler).
+	Channel string
 }
 
 // SetLayout puts the guardrail where the layout says, for the members; it needs the built-in
@@ -143,7 +154,11 @@ func (h *Harness) RunDemo(ctx context.Context, w io.Writer, d Demo) error {
 	var inside, gone map[string]bool
 	var hookErr error
 	h.BeforeInvoke(contract.TaskReattach, func() {
-		rec, err := h.Ledger().Get(context.WithoutCancel(ctx), id)
+		rid := id
+		if ex := h.AWS.Executions(); len(ex) > 0 {
+			rid = ex[len(ex)-1].Name // the execution running now (the API names its own)
+		}
+		rec, err := h.Ledger().Get(context.WithoutCancel(ctx), rid)
 		if err != nil || rec.RestoreAt.IsZero() {
 			return // the window did not open: nothing to evaluate inside it
 		}
@@ -175,13 +190,24 @@ func (h *Harness) RunDemo(ctx context.Context, w io.Writer, d Demo) error {
 	fmt.Fprintf(w, "  strategy      %s\n", d.Strategy)
 	fmt.Fprintf(w, "  fault         %s: %s\n\n", d.Fault, Faults[d.Fault])
 
-	res, err := h.Run(ctx, id, input)
-	if err != nil {
+	var res Result
+	cliOut := &strings.Builder{}
+	if d.Channel == "cli" {
+		if id, res, err = h.runCLI(ctx, d, cliOut); err != nil {
+			return err
+		}
+	} else if res, err = h.Run(ctx, id, input); err != nil {
 		return err
 	}
 	rec, recErr := h.Ledger().Get(ctx, id)
 	for _, line := range timeline(res, rec, h.orgCalls(res), h.AWS.Events(), h.PolicyID) {
 		fmt.Fprintln(w, line)
+	}
+	if cliOut.Len() > 0 {
+		fmt.Fprintf(w, "\n  the CLI said:\n")
+		for _, l := range strings.Split(strings.TrimRight(cliOut.String(), "\n"), "\n") {
+			fmt.Fprintf(w, "    %s\n", l)
+		}
 	}
 	fmt.Fprintf(w, "\n  execution     %s", res.Status)
 	if res.Status != "SUCCEEDED" {
@@ -361,4 +387,70 @@ func sum(m map[string]int) int {
 		n += v
 	}
 	return n
+}
+
+// runCLI asks for the window with the rootwindow command through a stand-in API Gateway that
+// checks its signature, follows it with --until-closed, and runs the execution the API starts.
+// It returns the request ID and the execution's result; what the CLI printed goes to out.
+func (h *Harness) runCLI(ctx context.Context, d Demo, out *strings.Builder) (string, Result, error) {
+	const key, secret = "AKIDDEMO", "demo-secret"
+	gw := httptest.NewServer(&testenv.Gateway{Handler: h.API(), Region: "us-east-1",
+		Callers: map[string]string{key: d.Requester}, Secrets: map[string]string{key: secret}})
+	defer gw.Close()
+	args := []string{"request", "--accounts", strings.Join(d.Accounts, ","), "--hours", fmt.Sprint(d.Hours),
+		"--reason", "rootwindow demo: enable MFA delete on the audit bucket (DEMO-1)", "--key", fmt.Sprintf("demo-%d", time.Now().UnixNano()),
+		"--until-closed", "--poll", "1s", "--timeout", "5m", "--endpoint", gw.URL + "/v1/", "--region", "us-east-1"}
+	if !d.StartAt.IsZero() {
+		args = append(args, "--start", d.StartAt.UTC().Format(time.RFC3339))
+	}
+	var mu sync.Mutex
+	done := make(chan int, 1)
+	go func() {
+		w := &lockedWriter{b: out, mu: &mu}
+		done <- cli.Run(ctx, args, cli.Env{Stdout: w, Stderr: w, Getenv: func(string) string { return "" },
+			AWS: func(context.Context, string, string) (aws.Config, error) {
+				return aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")}, nil
+			},
+			Sleep: func(ctx context.Context, d time.Duration) error {
+				select {
+				case <-ctx.Done():
+					return ctx.Err()
+				case <-time.After(d):
+					return nil
+				}
+			}})
+	}()
+	// The API starts an execution; run it as Step Functions would.
+	deadline := time.Now().Add(time.Minute)
+	for len(h.AWS.Executions()) == 0 {
+		select {
+		case code := <-done:
+			return "", Result{}, fmt.Errorf("the CLI ended (exit %d) before any execution started:\n%s", code, out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			return "", Result{}, fmt.Errorf("no execution was started")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	id := h.AWS.Executions()[0].Name
+	res, err := h.RunStarted(ctx, id)
+	if err != nil {
+		return id, res, err
+	}
+	if code := <-done; code != cli.ExitOK {
+		return id, res, fmt.Errorf("the CLI exited %d:\n%s", code, out.String())
+	}
+	return id, res, nil
+}
+
+type lockedWriter struct {
+	b  *strings.Builder
+	mu *sync.Mutex
+}
+
+func (w *lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
 }

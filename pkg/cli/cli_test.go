@@ -3,11 +3,8 @@ package cli_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -15,9 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
@@ -46,87 +41,6 @@ func TestMain(m *testing.M) {
 	os.Exit(testenv.MainWithDynamoDB(m, func(c testenv.DB) { db = c }))
 }
 
-// gateway stands in for API Gateway with IAM authorization in front of the api function: it
-// checks each call's SigV4 signature for execute-api in the region (signing the same request
-// again with the caller's secret must give the same Authorization header), names the caller by
-// its access key, and hands the handler the proxy event API Gateway would.
-type gateway struct {
-	handler *api.Handler
-	callers map[string]string // access key → caller ARN
-	secrets map[string]string
-}
-
-var routes = []string{"/requests/{id}/end", "/requests/{id}/cancel", "/requests/{id}/confirm", "/requests/{id}", "/requests"}
-
-func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	auth := r.Header.Get("Authorization")
-	key := ""
-	if i := strings.Index(auth, "Credential="); i >= 0 {
-		key = strings.SplitN(auth[i+len("Credential="):], "/", 2)[0]
-	}
-	when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	secret, known := g.secrets[key]
-	if err != nil || !known || !strings.Contains(auth, "/"+region+"/execute-api/aws4_request") {
-		http.Error(w, `{"message":"Missing Authentication Token"}`, http.StatusForbidden)
-		return
-	}
-	// The same request as the client signed it: its signed headers only (a transport adds others).
-	again, _ := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), bytes.NewReader(body))
-	if i := strings.Index(auth, "SignedHeaders="); i >= 0 {
-		for _, h := range strings.Split(strings.SplitN(auth[i+len("SignedHeaders="):], ",", 2)[0], ";") {
-			if h != "host" && h != "x-amz-date" {
-				again.Header.Set(h, r.Header.Get(h))
-			}
-		}
-	}
-	hash := fmt.Sprintf("%x", sha(body))
-	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: key, SecretAccessKey: secret}, again, hash, "execute-api", region, when); err != nil || again.Header.Get("Authorization") != auth {
-		http.Error(w, `{"message":"The request signature we calculated does not match the signature you provided."}`, http.StatusForbidden)
-		return
-	}
-	path := strings.TrimPrefix(r.URL.Path, "/v1")
-	ev := events.APIGatewayProxyRequest{HTTPMethod: r.Method, Path: path, Body: string(body), Headers: map[string]string{},
-		QueryStringParameters: map[string]string{}, PathParameters: map[string]string{}}
-	for k := range r.Header {
-		ev.Headers[k] = r.Header.Get(k)
-	}
-	for k := range r.URL.Query() {
-		ev.QueryStringParameters[k] = r.URL.Query().Get(k)
-	}
-	for _, route := range routes {
-		parts, got := strings.Split(route, "/"), strings.Split(path, "/")
-		if len(parts) != len(got) {
-			continue
-		}
-		match := true
-		for i := range parts {
-			switch {
-			case parts[i] == "{id}":
-				ev.PathParameters["id"] = got[i]
-			case parts[i] != got[i]:
-				match = false
-			}
-		}
-		if match {
-			ev.Resource = route
-			break
-		}
-	}
-	ev.RequestContext.Identity.UserArn = g.callers[key]
-	ev.RequestContext.RequestID = "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"
-	res, err := g.handler.Handle(r.Context(), ev)
-	if err != nil {
-		http.Error(w, `{"message":"Internal server error"}`, http.StatusBadGateway)
-		return
-	}
-	for k, v := range res.Headers {
-		w.Header().Set(k, v)
-	}
-	w.WriteHeader(res.StatusCode)
-	_, _ = io.WriteString(w, res.Body)
-}
-
 type env struct {
 	steps   *workflow.Steps
 	url     string
@@ -144,7 +58,7 @@ func newEnv(t *testing.T) *env {
 	cfg := testenv.AWSConfig()
 	url := e.emu.Start()
 	h := api.New(e.steps.Service, sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(url) }), "arn:aws:states:eu-west-1:999999999999:stateMachine:rootwindow")
-	srv := httptest.NewServer(&gateway{handler: h, callers: map[string]string{"AKIDALICE": alice}, secrets: map[string]string{"AKIDALICE": e.secret}})
+	srv := httptest.NewServer(&testenv.Gateway{Handler: h, Region: region, Callers: map[string]string{"AKIDALICE": alice}, Secrets: map[string]string{"AKIDALICE": e.secret}})
 	t.Cleanup(srv.Close)
 	e.url = srv.URL + "/v1/"
 	return e
@@ -168,8 +82,6 @@ func (e *env) run(t *testing.T, secret string, args ...string) (int, string, str
 	})
 	return code, out.String(), errOut.String()
 }
-
-func sha(b []byte) [32]byte { return sha256.Sum256(b) }
 
 func TestRequestStatusEndThroughASignedAPI(t *testing.T) {
 	e := newEnv(t)
