@@ -796,3 +796,39 @@ func (s *Store) Lock(ctx context.Context, name, holder string, ttl, patience tim
 		waited += delay
 	}
 }
+
+type driftItem struct {
+	PK   string `dynamodbav:"pk"`
+	Kind string `dynamodbav:"kind"`
+	What string `dynamodbav:"what"`
+	At   string `dynamodbav:"at"`
+}
+
+var driftKey = map[string]types.AttributeValue{contract.KeyAttribute: str("drift#announced")}
+
+// DriftDue reports whether a drift should be announced: it is not the one last announced, or that
+// was announced more than every ago.
+func (s *Store) DriftDue(ctx context.Context, what string, every time.Duration) (bool, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: driftKey, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, fmt.Errorf("read the last drift notification: %w", err)
+	}
+	if out.Item == nil {
+		return true, nil
+	}
+	var it driftItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return true, nil
+	}
+	at, err := time.Parse(time.RFC3339Nano, it.At)
+	return it.What != what || err != nil || s.now().Sub(at) >= every, nil
+}
+
+// MarkDriftAnnounced records the drift just announced.
+func (s *Store) MarkDriftAnnounced(ctx context.Context, what string) error {
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: marshal(driftItem{PK: "drift#announced", Kind: "drift", What: what, At: timeText(s.now())})})
+	if err != nil {
+		return fmt.Errorf("record the drift notification: %w", err)
+	}
+	return nil
+}

@@ -332,13 +332,31 @@ func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool,
 		s.metric(contract.MetricGuardrailChanged, 1)
 		s.Log.ErrorContext(ctx, "DRIFT: the guardrail's document", "problem", problem)
 	}
-	if s.Notify != nil {
-		d := notify.Drift{NotificationID: "drift/" + now.Format(time.RFC3339), PolicyID: s.Guardrail.PolicyID(), AccountIDs: rep.Drift, Content: problem, DetectedAt: now}
-		if err := s.Notify.PublishDrift(ctx, d); err != nil {
-			s.failed(ctx, rep, "notify drift", err)
-		}
+	if s.Notify == nil {
+		return
+	}
+	// Announced once, then reminded daily while it lasts (the metric and its alarm every sweep).
+	what := problem + "|" + strings.Join(rep.Drift, ",")
+	due, err := s.Ledger.DriftDue(ctx, what, driftReminder)
+	if err != nil {
+		s.failed(ctx, rep, "read the last drift notification", err)
+		return
+	}
+	if !due {
+		return
+	}
+	d := notify.Drift{NotificationID: "drift/" + now.Format(time.RFC3339), PolicyID: s.Guardrail.PolicyID(), AccountIDs: rep.Drift, Content: problem, DetectedAt: now}
+	if err := s.Notify.PublishDrift(ctx, d); err != nil {
+		s.failed(ctx, rep, "notify drift", err)
+		return
+	}
+	if err := s.Ledger.MarkDriftAnnounced(ctx, what); err != nil {
+		s.failed(ctx, rep, "record the drift notification", err)
 	}
 }
+
+// driftReminder is how often an ongoing drift is announced again.
+const driftReminder = 24 * time.Hour
 
 // executionGone says why a request that holds its accounts has no execution running ("" when it
 // has one): it ended without settling the request (and its rescue was lost), or it never existed

@@ -347,3 +347,55 @@ func TestSweepRestoresOrphanLeases(t *testing.T) {
 		t.Errorf("leases left: %v", leases)
 	}
 }
+
+// An ongoing drift is announced once, then reminded daily; a change in it is announced at once.
+// The metric (and its alarm) counts it every sweep.
+func TestDriftAnnouncedOnceThenDaily(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.open(t, "req-1", members[0])
+	if _, err := e.steps.End(ctx, "req-1", alice); err != nil {
+		t.Fatal(err)
+	}
+	e.org.Detach(members[0], orgemu.GuardrailID)
+	drifts := func() int {
+		n := 0
+		for _, ev := range e.emu.Events() {
+			if ev.DetailType == "Root Access Window Drift Detected" {
+				n++
+			}
+		}
+		return n
+	}
+	var metrics strings.Builder
+	e.steps.Metrics = &metrics
+	for i := range 3 { // three sweeps, five minutes apart
+		e.now = e.now.Add(5 * time.Minute)
+		if _, err := e.steps.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := drifts(); n != 1 {
+			t.Fatalf("after sweep %d: %d drift notifications, want 1", i+1, n)
+		}
+	}
+	if n := strings.Count(metrics.String(), `"DriftDetected":1`); n != 3 {
+		t.Errorf("the metric was written %d times, want every sweep", n)
+	}
+	e.org.Detach(members[1], orgemu.GuardrailID) // not known to rootwindow: no change in what is reported
+	e.now = e.now.Add(24 * time.Hour)
+	if _, err := e.steps.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := drifts(); n != 2 {
+		t.Errorf("a day later: %d drift notifications, want the reminder", n)
+	}
+	e.org.Attach(members[0], orgemu.GuardrailID)
+	e.org.SetContent(orgemu.GuardrailID, `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"iam:*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]}}}]}`)
+	e.now = e.now.Add(5 * time.Minute)
+	if _, err := e.steps.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := drifts(); n != 3 {
+		t.Errorf("a new drift: %d notifications, want it announced at once", n)
+	}
+}
