@@ -167,6 +167,15 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 			Sid: jsii.String("ReadOrganization"), Actions: jsii.Strings(orgReadActions...), Resources: jsii.Strings("*"),
 		}))
 	}
+	// The sweeper's drift scan reads the whole organization by parent and by policy target: the
+	// OU tree, the accounts under each parent, and where the guardrail (alone) is attached.
+	f.Sweeper.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("ScanOrganization"), Resources: jsii.Strings("*"),
+		Actions: jsii.Strings("organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent"),
+	}))
+	f.Sweeper.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("ScanGuardrailTargets"), Actions: jsii.Strings("organizations:ListTargetsForPolicy"), Resources: jsii.Strings(*policyArn),
+	}))
 	// Detach may need to put back what it took when a lift fails part-way; the API's "end"
 	// restores the guardrail. Nothing but Detach can lift it.
 	f.Detach.AddToRolePolicy(scoped("organizations:DetachPolicy", "organizations:AttachPolicy"))

@@ -660,3 +660,26 @@ func TestUpdatePolicyOnlyForTheExemptStrategy(t *testing.T) {
 		}
 	}
 }
+
+// The drift scan's reads of the whole organization are the sweeper's alone; its listing of the
+// guardrail's targets names the guardrail.
+func TestOnlyTheSweeperScansTheOrganization(t *testing.T) {
+	tree := map[string]bool{"organizations:ListRoots": true, "organizations:ListOrganizationalUnitsForParent": true, "organizations:ListAccountsForParent": true}
+	granted := map[string][]string{}
+	for role, stmts := range roleStatementsOf(t, template) {
+		for _, st := range stmts {
+			res, _ := json.Marshal(st["Resource"])
+			for _, action := range asList(st["Action"]) {
+				a, _ := action.(string)
+				if tree[a] || (a == "organizations:ListTargetsForPolicy" && strings.Contains(string(res), "p-rootguard01")) {
+					granted[a] = append(granted[a], role)
+				}
+			}
+		}
+	}
+	for _, a := range []string{"organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent", "organizations:ListTargetsForPolicy"} {
+		if roles := granted[a]; len(roles) != 1 || !strings.HasPrefix(roles[0], "FunctionsSweeper") {
+			t.Errorf("%s granted to %v, want the sweeper alone", a, roles)
+		}
+	}
+}

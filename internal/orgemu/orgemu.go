@@ -298,6 +298,14 @@ func (s *Server) AddAccount(a Account, policies ...string) {
 	s.attached[a.ID] = append([]string(nil), policies...)
 }
 
+// RemoveAccount takes an account out of the organization, as RemoveAccountFromOrganization would.
+func (s *Server) RemoveAccount(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.accounts, id)
+	delete(s.attached, id)
+}
+
 // SetTag sets (or with value "" removes) one tag of an account, as a person would in the console.
 func (s *Server) SetTag(account, key, value string) {
 	s.mu.Lock()

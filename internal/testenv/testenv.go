@@ -146,14 +146,16 @@ func Trail(emu *awsemu.Server) *cloudtrail.Client {
 func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db DB, table string, now func() time.Time) *workflow.Steps {
 	t.Helper()
 	LedgerTable(t, db, table)
+	orgs := Organizations(t, org)
 	return workflow.New(&window.Service{
 		Config: config.Runtime{
 			TableName: table, EventBus: "default", EventsRoleARN: EventsRoleARN, APIRoleARN: APIRoleARN,
 			Settings: config.Settings{GuardrailPolicyID: orgemu.GuardrailID, OwnerTagKey: "owner",
 				AdminPrincipals: []string{AdminPattern}, MaxAccountsPerRequest: 50, BookingHorizonDays: 7, OrganizationID: orgemu.OrganizationID,
-				EventIntegrations: []string{Integration}},
+				EventIntegrations: []string{Integration}, DriftScanMinutes: 60},
 		},
-		Guardrail: guardrail.New(Organizations(t, org), orgemu.GuardrailID,
+		Tree: orgs,
+		Guardrail: guardrail.New(orgs, orgemu.GuardrailID,
 			guardrail.Options{Backoff: guardrail.Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}}),
 		Ledger: ledger.New(db, table, now),
 		Notify: Notifier(t, emu, now),

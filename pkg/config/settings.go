@@ -39,6 +39,7 @@ const (
 	KeySCPsPerTargetQuota    = "scpsPerTargetQuota"
 	KeySCPSizeQuota          = "scpSizeQuota"
 	KeyLiftStrategy          = "liftStrategy"
+	KeyDriftScanMinutes      = "driftScanMinutes"
 	// KeyTrustedEventAccounts is no longer read: whole accounts are not trusted any more.
 	KeyTrustedEventAccounts = "trustedEventAccounts"
 )
@@ -96,13 +97,17 @@ type Settings struct {
 	MaxConcurrentPerRequester int
 	MaxDailyPerRequester      int
 	MaxAccountsAtOnce         int
+	// DriftScanMinutes is how often the sweeper reads the whole organization (by parent and by
+	// policy target) for protected accounts that lost the guardrail; between scans it checks the
+	// accounts rootwindow knows and those the last scan found drifted.
+	DriftScanMinutes int
 }
 
 // DefaultSettings are the values of the settings left unset.
 func DefaultSettings() Settings {
 	return Settings{OwnerTagKey: authz.DefaultOwnerTagKey, BookingHorizonDays: 7, MaxAccountsPerRequest: request.DefaultMaxAccounts,
 		CooldownMinutes: 60, MaxConcurrentPerRequester: 3, MaxDailyPerRequester: 10, MaxAccountsAtOnce: 200,
-		SCPsPerTargetQuota: 5, SCPSizeQuota: 5120, LiftStrategy: contract.StrategyDetach}
+		SCPsPerTargetQuota: 5, SCPSizeQuota: 5120, LiftStrategy: contract.StrategyDetach, DriftScanMinutes: 60}
 }
 
 var (
@@ -271,6 +276,7 @@ var settings = []setting{
 	},
 	intSetting(KeySCPsPerTargetQuota, contract.EnvSCPsPerTargetQuota, 2, 100, func(s *Settings) *int { return &s.SCPsPerTargetQuota }),
 	intSetting(KeySCPSizeQuota, contract.EnvSCPSizeQuota, 1000, 1_000_000, func(s *Settings) *int { return &s.SCPSizeQuota }),
+	intSetting(KeyDriftScanMinutes, contract.EnvDriftScanMinutes, 5, 24*60, func(s *Settings) *int { return &s.DriftScanMinutes }),
 	intSetting(KeyEventConfirmMinutes, contract.EnvEventConfirmMinutes, 0, MaxEventConfirmMinutes, func(s *Settings) *int { return &s.EventConfirmMinutes }),
 	{
 		key: KeyEventIntegrations, env: contract.EnvEventIntegrations,

@@ -54,7 +54,7 @@ func withDefaultLimits(s Settings) Settings {
 	for _, f := range []struct{ got, def *int }{
 		{&s.CooldownMinutes, &d.CooldownMinutes}, {&s.MaxConcurrentPerRequester, &d.MaxConcurrentPerRequester},
 		{&s.MaxDailyPerRequester, &d.MaxDailyPerRequester}, {&s.MaxAccountsAtOnce, &d.MaxAccountsAtOnce},
-		{&s.SCPsPerTargetQuota, &d.SCPsPerTargetQuota}, {&s.SCPSizeQuota, &d.SCPSizeQuota},
+		{&s.SCPsPerTargetQuota, &d.SCPsPerTargetQuota}, {&s.SCPSizeQuota, &d.SCPSizeQuota}, {&s.DriftScanMinutes, &d.DriftScanMinutes},
 	} {
 		if *f.got == 0 {
 			*f.got = *f.def
@@ -213,7 +213,7 @@ func TestSettingsRoundTripThroughTheEnvironment(t *testing.T) {
 			GuardrailSHA256: strings.Repeat("ab", 32), GuardrailAllowedSids: []string{"DenyLeaveOrg"},
 			CooldownMinutes: 0, MaxConcurrentPerRequester: 50, MaxDailyPerRequester: 1, MaxAccountsAtOnce: 5000,
 			EventIntegrations: []string{"arn:aws:iam::111111111111:role/Ticketing"}, EventConfirmMinutes: 30,
-			SCPsPerTargetQuota: 10, SCPSizeQuota: 10000, LiftStrategy: "exempt"},
+			SCPsPerTargetQuota: 10, SCPSizeQuota: 10000, LiftStrategy: "exempt", DriftScanMinutes: 5},
 	} {
 		if s.GuardrailPolicyID == "" {
 			s.GuardrailPolicyID, s.AdminPrincipals = "p-abcd1234", []string{"a"}

@@ -55,3 +55,7 @@ const (
 	TagWindowRequest = "rootwindow:request"
 	TagWindowEnd     = "rootwindow:end"
 )
+
+// TagUnprotected on an account (any value: say why) releases it from drift detection: an account
+// taken out of the guardrail on purpose. Its release is announced with the drift.
+const TagUnprotected = "rootwindow:unprotected"

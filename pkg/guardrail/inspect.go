@@ -377,3 +377,13 @@ func (g *Guardrail) RootAllowed(ctx context.Context, account string, at time.Tim
 	}
 	return policy.Permits(levels, policy.RootUser(account, at, false)), nil
 }
+
+// Tagged reports whether the account carries the tag key (whatever its value).
+func (g *Guardrail) Tagged(ctx context.Context, accountID, key string) (bool, error) {
+	tags, err := g.tags(ctx, accountID)
+	if err != nil {
+		return false, err
+	}
+	_, ok := tags[key]
+	return ok, nil
+}

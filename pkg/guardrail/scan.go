@@ -63,60 +63,18 @@ type ScanReport struct {
 
 // Scan reads the organization and answers for every account, under strategy (contract.Strategy*),
 // with owners in the ownerTag tag.
-func (g *Guardrail) Scan(ctx context.Context, tree OrganizationReader, strategy, ownerTag string) (ScanReport, error) {
+func (g *Guardrail) Scan(ctx context.Context, org OrganizationReader, strategy, ownerTag string) (ScanReport, error) {
 	rep := ScanReport{Counts: map[string]int{}}
 	mgmt, err := g.management(ctx)
 	if err != nil {
 		return rep, err
 	}
-	var roots *organizations.ListRootsOutput
-	if err := g.call(ctx, "ListRoots", "", func() (err error) { roots, err = tree.ListRoots(ctx, &organizations.ListRootsInput{}); return err }); err != nil {
-		return rep, fmt.Errorf("list roots: %w", err)
+	t, err := g.walk(ctx, org)
+	if err != nil {
+		return rep, err
 	}
-	if len(roots.Roots) == 0 {
-		return rep, fmt.Errorf("the organization has no root")
-	}
-	root := aws.ToString(roots.Roots[0].Id)
-
-	// The OU tree, breadth first, and each parent's accounts.
-	parentOf := map[string]string{}
-	type acct struct {
-		id, name, parent string
-		state            types.AccountState
-	}
-	var accounts []acct
-	queue := []string{root}
-	for len(queue) > 0 {
-		parent := queue[0]
-		queue = queue[1:]
-		ous, err := g.listOUs(ctx, tree, parent)
-		if err != nil {
-			return rep, err
-		}
-		for _, ou := range ous {
-			parentOf[ou] = parent
-			queue = append(queue, ou)
-		}
-		rep.OUs += len(ous)
-		in := &organizations.ListAccountsForParentInput{ParentId: aws.String(parent)}
-		for {
-			var out *organizations.ListAccountsForParentOutput
-			if err := g.call(ctx, "ListAccountsForParent", parent, func() (err error) { out, err = tree.ListAccountsForParent(ctx, in); return err }); err != nil {
-				return rep, fmt.Errorf("list accounts of %s: %w", parent, err)
-			}
-			for _, a := range out.Accounts {
-				state := a.State
-				if state == "" {
-					state = types.AccountState(a.Status)
-				}
-				accounts = append(accounts, acct{id: aws.ToString(a.Id), name: aws.ToString(a.Name), parent: parent, state: state})
-			}
-			if out.NextToken == nil {
-				break
-			}
-			in.NextToken = out.NextToken
-		}
-	}
+	accounts, parentOf := t.accounts, t.parentOf
+	rep.OUs = t.ous
 
 	holders, err := g.targets(ctx)
 	if err != nil {
@@ -192,6 +150,103 @@ func (g *Guardrail) Scan(ctx context.Context, tree OrganizationReader, strategy,
 	}
 	rep.Accounts = results
 	return rep, nil
+}
+
+// tree is the organization as one walk read it.
+type tree struct {
+	parentOf map[string]string // OU -> its parent
+	accounts []acct
+	ous      int
+}
+
+type acct struct {
+	id, name, parent string
+	state            types.AccountState
+}
+
+// walk reads the OU tree breadth first from the root, and each parent's accounts.
+func (g *Guardrail) walk(ctx context.Context, org OrganizationReader) (tree, error) {
+	t := tree{parentOf: map[string]string{}}
+	var roots *organizations.ListRootsOutput
+	if err := g.call(ctx, "ListRoots", "", func() (err error) { roots, err = org.ListRoots(ctx, &organizations.ListRootsInput{}); return err }); err != nil {
+		return t, fmt.Errorf("list roots: %w", err)
+	}
+	if len(roots.Roots) == 0 {
+		return t, fmt.Errorf("the organization has no root")
+	}
+	queue := []string{aws.ToString(roots.Roots[0].Id)}
+	for len(queue) > 0 {
+		parent := queue[0]
+		queue = queue[1:]
+		ous, err := g.listOUs(ctx, org, parent)
+		if err != nil {
+			return t, err
+		}
+		for _, ou := range ous {
+			t.parentOf[ou] = parent
+			queue = append(queue, ou)
+		}
+		t.ous += len(ous)
+		in := &organizations.ListAccountsForParentInput{ParentId: aws.String(parent)}
+		for {
+			var out *organizations.ListAccountsForParentOutput
+			if err := g.call(ctx, "ListAccountsForParent", parent, func() (err error) { out, err = org.ListAccountsForParent(ctx, in); return err }); err != nil {
+				return t, fmt.Errorf("list accounts of %s: %w", parent, err)
+			}
+			for _, a := range out.Accounts {
+				state := a.State
+				if state == "" {
+					state = types.AccountState(a.Status)
+				}
+				t.accounts = append(t.accounts, acct{id: aws.ToString(a.Id), name: aws.ToString(a.Name), parent: parent, state: state})
+			}
+			if out.NextToken == nil {
+				break
+			}
+			in.NextToken = out.NextToken
+		}
+	}
+	return t, nil
+}
+
+// Coverage is where the guardrail applies across the whole organization, as one walk read it.
+type Coverage struct {
+	// Active are the organization's active member accounts (the management account, which SCPs
+	// never bind, excluded), each with whether the guardrail is attached to it or above it.
+	Active map[string]bool
+	// Members are all its accounts, whatever their state.
+	Members map[string]bool
+}
+
+// Coverage reads where the guardrail applies for every account of the organization, by parent
+// and by policy target only: the OU tree, the accounts under each parent and the guardrail's
+// targets; no call per account. The drift scan's whole budget.
+func (g *Guardrail) Coverage(ctx context.Context, org OrganizationReader) (Coverage, error) {
+	c := Coverage{Active: map[string]bool{}, Members: map[string]bool{}}
+	mgmt, err := g.management(ctx)
+	if err != nil {
+		return c, err
+	}
+	t, err := g.walk(ctx, org)
+	if err != nil {
+		return c, err
+	}
+	holders, err := g.targets(ctx)
+	if err != nil {
+		return c, err
+	}
+	for _, a := range t.accounts {
+		c.Members[a.id] = true
+		if a.id == mgmt || a.state != types.AccountStateActive {
+			continue
+		}
+		covered := holders[a.id]
+		for p := a.parent; p != "" && !covered; p = t.parentOf[p] {
+			covered = holders[p]
+		}
+		c.Active[a.id] = covered
+	}
+	return c, nil
 }
 
 // reasonOf names the reason behind a problem of ProblemFor.

@@ -70,10 +70,11 @@ func Load(_ context.Context, o Options) (*Instance, error) {
 	o.Guardrail.Organization, o.Guardrail.Management = cfg.OrganizationID, cfg.ManagementAccountID
 	o.Guardrail.Quotas = guardrail.Quotas{PerTarget: cfg.SCPsPerTargetQuota, Size: cfg.SCPSizeQuota}
 	in := &Instance{Config: cfg, AWS: awsCfg, env: o.Env}
+	orgs := guardrail.NewClient(awsCfg, func(opt *organizations.Options) { opt.BaseEndpoint = in.endpoint("Organizations") })
 	in.Windows = &window.Service{
-		Config: cfg,
-		Guardrail: guardrail.New(guardrail.NewClient(awsCfg, func(opt *organizations.Options) { opt.BaseEndpoint = in.endpoint("Organizations") }),
-			cfg.GuardrailPolicyID, o.Guardrail),
+		Config:    cfg,
+		Guardrail: guardrail.New(orgs, cfg.GuardrailPolicyID, o.Guardrail),
+		Tree:      orgs,
 		Ledger: ledger.New(dynamodb.NewFromConfig(awsCfg, func(opt *dynamodb.Options) { opt.BaseEndpoint = in.endpoint("DynamoDB") }),
 			cfg.TableName, o.Clock),
 		Notify: notify.New(eventbridge.NewFromConfig(awsCfg, func(opt *eventbridge.Options) { opt.BaseEndpoint = in.endpoint("EventBridge") }), cfg.EventBus,

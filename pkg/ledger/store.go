@@ -832,3 +832,52 @@ func (s *Store) MarkDriftAnnounced(ctx context.Context, what string) error {
 	}
 	return nil
 }
+
+// Protection is what the last drift scan of the whole organization found: the accounts the
+// guardrail protects (it applied to them at a scan, or rootwindow knew them), those of them it
+// found without the guardrail and without an open window, and when it ran. One item: a DynamoDB
+// item holds 400 KB, about 25,000 account IDs.
+type Protection struct {
+	Accounts  []string  // protected: they stay watched until they leave the organization
+	Drifted   []string  // found without the guardrail by the last scan
+	ScannedAt time.Time // zero when no scan has run
+}
+
+type protectionItem struct {
+	PK        string   `dynamodbav:"pk"`
+	Kind      string   `dynamodbav:"kind"`
+	Accounts  []string `dynamodbav:"accounts"`
+	Drifted   []string `dynamodbav:"drifted"`
+	ScannedAt string   `dynamodbav:"scannedAt"`
+}
+
+var protectionKey = map[string]types.AttributeValue{contract.KeyAttribute: str("drift#protected")}
+
+// Protection reads what the last drift scan found (zero before the first).
+func (s *Store) Protection(ctx context.Context) (Protection, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: protectionKey, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return Protection{}, fmt.Errorf("read the protected accounts: %w", err)
+	}
+	if out.Item == nil {
+		return Protection{}, nil
+	}
+	var it protectionItem
+	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
+		return Protection{}, fmt.Errorf("the protected accounts' item is not whole: %w", err)
+	}
+	at, err := time.Parse(time.RFC3339Nano, it.ScannedAt)
+	if err != nil {
+		return Protection{}, fmt.Errorf("the protected accounts' item is not whole: scannedAt %q", it.ScannedAt)
+	}
+	return Protection{Accounts: it.Accounts, Drifted: it.Drifted, ScannedAt: at}, nil
+}
+
+// SaveProtection records what a drift scan found.
+func (s *Store) SaveProtection(ctx context.Context, p Protection) error {
+	it := protectionItem{PK: "drift#protected", Kind: "drift", Accounts: p.Accounts, Drifted: p.Drifted, ScannedAt: timeText(p.ScannedAt)}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: marshal(it)}); err != nil {
+		return fmt.Errorf("record the protected accounts: %w", err)
+	}
+	return nil
+}

@@ -172,21 +172,45 @@ type Drift struct {
 	NotificationID string   `json:"notificationId"`
 	PolicyID       string   `json:"policyId"`
 	AccountIDs     []string `json:"accountIds"` // the guardrail is missing from these, and no window is open on them
+	// More counts the drifted accounts beyond the first MaxDriftListed, left out of AccountIDs so
+	// that the event and the message stay far below their 256 KB limits.
+	More int `json:"moreAccounts,omitempty"`
+	// Released lost the guardrail but carry the rootwindow:unprotected tag: no longer watched.
+	Released []string `json:"releasedAccountIds,omitempty"`
 	// Content says what is wrong with the guardrail's document itself (changed since it was
 	// pinned, or holding statements besides the root deny), if anything.
 	Content    string    `json:"content,omitempty"`
 	DetectedAt time.Time `json:"detectedAt"`
 }
 
+// MaxDriftListed bounds the accounts one drift notification names.
+const MaxDriftListed = 1000
+
 // PublishDrift reports accounts from which the guardrail is missing although no window is open.
 func (p *Publisher) PublishDrift(ctx context.Context, d Drift) error {
+	if len(d.AccountIDs) > MaxDriftListed {
+		d.More += len(d.AccountIDs) - MaxDriftListed
+		d.AccountIDs = d.AccountIDs[:MaxDriftListed]
+	}
+	if len(d.Released) > MaxDriftListed {
+		d.Released = d.Released[:MaxDriftListed]
+	}
+	listed := strings.Join(d.AccountIDs, ", ")
+	if d.More > 0 {
+		listed += fmt.Sprintf(" and %d more", d.More)
+	}
 	subject := fmt.Sprintf("rootwindow: guardrail missing, no window open (%s)", accountsSummary(d.AccountIDs))
 	if len(subject) > 100 {
 		subject = subject[:100]
 	}
 	body := fmt.Sprintf("ACTION NEEDED: the root-user guardrail %s is missing from accounts that have no open window.\n\n"+
 		"Accounts:   %s\nDetected:   %s\n\nSomeone or something detached it outside rootwindow: attach it again and find out who (CloudTrail: DetachPolicy).\n\nNotification ID: %s\n",
-		d.PolicyID, strings.Join(d.AccountIDs, ", "), stamp(d.DetectedAt), d.NotificationID)
+		d.PolicyID, listed, stamp(d.DetectedAt), d.NotificationID)
+	if len(d.AccountIDs) == 0 && d.Content == "" {
+		subject = "rootwindow: accounts released from drift detection"
+		body = fmt.Sprintf("The root-user guardrail %s no longer applies to these accounts, and each carries the %s tag: rootwindow stops watching them.\n\nDetected:   %s\n\nIf that is not on purpose, attach the guardrail again, remove the tag and find out who did it (CloudTrail: DetachPolicy, TagResource).\n\nNotification ID: %s\n",
+			d.PolicyID, contract.TagUnprotected, stamp(d.DetectedAt), d.NotificationID)
+	}
 	if d.Content != "" {
 		subject = "rootwindow: the guardrail's document changed"
 		if len(d.AccountIDs) > 0 {
@@ -194,7 +218,10 @@ func (p *Publisher) PublishDrift(ctx context.Context, d Drift) error {
 		}
 		subject = subject[:min(len(subject), 100)]
 		body = fmt.Sprintf("ACTION NEEDED: %s\n\nAccounts without it: %s\nDetected:   %s\n\nFind who changed it (CloudTrail: UpdatePolicy) and put the document back, or re-pin it if the change is yours.\n\nNotification ID: %s\n",
-			d.Content, strings.Join(d.AccountIDs, ", "), stamp(d.DetectedAt), d.NotificationID)
+			d.Content, listed, stamp(d.DetectedAt), d.NotificationID)
+	}
+	if len(d.Released) > 0 {
+		body += fmt.Sprintf("\nReleased from drift detection (they carry the %s tag): %s\n", contract.TagUnprotected, strings.Join(d.Released, ", "))
 	}
 	if err := p.send(ctx, DriftDetected, d, subject, body, ""); err != nil {
 		return fmt.Errorf("notify drift: %w", err)

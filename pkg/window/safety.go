@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -129,6 +131,10 @@ type SweepReport struct {
 	Drift   []string `json:"drift,omitempty"`   // accounts without the guardrail and without an open window
 	Content string   `json:"content,omitempty"` // what is wrong with the guardrail's document
 	Checked int      `json:"checked"`           // accounts checked for drift
+	Scanned bool     `json:"scanned,omitempty"` // the whole organization was read for drift
+	// Released are accounts that lost the guardrail but carry contract.TagUnprotected: no longer
+	// watched, announced once.
+	Released []string `json:"released,omitempty"`
 	Errors  []string `json:"errors,omitempty"`
 }
 
@@ -274,20 +280,51 @@ func (s *Service) flushRecent(ctx context.Context, leases []ledger.Lease, rep *S
 	return known
 }
 
-// checkDrift asks Organizations whether the guardrail is on each known account that no open
-// window lifts, and reports those without it.
+// checkDrift reports the protected accounts that no open window lifts and that the guardrail does
+// not protect now: not attached to them or above them, or its document does not deny their root
+// user. Every DriftScanMinutes it reads the whole organization (Guardrail.Coverage: by parent and
+// by policy target, no call per account) and watches every account the guardrail applied to at a
+// scan, until it leaves the organization or carries contract.TagUnprotected; between scans it
+// checks the accounts rootwindow knows and those the last scan found drifted, one by one.
 func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool, rep *SweepReport) {
+	watch := maps.Clone(known)
+	prot, err := s.Ledger.Protection(ctx)
+	if err != nil {
+		s.failed(ctx, rep, "read the protected accounts", err)
+	}
+	var covered map[string]bool
+	scanned := false
+	if s.Tree != nil && err == nil && s.Now().Sub(prot.ScannedAt) >= time.Duration(s.Config.DriftScanMinutes)*time.Minute {
+		cov, err := s.Guardrail.Coverage(ctx, s.Tree)
+		if err != nil {
+			s.failed(ctx, rep, "scan the organization for drift", err)
+		} else {
+			scanned, covered = true, cov.Active
+			markAll(watch, prot.Accounts)
+			for a, on := range cov.Active {
+				if on {
+					watch[a] = true
+				}
+			}
+			for a := range watch {
+				if _, active := cov.Active[a]; !active {
+					delete(watch, a) // left the organization, suspended, or the management account
+				}
+			}
+		}
+	}
+	if !scanned {
+		markAll(watch, prot.Drifted)
+	}
 	var check []string
-	for a := range known {
+	for a := range watch {
 		if !lifted[a] {
 			check = append(check, a)
 		}
 	}
 	sort.Strings(check)
-	var covered map[string]bool
-	if s.exemptInUse() && len(check) > 0 {
-		// The guardrail may apply from an OU or the root: attached anywhere above counts.
-		var err error
+	if covered == nil && len(check) > 0 {
+		// Attached to the account or anywhere above it counts.
 		if covered, err = s.Guardrail.Covers(ctx, check); err != nil {
 			s.failed(ctx, rep, "check where the guardrail applies", err)
 			check = nil
@@ -301,26 +338,37 @@ func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool,
 	} else if doc, err := policy.Parse([]byte(c.Text)); err == nil {
 		denies = func(a string) bool { return doc.Evaluate(policy.RootUser(a, s.Now(), false)) == policy.Deny }
 	}
+	rep.Checked, rep.Scanned = len(check), scanned
 	for _, a := range check {
-		attached, err := covered[a], error(nil)
-		if covered == nil {
-			attached, err = s.Guardrail.IsAttached(ctx, a)
-		}
-		if err != nil {
-			s.failed(ctx, rep, "check "+a, err)
+		if covered[a] && denies(a) {
 			continue
 		}
-		rep.Checked++
-		if !attached || !denies(a) {
+		switch released, err := s.Guardrail.Tagged(ctx, a, contract.TagUnprotected); {
+		case err != nil:
+			s.failed(ctx, rep, "read the tags of "+a, err)
+			rep.Drift = append(rep.Drift, a)
+		case released:
+			rep.Released = append(rep.Released, a)
+			delete(watch, a)
+		default:
 			rep.Drift = append(rep.Drift, a)
 		}
+	}
+	if scanned {
+		p := ledger.Protection{Accounts: slices.Sorted(maps.Keys(watch)), Drifted: rep.Drift, ScannedAt: s.Now()}
+		if err := s.Ledger.SaveProtection(ctx, p); err != nil {
+			s.failed(ctx, rep, "record the protected accounts", err)
+		}
+	}
+	if len(rep.Released) > 0 {
+		s.Log.WarnContext(ctx, "drift: accounts released from protection by their "+contract.TagUnprotected+" tag", "accounts", strings.Join(rep.Released, ","))
 	}
 	problem, err := s.GuardrailProblem(ctx)
 	if err != nil {
 		s.failed(ctx, rep, "read the guardrail's document", err)
 	}
 	rep.Content = problem
-	if len(rep.Drift) == 0 && problem == "" {
+	if len(rep.Drift) == 0 && problem == "" && len(rep.Released) == 0 {
 		return
 	}
 	now := s.Now()
@@ -336,7 +384,7 @@ func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool,
 		return
 	}
 	// Announced once, then reminded daily while it lasts (the metric and its alarm every sweep).
-	what := problem + "|" + strings.Join(rep.Drift, ",")
+	what := problem + "|" + strings.Join(rep.Drift, ",") + "|" + strings.Join(rep.Released, ",")
 	due, err := s.Ledger.DriftDue(ctx, what, driftReminder)
 	if err != nil {
 		s.failed(ctx, rep, "read the last drift notification", err)
@@ -345,7 +393,7 @@ func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool,
 	if !due {
 		return
 	}
-	d := notify.Drift{NotificationID: "drift/" + now.Format(time.RFC3339), PolicyID: s.Guardrail.PolicyID(), AccountIDs: rep.Drift, Content: problem, DetectedAt: now}
+	d := notify.Drift{NotificationID: "drift/" + now.Format(time.RFC3339), PolicyID: s.Guardrail.PolicyID(), AccountIDs: rep.Drift, Released: rep.Released, Content: problem, DetectedAt: now}
 	if err := s.Notify.PublishDrift(ctx, d); err != nil {
 		s.failed(ctx, rep, "notify drift", err)
 		return

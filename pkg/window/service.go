@@ -34,6 +34,9 @@ type Service struct {
 	Metrics io.Writer
 	// Trail is CloudTrail's event history, where Validate finds who started an execution.
 	Trail identity.TrailAPI
+	// Tree reads the organization's OUs and accounts for the sweep's drift scan; nil checks only
+	// the accounts rootwindow knows.
+	Tree guardrail.OrganizationReader
 	// Executions answers whether a request's execution is still running (Step Functions, for the
 	// sweep); nil skips that check.
 	Executions ExecutionsAPI

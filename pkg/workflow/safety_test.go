@@ -246,7 +246,8 @@ func TestSafetyNetSchedule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep, ok := out.(window.SweepReport); !ok || rep.Checked != 0 {
+	// The first sweep reads the whole organization: every member carries the guardrail.
+	if rep, ok := out.(window.SweepReport); !ok || !rep.Scanned || rep.Checked != len(members) || len(rep.Drift) != 0 {
 		t.Errorf("%#v", out)
 	}
 	ev.DetailType = "Something Else"
@@ -381,7 +382,6 @@ func TestDriftAnnouncedOnceThenDaily(t *testing.T) {
 	if n := strings.Count(metrics.String(), `"DriftDetected":1`); n != 3 {
 		t.Errorf("the metric was written %d times, want every sweep", n)
 	}
-	e.org.Detach(members[1], orgemu.GuardrailID) // not known to rootwindow: no change in what is reported
 	e.now = e.now.Add(24 * time.Hour)
 	if _, err := e.steps.Sweep(ctx); err != nil {
 		t.Fatal(err)
@@ -397,5 +397,97 @@ func TestDriftAnnouncedOnceThenDaily(t *testing.T) {
 	}
 	if n := drifts(); n != 3 {
 		t.Errorf("a new drift: %d notifications, want it announced at once", n)
+	}
+}
+
+// Drift is watched over every account the guardrail protects, not only those rootwindow has seen
+// in a request: every driftScanMinutes the sweep reads the whole organization by parent and by
+// policy target (no call per account), and between scans it checks what the last scan found
+// drifted. An account stays watched until it leaves the organization or carries the
+// rootwindow:unprotected tag, whose release is announced.
+func TestDriftScanWatchesEveryProtectedAccount(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	const ou, inOU, leaving, released = "ou-ex01-apps0001", "444444444444", "555555555555", "666666666666"
+	e.org.AddOU(ou, e.org.Root(), orgemu.FullAWSAccessID, orgemu.GuardrailID) // never in any request
+	for _, id := range []string{inOU, leaving, released} {
+		e.org.AddAccount(orgemu.Account{ID: id, Parent: ou}, orgemu.FullAWSAccessID)
+	}
+	sweep := func() window.SweepReport {
+		t.Helper()
+		e.org.Reset()
+		rep, err := e.steps.Sweep(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	announced := func() []string {
+		var out []string
+		for _, ev := range e.emu.Events() {
+			if ev.DetailType == "Root Access Window Drift Detected" {
+				out = append(out, string(ev.Detail))
+			}
+		}
+		return out
+	}
+
+	rep := sweep()
+	if !rep.Scanned || rep.Checked != len(members)+3 || len(rep.Drift) != 0 {
+		t.Fatalf("first scan: %+v", rep)
+	}
+	// The scan's reads: the tree, the accounts by parent, the guardrail's targets; nothing per account.
+	for _, op := range []string{"ListPoliciesForTarget", "ListTagsForResource", "ListParents", "DescribeAccount"} {
+		if n := e.org.CountCalls(op, ""); n != 0 {
+			t.Errorf("the scan called %s %d times", op, n)
+		}
+	}
+
+	e.org.Detach(ou, orgemu.GuardrailID)
+	e.org.Attach(leaving, orgemu.GuardrailID)
+	e.org.Attach(released, orgemu.GuardrailID)
+	e.now = e.now.Add(5 * time.Minute)
+	if rep := sweep(); rep.Scanned || len(rep.Drift) != 0 || e.org.CountCalls("ListAccountsForParent", "") != 0 {
+		t.Fatalf("between scans only known and drifted accounts are checked: %+v", rep)
+	}
+	e.now = e.now.Add(time.Hour)
+	if rep := sweep(); !rep.Scanned || !reflect.DeepEqual(rep.Drift, []string{inOU}) {
+		t.Fatalf("the hourly scan: %+v", rep)
+	}
+	if a := announced(); len(a) != 1 || !strings.Contains(a[0], inOU) {
+		t.Fatalf("announced %v", a)
+	}
+	// Between scans, the drifted account is checked on its own and still reported (not announced again).
+	e.now = e.now.Add(5 * time.Minute)
+	if rep := sweep(); rep.Scanned || !reflect.DeepEqual(rep.Drift, []string{inOU}) || len(announced()) != 1 {
+		t.Fatalf("between scans: %+v, %d announcements", rep, len(announced()))
+	}
+
+	// Put back; then one account leaves the organization without the guardrail, and another is
+	// taken out of it on purpose, tagged.
+	e.org.Attach(inOU, orgemu.GuardrailID)
+	e.org.Detach(leaving, orgemu.GuardrailID)
+	e.org.RemoveAccount(leaving)
+	e.org.Detach(released, orgemu.GuardrailID)
+	e.org.SetTag(released, "rootwindow:unprotected", "sandbox, SEC-42")
+	e.now = e.now.Add(time.Hour)
+	rep = sweep()
+	if !rep.Scanned || len(rep.Drift) != 0 || !reflect.DeepEqual(rep.Released, []string{released}) {
+		t.Fatalf("after the fix: %+v", rep)
+	}
+	if a := announced(); len(a) != 2 || !strings.Contains(a[1], `"releasedAccountIds":["`+released+`"]`) {
+		t.Fatalf("the release is announced: %v", a)
+	}
+	// Released and gone accounts are no longer watched: the next scan reports nothing.
+	e.now = e.now.Add(time.Hour)
+	if rep := sweep(); !rep.Scanned || len(rep.Drift) != 0 || len(rep.Released) != 0 {
+		t.Fatalf("next scan: %+v", rep)
+	}
+	prot, err := e.store.Protection(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(prot.Accounts, leaving) || slices.Contains(prot.Accounts, released) || !slices.Contains(prot.Accounts, inOU) {
+		t.Errorf("protected %v", prot.Accounts)
 	}
 }
