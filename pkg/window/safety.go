@@ -135,7 +135,7 @@ type SweepReport struct {
 	// Released are accounts that lost the guardrail but carry contract.TagUnprotected: no longer
 	// watched, announced once.
 	Released []string `json:"released,omitempty"`
-	Errors  []string `json:"errors,omitempty"`
+	Errors   []string `json:"errors,omitempty"`
 }
 
 // failed records a part of a sweep that failed; the sweep goes on with the rest.
