@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
@@ -79,25 +81,47 @@ func TestScan(t *testing.T) {
 // BenchmarkScan is the preflight of an organization of N accounts under N/17 OUs (5,000 under
 // about 300), the guardrail attached to each account: the calls it makes, and the time at an
 // emulated Organizations answering after 20 ms and throttling beyond 20 calls a second.
+// benchOrganization is an emulated organization of n accounts under n/17 OUs (two levels), the
+// guardrail attached to each account, answering each call after 20 ms.
+func benchOrganization(b *testing.B, n int) (*orgemu.Server, *organizations.Client, *guardrail.Guardrail) {
+	org := orgemu.New(mgmt)
+	ous := n / 17
+	for i := range ous {
+		parent := org.Root()
+		if i >= 20 {
+			parent = fmt.Sprintf("ou-bench-%08d", i%20)
+		}
+		org.AddOU(fmt.Sprintf("ou-bench-%08d", i), parent, orgemu.FullAWSAccessID)
+	}
+	for i := range n {
+		org.AddAccount(orgemu.Account{ID: fmt.Sprintf("8%011d", i), Parent: fmt.Sprintf("ou-bench-%08d", i%ous), Tags: map[string]string{"owner": "a@example.com"}},
+			orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	}
+	client := testenv.Organizations(b, org)
+	g := guardrail.New(client, orgemu.GuardrailID, guardrail.Options{Backoff: guardrail.Backoff{Attempts: 10, Base: 50 * time.Millisecond, Max: 2 * time.Second}})
+	org.SetLatency(20 * time.Millisecond)
+	return org, client, g
+}
+
+// reportCalls reports the calls answered since before (throttled answers apart) and the time they
+// would take at exactly 20 a second.
+func reportCalls(b *testing.B, org *orgemu.Server, before int) {
+	calls := org.Calls()[before:]
+	throttled := 0
+	for _, c := range calls {
+		if c.Error != "" {
+			throttled++
+		}
+	}
+	b.ReportMetric(float64(len(calls)-throttled), "calls")
+	b.ReportMetric(float64(throttled), "throttled")
+	b.ReportMetric(float64(len(calls)-throttled)/20, "ideal-s")
+}
+
 func BenchmarkScan(b *testing.B) {
 	for _, n := range []int{500, 5000} {
 		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
-			org := orgemu.New(mgmt)
-			ous := n / 17
-			for i := range ous {
-				parent := org.Root()
-				if i >= 20 {
-					parent = fmt.Sprintf("ou-bench-%08d", i%20)
-				}
-				org.AddOU(fmt.Sprintf("ou-bench-%08d", i), parent, orgemu.FullAWSAccessID)
-			}
-			for i := range n {
-				org.AddAccount(orgemu.Account{ID: fmt.Sprintf("8%011d", i), Parent: fmt.Sprintf("ou-bench-%08d", i%ous), Tags: map[string]string{"owner": "a@example.com"}},
-					orgemu.FullAWSAccessID, orgemu.GuardrailID)
-			}
-			client := testenv.Organizations(b, org)
-			g := guardrail.New(client, orgemu.GuardrailID, guardrail.Options{Backoff: guardrail.Backoff{Attempts: 10, Base: 50 * time.Millisecond, Max: 2 * time.Second}})
-			org.SetLatency(20 * time.Millisecond)
+			org, client, g := benchOrganization(b, n)
 			for b.Loop() {
 				org.SetRateLimit(20, 1)
 				before := len(org.Calls())
@@ -108,16 +132,34 @@ func BenchmarkScan(b *testing.B) {
 				if rep.Counts[guardrail.ReasonOK] != n {
 					b.Fatalf("counts %v", rep.Counts)
 				}
-				calls := org.Calls()[before:]
-				throttled := 0
-				for _, c := range calls {
-					if c.Error != "" {
-						throttled++
+				reportCalls(b, org, before)
+			}
+		})
+	}
+}
+
+// BenchmarkCoverage is the sweeper's drift scan of the whole organization (Guardrail.Coverage).
+func BenchmarkCoverage(b *testing.B) {
+	for _, n := range []int{500, 5000} {
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			org, client, g := benchOrganization(b, n)
+			for b.Loop() {
+				org.SetRateLimit(20, 1)
+				before := len(org.Calls())
+				c, err := g.Coverage(context.Background(), client)
+				if err != nil {
+					b.Fatal(err)
+				}
+				covered := 0
+				for _, on := range c.Active {
+					if on {
+						covered++
 					}
 				}
-				b.ReportMetric(float64(len(calls)-throttled), "calls")
-				b.ReportMetric(float64(throttled), "throttled")
-				b.ReportMetric(float64(len(calls)-throttled)/20, "ideal-s")
+				if covered != n {
+					b.Fatalf("%d of %d accounts covered", covered, n)
+				}
+				reportCalls(b, org, before)
 			}
 		})
 	}
