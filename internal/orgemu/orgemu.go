@@ -733,6 +733,18 @@ func (s *Server) handle(op string, in input) (any, *apiError) {
 		}
 		a.Parent = in.DestinationParentID
 		return map[string]any{}, nil
+	case "TagResource":
+		a, ok := s.accounts[in.ResourceID]
+		if !ok {
+			return nil, known("TargetNotFoundException")
+		}
+		if a.Tags == nil {
+			a.Tags = map[string]string{}
+		}
+		for _, t := range in.Tags {
+			a.Tags[t.Key] = t.Value
+		}
+		return map[string]any{}, nil
 	case "AttachPolicy":
 		return s.attach(in.PolicyID, in.TargetID)
 	case "DetachPolicy":

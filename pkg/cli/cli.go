@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -10,17 +9,11 @@ import (
 	"io"
 	"net/url"
 	"regexp"
-	"sort"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-
-	"github.com/rootwindow/rootwindow/pkg/config"
-	"github.com/rootwindow/rootwindow/pkg/contract"
-	"github.com/rootwindow/rootwindow/pkg/guardrail"
 )
 
 // Exit codes, documented in the README and by `rootwindow help`.
@@ -53,6 +46,11 @@ const usage = `rootwindow: ask for a root access window, and follow it.
   rootwindow preflight --policy-id p-... [--owner-tag owner] [--strategy detach|exempt|auto] [--output table|json|csv]
                             which accounts could get a window, by which strategy, and if not why
                             (reads Organizations directly: run it with management-account credentials)
+  rootwindow rollout plan --policy-id p-... (--accounts ID,... | --ou ou-...,... | --all) [--owner VALUE]
+                          [--owner-tag owner] [--strategy detach|exempt|auto] [--apply] [--output text|json]
+                            the Organizations calls (attach the guardrail, tag the owner) that would make
+                            those accounts eligible; nothing changes without --apply, which makes them,
+                            paced; run it again to resume
   rootwindow help
 
 Every command takes:
@@ -113,6 +111,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 	case "status", "end", "cancel", "confirm":
 	case "preflight":
 		return preflight(ctx, rest, env)
+	case "rollout":
+		return rollout(ctx, rest, env)
 	default:
 		return usageError(env, "unknown command %q", verb)
 	}
@@ -366,74 +366,4 @@ func describe(rec map[string]any) string {
 		}
 	}
 	return line
-}
-
-// preflight scans the organization (guardrail.Scan) and prints every account's answer, then the
-// counts by reason.
-func preflight(ctx context.Context, args []string, env Env) int {
-	fs := flag.NewFlagSet("rootwindow preflight", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	policyID := fs.String("policy-id", "", "")
-	ownerTag := fs.String("owner-tag", "owner", "")
-	strategy := fs.String("strategy", contract.StrategyAuto, "")
-	output := fs.String("output", "table", "")
-	profile := fs.String("profile", "", "")
-	if err := fs.Parse(args); err != nil {
-		return usageError(env, "%v", err)
-	}
-	switch {
-	case fs.NArg() > 0:
-		return usageError(env, "preflight takes no argument, got %q", fs.Arg(0))
-	case config.ValidPolicyID(*policyID) != nil:
-		return usageError(env, "--policy-id must be the guardrail's policy ID (p-...), got %q", *policyID)
-	case *strategy != contract.StrategyDetach && *strategy != contract.StrategyExempt && *strategy != contract.StrategyAuto:
-		return usageError(env, "--strategy must be detach, exempt or auto, got %q", *strategy)
-	case *output != "table" && *output != "json" && *output != "csv":
-		return usageError(env, "--output must be table, json or csv, got %q", *output)
-	}
-	cfg, err := env.AWS(ctx, *profile, guardrail.Region)
-	if err != nil {
-		fmt.Fprintln(env.Stderr, "rootwindow: AWS configuration:", err)
-		return ExitUnavailable
-	}
-	client := guardrail.NewClient(cfg)
-	rep, err := guardrail.New(client, *policyID, guardrail.Options{}).Scan(ctx, client, *strategy, *ownerTag)
-	if err != nil {
-		fmt.Fprintln(env.Stderr, "rootwindow: preflight:", err)
-		return ExitUnavailable
-	}
-	switch *output {
-	case "json":
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		fmt.Fprintln(env.Stdout, string(b))
-	case "csv":
-		w := csv.NewWriter(env.Stdout)
-		_ = w.Write([]string{"accountId", "name", "path", "strategy", "reason", "detail"})
-		for _, e := range rep.Accounts {
-			_ = w.Write([]string{e.AccountID, e.Name, e.Path, e.Strategy, e.Reason, e.Detail})
-		}
-		w.Flush()
-	default:
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ACCOUNT\tNAME\tPATH\tSTRATEGY\tREASON")
-		for _, e := range rep.Accounts {
-			strategy := e.Strategy
-			if strategy == "" {
-				strategy = "-"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.AccountID, e.Name, e.Path, strategy, e.Reason)
-		}
-		_ = tw.Flush()
-		reasons := make([]string, 0, len(rep.Counts))
-		for r := range rep.Counts {
-			reasons = append(reasons, r)
-		}
-		sort.Strings(reasons)
-		fmt.Fprintf(env.Stdout, "\n%d accounts under %d OUs:", len(rep.Accounts), rep.OUs)
-		for _, r := range reasons {
-			fmt.Fprintf(env.Stdout, " %s %d;", r, rep.Counts[r])
-		}
-		fmt.Fprintln(env.Stdout)
-	}
-	return ExitOK
 }

@@ -1,0 +1,261 @@
+package cli
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+
+	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
+)
+
+// The verbs that read (preflight) and change (rollout --apply) the organization itself, with
+// management-account (or delegated administrator) credentials, not through rootwindow's API.
+
+// orgFlags are the flags preflight and rollout share.
+type orgFlags struct {
+	policyID, ownerTag, strategy, output, profile string
+}
+
+func newOrgFlags(name string, outputs string) (*flag.FlagSet, *orgFlags) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	o := &orgFlags{}
+	fs.StringVar(&o.policyID, "policy-id", "", "")
+	fs.StringVar(&o.ownerTag, "owner-tag", "owner", "")
+	fs.StringVar(&o.strategy, "strategy", contract.StrategyAuto, "")
+	fs.StringVar(&o.output, "output", outputs[:strings.IndexByte(outputs+"|", '|')], "")
+	fs.StringVar(&o.profile, "profile", "", "")
+	return fs, o
+}
+
+var tagKeyPattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+
+// check validates the shared flags; outputs is the allowed --output values, "|"-separated.
+func (o *orgFlags) check(outputs string) error {
+	switch {
+	case config.ValidPolicyID(o.policyID) != nil:
+		return fmt.Errorf("--policy-id must be the guardrail's policy ID (p-...), got %q", o.policyID)
+	case !tagKeyPattern.MatchString(o.ownerTag):
+		return fmt.Errorf("--owner-tag must be a tag key (1 to 128 letters, digits, spaces and _.:/=+-@), got %q", o.ownerTag)
+	case o.strategy != contract.StrategyDetach && o.strategy != contract.StrategyExempt && o.strategy != contract.StrategyAuto:
+		return fmt.Errorf("--strategy must be detach, exempt or auto, got %q", o.strategy)
+	case !strings.Contains("|"+outputs+"|", "|"+o.output+"|"):
+		return fmt.Errorf("--output must be %s, got %q", strings.ReplaceAll(outputs, "|", " or "), o.output)
+	}
+	return nil
+}
+
+// organization is the guardrail and the Organizations client the verb works with.
+func (o *orgFlags) organization(ctx context.Context, env Env) (*guardrail.Guardrail, *organizations.Client, error) {
+	cfg, err := env.AWS(ctx, o.profile, guardrail.Region)
+	if err != nil {
+		return nil, nil, fmt.Errorf("AWS configuration: %w", err)
+	}
+	client := guardrail.NewClient(cfg)
+	return guardrail.New(client, o.policyID, guardrail.Options{}), client, nil
+}
+
+// preflight scans the organization (guardrail.Scan) and prints every account's answer, then the
+// counts by reason.
+func preflight(ctx context.Context, args []string, env Env) int {
+	const outputs = "table|json|csv"
+	fs, o := newOrgFlags("rootwindow preflight", outputs)
+	if err := fs.Parse(args); err != nil {
+		return usageError(env, "%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageError(env, "preflight takes no argument, got %q", fs.Arg(0))
+	}
+	if err := o.check(outputs); err != nil {
+		return usageError(env, "%v", err)
+	}
+	g, client, err := o.organization(ctx, env)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "rootwindow:", err)
+		return ExitUnavailable
+	}
+	rep, err := g.Scan(ctx, client, o.strategy, o.ownerTag)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "rootwindow: preflight:", err)
+		return ExitUnavailable
+	}
+	switch o.output {
+	case "json":
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		fmt.Fprintln(env.Stdout, string(b))
+	case "csv":
+		w := csv.NewWriter(env.Stdout)
+		_ = w.Write([]string{"accountId", "name", "path", "strategy", "reason", "detail"})
+		for _, e := range rep.Accounts {
+			_ = w.Write([]string{e.AccountID, e.Name, e.Path, e.Strategy, e.Reason, e.Detail})
+		}
+		w.Flush()
+	default:
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ACCOUNT\tNAME\tPATH\tSTRATEGY\tREASON")
+		for _, e := range rep.Accounts {
+			strategy := e.Strategy
+			if strategy == "" {
+				strategy = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.AccountID, e.Name, e.Path, strategy, e.Reason)
+		}
+		_ = tw.Flush()
+		reasons := make([]string, 0, len(rep.Counts))
+		for r := range rep.Counts {
+			reasons = append(reasons, r)
+		}
+		sort.Strings(reasons)
+		fmt.Fprintf(env.Stdout, "\n%d accounts under %d OUs:", len(rep.Accounts), rep.OUs)
+		for _, r := range reasons {
+			fmt.Fprintf(env.Stdout, " %s %d;", r, rep.Counts[r])
+		}
+		fmt.Fprintln(env.Stdout)
+	}
+	return ExitOK
+}
+
+var (
+	ouPattern      = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+)
+
+// rollout plans (guardrail.PlanRollout) the Organizations calls that make the selected accounts
+// eligible, prints them, and with --apply makes them (guardrail.ApplyRollout).
+func rollout(ctx context.Context, args []string, env Env) int {
+	if len(args) == 0 || args[0] != "plan" {
+		return usageError(env, "rollout takes the word plan first: rootwindow rollout plan --policy-id p-... (--accounts ID,... | --ou ou-...,... | --all) [--owner VALUE] [--apply]")
+	}
+	const outputs = "text|json"
+	fs, o := newOrgFlags("rootwindow rollout plan", outputs)
+	var accounts, ous, owner string
+	var all, apply bool
+	fs.StringVar(&accounts, "accounts", "", "")
+	fs.StringVar(&ous, "ou", "", "")
+	fs.BoolVar(&all, "all", false, "")
+	fs.StringVar(&owner, "owner", "", "")
+	fs.BoolVar(&apply, "apply", false, "")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError(env, "%v", err)
+	}
+	sel := guardrail.Selection{Accounts: splitList(accounts), OUs: splitList(ous), All: all}
+	if err := o.check(outputs); err != nil {
+		return usageError(env, "%v", err)
+	}
+	if err := checkSelection(sel); err != nil {
+		return usageError(env, "%v", err)
+	}
+	if err := checkOwner(owner); err != nil {
+		return usageError(env, "--owner %v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageError(env, "rollout plan takes no argument, got %q", fs.Arg(0))
+	}
+	g, client, err := o.organization(ctx, env)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "rootwindow:", err)
+		return ExitUnavailable
+	}
+	plan, err := g.PlanRollout(ctx, client, sel, o.strategy, o.ownerTag, owner)
+	if errors.Is(err, guardrail.ErrSelection) {
+		fmt.Fprintln(env.Stderr, "rootwindow: rollout:", err, "(rootwindow preflight lists the organization's accounts and their paths)")
+		return ExitRefused
+	}
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "rootwindow: rollout: reading the organization:", err)
+		return ExitUnavailable
+	}
+	if o.output == "json" && !apply {
+		b, _ := json.MarshalIndent(plan, "", "  ")
+		fmt.Fprintln(env.Stdout, string(b))
+		return ExitOK
+	}
+	fmt.Fprintf(env.Stdout, "%d call(s) would make accounts eligible; %d selected account(s) are ready already; %d remain for a person to decide.\n",
+		len(plan.Steps), len(plan.Ready), len(plan.Remaining))
+	for _, s := range plan.Steps {
+		fmt.Fprintln(env.Stdout, "  "+s.Command())
+	}
+	printRemaining(env, plan.Remaining)
+	if !apply {
+		if len(plan.Steps) > 0 {
+			fmt.Fprintln(env.Stdout, "Nothing was changed. Run the same command with --apply to make these calls.")
+		}
+		return ExitOK
+	}
+	err = g.ApplyRollout(ctx, client, plan.Steps, func(i int, s guardrail.Step) {
+		fmt.Fprintf(env.Stdout, "[%d/%d] done: %s\n", i+1, len(plan.Steps), s.Command())
+	})
+	if err != nil {
+		fmt.Fprintf(env.Stderr, "rootwindow: rollout stopped at %v\nWhat was done stays done; run the same command again to resume.\n", err)
+		return ExitUnavailable
+	}
+	fmt.Fprintf(env.Stdout, "Applied %d call(s). rootwindow preflight shows the result.\n", len(plan.Steps))
+	return ExitOK
+}
+
+func printRemaining(env Env, remaining []guardrail.Eligibility) {
+	if len(remaining) == 0 {
+		return
+	}
+	fmt.Fprintln(env.Stdout, "Not made eligible by these calls:")
+	tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+	for _, e := range remaining {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", e.AccountID, e.Reason, e.Detail)
+	}
+	_ = tw.Flush()
+}
+
+// checkSelection requires one way of choosing accounts, each name well formed.
+func checkSelection(sel guardrail.Selection) error {
+	ways := 0
+	for _, on := range []bool{len(sel.Accounts) > 0, len(sel.OUs) > 0, sel.All} {
+		if on {
+			ways++
+		}
+	}
+	if ways != 1 {
+		return errors.New("choose the accounts with exactly one of --accounts ID,..., --ou ou-...,... or --all")
+	}
+	for _, a := range sel.Accounts {
+		if !accountPattern.MatchString(a) {
+			return fmt.Errorf("--accounts: %q is not an account ID (12 digits)", a)
+		}
+	}
+	for _, ou := range sel.OUs {
+		if !ouPattern.MatchString(ou) {
+			return fmt.Errorf("--ou: %q is not an OU ID (ou-xxxx-xxxxxxxx)", ou)
+		}
+	}
+	return nil
+}
+
+// checkOwner accepts an owner tag value Organizations takes: at most 256 characters, no control
+// or invisible characters (the value names owners, comma-separated).
+func checkOwner(owner string) error {
+	if !utf8.ValidString(owner) {
+		return errors.New("is not valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(owner); n > 256 {
+		return fmt.Errorf("is %d characters; a tag value holds at most 256", n)
+	}
+	for i, r := range owner {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return fmt.Errorf("holds %U at byte %d: owners are names and ARNs, comma-separated", r, i)
+		}
+	}
+	return nil
+}
