@@ -13,10 +13,17 @@ import (
 )
 
 // The samples in events/ are what the README shows and what a person pastes into the console:
-// each must decode strictly into its task's contract and carry a valid request.
+// each must decode strictly into its task's contract and carry a valid request, today and for
+// years to come (a fixed startAt would soon be in the past, so the samples ask to start now).
 func TestSampleEvents(t *testing.T) {
+	for _, now := range []time.Time{time.Now(), time.Now().AddDate(10, 0, 0)} {
+		sampleEventsAt(t, now.UTC())
+	}
+}
+
+func sampleEventsAt(t *testing.T, now time.Time) {
 	decode := func(name string, into any) { t.Helper(); testenv.DecodeSample(t, name, into) }
-	policy := request.Policy{Now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	policy := request.Policy{Now: now}
 
 	var env contract.Envelope
 	decode("stepfunctions-input.json", &env)
