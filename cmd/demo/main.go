@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,11 +26,25 @@ func main() {
 	}
 }
 
+// wholeNumber is an int option whose parse error names the make variable that sets it.
+func wholeNumber(fs *flag.FlagSet, name, makeVar string, value int, usage string) *int {
+	v := &value
+	fs.Func(name, usage, func(s string) error {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("%s must be a whole number, got %q", makeVar, s)
+		}
+		*v = n
+		return nil
+	})
+	return v
+}
+
 func run(args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // the error says which option and why; the usage is `go doc ./cmd/demo`
-	accounts := fs.Int("accounts", 3, "emulated member accounts in the request (1 to 50)")
-	hours := fs.Int("hours", 2, "window length in hours (1 to 4)")
+	accounts := wholeNumber(fs, "accounts", "ACCOUNTS", 3, "emulated member accounts in the request (1 to 50)")
+	hours := wholeNumber(fs, "hours", "HOURS", 2, "window length in hours (1 to 4)")
 	var startIn time.Duration
 	fs.Func("start-in", "start the window this far in the future (e.g. 30m), in the handlers' clock", func(v string) error {
 		d, err := time.ParseDuration(v)
