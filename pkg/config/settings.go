@@ -40,6 +40,10 @@ const (
 	KeySCPSizeQuota          = "scpSizeQuota"
 	KeyLiftStrategy          = "liftStrategy"
 	KeyDriftScanMinutes      = "driftScanMinutes"
+	KeyApproval              = "approval"
+	KeyApprovalMinutes       = "approvalTimeoutMinutes"
+	KeyApprovalChannels      = "approvalChannels"
+	KeyApprovalScope         = "approvalAccounts"
 	// KeyTrustedEventAccounts is no longer read: whole accounts are not trusted any more.
 	KeyTrustedEventAccounts = "trustedEventAccounts"
 )
@@ -101,13 +105,47 @@ type Settings struct {
 	// policy target) for protected accounts that lost the guardrail; between scans it checks the
 	// accounts rootwindow knows and those the last scan found drifted.
 	DriftScanMinutes int
+	// Approval is ApprovalNone, or ApprovalSecondAdmin: a request waits (ApprovalMinutes at most,
+	// then nothing is lifted) for an administrator other than its requester to approve it. Only
+	// requests through ApprovalChannels (all when empty) for an account in ApprovalScope (account
+	// or OU IDs, at any depth; all accounts when empty) need it.
+	Approval         string
+	ApprovalMinutes  int
+	ApprovalChannels []string
+	ApprovalScope    []string
+}
+
+// Approval settings.
+const (
+	ApprovalNone        = "none"
+	ApprovalSecondAdmin = "second-admin"
+)
+
+// NeedsApproval reports whether a request through channel needs a second administrator's
+// approval, given the accounts' ancestors (each account ID with its OUs and root).
+func (s Settings) NeedsApproval(channel string, ancestors [][]string) bool {
+	if s.Approval != ApprovalSecondAdmin || (len(s.ApprovalChannels) > 0 && !slices.Contains(s.ApprovalChannels, channel)) {
+		return false
+	}
+	if len(s.ApprovalScope) == 0 {
+		return true
+	}
+	for _, path := range ancestors {
+		for _, id := range path {
+			if slices.Contains(s.ApprovalScope, id) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // DefaultSettings are the values of the settings left unset.
 func DefaultSettings() Settings {
 	return Settings{OwnerTagKey: authz.DefaultOwnerTagKey, BookingHorizonDays: 7, MaxAccountsPerRequest: request.DefaultMaxAccounts,
 		CooldownMinutes: 60, MaxConcurrentPerRequester: 3, MaxDailyPerRequester: 10, MaxAccountsAtOnce: 200,
-		SCPsPerTargetQuota: 5, SCPSizeQuota: 5120, LiftStrategy: contract.StrategyDetach, DriftScanMinutes: 60}
+		SCPsPerTargetQuota: 5, SCPSizeQuota: 5120, LiftStrategy: contract.StrategyDetach, DriftScanMinutes: 60,
+		Approval: ApprovalNone, ApprovalMinutes: 60}
 }
 
 var (
@@ -116,6 +154,8 @@ var (
 	orgIDPattern     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
 	sha256Pattern    = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	accountPattern   = regexp.MustCompile(`^[0-9]{12}$`)
+	ouIDPattern      = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
+	rootIDPattern    = regexp.MustCompile(`^r-[0-9a-z]{4,32}$`)
 	sidPattern       = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
 	rolePattern      = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]{1,512}$`)
 	principalPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]{1,512}$`)
@@ -276,6 +316,56 @@ var settings = []setting{
 	},
 	intSetting(KeySCPsPerTargetQuota, contract.EnvSCPsPerTargetQuota, 2, 100, func(s *Settings) *int { return &s.SCPsPerTargetQuota }),
 	intSetting(KeySCPSizeQuota, contract.EnvSCPSizeQuota, 1000, 1_000_000, func(s *Settings) *int { return &s.SCPSizeQuota }),
+	{
+		key: KeyApproval, env: contract.EnvApproval,
+		read: func(s *Settings, v any) error {
+			str, _ := v.(string)
+			switch str = strings.TrimSpace(str); str {
+			case ApprovalNone, ApprovalSecondAdmin:
+				s.Approval = str
+				return nil
+			}
+			return fmt.Errorf("must be %q or %q (an administrator other than the requester approves each request), got %v", ApprovalNone, ApprovalSecondAdmin, v)
+		},
+		write: func(s Settings) string { return s.Approval },
+	},
+	intSetting(KeyApprovalMinutes, contract.EnvApprovalMinutes, 5, 24*60, func(s *Settings) *int { return &s.ApprovalMinutes }),
+	{
+		key: KeyApprovalChannels, env: contract.EnvApprovalChannels,
+		read: func(s *Settings, v any) error {
+			list, err := stringList(v)
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for i, c := range list {
+				if c != contract.ChannelAPI && c != contract.ChannelEventBridge && c != contract.ChannelStepFunctions {
+					errs = append(errs, fmt.Errorf("[%d] %q is not a door: %s, %s or %s", i, c, contract.ChannelAPI, contract.ChannelEventBridge, contract.ChannelStepFunctions))
+				}
+			}
+			s.ApprovalChannels = list
+			return errors.Join(errs...)
+		},
+		write: func(s Settings) string { return strings.Join(s.ApprovalChannels, ",") },
+	},
+	{
+		key: KeyApprovalScope, env: contract.EnvApprovalScope,
+		read: func(s *Settings, v any) error {
+			list, err := stringList(v)
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for i, id := range list {
+				if !accountPattern.MatchString(id) && !ouIDPattern.MatchString(id) && !rootIDPattern.MatchString(id) {
+					errs = append(errs, fmt.Errorf("[%d] %q is not an account ID (12 digits), an OU ID (ou-...) or a root ID (r-...)", i, id))
+				}
+			}
+			s.ApprovalScope = list
+			return errors.Join(errs...)
+		},
+		write: func(s Settings) string { return strings.Join(s.ApprovalScope, ",") },
+	},
 	intSetting(KeyDriftScanMinutes, contract.EnvDriftScanMinutes, 5, 24*60, func(s *Settings) *int { return &s.DriftScanMinutes }),
 	intSetting(KeyEventConfirmMinutes, contract.EnvEventConfirmMinutes, 0, MaxEventConfirmMinutes, func(s *Settings) *int { return &s.EventConfirmMinutes }),
 	{

@@ -51,10 +51,13 @@ func TestFromLookup(t *testing.T) {
 // withDefaultLimits gives s the default limits it leaves unset.
 func withDefaultLimits(s Settings) Settings {
 	d := DefaultSettings()
+	if s.Approval == "" {
+		s.Approval = d.Approval
+	}
 	for _, f := range []struct{ got, def *int }{
 		{&s.CooldownMinutes, &d.CooldownMinutes}, {&s.MaxConcurrentPerRequester, &d.MaxConcurrentPerRequester},
 		{&s.MaxDailyPerRequester, &d.MaxDailyPerRequester}, {&s.MaxAccountsAtOnce, &d.MaxAccountsAtOnce},
-		{&s.SCPsPerTargetQuota, &d.SCPsPerTargetQuota}, {&s.SCPSizeQuota, &d.SCPSizeQuota}, {&s.DriftScanMinutes, &d.DriftScanMinutes},
+		{&s.SCPsPerTargetQuota, &d.SCPsPerTargetQuota}, {&s.SCPSizeQuota, &d.SCPSizeQuota}, {&s.DriftScanMinutes, &d.DriftScanMinutes}, {&s.ApprovalMinutes, &d.ApprovalMinutes},
 	} {
 		if *f.got == 0 {
 			*f.got = *f.def
@@ -106,6 +109,11 @@ func TestLoadConfigErrors(t *testing.T) {
 			KeyLiftStrategy: "detatch"},
 			[]string{`liftStrategy: must be "detach" (the guardrail attached directly to each account), "exempt" (its document rewritten; attached anywhere) or "auto", got detatch`, "scpsPerTargetQuota: must be a whole number from 2 to 100, got 1", `scpSizeQuota: must be a whole number from 1000 to 1000000, got "5k"`,
 				"eventConfirmationMinutes: must be a whole number from 0 to 120, got 121", `eventIntegrations: [1] "b" is not an IAM role or user ARN`}},
+		{"approval and drift scan out of range", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "a", KeyOrganizationID: "o-exampleorg1",
+			KeyApproval: "two-admins", KeyApprovalMinutes: float64(2), KeyApprovalChannels: "api,console", KeyApprovalScope: []any{"111111111111", "prod"}, KeyDriftScanMinutes: "0"},
+			[]string{`approval: must be "none" or "second-admin"`, "approvalTimeoutMinutes: must be a whole number from 5 to 1440, got 2",
+				`approvalChannels: [1] "console" is not a door: api, eventbridge or stepfunctions`, `approvalAccounts: [1] "prod" is not an account ID (12 digits), an OU ID (ou-...) or a root ID (r-...)`,
+				"driftScanMinutes: must be a whole number from 5 to 1440, got 0"}},
 		{"administrators of any account", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "arn:aws:sts::*:assumed-role/AWSReservedSSO_Admin_*/*", KeyOrganizationID: "o-exampleorg1"},
 			[]string{"must name one 12-digit account in its ARN"}},
 		{"policy ID of the wrong type", map[string]any{KeyGuardrailPolicyID: float64(1), KeyAdminPrincipals: "a", KeyOrganizationID: "o-exampleorg1"},
@@ -213,7 +221,8 @@ func TestSettingsRoundTripThroughTheEnvironment(t *testing.T) {
 			GuardrailSHA256: strings.Repeat("ab", 32), GuardrailAllowedSids: []string{"DenyLeaveOrg"},
 			CooldownMinutes: 0, MaxConcurrentPerRequester: 50, MaxDailyPerRequester: 1, MaxAccountsAtOnce: 5000,
 			EventIntegrations: []string{"arn:aws:iam::111111111111:role/Ticketing"}, EventConfirmMinutes: 30,
-			SCPsPerTargetQuota: 10, SCPSizeQuota: 10000, LiftStrategy: "exempt", DriftScanMinutes: 5},
+			SCPsPerTargetQuota: 10, SCPSizeQuota: 10000, LiftStrategy: "exempt", DriftScanMinutes: 5,
+			Approval: ApprovalSecondAdmin, ApprovalMinutes: 30, ApprovalChannels: []string{"api", "eventbridge"}, ApprovalScope: []string{"111111111111", "ou-ab12-prod0001", "r-ab12"}},
 	} {
 		if s.GuardrailPolicyID == "" {
 			s.GuardrailPolicyID, s.AdminPrincipals = "p-abcd1234", []string{"a"}
@@ -229,6 +238,31 @@ func TestSettingsRoundTripThroughTheEnvironment(t *testing.T) {
 		}
 		if !reflect.DeepEqual(r.Settings, s) {
 			t.Errorf("sent %+v\nread %+v", s, r.Settings)
+		}
+	}
+}
+
+// Approval applies to the doors and accounts (by their ancestors) configured, and only when on.
+func TestNeedsApproval(t *testing.T) {
+	paths := [][]string{{"111111111111", "ou-ab12-prod0001", "r-ab12"}, {"222222222222", "r-ab12"}}
+	on := Settings{Approval: ApprovalSecondAdmin}
+	for _, tt := range []struct {
+		name    string
+		s       Settings
+		channel string
+		paths   [][]string
+		want    bool
+	}{
+		{"off", Settings{Approval: ApprovalNone}, "api", paths, false},
+		{"every request", on, "stepfunctions", paths, true},
+		{"a door listed", Settings{Approval: ApprovalSecondAdmin, ApprovalChannels: []string{"api"}}, "api", paths, true},
+		{"a door not listed", Settings{Approval: ApprovalSecondAdmin, ApprovalChannels: []string{"api"}}, "eventbridge", paths, false},
+		{"an account under a listed OU", Settings{Approval: ApprovalSecondAdmin, ApprovalScope: []string{"ou-ab12-prod0001"}}, "api", paths, true},
+		{"no account under it", Settings{Approval: ApprovalSecondAdmin, ApprovalScope: []string{"ou-ab12-prod0001"}}, "api", paths[1:], false},
+		{"an account listed", Settings{Approval: ApprovalSecondAdmin, ApprovalScope: []string{"222222222222"}}, "api", paths, true},
+	} {
+		if got := tt.s.NeedsApproval(tt.channel, tt.paths); got != tt.want {
+			t.Errorf("%s: %v", tt.name, got)
 		}
 	}
 }

@@ -70,6 +70,10 @@ const (
 	ErrInvalidState     = "InvalidState"
 	ErrRequesterUnknown = "RequesterUnknown"
 	ErrAwaitingConfirm  = "AwaitingConfirmation"
+	// ErrApprovalDenied is the error an approver's denial sends to the waiting execution
+	// (SendTaskFailure); ErrTimeout is Step Functions' own when nobody decides in time.
+	ErrApprovalDenied = "ApprovalDenied"
+	ErrTimeout        = "States.Timeout"
 )
 
 // ErrorNames maps each error type to the name Step Functions matches; a test keeps it honest.

@@ -42,6 +42,10 @@ type ValidateInput struct {
 	Execution    string          `json:"execution"`
 	ExecutionARN string          `json:"executionArn,omitempty"`
 	StartedAt    string          `json:"startedAt,omitempty"` // RFC 3339
+	// ApprovalToken, set only by the "Wait for approval" state, is the task token the execution
+	// waits on: Validate then records it and asks the approvers (approval configured), and the
+	// approver's decision (the API) sends it back to Step Functions.
+	ApprovalToken string `json:"approvalToken,omitempty"`
 }
 
 // Window is the Validate task's output: the accepted, normalised request.
@@ -57,6 +61,18 @@ type Window struct {
 	// ConfirmedBy is the requester who confirmed a request an integration asserted, when one had
 	// to; always present (the Detach task's payload reads it by path).
 	ConfirmedBy string `json:"confirmedBy"`
+	// NeedsApproval says the request waits for a second administrator's approval before its
+	// lift (configuration: approval); Approval is that approval, always present (the Detach
+	// task's payload reads it by path), filled by the "Wait for approval" state.
+	NeedsApproval bool     `json:"needsApproval"`
+	Approval      Approval `json:"approval"`
+}
+
+// Approval is who approved a request ("" when none was needed or given): the output of the
+// approval task, sent by the approver's call through Step Functions' SendTaskSuccess.
+type Approval struct {
+	ApprovedBy string `json:"approvedBy"`
+	ApprovedAt string `json:"approvedAt,omitempty"`
 }
 
 // DetachInput is the Detach task's payload. AccountIDs and Hours are what Validate decided, as the
@@ -68,6 +84,10 @@ type DetachInput struct {
 	Hours      int      `json:"hours,omitempty"`
 	// ConfirmedBy is who confirmed the request, as Validate saw it ("" when none was needed).
 	ConfirmedBy string `json:"confirmedBy,omitempty"`
+	// NeedsApproval and ApprovedBy are the approval as the execution carries it: the record must
+	// name the same approver.
+	NeedsApproval bool   `json:"needsApproval,omitempty"`
+	ApprovedBy    string `json:"approvedBy,omitempty"`
 }
 
 // Opened is the Detach task's output.
