@@ -8,11 +8,13 @@
 package dynamofake
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -346,6 +348,42 @@ func equal(a, b types.AttributeValue) bool {
 	return reflect.TypeOf(a) == reflect.TypeOf(b) && reflect.DeepEqual(cloneValue(a), cloneValue(b))
 }
 
+// ordered compares two strings (by their UTF-8 bytes, as DynamoDB does) or two numbers; any other
+// pair, or a missing attribute, does not hold.
+func ordered(a, b types.AttributeValue, op string) (bool, error) {
+	var c int
+	switch x := a.(type) {
+	case *types.AttributeValueMemberS:
+		y, ok := b.(*types.AttributeValueMemberS)
+		if !ok {
+			return false, nil
+		}
+		c = strings.Compare(x.Value, y.Value)
+	case *types.AttributeValueMemberN:
+		y, ok := b.(*types.AttributeValueMemberN)
+		if !ok {
+			return false, nil
+		}
+		fx, err1 := strconv.ParseFloat(x.Value, 64)
+		fy, err2 := strconv.ParseFloat(y.Value, 64)
+		if err1 != nil || err2 != nil {
+			return false, fmt.Errorf("dynamofake: numbers %q and %q", x.Value, y.Value)
+		}
+		c = cmp.Compare(fx, fy)
+	default:
+		return false, nil
+	}
+	switch op {
+	case "<":
+		return c < 0, nil
+	case "<=":
+		return c <= 0, nil
+	case ">":
+		return c > 0, nil
+	}
+	return c >= 0, nil
+}
+
 // expr evaluates expressions with their name and value placeholders.
 type expr struct {
 	names  map[string]string
@@ -384,6 +422,7 @@ var (
 	funcCall = regexp.MustCompile(`^(attribute_exists|attribute_not_exists|contains)\(\s*([^,\s)]+)\s*(?:,\s*([^)\s]+)\s*)?\)$`)
 	inList   = regexp.MustCompile(`^(\S+)\s+IN\s+\(([^)]*)\)$`)
 	equals   = regexp.MustCompile(`^(\S+)\s*=\s*(\S+)$`)
+	compares = regexp.MustCompile(`^(\S+)\s*(<>|<=|>=|<|>)\s*(\S+)$`)
 )
 
 // condition evaluates a condition of OR'd groups of AND'd terms; "" holds.
@@ -457,6 +496,21 @@ func (e expr) term(term string, it item) (bool, error) {
 			}
 		}
 		return false, nil
+	}
+	if m := compares.FindStringSubmatch(term); m != nil {
+		left, err := e.operand(m[1], it)
+		if err != nil {
+			return false, err
+		}
+		right, err := e.operand(m[3], it)
+		if err != nil {
+			return false, err
+		}
+		if m[2] == "<>" {
+			// DynamoDB: a missing attribute is not equal to anything.
+			return left == nil || !equal(left, right), nil
+		}
+		return ordered(left, right, m[2])
 	}
 	if m := equals.FindStringSubmatch(term); m != nil {
 		left, err := e.operand(m[1], it)

@@ -63,6 +63,13 @@ type requestItem struct {
 	ConfirmBy       string           `dynamodbav:"confirmBy,omitempty"`
 	ConfirmedBy     string           `dynamodbav:"confirmedBy,omitempty"`
 	ConfirmedAt     string           `dynamodbav:"confirmedAt,omitempty"`
+	ApproveBy       string           `dynamodbav:"approveBy,omitempty"`
+	ApprovalToken   string           `dynamodbav:"approvalToken,omitempty"`
+	ApprovedBy      string           `dynamodbav:"approvedBy,omitempty"`
+	ApprovedAt      string           `dynamodbav:"approvedAt,omitempty"`
+	DeniedBy        string           `dynamodbav:"deniedBy,omitempty"`
+	DeniedAt        string           `dynamodbav:"deniedAt,omitempty"`
+	Decision        string           `dynamodbav:"decision,omitempty"`
 	Origin          contract.Origin  `dynamodbav:"origin"`
 	Problems        []string         `dynamodbav:"problems,omitempty"`
 	LastError       string           `dynamodbav:"lastError,omitempty"`
@@ -103,6 +110,7 @@ func encodeRecord(r Record) map[string]types.AttributeValue {
 		Reason: r.Reason, AccountIDs: r.AccountIDs, Hours: r.Hours, Status: r.Status,
 		CreatedAt: r.CreatedAt.UTC().Format(sortableTime), UpdatedAt: timeText(r.CreatedAt),
 		StartAt: timeText(r.StartAt), Origin: r.Origin, Problems: r.Problems, ConfirmBy: timeText(r.ConfirmBy), Strategy: r.Strategy,
+		ApproveBy: timeText(r.ApproveBy),
 	}
 	for _, h := range r.History {
 		it.History = append(it.History, transitionItem{Status: h.Status, At: timeText(h.At), Actor: h.Actor, Note: h.Note})
@@ -151,6 +159,7 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
 		RequestID: it.RequestID, Requester: it.Requester, Reason: it.Reason, AccountIDs: it.AccountIDs,
 		Hours: it.Hours, Status: it.Status, Origin: it.Origin, Problems: it.Problems, LastError: it.LastError,
 		Notified: it.Notified, ConfirmedBy: it.ConfirmedBy, WindowPolicyID: it.WindowPolicyID, Strategy: it.Strategy,
+		ApprovalToken: it.ApprovalToken, ApprovedBy: it.ApprovedBy, DeniedBy: it.DeniedBy, Decision: it.Decision,
 	}
 	bad := func(format string, args ...any) (Record, error) {
 		return Record{}, fmt.Errorf("ledger item %s is not a whole request: %s", keyOf(item), fmt.Sprintf(format, args...))
@@ -170,6 +179,7 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
 		"openedAt": {it.OpenedAt, &r.OpenedAt}, "restoreAt": {it.RestoreAt, &r.RestoreAt},
 		"closedAt": {it.ClosedAt, &r.ClosedAt}, "restoreFailedAt": {it.RestoreFailedAt, &r.RestoreFailedAt},
 		"confirmBy": {it.ConfirmBy, &r.ConfirmBy}, "confirmedAt": {it.ConfirmedAt, &r.ConfirmedAt},
+		"approveBy": {it.ApproveBy, &r.ApproveBy}, "approvedAt": {it.ApprovedAt, &r.ApprovedAt}, "deniedAt": {it.DeniedAt, &r.DeniedAt},
 	}, "createdAt")
 	if err != nil {
 		return bad("%v", err)

@@ -74,3 +74,29 @@ func (e *ConfirmError) Error() string {
 		return fmt.Sprintf("request %s is %s: only a scheduled request can be confirmed", e.RequestID, r.Status)
 	}
 }
+
+// DecisionError is an approval or denial the ledger refused, saying why.
+type DecisionError struct {
+	RequestID string
+	Current   Record
+	By        string
+	At        time.Time
+}
+
+func (e *DecisionError) Error() string {
+	switch r := e.Current; {
+	case r.ApproveBy.IsZero():
+		return fmt.Sprintf("request %s does not wait for an approval", e.RequestID)
+	case e.By != "" && r.Requester == e.By:
+		return fmt.Sprintf("request %s is yours: another administrator must decide it", e.RequestID)
+	case r.ApprovedBy != "":
+		return fmt.Sprintf("request %s was already approved by %s", e.RequestID, r.ApprovedBy)
+	case r.DeniedBy != "":
+		return fmt.Sprintf("request %s was already denied by %s", e.RequestID, r.DeniedBy)
+	case r.Status != Scheduled:
+		return fmt.Sprintf("request %s is %s: only a scheduled request can be decided", e.RequestID, r.Status)
+	case !e.At.IsZero() && !e.At.Before(r.ApproveBy):
+		return fmt.Sprintf("the time to decide request %s ran out at %s; nothing was lifted", e.RequestID, r.ApproveBy.UTC().Format(time.RFC3339))
+	}
+	return fmt.Sprintf("request %s cannot be decided now", e.RequestID)
+}

@@ -84,6 +84,17 @@ type Record struct {
 	ConfirmBy   time.Time `json:"confirmBy,omitzero"`
 	ConfirmedBy string    `json:"confirmedBy,omitempty"`
 	ConfirmedAt time.Time `json:"confirmedAt,omitzero"`
+	// ApproveBy, when set, is when the time for a second administrator to approve the request
+	// runs out (configuration: approval); ApprovedBy/At or DeniedBy/At record the decision, and
+	// Decision the approver's words. ApprovalToken is the task token the execution waits on,
+	// never shown outside the ledger.
+	ApproveBy     time.Time `json:"approveBy,omitzero"`
+	ApprovedBy    string    `json:"approvedBy,omitempty"`
+	ApprovedAt    time.Time `json:"approvedAt,omitzero"`
+	DeniedBy      string    `json:"deniedBy,omitempty"`
+	DeniedAt      time.Time `json:"deniedAt,omitzero"`
+	Decision      string    `json:"decision,omitempty"`
+	ApprovalToken string    `json:"-"`
 	// Strategy is how the guardrail is lifted for this request (contract.StrategyDetach or
 	// contract.StrategyExempt), decided at booking; "" is detach.
 	Strategy string `json:"strategy,omitempty"`
@@ -109,6 +120,11 @@ func (r Record) PlannedEnd() time.Time {
 // AwaitsConfirmation reports whether the request must be confirmed by its requester and is not.
 func (r Record) AwaitsConfirmation() bool {
 	return !r.ConfirmBy.IsZero() && r.ConfirmedAt.IsZero()
+}
+
+// AwaitsApproval reports whether the request needs a second administrator's decision and has none.
+func (r Record) AwaitsApproval() bool {
+	return !r.ApproveBy.IsZero() && r.ApprovedAt.IsZero() && r.DeniedAt.IsZero()
 }
 
 // SameRequest reports whether o asks for the same window as r: the same requester, accounts,

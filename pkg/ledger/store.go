@@ -383,6 +383,72 @@ func (s *Store) Confirm(ctx context.Context, id, by string) (Record, error) {
 	return decodeRecord(out.Attributes)
 }
 
+// SetApprovalToken records the task token the request's execution waits on for its approval:
+// only on a SCHEDULED request that needs one. It returns the record, whose decision may already
+// be there (an approver quicker than the execution).
+func (s *Store) SetApprovalToken(ctx context.Context, id, token string) (Record, error) {
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: requestKey(id),
+		UpdateExpression:          aws.String("SET approvalToken = :t, updatedAt = :now"),
+		ConditionExpression:       aws.String("attribute_exists(#pk) AND #status = :scheduled AND attribute_exists(approveBy)"),
+		ExpressionAttributeNames:  map[string]string{"#pk": contract.KeyAttribute, "#status": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(token), ":now": timeAttr(s.now()), ":scheduled": str(string(Scheduled))},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if isConditionFailed(err) {
+		current, gerr := s.Get(ctx, id)
+		if gerr != nil {
+			return Record{}, gerr
+		}
+		return current, &DecisionError{RequestID: id, Current: current}
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("record the approval token of %s: %w", id, err)
+	}
+	return decodeRecord(out.Attributes)
+}
+
+// Decide records an approver's decision on a SCHEDULED request that waits for one, before its
+// deadline, by someone other than its requester (all conditions of the write). The same decision
+// by the same approver again returns the record; any other is a *DecisionError.
+func (s *Store) Decide(ctx context.Context, id, by string, approve bool, words string) (Record, error) {
+	now := s.now().UTC()
+	note, set := "denied by "+by, "deniedBy = :by, deniedAt = :now"
+	if approve {
+		note, set = "approved by "+by, "approvedBy = :by, approvedAt = :now"
+	}
+	if words != "" {
+		note += ": " + words
+	}
+	h := Transition{Status: Scheduled, At: now, Actor: by, Note: note}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: requestKey(id),
+		UpdateExpression: aws.String("SET " + set + ", decision = :words, updatedAt = :now, history = list_append(history, :h)"),
+		ConditionExpression: aws.String("attribute_exists(#pk) AND #status = :scheduled AND requester <> :by AND approveBy > :now" +
+			" AND attribute_not_exists(approvedAt) AND attribute_not_exists(deniedAt)"),
+		ExpressionAttributeNames: map[string]string{"#pk": contract.KeyAttribute, "#status": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":by": str(by), ":now": timeAttr(now), ":scheduled": str(string(Scheduled)), ":words": str(words),
+			":h": &types.AttributeValueMemberL{Value: []types.AttributeValue{encodeTransition(h)}},
+		},
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if isConditionFailed(err) {
+		current, gerr := s.Get(ctx, id)
+		if gerr != nil {
+			return Record{}, gerr
+		}
+		if (approve && current.ApprovedBy == by) || (!approve && current.DeniedBy == by) {
+			return current, nil
+		}
+		return current, &DecisionError{RequestID: id, Current: current, By: by, At: now}
+	}
+	if err != nil {
+		return Record{}, fmt.Errorf("record the decision on %s: %w", id, err)
+	}
+	return decodeRecord(out.Attributes)
+}
+
 // NoteError records the latest error of a request without changing its status (a restore that
 // keeps failing, say), so that a person reading the record sees why.
 func (s *Store) NoteError(ctx context.Context, id, msg string) error {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -459,4 +460,58 @@ func TestLock(t *testing.T) {
 		t.Fatalf("take over: %v", err)
 	}
 	_ = releaseB
+}
+
+// A decision is recorded once, before the deadline, by someone other than the requester, on a
+// request that waits for one; the token is kept only on such a request.
+func TestApprovalDecisions(t *testing.T) {
+	ctx := context.Background()
+	now := t0
+	name := fmt.Sprintf("ledger-%d", tables.Add(1))
+	testenv.LedgerTable(t, db, name)
+	s := ledger.New(db, name, func() time.Time { return now })
+	asks := record("req-a", "111111111111")
+	asks.ApproveBy = t0.Add(time.Hour)
+	if _, err := s.Reserve(ctx, asks, "rootwindow:validate"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Reserve(ctx, record("req-plain", "222222222222"), "rootwindow:validate"); err != nil {
+		t.Fatal(err)
+	}
+	var derr *ledger.DecisionError
+	if _, err := s.SetApprovalToken(ctx, "req-plain", "tok"); !errors.As(err, &derr) || !strings.Contains(err.Error(), "does not wait for an approval") {
+		t.Errorf("a token on a request that needs no approval: %v", err)
+	}
+	rec, err := s.SetApprovalToken(ctx, "req-a", "tok-1")
+	if err != nil || rec.ApprovalToken != "tok-1" || !rec.AwaitsApproval() {
+		t.Fatalf("%+v %v", rec, err)
+	}
+	if _, err := s.Decide(ctx, "req-a", "alice@example.com", true, ""); !errors.As(err, &derr) || !strings.Contains(err.Error(), "is yours") {
+		t.Errorf("self-approval: %v", err)
+	}
+	if _, err := s.Decide(ctx, "req-plain", "bob@example.com", true, ""); !errors.As(err, &derr) {
+		t.Errorf("a request that needs no approval: %v", err)
+	}
+	rec, err = s.Decide(ctx, "req-a", "bob@example.com", true, "checked SEC-1")
+	if err != nil || rec.ApprovedBy != "bob@example.com" || !rec.ApprovedAt.Equal(t0) || rec.Decision != "checked SEC-1" || rec.AwaitsApproval() {
+		t.Fatalf("approve: %+v %v", rec, err)
+	}
+	if last := rec.History[len(rec.History)-1]; last.Actor != "bob@example.com" || last.Note != "approved by bob@example.com: checked SEC-1" {
+		t.Errorf("history %+v", last)
+	}
+	if again, err := s.Decide(ctx, "req-a", "bob@example.com", true, "checked SEC-1"); err != nil || len(again.History) != len(rec.History) {
+		t.Errorf("the same approval again: %v", err)
+	}
+	if _, err := s.Decide(ctx, "req-a", "carol@example.com", false, "no"); !errors.As(err, &derr) || !strings.Contains(err.Error(), "already approved by bob@example.com") {
+		t.Errorf("a second decision: %v", err)
+	}
+	late := record("req-late", "333333333333")
+	late.ApproveBy = t0.Add(time.Hour)
+	if _, err := s.Reserve(ctx, late, "rootwindow:validate"); err != nil {
+		t.Fatal(err)
+	}
+	now = t0.Add(time.Hour)
+	if _, err := s.Decide(ctx, "req-late", "bob@example.com", false, ""); !errors.As(err, &derr) || !strings.Contains(err.Error(), "ran out") {
+		t.Errorf("a decision at the deadline: %v", err)
+	}
 }
