@@ -387,3 +387,22 @@ func (g *Guardrail) Tagged(ctx context.Context, accountID, key string) (bool, er
 	_, ok := tags[key]
 	return ok, nil
 }
+
+// Ancestors lists the OUs above an account and its root, nearest first.
+func (g *Guardrail) Ancestors(ctx context.Context, accountID string) ([]string, error) {
+	levels := &ancestry{parent: map[string]string{}, root: map[string]bool{}, holds: map[string]bool{}}
+	var out []string
+	child := accountID
+	for range 8 { // Organizations nests OUs at most five deep under the root
+		parent, isRoot, err := g.parentOf(ctx, child, levels)
+		if err != nil || parent == "" {
+			return out, err
+		}
+		out = append(out, parent)
+		if isRoot {
+			return out, nil
+		}
+		child = parent
+	}
+	return out, nil
+}

@@ -41,11 +41,16 @@ const (
 	Cancelled     Kind = "Cancelled"      // withdrawn before it started; nothing was lifted
 	Failed        Kind = "Failed"         // the window could not open; whatever was lifted is back
 	RestoreFailed Kind = "Restore Failed" // the guardrail may be missing: act now
-	DriftDetected Kind = "Drift Detected" // the guardrail is missing where no window is open
+	// ApprovalRequested asks the approvers: the request waits for a second administrator until
+	// approveBy; Approved and Denied announce the decision.
+	ApprovalRequested Kind = "Approval Requested"
+	Approved          Kind = "Approved"
+	Denied            Kind = "Denied"
+	DriftDetected     Kind = "Drift Detected" // the guardrail is missing where no window is open
 )
 
 // Kinds lists every kind about one request, in the order a request can go through them.
-var Kinds = []Kind{Scheduled, Rejected, Opened, Closed, Cancelled, Failed, RestoreFailed}
+var Kinds = []Kind{Scheduled, ApprovalRequested, Approved, Denied, Rejected, Opened, Closed, Cancelled, Failed, RestoreFailed}
 
 // DetailType is the EventBridge detail-type of a kind.
 func (k Kind) DetailType() string { return "Root Access Window " + string(k) }
@@ -59,18 +64,32 @@ var byStatus = map[ledger.Status]Kind{
 // order they happened. A request rejected at once is announced only as Rejected.
 func Pending(rec ledger.Record) []Kind {
 	var out []Kind
+	add := func(k Kind) {
+		if !slices.Contains(rec.Notified, string(k)) && !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
 	for _, h := range rec.History {
 		k, ok := byStatus[h.Status]
-		if !ok || slices.Contains(rec.Notified, string(k)) || slices.Contains(out, k) {
+		if !ok || (k == Scheduled && rec.Status == ledger.Rejected) {
 			continue
 		}
-		if k == Scheduled && rec.Status == ledger.Rejected {
-			continue
+		add(k)
+		if k == Scheduled {
+			// The approval's request and decision follow the booking.
+			if !rec.ApproveBy.IsZero() {
+				add(ApprovalRequested)
+			}
+			if !rec.ApprovedAt.IsZero() {
+				add(Approved)
+			}
+			if !rec.DeniedAt.IsZero() {
+				add(Denied)
+			}
 		}
-		out = append(out, k)
 	}
-	if !rec.RestoreFailedAt.IsZero() && !slices.Contains(rec.Notified, string(RestoreFailed)) {
-		out = append(out, RestoreFailed)
+	if !rec.RestoreFailedAt.IsZero() {
+		add(RestoreFailed)
 	}
 	return out
 }
@@ -101,7 +120,15 @@ type Detail struct {
 	ConfirmBy   time.Time `json:"confirmBy,omitzero"`
 	ConfirmedBy string    `json:"confirmedBy,omitempty"`
 	ConfirmedAt time.Time `json:"confirmedAt,omitzero"`
-	History     []Step    `json:"history"`
+	// ApproveBy is set on a request that needs a second administrator's approval: by then, or
+	// nothing is lifted; ApprovedBy/At or DeniedBy/At once decided, with the approver's words.
+	ApproveBy  time.Time `json:"approveBy,omitzero"`
+	ApprovedBy string    `json:"approvedBy,omitempty"`
+	ApprovedAt time.Time `json:"approvedAt,omitzero"`
+	DeniedBy   string    `json:"deniedBy,omitempty"`
+	DeniedAt   time.Time `json:"deniedAt,omitzero"`
+	Decision   string    `json:"decision,omitempty"`
+	History    []Step    `json:"history"`
 	// Early is set on Closed: whether the window was ended before restoreAt.
 	Early *bool `json:"early,omitempty"`
 }
@@ -122,6 +149,8 @@ func NewDetail(rec ledger.Record, k Kind) Detail {
 		Status: string(rec.Status), CreatedAt: rec.CreatedAt, OpenedAt: rec.OpenedAt, RestoreAt: rec.RestoreAt,
 		ClosedAt: rec.ClosedAt, Problems: rec.Problems, LastError: rec.LastError, RestoreFailedAt: rec.RestoreFailedAt,
 		ConfirmBy: rec.ConfirmBy, ConfirmedBy: rec.ConfirmedBy, ConfirmedAt: rec.ConfirmedAt,
+		ApproveBy: rec.ApproveBy, ApprovedBy: rec.ApprovedBy, ApprovedAt: rec.ApprovedAt, DeniedBy: rec.DeniedBy, DeniedAt: rec.DeniedAt,
+		Decision: rec.Decision,
 	}
 	for _, h := range rec.History {
 		d.History = append(d.History, Step{Status: string(h.Status), At: h.At, Actor: h.Actor, Note: h.Note})
@@ -268,13 +297,16 @@ func (p *Publisher) send(ctx context.Context, k Kind, detail any, subject, body,
 }
 
 var headlines = map[Kind]string{
-	Scheduled:     "Root access window scheduled",
-	Rejected:      "Root access window request rejected",
-	Opened:        "Root access window OPEN: the root-user guardrail is lifted",
-	Closed:        "Root access window closed: the guardrail is back",
-	Cancelled:     "Root access window cancelled before it started",
-	Failed:        "Root access window did not open",
-	RestoreFailed: "ACTION NEEDED: the root-user guardrail could not be restored",
+	Scheduled:         "Root access window scheduled",
+	Rejected:          "Root access window request rejected",
+	Opened:            "Root access window OPEN: the root-user guardrail is lifted",
+	Closed:            "Root access window closed: the guardrail is back",
+	Cancelled:         "Root access window cancelled before it started",
+	Failed:            "Root access window did not open",
+	RestoreFailed:     "ACTION NEEDED: the root-user guardrail could not be restored",
+	ApprovalRequested: "APPROVAL NEEDED: a root access window waits for a second administrator",
+	Approved:          "Root access window approved",
+	Denied:            "Root access window denied: nothing will be lifted",
 }
 
 // Message is the SNS subject (at most 100 characters, as SNS requires) and plain-text body of a
@@ -313,6 +345,18 @@ func Message(d Detail, k Kind) (subject, body string) {
 	}
 	if rec.ConfirmedBy != "" {
 		line("Confirmed", "by %s at %s", rec.ConfirmedBy, stamp(rec.ConfirmedAt))
+	}
+	if k == ApprovalRequested {
+		line("Approve", "by %s, as an administrator other than the requester: rootwindow approve %s (or deny %s), or nothing is lifted", stamp(rec.ApproveBy), rec.RequestID, rec.RequestID)
+	}
+	if rec.ApprovedBy != "" {
+		line("Approved", "by %s at %s", rec.ApprovedBy, stamp(rec.ApprovedAt))
+	}
+	if rec.DeniedBy != "" {
+		line("Denied", "by %s at %s", rec.DeniedBy, stamp(rec.DeniedAt))
+	}
+	if rec.Decision != "" {
+		line("Decision", "%s", rec.Decision)
 	}
 	for _, p := range rec.Problems {
 		line("Problem", "%s", p)

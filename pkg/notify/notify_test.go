@@ -55,7 +55,15 @@ func lifecycle() map[notify.Kind]ledger.Record {
 	cancelled := at(scheduled, ledger.Cancelled, 5, request.Requester, "cancelled by "+request.Requester)
 	failed := at(opening, ledger.Failed, 1, "rootwindow:detach", "detach guardrail from 222222222222: AccessDeniedException")
 	failed.LastError = failed.History[len(failed.History)-1].Note
+	asked := scheduled
+	asked.ApproveBy = t0.Add(time.Hour)
+	approved := at(asked, ledger.Scheduled, 10, "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/bob@example.com",
+		"approved by arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/bob@example.com: checked SEC-1234")
+	approved.ApprovedBy, approved.ApprovedAt, approved.Decision = approved.History[len(approved.History)-1].Actor, t0.Add(10*time.Minute), "checked SEC-1234"
+	denied := at(asked, ledger.Scheduled, 10, approved.ApprovedBy, "denied by "+approved.ApprovedBy+": no change ticket")
+	denied.DeniedBy, denied.DeniedAt, denied.Decision = approved.ApprovedBy, t0.Add(10*time.Minute), "no change ticket"
 	return map[notify.Kind]ledger.Record{
+		notify.ApprovalRequested: asked, notify.Approved: approved, notify.Denied: denied,
 		notify.Scheduled: scheduled, notify.Opened: open, notify.Closed: closed, notify.RestoreFailed: stuck,
 		notify.Rejected: rejected, notify.Cancelled: cancelled, notify.Failed: failed,
 	}
@@ -76,6 +84,9 @@ func TestPending(t *testing.T) {
 		{notify.Rejected, nil, []notify.Kind{notify.Rejected}},
 		{notify.Cancelled, nil, []notify.Kind{notify.Scheduled, notify.Cancelled}},
 		{notify.Failed, []string{"Scheduled"}, []notify.Kind{notify.Failed}},
+		{notify.ApprovalRequested, nil, []notify.Kind{notify.Scheduled, notify.ApprovalRequested}},
+		{notify.Approved, []string{"Scheduled", "Approval Requested"}, []notify.Kind{notify.Approved}},
+		{notify.Denied, []string{"Scheduled"}, []notify.Kind{notify.ApprovalRequested, notify.Denied}},
 	} {
 		rec := recs[c.kind]
 		rec.Notified = c.notified

@@ -74,6 +74,12 @@ func (s *Service) Admit(ctx context.Context, id string, req request.Request, ori
 	if len(probs) > 0 {
 		return rec, probs, nil
 	}
+	approveBy, err := s.approvalDeadline(ctx, origin.Channel, req.AccountIDs)
+	if err != nil {
+		s.logError(ctx, "find whether the request needs an approval", id, err)
+		return rec, nil, retryLater(err)
+	}
+	rec.ApproveBy = approveBy
 	reserved, err := s.Ledger.Reserve(ctx, rec, actor)
 	var conflict *ledger.ConflictError
 	var dup *ledger.DuplicateError

@@ -33,7 +33,11 @@ func (s *Service) Restore(ctx context.Context, id string, compensate bool, cause
 		mode = "compensate"
 	}
 	if rec.Status == ledger.Scheduled || rec.Status == ledger.Opening {
-		return s.restore(ctx, rec, mode, ledger.Failed, ActorReattach, "window did not open: "+cause, ledger.Change{LastError: cause})
+		note := "window did not open: " + cause
+		if n, ok := notDecidedNote(rec, cause); ok && rec.Status == ledger.Scheduled {
+			note, cause = n, n
+		}
+		return s.restore(ctx, rec, mode, ledger.Failed, ActorReattach, note, ledger.Change{LastError: cause})
 	}
 	return s.close(ctx, rec, ActorReattach, closingNote(compensate, cause))
 }

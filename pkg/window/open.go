@@ -22,10 +22,18 @@ type Decision struct {
 	Hours      int
 	// ConfirmedBy is who confirmed the request when Validate let it go on ("" when none was due).
 	ConfirmedBy string
+	// NeedsApproval and ApprovedBy are the approval as the execution carries it.
+	NeedsApproval bool
+	ApprovedBy    string
 }
 
 // agrees refuses a record that disagrees with what its execution decided, and reports it.
 func (s *Service) agrees(ctx context.Context, rec ledger.Record, d Decision) error {
+	if why := s.approvedAsDecided(rec, d); why != "" && (rec.Status == ledger.Scheduled || rec.Status == ledger.Opening) {
+		s.metric(contract.MetricLedgerTampered, 1)
+		s.Log.ErrorContext(ctx, "refusing to lift: the approval does not hold", "requestId", rec.RequestID, "why", why)
+		return &contract.DetachFailed{Msg: fmt.Sprintf("request %s: %s: nothing lifted", rec.RequestID, why)}
+	}
 	confirmed := rec.ConfirmedBy == d.ConfirmedBy && !rec.AwaitsConfirmation() && (rec.ConfirmedBy == "" || rec.ConfirmedBy == rec.Requester)
 	if d.AccountIDs == nil || (slices.Equal(rec.AccountIDs, d.AccountIDs) && rec.Hours == d.Hours && confirmed) {
 		return nil

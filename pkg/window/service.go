@@ -40,6 +40,9 @@ type Service struct {
 	// Executions answers whether a request's execution is still running (Step Functions, for the
 	// sweep); nil skips that check.
 	Executions ExecutionsAPI
+	// Tasks sends an approver's decision to the execution waiting for it (validate, api); nil
+	// where the function makes no such call.
+	Tasks TasksAPI
 }
 
 // ExecutionsAPI is the Step Functions call the sweep makes.

@@ -25,6 +25,11 @@ func (s *Steps) Validate(ctx context.Context, in contract.ValidateInput) (contra
 	if err := ledger.ValidRequestID(id); err != nil {
 		return contract.Window{}, &contract.RequestRejected{Problems: []string{"execution name: " + err.Error()}}
 	}
+	if in.ApprovalToken != "" {
+		// The "Wait for approval" state: Step Functions ignores this answer and waits for the
+		// decision sent with its token.
+		return contract.Window{RequestID: id}, s.AwaitApproval(ctx, id, in.ApprovalToken)
+	}
 	existing, err := s.Ledger.Get(ctx, id)
 	switch {
 	case err == nil:
@@ -77,7 +82,8 @@ func (s *Steps) window(rec ledger.Record) contract.Window {
 	return contract.Window{
 		RequestID: rec.RequestID, AccountIDs: rec.AccountIDs, Hours: rec.Hours,
 		StartAt: window.FormatTime(rec.StartAt), StartsLater: rec.StartAt.After(s.Now()),
-		ConfirmedBy: rec.ConfirmedBy,
+		ConfirmedBy: rec.ConfirmedBy, NeedsApproval: !rec.ApproveBy.IsZero(),
+		Approval: contract.Approval{ApprovedBy: rec.ApprovedBy, ApprovedAt: window.FormatTime(rec.ApprovedAt)},
 	}
 }
 

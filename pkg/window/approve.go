@@ -1,0 +1,193 @@
+package window
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
+
+// Approval by a second administrator (configuration: approval). A request that needs it is booked
+// with a deadline (ApproveBy); its execution then waits on a task token ("Wait for approval",
+// TimeoutSeconds at the deadline) that AwaitApproval records; an administrator other than the
+// requester decides through the API (Decide), which records the decision and sends it to Step
+// Functions: SendTaskSuccess carries the approver to the lift, which checks it against the record;
+// SendTaskFailure (ApprovalDenied), or nobody deciding in time (States.Timeout), ends the
+// execution through its compensation: nothing is lifted and the accounts are released.
+
+// TasksAPI is the Step Functions callbacks an approver's decision makes.
+type TasksAPI interface {
+	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
+	SendTaskFailure(ctx context.Context, in *sfn.SendTaskFailureInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error)
+}
+
+// MaxDecisionWords bounds the words an approver may give with a decision.
+const MaxDecisionWords = 500
+
+// approvalDeadline is when a request booked now must be decided by, or zero when it needs no
+// approval: the configuration's doors and accounts (by their OUs and root, read only when the
+// configuration names some).
+func (s *Service) approvalDeadline(ctx context.Context, channel string, accounts []string) (time.Time, error) {
+	cfg := s.Config.Settings
+	if cfg.Approval != config.ApprovalSecondAdmin {
+		return time.Time{}, nil
+	}
+	var paths [][]string
+	if len(cfg.ApprovalScope) > 0 {
+		for _, a := range accounts {
+			up, err := s.Guardrail.Ancestors(ctx, a)
+			if err != nil {
+				return time.Time{}, err
+			}
+			paths = append(paths, append([]string{a}, up...))
+		}
+	}
+	if !cfg.NeedsApproval(channel, paths) {
+		return time.Time{}, nil
+	}
+	return s.Now().Add(time.Duration(cfg.ApprovalMinutes) * time.Minute).Truncate(time.Second), nil
+}
+
+// AwaitApproval records the task token the request's execution waits on and asks the approvers
+// (Approval Requested). A decision made before the token arrived is sent now.
+func (s *Service) AwaitApproval(ctx context.Context, id, token string) error {
+	if token == "" || len(token) > 1024 {
+		return &contract.InvalidState{Msg: "the approval task token must be 1 to 1024 characters"}
+	}
+	rec, err := s.Ledger.SetApprovalToken(ctx, id, token)
+	var derr *ledger.DecisionError
+	switch {
+	case errors.As(err, &derr):
+		return &contract.InvalidState{Msg: derr.Error(), Err: err}
+	case err != nil:
+		s.logError(ctx, "record the approval token", id, err)
+		return retryLater(err)
+	}
+	s.Log.InfoContext(ctx, "waiting for approval", "requestId", id, "approveBy", FormatTime(rec.ApproveBy))
+	s.Announce(ctx, rec)
+	if !rec.AwaitsApproval() {
+		return s.sendDecision(ctx, rec)
+	}
+	return nil
+}
+
+// Decide records caller's decision on a request that waits for a second administrator's approval,
+// and sends it to the waiting execution. The caller must be an administrator and not the
+// requester (by any name the requester is known by); the decision must come before the deadline.
+// Deciding the same way again sends it again (a retry after a failed send).
+func (s *Service) Decide(ctx context.Context, id, caller string, approve bool, words string) (ledger.Record, error) {
+	rec, err := s.load(ctx, id)
+	if err != nil {
+		return rec, err
+	}
+	az := s.Config.Authz()
+	switch {
+	case !az.IsAdmin(caller):
+		return rec, &NotRequesterError{Msg: fmt.Sprintf("%s is not an administrator: only principals matching adminPrincipals may approve or deny a request", caller)}
+	case samePerson(az.Names(caller), az.Names(rec.Requester)):
+		return rec, &NotRequesterError{Msg: fmt.Sprintf("request %s is yours: another administrator must approve or deny it", id)}
+	case rec.ApproveBy.IsZero():
+		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s does not wait for an approval", id)}
+	case rec.AwaitsApproval() && !s.Now().Before(rec.ApproveBy):
+		return rec, &contract.InvalidState{Msg: fmt.Sprintf("the time to decide request %s ran out at %s; nothing was lifted: its requester may ask again", id, FormatTime(rec.ApproveBy))}
+	}
+	rec, err = s.Ledger.Decide(ctx, id, caller, approve, words)
+	var derr *ledger.DecisionError
+	switch {
+	case errors.As(err, &derr):
+		return rec, &contract.InvalidState{Msg: derr.Error(), Err: err}
+	case err != nil:
+		s.logError(ctx, "record a decision", id, err)
+		return rec, retryLater(err)
+	}
+	s.Log.InfoContext(ctx, "request decided", "requestId", id, "approved", approve, "by", caller)
+	s.Announce(ctx, rec)
+	if rec.ApprovalToken == "" {
+		return rec, nil // the execution has not asked yet: AwaitApproval sends it
+	}
+	return rec, s.sendDecision(ctx, rec)
+}
+
+// sendDecision sends a recorded decision to the execution waiting on the record's token.
+func (s *Service) sendDecision(ctx context.Context, rec ledger.Record) error {
+	if s.Tasks == nil {
+		return &contract.Unavailable{Msg: "this function cannot call Step Functions"}
+	}
+	var err error
+	if rec.ApprovedBy != "" {
+		out, _ := json.Marshal(contract.Approval{ApprovedBy: rec.ApprovedBy, ApprovedAt: FormatTime(rec.ApprovedAt)})
+		_, err = s.Tasks.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: &rec.ApprovalToken, Output: aws.String(string(out))})
+	} else {
+		cause := "denied by " + rec.DeniedBy
+		_, err = s.Tasks.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{TaskToken: &rec.ApprovalToken, Error: aws.String(contract.ErrApprovalDenied), Cause: &cause})
+	}
+	var timedOut *sfntypes.TaskTimedOut
+	var gone *sfntypes.TaskDoesNotExist
+	switch {
+	case errors.As(err, &timedOut), errors.As(err, &gone):
+		return &contract.InvalidState{Msg: fmt.Sprintf("request %s no longer waits for a decision (its time ran out or its execution ended): nothing was lifted", rec.RequestID), Err: err}
+	case err != nil:
+		s.logError(ctx, "send the decision to Step Functions", rec.RequestID, err)
+		return retryLater(err)
+	}
+	return nil
+}
+
+// samePerson reports whether two principals share a name (an ARN, a user name, an Identity Center
+// session name): one person signed in twice is still one person.
+func samePerson(a, b []string) bool {
+	for _, x := range a {
+		if slices.ContainsFunc(b, func(y string) bool { return strings.EqualFold(x, y) }) {
+			return true
+		}
+	}
+	return false
+}
+
+// approvedAsDecided refuses a lift whose approval the record and the execution do not agree on:
+// a request that needs an approval is lifted only with one, by someone other than its requester,
+// named the same by both.
+func (s *Service) approvedAsDecided(rec ledger.Record, d Decision) string {
+	if !d.NeedsApproval && rec.ApproveBy.IsZero() {
+		return ""
+	}
+	az := s.Config.Authz()
+	switch {
+	case rec.ApprovedBy == "" || rec.ApprovedAt.IsZero():
+		return "it needs a second administrator's approval and the ledger records none"
+	case d.ApprovedBy != rec.ApprovedBy:
+		return fmt.Sprintf("the ledger says %q approved it, its execution %q", rec.ApprovedBy, d.ApprovedBy)
+	case samePerson(az.Names(rec.ApprovedBy), az.Names(rec.Requester)):
+		return "its approver is its requester"
+	}
+	return ""
+}
+
+// notDecidedNote says why a request that waited for an approval did not open, from the error its
+// execution caught: nobody decided in time, or an approver denied it.
+func notDecidedNote(rec ledger.Record, cause string) (string, bool) {
+	switch {
+	case rec.ApproveBy.IsZero():
+		return "", false
+	case rec.DeniedBy != "":
+		note := "denied by " + rec.DeniedBy
+		if rec.Decision != "" {
+			note += ": " + rec.Decision
+		}
+		return note + "; nothing was lifted", true
+	case cause == contract.ErrTimeout || (cause == contract.ErrApprovalDenied && rec.AwaitsApproval()):
+		return fmt.Sprintf("not approved by %s: nothing was lifted", FormatTime(rec.ApproveBy)), true
+	}
+	return "", false
+}
