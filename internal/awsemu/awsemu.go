@@ -50,6 +50,7 @@ type Server struct {
 	identities map[string]Identity // access key → who CloudTrail says signed with it
 	trail      []TrailEvent
 	trailDelay int
+	taskTokens *tasks
 }
 
 // New returns a stopped emulator.
@@ -142,6 +143,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.putEvents(w, body)
 	case target == "AWSStepFunctions.DescribeExecution":
 		s.describeExecution(w, body)
+	case target == "AWSStepFunctions.SendTaskSuccess":
+		s.sendTask(w, body, true)
+	case target == "AWSStepFunctions.SendTaskFailure":
+		s.sendTask(w, body, false)
 	case target == "AWSStepFunctions.StartExecution":
 		s.startExecution(w, body, s.callerOf(r))
 	case target == trailTarget:

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
@@ -133,6 +134,13 @@ func Started(emu *awsemu.Server, name string, input json.RawMessage, by awsemu.I
 	return contract.ValidateInput{Input: input, Execution: name, ExecutionARN: arn, StartedAt: at.UTC().Format(time.RFC3339Nano)}
 }
 
+// StepFunctions is the real Step Functions client for emu.
+func StepFunctions(emu *awsemu.Server) *sfn.Client {
+	cfg := AWSConfig()
+	cfg.RetryMaxAttempts = 1
+	return sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(emu.URL()) })
+}
+
 // Trail is the real CloudTrail client for emu's event history.
 func Trail(emu *awsemu.Server) *cloudtrail.Client {
 	cfg := AWSConfig()
@@ -160,6 +168,7 @@ func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db DB, table st
 		Ledger: ledger.New(db, table, now),
 		Notify: Notifier(t, emu, now),
 		Trail:  Trail(emu),
+		Tasks:  StepFunctions(emu),
 		Clock:  now,
 		Log:    slog.New(slog.DiscardHandler),
 	})

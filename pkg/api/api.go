@@ -98,6 +98,10 @@ func (h *Handler) route(ctx context.Context, c call) response {
 		return h.act(ctx, c, h.windows.Cancel)
 	case "POST /requests/{id}/confirm":
 		return h.act(ctx, c, h.windows.Confirm)
+	case "POST /requests/{id}/approve":
+		return h.decide(ctx, c, true)
+	case "POST /requests/{id}/deny":
+		return h.decide(ctx, c, false)
 	}
 	return fail(http.StatusNotFound, fmt.Sprintf("no such method: %s %s", c.HTTPMethod, c.Resource))
 }
@@ -298,7 +302,24 @@ func (h *Handler) load(ctx context.Context, c call) (ledger.Record, response, bo
 	return rec, response{}, true
 }
 
-// act ends, cancels or confirms the request in the path (a confirmation only by its requester:
+// decide approves or denies the request in the path, as a second administrator (never its
+// requester: the window service refuses them), with an optional {"reason": "..."} body.
+func (h *Handler) decide(ctx context.Context, c call, approve bool) response {
+	body, err := c.body()
+	if err != nil {
+		return fail(http.StatusBadRequest, err.Error())
+	}
+	words, err := request.ParseDecision(body, window.MaxDecisionWords)
+	var probs *request.Problems
+	if errors.As(err, &probs) {
+		return invalid(*probs)
+	}
+	return h.act(ctx, c, func(ctx context.Context, id, caller string) (ledger.Record, error) {
+		return h.windows.Decide(ctx, id, caller, approve, words)
+	})
+}
+
+// act ends, cancels, confirms or decides the request in the path (a confirmation only by its requester:
 // the window service refuses anyone else).
 func (h *Handler) act(ctx context.Context, c call, do func(context.Context, string, string) (ledger.Record, error)) response {
 	rec, res, ok := h.load(ctx, c)
@@ -320,7 +341,7 @@ func (h *Handler) act(ctx context.Context, c call, do func(context.Context, stri
 		h.log.ErrorContext(ctx, "restore guardrail", "requestId", rec.RequestID, "error", err.Error(), "correlationId", c.id)
 		res = fail(http.StatusBadGateway, "the guardrail could not be restored yet; the window is closing and the workflow restores it again at the planned end. Operators have the detail under this correlation ID")
 	default:
-		res = h.internal(ctx, c, "end, cancel or confirm", err)
+		res = h.internal(ctx, c, "act on a request", err)
 	}
 	res.requestID = rec.RequestID
 	return res

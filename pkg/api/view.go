@@ -35,7 +35,16 @@ type Request struct {
 	ConfirmBy   time.Time `json:"confirmBy,omitzero"`
 	ConfirmedBy string    `json:"confirmedBy,omitempty"`
 	ConfirmedAt time.Time `json:"confirmedAt,omitzero"`
-	History     []Step    `json:"history"`
+	// ApproveBy is set on a request that waits for a second administrator's approval
+	// (POST /requests/{id}/approve or /deny) until then; ApprovedBy/At or DeniedBy/At once decided,
+	// and Decision, the approver's words.
+	ApproveBy  time.Time `json:"approveBy,omitzero"`
+	ApprovedBy string    `json:"approvedBy,omitempty"`
+	ApprovedAt time.Time `json:"approvedAt,omitzero"`
+	DeniedBy   string    `json:"deniedBy,omitempty"`
+	DeniedAt   time.Time `json:"deniedAt,omitzero"`
+	Decision   string    `json:"decision,omitempty"`
+	History    []Step    `json:"history"`
 }
 
 // Step is one entry of a request's history.
@@ -54,7 +63,9 @@ func View(rec ledger.Record) Request {
 		CreatedAt: rec.CreatedAt, OpenedAt: rec.OpenedAt, RestoreAt: rec.RestoreAt, ClosedAt: rec.ClosedAt,
 		Problems: rec.Problems, LastError: PublicError(rec.LastError), RestoreFailedAt: rec.RestoreFailedAt,
 		ConfirmBy: rec.ConfirmBy, ConfirmedBy: rec.ConfirmedBy, ConfirmedAt: rec.ConfirmedAt,
-		History: make([]Step, len(rec.History)),
+		ApproveBy: rec.ApproveBy, ApprovedBy: rec.ApprovedBy, ApprovedAt: rec.ApprovedAt, DeniedBy: rec.DeniedBy, DeniedAt: rec.DeniedAt,
+		Decision: rec.Decision,
+		History:  make([]Step, len(rec.History)),
 	}
 	for i, h := range rec.History {
 		v.History[i] = Step{Status: string(h.Status), At: h.At, Actor: h.Actor, Note: h.Note}
@@ -66,6 +77,8 @@ func View(rec ledger.Record) Request {
 var publicErrors = []struct{ marker, message string }{
 	{"withdrawn at the lift", "withdrawn at the lift: the booking's checks no longer pass (see problems, or ask an operator)"},
 	{"not confirmed by the requester", "not confirmed by the requester in time: nothing was lifted"},
+	{"not approved by", "not approved by a second administrator in time: nothing was lifted"},
+	{"needs a second administrator's approval", "the ledger's record disagreed with the workflow: nothing was lifted; operators are alerted"},
 	{"LEDGER TAMPERED", "the ledger's record disagreed with the workflow: nothing was lifted; operators are alerted"},
 	{"disagrees with what its execution decided", "the ledger's record disagreed with the workflow: nothing was lifted; operators are alerted"},
 	{"changed since", "the guardrail's document changed outside rootwindow: nothing was lifted; operators are alerted"},
@@ -76,6 +89,7 @@ var publicErrors = []struct{ marker, message string }{
 	{"ConcurrentModification", "AWS Organizations was busy with another change; rootwindow retries"},
 	{"restore failed", "putting the guardrail back failed; rootwindow keeps trying and operators are alerted"},
 	{"start execution", "the workflow could not be started; nothing was reserved"},
+	{"denied by", "denied by an administrator (see deniedBy, decision and the history): nothing was lifted"},
 }
 
 // PublicError is the classified message for an error's text ("" for none).

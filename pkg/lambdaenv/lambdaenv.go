@@ -86,6 +86,8 @@ func Load(_ context.Context, o Options) (*Instance, error) {
 	if cfg.StateMachineARN != "" {
 		in.Windows.Executions = in.StepFunctions()
 	}
+	// An approver's decision resumes the execution waiting on its task token.
+	in.Windows.Tasks = in.StepFunctions()
 	in.Windows.Trail = cloudtrail.NewFromConfig(awsCfg, func(opt *cloudtrail.Options) { opt.BaseEndpoint = in.endpoint("CloudTrail") })
 	return in, nil
 }

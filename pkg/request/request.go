@@ -551,6 +551,32 @@ func runeKind(r rune) string {
 	return "a character that is not visible text"
 }
 
+// ParseDecision reads the optional body of an approval or denial: empty, or one JSON object
+// {"reason": "..."} decoded as strictly as a request, its reason one line of visible text of at
+// most maxRunes characters. A bad body is a *Problems naming the field.
+func ParseDecision(doc []byte, maxRunes int) (string, error) {
+	if len(bytes.TrimSpace(doc)) == 0 {
+		return "", nil
+	}
+	var probs Problems
+	if len(doc) > MaxBodyBytes {
+		probs.Add("body", "is %d bytes; at most %d are accepted", len(doc), MaxBodyBytes)
+		return "", &probs
+	}
+	raw, bad := StrictObject(doc, "reason")
+	for _, b := range bad {
+		probs.Add("body", "%s", b)
+	}
+	if len(probs) > 0 {
+		return "", &probs
+	}
+	reason := parseText(raw["reason"], "reason", maxRunes, false, &probs)
+	if len(probs) > 0 {
+		return "", &probs
+	}
+	return reason, nil
+}
+
 // Quote shows a submitted value in a message, quoted and cut short so that no input makes a long
 // answer.
 func Quote(s string) string { return quote(s) }

@@ -1,0 +1,221 @@
+package workflow_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rootwindow/rootwindow/internal/awsemu"
+	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/window"
+)
+
+// alice signed in again under another permission set: the same person.
+const aliceAgain = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_other/alice@example.com"
+
+// approvalEnv is an environment where every request needs a second administrator within an hour.
+func approvalEnv(t *testing.T) *env {
+	e := newEnv(t)
+	e.steps.Config.Approval, e.steps.Config.ApprovalMinutes = config.ApprovalSecondAdmin, 60
+	return e
+}
+
+// waitForApproval validates id and enters the "Wait for approval" state with a token.
+func (e *env) waitForApproval(t *testing.T, id string, accounts ...string) (contract.Window, string) {
+	t.Helper()
+	w, err := e.validate(t, id, validRequest(accounts...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := "token-" + id
+	e.emu.WaitTask(token)
+	if _, err := e.steps.Validate(context.Background(), contract.ValidateInput{Execution: id, ApprovalToken: token}); err != nil {
+		t.Fatal(err)
+	}
+	return w, token
+}
+
+func (e *env) outcome(t *testing.T, token string) awsemu.TaskOutcome {
+	t.Helper()
+	o, ok := e.emu.Task(token)
+	if !ok {
+		t.Fatalf("no task %s", token)
+	}
+	return o
+}
+
+func (e *env) notified(kind string) int {
+	n := 0
+	for _, ev := range e.emu.Events() {
+		if ev.DetailType == "Root Access Window "+kind {
+			n++
+		}
+	}
+	return n
+}
+
+// A second administrator approves: the decision reaches the waiting execution, and the lift goes
+// ahead only with the approver the record and the execution agree on.
+func TestApprovalByASecondAdministrator(t *testing.T) {
+	ctx := context.Background()
+	e := approvalEnv(t)
+	w, token := e.waitForApproval(t, "req-1", members[0])
+	if !w.NeedsApproval || w.Approval.ApprovedBy != "" {
+		t.Fatalf("window %+v", w)
+	}
+	rec := e.assertStatus(t, "req-1", ledger.Scheduled)
+	if !rec.ApproveBy.Equal(t0.Add(time.Hour)) || rec.ApprovalToken != token || e.notified("Approval Requested") != 1 {
+		t.Fatalf("record %+v, %d approval requests", rec, e.notified("Approval Requested"))
+	}
+
+	// Nobody lifts it without the approval: not the execution, not with a forged approver.
+	var failed *contract.DetachFailed
+	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", AccountIDs: w.AccountIDs, Hours: w.Hours, NeedsApproval: true}); !errors.As(err, &failed) {
+		t.Errorf("a lift before the approval: %v", err)
+	}
+	var notRequester *window.NotRequesterError
+	for _, who := range []string{alice, aliceAgain, "arn:aws:iam::999999999999:user/mallory"} {
+		if _, err := e.steps.Decide(ctx, "req-1", who, true, ""); !errors.As(err, &notRequester) {
+			t.Errorf("%s approved: %v", who, err)
+		}
+	}
+	if o := e.outcome(t, token); o.Status != "WAITING" || e.writes() != 0 {
+		t.Fatalf("refused approvals reached the execution: %+v", o)
+	}
+
+	rec, err := e.steps.Decide(ctx, "req-1", bob, true, "checked SEC-1234")
+	if err != nil || rec.ApprovedBy != bob {
+		t.Fatalf("approve: %+v %v", rec, err)
+	}
+	o := e.outcome(t, token)
+	var got contract.Approval
+	if o.Status != "SUCCEEDED" || json.Unmarshal(o.Output, &got) != nil || got.ApprovedBy != bob || got.ApprovedAt != "2026-11-23T10:00:00Z" {
+		t.Fatalf("the execution got %+v", o)
+	}
+	if e.notified("Approved") != 1 {
+		t.Error("the approval was not announced")
+	}
+	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", AccountIDs: w.AccountIDs, Hours: w.Hours, NeedsApproval: true, ApprovedBy: "someone else"}); !errors.As(err, &failed) {
+		t.Errorf("a lift with another approver than the record's: %v", err)
+	}
+	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", AccountIDs: w.AccountIDs, Hours: w.Hours, NeedsApproval: true, ApprovedBy: bob}); err != nil {
+		t.Fatal(err)
+	}
+	e.assertStatus(t, "req-1", ledger.Open)
+	e.assertGuardrail(t, false, members[0])
+	if _, err := e.steps.Decide(ctx, "req-1", "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/carol@example.com", false, ""); err == nil {
+		t.Error("a decision after the lift was accepted")
+	}
+}
+
+// A denial or the deadline ends the request with nothing lifted and its accounts released.
+func TestApprovalDeniedOrTimedOutLiftsNothing(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name, cause, note string
+	}{
+		{"denied", contract.ErrApprovalDenied, "denied by " + bob + ": no change ticket; nothing was lifted"},
+		{"timed out", contract.ErrTimeout, "not approved by 2026-11-23T11:00:00Z: nothing was lifted"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := approvalEnv(t)
+			before := e.org.Snapshot()
+			_, token := e.waitForApproval(t, "req-1", members[0], members[1])
+			if tt.cause == contract.ErrApprovalDenied {
+				if _, err := e.steps.Decide(ctx, "req-1", bob, false, "no change ticket"); err != nil {
+					t.Fatal(err)
+				}
+				if o := e.outcome(t, token); o.Status != "FAILED" || o.Error != contract.ErrApprovalDenied || !strings.Contains(o.Cause, bob) {
+					t.Fatalf("the execution got %+v", o)
+				}
+			} else {
+				e.now = t0.Add(time.Hour)
+				if _, err := e.steps.Decide(ctx, "req-1", bob, true, ""); err == nil || !strings.Contains(err.Error(), "ran out") {
+					t.Fatalf("an approval after the deadline: %v", err)
+				}
+			}
+			// The execution's Catch: the compensation.
+			if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeCompensate, Cause: tt.cause}); err != nil {
+				t.Fatal(err)
+			}
+			rec := e.assertStatus(t, "req-1", ledger.Failed)
+			if last := rec.History[len(rec.History)-1]; last.Note != tt.note || rec.LastError != tt.note {
+				t.Errorf("history %q, lastError %q", last.Note, rec.LastError)
+			}
+			if leases, _ := e.store.AllLeases(ctx); len(leases) != 0 {
+				t.Errorf("leases kept: %v", leases)
+			}
+			if e.org.CountCalls("DetachPolicy", "") != 0 || !equalSnapshots(before, e.org.Snapshot()) {
+				t.Error("something was lifted")
+			}
+			if e.notified("Failed") != 1 {
+				t.Error("the end was not announced")
+			}
+		})
+	}
+}
+
+// An approver quicker than the execution: the decision is recorded, and sent when the execution
+// asks.
+func TestApprovalBeforeTheExecutionAsks(t *testing.T) {
+	ctx := context.Background()
+	e := approvalEnv(t)
+	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.steps.Decide(ctx, "req-1", bob, true, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.emu.WaitTask("late-token")
+	if _, err := e.steps.Validate(ctx, contract.ValidateInput{Execution: "req-1", ApprovalToken: "late-token"}); err != nil {
+		t.Fatal(err)
+	}
+	if o := e.outcome(t, "late-token"); o.Status != "SUCCEEDED" {
+		t.Errorf("the execution got %+v", o)
+	}
+}
+
+// Only the doors and accounts configured need an approval; other requests go ahead as before.
+func TestApprovalOnlyWhereConfigured(t *testing.T) {
+	e := approvalEnv(t)
+	e.steps.Config.ApprovalChannels = []string{contract.ChannelAPI}
+	if w, err := e.validate(t, "req-console", validRequest(members[0])); err != nil || w.NeedsApproval {
+		t.Errorf("a console request: %+v %v", w, err)
+	}
+	if _, err := e.steps.Decide(context.Background(), "req-console", bob, true, ""); err == nil || !strings.Contains(err.Error(), "does not wait for an approval") {
+		t.Errorf("deciding a request that needs no approval: %v", err)
+	}
+	if _, err := e.steps.Cancel(context.Background(), "req-console", alice); err != nil {
+		t.Fatal(err)
+	}
+	e.steps.Config.ApprovalChannels = nil
+	e.steps.Config.ApprovalScope = []string{members[2]}
+	if w, err := e.validate(t, "req-other", validRequest(members[1])); err != nil || w.NeedsApproval {
+		t.Errorf("an account out of scope: %+v %v", w, err)
+	}
+	if w, err := e.validate(t, "req-scoped", validRequest(members[2])); err != nil || !w.NeedsApproval {
+		t.Errorf("an account in scope: %+v %v", w, err)
+	}
+	e.steps.Config.ApprovalScope = []string{e.org.Root()}
+	if w, err := e.validate(t, "req-root", validRequest(members[0])); err != nil || !w.NeedsApproval {
+		t.Errorf("an account under the root listed: %+v %v", w, err)
+	}
+}
+
+func equalSnapshots(a, b map[string][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !slices.Equal(v, b[k]) {
+			return false
+		}
+	}
+	return true
+}
