@@ -573,6 +573,7 @@ func TestNoExistenceOracle(t *testing.T) {
 	id := e.accept(t, members[0])
 	for _, m := range []struct{ method, resource string }{
 		{"GET", "/requests/{id}"}, {"POST", "/requests/{id}/end"}, {"POST", "/requests/{id}/cancel"}, {"POST", "/requests/{id}/confirm"},
+		{"POST", "/requests/{id}/approve"}, {"POST", "/requests/{id}/deny"},
 	} {
 		hidden := e.call(t, on(t, m.method, m.resource, id, mallory))
 		unknown := e.call(t, on(t, m.method, m.resource, "api-00000000000000000000000000000000", mallory))

@@ -1,0 +1,63 @@
+package api_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/rootwindow/rootwindow/pkg/config"
+)
+
+// TestApproveAndDeny: a request that needs a second administrator is approved or denied through
+// the API by an administrator other than its requester, with an optional reason; its requester,
+// under any of their names, cannot; someone who may not see it learns nothing.
+func TestApproveAndDeny(t *testing.T) {
+	e := newEnv(t)
+	e.steps.Config.Approval, e.steps.Config.ApprovalMinutes = config.ApprovalSecondAdmin, 30
+	id := e.accept(t, members[0])
+	if a := e.call(t, on(t, "GET", "/requests/{id}", id, bob)); a.body["approveBy"] != "2026-11-23T10:30:00Z" || a.body["approvedBy"] != nil {
+		t.Errorf("the request does not show its deadline: %s", a.raw)
+	}
+	decide := func(verb, caller, body string) answer {
+		r := on(t, "POST", "/requests/{id}/"+verb, id, caller)
+		r.Body = body
+		return e.call(t, r)
+	}
+	aliceElsewhere := strings.Replace(alice, "_0123abcd", "_ffff0000", 1)
+	for _, tt := range []struct {
+		verb, caller, body string
+		status             int
+		want               string
+	}{
+		{"approve", alice, "", http.StatusForbidden, "is yours: another administrator must approve or deny it"},
+		{"deny", aliceElsewhere, "", http.StatusForbidden, "is yours"},
+		{"approve", mallory, "", http.StatusNotFound, "no request"},
+		{"approve", bob, `{"reason": "ok\u202egnp.exe"}`, http.StatusBadRequest, `"field":"reason","message":"must be one line of visible text: it holds U+202E`},
+		{"approve", bob, `{"Reason": "ok"}`, http.StatusBadRequest, "Reason is not a key here (expected reason, exactly)"},
+		{"approve", bob, `{"reason": "ok", "reason": "not ok"}`, http.StatusBadRequest, "reason appears more than once"},
+		{"approve", bob, `["ok"]`, http.StatusBadRequest, "body"},
+	} {
+		if a := decide(tt.verb, tt.caller, tt.body); a.status != tt.status || !strings.Contains(a.raw, tt.want) {
+			t.Errorf("%s by %s with %q: %d %s, want %d %q", tt.verb, tt.caller, tt.body, a.status, a.raw, tt.status, tt.want)
+		}
+	}
+	if rec, _ := e.steps.Ledger.Get(t.Context(), id); rec.ApprovedBy != "" || rec.DeniedBy != "" {
+		t.Fatalf("a refused decision was recorded: %+v", rec)
+	}
+	a := decide("approve", bob, `{"reason": "checked SEC-1234"}`)
+	if a.status != http.StatusOK || a.body["approvedBy"] != bob || a.body["decision"] != "checked SEC-1234" || a.body["approvalToken"] != nil {
+		t.Fatalf("bob approving: %d %s", a.status, a.raw)
+	}
+	if a := decide("approve", bob, ""); a.status != http.StatusOK {
+		t.Errorf("approving again: %d %s", a.status, a.raw)
+	}
+	if a := decide("deny", "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/carol@example.com", ""); a.status != http.StatusConflict ||
+		!strings.Contains(a.raw, "already approved by "+bob) {
+		t.Errorf("denying an approved request: %d %s", a.status, a.raw)
+	}
+	other := e.accept(t, members[1])
+	r := on(t, "POST", "/requests/{id}/deny", other, bob)
+	if a := e.call(t, r); a.status != http.StatusOK || a.body["deniedBy"] != bob {
+		t.Errorf("bob denying: %d %s", a.status, a.raw)
+	}
+}
