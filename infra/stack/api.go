@@ -78,6 +78,8 @@ func NewAPI(scope constructs.Construct, id string, fn awslambda.IFunction, orgID
 	one.AddResource(jsii.String("end"), nil).AddMethod(jsii.String("POST"), integration, nil)
 	one.AddResource(jsii.String("cancel"), nil).AddMethod(jsii.String("POST"), integration, nil)
 	one.AddResource(jsii.String("confirm"), nil).AddMethod(jsii.String("POST"), integration, nil)
+	one.AddResource(jsii.String("approve"), nil).AddMethod(jsii.String("POST"), integration, nil)
+	one.AddResource(jsii.String("deny"), nil).AddMethod(jsii.String("POST"), integration, nil)
 	suppress(api, "AwsSolutions-COG4", "Every method uses IAM (SigV4) authorization: callers are the organization's own AWS principals, whose ARN is the requester; there are no Cognito users")
 	suppress(api, "AwsSolutions-APIG2", "The api function validates every input strictly and answers 400 with every field error; an API Gateway model would duplicate that with worse messages")
 	suppress(api, "AwsSolutions-APIG3", "Only SigV4-signed calls from the organization's principals reach the API, and the stage is throttled (10/s, burst 20); a WAF web ACL can be added by operators who want one")

@@ -217,7 +217,7 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		}))
 	}
 	for _, fn := range []awslambda.Function{f.Validate, f.Detach, f.Reattach, f.API, f.Sweeper} {
-		suppress(fn.Role(), "AwsSolutions-IAM5", "X-Ray's PutTraceSegments and PutTelemetryRecords and CloudTrail's LookupEvents (validate: who started an execution) have no resource to scope to; the Organizations Describe/List reads (validate, api, sweeper) act on the whole organization by nature and change nothing",
+		suppress(fn.Role(), "AwsSolutions-IAM5", "X-Ray's PutTraceSegments and PutTelemetryRecords, CloudTrail's LookupEvents (validate: who started an execution) and Step Functions' SendTaskSuccess/SendTaskFailure (api, validate: an approver's decision) have no resource to scope to; the Organizations Describe/List reads (validate, api, sweeper) act on the whole organization by nature and change nothing",
 			"Resource::*")
 		suppress(fn.Role(), "AwsSolutions-IAM5", "Organizations ARNs embed the organization ID, unknown at synth; a management account has exactly one organization, so o-* names it. The policy part names the guardrail SCP alone",
 			"Resource::arn:<AWS::Partition>:organizations::"+managementOf(stack, cfg)+":policy/o-*/service_control_policy/"+cfg.GuardrailPolicyID)
@@ -239,6 +239,16 @@ func (f *Functions) AllowStart(sm sfn.StateMachine) {
 	sm.GrantStartExecution(f.API)
 	f.Sweeper.AddEnvironment(jsii.String(contract.EnvStateMachineARN), sm.StateMachineArn(), nil)
 	sm.GrantExecution(f.Sweeper, jsii.String("states:DescribeExecution"))
+	// An approver's decision resumes the execution waiting on its task token (api), or Validate
+	// sends one made before the execution asked. SendTaskSuccess and SendTaskFailure support no
+	// resource-level permissions (Service Authorization Reference, AWS Step Functions: no resource
+	// types): the token, kept only in the ledger, is the capability, and the lift checks the
+	// approver against the ledger's record, which only rootwindow writes.
+	for _, fn := range []awslambda.Function{f.API, f.Validate} {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("AnswerApprovals"), Actions: jsii.Strings("states:SendTaskSuccess", "states:SendTaskFailure"), Resources: jsii.Strings("*"),
+		}))
+	}
 	cdknag.NagSuppressions_AddResourceSuppressions(f.Sweeper.Role(), &[]*cdknag.NagPackSuppression{{
 		Id:        jsii.String("AwsSolutions-IAM5"),
 		Reason:    jsii.String("states:DescribeExecution on the executions of rootwindow's one state machine (execution:<name>:*), as CDK grants it: a request's execution is named by its ID, unknown until it is made"),

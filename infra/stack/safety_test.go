@@ -49,13 +49,14 @@ func TestSafetyNetRules(t *testing.T) {
 
 func TestExecutionTimeout(t *testing.T) {
 	for _, sm := range resources("AWS::StepFunctions::StateMachine") {
-		// The definition carries TimeoutSeconds: booking horizon (7 days) + 4 h window + 4 h for the restore.
+		// The definition carries TimeoutSeconds: an hour for an approval + booking horizon (7 days)
+		// + 4 h window + 4 h for the restore.
 		def, _ := json.Marshal(props(sm)["DefinitionString"])
-		if !strings.Contains(string(def), `\"TimeoutSeconds\":633600`) {
-			t.Errorf("no timeout of 7 d + 8 h in %s", def[:200])
+		if !strings.Contains(string(def), `\"TimeoutSeconds\":637200,`) {
+			t.Errorf("no timeout of 1 h + 7 d + 8 h in %s", def[:200])
 		}
 	}
-	if got := *stack.ExecutionTimeout(30).ToHours(nil); got != 30*24+8 {
+	if got := *stack.ExecutionTimeout(30, 0).ToHours(nil); got != 30*24+8 {
 		t.Errorf("30-day horizon: %v h", got)
 	}
 }

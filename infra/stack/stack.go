@@ -4,6 +4,7 @@
 package stack
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -42,7 +43,7 @@ func NewRootWindowStack(scope constructs.Construct, id string, props *RootWindow
 	fns := NewFunctions(s, "Functions", &FunctionsProps{Config: props.Config, Table: l.Table, Notifications: n, AssetDir: props.AssetDir})
 	l.OnlyWrittenBy([]awsiam.IRole{fns.Validate.Role(), fns.Detach.Role(), fns.Reattach.Role(), fns.API.Role(), fns.Sweeper.Role()}, props.Config.LedgerBreakGlassRole)
 	wf := NewWorkflow(s, "Workflow", &WorkflowProps{Functions: fns, BookingHorizonDays: props.Config.BookingHorizonDays,
-		EventConfirmMinutes: props.Config.EventConfirmMinutes})
+		EventConfirmMinutes: props.Config.EventConfirmMinutes, ApprovalMinutes: cmp.Or(props.Config.ApprovalMinutes, config.DefaultSettings().ApprovalMinutes)})
 	fns.AllowStart(wf.StateMachine)
 	in := NewIntake(s, "Intake", &IntakeProps{StateMachine: wf.StateMachine, Integrations: props.Config.EventIntegrations})
 	fns.IdentifyDoors(in.StartRole)

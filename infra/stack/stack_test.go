@@ -83,7 +83,7 @@ func TestResourceList(t *testing.T) {
 		// requests, executions ended, the sweep schedule, changes to the guardrail
 		"AWS::SNS::Topic": 1, "AWS::Events::EventBus": 1, "AWS::Events::Rule": 4, "AWS::SQS::Queue": 1,
 		"AWS::CloudWatch::Alarm":   10,
-		"AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Method": 6,
+		"AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Method": 8,
 	} {
 		if counts[typ] != want {
 			t.Errorf("%s: %d, want %d", typ, counts[typ], want)
@@ -316,7 +316,7 @@ func TestStateMachineStates(t *testing.T) {
 		stack.StateOpened: "Choice", stack.StateCancelled: "Succeed", stack.StateHold: "Wait",
 		stack.StateReattach: "Task", stack.StateClosed: "Succeed", stack.StateCompensate: "Task",
 		stack.StateNotOpened: "Fail", stack.StateRestoreFailed: "Fail", stack.StateAlarm: "Task",
-		stack.StateDuplicate: "Succeed",
+		stack.StateDuplicate: "Succeed", stack.StateNeedsApproval: "Choice", stack.StateWaitApproval: "Task",
 	}
 	if len(states) != len(wantTypes) {
 		t.Errorf("states %v", keys(states))
@@ -350,7 +350,7 @@ func TestStateMachineStates(t *testing.T) {
 	}
 	// The lift and the restore carry what Validate decided, to check the ledger against.
 	for name, want := range map[string]map[string]any{
-		stack.StateDetach:   {"accountIds.$": "$.accountIds", "hours.$": "$.hours"},
+		stack.StateDetach:   {"accountIds.$": "$.accountIds", "hours.$": "$.hours", "needsApproval.$": "$.needsApproval", "approvedBy.$": "$.approval.approvedBy"},
 		stack.StateReattach: {"accountIds.$": "$.accountIds"},
 	} {
 		params := state(name)["Parameters"].(map[string]any)
@@ -680,6 +680,40 @@ func TestOnlyTheSweeperScansTheOrganization(t *testing.T) {
 	for _, a := range []string{"organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent", "organizations:ListTargetsForPolicy"} {
 		if roles := granted[a]; len(roles) != 1 || !strings.HasPrefix(roles[0], "FunctionsSweeper") {
 			t.Errorf("%s granted to %v, want the sweeper alone", a, roles)
+		}
+	}
+}
+
+// A request that needs an approval waits for it on a task token, at most approvalTimeoutMinutes;
+// a denial or the timeout goes to the compensation, and only an approval goes on to the start.
+func TestApprovalWaitsOnATaskTokenWithATimeout(t *testing.T) {
+	states := definition(t)["States"].(map[string]any)
+	choice := states[stack.StateNeedsApproval].(map[string]any)
+	rules := choice["Choices"].([]any)
+	if len(rules) != 1 || rules[0].(map[string]any)["Variable"] != "$.needsApproval" || rules[0].(map[string]any)["Next"] != stack.StateWaitApproval ||
+		choice["Default"] != stack.StateStartsLater {
+		t.Errorf("choice %v", choice)
+	}
+	if states[stack.StateValidate].(map[string]any)["Next"] != stack.StateNeedsApproval {
+		t.Error("validation does not go to the approval's choice")
+	}
+	wait := states[stack.StateWaitApproval].(map[string]any)
+	params := wait["Parameters"].(map[string]any)
+	payload := params["Payload"].(map[string]any)
+	if !strings.HasSuffix(wait["Resource"].(string), ":states:::lambda:invoke.waitForTaskToken") || payload["approvalToken.$"] != "$$.Task.Token" ||
+		payload["execution.$"] != "$$.Execution.Name" || !strings.Contains(fmt.Sprint(params["FunctionName"]), "FunctionsValidate") {
+		t.Errorf("the wait does not hand its task token to validate: %v %v", wait["Resource"], params)
+	}
+	if wait["TimeoutSeconds"] != float64(60*60) || wait["ResultPath"] != "$.approval" || wait["Next"] != stack.StateStartsLater {
+		t.Errorf("timeout %v, result %v, next %v", wait["TimeoutSeconds"], wait["ResultPath"], wait["Next"])
+	}
+	catch := wait["Catch"].([]any)
+	if len(catch) != 1 || catch[0].(map[string]any)["Next"] != stack.StateCompensate || fmt.Sprint(catch[0].(map[string]any)["ErrorEquals"]) != "[States.ALL]" {
+		t.Errorf("catch %v", catch)
+	}
+	for _, r := range wait["Retry"].([]any) {
+		if errs := fmt.Sprint(r.(map[string]any)["ErrorEquals"]); strings.Contains(errs, "States.Timeout") || strings.Contains(errs, "ALL") || strings.Contains(errs, contract.ErrApprovalDenied) {
+			t.Errorf("a timeout or a denial would be retried: %v", errs)
 		}
 	}
 }

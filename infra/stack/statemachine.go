@@ -30,6 +30,8 @@ const (
 	StateRestoreFailed  = "GUARDRAIL NOT RESTORED"
 	StateAlarm          = "Raise the alarm"
 	StateDuplicate      = "Duplicate delivery"
+	StateNeedsApproval  = "Needs approval?"
+	StateWaitApproval   = "Wait for approval"
 	restoreErrorPath    = "$.restoreError"
 	executionNamePath   = "$$.Execution.Name"
 	errorResultPath     = "$.error"
@@ -53,13 +55,16 @@ type WorkflowProps struct {
 	// EventConfirmMinutes is how long a request through EventBridge waits for its requester's
 	// confirmation (0: it does not).
 	EventConfirmMinutes int
+	// ApprovalMinutes is how long a request that needs a second administrator's approval waits
+	// for it (the task token's TimeoutSeconds).
+	ApprovalMinutes int
 }
 
-// ExecutionTimeout is the longest an execution may run: the booking horizon, a 4-hour window,
-// and as long again for the restore's retries (about 3.3 hours) and the alarm. An execution that
-// hits it ends TIMED_OUT, and the safety net restores its window.
-func ExecutionTimeout(bookingHorizonDays int) awscdk.Duration {
-	return awscdk.Duration_Hours(jsii.Number(float64(24*bookingHorizonDays + 4 + 4)))
+// ExecutionTimeout is the longest an execution may run: the wait for an approval, the booking
+// horizon, a 4-hour window, and as long again for the restore's retries (about 3.3 hours) and the
+// alarm. An execution that hits it ends TIMED_OUT, and the safety net restores its window.
+func ExecutionTimeout(bookingHorizonDays, approvalMinutes int) awscdk.Duration {
+	return awscdk.Duration_Minutes(jsii.Number(float64(60*(24*bookingHorizonDays+4+4) + approvalMinutes)))
 }
 
 // Workflow is the Standard state machine that holds a root access window.
@@ -116,6 +121,8 @@ func restoreRetry() *sfn.RetryProps {
 //	Validate ─rejected─► Explain ► Fail(RequestRejected)
 //	   ▼ (other failure ─► Put guardrail back ► Fail; RequesterUnknown and AwaitingConfirmation
 //	   ▼  are retried: CloudTrail's delay, and a requester's confirmation)
+//	Needs approval? ─yes─► Wait for approval (task token) ─denied, timed out─► Put guardrail back ► Fail
+//	   ▼ ◄──────────────────────────┘ approved
 //	Starts later? ─yes─► Wait for start ─┐   (─duplicate event─► Succeed)
 //	   ▼ ◄────────────────────────────────┘
 //	Lift guardrail ─failure─► Put guardrail back ► Fail
@@ -201,6 +208,9 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 		"accountIds":  sfn.JsonPath_ListAt(jsii.String("$.accountIds")),
 		"hours":       sfn.JsonPath_NumberAt(jsii.String("$.hours")),
 		"confirmedBy": sfn.JsonPath_StringAt(jsii.String("$.confirmedBy")),
+		// The approval as the execution carries it, checked against the ledger's record.
+		"needsApproval": sfn.JsonPath_StringAt(jsii.String("$.needsApproval")),
+		"approvedBy":    sfn.JsonPath_StringAt(jsii.String("$.approval.approvedBy")),
 	}, "$.window")
 	detach.AddRetry(&sfn.RetryProps{
 		Errors: jsii.Strings(retryable...), Interval: awscdk.Duration_Seconds(jsii.Number(5)),
@@ -235,6 +245,31 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 		When(sfn.Condition_BooleanEquals(jsii.String("$.startsLater"), jsii.Bool(true)), waitStart.Next(lift), nil).
 		Otherwise(lift)
 
+	// A request that needs a second administrator's approval waits for it on a task token that
+	// Validate records in the ledger; the approver's decision (the API) sends it back: the
+	// approver (SendTaskSuccess) or ApprovalDenied (SendTaskFailure). Nobody deciding within
+	// ApprovalMinutes is States.Timeout. Either failure goes to the compensation: nothing is
+	// lifted, the accounts are released, and the record says why.
+	waitApproval := tasks.NewLambdaInvoke(c, jsii.String(StateWaitApproval), &tasks.LambdaInvokeProps{
+		LambdaFunction:     fns.Validate,
+		IntegrationPattern: sfn.IntegrationPattern_WAIT_FOR_TASK_TOKEN,
+		Payload: sfn.TaskInput_FromObject(&map[string]any{
+			"execution":     sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
+			"approvalToken": sfn.JsonPath_TaskToken(),
+		}),
+		ResultPath:               jsii.String("$.approval"),
+		TaskTimeout:              sfn.Timeout_Duration(awscdk.Duration_Minutes(jsii.Number(float64(props.ApprovalMinutes)))),
+		RetryOnServiceExceptions: jsii.Bool(false),
+	})
+	waitApproval.AddRetry(&sfn.RetryProps{
+		Errors:   jsii.Strings(contract.ErrThrottled, contract.ErrUnavailable, "Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException", "Lambda.TooManyRequestsException"),
+		Interval: awscdk.Duration_Seconds(jsii.Number(2)), BackoffRate: jsii.Number(2), MaxAttempts: jsii.Number(4), JitterStrategy: sfn.JitterType_FULL,
+	})
+	waitApproval.AddCatch(compensate, &sfn.CatchProps{ResultPath: jsii.String(errorResultPath)})
+	needsApproval := sfn.NewChoice(c, jsii.String(StateNeedsApproval), nil).
+		When(sfn.Condition_BooleanEquals(jsii.String("$.needsApproval"), jsii.Bool(true)), waitApproval.Next(startsLater), nil).
+		Otherwise(startsLater)
+
 	logs := awslogs.NewLogGroup(c, jsii.String("Logs"), &awslogs.LogGroupProps{
 		Retention:     awslogs.RetentionDays_ONE_YEAR,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
@@ -242,8 +277,8 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 	sm := sfn.NewStateMachine(c, jsii.String("StateMachine"), &sfn.StateMachineProps{
 		StateMachineType: sfn.StateMachineType_STANDARD,
 		Comment:          jsii.String("rootwindow: lift the root-user guardrail SCP for 1 to 4 hours, then put it back"),
-		DefinitionBody:   sfn.DefinitionBody_FromChainable(validate.Next(startsLater)),
-		Timeout:          ExecutionTimeout(props.BookingHorizonDays),
+		DefinitionBody:   sfn.DefinitionBody_FromChainable(validate.Next(needsApproval)),
+		Timeout:          ExecutionTimeout(props.BookingHorizonDays, props.ApprovalMinutes),
 		TracingEnabled:   jsii.Bool(true),
 		Logs: &sfn.LogOptions{
 			Destination: logs, Level: sfn.LogLevel_ALL,
