@@ -5,7 +5,9 @@
 //     definition:   the ASL definition (object),
 //     input:        the execution input,
 //     executionName, executionArn (the context's Execution.Id), lambdaEndpoint (http://127.0.0.1:port: POST /invoke/<resource ARN>; POST /clock
-//       starts the virtual clock shared with the Lambda handlers and answers its parameters),
+//       starts the virtual clock shared with the Lambda handlers and answers its parameters; /task/wait, /task/outcome and /task/timeout
+//       for a .waitForTaskToken state's token),
+//     taskToken:    the context's Task.Token,
 //     retryIntervalMs: delay of every retry (real milliseconds),
 //     abortAt:      optional state name: stop the execution when it enters that state, as a person
 //                   stopping it in the console would (the result's status is then ABORTED)
@@ -62,26 +64,58 @@ const waitTimeOverrides = new Proxy({}, {
 // Error = errorType and Cause = the JSON error object.
 const taskResourceLocalHandlers = {};
 const retryIntervalOverrides = {};
+const invoke = async (functionArn, payload) => {
+  const res = await fetch(`${cfg.lambdaEndpoint}/invoke/${encodeURIComponent(functionArn)}`, {
+    method: 'POST', body: JSON.stringify(payload), headers: { 'content-type': 'application/json' },
+  });
+  const body = await res.json();
+  if (res.headers.get('x-amz-function-error')) {
+    const err = new Error(JSON.stringify(body));
+    err.name = body.errorType;
+    throw err;
+  }
+  if (!res.ok) {
+    const err = new Error(JSON.stringify(body));
+    err.name = 'Lambda.ServiceException';
+    throw err;
+  }
+  return body;
+};
+
+// A .waitForTaskToken Lambda integration (aws-local-stepfunctions has none): invoke the function
+// with its Payload, which carries $$.Task.Token, ignore its answer, and wait for SendTaskSuccess
+// or SendTaskFailure with that token (the harness's emulator receives them); past TimeoutSeconds,
+// on the virtual clock, fail with States.Timeout as Step Functions does.
+const task = (path) => fetch(`${cfg.lambdaEndpoint}/task/${path}?token=${encodeURIComponent(cfg.taskToken)}`,
+  { method: path === 'outcome' ? 'GET' : 'POST' }).then((r) => r.json());
+const waitForTaskToken = (state) => async (input) => {
+  await task('wait');
+  await invoke(input.FunctionName, input.Payload);
+  const deadline = state.TimeoutSeconds ? Date.now() + state.TimeoutSeconds * 1000 : Infinity;
+  for (;;) {
+    const o = await task('outcome');
+    if (o.status === 'SUCCEEDED') return o.output;
+    if (o.status === 'FAILED') {
+      const err = new Error(o.cause ?? '');
+      err.name = o.error;
+      throw err;
+    }
+    if (Date.now() >= deadline) {
+      await task('timeout');
+      const err = new Error('');
+      err.name = 'States.Timeout';
+      throw err;
+    }
+    await new Promise((resolve) => realSetTimeout(resolve, 5));
+  }
+};
+
 for (const [name, state] of Object.entries(cfg.definition.States)) {
   if (state.Type !== 'Task') continue;
   retryIntervalOverrides[name] = cfg.retryIntervalMs;
-  taskResourceLocalHandlers[name] = async (input) => {
-    const res = await fetch(`${cfg.lambdaEndpoint}/invoke/${encodeURIComponent(state.Resource)}`, {
-      method: 'POST', body: JSON.stringify(input), headers: { 'content-type': 'application/json' },
-    });
-    const body = await res.json();
-    if (res.headers.get('x-amz-function-error')) {
-      const err = new Error(JSON.stringify(body));
-      err.name = body.errorType;
-      throw err;
-    }
-    if (!res.ok) {
-      const err = new Error(JSON.stringify(body));
-      err.name = 'Lambda.ServiceException';
-      throw err;
-    }
-    return body;
-  };
+  taskResourceLocalHandlers[name] = state.Resource.endsWith('.waitForTaskToken')
+    ? waitForTaskToken(state)
+    : (input) => invoke(state.Resource, input);
 }
 
 const sm = new StateMachine(cfg.definition, { validationOptions: { checkArn: false } });
@@ -91,7 +125,7 @@ const execution = sm.run(cfg.input, {
   overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
   // The execution started the moment the clock resumed: the harness recorded its StartExecution
   // event (CloudTrail) at that instant.
-  context: { Execution: { Name: cfg.executionName, Id: cfg.executionArn || `arn:aws:states:local:000000000000:execution:rootwindow:${cfg.executionName}`, StartTime: new Date(clock.baseMs).toISOString() } },
+  context: { Task: { Token: cfg.taskToken }, Execution: { Name: cfg.executionName, Id: cfg.executionArn || `arn:aws:states:local:000000000000:execution:rootwindow:${cfg.executionName}`, StartTime: new Date(clock.baseMs).toISOString() } },
 });
 
 const print = (o) => process.stdout.write(JSON.stringify(o) + '\n');

@@ -193,7 +193,7 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 		return nil, err
 	}
 	h.Definition = def
-	h.invoker = newInvoker(fns, h.Clock)
+	h.invoker = newInvoker(fns, h.Clock, h.AWS)
 	h.stop = append(h.stop, h.invoker.close)
 	if err := h.NewLedger(ctx); err != nil {
 		return nil, err

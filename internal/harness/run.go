@@ -44,6 +44,8 @@ func synthesize() (map[string]string, []byte, map[string]any, error) {
 		// The state machine then looks for confirmations; the handlers ask for one only when their
 		// environment says so (Configure).
 		EventIntegrations: []string{testenv.Integration}, EventConfirmMinutes: ConfirmMinutes,
+		// Likewise the approval's wait; the handlers ask for an approval only when configured.
+		ApprovalMinutes: ApprovalMinutes,
 	})
 	if err != nil {
 		return nil, nil, nil, err
@@ -66,6 +68,11 @@ func synthesize() (map[string]string, []byte, map[string]any, error) {
 // (contract.EnvEventConfirmMinutes) to make EventBridge requests wait for their requester. The
 // longest allowed, so that the state machine's compressed retries leave a test time to confirm.
 const ConfirmMinutes = 120
+
+// ApprovalMinutes is the synthesized approvalTimeoutMinutes: configure the handlers with it
+// (contract.EnvApprovalMinutes) and contract.EnvApproval to make requests wait for a second
+// administrator. The longest allowed, so that a test has time to decide.
+const ApprovalMinutes = 24 * 60
 
 // validateASL checks the definition with asl-validator.
 func validateASL(def []byte) error {
@@ -98,11 +105,12 @@ type invoker struct {
 	timings  []Timing
 	before   map[string]func() // run once before the next invocation of a task
 	clock    *Clock
+	tasks    *awsemu.Server // where an execution's task tokens are answered
 	srv      *httptest.Server
 }
 
-func newInvoker(byARN map[string]string, clock *Clock) *invoker {
-	inv := &invoker{byARN: byARN, counts: map[string]int{}, timeouts: map[string]*invokeTimeout{}, clock: clock}
+func newInvoker(byARN map[string]string, clock *Clock, tasks *awsemu.Server) *invoker {
+	inv := &invoker{byARN: byARN, counts: map[string]int{}, timeouts: map[string]*invokeTimeout{}, clock: clock, tasks: tasks}
 	inv.srv = httptest.NewServer(http.HandlerFunc(inv.serve))
 	return inv
 }
@@ -129,6 +137,10 @@ func (inv *invoker) serve(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == "/clock" { // the runner is ready: start the clock and share it
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(inv.clock.Resume())
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/task/") {
+		inv.task(w, r)
 		return
 	}
 	arn, err := url.PathUnescape(strings.TrimPrefix(r.URL.Path, "/invoke/"))
@@ -168,6 +180,26 @@ func (inv *invoker) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_, _ = w.Write(out)
+}
+
+// task serves the runner's task tokens (a .waitForTaskToken state): POST /task/wait registers the
+// token the state waits on, GET /task/outcome reads what SendTaskSuccess or SendTaskFailure sent
+// the emulator, POST /task/timeout ends it as its TimeoutSeconds does.
+func (inv *invoker) task(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("token")
+	if token == "" {
+		http.Error(w, `{"message":"no token"}`, http.StatusBadRequest)
+		return
+	}
+	switch r.URL.Path {
+	case "/task/wait":
+		inv.tasks.WaitTask(token)
+	case "/task/timeout":
+		inv.tasks.TimeOutTask(token)
+	}
+	o, _ := inv.tasks.Task(token)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(o)
 }
 
 // Timedout is the error Lambda reports for an invocation that ran out of time.
@@ -340,6 +372,8 @@ func (h *Harness) RunWith(ctx context.Context, name string, input json.RawMessag
 	cfg, err := json.Marshal(map[string]any{
 		"definition": json.RawMessage(h.Definition), "input": input, "executionName": name, "executionArn": executionARN,
 		"lambdaEndpoint":  h.invoker.srv.URL,
+		// The task token of a .waitForTaskToken state ($$.Task.Token): one per execution.
+		"taskToken": "token-" + name,
 		"retryIntervalMs": h.opts.RetryInterval.Milliseconds(),
 		"abortAt":         o.AbortAt,
 	})

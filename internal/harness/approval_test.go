@@ -1,0 +1,131 @@
+package harness_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rootwindow/rootwindow/internal/harness"
+	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
+
+// Approval by a second administrator through the synthesized state machine: the execution waits
+// on a task token in "Wait for approval" until an approver's call through the API sends it back.
+
+const approver = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/bob@example.com"
+
+// requireApproval makes every request wait for a second administrator, for the test.
+func requireApproval(t *testing.T, s *scenario) {
+	t.Helper()
+	if err := h.Configure(s.ctx, map[string]string{contract.EnvApproval: config.ApprovalSecondAdmin, contract.EnvApprovalMinutes: strconv.Itoa(harness.ApprovalMinutes)}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Configure(context.Background(), nil) })
+}
+
+// decide is caller's POST /requests/{id}/approve or /deny; its status code.
+func decide(t *testing.T, verb, id, caller string) int {
+	r := apiSample(t, "api-end-request.json")
+	r.Resource, r.Path, r.PathParameters = "/requests/{id}/"+verb, "/requests/"+id+"/"+verb, map[string]string{"id": id}
+	r.RequestContext.Identity.UserArn = caller
+	res, err := h.API().Handle(context.Background(), r)
+	if err != nil {
+		return 0
+	}
+	return res.StatusCode
+}
+
+func TestASecondAdministratorApprovesThroughTheAPI(t *testing.T) {
+	s := begin(t)
+	requireApproval(t, s)
+	done := make(chan harness.Result)
+	go func() { done <- s.run("approve-1", request([]string{"111111111111"}, 1, nil)) }()
+	// Once the execution waits on its token: the requester cannot approve, bob can.
+	var self, other int
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if rec, err := h.Ledger().Get(s.ctx, "approve-1"); err == nil && rec.ApprovalToken != "" {
+			self, other = decide(t, "approve", "approve-1", harness.Requester), decide(t, "approve", "approve-1", approver)
+			break
+		}
+	}
+	res := <-done
+	if self != 403 || other != 200 {
+		t.Fatalf("the requester approving: %d, bob approving: %d", self, other)
+	}
+	if res.Status != "SUCCEEDED" || !entered(res, "Wait for approval") {
+		t.Fatalf("%s %s: %s", res.Status, res.Error, res.Cause)
+	}
+	rec := s.record("approve-1")
+	if rec.Status != ledger.Closed || rec.ApprovedBy != approver || rec.ApprovedAt.After(rec.OpenedAt) {
+		t.Errorf("%s, approved by %q at %v, opened at %v", rec.Status, rec.ApprovedBy, rec.ApprovedAt, rec.OpenedAt)
+	}
+	if got := published(t); strings.Join(got, ",") != "Scheduled,Approval Requested,Approved,Opened,Closed" {
+		t.Errorf("published %v", got)
+	}
+	s.unchanged()
+}
+
+func TestADenialLiftsNothing(t *testing.T) {
+	s := begin(t)
+	requireApproval(t, s)
+	// bob denies as soon as the request is booked, before the execution asks: the execution
+	// receives the denial when it does.
+	h.BeforeInvoke(contract.TaskValidate, func() {
+		h.BeforeInvoke(contract.TaskValidate, func() {
+			if got := decide(t, "deny", "deny-1", approver); got != 200 {
+				t.Errorf("bob denying: %d", got)
+			}
+		})
+	})
+	res := s.run("deny-1", request([]string{"111111111111", "222222222222"}, 1, nil))
+	if res.Status != "FAILED" || res.Error != contract.ErrApprovalDenied {
+		t.Fatalf("%s %s: %s", res.Status, res.Error, res.Cause)
+	}
+	rec := s.record("deny-1")
+	if rec.Status != ledger.Failed || rec.DeniedBy != approver || !strings.HasPrefix(rec.LastError, "denied by "+approver) {
+		t.Errorf("%s denied by %q: %q", rec.Status, rec.DeniedBy, rec.LastError)
+	}
+	if leases, err := h.Ledger().Leases(s.ctx, rec.AccountIDs); err != nil || len(leases) != 0 {
+		t.Errorf("leases kept: %v %v", leases, err)
+	}
+	if n := len(calls("DetachPolicy")); n != 0 {
+		t.Errorf("%d detaches", n)
+	}
+	s.unchanged()
+}
+
+func TestNobodyApprovingLiftsNothing(t *testing.T) {
+	s := begin(t)
+	requireApproval(t, s)
+	res := s.run("unapproved-1", request([]string{"111111111111"}, 1, nil))
+	if res.Status != "FAILED" || res.Error != "States.Timeout" {
+		t.Fatalf("%s %s: %s", res.Status, res.Error, res.Cause)
+	}
+	rec := s.record("unapproved-1")
+	if rec.Status != ledger.Failed || !strings.HasPrefix(rec.LastError, "not approved by ") {
+		t.Errorf("%s: %q", rec.Status, rec.LastError)
+	}
+	if leases, err := h.Ledger().Leases(s.ctx, rec.AccountIDs); err != nil || len(leases) != 0 {
+		t.Errorf("leases kept: %v %v", leases, err)
+	}
+	if n := len(calls("DetachPolicy")); n != 0 {
+		t.Errorf("%d detaches", n)
+	}
+	if got := decide(t, "approve", "unapproved-1", approver); got != 409 {
+		t.Errorf("approving after the timeout: %d", got)
+	}
+	s.unchanged()
+}
+
+func entered(res harness.Result, state string) bool {
+	for _, e := range res.Events {
+		if e.Type == "StateEntered" && e.State == state {
+			return true
+		}
+	}
+	return false
+}
