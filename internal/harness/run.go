@@ -371,9 +371,9 @@ func (h *Harness) RunWith(ctx context.Context, name string, input json.RawMessag
 	executionARN := strings.Replace(StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
 	cfg, err := json.Marshal(map[string]any{
 		"definition": json.RawMessage(h.Definition), "input": input, "executionName": name, "executionArn": executionARN,
-		"lambdaEndpoint":  h.invoker.srv.URL,
+		"lambdaEndpoint": h.invoker.srv.URL,
 		// The task token of a .waitForTaskToken state ($$.Task.Token): one per execution.
-		"taskToken": "token-" + name,
+		"taskToken":       "token-" + name,
 		"retryIntervalMs": h.opts.RetryInterval.Milliseconds(),
 		"abortAt":         o.AbortAt,
 	})
