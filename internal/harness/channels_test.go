@@ -174,7 +174,7 @@ func TestEventBridgeChannel(t *testing.T) {
 	}
 	writes := len(calls("AttachPolicy")) + len(calls("DetachPolicy"))
 	second := s.run("1d2c3b4a-0000-4000-8000-00000000000b", input)
-	if second.Status != "SUCCEEDED" || !reflect.DeepEqual(second.Entered(), []string{stack.StateValidate, stack.StateStartsLater, stack.StateDuplicate}) {
+	if second.Status != "SUCCEEDED" || !reflect.DeepEqual(second.Entered(), []string{stack.StateValidate, stack.StateNeedsApproval, stack.StateStartsLater, stack.StateDuplicate}) {
 		t.Errorf("second delivery: %s, states %v", second.Status, second.Entered())
 	}
 	if len(calls("AttachPolicy"))+len(calls("DetachPolicy")) != writes {

@@ -136,7 +136,7 @@ func TestWindows(t *testing.T) {
 			if res.Status != "SUCCEEDED" {
 				t.Fatalf("execution %s: %s %s", res.Status, res.Error, res.Cause)
 			}
-			want := []string{stack.StateValidate, stack.StateStartsLater, stack.StateDetach, stack.StateOpened, stack.StateHold, stack.StateReattach, stack.StateClosed}
+			want := []string{stack.StateValidate, stack.StateNeedsApproval, stack.StateStartsLater, stack.StateDetach, stack.StateOpened, stack.StateHold, stack.StateReattach, stack.StateClosed}
 			if !reflect.DeepEqual(res.Entered(), want) {
 				t.Errorf("states %v", res.Entered())
 			}
@@ -179,7 +179,7 @@ func TestScheduledStart(t *testing.T) {
 	if res.Status != "SUCCEEDED" {
 		t.Fatalf("%s %s", res.Error, res.Cause)
 	}
-	if got := res.Entered(); len(got) < 4 || got[2] != stack.StateWaitStart {
+	if got := res.Entered(); len(got) < 5 || got[3] != stack.StateWaitStart {
 		t.Errorf("states %v", got)
 	}
 	detaches := calls("DetachPolicy")

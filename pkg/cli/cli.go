@@ -43,6 +43,8 @@ const usage = `rootwindow: ask for a root access window, and follow it.
   rootwindow end ID         put the guardrail back now
   rootwindow cancel ID      withdraw a window that has not started
   rootwindow confirm ID     confirm a request an integration made for you
+  rootwindow approve ID [--reason TEXT]   approve someone else's request, as a second administrator
+  rootwindow deny ID [--reason TEXT]      deny it: nothing is lifted
   rootwindow preflight --policy-id p-... [--owner-tag owner] [--strategy detach|exempt|auto] [--output table|json|csv]
                             which accounts could get a window, by which strategy, and if not why
                             (reads Organizations directly: run it with management-account credentials)
@@ -108,6 +110,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		fs.StringVar(&status, "status", "", "")
 		fs.IntVar(&limit, "limit", 0, "")
 		fs.StringVar(&next, "next", "", "")
+	case "approve", "deny":
+		fs.StringVar(&reason, "reason", "", "")
 	case "status", "end", "cancel", "confirm":
 	case "preflight":
 		return preflight(ctx, rest, env)
@@ -133,7 +137,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if o.poll < time.Second {
 		return usageError(env, "--poll must be at least 1s, got %v", o.poll)
 	}
-	needID := verb == "status" || verb == "end" || verb == "cancel" || verb == "confirm"
+	needID := verb == "status" || verb == "end" || verb == "cancel" || verb == "confirm" || verb == "approve" || verb == "deny"
 	switch {
 	case needID && len(positional) != 1:
 		return usageError(env, "%s takes one request ID", verb)
@@ -200,9 +204,13 @@ func Run(ctx context.Context, args []string, env Env) int {
 		}
 		r.show(page, strings.Join(lines, "\n"))
 		return ExitOK
-	default: // end, cancel, confirm
+	default: // end, cancel, confirm, approve, deny
+		var body any
+		if reason != "" { // approve, deny
+			body = map[string]string{"reason": reason}
+		}
 		var rec map[string]any
-		if err := c.Do(ctx, "POST", "requests/"+positional[0]+"/"+verb, nil, nil, nil, &rec); err != nil {
+		if err := c.Do(ctx, "POST", "requests/"+positional[0]+"/"+verb, nil, body, nil, &rec); err != nil {
 			return r.fail(err)
 		}
 		r.show(rec, describe(rec))
@@ -309,20 +317,21 @@ func (r runner) follow(ctx context.Context, id string) int {
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.o.timeout)
 	defer cancel()
-	last := ""
+	last, lastStatus := "", ""
 	for {
 		var rec map[string]any
 		if err := r.c.Do(ctx, "GET", "requests/"+id, nil, nil, nil, &rec); err != nil {
 			if ctx.Err() != nil {
-				fmt.Fprintf(r.env.Stderr, "rootwindow: still %s after %v: gave up waiting (the request goes on)\n", last, r.o.timeout)
+				fmt.Fprintf(r.env.Stderr, "rootwindow: still %s after %v: gave up waiting (the request goes on)\n", lastStatus, r.o.timeout)
 				return ExitTimedOut
 			}
 			return r.fail(err)
 		}
 		status, _ := rec["status"].(string)
-		if status != last {
-			fmt.Fprintf(r.env.Stderr, "%s  %s\n", time.Now().UTC().Format("15:04:05"), describe(rec))
-			last = status
+		lastStatus = status
+		if now := describe(rec); now != last {
+			fmt.Fprintf(r.env.Stderr, "%s  %s\n", time.Now().UTC().Format("15:04:05"), now)
+			last = now
 		}
 		switch {
 		case status == want || (want == "OPEN" && (status == "CLOSING" || status == "CLOSED") && rec["openedAt"] != nil):
@@ -337,7 +346,7 @@ func (r runner) follow(ctx context.Context, id string) int {
 			return ExitEnded
 		}
 		if err := r.env.Sleep(ctx, r.o.poll); err != nil {
-			fmt.Fprintf(r.env.Stderr, "rootwindow: still %s after %v: gave up waiting (the request goes on)\n", last, r.o.timeout)
+			fmt.Fprintf(r.env.Stderr, "rootwindow: still %s after %v: gave up waiting (the request goes on)\n", lastStatus, r.o.timeout)
 			return ExitTimedOut
 		}
 	}
@@ -353,6 +362,14 @@ func describe(rec map[string]any) string {
 		line += fmt.Sprintf(" from %v for %v h", rec["startAt"], rec["hours"])
 		if by, ok := rec["confirmBy"]; ok && rec["confirmedBy"] == nil {
 			line += fmt.Sprintf("; confirm by %v (rootwindow confirm %s)", by, id)
+		}
+		switch by, ok := rec["approveBy"]; {
+		case rec["approvedBy"] != nil:
+			line += fmt.Sprintf("; approved by %v", rec["approvedBy"])
+		case rec["deniedBy"] != nil:
+			line += fmt.Sprintf("; denied by %v", rec["deniedBy"])
+		case ok:
+			line += fmt.Sprintf("; waits until %v for a second administrator (rootwindow approve %s, or deny)", by, id)
 		}
 	case "OPEN":
 		line += fmt.Sprintf(": the guardrail is lifted until %v", rec["restoreAt"])

@@ -28,6 +28,7 @@ import (
 
 const (
 	alice  = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"
+	bob    = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/bob@example.com"
 	region = "eu-west-1"
 )
 
@@ -58,7 +59,8 @@ func newEnv(t *testing.T) *env {
 	cfg := testenv.AWSConfig()
 	url := e.emu.Start()
 	h := api.New(e.steps.Service, sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(url) }), "arn:aws:states:eu-west-1:999999999999:stateMachine:rootwindow")
-	srv := httptest.NewServer(&testenv.Gateway{Handler: h, Region: region, Callers: map[string]string{"AKIDALICE": alice}, Secrets: map[string]string{"AKIDALICE": e.secret}})
+	srv := httptest.NewServer(&testenv.Gateway{Handler: h, Region: region, Callers: map[string]string{"AKIDALICE": alice, "AKIDBOB": bob},
+		Secrets: map[string]string{"AKIDALICE": e.secret, "AKIDBOB": "bob-secret"}})
 	t.Cleanup(srv.Close)
 	e.url = srv.URL + "/v1/"
 	return e
@@ -67,13 +69,28 @@ func newEnv(t *testing.T) *env {
 // run is `rootwindow args...` signed with alice's key (or secret), against the gateway.
 func (e *env) run(t *testing.T, secret string, args ...string) (int, string, string) {
 	t.Helper()
+	return e.runAs(t, "AKIDALICE", secret, args...)
+}
+
+// asBob is `rootwindow args...` signed with bob's key: another administrator.
+func (e *env) asBob(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	return e.runAs(t, "AKIDBOB", "bob-secret", args...)
+}
+
+func (e *env) runAs(t *testing.T, key, secret string, args ...string) (int, string, string) {
+	t.Helper()
 	var out, errOut bytes.Buffer
+	sleeps := 0
 	code := cli.Run(context.Background(), append(args, "--endpoint", e.url, "--region", region), cli.Env{
 		Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" },
 		AWS: func(context.Context, string, string) (aws.Config, error) {
-			return aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider("AKIDALICE", secret, "")}, nil
+			return aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")}, nil
 		},
 		Sleep: func(ctx context.Context, d time.Duration) error {
+			if sleeps++; sleeps > 50 { // a test that would wait forever: give up as --timeout would
+				return context.DeadlineExceeded
+			}
 			if e.onSleep != nil {
 				e.onSleep()
 			}

@@ -1,0 +1,103 @@
+package cli_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rootwindow/rootwindow/pkg/cli"
+	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
+
+// requestID is the ID of the newest request.
+func (e *env) newest(t *testing.T) string {
+	t.Helper()
+	recs, _, err := e.steps.Ledger.List(context.Background(), ledger.Filter{}, 1, "")
+	if err != nil || len(recs) == 0 {
+		t.Fatalf("no request: %v", err)
+	}
+	return recs[0].RequestID
+}
+
+// With approval configured: alice asks and waits; she cannot approve her own request; bob approves
+// with the CLI, and the window opens with his name on it.
+func TestApproveWithTheCLI(t *testing.T) {
+	e := newEnv(t)
+	e.steps.Config.Approval, e.steps.Config.ApprovalMinutes = config.ApprovalSecondAdmin, 60
+	var selfCode, bobCode int
+	var selfErr, bobOut string
+	sleeps := 0
+	e.onSleep = func() {
+		sleeps++
+		id := e.newest(t)
+		switch sleeps {
+		case 1:
+			selfCode, _, selfErr = e.run(t, e.secret, "approve", id)
+			bobCode, bobOut, _ = e.asBob(t, "approve", id, "--reason", "checked SEC-9")
+		case 2:
+			// The approval reached the waiting execution, which goes on to the lift.
+			rec, _ := e.steps.Ledger.Get(context.Background(), id)
+			_, _ = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: id, AccountIDs: rec.AccountIDs, Hours: rec.Hours, NeedsApproval: true, ApprovedBy: rec.ApprovedBy})
+		}
+	}
+	code, out, errOut := e.run(t, e.secret, "request", "--accounts", "111111111111", "--hours", "1", "--reason", "Reset the root password (SEC-9)", "--wait", "--poll", "1s")
+	if code != cli.ExitOK {
+		t.Fatalf("exit %d: %s %s (alice approving: %d %s; bob: %d %s)", code, out, errOut, selfCode, selfErr, bobCode, bobOut)
+	}
+	for _, want := range []string{"for a second administrator (rootwindow approve", "; approved by " + bob, "OPEN [111111111111]: the guardrail is lifted until"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("the progress lacks %q:\n%s", want, errOut)
+		}
+	}
+	if selfCode != cli.ExitRefused || !strings.Contains(selfErr, "is yours: another administrator must approve or deny it") {
+		t.Errorf("alice approving her own: %d %s", selfCode, selfErr)
+	}
+	if bobCode != cli.ExitOK || !strings.Contains(bobOut, "approved by "+bob) {
+		t.Errorf("bob approving: %d %s", bobCode, bobOut)
+	}
+}
+
+// A denial, and nobody deciding in time: nothing is lifted, the accounts are released, and
+// --wait exits 4 saying why.
+func TestDenyAndTimeoutWithTheCLI(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name, cause, want string
+	}{
+		{"denied", contract.ErrApprovalDenied, "denied by an administrator"},
+		{"nobody decided", contract.ErrTimeout, "not approved by a second administrator in time"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.steps.Config.Approval, e.steps.Config.ApprovalMinutes = config.ApprovalSecondAdmin, 60
+			if code, out, errOut := e.run(t, e.secret, "request", "--accounts", "111111111111", "--hours", "1", "--reason", "x (SEC-1)"); code != cli.ExitOK {
+				t.Fatalf("exit %d: %s %s", code, out, errOut)
+			}
+			id := e.newest(t)
+			if tt.cause == contract.ErrApprovalDenied {
+				if code, out, errOut := e.asBob(t, "deny", id, "--reason", "no change ticket"); code != cli.ExitOK || !strings.Contains(out, "denied by "+bob) {
+					t.Fatalf("bob denying: %d %s %s", code, out, errOut)
+				}
+			} else {
+				e.steps.Clock = func() time.Time { return t0.Add(61 * time.Minute) }
+				if code, _, errOut := e.asBob(t, "approve", id); code != cli.ExitRefused || !strings.Contains(errOut, "ran out") {
+					t.Fatalf("bob approving late: %d %s", code, errOut)
+				}
+			}
+			// The execution's Catch.
+			if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: id, Mode: contract.ModeCompensate, Cause: tt.cause}); err != nil {
+				t.Fatal(err)
+			}
+			code, _, errOut := e.run(t, e.secret, "status", id, "--wait", "--poll", "1s")
+			if code != cli.ExitEnded || !strings.Contains(errOut, "FAILED [111111111111]: "+tt.want) {
+				t.Errorf("exit %d: %s", code, errOut)
+			}
+			if leases, _ := e.steps.Ledger.AllLeases(ctx); len(leases) != 0 {
+				t.Errorf("leases kept: %v", leases)
+			}
+		})
+	}
+}
