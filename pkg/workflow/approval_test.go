@@ -219,3 +219,40 @@ func equalSnapshots(a, b map[string][]string) bool {
 	}
 	return true
 }
+
+// A denial or nobody approving in time is the design working: the safety net does not count it
+// as an unexpected failure (the ExecutionsFailed alarm); a timeout elsewhere still is one.
+func TestApprovalFailuresDoNotAlarm(t *testing.T) {
+	ctx := context.Background()
+	denied, timeout, other := contract.ErrApprovalDenied, contract.ErrTimeout, "Lambda.Unknown"
+	for _, tt := range []struct {
+		name     string
+		approval bool
+		errName  *string
+		alarms   bool
+	}{
+		{"denied", true, &denied, false},
+		{"nobody approved", true, &timeout, false},
+		{"a timeout without an approval to wait for", false, &timeout, true},
+		{"another error", true, &other, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			if tt.approval {
+				e.steps.Config.Approval, e.steps.Config.ApprovalMinutes = config.ApprovalSecondAdmin, 60
+			}
+			if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
+				t.Fatal(err)
+			}
+			var metrics strings.Builder
+			e.steps.Metrics = &metrics
+			if _, err := e.steps.SafetyNet(ctx, statusChange(t, "req-1", "FAILED", tt.errName)); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(metrics.String(), contract.MetricUnexpectedFailure); got != tt.alarms {
+				t.Errorf("counted as unexpected: %v (metrics %q)", got, metrics.String())
+			}
+			e.assertStatus(t, "req-1", ledger.Failed)
+		})
+	}
+}

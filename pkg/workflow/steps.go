@@ -90,6 +90,18 @@ type apiCall struct {
 	UserIdentity identity.UserIdentity `json:"userIdentity"`
 }
 
+// expectedFailure tells an execution that failed as designed (a rejected request, a denial, nobody
+// approving in time) from one that should alarm the operators.
+func expectedFailure(name *string, rec ledger.Record) bool {
+	switch {
+	case name == nil:
+		return false
+	case *name == contract.ErrRequestRejected, *name == contract.ErrApprovalDenied:
+		return true
+	}
+	return *name == contract.ErrTimeout && !rec.ApproveBy.IsZero() && rec.ApprovedAt.IsZero() && rec.OpenedAt.IsZero()
+}
+
 // endings the safety net acts on.
 var endings = []string{"FAILED", "TIMED_OUT", "ABORTED"}
 
@@ -105,14 +117,14 @@ func (s *Steps) SafetyNet(ctx context.Context, ev events.CloudWatchEvent) (any, 
 		if !slices.Contains(endings, sc.Status) {
 			return nil, nil
 		}
-		if sc.Status == "FAILED" && (sc.Error == nil || *sc.Error != contract.ErrRequestRejected) {
-			s.Count(contract.MetricUnexpectedFailure)
-		}
 		why := "execution " + sc.Status
 		if sc.Error != nil && *sc.Error != "" {
 			why += " (" + *sc.Error + ")"
 		}
 		rec, err := s.Rescue(ctx, sc.Name, why)
+		if sc.Status == "FAILED" && !expectedFailure(sc.Error, rec) {
+			s.Count(contract.MetricUnexpectedFailure)
+		}
 		return restored(rec), err
 	case contract.DetailTypeSchedule:
 		return s.Sweep(ctx)
