@@ -61,3 +61,39 @@ func TestApproveAndDeny(t *testing.T) {
 		t.Errorf("bob denying: %d %s", a.status, a.raw)
 	}
 }
+
+// With centralized root access enabled, a window for a task it performs is answered with the
+// sts:AssumeRoot command for each account, and nothing is reserved; a reason to lift the
+// guardrail anyway is recorded with the request.
+func TestATaskForCentralizedRootAccessIsAnsweredWithTheCommand(t *testing.T) {
+	e := newEnv(t)
+	e.steps.Config.CentralizedRoot, e.steps.Config.Region = true, "eu-west-1"
+	body := func(extra string) string {
+		return `{"accountIds":["` + members[0] + `","` + members[1] + `"],"hours":1,"reason":"Unlock the audit bucket (SEC-3)","task":"unlock-s3-bucket-policy"` + extra + `}`
+	}
+	r := post(t, alice, nil)
+	r.Body = body("")
+	a := e.call(t, r)
+	if a.status != http.StatusConflict || !strings.Contains(a.raw, "aws sts assume-root --region eu-west-1 --target-principal "+members[0]+" --task-policy-arn arn=arn:aws:iam::aws:policy/root-task/S3UnlockBucketPolicy --duration-seconds 900") ||
+		!strings.Contains(a.raw, "--target-principal "+members[1]) || !strings.Contains(a.raw, "whyNotAssumeRoot") {
+		t.Fatalf("%d %s", a.status, a.raw)
+	}
+	if leases, _ := e.steps.Ledger.AllLeases(t.Context()); len(leases) != 0 || len(e.emu.Executions()) != 0 {
+		t.Fatalf("something was reserved or started: %v", leases)
+	}
+	r.Body = body(`,"whyNotAssumeRoot":"the policy denies the management account's IAM Identity Center roles too"`)
+	a = e.call(t, r)
+	if a.status != http.StatusAccepted {
+		t.Fatalf("with a reason: %d %s", a.status, a.raw)
+	}
+	got := e.call(t, on(t, "GET", "/requests/{id}", a.body["requestId"].(string), alice))
+	if got.body["task"] != "unlock-s3-bucket-policy" || !strings.HasPrefix(got.body["whyNotAssumeRoot"].(string), "the policy denies") {
+		t.Errorf("the record: %s", got.raw)
+	}
+	// A task it does not perform is lifted as any request.
+	e.steps.Config.CentralizedRoot = true
+	r.Body = `{"accountIds":["` + members[2] + `"],"hours":1,"reason":"MFA delete (SEC-4)","task":"s3-mfa-delete"}`
+	if a := e.call(t, r); a.status != http.StatusAccepted {
+		t.Errorf("s3-mfa-delete: %d %s", a.status, a.raw)
+	}
+}

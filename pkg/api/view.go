@@ -13,19 +13,22 @@ import (
 // apart from the ledger's record: a field added to the ledger does not appear here unless it is
 // added on purpose.
 type Request struct {
-	RequestID  string          `json:"requestId"`
-	Requester  string          `json:"requester"`
-	Reason     string          `json:"reason"`
-	AccountIDs []string        `json:"accountIds"`
-	Hours      int             `json:"hours"`
-	StartAt    time.Time       `json:"startAt"`
-	Origin     contract.Origin `json:"origin"`
-	Status     string          `json:"status"`
-	CreatedAt  time.Time       `json:"createdAt"`
-	OpenedAt   time.Time       `json:"openedAt,omitzero"`
-	RestoreAt  time.Time       `json:"restoreAt,omitzero"`
-	ClosedAt   time.Time       `json:"closedAt,omitzero"`
-	Problems   []string        `json:"problems,omitempty"`
+	RequestID string `json:"requestId"`
+	Requester string `json:"requester"`
+	Reason    string `json:"reason"`
+	// Task and WhyNotAssumeRoot: the root task the window is for, as the requester said.
+	Task             string          `json:"task,omitempty"`
+	WhyNotAssumeRoot string          `json:"whyNotAssumeRoot,omitempty"`
+	AccountIDs       []string        `json:"accountIds"`
+	Hours            int             `json:"hours"`
+	StartAt          time.Time       `json:"startAt"`
+	Origin           contract.Origin `json:"origin"`
+	Status           string          `json:"status"`
+	CreatedAt        time.Time       `json:"createdAt"`
+	OpenedAt         time.Time       `json:"openedAt,omitzero"`
+	RestoreAt        time.Time       `json:"restoreAt,omitzero"`
+	ClosedAt         time.Time       `json:"closedAt,omitzero"`
+	Problems         []string        `json:"problems,omitempty"`
 	// LastError says, in a classified message, what last went wrong; the error's own text (AWS
 	// error messages, ARNs, internal detail) stays in the ledger and the logs for operators.
 	LastError       string    `json:"lastError,omitempty"`
@@ -59,6 +62,7 @@ type Step struct {
 func View(rec ledger.Record) Request {
 	v := Request{
 		RequestID: rec.RequestID, Requester: rec.Requester, Reason: rec.Reason, AccountIDs: rec.AccountIDs,
+		Task: rec.Task, WhyNotAssumeRoot: rec.WhyNotAssumeRoot,
 		Hours: rec.Hours, StartAt: rec.StartAt, Origin: rec.Origin, Status: string(rec.Status),
 		CreatedAt: rec.CreatedAt, OpenedAt: rec.OpenedAt, RestoreAt: rec.RestoreAt, ClosedAt: rec.ClosedAt,
 		Problems: rec.Problems, LastError: PublicError(rec.LastError), RestoreFailedAt: rec.RestoreFailedAt,

@@ -101,3 +101,24 @@ func TestDenyAndTimeoutWithTheCLI(t *testing.T) {
 		})
 	}
 }
+
+// A task centralized root access performs is answered with its command; `help tasks` lists them.
+func TestRequestForATaskCentralizedRootAccessPerforms(t *testing.T) {
+	e := newEnv(t)
+	e.steps.Config.CentralizedRoot = true
+	code, _, errOut := e.run(t, e.secret, "request", "--accounts", "111111111111", "--hours", "1", "--reason", "Delete the root password (SEC-5)", "--task", "delete-root-credentials")
+	if code != cli.ExitRefused || !strings.Contains(errOut, "--task-policy-arn arn=arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials") {
+		t.Errorf("exit %d: %s", code, errOut)
+	}
+	code, out, errOut := e.run(t, e.secret, "request", "--accounts", "111111111111", "--hours", "1", "--reason", "Delete the root password (SEC-5)",
+		"--task", "delete-root-credentials", "--why-not-assume-root", "the member account must keep its MFA device for audit", "--output", "json")
+	if code != cli.ExitOK || !strings.Contains(out, `"requestId"`) {
+		t.Errorf("with a reason: exit %d: %s %s", code, out, errOut)
+	}
+	var help strings.Builder
+	code = cli.Run(context.Background(), []string{"help", "tasks"}, cli.Env{Stdout: &help, Stderr: &help})
+	out = help.String()
+	if code != cli.ExitOK || !strings.Contains(out, "unlock-sqs-queue-policy") || !strings.Contains(out, "sts:AssumeRoot, task policy SQSUnlockQueuePolicy") || !strings.Contains(out, "s3-mfa-delete") {
+		t.Errorf("help tasks: %d %s", code, out)
+	}
+}

@@ -10,10 +10,13 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+
+	"github.com/rootwindow/rootwindow/pkg/request"
 )
 
 // Exit codes, documented in the README and by `rootwindow help`.
@@ -38,6 +41,9 @@ type Env struct {
 const usage = `rootwindow: ask for a root access window, and follow it.
 
   rootwindow request --accounts ID[,ID...] --hours 1-4 --reason TEXT [--start RFC3339] [--key KEY] [--wait | --until-closed]
+                     [--task TASK [--why-not-assume-root TEXT]]
+                            TASK is the root task: ` + "`rootwindow help tasks`" + ` lists them; for one that
+                            centralized root access performs, the answer is the sts:AssumeRoot command
   rootwindow status ID [--wait | --until-closed]
   rootwindow list [--account ID] [--status STATUS] [--limit N] [--next TOKEN]
   rootwindow end ID         put the guardrail back now
@@ -76,6 +82,19 @@ type options struct {
 
 // Run runs one command line and returns its exit code.
 func Run(ctx context.Context, args []string, env Env) int {
+	if len(args) == 2 && args[0] == "help" && args[1] == "tasks" {
+		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TASK\tWHAT\tWITHOUT A WINDOW")
+		for _, t := range request.Tasks {
+			alt := "-"
+			if t.TaskPolicy != "" {
+				alt = "sts:AssumeRoot, task policy " + t.TaskPolicy
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.What, alt)
+		}
+		_ = tw.Flush()
+		return ExitOK
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(env.Stdout, usage)
 		if len(args) == 0 {
@@ -96,7 +115,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	fs.DurationVar(&o.timeout, "timeout", 6*time.Hour, "")
 	fs.BoolVar(&o.wait, "wait", false, "")
 	fs.BoolVar(&o.untilClosed, "until-closed", false, "")
-	var accounts, reason, start, key, account, status, next string
+	var accounts, reason, start, key, account, status, next, task, whyNot string
 	var hours, limit int
 	switch verb {
 	case "request":
@@ -105,6 +124,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		fs.StringVar(&reason, "reason", "", "")
 		fs.StringVar(&start, "start", "", "")
 		fs.StringVar(&key, "key", "", "")
+		fs.StringVar(&task, "task", "", "")
+		fs.StringVar(&whyNot, "why-not-assume-root", "", "")
 	case "list":
 		fs.StringVar(&account, "account", "", "")
 		fs.StringVar(&status, "status", "", "")
@@ -159,6 +180,12 @@ func Run(ctx context.Context, args []string, env Env) int {
 		body := map[string]any{"accountIds": splitList(accounts), "hours": hours, "reason": reason}
 		if start != "" {
 			body["startAt"] = start
+		}
+		if task != "" {
+			body["task"] = task
+		}
+		if whyNot != "" {
+			body["whyNotAssumeRoot"] = whyNot
 		}
 		headers := map[string]string{}
 		if key != "" {

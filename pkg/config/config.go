@@ -4,6 +4,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -42,7 +43,13 @@ type Runtime struct {
 	APIRoleARN    string
 	// OwnRoleARNs are the roles of rootwindow's functions that attach and detach the guardrail.
 	OwnRoleARNs []string
+	// Region is the functions' region (Lambda's AWS_REGION).
+	Region string
 }
+
+// AssumeRootRegion is the Regional STS endpoint to name in an sts:AssumeRoot command (its global
+// endpoint does not serve AssumeRoot): the stack's region.
+func (r Runtime) AssumeRootRegion() string { return cmp.Or(r.Region, "us-east-1") }
 
 // Authz is the authorization policy this configuration describes.
 func (r Runtime) Authz() authz.Policy {
@@ -68,6 +75,7 @@ func Load(getenv func(string) string) (Runtime, error) {
 		StateMachineARN: strings.TrimSpace(getenv(contract.EnvStateMachineARN)),
 		EventsRoleARN:   strings.TrimSpace(getenv(contract.EnvEventsRoleARN)),
 		APIRoleARN:      strings.TrimSpace(getenv(contract.EnvAPIRoleARN)),
+		Region:          strings.TrimSpace(getenv("AWS_REGION")),
 	}
 	for arn := range strings.SplitSeq(getenv(contract.EnvOwnRoleARNs), ",") {
 		if arn = strings.TrimSpace(arn); arn != "" {

@@ -40,6 +40,7 @@ const (
 	KeySCPSizeQuota          = "scpSizeQuota"
 	KeyLiftStrategy          = "liftStrategy"
 	KeyDriftScanMinutes      = "driftScanMinutes"
+	KeyCentralizedRoot       = "centralizedRootAccess"
 	KeyApproval              = "approval"
 	KeyApprovalMinutes       = "approvalTimeoutMinutes"
 	KeyApprovalChannels      = "approvalChannels"
@@ -109,8 +110,12 @@ type Settings struct {
 	// then nothing is lifted) for an administrator other than its requester to approve it. Only
 	// requests through ApprovalChannels (all when empty) for an account in ApprovalScope (account
 	// or OU IDs, at any depth; all accounts when empty) need it.
-	Approval         string
-	ApprovalMinutes  int
+	Approval        string
+	ApprovalMinutes int
+	// CentralizedRoot says centralized root access is enabled in the organization: a request
+	// for a task it performs is answered with the sts:AssumeRoot command instead of a window,
+	// unless the requester says why that will not do.
+	CentralizedRoot  bool
 	ApprovalChannels []string
 	ApprovalScope    []string
 }
@@ -316,6 +321,21 @@ var settings = []setting{
 	},
 	intSetting(KeySCPsPerTargetQuota, contract.EnvSCPsPerTargetQuota, 2, 100, func(s *Settings) *int { return &s.SCPsPerTargetQuota }),
 	intSetting(KeySCPSizeQuota, contract.EnvSCPSizeQuota, 1000, 1_000_000, func(s *Settings) *int { return &s.SCPSizeQuota }),
+	{
+		key: KeyCentralizedRoot, env: contract.EnvCentralizedRoot,
+		read: func(s *Settings, v any) error {
+			switch v {
+			case true, "true":
+				s.CentralizedRoot = true
+			case false, "false":
+				s.CentralizedRoot = false
+			default:
+				return fmt.Errorf("must be true or false (is centralized root access enabled in the organization?), got %v", v)
+			}
+			return nil
+		},
+		write: func(s Settings) string { return strconv.FormatBool(s.CentralizedRoot) },
+	},
 	{
 		key: KeyApproval, env: contract.EnvApproval,
 		read: func(s *Settings, v any) error {

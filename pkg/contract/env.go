@@ -17,6 +17,7 @@ const (
 	EnvCooldownMinutes      = "ROOTWINDOW_COOLDOWN_MINUTES"
 	EnvDriftScanMinutes     = "ROOTWINDOW_DRIFT_SCAN_MINUTES"
 	EnvApproval             = "ROOTWINDOW_APPROVAL"
+	EnvCentralizedRoot      = "ROOTWINDOW_CENTRALIZED_ROOT_ACCESS"
 	EnvApprovalMinutes      = "ROOTWINDOW_APPROVAL_TIMEOUT_MINUTES"
 	EnvApprovalChannels     = "ROOTWINDOW_APPROVAL_CHANNELS"
 	EnvApprovalScope        = "ROOTWINDOW_APPROVAL_ACCOUNTS"

@@ -64,20 +64,24 @@ type Transition struct {
 
 // Record is one request as the ledger keeps it.
 type Record struct {
-	RequestID  string          `json:"requestId"`
-	Requester  string          `json:"requester"`
-	Reason     string          `json:"reason"`
-	AccountIDs []string        `json:"accountIds"`
-	Hours      int             `json:"hours"`
-	StartAt    time.Time       `json:"startAt"`
-	Origin     contract.Origin `json:"origin"`
-	Status     Status          `json:"status"`
-	CreatedAt  time.Time       `json:"createdAt"`
-	OpenedAt   time.Time       `json:"openedAt,omitzero"`
-	RestoreAt  time.Time       `json:"restoreAt,omitzero"`
-	ClosedAt   time.Time       `json:"closedAt,omitzero"`
-	Problems   []string        `json:"problems,omitempty"`
-	LastError  string          `json:"lastError,omitempty"`
+	RequestID string `json:"requestId"`
+	Requester string `json:"requester"`
+	Reason    string `json:"reason"`
+	// Task is the root task the window is for, and WhyNotAssumeRoot the requester's reason to
+	// lift the guardrail for one that centralized root access performs ("" when not said).
+	Task             string          `json:"task,omitempty"`
+	WhyNotAssumeRoot string          `json:"whyNotAssumeRoot,omitempty"`
+	AccountIDs       []string        `json:"accountIds"`
+	Hours            int             `json:"hours"`
+	StartAt          time.Time       `json:"startAt"`
+	Origin           contract.Origin `json:"origin"`
+	Status           Status          `json:"status"`
+	CreatedAt        time.Time       `json:"createdAt"`
+	OpenedAt         time.Time       `json:"openedAt,omitzero"`
+	RestoreAt        time.Time       `json:"restoreAt,omitzero"`
+	ClosedAt         time.Time       `json:"closedAt,omitzero"`
+	Problems         []string        `json:"problems,omitempty"`
+	LastError        string          `json:"lastError,omitempty"`
 	// ConfirmBy, when set, is when the time for the requester to confirm the request runs out
 	// (requests through EventBridge, when configured); ConfirmedBy and ConfirmedAt say who
 	// confirmed it (always the requester) and when. Nothing is lifted before.
@@ -132,7 +136,7 @@ func (r Record) AwaitsApproval() bool {
 // execution name or an Idempotency-Key names one request; a second use must be the same request.
 func (r Record) SameRequest(o Record) bool {
 	return r.Requester == o.Requester && slices.Equal(r.AccountIDs, o.AccountIDs) && r.Hours == o.Hours &&
-		r.Reason == o.Reason && (o.StartAt.IsZero() || r.StartAt.Equal(o.StartAt))
+		r.Reason == o.Reason && r.Task == o.Task && r.WhyNotAssumeRoot == o.WhyNotAssumeRoot && (o.StartAt.IsZero() || r.StartAt.Equal(o.StartAt))
 }
 
 // Lease is one account held by one request.

@@ -99,22 +99,24 @@ func Pending(rec ledger.Record) []Kind {
 // match on it; the samples in events/notifications pin it), apart from the ledger's record, so
 // that a field added to the ledger does not change it.
 type Detail struct {
-	NotificationID  string          `json:"notificationId"`
-	RequestID       string          `json:"requestId"`
-	Requester       string          `json:"requester"`
-	Reason          string          `json:"reason"`
-	AccountIDs      []string        `json:"accountIds"`
-	Hours           int             `json:"hours"`
-	StartAt         time.Time       `json:"startAt"`
-	Origin          contract.Origin `json:"origin"`
-	Status          string          `json:"status"`
-	CreatedAt       time.Time       `json:"createdAt"`
-	OpenedAt        time.Time       `json:"openedAt,omitzero"`
-	RestoreAt       time.Time       `json:"restoreAt,omitzero"`
-	ClosedAt        time.Time       `json:"closedAt,omitzero"`
-	Problems        []string        `json:"problems,omitempty"`
-	LastError       string          `json:"lastError,omitempty"`
-	RestoreFailedAt time.Time       `json:"restoreFailedAt,omitzero"`
+	NotificationID   string          `json:"notificationId"`
+	RequestID        string          `json:"requestId"`
+	Requester        string          `json:"requester"`
+	Reason           string          `json:"reason"`
+	Task             string          `json:"task,omitempty"`
+	WhyNotAssumeRoot string          `json:"whyNotAssumeRoot,omitempty"`
+	AccountIDs       []string        `json:"accountIds"`
+	Hours            int             `json:"hours"`
+	StartAt          time.Time       `json:"startAt"`
+	Origin           contract.Origin `json:"origin"`
+	Status           string          `json:"status"`
+	CreatedAt        time.Time       `json:"createdAt"`
+	OpenedAt         time.Time       `json:"openedAt,omitzero"`
+	RestoreAt        time.Time       `json:"restoreAt,omitzero"`
+	ClosedAt         time.Time       `json:"closedAt,omitzero"`
+	Problems         []string        `json:"problems,omitempty"`
+	LastError        string          `json:"lastError,omitempty"`
+	RestoreFailedAt  time.Time       `json:"restoreFailedAt,omitzero"`
 	// ConfirmBy is set on a request an integration asserted: its requester must confirm it by
 	// then (POST /requests/{id}/confirm) or nothing is lifted; ConfirmedBy/At once confirmed.
 	ConfirmBy   time.Time `json:"confirmBy,omitzero"`
@@ -145,7 +147,7 @@ type Step struct {
 func NewDetail(rec ledger.Record, k Kind) Detail {
 	d := Detail{
 		NotificationID: rec.RequestID + "/" + string(k), RequestID: rec.RequestID, Requester: rec.Requester,
-		Reason: rec.Reason, AccountIDs: rec.AccountIDs, Hours: rec.Hours, StartAt: rec.StartAt, Origin: rec.Origin,
+		Reason: rec.Reason, Task: rec.Task, WhyNotAssumeRoot: rec.WhyNotAssumeRoot, AccountIDs: rec.AccountIDs, Hours: rec.Hours, StartAt: rec.StartAt, Origin: rec.Origin,
 		Status: string(rec.Status), CreatedAt: rec.CreatedAt, OpenedAt: rec.OpenedAt, RestoreAt: rec.RestoreAt,
 		ClosedAt: rec.ClosedAt, Problems: rec.Problems, LastError: rec.LastError, RestoreFailedAt: rec.RestoreFailedAt,
 		ConfirmBy: rec.ConfirmBy, ConfirmedBy: rec.ConfirmedBy, ConfirmedAt: rec.ConfirmedAt,
@@ -326,6 +328,12 @@ func Message(d Detail, k Kind) (subject, body string) {
 	line("Accounts", "%s", strings.Join(rec.AccountIDs, ", "))
 	line("Requester", "%s", rec.Requester)
 	line("Reason", "%s", rec.Reason)
+	if rec.Task != "" {
+		line("Task", "%s", rec.Task)
+	}
+	if rec.WhyNotAssumeRoot != "" {
+		line("Not AssumeRoot", "%s", rec.WhyNotAssumeRoot)
+	}
 	switch {
 	case !rec.OpenedAt.IsZero():
 		line("Window", "%s to %s (%d h)", stamp(rec.OpenedAt), stamp(rec.RestoreAt), rec.Hours)

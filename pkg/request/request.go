@@ -46,6 +46,10 @@ type Request struct {
 	StartAt    time.Time `json:"startAt"`
 	Reason     string    `json:"reason"`
 	Requester  string    `json:"requester"`
+	// Task names the root task the window is for ("" when not said); WhyNotAssumeRoot is the
+	// requester's reason to lift the guardrail for a task centralized root access performs.
+	Task             string `json:"task,omitempty"`
+	WhyNotAssumeRoot string `json:"whyNotAssumeRoot,omitempty"`
 
 	// StartGiven says whether the document named startAt (else StartAt is the time it was read).
 	StartGiven bool `json:"-"`
@@ -98,6 +102,7 @@ func (p Policy) withDefaults() Policy {
 
 var knownFields = map[string]bool{
 	"accountIds": true, "hours": true, "startAt": true, "reason": true, "requester": true,
+	"task": true, "whyNotAssumeRoot": true,
 }
 
 // Parse decodes, normalises and validates one request document. It returns *Problems listing
@@ -121,7 +126,7 @@ func Parse(doc []byte, p Policy) (Request, error) {
 			// Listed up to a few: a document of thousands of keys must not make an answer (or a
 			// Step Functions cause, at most 32 KB) of thousands of problems.
 			if unknown++; unknown <= maxUnknownListed {
-				probs.Add(fieldName(f.name), "is not a field of the request (expected accountIds, hours, startAt, reason, requester)")
+				probs.Add(fieldName(f.name), "is not a field of the request (expected accountIds, hours, startAt, reason, requester, task, whyNotAssumeRoot)")
 			}
 		case f.dup:
 			probs.Add(f.name, "appears more than once")
@@ -144,6 +149,7 @@ func Parse(doc []byte, p Policy) (Request, error) {
 	_, r.StartGiven = raw["startAt"]
 	r.Reason = parseText(raw["reason"], "reason", MaxReasonRunes, true, &probs)
 	r.Requester = parseRequester(raw["requester"], p.AuthenticatedCaller, &probs)
+	r.Task, r.WhyNotAssumeRoot = parseTask(raw["task"], raw["whyNotAssumeRoot"], &probs)
 
 	if len(probs) > 0 {
 		probs = probs.capped(MaxProblems)
@@ -200,6 +206,10 @@ func Asked(doc []byte) Request {
 	}
 	r.Reason = shown(raw["reason"], MaxReasonRunes)
 	r.Requester = shown(raw["requester"], MaxRequesterLen)
+	if t, ok := TaskNamed(shown(raw["task"], 64)); ok {
+		r.Task = t.Name
+	}
+	r.WhyNotAssumeRoot = shown(raw["whyNotAssumeRoot"], MaxReasonRunes)
 	return r
 }
 

@@ -68,7 +68,7 @@ func TestParseRejects(t *testing.T) {
 		{"too large", []byte(`{"reason":"` + strings.Repeat("x", MaxBodyBytes) + `"}`), nil,
 			[]string{fmt.Sprintf(`request: is %d bytes; at most %d are accepted`, MaxBodyBytes+13, MaxBodyBytes)}},
 		{"unknown field (typo)", doc(map[string]string{"hour": `2`}), nil,
-			[]string{`hour: is not a field of the request (expected accountIds, hours, startAt, reason, requester)`}},
+			[]string{`hour: is not a field of the request (expected accountIds, hours, startAt, reason, requester, task, whyNotAssumeRoot)`}},
 		{"repeated field", []byte(`{"accountIds":["123456789012"],"hours":1,"hours":4,"reason":"r","requester":"a"}`), nil,
 			[]string{`hours: appears more than once`}},
 		{"accountIds missing", doc(map[string]string{"accountIds": "-"}), nil,
@@ -144,7 +144,7 @@ func TestParseRejects(t *testing.T) {
 			[]string{`requester: "alice@example.com" does not match the authenticated caller "arn:aws:sts::111111111111:assumed-role/Admin/bob"; leave requester out or send your own identity`}},
 		{"every problem at once", []byte(`{"accountIds":["1","123456789012",7],"hours":5,"startAt":"soon","reason":"","hour":1}`), nil,
 			[]string{
-				`hour: is not a field of the request (expected accountIds, hours, startAt, reason, requester)`,
+				`hour: is not a field of the request (expected accountIds, hours, startAt, reason, requester, task, whyNotAssumeRoot)`,
 				`accountIds[0]: "1" is not a 12-digit account ID`,
 				`accountIds[2]: must be a 12-digit account ID string, got a number`,
 				`hours: must be from 1 to 4, got 5`,
@@ -363,5 +363,39 @@ func TestProblemsStayBounded(t *testing.T) {
 	}
 	if n := len(err.Error()); n > 2048 {
 		t.Errorf("the answer is %d bytes", n)
+	}
+}
+
+// A request may name its task from AWS's list; whyNotAssumeRoot only with a task that centralized
+// root access performs.
+func TestParseTask(t *testing.T) {
+	p := Policy{Now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
+	base := `"accountIds":["111111111111"],"hours":1,"reason":"x (SEC-1)","requester":"alice@example.com"`
+	for _, tt := range []struct {
+		extra, task, why, problem string
+	}{
+		{``, "", "", ""},
+		{`,"task":"s3-mfa-delete"`, "s3-mfa-delete", "", ""},
+		{`,"task":"unlock-s3-bucket-policy","whyNotAssumeRoot":"the policy also denies the management account"`, "unlock-s3-bucket-policy", "the policy also denies the management account", ""},
+		{`,"task":"rm -rf"`, "", "", `task: "rm -rf" is not a task rootwindow knows: one of account-settings,`},
+		{`,"task":7`, "", "", "task: must be a string, got a number"},
+		{`,"task":"s3-mfa-delete","whyNotAssumeRoot":"because"`, "", "", "whyNotAssumeRoot: is only for a task that centralized root access performs"},
+		{`,"whyNotAssumeRoot":"because"`, "", "", "whyNotAssumeRoot: is only for a task"},
+		{`,"task":"create-root-password","whyNotAssumeRoot":"x\u2028y"`, "", "", "whyNotAssumeRoot: must be one line of visible text"},
+	} {
+		r, err := Parse([]byte(`{`+base+tt.extra+`}`), p)
+		switch {
+		case tt.problem == "" && (err != nil || r.Task != tt.task || r.WhyNotAssumeRoot != tt.why):
+			t.Errorf("%s: %+v %v", tt.extra, r, err)
+		case tt.problem != "" && (err == nil || !strings.Contains(err.Error(), tt.problem)):
+			t.Errorf("%s: %v, want %q", tt.extra, err, tt.problem)
+		}
+	}
+	if got := Asked([]byte(`{` + base + `,"task":"s3-mfa-delete","whyNotAssumeRoot":"x"}`)); got.Task != "s3-mfa-delete" || got.WhyNotAssumeRoot != "x" {
+		t.Errorf("asked %+v", got)
+	}
+	task, _ := TaskNamed("unlock-sqs-queue-policy")
+	if got := task.AssumeRootCommand("111111111111", "us-east-1"); got != "aws sts assume-root --region us-east-1 --target-principal 111111111111 --task-policy-arn arn=arn:aws:iam::aws:policy/root-task/SQSUnlockQueuePolicy --duration-seconds 900" {
+		t.Errorf("command %q", got)
 	}
 }

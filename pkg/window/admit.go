@@ -20,11 +20,14 @@ import (
 func (s *Service) Admit(ctx context.Context, id string, req request.Request, origin contract.Origin, probs request.Problems, actor string) (ledger.Record, request.Problems, error) {
 	rec := ledger.Record{
 		RequestID: id, Requester: req.Requester, Reason: req.Reason, AccountIDs: req.AccountIDs,
-		Hours: req.Hours, StartAt: req.StartAt, Origin: origin,
+		Hours: req.Hours, StartAt: req.StartAt, Origin: origin, Task: req.Task, WhyNotAssumeRoot: req.WhyNotAssumeRoot,
 	}
 	if origin.Channel == contract.ChannelEventBridge && s.Config.EventConfirmMinutes > 0 {
 		// An integration asserted the requester: the requester confirms before anything is lifted.
 		rec.ConfirmBy = s.Now().Add(time.Duration(s.Config.EventConfirmMinutes) * time.Minute).Truncate(time.Second)
+	}
+	if len(probs) == 0 {
+		probs = s.betterWithAssumeRoot(req)
 	}
 	if len(probs) == 0 {
 		var err error
@@ -103,7 +106,8 @@ func (s *Service) Admit(ctx context.Context, id string, req request.Request, ori
 // hours and reason, and the same start when req names one. A request ID (an execution name, an
 // Idempotency-Key) names one request; a second use of it must ask for the same.
 func SameAsked(rec ledger.Record, req request.Request) bool {
-	asked := ledger.Record{Requester: req.Requester, Reason: req.Reason, AccountIDs: req.AccountIDs, Hours: req.Hours}
+	asked := ledger.Record{Requester: req.Requester, Reason: req.Reason, AccountIDs: req.AccountIDs, Hours: req.Hours,
+		Task: req.Task, WhyNotAssumeRoot: req.WhyNotAssumeRoot}
 	if req.StartGiven {
 		asked.StartAt = req.StartAt
 	}
@@ -262,4 +266,20 @@ func fieldOrder(field string) int {
 		return i + 1
 	}
 	return 0
+}
+
+// betterWithAssumeRoot refuses a window for a task that centralized root access performs, where
+// it is enabled and the requester gave no reason to lift the guardrail instead: the answer is the
+// sts:AssumeRoot command for each account, a 15-minute session scoped to the task.
+func (s *Service) betterWithAssumeRoot(req request.Request) request.Problems {
+	var probs request.Problems
+	task, ok := request.TaskNamed(req.Task)
+	if !ok || task.TaskPolicy == "" || !s.Config.CentralizedRoot || req.WhyNotAssumeRoot != "" {
+		return nil
+	}
+	for _, a := range req.AccountIDs {
+		probs.AddKind(request.Conflict, "task", "%s needs no window on %s: centralized root access does it in a 15-minute session scoped to the task, from the management account: %s (if that will not do, say why in whyNotAssumeRoot)",
+			task.Name, a, task.AssumeRootCommand(a, s.Config.AssumeRootRegion()))
+	}
+	return probs
 }
