@@ -73,6 +73,7 @@ func NewAPI(scope constructs.Construct, id string, fn awslambda.IFunction, orgID
 	requests := api.Root().AddResource(jsii.String("requests"), nil)
 	requests.AddMethod(jsii.String("POST"), integration, nil)
 	requests.AddMethod(jsii.String("GET"), integration, nil)
+	api.Root().AddResource(jsii.String("subscriptions"), nil).AddMethod(jsii.String("POST"), integration, nil)
 	one := requests.AddResource(jsii.String("{id}"), nil)
 	one.AddMethod(jsii.String("GET"), integration, nil)
 	one.AddResource(jsii.String("end"), nil).AddMethod(jsii.String("POST"), integration, nil)

@@ -198,6 +198,11 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		}))
 		props.Notifications.GrantPublish(fn)
 	}
+	// A requester's own subscription to the topic, filtered on the requester attribute (the api
+	// function makes it, so that the filter policy is rootwindow's).
+	f.API.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("SubscribeRequesters"), Actions: jsii.Strings("sns:Subscribe"), Resources: jsii.Strings(*props.Notifications.Topic.TopicArn()),
+	}))
 	listers := []awslambda.Function{f.API, f.Sweeper}
 	if cfg.LiftStrategy != "" && cfg.LiftStrategy != contract.StrategyDetach {
 		// The exempt strategy rewrites the guardrail's document from the ledger's open windows:

@@ -51,6 +51,7 @@ type Server struct {
 	trail      []TrailEvent
 	trailDelay int
 	taskTokens *tasks
+	subs       []Subscription
 }
 
 // New returns a stopped emulator.
@@ -120,7 +121,7 @@ func (s *Server) Executions() []Execution {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.events, s.messages, s.executions, s.trail, s.trailDelay = nil, nil, nil, nil, 0
+	s.events, s.messages, s.executions, s.trail, s.trailDelay, s.subs = nil, nil, nil, nil, 0, nil
 	s.failures = map[string]int{}
 }
 
@@ -300,8 +301,12 @@ func (s *Server) query(w http.ResponseWriter, body []byte) {
 		w.WriteHeader(status)
 		fmt.Fprintf(w, `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>emu</RequestId></ErrorResponse>`, code, xmlText(msg))
 	}
+	if err == nil && form.Get("Action") == "Subscribe" {
+		s.subscribe(w, form, queryError)
+		return
+	}
 	if err != nil || form.Get("Action") != "Publish" {
-		queryError(http.StatusBadRequest, "InvalidAction", "this emulator serves only Publish")
+		queryError(http.StatusBadRequest, "InvalidAction", "this emulator serves only Publish and Subscribe")
 		return
 	}
 	if form.Get("TopicArn") == "" || form.Get("Message") == "" || len(form.Get("Subject")) > 100 {

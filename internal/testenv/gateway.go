@@ -32,7 +32,7 @@ type Gateway struct {
 	Secrets map[string]string // access key → secret
 }
 
-var gatewayRoutes = []string{"/requests/{id}/end", "/requests/{id}/cancel", "/requests/{id}/confirm", "/requests/{id}/approve", "/requests/{id}/deny", "/requests/{id}", "/requests"}
+var gatewayRoutes = []string{"/requests/{id}/end", "/requests/{id}/cancel", "/requests/{id}/confirm", "/requests/{id}/approve", "/requests/{id}/deny", "/requests/{id}", "/requests", "/subscriptions"}
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))

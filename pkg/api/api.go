@@ -98,6 +98,8 @@ func (h *Handler) route(ctx context.Context, c call) response {
 		return h.act(ctx, c, h.windows.Cancel)
 	case "POST /requests/{id}/confirm":
 		return h.act(ctx, c, h.windows.Confirm)
+	case "POST /subscriptions":
+		return h.subscribe(ctx, c)
 	case "POST /requests/{id}/approve":
 		return h.decide(ctx, c, true)
 	case "POST /requests/{id}/deny":

@@ -122,3 +122,21 @@ func TestRequestForATaskCentralizedRootAccessPerforms(t *testing.T) {
 		t.Errorf("help tasks: %d %s", code, out)
 	}
 }
+
+// subscribe: an address receives the notifications about the caller's own requests.
+func TestSubscribe(t *testing.T) {
+	e := newEnv(t)
+	if code, _, errOut := e.run(t, e.secret, "subscribe"); code != cli.ExitUsage || !strings.Contains(errOut, "subscribe needs one of --email ADDRESS or --https URL") {
+		t.Errorf("no endpoint: %d %s", code, errOut)
+	}
+	if code, _, errOut := e.run(t, e.secret, "subscribe", "--email", "not an address"); code != cli.ExitRefused || !strings.Contains(errOut, "is not an email address") {
+		t.Errorf("a bad address: %d %s", code, errOut)
+	}
+	code, out, errOut := e.run(t, e.secret, "subscribe", "--email", "alice@example.com")
+	if code != cli.ExitOK || !strings.Contains(out, "alice@example.com will receive the notifications about your own requests") {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	if subs := e.emu.Subscriptions(); len(subs) != 1 || strings.Join(subs[0].FilterPolicy["requester"], ",") != alice {
+		t.Errorf("subscriptions %+v", subs)
+	}
+}

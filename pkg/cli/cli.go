@@ -49,6 +49,8 @@ const usage = `rootwindow: ask for a root access window, and follow it.
   rootwindow end ID         put the guardrail back now
   rootwindow cancel ID      withdraw a window that has not started
   rootwindow confirm ID     confirm a request an integration made for you
+  rootwindow subscribe (--email ADDRESS | --https URL)
+                            receive the notifications about your own requests, and no one else's
   rootwindow approve ID [--reason TEXT]   approve someone else's request, as a second administrator
   rootwindow deny ID [--reason TEXT]      deny it: nothing is lifted
   rootwindow preflight --policy-id p-... [--owner-tag owner] [--strategy detach|exempt|auto] [--output table|json|csv]
@@ -115,7 +117,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	fs.DurationVar(&o.timeout, "timeout", 6*time.Hour, "")
 	fs.BoolVar(&o.wait, "wait", false, "")
 	fs.BoolVar(&o.untilClosed, "until-closed", false, "")
-	var accounts, reason, start, key, account, status, next, task, whyNot string
+	var accounts, reason, start, key, account, status, next, task, whyNot, email, hook string
 	var hours, limit int
 	switch verb {
 	case "request":
@@ -133,6 +135,9 @@ func Run(ctx context.Context, args []string, env Env) int {
 		fs.StringVar(&next, "next", "", "")
 	case "approve", "deny":
 		fs.StringVar(&reason, "reason", "", "")
+	case "subscribe":
+		fs.StringVar(&email, "email", "", "")
+		fs.StringVar(&hook, "https", "", "")
 	case "status", "end", "cancel", "confirm":
 	case "preflight":
 		return preflight(ctx, rest, env)
@@ -168,6 +173,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return usageError(env, "%q is not a request ID (1 to 80 letters, digits, '-' or '_')", positional[0])
 	case verb == "request" && (accounts == "" || hours == 0 || strings.TrimSpace(reason) == ""):
 		return usageError(env, "request needs --accounts, --hours and --reason")
+	case verb == "subscribe" && (email == "") == (hook == ""):
+		return usageError(env, "subscribe needs one of --email ADDRESS or --https URL")
 	}
 	c, err := o.client(ctx, env)
 	if err != nil {
@@ -205,6 +212,17 @@ func Run(ctx context.Context, args []string, env Env) int {
 		}
 		r.show(rec, describe(rec))
 		return r.follow(ctx, positional[0])
+	case "subscribe":
+		body := map[string]string{"protocol": "email", "endpoint": email}
+		if hook != "" {
+			body = map[string]string{"protocol": "https", "endpoint": hook}
+		}
+		var sub map[string]any
+		if err := c.Do(ctx, "POST", "subscriptions", nil, body, nil, &sub); err != nil {
+			return r.fail(err)
+		}
+		r.show(sub, fmt.Sprintf("%s will receive the notifications about your own requests once it confirms the subscription (AWS sends it a confirmation message).", body["endpoint"]))
+		return ExitOK
 	case "list":
 		q := url.Values{}
 		for k, v := range map[string]string{"accountId": account, "status": status, "nextToken": next} {

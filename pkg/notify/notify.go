@@ -11,6 +11,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -172,6 +173,7 @@ type EventsAPI interface {
 // TopicAPI is the SNS call the publisher makes.
 type TopicAPI interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
+	Subscribe(ctx context.Context, in *sns.SubscribeInput, optFns ...func(*sns.Options)) (*sns.SubscribeOutput, error)
 }
 
 // Publisher sends notifications to an event bus and, when a topic is given, to an SNS topic.
@@ -192,7 +194,7 @@ func New(events EventsAPI, bus string, topic TopicAPI, topicARN string, now func
 func (p *Publisher) Publish(ctx context.Context, rec ledger.Record, k Kind) error {
 	d := NewDetail(rec, k)
 	subject, body := Message(d, k)
-	if err := p.send(ctx, k, d, subject, body, rec.RequestID); err != nil {
+	if err := p.send(ctx, k, d, subject, body, map[string]string{AttrRequestID: rec.RequestID, AttrRequester: rec.Requester}); err != nil {
 		return fmt.Errorf("notify %s of %s: %w", k, rec.RequestID, err)
 	}
 	return nil
@@ -254,14 +256,14 @@ func (p *Publisher) PublishDrift(ctx context.Context, d Drift) error {
 	if len(d.Released) > 0 {
 		body += fmt.Sprintf("\nReleased from drift detection (they carry the %s tag): %s\n", contract.TagUnprotected, strings.Join(d.Released, ", "))
 	}
-	if err := p.send(ctx, DriftDetected, d, subject, body, ""); err != nil {
+	if err := p.send(ctx, DriftDetected, d, subject, body, nil); err != nil {
 		return fmt.Errorf("notify drift: %w", err)
 	}
 	return nil
 }
 
 // send puts the event, then publishes the message (when there is a topic).
-func (p *Publisher) send(ctx context.Context, k Kind, detail any, subject, body, requestID string) error {
+func (p *Publisher) send(ctx context.Context, k Kind, detail any, subject, body string, attributes map[string]string) error {
 	doc, err := json.Marshal(detail)
 	if err != nil {
 		return err
@@ -286,8 +288,10 @@ func (p *Publisher) send(ctx context.Context, k Kind, detail any, subject, body,
 	attrs := map[string]snstypes.MessageAttributeValue{
 		"event": {DataType: aws.String("String"), StringValue: aws.String(k.DetailType())},
 	}
-	if requestID != "" {
-		attrs["requestId"] = snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(requestID)}
+	for name, v := range attributes {
+		if v != "" {
+			attrs[name] = snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
+		}
 	}
 	_, err = p.topic.Publish(ctx, &sns.PublishInput{
 		TopicArn: aws.String(p.topicARN), Subject: aws.String(subject), Message: aws.String(body), MessageAttributes: attrs,
@@ -390,3 +394,40 @@ func accountsSummary(ids []string) string {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+// Message attributes of every message about one request: a subscription filters on them.
+const (
+	AttrRequestID = "requestId"
+	AttrRequester = "requester"
+)
+
+// Subscription is a requester's own subscription to the topic.
+type Subscription struct {
+	Protocol     string              `json:"protocol"` // "email" or "https"
+	Endpoint     string              `json:"endpoint"`
+	FilterPolicy map[string][]string `json:"filterPolicy"`
+	// ARN is the subscription's, or "pending confirmation" until its endpoint confirms it.
+	ARN string `json:"subscriptionArn"`
+}
+
+// SubscribeRequester subscribes endpoint to the topic with a filter policy on the requester
+// attribute, so that it receives the messages about requester's own requests and nothing else
+// (a message without the attribute, such as drift, does not match). The subscription is
+// rootwindow's: its filter policy is not the requester's to change. Subscribing the same again
+// returns the same subscription (SNS's own rule).
+func (p *Publisher) SubscribeRequester(ctx context.Context, requester, protocol, endpoint string) (Subscription, error) {
+	sub := Subscription{Protocol: protocol, Endpoint: endpoint, FilterPolicy: map[string][]string{AttrRequester: {requester}}}
+	if p.topicARN == "" {
+		return sub, errors.New("no topic is configured")
+	}
+	policy, _ := json.Marshal(sub.FilterPolicy)
+	out, err := p.topic.Subscribe(ctx, &sns.SubscribeInput{
+		TopicArn: aws.String(p.topicARN), Protocol: aws.String(protocol), Endpoint: aws.String(endpoint),
+		Attributes: map[string]string{"FilterPolicy": string(policy), "FilterPolicyScope": "MessageAttributes"},
+	})
+	if err != nil {
+		return sub, fmt.Errorf("subscribe: %w", err)
+	}
+	sub.ARN = aws.ToString(out.SubscriptionArn)
+	return sub, nil
+}
