@@ -198,6 +198,26 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 		}))
 		props.Notifications.GrantPublish(fn)
 	}
+	// Centralized root access: the booking (validate, api) audits each account's root user, the
+	// lift (detach) may allow password recovery; sts:AssumeRoot only with those task policies
+	// (sts:TaskPolicyArn, IAM User Guide "Centralize root access for member accounts").
+	if cfg.CentralizedRoot {
+		assumeRoot := func(fn awslambda.Function, tasks ...string) {
+			arns := make([]string, len(tasks))
+			for i, t := range tasks {
+				arns[i] = "arn:" + *awscdk.Aws_PARTITION() + ":iam::aws:policy/root-task/" + t
+			}
+			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid: jsii.String("AssumeRootForTasks"), Actions: jsii.Strings("sts:AssumeRoot"), Resources: jsii.Strings("*"),
+				Conditions: &map[string]any{"StringEquals": map[string]any{"sts:TaskPolicyArn": arns}},
+			}))
+		}
+		assumeRoot(f.Validate, "IAMAuditRootUserCredentials")
+		assumeRoot(f.API, "IAMAuditRootUserCredentials")
+		if cfg.PrepareRootSignIn {
+			assumeRoot(f.Detach, "IAMCreateRootUserPassword")
+		}
+	}
 	// A requester's own subscription to the topic, filtered on the requester attribute (the api
 	// function makes it, so that the filter policy is rootwindow's).
 	f.API.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{

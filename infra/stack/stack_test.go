@@ -717,3 +717,47 @@ func TestApprovalWaitsOnATaskTokenWithATimeout(t *testing.T) {
 		}
 	}
 }
+
+// sts:AssumeRoot is granted only with centralized root access configured, only for the audit task
+// policy at booking and the create-password one at the lift, and never another.
+func TestAssumeRootOnlyForItsTaskPolicies(t *testing.T) {
+	grants := func(tmpl map[string]any) map[string]string {
+		out := map[string]string{}
+		for role, stmts := range roleStatementsOf(t, tmpl) {
+			for _, st := range stmts {
+				for _, a := range asList(st["Action"]) {
+					if a == "sts:AssumeRoot" {
+						b, _ := json.Marshal(st["Condition"])
+						out[role] = string(b)
+					}
+				}
+			}
+		}
+		return out
+	}
+	if got := grants(template); len(got) != 0 {
+		t.Errorf("without centralized root access: %v", got)
+	}
+	cfg := sample
+	cfg.CentralizedRoot, cfg.PrepareRootSignIn = true, true
+	tmpl, err := cdktest.Template(awscdk.StackProps{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := grants(tmpl)
+	if len(got) != 3 {
+		t.Fatalf("granted to %v", got)
+	}
+	if errs, _, err := cdktest.NagFindings(awscdk.StackProps{}, cfg); err != nil || len(errs) > 0 {
+		t.Errorf("cdk-nag: %v %v", errs, err)
+	}
+	for role, cond := range got {
+		want := "root-task/IAMAuditRootUserCredentials"
+		if strings.HasPrefix(role, "FunctionsDetach") {
+			want = "root-task/IAMCreateRootUserPassword"
+		}
+		if !strings.Contains(cond, `"sts:TaskPolicyArn"`) || !strings.Contains(cond, want) || strings.Count(cond, "root-task/") != 1 {
+			t.Errorf("%s: %s", role, cond)
+		}
+	}
+}

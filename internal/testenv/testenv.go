@@ -24,18 +24,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/dynamofake"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/internal/rootemu"
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
+	"github.com/rootwindow/rootwindow/pkg/rootaccess"
 	"github.com/rootwindow/rootwindow/pkg/window"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
@@ -303,4 +307,19 @@ func freePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// RootAccess is a root-access checker whose real STS and IAM clients talk to emu (started here).
+func RootAccess(t testing.TB, emu *rootemu.Server) *rootaccess.Checker {
+	t.Helper()
+	url := emu.Start()
+	t.Cleanup(emu.Close)
+	cfg := AWSConfig()
+	return &rootaccess.Checker{
+		STS: sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = aws.String(url) }),
+		IAM: func(creds aws.CredentialsProvider) rootaccess.IAMAPI {
+			return iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint, o.Credentials = aws.String(url), creds })
+		},
+		Region: "us-east-1",
+	}
 }

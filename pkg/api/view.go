@@ -47,7 +47,9 @@ type Request struct {
 	DeniedBy   string    `json:"deniedBy,omitempty"`
 	DeniedAt   time.Time `json:"deniedAt,omitzero"`
 	Decision   string    `json:"decision,omitempty"`
-	History    []Step    `json:"history"`
+	// SignIn says, per account, what signing in as its root user takes (centralized root access).
+	SignIn  []contract.SignIn `json:"signIn,omitempty"`
+	History []Step            `json:"history"`
 }
 
 // Step is one entry of a request's history.
@@ -68,8 +70,8 @@ func View(rec ledger.Record) Request {
 		Problems: rec.Problems, LastError: PublicError(rec.LastError), RestoreFailedAt: rec.RestoreFailedAt,
 		ConfirmBy: rec.ConfirmBy, ConfirmedBy: rec.ConfirmedBy, ConfirmedAt: rec.ConfirmedAt,
 		ApproveBy: rec.ApproveBy, ApprovedBy: rec.ApprovedBy, ApprovedAt: rec.ApprovedAt, DeniedBy: rec.DeniedBy, DeniedAt: rec.DeniedAt,
-		Decision: rec.Decision,
-		History:  make([]Step, len(rec.History)),
+		Decision: rec.Decision, SignIn: rec.SignIn,
+		History: make([]Step, len(rec.History)),
 	}
 	for i, h := range rec.History {
 		v.History[i] = Step{Status: string(h.Status), At: h.At, Actor: h.Actor, Note: h.Note}

@@ -41,6 +41,7 @@ const (
 	KeyLiftStrategy          = "liftStrategy"
 	KeyDriftScanMinutes      = "driftScanMinutes"
 	KeyCentralizedRoot       = "centralizedRootAccess"
+	KeyPrepareRootSignIn     = "prepareRootSignIn"
 	KeyApproval              = "approval"
 	KeyApprovalMinutes       = "approvalTimeoutMinutes"
 	KeyApprovalChannels      = "approvalChannels"
@@ -115,9 +116,12 @@ type Settings struct {
 	// CentralizedRoot says centralized root access is enabled in the organization: a request
 	// for a task it performs is answered with the sts:AssumeRoot command instead of a window,
 	// unless the requester says why that will not do.
-	CentralizedRoot  bool
-	ApprovalChannels []string
-	ApprovalScope    []string
+	CentralizedRoot bool
+	// PrepareRootSignIn (with CentralizedRoot) allows password recovery at the lift for an
+	// account whose root user has no password, so that its owner can sign in.
+	PrepareRootSignIn bool
+	ApprovalChannels  []string
+	ApprovalScope     []string
 }
 
 // Approval settings.
@@ -335,6 +339,21 @@ var settings = []setting{
 			return nil
 		},
 		write: func(s Settings) string { return strconv.FormatBool(s.CentralizedRoot) },
+	},
+	{
+		key: KeyPrepareRootSignIn, env: contract.EnvPrepareRootSignIn,
+		read: func(s *Settings, v any) error {
+			switch v {
+			case true, "true":
+				s.PrepareRootSignIn = true
+			case false, "false":
+				s.PrepareRootSignIn = false
+			default:
+				return fmt.Errorf("must be true or false (allow password recovery for the window where the root user has no password?), got %v", v)
+			}
+			return nil
+		},
+		write: func(s Settings) string { return strconv.FormatBool(s.PrepareRootSignIn) },
 	},
 	{
 		key: KeyApproval, env: contract.EnvApproval,

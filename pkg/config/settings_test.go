@@ -222,7 +222,7 @@ func TestSettingsRoundTripThroughTheEnvironment(t *testing.T) {
 			CooldownMinutes: 0, MaxConcurrentPerRequester: 50, MaxDailyPerRequester: 1, MaxAccountsAtOnce: 5000,
 			EventIntegrations: []string{"arn:aws:iam::111111111111:role/Ticketing"}, EventConfirmMinutes: 30,
 			SCPsPerTargetQuota: 10, SCPSizeQuota: 10000, LiftStrategy: "exempt", DriftScanMinutes: 5,
-			CentralizedRoot: true, Approval: ApprovalSecondAdmin, ApprovalMinutes: 30, ApprovalChannels: []string{"api", "eventbridge"}, ApprovalScope: []string{"111111111111", "ou-ab12-prod0001", "r-ab12"}},
+			CentralizedRoot: true, PrepareRootSignIn: true, Approval: ApprovalSecondAdmin, ApprovalMinutes: 30, ApprovalChannels: []string{"api", "eventbridge"}, ApprovalScope: []string{"111111111111", "ou-ab12-prod0001", "r-ab12"}},
 	} {
 		if s.GuardrailPolicyID == "" {
 			s.GuardrailPolicyID, s.AdminPrincipals = "p-abcd1234", []string{"a"}

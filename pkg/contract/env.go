@@ -18,6 +18,7 @@ const (
 	EnvDriftScanMinutes     = "ROOTWINDOW_DRIFT_SCAN_MINUTES"
 	EnvApproval             = "ROOTWINDOW_APPROVAL"
 	EnvCentralizedRoot      = "ROOTWINDOW_CENTRALIZED_ROOT_ACCESS"
+	EnvPrepareRootSignIn    = "ROOTWINDOW_PREPARE_ROOT_SIGN_IN"
 	EnvApprovalMinutes      = "ROOTWINDOW_APPROVAL_TIMEOUT_MINUTES"
 	EnvApprovalChannels     = "ROOTWINDOW_APPROVAL_CHANNELS"
 	EnvApprovalScope        = "ROOTWINDOW_APPROVAL_ACCOUNTS"

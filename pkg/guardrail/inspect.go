@@ -406,3 +406,16 @@ func (g *Guardrail) Ancestors(ctx context.Context, accountID string) ([]string, 
 	}
 	return out, nil
 }
+
+// Email is the account's email address, its root user's (DescribeAccount).
+func (g *Guardrail) Email(ctx context.Context, accountID string) (string, error) {
+	var acct *organizations.DescribeAccountOutput
+	err := g.call(ctx, "DescribeAccount", accountID, func() (err error) {
+		acct, err = g.api.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(accountID)})
+		return err
+	})
+	if err != nil {
+		return "", fmt.Errorf("describe account %s: %w", accountID, err)
+	}
+	return aws.ToString(acct.Account.Email), nil
+}

@@ -15,14 +15,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
+	"github.com/rootwindow/rootwindow/pkg/rootaccess"
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
@@ -88,6 +91,16 @@ func Load(_ context.Context, o Options) (*Instance, error) {
 	}
 	// An approver's decision resumes the execution waiting on its task token.
 	in.Windows.Tasks = in.StepFunctions()
+	if cfg.CentralizedRoot {
+		// sts:AssumeRoot is served by Regional STS endpoints only: the function's region.
+		in.Windows.Root = &rootaccess.Checker{
+			STS: sts.NewFromConfig(awsCfg, func(opt *sts.Options) { opt.BaseEndpoint = in.endpoint("STS") }),
+			IAM: func(creds aws.CredentialsProvider) rootaccess.IAMAPI {
+				return iam.NewFromConfig(awsCfg, func(opt *iam.Options) { opt.Credentials, opt.BaseEndpoint = creds, in.endpoint("IAM") })
+			},
+			Region: cfg.AssumeRootRegion(),
+		}
+	}
 	in.Windows.Trail = cloudtrail.NewFromConfig(awsCfg, func(opt *cloudtrail.Options) { opt.BaseEndpoint = in.endpoint("CloudTrail") })
 	return in, nil
 }

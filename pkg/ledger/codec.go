@@ -43,40 +43,41 @@ type transitionItem struct {
 }
 
 type requestItem struct {
-	PK               string           `dynamodbav:"pk"`
-	Kind             string           `dynamodbav:"kind"`
-	RequestID        string           `dynamodbav:"requestId"`
-	Requester        string           `dynamodbav:"requester"`
-	Reason           string           `dynamodbav:"reason"`
-	Task             string           `dynamodbav:"task,omitempty"`
-	WhyNotAssumeRoot string           `dynamodbav:"whyNotAssumeRoot,omitempty"`
-	AccountIDs       []string         `dynamodbav:"accountIds,omitempty"`
-	Hours            int              `dynamodbav:"hours"`
-	Status           Status           `dynamodbav:"status"`
-	CreatedAt        string           `dynamodbav:"createdAt"`
-	UpdatedAt        string           `dynamodbav:"updatedAt"`
-	StartAt          string           `dynamodbav:"startAt,omitempty"`
-	OpenedAt         string           `dynamodbav:"openedAt,omitempty"`
-	RestoreAt        string           `dynamodbav:"restoreAt,omitempty"`
-	ClosedAt         string           `dynamodbav:"closedAt,omitempty"`
-	RestoreFailedAt  string           `dynamodbav:"restoreFailedAt,omitempty"`
-	WindowPolicyID   string           `dynamodbav:"windowPolicyId,omitempty"`
-	Strategy         string           `dynamodbav:"strategy,omitempty"`
-	ConfirmBy        string           `dynamodbav:"confirmBy,omitempty"`
-	ConfirmedBy      string           `dynamodbav:"confirmedBy,omitempty"`
-	ConfirmedAt      string           `dynamodbav:"confirmedAt,omitempty"`
-	ApproveBy        string           `dynamodbav:"approveBy,omitempty"`
-	ApprovalToken    string           `dynamodbav:"approvalToken,omitempty"`
-	ApprovedBy       string           `dynamodbav:"approvedBy,omitempty"`
-	ApprovedAt       string           `dynamodbav:"approvedAt,omitempty"`
-	DeniedBy         string           `dynamodbav:"deniedBy,omitempty"`
-	DeniedAt         string           `dynamodbav:"deniedAt,omitempty"`
-	Decision         string           `dynamodbav:"decision,omitempty"`
-	Origin           contract.Origin  `dynamodbav:"origin"`
-	Problems         []string         `dynamodbav:"problems,omitempty"`
-	LastError        string           `dynamodbav:"lastError,omitempty"`
-	History          []transitionItem `dynamodbav:"history"`
-	Notified         []string         `dynamodbav:"notified,stringset,omitempty"`
+	PK               string            `dynamodbav:"pk"`
+	Kind             string            `dynamodbav:"kind"`
+	RequestID        string            `dynamodbav:"requestId"`
+	Requester        string            `dynamodbav:"requester"`
+	Reason           string            `dynamodbav:"reason"`
+	Task             string            `dynamodbav:"task,omitempty"`
+	WhyNotAssumeRoot string            `dynamodbav:"whyNotAssumeRoot,omitempty"`
+	AccountIDs       []string          `dynamodbav:"accountIds,omitempty"`
+	Hours            int               `dynamodbav:"hours"`
+	Status           Status            `dynamodbav:"status"`
+	CreatedAt        string            `dynamodbav:"createdAt"`
+	UpdatedAt        string            `dynamodbav:"updatedAt"`
+	StartAt          string            `dynamodbav:"startAt,omitempty"`
+	OpenedAt         string            `dynamodbav:"openedAt,omitempty"`
+	RestoreAt        string            `dynamodbav:"restoreAt,omitempty"`
+	ClosedAt         string            `dynamodbav:"closedAt,omitempty"`
+	RestoreFailedAt  string            `dynamodbav:"restoreFailedAt,omitempty"`
+	WindowPolicyID   string            `dynamodbav:"windowPolicyId,omitempty"`
+	Strategy         string            `dynamodbav:"strategy,omitempty"`
+	ConfirmBy        string            `dynamodbav:"confirmBy,omitempty"`
+	ConfirmedBy      string            `dynamodbav:"confirmedBy,omitempty"`
+	ConfirmedAt      string            `dynamodbav:"confirmedAt,omitempty"`
+	ApproveBy        string            `dynamodbav:"approveBy,omitempty"`
+	ApprovalToken    string            `dynamodbav:"approvalToken,omitempty"`
+	ApprovedBy       string            `dynamodbav:"approvedBy,omitempty"`
+	ApprovedAt       string            `dynamodbav:"approvedAt,omitempty"`
+	DeniedBy         string            `dynamodbav:"deniedBy,omitempty"`
+	DeniedAt         string            `dynamodbav:"deniedAt,omitempty"`
+	Decision         string            `dynamodbav:"decision,omitempty"`
+	SignIn           []contract.SignIn `dynamodbav:"signIn,omitempty"`
+	Origin           contract.Origin   `dynamodbav:"origin"`
+	Problems         []string          `dynamodbav:"problems,omitempty"`
+	LastError        string            `dynamodbav:"lastError,omitempty"`
+	History          []transitionItem  `dynamodbav:"history"`
+	Notified         []string          `dynamodbav:"notified,stringset,omitempty"`
 }
 
 type leaseItem struct {
@@ -112,7 +113,7 @@ func encodeRecord(r Record) map[string]types.AttributeValue {
 		Reason: r.Reason, AccountIDs: r.AccountIDs, Hours: r.Hours, Status: r.Status,
 		CreatedAt: r.CreatedAt.UTC().Format(sortableTime), UpdatedAt: timeText(r.CreatedAt),
 		StartAt: timeText(r.StartAt), Origin: r.Origin, Problems: r.Problems, ConfirmBy: timeText(r.ConfirmBy), Strategy: r.Strategy,
-		ApproveBy: timeText(r.ApproveBy), Task: r.Task, WhyNotAssumeRoot: r.WhyNotAssumeRoot,
+		ApproveBy: timeText(r.ApproveBy), Task: r.Task, WhyNotAssumeRoot: r.WhyNotAssumeRoot, SignIn: r.SignIn,
 	}
 	for _, h := range r.History {
 		it.History = append(it.History, transitionItem{Status: h.Status, At: timeText(h.At), Actor: h.Actor, Note: h.Note})
@@ -161,7 +162,7 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
 		RequestID: it.RequestID, Requester: it.Requester, Reason: it.Reason, AccountIDs: it.AccountIDs,
 		Hours: it.Hours, Status: it.Status, Origin: it.Origin, Problems: it.Problems, LastError: it.LastError,
 		Notified: it.Notified, ConfirmedBy: it.ConfirmedBy, WindowPolicyID: it.WindowPolicyID, Strategy: it.Strategy,
-		Task: it.Task, WhyNotAssumeRoot: it.WhyNotAssumeRoot, ApprovalToken: it.ApprovalToken, ApprovedBy: it.ApprovedBy, DeniedBy: it.DeniedBy, Decision: it.Decision,
+		Task: it.Task, WhyNotAssumeRoot: it.WhyNotAssumeRoot, ApprovalToken: it.ApprovalToken, SignIn: it.SignIn, ApprovedBy: it.ApprovedBy, DeniedBy: it.DeniedBy, Decision: it.Decision,
 	}
 	bad := func(format string, args ...any) (Record, error) {
 		return Record{}, fmt.Errorf("ledger item %s is not a whole request: %s", keyOf(item), fmt.Sprintf(format, args...))

@@ -99,6 +99,9 @@ type Record struct {
 	DeniedAt      time.Time `json:"deniedAt,omitzero"`
 	Decision      string    `json:"decision,omitempty"`
 	ApprovalToken string    `json:"-"`
+	// SignIn says, per account, what signing in as its root user takes (centralized root access
+	// configured), and whether rootwindow allowed password recovery for the window.
+	SignIn []contract.SignIn `json:"signIn,omitempty"`
 	// Strategy is how the guardrail is lifted for this request (contract.StrategyDetach or
 	// contract.StrategyExempt), decided at booking; "" is detach.
 	Strategy string `json:"strategy,omitempty"`

@@ -283,6 +283,7 @@ type Change struct {
 	OpenedAt, RestoreAt, ClosedAt time.Time
 	LastError                     string
 	WindowPolicyID                string
+	SignIn                        []contract.SignIn
 }
 
 // Transition moves a request to status `to` if it is in a status allowed to move there, appending
@@ -313,6 +314,13 @@ func (s *Store) Transition(ctx context.Context, id string, to Status, actor, not
 	}
 	if c.LastError != "" {
 		set("lastError", str(c.LastError))
+	}
+	if c.SignIn != nil {
+		av, err := attributevalue.Marshal(c.SignIn)
+		if err != nil {
+			return Record{}, fmt.Errorf("encode the sign-in of %s: %w", id, err)
+		}
+		set("signIn", av)
 	}
 	if c.WindowPolicyID != "" {
 		set("windowPolicyId", str(c.WindowPolicyID))

@@ -9,6 +9,7 @@
 package notify
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -131,7 +132,9 @@ type Detail struct {
 	DeniedBy   string    `json:"deniedBy,omitempty"`
 	DeniedAt   time.Time `json:"deniedAt,omitzero"`
 	Decision   string    `json:"decision,omitempty"`
-	History    []Step    `json:"history"`
+	// SignIn says, per account, what signing in as its root user takes (centralized root access).
+	SignIn  []contract.SignIn `json:"signIn,omitempty"`
+	History []Step            `json:"history"`
 	// Early is set on Closed: whether the window was ended before restoreAt.
 	Early *bool `json:"early,omitempty"`
 }
@@ -153,7 +156,7 @@ func NewDetail(rec ledger.Record, k Kind) Detail {
 		ClosedAt: rec.ClosedAt, Problems: rec.Problems, LastError: rec.LastError, RestoreFailedAt: rec.RestoreFailedAt,
 		ConfirmBy: rec.ConfirmBy, ConfirmedBy: rec.ConfirmedBy, ConfirmedAt: rec.ConfirmedAt,
 		ApproveBy: rec.ApproveBy, ApprovedBy: rec.ApprovedBy, ApprovedAt: rec.ApprovedAt, DeniedBy: rec.DeniedBy, DeniedAt: rec.DeniedAt,
-		Decision: rec.Decision,
+		Decision: rec.Decision, SignIn: rec.SignIn,
 	}
 	for _, h := range rec.History {
 		d.History = append(d.History, Step{Status: string(h.Status), At: h.At, Actor: h.Actor, Note: h.Note})
@@ -369,6 +372,16 @@ func Message(d Detail, k Kind) (subject, body string) {
 	}
 	if rec.Decision != "" {
 		line("Decision", "%s", rec.Decision)
+	}
+	for _, si := range rec.SignIn {
+		text := fmt.Sprintf("%s: root email %s, root password %s, %d MFA device(s)", si.AccountID, cmp.Or(si.Email, "unknown"), si.RootPassword, si.MFADevices)
+		if si.Prepared {
+			text += "; password recovery allowed for the window"
+		}
+		if si.Detail != "" {
+			text += "; " + si.Detail
+		}
+		line("Sign-in", "%s", text)
 	}
 	for _, p := range rec.Problems {
 		line("Problem", "%s", p)

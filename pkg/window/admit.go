@@ -83,6 +83,7 @@ func (s *Service) Admit(ctx context.Context, id string, req request.Request, ori
 		return rec, nil, retryLater(err)
 	}
 	rec.ApproveBy = approveBy
+	rec.SignIn = s.auditSignIn(ctx, req.AccountIDs)
 	reserved, err := s.Ledger.Reserve(ctx, rec, actor)
 	var conflict *ledger.ConflictError
 	var dup *ledger.DuplicateError

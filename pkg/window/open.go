@@ -125,8 +125,10 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 	if rec.Strategy == contract.StrategyExempt {
 		note = fmt.Sprintf("%d account(s) exempted in the guardrail's document, which denies their root user from %s", len(rec.AccountIDs), FormatTime(restoreAt))
 	}
+	signIn, prepared := s.prepareSignIn(ctx, rec)
+	note += prepared
 	rec, err = s.Ledger.Transition(ctx, id, ledger.Open, ActorDetach, note,
-		ledger.Change{OpenedAt: openedAt, RestoreAt: restoreAt, WindowPolicyID: policyID})
+		ledger.Change{OpenedAt: openedAt, RestoreAt: restoreAt, WindowPolicyID: policyID, SignIn: signIn})
 	var terr *ledger.TransitionError
 	if errors.As(err, &terr) {
 		// Someone settled the request while we were lifting (the safety net, after the execution

@@ -18,6 +18,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/identity"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
+	"github.com/rootwindow/rootwindow/pkg/rootaccess"
 )
 
 // Service holds what every operation needs; build it once per Lambda instance.
@@ -43,6 +44,9 @@ type Service struct {
 	// Tasks sends an approver's decision to the execution waiting for it (validate, api); nil
 	// where the function makes no such call.
 	Tasks TasksAPI
+	// Root audits and prepares root sign-in through centralized root access; nil where the
+	// function does neither.
+	Root *rootaccess.Checker
 }
 
 // ExecutionsAPI is the Step Functions call the sweep makes.

@@ -1,0 +1,72 @@
+package window
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
+
+// Ready to sign in as root (centralized root access configured): at booking, what signing in
+// takes on each account (its root email address, whether the root user has a password, MFA
+// devices), through sts:AssumeRoot with the audit task policy; at the lift, with
+// prepareRootSignIn, password recovery allowed where the root user has no password, and the way
+// to delete it again once the window is over. Nothing here ever stops a window: an answer that
+// cannot be had is "unknown", saying why.
+
+// auditSignIn answers, per account, what signing in as its root user takes; nil when not configured.
+func (s *Service) auditSignIn(ctx context.Context, accounts []string) []contract.SignIn {
+	if s.Root == nil || !s.Config.CentralizedRoot {
+		return nil
+	}
+	out := make([]contract.SignIn, 0, len(accounts))
+	for _, a := range accounts {
+		email, err := s.Guardrail.Email(ctx, a)
+		if err != nil {
+			s.Log.WarnContext(ctx, "read an account's email address", "account", a, "error", err.Error())
+		}
+		out = append(out, s.Root.Audit(ctx, a, email))
+	}
+	return out
+}
+
+// prepareSignIn allows password recovery for the window on the accounts whose root user has no
+// password (prepareRootSignIn); it returns the updated sign-in answers (nil when nothing changed)
+// and a note for the record's history.
+func (s *Service) prepareSignIn(ctx context.Context, rec ledger.Record) ([]contract.SignIn, string) {
+	if s.Root == nil || !s.Config.CentralizedRoot || !s.Config.PrepareRootSignIn || len(rec.SignIn) == 0 {
+		return nil, ""
+	}
+	out := slices.Clone(rec.SignIn)
+	var done, failed []string
+	for i, si := range out {
+		if si.RootPassword != contract.PasswordAbsent || si.Prepared {
+			continue
+		}
+		changed, err := s.Root.AllowPasswordRecovery(ctx, si.AccountID)
+		if err != nil {
+			s.logError(ctx, "allow password recovery", rec.RequestID, err)
+			failed = append(failed, si.AccountID)
+			out[i].Detail = "password recovery could not be allowed; signing in needs it (operators have the detail)"
+			continue
+		}
+		out[i].Prepared = true
+		out[i].Detail = "once the window is over, delete the root password again: " + s.Root.DeleteCommand(si.AccountID)
+		if changed {
+			done = append(done, si.AccountID)
+		}
+	}
+	if len(done) == 0 && len(failed) == 0 {
+		return nil, ""
+	}
+	var note string
+	if len(done) > 0 {
+		note += "; password recovery allowed for the window on " + strings.Join(done, ", ")
+	}
+	if len(failed) > 0 {
+		note += "; password recovery could not be allowed on " + strings.Join(failed, ", ")
+	}
+	return out, note
+}

@@ -1,0 +1,79 @@
+package workflow_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/rootwindow/rootwindow/internal/rootemu"
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
+
+// With centralized root access, each account's sign-in is reported at booking (its root email,
+// whether the root user has a password); with prepareRootSignIn, password recovery is allowed at
+// the lift where there is none, recorded and announced with how to delete it again. An account
+// whose root sessions are denied is reported unknown, and its window opens all the same.
+func TestReadyToSignInAsRoot(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	emu := rootemu.New(map[string]rootemu.Root{
+		members[0]: {Password: true, MFADevices: 1},
+		members[1]: {},
+		members[2]: {Denied: true},
+	})
+	e.steps.Root = testenv.RootAccess(t, emu)
+	e.steps.Config.CentralizedRoot, e.steps.Config.PrepareRootSignIn = true, true
+	if _, err := e.validate(t, "req-1", validRequest(members...)); err != nil {
+		t.Fatal(err)
+	}
+	rec := e.assertStatus(t, "req-1", ledger.Scheduled)
+	if len(rec.SignIn) != 3 {
+		t.Fatalf("sign-in %+v", rec.SignIn)
+	}
+	want := map[string]string{members[0]: contract.PasswordPresent, members[1]: contract.PasswordAbsent, members[2]: contract.PasswordUnknown}
+	for _, si := range rec.SignIn {
+		if si.RootPassword != want[si.AccountID] || si.Email != "aws+"+si.AccountID+"@example.com" {
+			t.Errorf("%+v", si)
+		}
+	}
+	if emu.Root(members[1]).Password {
+		t.Fatal("prepared at booking, before the window")
+	}
+	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"}); err != nil {
+		t.Fatal(err)
+	}
+	rec = e.assertStatus(t, "req-1", ledger.Open)
+	if !emu.Root(members[1]).Password || emu.Root(members[0]).AccessKeys != 0 {
+		t.Error("password recovery was not allowed on the account without a password")
+	}
+	for _, si := range rec.SignIn {
+		if si.Prepared != (si.AccountID == members[1]) {
+			t.Errorf("prepared %+v", si)
+		}
+		if si.AccountID == members[1] && !strings.Contains(si.Detail, "root-task/IAMDeleteRootUserCredentials") {
+			t.Errorf("no way to delete it again: %q", si.Detail)
+		}
+		if si.AccountID == members[2] && !strings.Contains(si.Detail, "aws:AssumedRoot") {
+			t.Errorf("why unknown: %q", si.Detail)
+		}
+	}
+	if last := rec.History[len(rec.History)-1]; !strings.Contains(last.Note, "password recovery allowed for the window on "+members[1]) {
+		t.Errorf("history %q", last.Note)
+	}
+	opened := false
+	for _, m := range e.emu.Messages() {
+		if strings.Contains(m.Subject, "opened") && strings.Contains(m.Body, "Sign-in:") && strings.Contains(m.Body, members[1]+": root email aws+"+members[1]+"@example.com, root password absent, 0 MFA device(s); password recovery allowed for the window") {
+			opened = true
+		}
+	}
+	if !opened {
+		t.Errorf("the Opened message does not say how to sign in: %v", e.emu.Messages())
+	}
+	for _, c := range emu.Calls() {
+		if c.Task != "IAMAuditRootUserCredentials" && c.Task != "IAMCreateRootUserPassword" {
+			t.Errorf("a root session with %q", c.Task)
+		}
+	}
+}
