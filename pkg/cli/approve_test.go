@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rootwindow/rootwindow/internal/rootemu"
+	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/cli"
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
@@ -138,5 +140,19 @@ func TestSubscribe(t *testing.T) {
 	}
 	if subs := e.emu.Subscriptions(); len(subs) != 1 || strings.Join(subs[0].FilterPolicy["requester"], ",") != alice {
 		t.Errorf("subscriptions %+v", subs)
+	}
+}
+
+// status says what signing in as each account's root user takes.
+func TestStatusShowsRootSignIn(t *testing.T) {
+	e := newEnv(t)
+	e.steps.Root = testenv.RootAccess(t, rootemu.New(map[string]rootemu.Root{"111111111111": {}}))
+	e.steps.Config.CentralizedRoot = true
+	if code, _, errOut := e.run(t, e.secret, "request", "--accounts", "111111111111", "--hours", "1", "--reason", "x (SEC-1)"); code != cli.ExitOK {
+		t.Fatal(errOut)
+	}
+	code, out, _ := e.run(t, e.secret, "status", e.newest(t))
+	if code != cli.ExitOK || !strings.Contains(out, "sign in as root on 111111111111: email aws+111111111111@example.com, root password absent, MFA devices 0 (the root user has no password") {
+		t.Errorf("%d %s", code, out)
 	}
 }

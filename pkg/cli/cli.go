@@ -210,7 +210,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		if err := c.Do(ctx, "GET", "requests/"+positional[0], nil, nil, nil, &rec); err != nil {
 			return r.fail(err)
 		}
-		r.show(rec, describe(rec))
+		r.show(rec, describe(rec)+signIn(rec))
 		return r.follow(ctx, positional[0])
 	case "subscribe":
 		body := map[string]string{"protocol": "email", "endpoint": email}
@@ -395,6 +395,23 @@ func (r runner) follow(ctx context.Context, id string) int {
 			return ExitTimedOut
 		}
 	}
+}
+
+// signIn is what signing in as each account's root user takes, one line each ("" when unknown).
+func signIn(rec map[string]any) string {
+	list, _ := rec["signIn"].([]any)
+	var b strings.Builder
+	for _, x := range list {
+		si, _ := x.(map[string]any)
+		fmt.Fprintf(&b, "\n  sign in as root on %v: email %v, root password %v, MFA devices %v", si["accountId"], si["email"], si["rootPassword"], si["mfaDevices"])
+		if si["prepared"] == true {
+			b.WriteString(", password recovery allowed for the window")
+		}
+		if d, ok := si["detail"].(string); ok && d != "" {
+			b.WriteString(" (" + d + ")")
+		}
+	}
+	return b.String()
 }
 
 // describe is one line about a request.
