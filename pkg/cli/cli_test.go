@@ -199,18 +199,7 @@ func TestPreflight(t *testing.T) {
 	org.AddAccount(orgemu.Account{ID: "111111111111", Tags: map[string]string{"owner": "a@example.com"}}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
 	org.AddAccount(orgemu.Account{ID: "222222222222", Parent: "ou-pref-guarded", Tags: map[string]string{"owner": "a@example.com"}}, orgemu.FullAWSAccessID)
 	org.AddAccount(orgemu.Account{ID: "333333333333"}, orgemu.FullAWSAccessID)
-	url := org.Start()
-	t.Cleanup(org.Close)
-	run := func(args ...string) (int, string, string) {
-		var out, errOut bytes.Buffer
-		code := cli.Run(context.Background(), args, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" },
-			AWS: func(context.Context, string, string) (aws.Config, error) {
-				cfg := testenv.AWSConfig()
-				cfg.BaseEndpoint = aws.String(url)
-				return cfg, nil
-			}})
-		return code, out.String(), errOut.String()
-	}
+	run := organizationCLI(t, org)
 	code, out, errOut := run("preflight", "--policy-id", orgemu.GuardrailID)
 	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)

@@ -249,21 +249,7 @@ var settings = []setting{
 		},
 		write: func(s Settings) string { return strconv.Itoa(s.MaxAccountsPerRequest) },
 	},
-	{
-		key: KeyAnyRoleSessionName, env: contract.EnvAnyRoleSessionName,
-		read: func(s *Settings, v any) error {
-			switch v {
-			case true, "true":
-				s.AnyRoleSessionName = true
-			case false, "false":
-				s.AnyRoleSessionName = false
-			default:
-				return fmt.Errorf("must be true or false, got %v", v)
-			}
-			return nil
-		},
-		write: func(s Settings) string { return strconv.FormatBool(s.AnyRoleSessionName) },
-	},
+	boolSetting(KeyAnyRoleSessionName, contract.EnvAnyRoleSessionName, "", func(s *Settings) *bool { return &s.AnyRoleSessionName }),
 	{
 		key: KeyGuardrailSHA256, env: contract.EnvGuardrailSHA256,
 		read: func(s *Settings, v any) error {
@@ -325,36 +311,8 @@ var settings = []setting{
 	},
 	intSetting(KeySCPsPerTargetQuota, contract.EnvSCPsPerTargetQuota, 2, 100, func(s *Settings) *int { return &s.SCPsPerTargetQuota }),
 	intSetting(KeySCPSizeQuota, contract.EnvSCPSizeQuota, 1000, 1_000_000, func(s *Settings) *int { return &s.SCPSizeQuota }),
-	{
-		key: KeyCentralizedRoot, env: contract.EnvCentralizedRoot,
-		read: func(s *Settings, v any) error {
-			switch v {
-			case true, "true":
-				s.CentralizedRoot = true
-			case false, "false":
-				s.CentralizedRoot = false
-			default:
-				return fmt.Errorf("must be true or false (is centralized root access enabled in the organization?), got %v", v)
-			}
-			return nil
-		},
-		write: func(s Settings) string { return strconv.FormatBool(s.CentralizedRoot) },
-	},
-	{
-		key: KeyPrepareRootSignIn, env: contract.EnvPrepareRootSignIn,
-		read: func(s *Settings, v any) error {
-			switch v {
-			case true, "true":
-				s.PrepareRootSignIn = true
-			case false, "false":
-				s.PrepareRootSignIn = false
-			default:
-				return fmt.Errorf("must be true or false (allow password recovery for the window where the root user has no password?), got %v", v)
-			}
-			return nil
-		},
-		write: func(s Settings) string { return strconv.FormatBool(s.PrepareRootSignIn) },
-	},
+	boolSetting(KeyCentralizedRoot, contract.EnvCentralizedRoot, "is centralized root access enabled in the organization?", func(s *Settings) *bool { return &s.CentralizedRoot }),
+	boolSetting(KeyPrepareRootSignIn, contract.EnvPrepareRootSignIn, "allow password recovery for the window where the root user has no password?", func(s *Settings) *bool { return &s.PrepareRootSignIn }),
 	{
 		key: KeyApproval, env: contract.EnvApproval,
 		read: func(s *Settings, v any) error {
@@ -487,6 +445,28 @@ func (s Settings) IntegrationsIn(account string) []string {
 }
 
 // intSetting is a whole-number setting from lo to hi, kept in the field field points to.
+// boolSetting is a true/false key; hint, if any, says what it asks.
+func boolSetting(key, env, hint string, field func(*Settings) *bool) setting {
+	return setting{
+		key: key, env: env,
+		read: func(s *Settings, v any) error {
+			switch v {
+			case true, "true":
+				*field(s) = true
+			case false, "false":
+				*field(s) = false
+			default:
+				if hint != "" {
+					return fmt.Errorf("must be true or false (%s), got %v", hint, v)
+				}
+				return fmt.Errorf("must be true or false, got %v", v)
+			}
+			return nil
+		},
+		write: func(s Settings) string { return strconv.FormatBool(*field(&s)) },
+	}
+}
+
 func intSetting(key, env string, lo, hi int, field func(*Settings) *int) setting {
 	return setting{
 		key: key, env: env,
