@@ -158,7 +158,8 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 	if errors.As(err, &probs) {
 		return invalid(*probs)
 	}
-	rec, found, err := h.windows.Admit(ctx, id, req, contract.Origin{Channel: contract.ChannelAPI, Caller: c.caller}, nil, window.ActorAPI)
+	executionARN := strings.Replace(h.stateMachine, ":stateMachine:", ":execution:", 1) + ":" + id
+	rec, found, err := h.windows.Admit(ctx, id, executionARN, req, contract.Origin{Channel: contract.ChannelAPI, Caller: c.caller}, nil, window.ActorAPI)
 	if err != nil {
 		return h.internal(ctx, c, "admit", err)
 	}

@@ -73,6 +73,7 @@ type requestItem struct {
 	DeniedAt         string            `dynamodbav:"deniedAt,omitempty"`
 	Decision         string            `dynamodbav:"decision,omitempty"`
 	SignIn           []contract.SignIn `dynamodbav:"signIn,omitempty"`
+	ExecutionARN     string            `dynamodbav:"executionArn,omitempty"`
 	Origin           contract.Origin   `dynamodbav:"origin"`
 	Problems         []string          `dynamodbav:"problems,omitempty"`
 	LastError        string            `dynamodbav:"lastError,omitempty"`
@@ -114,6 +115,7 @@ func encodeRecord(r Record) map[string]types.AttributeValue {
 		CreatedAt: r.CreatedAt.UTC().Format(sortableTime), UpdatedAt: timeText(r.CreatedAt),
 		StartAt: timeText(r.StartAt), Origin: r.Origin, Problems: r.Problems, ConfirmBy: timeText(r.ConfirmBy), Strategy: r.Strategy,
 		ApproveBy: timeText(r.ApproveBy), Task: r.Task, WhyNotAssumeRoot: r.WhyNotAssumeRoot, SignIn: r.SignIn,
+		ExecutionARN: r.ExecutionARN,
 	}
 	for _, h := range r.History {
 		it.History = append(it.History, transitionItem{Status: h.Status, At: timeText(h.At), Actor: h.Actor, Note: h.Note})
@@ -162,7 +164,7 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
 		RequestID: it.RequestID, Requester: it.Requester, Reason: it.Reason, AccountIDs: it.AccountIDs,
 		Hours: it.Hours, Status: it.Status, Origin: it.Origin, Problems: it.Problems, LastError: it.LastError,
 		Notified: it.Notified, ConfirmedBy: it.ConfirmedBy, WindowPolicyID: it.WindowPolicyID, Strategy: it.Strategy,
-		Task: it.Task, WhyNotAssumeRoot: it.WhyNotAssumeRoot, ApprovalToken: it.ApprovalToken, SignIn: it.SignIn, ApprovedBy: it.ApprovedBy, DeniedBy: it.DeniedBy, Decision: it.Decision,
+		Task: it.Task, WhyNotAssumeRoot: it.WhyNotAssumeRoot, ApprovalToken: it.ApprovalToken, SignIn: it.SignIn, ExecutionARN: it.ExecutionARN, ApprovedBy: it.ApprovedBy, DeniedBy: it.DeniedBy, Decision: it.Decision,
 	}
 	bad := func(format string, args ...any) (Record, error) {
 		return Record{}, fmt.Errorf("ledger item %s is not a whole request: %s", keyOf(item), fmt.Sprintf(format, args...))

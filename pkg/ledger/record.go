@@ -99,6 +99,8 @@ type Record struct {
 	DeniedAt      time.Time `json:"deniedAt,omitzero"`
 	Decision      string    `json:"decision,omitempty"`
 	ApprovalToken string    `json:"-"`
+	// ExecutionARN is the request's Step Functions execution (notifications link to it).
+	ExecutionARN string `json:"executionArn,omitempty"`
 	// SignIn says, per account, what signing in as its root user takes (centralized root access
 	// configured), and whether rootwindow allowed password recovery for the window.
 	SignIn []contract.SignIn `json:"signIn,omitempty"`

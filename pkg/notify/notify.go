@@ -135,6 +135,8 @@ type Detail struct {
 	// SignIn says, per account, what signing in as its root user takes (centralized root access).
 	SignIn  []contract.SignIn `json:"signIn,omitempty"`
 	History []Step            `json:"history"`
+	// Links are where a person follows the request.
+	Links *Links `json:"links,omitempty"`
 	// Early is set on Closed: whether the window was ended before restoreAt.
 	Early *bool `json:"early,omitempty"`
 }
@@ -156,7 +158,7 @@ func NewDetail(rec ledger.Record, k Kind) Detail {
 		ClosedAt: rec.ClosedAt, Problems: rec.Problems, LastError: rec.LastError, RestoreFailedAt: rec.RestoreFailedAt,
 		ConfirmBy: rec.ConfirmBy, ConfirmedBy: rec.ConfirmedBy, ConfirmedAt: rec.ConfirmedAt,
 		ApproveBy: rec.ApproveBy, ApprovedBy: rec.ApprovedBy, ApprovedAt: rec.ApprovedAt, DeniedBy: rec.DeniedBy, DeniedAt: rec.DeniedAt,
-		Decision: rec.Decision, SignIn: rec.SignIn,
+		Decision: rec.Decision, SignIn: rec.SignIn, Links: linksOf(rec),
 	}
 	for _, h := range rec.History {
 		d.History = append(d.History, Step{Status: string(h.Status), At: h.At, Actor: h.Actor, Note: h.Note})
@@ -166,6 +168,28 @@ func NewDetail(rec ledger.Record, k Kind) Detail {
 		d.Early = &early
 	}
 	return d
+}
+
+// Links are where a person follows a request.
+type Links struct {
+	// Execution is the request's execution in the Step Functions console.
+	Execution string `json:"execution"`
+}
+
+// linksOf builds the links from the record's execution ARN (arn:aws:states:<region>:...).
+func linksOf(rec ledger.Record) *Links {
+	parts := strings.SplitN(rec.ExecutionARN, ":", 5)
+	if len(parts) < 5 || parts[2] != "states" || parts[3] == "" {
+		return nil
+	}
+	host := "console.aws.amazon.com"
+	switch {
+	case strings.HasPrefix(parts[1], "aws-us-gov"):
+		host = "console.amazonaws-us-gov.com"
+	case strings.HasPrefix(parts[1], "aws-cn"):
+		host = "console.amazonaws.cn"
+	}
+	return &Links{Execution: fmt.Sprintf("https://%s.%s/states/home?region=%s#/v2/executions/details/%s", parts[3], host, parts[3], rec.ExecutionARN)}
 }
 
 // EventsAPI is the EventBridge call the publisher makes.
@@ -391,6 +415,9 @@ func Message(d Detail, k Kind) (subject, body string) {
 	}
 	if k == RestoreFailed {
 		b.WriteString("\nThe guardrail may be missing from these accounts: attach it by hand now. Their leases are kept, so no other window can open on them meanwhile.\n")
+	}
+	if d.Links != nil {
+		line("Execution", "%s", d.Links.Execution)
 	}
 	fmt.Fprintf(&b, "\nNotification ID: %s\n", d.NotificationID)
 	return subject, b.String()

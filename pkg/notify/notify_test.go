@@ -27,7 +27,8 @@ var (
 		RequestID: "api-5f0c2b8e9d1a4c3b8e7f6a5b4c3d2e1f",
 		Requester: "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com",
 		Reason:    "Enable MFA delete on the audit bucket (SEC-1234)", AccountIDs: []string{"111111111111", "222222222222"},
-		Hours: 2, StartAt: t0, CreatedAt: t0,
+		Hours: 2, StartAt: t0, CreatedAt: t0, Task: "s3-mfa-delete",
+		ExecutionARN: "arn:aws:states:us-east-1:999999999999:execution:RootWindowWorkflowStateMachine:api-5f0c2b8e9d1a4c3b8e7f6a5b4c3d2e1f",
 		Origin: contract.Origin{Channel: "api", Caller: "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"},
 	}
 )
@@ -162,5 +163,28 @@ func TestSamplesAreWhatIsPublished(t *testing.T) {
 	}
 	if n := len(notify.Kinds); n != len(lifecycle()) {
 		t.Errorf("%d kinds but %d samples", n, len(lifecycle()))
+	}
+}
+
+// A notification links to the request's execution in the Step Functions console, in the
+// partition and region of its ARN.
+func TestLinks(t *testing.T) {
+	d := notify.NewDetail(request, notify.Scheduled)
+	want := "https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/" + request.ExecutionARN
+	if d.Links == nil || d.Links.Execution != want {
+		t.Errorf("links %+v", d.Links)
+	}
+	gov := request
+	gov.ExecutionARN = "arn:aws-us-gov:states:us-gov-west-1:999999999999:execution:sm:x"
+	if d := notify.NewDetail(gov, notify.Scheduled); d.Links == nil || !strings.HasPrefix(d.Links.Execution, "https://us-gov-west-1.console.amazonaws-us-gov.com/") {
+		t.Errorf("GovCloud links %+v", d.Links)
+	}
+	none := request
+	none.ExecutionARN = "not an arn"
+	if d := notify.NewDetail(none, notify.Scheduled); d.Links != nil {
+		t.Errorf("links from a bad ARN: %+v", d.Links)
+	}
+	if _, body := notify.Message(notify.NewDetail(request, notify.Opened), notify.Opened); !strings.Contains(body, "Execution:  "+want) || !strings.Contains(body, "Task:       s3-mfa-delete") {
+		t.Errorf("message:\n%s", body)
 	}
 }

@@ -17,10 +17,11 @@ import (
 // its accounts under request ID id as actor. It returns the SCHEDULED record; or the request's
 // record and every problem found, each of its kind (the record is REJECTED only when the
 // reservation lost a race and recorded that); or a named error when a check could not be made.
-func (s *Service) Admit(ctx context.Context, id string, req request.Request, origin contract.Origin, probs request.Problems, actor string) (ledger.Record, request.Problems, error) {
+func (s *Service) Admit(ctx context.Context, id, executionARN string, req request.Request, origin contract.Origin, probs request.Problems, actor string) (ledger.Record, request.Problems, error) {
 	rec := ledger.Record{
 		RequestID: id, Requester: req.Requester, Reason: req.Reason, AccountIDs: req.AccountIDs,
 		Hours: req.Hours, StartAt: req.StartAt, Origin: origin, Task: req.Task, WhyNotAssumeRoot: req.WhyNotAssumeRoot,
+		ExecutionARN: executionARN,
 	}
 	if origin.Channel == contract.ChannelEventBridge && s.Config.EventConfirmMinutes > 0 {
 		// An integration asserted the requester: the requester confirms before anything is lifted.

@@ -61,7 +61,7 @@ func (s *Steps) Validate(ctx context.Context, in contract.ValidateInput) (contra
 			return contract.Window{RequestID: id, DuplicateOf: holder}, nil
 		}
 	}
-	rec, probs, err := s.Admit(ctx, id, req, origin, probs, window.ActorValidate)
+	rec, probs, err := s.Admit(ctx, id, in.ExecutionARN, req, origin, probs, window.ActorValidate)
 	if err != nil {
 		return contract.Window{}, err
 	}
