@@ -29,7 +29,7 @@ var (
 		Reason:    "Enable MFA delete on the audit bucket (SEC-1234)", AccountIDs: []string{"111111111111", "222222222222"},
 		Hours: 2, StartAt: t0, CreatedAt: t0, Task: "s3-mfa-delete",
 		ExecutionARN: "arn:aws:states:us-east-1:999999999999:execution:RootWindowWorkflowStateMachine:api-5f0c2b8e9d1a4c3b8e7f6a5b4c3d2e1f",
-		Origin: contract.Origin{Channel: "api", Caller: "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"},
+		Origin:       contract.Origin{Channel: "api", Caller: "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"},
 	}
 )
 
