@@ -151,8 +151,18 @@ func TestStatusShowsRootSignIn(t *testing.T) {
 	if code, _, errOut := e.run(t, e.secret, "request", "--accounts", "111111111111", "--hours", "1", "--reason", "x (SEC-1)"); code != cli.ExitOK {
 		t.Fatal(errOut)
 	}
-	code, out, _ := e.run(t, e.secret, "status", e.newest(t))
+	id := e.newest(t)
+	code, out, _ := e.run(t, e.secret, "status", id)
 	if code != cli.ExitOK || !strings.Contains(out, "sign in as root on 111111111111: email aws+111111111111@example.com, root password absent, MFA devices 0 (the root user has no password") {
+		t.Errorf("%d %s", code, out)
+	}
+	// Prepared when configured: password recovery allowed at the lift, and said.
+	e.steps.Config.PrepareRootSignIn = true
+	if _, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: id}); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = e.run(t, e.secret, "status", id)
+	if code != cli.ExitOK || !strings.Contains(out, "OPEN") || !strings.Contains(out, "password recovery allowed for the window (once the window is over, delete the root password again: aws sts assume-root") {
 		t.Errorf("%d %s", code, out)
 	}
 }
