@@ -143,3 +143,17 @@ func globToPath(pattern string) string {
 	r := strings.NewReplacer(`\`, `\\`, `[`, `\[`, `]`, `\]`, "/", slash)
 	return r.Replace(pattern)
 }
+
+// SamePerson reports whether two principals share a name (an ARN, a user name, an Identity Center
+// session name; see Names), ignoring case: one person signed in twice is still one person.
+func (p Policy) SamePerson(a, b string) bool {
+	nb := p.Names(b)
+	for _, x := range p.Names(a) {
+		for _, y := range nb {
+			if strings.EqualFold(x, y) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -97,3 +97,25 @@ func TestAnyRoleSessionNameIsOptIn(t *testing.T) {
 		t.Error("AnyRoleSessionName does not let a role's session name stand for its owner")
 	}
 }
+
+// One person signed in under two permission sets, or as an IAM user and by user name, is one
+// person; two people are two.
+func TestSamePerson(t *testing.T) {
+	p := Policy{}
+	alice := "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/alice@example.com"
+	for _, tt := range []struct {
+		a, b string
+		want bool
+	}{
+		{alice, alice, true},
+		{alice, "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_ReadOnly_def/Alice@Example.com", true},
+		{alice, "alice@example.com", true},
+		{"arn:aws:iam::999999999999:user/bob", "bob", true},
+		{alice, "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/bob@example.com", false},
+		{"arn:aws:sts::999999999999:assumed-role/Deploy/alice@example.com", alice, false}, // any role's session name counts only with AnyRoleSessionName
+	} {
+		if got := p.SamePerson(tt.a, tt.b); got != tt.want {
+			t.Errorf("%s ~ %s: %v", tt.a, tt.b, got)
+		}
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"regexp"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -42,14 +41,12 @@ func newOrgFlags(name string, outputs string) (*flag.FlagSet, *orgFlags) {
 	return fs, o
 }
 
-var tagKeyPattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
-
 // check validates the shared flags; outputs is the allowed --output values, "|"-separated.
 func (o *orgFlags) check(outputs string) error {
 	switch {
 	case config.ValidPolicyID(o.policyID) != nil:
 		return fmt.Errorf("--policy-id must be the guardrail's policy ID (p-...), got %q", o.policyID)
-	case !tagKeyPattern.MatchString(o.ownerTag):
+	case !config.IsTagKey(o.ownerTag):
 		return fmt.Errorf("--owner-tag must be a tag key (1 to 128 letters, digits, spaces and _.:/=+-@), got %q", o.ownerTag)
 	case o.strategy != contract.StrategyDetach && o.strategy != contract.StrategyExempt && o.strategy != contract.StrategyAuto:
 		return fmt.Errorf("--strategy must be detach, exempt or auto, got %q", o.strategy)
@@ -128,11 +125,6 @@ func preflight(ctx context.Context, args []string, env Env) int {
 	}
 	return ExitOK
 }
-
-var (
-	ouPattern      = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
-	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
-)
 
 // rollout plans (guardrail.PlanRollout) the Organizations calls that make the selected accounts
 // eligible, prints them, and with --apply makes them (guardrail.ApplyRollout).
@@ -231,12 +223,12 @@ func checkSelection(sel guardrail.Selection) error {
 		return errors.New("choose the accounts with exactly one of --accounts ID,..., --ou ou-...,... or --all")
 	}
 	for _, a := range sel.Accounts {
-		if !accountPattern.MatchString(a) {
+		if !config.IsAccountID(a) {
 			return fmt.Errorf("--accounts: %q is not an account ID (12 digits)", a)
 		}
 	}
 	for _, ou := range sel.OUs {
-		if !ouPattern.MatchString(ou) {
+		if !config.IsOUID(ou) {
 			return fmt.Errorf("--ou: %q is not an OU ID (ou-xxxx-xxxxxxxx)", ou)
 		}
 	}

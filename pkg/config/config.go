@@ -30,6 +30,12 @@ func ValidPolicyID(id string) error {
 	return nil
 }
 
+// IsAccountID, IsOUID and IsTagKey check an account ID, an OU ID and a tag key as Organizations
+// spells them.
+func IsAccountID(s string) bool { return accountPattern.MatchString(s) }
+func IsOUID(s string) bool      { return ouIDPattern.MatchString(s) }
+func IsTagKey(s string) bool    { return tagKeyPattern.MatchString(s) }
+
 // Runtime is what every Lambda needs to know: the deployment's settings, and the names of the
 // resources the stack made.
 type Runtime struct {

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -95,7 +93,7 @@ func (s *Service) Decide(ctx context.Context, id, caller string, approve bool, w
 	switch {
 	case !az.IsAdmin(caller):
 		return rec, &NotRequesterError{Msg: fmt.Sprintf("%s is not an administrator: only principals matching adminPrincipals may approve or deny a request", caller)}
-	case samePerson(az.Names(caller), az.Names(rec.Requester)):
+	case az.SamePerson(caller, rec.Requester):
 		return rec, &NotRequesterError{Msg: fmt.Sprintf("request %s is yours: another administrator must approve or deny it", id)}
 	case rec.ApproveBy.IsZero():
 		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s does not wait for an approval", id)}
@@ -144,17 +142,6 @@ func (s *Service) sendDecision(ctx context.Context, rec ledger.Record) error {
 	return nil
 }
 
-// samePerson reports whether two principals share a name (an ARN, a user name, an Identity Center
-// session name): one person signed in twice is still one person.
-func samePerson(a, b []string) bool {
-	for _, x := range a {
-		if slices.ContainsFunc(b, func(y string) bool { return strings.EqualFold(x, y) }) {
-			return true
-		}
-	}
-	return false
-}
-
 // approvedAsDecided refuses a lift whose approval the record and the execution do not agree on:
 // a request that needs an approval is lifted only with one, by someone other than its requester,
 // named the same by both.
@@ -168,7 +155,7 @@ func (s *Service) approvedAsDecided(rec ledger.Record, d Decision) string {
 		return "it needs a second administrator's approval and the ledger records none"
 	case d.ApprovedBy != rec.ApprovedBy:
 		return fmt.Sprintf("the ledger says %q approved it, its execution %q", rec.ApprovedBy, d.ApprovedBy)
-	case samePerson(az.Names(rec.ApprovedBy), az.Names(rec.Requester)):
+	case az.SamePerson(rec.ApprovedBy, rec.Requester):
 		return "its approver is its requester"
 	}
 	return ""
