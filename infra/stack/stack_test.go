@@ -761,3 +761,25 @@ func TestAssumeRootOnlyForItsTaskPolicies(t *testing.T) {
 		}
 	}
 }
+
+// Only the api function may subscribe to the operators' topic (a requester's own, filtered
+// subscription), and only to that topic.
+func TestOnlyTheAPISubscribes(t *testing.T) {
+	var roles []string
+	for role, stmts := range roleStatementsOf(t, template) {
+		for _, st := range stmts {
+			for _, action := range asList(st["Action"]) {
+				if action == "sns:Subscribe" {
+					res, _ := json.Marshal(st["Resource"])
+					if !strings.Contains(string(res), "NotificationsTopic") || strings.Contains(string(res), "*") {
+						t.Errorf("%s subscribes to %s", role, res)
+					}
+					roles = append(roles, role)
+				}
+			}
+		}
+	}
+	if len(roles) != 1 || !strings.HasPrefix(roles[0], "FunctionsApi") {
+		t.Errorf("sns:Subscribe granted to %v", roles)
+	}
+}

@@ -2,8 +2,10 @@ package notify_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
@@ -186,5 +189,27 @@ func TestLinks(t *testing.T) {
 	}
 	if _, body := notify.Message(notify.NewDetail(request, notify.Opened), notify.Opened); !strings.Contains(body, "Execution:  "+want) || !strings.Contains(body, "Task:       s3-mfa-delete") {
 		t.Errorf("message:\n%s", body)
+	}
+}
+
+// A drift of thousands of accounts lists the first MaxDriftListed and counts the rest, in the
+// event and in the message, so neither comes near its 256 KB limit.
+func TestDriftNotificationIsBounded(t *testing.T) {
+	emu := awsemu.New()
+	p := testenv.Notifier(t, emu, func() time.Time { return t0 })
+	ids := make([]string, 3000)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("5%011d", i)
+	}
+	if err := p.PublishDrift(context.Background(), notify.Drift{NotificationID: "drift/x", PolicyID: "p-rootguard01", AccountIDs: ids, DetectedAt: t0}); err != nil {
+		t.Fatal(err)
+	}
+	var d notify.Drift
+	ev, msg := emu.Events()[0], emu.Messages()[0]
+	if err := json.Unmarshal(ev.Detail, &d); err != nil || len(d.AccountIDs) != notify.MaxDriftListed || d.More != 3000-notify.MaxDriftListed {
+		t.Errorf("event: %d listed, %d more, %v", len(d.AccountIDs), d.More, err)
+	}
+	if !strings.Contains(msg.Body, "and 2000 more") || len(ev.Detail) > 64<<10 || len(msg.Body) > 64<<10 {
+		t.Errorf("sizes: event %d, message %d bytes", len(ev.Detail), len(msg.Body))
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
+	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
@@ -70,6 +71,9 @@ func TestApprovalByASecondAdministrator(t *testing.T) {
 		t.Fatalf("window %+v", w)
 	}
 	rec := e.assertStatus(t, "req-1", ledger.Scheduled)
+	if !strings.HasSuffix(rec.ExecutionARN, ":execution:"+strings.Split(testenv.StateMachineARN, ":stateMachine:")[1]+":req-1") {
+		t.Errorf("execution ARN %q", rec.ExecutionARN)
+	}
 	if !rec.ApproveBy.Equal(t0.Add(time.Hour)) || rec.ApprovalToken != token || e.notified("Approval Requested") != 1 {
 		t.Fatalf("record %+v, %d approval requests", rec, e.notified("Approval Requested"))
 	}
