@@ -4,21 +4,25 @@
 //   config: {
 //     definition:   the ASL definition (object),
 //     input:        the execution input,
-//     executionName, executionArn (the context's Execution.Id), lambdaEndpoint (http://127.0.0.1:port: POST /invoke/<resource ARN>; POST /clock
-//       starts the virtual clock shared with the Lambda handlers and answers its parameters; /task/wait, /task/outcome and /task/timeout
-//       for a .waitForTaskToken state's token),
+//     executionName, executionArn (the context's Execution.Id),
+//     lambdaEndpoint: http://127.0.0.1:port, the harness (internal/harness/runner.go),
+//     session:      this execution's session there (the X-Session header of every request),
+//     nowMs:        the virtual time the execution starts at (Unix milliseconds),
 //     taskToken:    the context's Task.Token,
-//     retryIntervalMs: delay of every retry (real milliseconds),
 //     abortAt:      optional state name: stop the execution when it enters that state, as a person
 //                   stopping it in the console would (the result's status is then ABORTED)
 //   }
 // Prints one JSON line per execution event, then {"type":"Result", ...} last.
 //
-// Time compression: Step Functions' Wait states compare their timestamp with the wall clock.
-// Here Date.now() is a virtual clock that runs `factor` times faster than the wall clock (the same
-// formula the Lambda handlers use), and the sleep of a Wait state is divided by `factor`. The
-// TimestampPath is read from the state's input exactly as in AWS.
+// Time is virtual and discrete, kept by the harness (internal/simtime): Date is the harness's
+// clock, and every timer the library sets (a Wait state, a retry's back-off, a task's or the
+// execution's timeout) is a timer on it. This process tells the harness when it has nothing left
+// to do but wait (/idle: the calls it made, the answers it saw, its timers); the harness fires
+// its timers in order with everyone else's (GET /fires) only when every actor waits. Its calls
+// (/invoke, /task/*) are the harness's work while they run. So the timeline is the same however
+// slow the machine: see runner.go for the protocol.
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 
 // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22+); Node 20 lacks it.
 if (typeof Promise.withResolvers !== 'function') {
@@ -30,52 +34,132 @@ if (typeof Promise.withResolvers !== 'function') {
 }
 
 const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-const { StateMachine, ExecutionAbortedError } = await import('aws-local-stepfunctions');
-const realNow = Date.now.bind(Date);
-let clock = null; // set just before the execution starts
-Date.now = () => (clock ? clock.baseMs + (realNow() - clock.realStartMs) * clock.factor : realNow());
 
-// Scale the one timer a Wait state starts, and no other (task timeouts keep real time).
-const realSetTimeout = globalThis.setTimeout;
-let scaleNextTimer = false;
-globalThis.setTimeout = (fn, ms, ...args) => {
-  if (scaleNextTimer) {
-    scaleNextTimer = false;
-    ms = Math.max(0, ms) / clock.factor;
+// The virtual clock: moved only by the harness's answers.
+let nowMs = cfg.nowMs;
+const RealDate = Date;
+class VirtualDate extends RealDate {
+  constructor(...args) {
+    if (args.length === 0) super(nowMs); else super(...args);
   }
-  return realSetTimeout(fn, ms, ...args);
+  static now() { return nowMs; }
+}
+globalThis.Date = VirtualDate;
+
+// Full-jitter retries draw from Math.random: a seeded generator (mulberry32) makes them the same
+// on every run.
+let seed = 0x9e3779b9;
+Math.random = () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
-const waitStates = Object.entries(cfg.definition.States)
-  .filter(([, s]) => s.Type === 'Wait').map(([name]) => name);
-const waitTimeOverrides = new Proxy({}, {
-  // Read by the library just before it starts a Wait state's timer: flag that timer for scaling
-  // and let the state compute its own duration.
-  get(_, name) {
-    if (waitStates.includes(name)) {
-      scaleNextTimer = true;
-      queueMicrotask(() => { scaleNextTimer = false; });
-    }
-    return undefined;
-  },
+
+// Talking to the harness. `sent` counts calls made, `seen` answers and timer fires received; an
+// idle report is honoured only when both match the harness's counts.
+const agent = new http.Agent({ keepAlive: true });
+const base = new URL(cfg.lambdaEndpoint);
+let sent = 0;
+let seen = 0;
+const writing = new Set(); // requests not yet handed to the OS: exit waits for them
+const request = (method, path, body) => new Promise((resolve, reject) => {
+  const data = body === undefined ? '' : JSON.stringify(body);
+  const req = http.request({
+    host: base.hostname, port: base.port, method, path, agent,
+    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), 'x-session': cfg.session },
+  }, (res) => {
+    const chunks = [];
+    res.on('data', (c) => chunks.push(c));
+    res.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      resolve({ status: res.statusCode, headers: res.headers, text });
+    });
+    res.on('error', reject);
+  });
+  req.on('error', reject);
+  const written = new Promise((done) => { req.on('finish', done); req.on('error', done); req.on('close', done); });
+  writing.add(written);
+  written.then(() => writing.delete(written));
+  req.end(data);
 });
+const setNow = (headers) => {
+  const v = Number(headers['x-virtual-now']);
+  if (Number.isFinite(v)) nowMs = v;
+};
+// call is one counted call: its answer is a delivery.
+const call = async (path, body) => {
+  sent++;
+  const res = await request('POST', path, body ?? {});
+  seen++;
+  setNow(res.headers);
+  settleSoon();
+  return res;
+};
+
+// Timers live here; the harness learns them with each idle report.
+const timers = new Map(); // id → { at, fn, args }
+let nextTimer = 0;
+globalThis.setTimeout = (fn, ms, ...args) => {
+  const id = ++nextTimer;
+  timers.set(id, { at: nowMs + Math.max(0, Number(ms) || 0), fn, args });
+  settleSoon();
+  return id;
+};
+globalThis.clearTimeout = (id) => { timers.delete(id); };
+
+let settling = false;
+let finished = false;
+function settleSoon() {
+  if (settling || finished) return;
+  settling = true;
+  // Once every promise chain this turn started has run: what remains is waiting.
+  setImmediate(() => {
+    settling = false;
+    if (finished) return;
+    const report = { sent, seen, timers: [...timers].map(([id, t]) => ({ id, at: t.at })) };
+    request('POST', '/idle', report).catch(() => {});
+  });
+}
+
+// The long poll on which the harness hands over the timers that fired, in order.
+(async function fires() {
+  while (!finished) {
+    let res;
+    try {
+      res = await request('GET', '/fires');
+    } catch {
+      return;
+    }
+    const { fired = [] } = JSON.parse(res.text || '{}');
+    seen += fired.length;
+    setNow(res.headers);
+    for (const id of fired) {
+      const t = timers.get(id);
+      if (!t) continue; // cleared since
+      timers.delete(id);
+      t.fn(...t.args);
+    }
+    settleSoon();
+  }
+})();
+
+const { StateMachine, ExecutionAbortedError } = await import('aws-local-stepfunctions');
 
 // Every Task invokes the real handler through the harness, with Lambda's Invoke semantics: a
 // function error comes back as {errorType, errorMessage}, which Step Functions reports as
 // Error = errorType and Cause = the JSON error object.
 const taskResourceLocalHandlers = {};
-const retryIntervalOverrides = {};
 const invoke = async (functionArn, payload) => {
-  const res = await fetch(`${cfg.lambdaEndpoint}/invoke/${encodeURIComponent(functionArn)}`, {
-    method: 'POST', body: JSON.stringify(payload), headers: { 'content-type': 'application/json' },
-  });
-  const body = await res.json();
-  if (res.headers.get('x-amz-function-error')) {
-    const err = new Error(JSON.stringify(body));
+  const res = await call(`/invoke/${encodeURIComponent(functionArn)}`, payload);
+  const body = JSON.parse(res.text);
+  if (res.headers['x-amz-function-error']) {
+    const err = new Error(res.text);
     err.name = body.errorType;
     throw err;
   }
-  if (!res.ok) {
-    const err = new Error(JSON.stringify(body));
+  if (res.status !== 200) {
+    const err = new Error(res.text);
     err.name = 'Lambda.ServiceException';
     throw err;
   }
@@ -85,48 +169,50 @@ const invoke = async (functionArn, payload) => {
 // A .waitForTaskToken Lambda integration (aws-local-stepfunctions has none): invoke the function
 // with its Payload, which carries $$.Task.Token, ignore its answer, and wait for SendTaskSuccess
 // or SendTaskFailure with that token (the harness's emulator receives them); past TimeoutSeconds,
-// on the virtual clock, fail with States.Timeout as Step Functions does.
-const task = (path) => fetch(`${cfg.lambdaEndpoint}/task/${path}?token=${encodeURIComponent(cfg.taskToken)}`,
-  { method: path === 'outcome' ? 'GET' : 'POST' }).then((r) => r.json());
-const waitForTaskToken = (state) => async (input) => {
+// in virtual time, fail with States.Timeout as Step Functions does.
+const task = async (path) => JSON.parse((await call(`/task/${path}?token=${encodeURIComponent(cfg.taskToken)}`)).text);
+const waitForTaskToken = (timeoutSeconds) => async (input) => {
   await task('wait');
   await invoke(input.FunctionName, input.Payload);
-  const deadline = state.TimeoutSeconds ? Date.now() + state.TimeoutSeconds * 1000 : Infinity;
-  for (;;) {
-    const o = await task('outcome');
-    if (o.status === 'SUCCEEDED') return o.output;
-    if (o.status === 'FAILED') {
-      const err = new Error(o.cause ?? '');
-      err.name = o.error;
-      throw err;
-    }
-    if (Date.now() >= deadline) {
-      await task('timeout');
-      const err = new Error('');
-      err.name = 'States.Timeout';
-      throw err;
-    }
-    await new Promise((resolve) => realSetTimeout(resolve, 5));
+  let timer;
+  const deadline = timeoutSeconds
+    ? new Promise((resolve) => { timer = setTimeout(() => resolve({ status: 'TIMEOUT' }), timeoutSeconds * 1000); })
+    : new Promise(() => {});
+  const o = await Promise.race([task('await'), deadline]);
+  clearTimeout(timer);
+  if (o.status === 'SUCCEEDED') return o.output;
+  if (o.status === 'FAILED') {
+    const err = new Error(o.cause ?? '');
+    err.name = o.error;
+    throw err;
   }
+  await task('timeout');
+  const err = new Error('');
+  err.name = 'States.Timeout';
+  throw err;
 };
 
-for (const [name, state] of Object.entries(cfg.definition.States)) {
+// A Task with no TimeoutSeconds has none in Step Functions (its documented default, 99999999 s);
+// the library's own default is 60 s. The task token's TimeoutSeconds is the wait above's.
+const AWS_DEFAULT_TIMEOUT = 99999999;
+const definition = structuredClone(cfg.definition);
+for (const [name, state] of Object.entries(definition.States)) {
   if (state.Type !== 'Task') continue;
-  retryIntervalOverrides[name] = cfg.retryIntervalMs;
-  taskResourceLocalHandlers[name] = state.Resource.endsWith('.waitForTaskToken')
-    ? waitForTaskToken(state)
-    : (input) => invoke(state.Resource, input);
+  if (state.Resource.endsWith('.waitForTaskToken')) {
+    taskResourceLocalHandlers[name] = waitForTaskToken(state.TimeoutSeconds);
+    state.TimeoutSeconds = AWS_DEFAULT_TIMEOUT;
+  } else {
+    taskResourceLocalHandlers[name] = (input) => invoke(state.Resource, input);
+    state.TimeoutSeconds ??= AWS_DEFAULT_TIMEOUT;
+  }
 }
 
-const sm = new StateMachine(cfg.definition, { validationOptions: { checkArn: false } });
-// Everything is ready: the harness's clock, frozen while node started, runs from here.
-clock = await (await fetch(`${cfg.lambdaEndpoint}/clock`, { method: 'POST' })).json();
+const sm = new StateMachine(definition, { validationOptions: { checkArn: false } });
 const execution = sm.run(cfg.input, {
-  overrides: { taskResourceLocalHandlers, waitTimeOverrides, retryIntervalOverrides },
-  // The execution started the moment the clock resumed: the harness recorded its StartExecution
-  // event (CloudTrail) at that instant.
-  context: { Task: { Token: cfg.taskToken }, Execution: { Name: cfg.executionName, Id: cfg.executionArn || `arn:aws:states:local:000000000000:execution:rootwindow:${cfg.executionName}`, StartTime: new Date(clock.baseMs).toISOString() } },
+  overrides: { taskResourceLocalHandlers },
+  context: { Task: { Token: cfg.taskToken }, Execution: { Name: cfg.executionName, Id: cfg.executionArn || `arn:aws:states:local:000000000000:execution:rootwindow:${cfg.executionName}`, StartTime: new Date(cfg.nowMs).toISOString() } },
 });
+settleSoon();
 
 const print = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const events = (async () => {
@@ -153,4 +239,10 @@ try {
   }
 }
 await events;
+finished = true;
+// A call made as the execution stopped (a task entered as it was aborted) still reaches the
+// harness, as a Lambda invoked goes on: the harness waits for `sent` calls before it lets go.
+await Promise.all([...writing]);
+result.sent = sent;
 print(result);
+process.exit(0);

@@ -52,10 +52,18 @@ type Server struct {
 	trailDelay int
 	taskTokens *tasks
 	subs       []Subscription
+	now        func() time.Time
 }
 
 // New returns a stopped emulator.
-func New() *Server { return &Server{failures: map[string]int{}} }
+func New() *Server { return &Server{failures: map[string]int{}, now: time.Now} }
+
+// SetClock sets the clock that stamps executions started here (a harness's virtual clock).
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
 
 // Start serves on a loopback port and returns the endpoint URL.
 func (s *Server) Start() string {
@@ -241,14 +249,15 @@ func (s *Server) startExecution(w http.ResponseWriter, body []byte, by Identity)
 	if started == nil { // Step Functions starts a name once; a repeat with the same input is a no-op
 		e := Execution{StateMachineARN: in.StateMachineArn, Name: in.Name, ARN: arn, Input: json.RawMessage(in.Input), Status: "RUNNING"}
 		s.executions = append(s.executions, e)
-		s.record(arn, by, time.Now())
+		s.record(arn, by, s.now())
 		if s.onStart != nil {
 			go s.onStart(e)
 		}
 	}
+	startDate := float64(s.now().Unix())
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	_ = json.NewEncoder(w).Encode(map[string]any{"executionArn": arn, "startDate": float64(time.Now().Unix())})
+	_ = json.NewEncoder(w).Encode(map[string]any{"executionArn": arn, "startDate": startDate})
 }
 
 // Ran records an execution run elsewhere (by the local state machine runner) under its status,
@@ -285,7 +294,7 @@ func (s *Server) describeExecution(w http.ResponseWriter, body []byte) {
 			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 			_ = json.NewEncoder(w).Encode(map[string]any{
 				"executionArn": e.ARN, "stateMachineArn": e.StateMachineARN, "name": e.Name,
-				"status": e.Status, "startDate": float64(time.Now().Unix()), "input": string(e.Input),
+				"status": e.Status, "startDate": float64(s.now().Unix()), "input": string(e.Input),
 			})
 			return
 		}

@@ -23,8 +23,29 @@ type TaskOutcome struct {
 const OpSendTask = "SendTask"
 
 type tasks struct {
-	mu sync.Mutex
-	by map[string]*TaskOutcome
+	mu      sync.Mutex
+	by      map[string]*TaskOutcome
+	decided func(token string)
+}
+
+// OnTaskDecided calls fn with a token each time the task waiting on it ends (SendTaskSuccess,
+// SendTaskFailure, TimeOutTask), once its outcome can be read: the local runner's wait resumes
+// at that moment.
+func (s *Server) OnTaskDecided(fn func(token string)) {
+	t := s.tasks()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.decided = fn
+}
+
+// ended tells the watcher that token's task ended; it runs with t.mu released.
+func (t *tasks) ended(token string) {
+	t.mu.Lock()
+	fn := t.decided
+	t.mu.Unlock()
+	if fn != nil {
+		fn(token)
+	}
 }
 
 func (s *Server) tasks() *tasks {
@@ -60,9 +81,14 @@ func (s *Server) Task(token string) (TaskOutcome, bool) {
 func (s *Server) TimeOutTask(token string) {
 	t := s.tasks()
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	if o, ok := t.by[token]; ok && o.Status == "WAITING" {
+	o, ok := t.by[token]
+	waiting := ok && o.Status == "WAITING"
+	if waiting {
 		o.Status = "TIMED_OUT"
+	}
+	t.mu.Unlock()
+	if waiting {
+		t.ended(token)
 	}
 }
 
@@ -87,13 +113,14 @@ func (s *Server) sendTask(w http.ResponseWriter, body []byte, success bool) {
 	}
 	t := s.tasks()
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	o, ok := t.by[in.TaskToken]
 	switch {
 	case !ok:
+		t.mu.Unlock()
 		jsonError(w, "1.0", http.StatusBadRequest, "TaskDoesNotExist", "Task Does Not Exist")
 		return
 	case o.Status != "WAITING":
+		t.mu.Unlock()
 		jsonError(w, "1.0", http.StatusBadRequest, "TaskTimedOut", "Task Timed Out")
 		return
 	case success:
@@ -101,6 +128,8 @@ func (s *Server) sendTask(w http.ResponseWriter, body []byte, success bool) {
 	default:
 		o.Status, o.Error, o.Cause = "FAILED", in.Error, in.Cause
 	}
+	t.mu.Unlock()
+	t.ended(in.TaskToken)
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	_, _ = w.Write([]byte("{}"))
 }

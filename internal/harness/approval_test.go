@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/rootwindow/rootwindow/internal/harness"
 	"github.com/rootwindow/rootwindow/pkg/config"
@@ -42,16 +41,19 @@ func decide(t *testing.T, verb, id, caller string) int {
 func TestASecondAdministratorApprovesThroughTheAPI(t *testing.T) {
 	s := begin(t)
 	requireApproval(t, s)
+	// The test holds the clock: the execution stands waiting on its token however long the
+	// machine takes to decide.
+	hold := h.Clock.Go("test")
+	defer hold.Done()
 	done := make(chan harness.Result)
 	go func() { done <- s.run("approve-1", request([]string{"111111111111"}, 1, nil)) }()
 	// Once the execution waits on its token: the requester cannot approve, bob can.
-	var self, other int
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if rec, err := h.Ledger().Get(s.ctx, "approve-1"); err == nil && rec.ApprovalToken != "" {
-			self, other = decide(t, "approve", "approve-1", harness.Requester), decide(t, "approve", "approve-1", approver)
-			break
-		}
-	}
+	until(t, "the execution waits for its approval", func() bool {
+		rec, err := h.Ledger().Get(s.ctx, "approve-1")
+		return err == nil && rec.ApprovalToken != ""
+	})
+	self, other := decide(t, "approve", "approve-1", harness.Requester), decide(t, "approve", "approve-1", approver)
+	hold.Done()
 	res := <-done
 	if self != 403 || other != 200 {
 		t.Fatalf("the requester approving: %d, bob approving: %d", self, other)

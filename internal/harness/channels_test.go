@@ -106,6 +106,10 @@ func TestEndEarlyThroughTheAPIDuringTheWindow(t *testing.T) {
 		t.Fatalf("%d %v", status, body)
 	}
 	id := body["requestId"].(string)
+	// The test holds the clock: the execution runs up to its Hold window and stands there, for
+	// the test to end the window during it, however long the machine takes to get there.
+	hold := h.Clock.Go("test")
+	defer hold.Done()
 	done := make(chan harness.Result)
 	go func() {
 		res, err := h.RunStarted(s.ctx, id)
@@ -114,18 +118,10 @@ func TestEndEarlyThroughTheAPIDuringTheWindow(t *testing.T) {
 		}
 		done <- res
 	}()
-	// Wait until the window is open, then end it.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	until(t, "the window is open", func() bool {
 		rec, err := h.Ledger().Get(s.ctx, id)
-		if err == nil && rec.Status == ledger.Open {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the window never opened: %+v %v", rec, err)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		return err == nil && rec.Status == ledger.Open
+	})
 	end := apiSample(t, "api-end-request.json")
 	end.Path, end.PathParameters = "/requests/"+id+"/end", map[string]string{"id": id}
 	status, rec := apiCall(t, end)
@@ -136,6 +132,7 @@ func TestEndEarlyThroughTheAPIDuringTheWindow(t *testing.T) {
 	if err != nil || len(missing) > 0 {
 		t.Errorf("right after the end, guardrail missing from %v (%v)", missing, err)
 	}
+	hold.Done()
 	res := <-done
 	if res.Status != "SUCCEEDED" || res.Entered()[len(res.Entered())-1] != stack.StateClosed {
 		t.Fatalf("execution %s %s, states %v", res.Status, res.Cause, res.Entered())
@@ -152,6 +149,17 @@ func TestEndEarlyThroughTheAPIDuringTheWindow(t *testing.T) {
 		t.Errorf("%d attaches: the workflow's own restore must find nothing to do", n)
 	}
 	s.unchanged()
+}
+
+// until waits, on the wall clock, for cond: while a test holds the clock (an actor of its own),
+// virtual time stands still, so this asks only how long the machine takes to get there.
+func until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Minute); !cond(); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting until %s", what)
+		}
+	}
 }
 
 func TestEventBridgeChannel(t *testing.T) {

@@ -185,7 +185,7 @@ func (h *Harness) RunDemo(ctx context.Context, w io.Writer, d Demo) error {
 	} else {
 		fmt.Fprintf(w, "  organization  external endpoint; guardrail %s\n", h.PolicyID)
 	}
-	fmt.Fprintf(w, "  time          one hour passes in %v (factor %.0f); times are the handlers' clock, UTC\n", h.Clock.Real(time.Hour), h.Clock.Factor)
+	fmt.Fprintf(w, "  time          virtual: it stands still while anything works and jumps to the next timer when all wait; UTC\n")
 	fmt.Fprintf(w, "  request       %s: %s, %d hour(s), start %s\n", id, strings.Join(d.Accounts, " "), d.Hours, start)
 	fmt.Fprintf(w, "  strategy      %s\n", d.Strategy)
 	fmt.Fprintf(w, "  fault         %s: %s\n\n", d.Fault, Faults[d.Fault])

@@ -4,14 +4,17 @@
 // AWS SDK clients, pointed by AWS_ENDPOINT_URL_* at loopback emulators: the project's
 // Organizations emulator and dynalite, or endpoints the caller already runs.
 //
-// Waits are compressed: the handlers, the Organizations emulator and the state machine runner
-// share a virtual clock that runs Factor times faster than the wall clock, so handlers compute and
-// record real-looking timestamps while a four-hour window passes in seconds.
+// Time is virtual and discrete (internal/simtime): the handlers, the emulators and the state
+// machine runner share a clock that stands still while anything works and jumps from timer to
+// timer (a Wait state's end, a retry's back-off, a deadline) only when everything waits. So a
+// four-hour window passes as soon as the work around it is done, and every run gives the same
+// virtual timeline, on a busy machine as on an idle one.
 package harness
 
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -26,6 +29,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/cdktest"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/internal/simtime"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/api"
 	"github.com/rootwindow/rootwindow/pkg/config"
@@ -51,8 +55,8 @@ const (
 
 // Options configure a harness; zero values mean "start and seed our own".
 type Options struct {
-	// Factor compresses time: 3600 makes one hour pass in one second. Default 3600.
-	Factor float64
+	// Start is the virtual time the harness starts at; default the wall clock's, to the second.
+	Start time.Time
 	// Members are the emulated member accounts (default three), each with the guardrail attached
 	// directly beside FullAWSAccess and tagged owner=Owner.
 	Members []string
@@ -69,8 +73,6 @@ type Options struct {
 	// Backoff of the handlers' Organizations retries (default: 4 attempts from 10 ms up to 40 ms,
 	// so the pacer spaces calls at most 40 ms apart and a throttled call goes at most 12 times).
 	Backoff guardrail.Backoff
-	// RetryInterval is how long the state machine waits between retries of a task (default 10 ms).
-	RetryInterval time.Duration
 }
 
 // Harness is a running local rootwindow.
@@ -78,7 +80,7 @@ type Harness struct {
 	Org *orgemu.Server // nil when Options.OrganizationsEndpoint is set
 	// AWS serves EventBridge and SNS (the notifications) and Step Functions' StartExecution (the API).
 	AWS        *awsemu.Server
-	Clock      *Clock
+	Clock      *simtime.Clock
 	Definition []byte
 	PolicyID   string
 	// rule is the request rule's input transformer, and safety the status-change rule, as synthesized.
@@ -102,8 +104,8 @@ type Harness struct {
 // points the AWS SDK at the emulators through AWS_ENDPOINT_URL_* in this process's environment;
 // so one harness per process.
 func Start(ctx context.Context, opts Options) (h *Harness, err error) {
-	if opts.Factor <= 0 {
-		opts.Factor = 3600
+	if opts.Start.IsZero() {
+		opts.Start = time.Now().Truncate(time.Second)
 	}
 	if len(opts.Members) == 0 {
 		opts.Members = []string{"111111111111", "222222222222", "333333333333"}
@@ -114,10 +116,7 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 	if opts.Backoff.Attempts == 0 {
 		opts.Backoff = guardrail.Backoff{Attempts: 4, Base: 10 * time.Millisecond, Max: 40 * time.Millisecond}
 	}
-	if opts.RetryInterval == 0 {
-		opts.RetryInterval = 10 * time.Millisecond
-	}
-	h = &Harness{opts: opts, Clock: NewClock(opts.Factor), PolicyID: opts.GuardrailPolicyID}
+	h = &Harness{opts: opts, Clock: simtime.New(opts.Start), PolicyID: opts.GuardrailPolicyID}
 	started := h // h itself is nil when Start fails
 	defer func() {
 		if err != nil {
@@ -128,7 +127,7 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 	orgURL := opts.OrganizationsEndpoint
 	if orgURL == "" {
 		h.Org = orgemu.Standard(Management, Owner, opts.Members...)
-		h.Org.SetClock(h.Clock.Now)
+		h.Org.SetClock(h.Clock.Now, h.Clock.SleepFor)
 		orgURL = h.Org.Start()
 		h.stop = append(h.stop, h.Org.Close)
 		h.PolicyID = orgemu.GuardrailID
@@ -136,6 +135,7 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 		return nil, fmt.Errorf("with an external Organizations endpoint, give the guardrail policy ID: %w", err)
 	}
 	h.AWS = awsemu.New()
+	h.AWS.SetClock(h.Clock.Now)
 	// The handlers sign with this key; CloudTrail names its StartExecution calls as the api
 	// function's role, which the API door is known by.
 	h.AWS.Identify("AKIDLOCAL", awsemu.Identity{ARN: "arn:aws:sts::999999999999:assumed-role/rootwindow-FunctionsApiRole/api", IssuerARN: testenv.APIRoleARN})
@@ -257,9 +257,15 @@ func (h *Harness) build(ctx context.Context, overrides map[string]string) error 
 		env[k] = v
 	}
 	instance, err := lambdaenv.Load(ctx, lambdaenv.Options{
-		Getenv:    func(k string) string { return env[k] },
-		Clock:     h.Clock.Now,
-		Guardrail: guardrail.Options{Backoff: h.opts.Backoff},
+		Getenv: func(k string) string { return env[k] },
+		Clock:  h.Clock.Now, Sleep: h.Clock.Sleep,
+		// Each call carries its actor to the emulators, which play their latency as its sleep.
+		HTTPClient: &http.Client{Transport: h.Clock.Transport(nil)},
+		// One Organizations call at a time: calls cost no virtual time, so concurrency buys
+		// nothing here, and one worker is one actor whose order of calls, and so timeline, is the
+		// same on every run. pkg/guardrail's own tests run the product's concurrency. So does
+		// the jitter: a fixed draw.
+		Guardrail: guardrail.Options{Backoff: h.opts.Backoff, Concurrency: 1, Jitter: func() float64 { return 0.5 }},
 	})
 	if err != nil {
 		return err

@@ -23,8 +23,6 @@ import (
 // ledger and a clean fault list; the organization must be back as it was after every test.
 var h *harness.Harness
 
-const factor = 36000 // one hour of window passes in a tenth of a second
-
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if testing.Short() {
@@ -37,7 +35,7 @@ func TestMain(m *testing.M) {
 	for i := len(members); i < 50; i++ {
 		members = append(members, fmt.Sprintf("4000000000%02d", i))
 	}
-	h, err = harness.Start(context.Background(), harness.Options{Factor: factor, Members: members})
+	h, err = harness.Start(context.Background(), harness.Options{Members: members})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

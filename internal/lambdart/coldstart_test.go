@@ -131,7 +131,7 @@ func BenchmarkColdStart(b *testing.B) {
 		return inv.Response
 	}
 	run := func(fn string, payload any) []byte { return launch(fn, payload, cold) }
-	store := ledger.New(db, table, time.Now)
+	store := ledger.New(db, table, time.Now, nil)
 	i := 0
 	for b.Loop() {
 		i++

@@ -97,6 +97,7 @@ type Server struct {
 	tokens                float64
 	lastRefill            time.Time
 	now                   func() time.Time
+	delay                 func(r *http.Request, d time.Duration)
 	httpServer            *httptest.Server
 	pageSize              int
 }
@@ -115,6 +116,7 @@ func New(managementID string) *Server {
 		described:    map[string]string{},
 		policyTags:   map[string]map[string]string{},
 		now:          time.Now,
+		delay:        func(_ *http.Request, d time.Duration) { time.Sleep(d) },
 		maxPerTarget: MaxSCPs, maxSize: MaxSCPSize,
 	}
 	s.accounts[managementID] = &Account{ID: managementID, Name: "management", Email: "management@example.com", State: "ACTIVE", Parent: s.rootID}
@@ -133,11 +135,14 @@ func Standard(managementID, owner string, members ...string) *Server {
 	return s
 }
 
-// SetClock sets the clock that stamps calls and refills the rate limit (a harness's virtual clock).
-func (s *Server) SetClock(now func() time.Time) {
+// SetClock sets the clock that stamps calls and refills the rate limit, and what plays the
+// latency of a call (a harness's virtual clock: the calling actor's sleep). The default is the
+// wall clock.
+func (s *Server) SetClock(now func() time.Time, delay func(r *http.Request, d time.Duration)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.now = now
+	s.now, s.delay = now, delay
+	s.lastRefill = now()
 }
 
 // Reset forgets recorded calls and faults, and the rate limit and latency.
@@ -381,7 +386,7 @@ func (s *Server) SetLatency(d time.Duration) {
 func (s *Server) SetRateLimit(perSecond float64, burst int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rate, s.burst, s.tokens, s.lastRefill = perSecond, float64(burst), float64(burst), time.Now()
+	s.rate, s.burst, s.tokens, s.lastRefill = perSecond, float64(burst), float64(burst), s.now()
 }
 
 // Calls returns the calls answered so far.
@@ -518,10 +523,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	latency := s.latency
+	latency, delay := s.latency, s.delay
 	s.mu.Unlock()
 	if latency > 0 {
-		time.Sleep(latency)
+		delay(r, latency)
 	}
 
 	s.mu.Lock()
@@ -895,7 +900,7 @@ func (s *Server) throttle() *apiError {
 	if s.rate <= 0 {
 		return nil
 	}
-	now := time.Now() // the rate limit is in wall-clock time even when calls are stamped by another clock
+	now := s.now()
 	s.tokens += now.Sub(s.lastRefill).Seconds() * s.rate
 	if s.tokens > s.burst {
 		s.tokens = s.burst

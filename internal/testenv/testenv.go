@@ -169,7 +169,7 @@ func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db DB, table st
 		Tree: orgs,
 		Guardrail: guardrail.New(orgs, orgemu.GuardrailID,
 			guardrail.Options{Backoff: guardrail.Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}}),
-		Ledger: ledger.New(db, table, now),
+		Ledger: ledger.New(db, table, now, nil),
 		Notify: Notifier(t, emu, now),
 		Trail:  Trail(emu),
 		Tasks:  StepFunctions(emu),

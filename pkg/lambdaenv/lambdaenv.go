@@ -36,9 +36,14 @@ type Options struct {
 	Getenv func(string) string
 	// Env is the process environment, where Lambda puts the AWS region, credentials and (locally)
 	// the AWS_ENDPOINT_URL_* overrides; default os.Getenv.
-	Env       func(string) string
-	Clock     func() time.Time // default time.Now
-	Guardrail guardrail.Options
+	Env   func(string) string
+	Clock func() time.Time // default time.Now
+	// Sleep waits between retries (Organizations' and the ledger's); default the wall clock's.
+	// A local run passes its virtual clock's, with Clock.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// HTTPClient sends every AWS call; default the SDK's.
+	HTTPClient aws.HTTPClient
+	Guardrail  guardrail.Options
 }
 
 // Instance is what one Lambda instance builds once.
@@ -66,6 +71,15 @@ func Load(_ context.Context, o Options) (*Instance, error) {
 	if o.Clock == nil {
 		o.Clock = time.Now
 	}
+	if o.HTTPClient != nil {
+		awsCfg.HTTPClient = o.HTTPClient
+	}
+	if o.Guardrail.Sleep == nil {
+		o.Guardrail.Sleep = o.Sleep
+	}
+	if o.Guardrail.Clock == nil {
+		o.Guardrail.Clock = o.Clock
+	}
 	log := lambdacontext.NewLogger()
 	if o.Guardrail.Logger == nil {
 		o.Guardrail.Logger = log
@@ -79,7 +93,7 @@ func Load(_ context.Context, o Options) (*Instance, error) {
 		Guardrail: guardrail.New(orgs, cfg.GuardrailPolicyID, o.Guardrail),
 		Tree:      orgs,
 		Ledger: ledger.New(dynamodb.NewFromConfig(awsCfg, func(opt *dynamodb.Options) { opt.BaseEndpoint = in.endpoint("DynamoDB") }),
-			cfg.TableName, o.Clock),
+			cfg.TableName, o.Clock, o.Sleep),
 		Notify: notify.New(eventbridge.NewFromConfig(awsCfg, func(opt *eventbridge.Options) { opt.BaseEndpoint = in.endpoint("EventBridge") }), cfg.EventBus,
 			sns.NewFromConfig(awsCfg, func(opt *sns.Options) { opt.BaseEndpoint = in.endpoint("SNS") }), cfg.TopicARN, o.Clock),
 		Clock:   o.Clock,

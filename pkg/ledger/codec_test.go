@@ -109,13 +109,13 @@ func (unprocessed) BatchGetItem(_ context.Context, in *dynamodb.BatchGetItemInpu
 func TestLeasesHonourTheirContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := New(unprocessed{}, "ledger", time.Now).Leases(ctx, []string{"111111111111"})
+	_, err := New(unprocessed{}, "ledger", time.Now, nil).Leases(ctx, []string{"111111111111"})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("a cancelled read of unprocessed keys returned %v", err)
 	}
 	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	_, err = New(unprocessed{}, "ledger", time.Now).Leases(ctx, []string{"111111111111"})
+	_, err = New(unprocessed{}, "ledger", time.Now, nil).Leases(ctx, []string{"111111111111"})
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("a read past its deadline returned %v", err)
 	}

@@ -41,11 +41,16 @@ type Store struct {
 	db    DynamoDBAPI
 	table string
 	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
-// New returns the ledger kept in table.
-func New(db DynamoDBAPI, table string, now func() time.Time) *Store {
-	return &Store{db: db, table: table, now: now}
+// New returns the ledger kept in table, reading the time from now and waiting between its
+// bounded retries (unprocessed keys, a lock held) with sleep (nil: the wall clock's).
+func New(db DynamoDBAPI, table string, now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) *Store {
+	if sleep == nil {
+		sleep = wait
+	}
+	return &Store{db: db, table: table, now: now, sleep: sleep}
 }
 
 func requestKey(id string) map[string]types.AttributeValue {
@@ -183,7 +188,7 @@ func (s *Store) batchGet(ctx context.Context, what, prefix string, ids []string,
 		req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
 		for attempt := 0; len(req) > 0; attempt++ {
 			if attempt > 0 {
-				if err := wait(ctx, time.Duration(attempt*attempt)*20*time.Millisecond); err != nil {
+				if err := s.sleep(ctx, time.Duration(attempt*attempt)*20*time.Millisecond); err != nil {
 					return fmt.Errorf("read %s: %w", what, err)
 				}
 			}
@@ -864,7 +869,7 @@ func (s *Store) Lock(ctx context.Context, name, holder string, ttl, patience tim
 		if waited >= patience {
 			return nil, fmt.Errorf("lock %s (held by %s): %w", name, it.Holder, ErrLocked)
 		}
-		if err := wait(ctx, delay); err != nil {
+		if err := s.sleep(ctx, delay); err != nil {
 			return nil, err
 		}
 		waited += delay

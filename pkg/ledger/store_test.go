@@ -32,7 +32,7 @@ func newStore(t *testing.T, now time.Time) *ledger.Store {
 	t.Helper()
 	name := fmt.Sprintf("ledger-%d", tables.Add(1))
 	testenv.LedgerTable(t, db, name)
-	return ledger.New(db, name, func() time.Time { return now })
+	return ledger.New(db, name, func() time.Time { return now }, nil)
 }
 
 var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
@@ -284,7 +284,7 @@ func TestListNewestFirstFilteredAndPaged(t *testing.T) {
 	now := t0
 	name := fmt.Sprintf("ledger-%d", tables.Add(1))
 	testenv.LedgerTable(t, db, name)
-	s := ledger.New(db, name, func() time.Time { return now })
+	s := ledger.New(db, name, func() time.Time { return now }, nil)
 	ctx := context.Background()
 	// Eight requests a minute apart: even ones on account 1, odd ones on 2; req-3 cancelled.
 	for i := range 8 {
@@ -428,7 +428,7 @@ func TestLock(t *testing.T) {
 	name := fmt.Sprintf("ledger-%d", tables.Add(1))
 	testenv.LedgerTable(t, db, name)
 	now := t0
-	s := ledger.New(db, name, func() time.Time { return now })
+	s := ledger.New(db, name, func() time.Time { return now }, nil)
 	ctx := context.Background()
 	release, err := s.Lock(ctx, "guardrail", "a", time.Minute, 0)
 	if err != nil {
@@ -469,7 +469,7 @@ func TestApprovalDecisions(t *testing.T) {
 	now := t0
 	name := fmt.Sprintf("ledger-%d", tables.Add(1))
 	testenv.LedgerTable(t, db, name)
-	s := ledger.New(db, name, func() time.Time { return now })
+	s := ledger.New(db, name, func() time.Time { return now }, nil)
 	asks := record("req-a", "111111111111")
 	asks.ApproveBy = t0.Add(time.Hour)
 	if _, err := s.Reserve(ctx, asks, "rootwindow:validate"); err != nil {
