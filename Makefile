@@ -31,7 +31,7 @@ tools/node_modules/.installed: tools/package.json tools/package-lock.json
 	cd tools && npm ci --no-audit --no-fund
 	touch $@
 
-## demo: one window end to end on this machine (ACCOUNTS=3 HOURS=2 START_IN=30m FAULT=throttle|detach-partway|reattach-flaky LAYOUT=direct|ou|root|mixed STRATEGY=auto|detach|exempt CHANNEL=console|cli)
+## demo: one window end to end on this machine (ACCOUNTS=3 HOURS=2 START_IN=30m FAULT=throttle|detach-partway|reattach-flaky LAYOUT=direct|ou|root|mixed STRATEGY=auto|detach|exempt CHANNEL=console|cli VERBOSE=1)
 ACCOUNTS ?= 3
 HOURS ?= 2
 START_IN ?= 0
@@ -40,7 +40,9 @@ LAYOUT ?= direct
 STRATEGY ?= auto
 CHANNEL ?= console
 demo: tools
-	go run ./cmd/demo -accounts $(ACCOUNTS) -hours $(HOURS) -start-in $(START_IN) -fault $(FAULT) -layout $(LAYOUT) -strategy $(STRATEGY) -channel $(CHANNEL) $(DEMO_FLAGS)
+	@if [[ "$$(go list -f '{{.Stale}}' ./internal/harness 2>/dev/null)" != false ]]; then echo "building the demo (the first build compiles the CDK bindings: about 2 minutes on 2 cores)..."; fi
+	@go build -o bin/demo ./cmd/demo
+	bin/demo -accounts $(ACCOUNTS) -hours $(HOURS) -start-in $(START_IN) -fault $(FAULT) -layout $(LAYOUT) -strategy $(STRATEGY) -channel $(CHANNEL) $(if $(VERBOSE),-verbose,) $(DEMO_FLAGS)
 
 ## preflight: which accounts could get a window (POLICY_ID=p-... [STRATEGY=auto] [OUTPUT=table|json|csv] [PROFILE=...]); reads Organizations with your credentials
 OUTPUT ?= table
@@ -54,13 +56,14 @@ $(addprefix invoke-,$(FUNCTIONS)): invoke-%: tools
 
 ## test-short: the logic tests, in seconds, with no Node (in-process fakes; CDK, dynalite and harness suites skip)
 test-short:
-	go test -short ./...
+	go test -short -timeout 10m ./...
 
 ## test: every test, from unit to emulators to CDK assertions
+# The timeout is for a loaded 2-core machine: the suite takes about 2 minutes on an idle one.
 test: tools
 	go mod download
 	go vet ./...
-	go test ./...
+	go test -timeout 45m ./...
 
 ## bench: the benchmarks recorded in BENCHMARKS.md (a few minutes)
 bench: tools

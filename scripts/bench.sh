@@ -5,7 +5,7 @@ cd "$(dirname "$0")/.."
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 bench() { # package, benchmark pattern, runs
   echo "== $2 ($1, $3 runs)"
-  go test "$1" -run '^$' -bench "$2" -benchtime "$3" 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' | sed -E 's/[[:space:]]+/ /g'
+  go test -timeout 60m "$1" -run '^$' -bench "$2" -benchtime "$3" 2>&1 | grep -E '^(Benchmark|ok|FAIL|---)' | sed -E 's/[[:space:]]+/ /g'
 }
 start=$(date +%s)
 bench ./internal/lambdart ColdStart 5x

@@ -13,5 +13,5 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
 for target in ./pkg/request:FuzzParse ./pkg/api:FuzzAPI ./pkg/workflow:FuzzEnvelope ./pkg/ledger:FuzzPageToken; do
   pkg=${target%%:*} name=${target##*:}
   echo "== $name ($pkg) for $FUZZTIME"
-  go test "$pkg" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" 2>&1 | grep -v '^timestamp=' | tail -3
+  go test -timeout 0 "$pkg" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" 2>&1 | grep -v '^timestamp=' | tail -3
 done

@@ -7,7 +7,7 @@
 //     executionName, executionArn (the context's Execution.Id),
 //     lambdaEndpoint: http://127.0.0.1:port, the harness (internal/harness/runner.go),
 //     session:      this execution's session there (the X-Session header of every request),
-//     nowMs:        the virtual time the execution starts at (Unix milliseconds),
+//     nowNs:        the virtual time the execution starts at (Unix nanoseconds, a decimal string),
 //     taskToken:    the context's Task.Token,
 //     abortAt:      optional state name: stop the execution when it enters that state, as a person
 //                   stopping it in the console would (the result's status is then ABORTED)
@@ -35,14 +35,22 @@ if (typeof Promise.withResolvers !== 'function') {
 
 const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 
-// The virtual clock: moved only by the harness's answers.
-let nowMs = cfg.nowMs;
+// The virtual clock, in nanoseconds: moved by the harness's answers, and by one nanosecond for
+// each event this process stamps (the harness's clock is a Lamport clock: every request carries
+// this reading, so what the handlers do next is stamped after it).
 const RealDate = Date;
+let nowNs = BigInt(cfg.nowNs);
+const nowMs = () => Number(nowNs / 1000000n);
+const stamp = () => {
+  nowNs += 1n;
+  const iso = new RealDate(nowMs()).toISOString();
+  return `${iso.slice(0, -1)}${(nowNs % 1000000n).toString().padStart(6, '0')}Z`;
+};
 class VirtualDate extends RealDate {
   constructor(...args) {
-    if (args.length === 0) super(nowMs); else super(...args);
+    if (args.length === 0) super(nowMs()); else super(...args);
   }
-  static now() { return nowMs; }
+  static now() { return nowMs(); }
 }
 globalThis.Date = VirtualDate;
 
@@ -67,7 +75,10 @@ const request = (method, path, body) => new Promise((resolve, reject) => {
   const data = body === undefined ? '' : JSON.stringify(body);
   const req = http.request({
     host: base.hostname, port: base.port, method, path, agent,
-    headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), 'x-session': cfg.session },
+    headers: {
+      'content-type': 'application/json', 'content-length': Buffer.byteLength(data), 'x-session': cfg.session,
+      'x-virtual-now': nowNs.toString(),
+    },
   }, (res) => {
     const chunks = [];
     res.on('data', (c) => chunks.push(c));
@@ -84,8 +95,8 @@ const request = (method, path, body) => new Promise((resolve, reject) => {
   req.end(data);
 });
 const setNow = (headers) => {
-  const v = Number(headers['x-virtual-now']);
-  if (Number.isFinite(v)) nowMs = v;
+  const v = headers['x-virtual-now'];
+  if (v && BigInt(v) > nowNs) nowNs = BigInt(v);
 };
 // call is one counted call: its answer is a delivery.
 const call = async (path, body) => {
@@ -102,7 +113,7 @@ const timers = new Map(); // id → { at, fn, args }
 let nextTimer = 0;
 globalThis.setTimeout = (fn, ms, ...args) => {
   const id = ++nextTimer;
-  timers.set(id, { at: nowMs + Math.max(0, Number(ms) || 0), fn, args });
+  timers.set(id, { at: nowMs() + Math.max(0, Number(ms) || 0), fn, args });
   settleSoon();
   return id;
 };
@@ -210,14 +221,14 @@ for (const [name, state] of Object.entries(definition.States)) {
 const sm = new StateMachine(definition, { validationOptions: { checkArn: false } });
 const execution = sm.run(cfg.input, {
   overrides: { taskResourceLocalHandlers },
-  context: { Task: { Token: cfg.taskToken }, Execution: { Name: cfg.executionName, Id: cfg.executionArn || `arn:aws:states:local:000000000000:execution:rootwindow:${cfg.executionName}`, StartTime: new Date(cfg.nowMs).toISOString() } },
+  context: { Task: { Token: cfg.taskToken }, Execution: { Name: cfg.executionName, Id: cfg.executionArn || `arn:aws:states:local:000000000000:execution:rootwindow:${cfg.executionName}`, StartTime: new Date(nowMs()).toISOString() } },
 });
 settleSoon();
 
 const print = (o) => process.stdout.write(JSON.stringify(o) + '\n');
 const events = (async () => {
   for await (const e of execution.eventLogs) {
-    const out = { type: e.type, at: new Date(e.timestamp).toISOString() };
+    const out = { type: e.type, at: stamp() };
     if (e.state) out.state = e.state.name;
     if (e.Error !== undefined) { out.error = e.Error; out.cause = String(e.Cause ?? ''); }
     if (e.retry) out.attempt = e.retry.attempt;

@@ -1,6 +1,9 @@
 // Command demo runs one root access window end to end on this machine (`make demo`): an emulated
 // organization, the synthesized state machine, the real Lambda handlers, and a timeline of what
-// happened. It exits non-zero if Organizations does not have the guardrail back on every account.
+// happened, in virtual time that starts at the same instant on every run (so two runs with the
+// same options print the same timeline but for IDs). The handlers' logs and metrics go to the
+// file -log (or to standard error with -verbose). It exits non-zero if the root user is not
+// blocked after the run, or the guardrail does not apply to every account as before it.
 package main
 
 import (
@@ -10,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -55,7 +59,8 @@ func run(args []string) error {
 		return nil
 	})
 	fault := fs.String("fault", "none", "fault to inject: none, throttle, detach-partway, reattach-flaky")
-	factor := fs.Float64("factor", 3600, "time compression: 3600 makes an hour pass in a second")
+	logPath := fs.String("log", "bin/demo.log", "where the handlers' logs and metrics go")
+	verbose := fs.Bool("verbose", false, "the handlers' logs and metrics to standard error instead of -log")
 	orgEndpoint := fs.String("organizations-endpoint", "", "use this Organizations endpoint instead of the built-in emulator")
 	dbEndpoint := fs.String("dynamodb-endpoint", "", "use this DynamoDB endpoint instead of starting dynalite")
 	accountIDs := fs.String("account-ids", "", "comma-separated existing member account IDs (with -organizations-endpoint)")
@@ -99,10 +104,7 @@ func run(args []string) error {
 	if _, ok := harness.Faults[*fault]; !ok {
 		return fmt.Errorf("-fault (FAULT) must be one of none, throttle, detach-partway, reattach-flaky, got %q", *fault)
 	}
-	if *factor < 1 {
-		return fmt.Errorf("-factor must be at least 1, got %v", *factor)
-	}
-	opts := harness.Options{Factor: *factor, OrganizationsEndpoint: *orgEndpoint, DynamoDBEndpoint: *dbEndpoint,
+	opts := harness.Options{Start: Start, OrganizationsEndpoint: *orgEndpoint, DynamoDBEndpoint: *dbEndpoint,
 		GuardrailPolicyID: *policyID, AdminPattern: *admin,
 		// Patient enough for an emulated throttle, quick enough to watch.
 		Backoff: guardrail.Backoff{Attempts: 8, Base: 50 * time.Millisecond, Max: 800 * time.Millisecond}}
@@ -122,6 +124,24 @@ func run(args []string) error {
 			}
 		}
 	}
+	// The handlers write their logs and metrics to standard output, as in Lambda: here they go to
+	// the log (or standard error), and the demo's own output keeps standard output to itself.
+	out := os.Stdout
+	where := "standard error"
+	if *verbose {
+		os.Stdout = os.Stderr
+	} else {
+		if err := os.MkdirAll(filepath.Dir(*logPath), 0o755); err != nil {
+			return fmt.Errorf("-log: %w", err)
+		}
+		f, err := os.Create(*logPath)
+		if err != nil {
+			return fmt.Errorf("-log: %w", err)
+		}
+		defer f.Close()
+		os.Stdout, where = f, *logPath
+	}
+	defer func() { os.Stdout = out }()
 	ctx := context.Background()
 	fmt.Fprintln(os.Stderr, "starting the emulators and synthesizing the stack...")
 	h, err := harness.Start(ctx, opts)
@@ -129,9 +149,13 @@ func run(args []string) error {
 		return err
 	}
 	defer h.Close()
+	defer fmt.Fprintf(out, "  logs          the handlers' logs and metrics: %s\n", where)
 	d := harness.Demo{Accounts: h.Members(), Hours: *hours, Fault: *fault, Requester: *requester, Layout: *layout, Strategy: *strategy, Channel: *channel}
 	if startIn > 0 {
 		d.StartAt = h.Clock.Now().Add(startIn).Truncate(time.Second)
 	}
-	return h.RunDemo(ctx, os.Stdout, d)
+	return h.RunDemo(ctx, out, d)
 }
+
+// Start is the virtual instant every demo starts at: the same timeline on every run.
+var Start = time.Date(2026, time.November, 2, 9, 0, 0, 0, time.UTC)

@@ -22,7 +22,8 @@ import (
 type Event struct {
 	Bus, Source, DetailType string
 	Detail                  json.RawMessage
-	Time                    time.Time
+	Time                    time.Time // as the caller stamped it (to the millisecond on the wire)
+	Received                time.Time // by the emulator's clock
 }
 
 // Message is one message published to a topic.
@@ -203,7 +204,7 @@ func (s *Server) putEvents(w http.ResponseWriter, body []byte) {
 		sec := int64(e.Time)
 		s.events = append(s.events, Event{
 			Bus: e.EventBusName, Source: e.Source, DetailType: e.DetailType, Detail: json.RawMessage(e.Detail),
-			Time: time.Unix(sec, int64((e.Time-float64(sec))*1e9)).UTC(),
+			Time: time.Unix(sec, int64((e.Time-float64(sec))*1e9)).UTC(), Received: s.now(),
 		})
 		out.Entries = append(out.Entries, result{EventId: fmt.Sprintf("event-%d", len(s.events))})
 	}

@@ -80,11 +80,11 @@ func confirmRequests(t *testing.T, s *scenario) {
 }
 
 // confirm is caller's POST /requests/{id}/confirm; its status code.
-func confirm(t *testing.T, id, caller string) int {
+func confirm(ctx context.Context, t *testing.T, id, caller string) int {
 	r := apiSample(t, "api-end-request.json")
 	r.Resource, r.Path, r.PathParameters = "/requests/{id}/confirm", "/requests/"+id+"/confirm", map[string]string{"id": id}
 	r.RequestContext.Identity.UserArn = caller
-	res, err := h.API().Handle(context.Background(), r)
+	res, err := h.API().Handle(ctx, r)
 	if err != nil {
 		return 0
 	}
@@ -98,10 +98,10 @@ func TestAnIntegrationsRequestLiftsOnceItsRequesterConfirms(t *testing.T) {
 	var bobGot, aliceGot int
 	// While the execution waits (its second look), bob, another administrator, tries to confirm
 	// for alice; then alice confirms.
-	h.BeforeInvoke(contract.TaskValidate, func() {
-		h.BeforeInvoke(contract.TaskValidate, func() {
-			bobGot = confirm(t, "confirm-1", bob)
-			aliceGot = confirm(t, "confirm-1", harness.Requester)
+	h.BeforeInvoke(contract.TaskValidate, func(context.Context) {
+		h.BeforeInvoke(contract.TaskValidate, func(ctx context.Context) {
+			bobGot = confirm(ctx, t, "confirm-1", bob)
+			aliceGot = confirm(ctx, t, "confirm-1", harness.Requester)
 		})
 	})
 	res, err := h.PutRequest(s.ctx, "confirm-1", testenv.Integration, testenv.Sample(t, "eventbridge-request.json"))
@@ -115,8 +115,8 @@ func TestAnIntegrationsRequestLiftsOnceItsRequesterConfirms(t *testing.T) {
 		t.Errorf("Validate ran %d times: the execution did not wait", res.Invocations[contract.TaskValidate])
 	}
 	rec := s.record("confirm-1")
-	if rec.Status != ledger.Closed || rec.ConfirmedBy != harness.Requester || rec.ConfirmedAt.After(rec.OpenedAt) {
-		t.Errorf("%s, confirmed by %q at %v, opened at %v", rec.Status, rec.ConfirmedBy, rec.ConfirmedAt, rec.OpenedAt)
+	if rec.Status != ledger.Closed || rec.ConfirmedBy != harness.Requester || !rec.ConfirmedAt.Before(liftBegan(rec)) {
+		t.Errorf("%s, confirmed by %q at %v, lift began at %v", rec.Status, rec.ConfirmedBy, rec.ConfirmedAt, liftBegan(rec))
 	}
 	if got := published(t); strings.Join(got, ",") != "Scheduled,Opened,Closed" {
 		t.Errorf("published %v", got)

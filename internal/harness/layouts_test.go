@@ -56,7 +56,7 @@ func TestExemptLayoutsThroughTheStateMachine(t *testing.T) {
 			// Just before the restore, the document as it stands: root allowed on the account inside
 			// the window, blocked after its end and on any other account.
 			var inside, after, other bool
-			h.BeforeInvoke(contract.TaskReattach, func() {
+			h.BeforeInvoke(contract.TaskReattach, func(context.Context) {
 				rec, _ := h.Ledger().Get(context.Background(), "layout-"+name)
 				inside = h.Org.RootAllowed(layoutAccount, rec.RestoreAt.Add(-time.Minute), false)
 				after = h.Org.RootAllowed(layoutAccount, rec.RestoreAt.Add(time.Second), false)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -189,7 +190,7 @@ func (h *Harness) RunWith(ctx context.Context, name string, input json.RawMessag
 	now := h.Clock.Now()
 	cfg, err := json.Marshal(map[string]any{
 		"definition": json.RawMessage(h.Definition), "input": input, "executionName": name, "executionArn": executionARN,
-		"lambdaEndpoint": h.invoker.srv.URL, "session": s.id, "nowMs": now.UnixMilli(),
+		"lambdaEndpoint": h.invoker.srv.URL, "session": s.id, "nowNs": strconv.FormatInt(now.UnixNano(), 10),
 		// The task token of a .waitForTaskToken state ($$.Task.Token): one per execution.
 		"taskToken": "token-" + name,
 		"abortAt":   o.AbortAt,
@@ -223,7 +224,12 @@ func (h *Harness) RunWith(ctx context.Context, name string, input json.RawMessag
 	cmd := exec.CommandContext(ctx, "node", filepath.Join(testenv.RepoRoot(), "tools", "sfn-run.mjs"), f.Name())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
+	// Virtual time waits for whoever is awake: if a run outlasts minutes of wall clock, say who.
+	watch := time.AfterFunc(2*time.Minute, func() {
+		fmt.Fprintf(os.Stderr, "harness: execution %s still running after 2m of wall clock; %s\n", name, h.Clock)
+	})
 	out, err := cmd.Output()
+	watch.Stop()
 	if err != nil {
 		return Result{}, fmt.Errorf("state machine runner: %v\n%s", err, stderr.String())
 	}

@@ -204,7 +204,7 @@ func (s *session) fires(w http.ResponseWriter, r *http.Request) {
 // answer writes a response with the virtual time node sets its clock to.
 func (s *session) answer(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Virtual-Now", strconv.FormatInt(s.clock.Now().UnixMilli(), 10))
+	w.Header().Set("X-Virtual-Now", strconv.FormatInt(s.clock.Now().UnixNano(), 10))
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
 }
@@ -235,7 +235,7 @@ type invoker struct {
 	timeouts map[string]*invokeTimeout
 	running  sync.WaitGroup // invocations in flight, which go on after their execution stops
 	timings  []Timing
-	before   map[string]func() // run once before the next invocation of a task
+	before   map[string]func(context.Context) // run once before the next invocation of a task
 	sessions map[string]*session
 	seq      int
 	clock    *simtime.Clock
@@ -306,6 +306,9 @@ func (inv *invoker) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, `{"message":"no such session"}`, http.StatusNotFound)
 		return
 	}
+	if ns, err := strconv.ParseInt(r.Header.Get("X-Virtual-Now"), 10, 64); err == nil {
+		inv.clock.Observe(time.Unix(0, ns)) // what node stamped comes before what happens next
+	}
 	switch {
 	case r.URL.Path == "/idle":
 		var rep idleReport
@@ -351,13 +354,14 @@ func (inv *invoker) invoke(s *session, w http.ResponseWriter, r *http.Request) {
 		s.answer(w, http.StatusNotFound, map[string]string{"message": "no such function"})
 		return
 	}
+	// Not the request's context: a Lambda goes on when the execution that invoked it is stopped.
+	ctx := simtime.WithActor(context.WithoutCancel(r.Context()), call)
 	if hook != nil {
-		hook()
+		hook(ctx)
 	}
 	payload, _ := io.ReadAll(r.Body)
 	start := time.Now()
-	// Not the request's context: a Lambda goes on when the execution that invoked it is stopped.
-	a := inv.invokeWithin(simtime.WithActor(context.WithoutCancel(r.Context()), call), s, call, h, payload, timeout)
+	a := inv.invokeWithin(ctx, s, call, h, payload, timeout)
 	inv.mu.Lock()
 	inv.timings = append(inv.timings, Timing{Task: task, Start: start, End: time.Now()})
 	inv.mu.Unlock()
@@ -488,12 +492,13 @@ func (inv *invoker) taskDecided(token string) {
 
 // BeforeInvoke runs fn once, just before the next invocation of task: what someone else does
 // between two of rootwindow's steps (edit the ledger, change a tag). It runs inside the
-// invocation, so virtual time stands still meanwhile.
-func (h *Harness) BeforeInvoke(task string, fn func()) {
+// invocation, as its actor: virtual time stands still meanwhile, and what fn calls with ctx
+// waits (a retry's back-off) as that actor.
+func (h *Harness) BeforeInvoke(task string, fn func(ctx context.Context)) {
 	h.invoker.mu.Lock()
 	defer h.invoker.mu.Unlock()
 	if h.invoker.before == nil {
-		h.invoker.before = map[string]func(){}
+		h.invoker.before = map[string]func(context.Context){}
 	}
 	h.invoker.before[task] = fn
 }

@@ -1,6 +1,7 @@
 package harness_test
 
 import (
+	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -48,7 +49,7 @@ func TestThreatReusedExecutionName(t *testing.T) {
 
 func TestThreatLedgerRecordEditedBeforeTheLift(t *testing.T) {
 	s := begin(t)
-	h.BeforeInvoke(contract.TaskDetach, func() {
+	h.BeforeInvoke(contract.TaskDetach, func(context.Context) {
 		s.edit("request#edited-1", "SET accountIds = :a, hours = :h", map[string]types.AttributeValue{
 			":a": &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberS{Value: "111111111111"}, &types.AttributeValueMemberS{Value: "222222222222"}}},
 			":h": &types.AttributeValueMemberN{Value: "4"},
@@ -69,7 +70,7 @@ func TestThreatLedgerRecordEditedBeforeTheLift(t *testing.T) {
 
 func TestThreatOwnerTagRemovedBetweenBookingAndLift(t *testing.T) {
 	s := begin(t)
-	h.BeforeInvoke(contract.TaskDetach, func() { h.Org.SetTag("222222222222", "owner", "bob@example.com") })
+	h.BeforeInvoke(contract.TaskDetach, func(context.Context) { h.Org.SetTag("222222222222", "owner", "bob@example.com") })
 	t.Cleanup(func() { h.Org.SetTag("222222222222", "owner", harness.Owner) })
 	res := s.run("retagged-1", request([]string{"111111111111", "222222222222"}, 1, nil))
 	if res.Status != "FAILED" || res.Error != contract.ErrRequestRejected || !strings.Contains(res.Cause, "is not an owner of 222222222222") {
@@ -87,7 +88,7 @@ func TestThreatOwnerTagRemovedBetweenBookingAndLift(t *testing.T) {
 
 func TestThreatPlantedLeaseBeforeTheRestore(t *testing.T) {
 	s := begin(t)
-	h.BeforeInvoke(contract.TaskReattach, func() {
+	h.BeforeInvoke(contract.TaskReattach, func(context.Context) {
 		s.edit("lease#111111111111", "SET requestId = :r", map[string]types.AttributeValue{":r": &types.AttributeValueMemberS{Value: "ghost"}})
 	})
 	res := s.run("planted-1", request([]string{"111111111111", "222222222222"}, 1, nil))
@@ -173,7 +174,7 @@ func TestRequesterFoundOnceCloudTrailHasTheEvent(t *testing.T) {
 
 func TestThreatGuardrailContentChangedBeforeTheLift(t *testing.T) {
 	s := begin(t)
-	h.BeforeInvoke(contract.TaskDetach, func() {
+	h.BeforeInvoke(contract.TaskDetach, func(context.Context) {
 		h.Org.SetContent(orgemu.GuardrailID, `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"iam:*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]}}}]}`)
 	})
 	t.Cleanup(func() { h.Org.SetContent(orgemu.GuardrailID, orgemu.GuardrailContent) })

@@ -29,10 +29,10 @@ type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-// SleepFor sleeps d as the actor that sent r (see Transport); a request from no known actor
-// sleeps without holding time back.
-func (c *Clock) SleepFor(r *http.Request, d time.Duration) {
-	ctx := context.WithoutCancel(r.Context())
+// Context is r's context carrying the actor that sent r (see Transport), if the clock knows it:
+// what a server in the same process does for the request then waits as that actor.
+func (c *Clock) Context(r *http.Request) context.Context {
+	ctx := r.Context()
 	if id, err := strconv.ParseUint(r.Header.Get(ActorHeader), 10, 64); err == nil {
 		c.mu.Lock()
 		a := c.actors[id]
@@ -41,5 +41,12 @@ func (c *Clock) SleepFor(r *http.Request, d time.Duration) {
 			ctx = WithActor(ctx, a)
 		}
 	}
-	_ = c.Sleep(ctx, d)
+	return ctx
+}
+
+// SleepFor sleeps d as the actor that sent r (see Transport), to the end even if the client
+// goes away (an emulator's latency: the call is applied after it); a request from no known actor
+// sleeps without holding time back.
+func (c *Clock) SleepFor(r *http.Request, d time.Duration) {
+	_ = c.Sleep(context.WithoutCancel(c.Context(r)), d)
 }

@@ -8,6 +8,11 @@
 // virtual time at all, and a run gives the same virtual timeline on a loaded machine as on an
 // idle one.
 //
+// Now never reads the same instant twice: while time stands still, each reading is one
+// nanosecond after the last (a Lamport clock), so that what happens within one instant keeps
+// its order in what it stamps; another process's readings are merged with Observe. Apart from
+// that nanosecond per reading, time does not move while an actor is awake.
+//
 // An Actor is anything that works: an execution's runner, one Lambda invocation, a test that
 // means to act before time moves on. An actor is awake from Go until it sleeps (Sleep), goes
 // idle (Idle) or ends (Done); time moves only while no actor is awake. Code that must see time
@@ -19,6 +24,10 @@ package simtime
 import (
 	"container/heap"
 	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -39,11 +48,22 @@ func New(start time.Time) *Clock {
 	return &Clock{now: start.UTC(), actors: map[uint64]*Actor{}}
 }
 
-// Now is the virtual time.
+// Now is the virtual time, one nanosecond after the last reading.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.now = c.now.Add(time.Nanosecond)
 	return c.now
+}
+
+// Observe merges a reading another process made of this clock (the state machine runner's):
+// whatever is read here from now on comes after it.
+func (c *Clock) Observe(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if t.After(c.now) {
+		c.now = t.UTC()
+	}
 }
 
 // Awake is how many actors are awake now.
@@ -51,6 +71,27 @@ func (c *Clock) Awake() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.awake
+}
+
+// String says who is awake and what the next timers are: what a run that seems stuck waits on.
+func (c *Clock) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var awake []string
+	for _, a := range c.actors {
+		if a.awake {
+			awake = append(awake, a.name)
+		}
+	}
+	sort.Strings(awake)
+	next := make([]string, 0, 3)
+	timers := slices.Clone(c.timers)
+	slices.SortFunc(timers, func(a, b *Timer) int { return a.at.Compare(b.at) })
+	for _, t := range timers[:min(3, len(timers))] {
+		next = append(next, t.at.Format(time.RFC3339))
+	}
+	return fmt.Sprintf("virtual time %s; awake: %s; next timers: %s (%d in all)", c.now.Format(time.RFC3339Nano),
+		strings.Join(awake, ", "), strings.Join(next, ", "), len(c.timers))
 }
 
 // Pending is how many timers wait to fire.

@@ -30,6 +30,9 @@ type Gateway struct {
 	Region  string
 	Callers map[string]string // access key → caller ARN
 	Secrets map[string]string // access key → secret
+	// Context, when set, is the context the handler runs in for a call (a harness's: the calling
+	// actor's, so that the handler's waits are its); default the request's.
+	Context func(r *http.Request) context.Context
 }
 
 var gatewayRoutes = []string{"/requests/{id}/end", "/requests/{id}/cancel", "/requests/{id}/confirm", "/requests/{id}/approve", "/requests/{id}/deny", "/requests/{id}", "/requests", "/subscriptions"}
@@ -92,7 +95,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ev.RequestContext.Identity.UserArn = g.Callers[key]
 	ev.RequestContext.RequestID = "5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a"
 	ev.RequestContext.Stage = "v1"
-	res, err := g.Handler.Handle(r.Context(), ev)
+	ctx := r.Context()
+	if g.Context != nil {
+		ctx = g.Context(r)
+	}
+	res, err := g.Handler.Handle(ctx, ev)
 	if err != nil {
 		http.Error(w, `{"message":"Internal server error"}`, http.StatusBadGateway)
 		return

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -36,6 +37,10 @@ type Env struct {
 	// AWS loads the SDK configuration for a profile and region ("" for the defaults).
 	AWS   func(ctx context.Context, profile, region string) (aws.Config, error)
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Now is the time shown beside each change --wait sees; default the wall clock.
+	Now func() time.Time
+	// HTTP sends the calls to rootwindow's API; default a client with a 35 s timeout.
+	HTTP *http.Client
 }
 
 const usage = `rootwindow: ask for a root access window, and follow it.
@@ -317,7 +322,7 @@ func (o options) client(ctx context.Context, env Env) (*Client, error) {
 	if region == "" {
 		return nil, errors.New("no region: give --region, or set AWS_REGION or the profile's region")
 	}
-	return &Client{Endpoint: endpoint, Region: region, Credentials: cfg.Credentials}, nil
+	return &Client{Endpoint: endpoint, Region: region, Credentials: cfg.Credentials, HTTP: env.HTTP}, nil
 }
 
 // apiHost reads the region from an API Gateway endpoint's host name.
@@ -375,7 +380,11 @@ func (r runner) follow(ctx context.Context, id string) int {
 		status, _ := rec["status"].(string)
 		lastStatus = status
 		if now := describe(rec); now != last {
-			fmt.Fprintf(r.env.Stderr, "%s  %s\n", time.Now().UTC().Format("15:04:05"), now)
+			at := time.Now
+			if r.env.Now != nil {
+				at = r.env.Now
+			}
+			fmt.Fprintf(r.env.Stderr, "%s  %s\n", at().UTC().Format("15:04:05"), now)
 			last = now
 		}
 		switch {

@@ -320,12 +320,12 @@ func TestInspect(t *testing.T) {
 	want := map[string]string{
 		members[0]:     "",
 		mgmt:           "is the organization's management account; SCPs never apply to it, so there is nothing to lift",
-		"600000000001": "inherits the guardrail p-rootguard01 from ou-ex01-aaaaaaaa, not attached to the account itself; rootwindow lifts a guardrail attached to the account and nowhere above it (attach it to each account under ou-ex01-aaaaaaaa, then detach it there)",
+		"600000000001": "inherits the guardrail p-rootguard01 from ou-ex01-aaaaaaaa, not attached to the account itself; the detach strategy lifts a guardrail attached to the account and nowhere above it (deploy with liftStrategy exempt or auto, which lift it wherever it is attached, or attach it to each account under ou-ex01-aaaaaaaa, then detach it there)",
 		"600000000002": "does not have the guardrail p-rootguard01 attached, so there is nothing to lift",
 		"600000000003": "has the guardrail p-rootguard01 as its only SCP attached directly, and Organizations requires at least one: attach another SCP (such as FullAWSAccess) directly first",
 		"600000000004": "is SUSPENDED; only ACTIVE accounts can have a window",
 		"600000000009": "is not an account of this organization",
-		"600000000005": "has the guardrail p-rootguard01 attached directly and also inherits it from ou-ex02-bbbbbbbb, ou-ex01-aaaaaaaa: lifting it from the account would leave the root user blocked by the inherited copy; rootwindow lifts a guardrail attached to the account and nowhere above it (detach it from ou-ex02-bbbbbbbb, ou-ex01-aaaaaaaa and attach it to each account there)",
+		"600000000005": "has the guardrail p-rootguard01 attached directly and also inherits it from ou-ex02-bbbbbbbb, ou-ex01-aaaaaaaa: lifting it from the account would leave the root user blocked by the inherited copy; the detach strategy lifts a guardrail attached to the account and nowhere above it (deploy with liftStrategy exempt or auto, which lift it wherever it is attached, or detach it from ou-ex02-bbbbbbbb, ou-ex01-aaaaaaaa and attach it to each account there)",
 		"600000000006": "has 5 SCPs attached directly, Organizations' quota of 5: a window needs one free slot for its own SCP, which denies the root user from the window's end (detach an SCP from the account, or set scpsPerTargetQuota if your quota is higher)",
 	}
 	for id, msg := range want {

@@ -94,10 +94,10 @@ func (g *Guardrail) Problem(r Report) string {
 	case r.State != string(types.AccountStateActive):
 		return fmt.Sprintf("is %s; only ACTIVE accounts can have a window", r.State)
 	case r.Direct && len(r.Above) > 0:
-		return fmt.Sprintf("has the guardrail %s attached directly and also inherits it from %s: lifting it from the account would leave the root user blocked by the inherited copy; rootwindow lifts a guardrail attached to the account and nowhere above it (detach it from %s and attach it to each account there)",
+		return fmt.Sprintf("has the guardrail %s attached directly and also inherits it from %s: lifting it from the account would leave the root user blocked by the inherited copy; the detach strategy lifts a guardrail attached to the account and nowhere above it (deploy with liftStrategy exempt or auto, which lift it wherever it is attached, or detach it from %s and attach it to each account there)",
 			policyID, strings.Join(r.Above, ", "), strings.Join(r.Above, ", "))
 	case len(r.Above) > 0:
-		return fmt.Sprintf("inherits the guardrail %s from %s, not attached to the account itself; rootwindow lifts a guardrail attached to the account and nowhere above it (attach it to each account under %s, then detach it there)",
+		return fmt.Sprintf("inherits the guardrail %s from %s, not attached to the account itself; the detach strategy lifts a guardrail attached to the account and nowhere above it (deploy with liftStrategy exempt or auto, which lift it wherever it is attached, or attach it to each account under %s, then detach it there)",
 			policyID, strings.Join(r.Above, ", "), strings.Join(r.Above, ", "))
 	case !r.Direct:
 		return fmt.Sprintf("does not have the guardrail %s attached, so there is nothing to lift", policyID)

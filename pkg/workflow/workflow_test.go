@@ -253,7 +253,7 @@ func TestValidateRejects(t *testing.T) {
 			e.org.AddAccount(orgemu.Account{ID: "444444444444", Parent: "ou-ex01-abcdefgh", Tags: map[string]string{"owner": "alice@example.com"}}, orgemu.FullAWSAccessID)
 		}, validRequest("444444444444", testenv.Management, "555555555555", members[0]),
 			[]string{
-				`accountIds[0]: 444444444444 inherits the guardrail p-rootguard01 from ou-ex01-abcdefgh, not attached to the account itself; rootwindow lifts a guardrail attached to the account and nowhere above it (attach it to each account under ou-ex01-abcdefgh, then detach it there)`,
+				`accountIds[0]: 444444444444 inherits the guardrail p-rootguard01 from ou-ex01-abcdefgh, not attached to the account itself; the detach strategy lifts a guardrail attached to the account and nowhere above it (deploy with liftStrategy exempt or auto, which lift it wherever it is attached, or attach it to each account under ou-ex01-abcdefgh, then detach it there)`,
 				`accountIds[1]: 999999999999 is the organization's management account; SCPs never apply to it, so there is nothing to lift`,
 				`accountIds[2]: 555555555555 is not an account of this organization`,
 			}},
