@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"reflect"
 	"strconv"
 	"strings"
@@ -251,6 +252,9 @@ func newInvoker(byARN map[string]string, clock *simtime.Clock, tasks *awsemu.Ser
 	return inv
 }
 
+// close ends the sessions, lets the Lambda invocations still running (a stopped execution's)
+// finish, within a minute, and only then stops serving: the emulators they call stop after it,
+// so no client meets a listener already closed.
 func (inv *invoker) close() {
 	inv.mu.Lock()
 	open := make([]*session, 0, len(inv.sessions))
@@ -260,6 +264,13 @@ func (inv *invoker) close() {
 	inv.mu.Unlock()
 	for _, s := range open {
 		s.close()
+	}
+	idle := make(chan struct{})
+	go func() { inv.running.Wait(); close(idle) }()
+	select {
+	case <-idle:
+	case <-time.After(time.Minute):
+		fmt.Fprintf(os.Stderr, "harness: Lambda invocations still running at the close; %s\n", inv.clock)
 	}
 	inv.srv.Close()
 }

@@ -98,6 +98,7 @@ type Server struct {
 	lastRefill            time.Time
 	now                   func() time.Time
 	delay                 func(r *http.Request, d time.Duration)
+	gates                 map[string]chan struct{} // operation → closed when its calls may go on
 	httpServer            *httptest.Server
 	pageSize              int
 }
@@ -381,6 +382,33 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.latency = d
 }
 
+// Gate holds every call of the operations named until release is called: a call in flight for
+// exactly as long as a test needs, whatever the machine's speed (latency is a race).
+func (s *Server) Gate(ops ...string) (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gates == nil {
+		s.gates = map[string]chan struct{}{}
+	}
+	open := make(chan struct{})
+	for _, op := range ops {
+		s.gates[op] = open
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			for _, op := range ops {
+				if s.gates[op] == open {
+					delete(s.gates, op)
+				}
+			}
+			s.mu.Unlock()
+			close(open)
+		})
+	}
+}
+
 // SetRateLimit answers TooManyRequestsException to calls beyond perSecond (token bucket with
 // the given burst), as Organizations does. perSecond 0 removes the limit.
 func (s *Server) SetRateLimit(perSecond float64, burst int) {
@@ -523,8 +551,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	latency, delay := s.latency, s.delay
+	latency, delay, gate := s.latency, s.delay, s.gates[op]
 	s.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 	if latency > 0 {
 		delay(r, latency)
 	}

@@ -26,7 +26,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -83,7 +82,7 @@ func (c *Clock) String() string {
 			awake = append(awake, a.name)
 		}
 	}
-	sort.Strings(awake)
+	slices.Sort(awake)
 	next := make([]string, 0, 3)
 	timers := slices.Clone(c.timers)
 	slices.SortFunc(timers, func(a, b *Timer) int { return a.at.Compare(b.at) })

@@ -399,8 +399,9 @@ func TestEndDuringTheLift(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	id := e.accept(t, members[0], members[1])
-	// Organizations answers slowly, so the lift is under way when the end arrives.
-	e.org.SetLatency(100 * time.Millisecond)
+	// Organizations holds the lift's writes, so the lift is under way when the end arrives.
+	release := e.org.Gate("CreatePolicy", "AttachPolicy", "DetachPolicy", "UpdatePolicy")
+	t.Cleanup(release)
 	done := make(chan error)
 	go func() {
 		_, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: id})
@@ -417,10 +418,10 @@ func TestEndDuringTheLift(t *testing.T) {
 	if a.status != 409 || !strings.Contains(a.raw, "is opening") {
 		t.Errorf("end during the lift: %d %s", a.status, a.raw)
 	}
+	release()
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	e.org.SetLatency(0)
 	if a := e.call(t, on(t, "POST", "/requests/{id}/end", id, alice)); a.status != 200 {
 		t.Errorf("end once open: %d %s", a.status, a.raw)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/internal/simtime"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 )
@@ -182,7 +183,14 @@ func TestRepeatsAreIdempotent(t *testing.T) {
 }
 
 func TestThrottlingStorm(t *testing.T) {
-	org, g := setup(t, guardrail.Backoff{Attempts: 40, Base: 5 * time.Millisecond, Max: 40 * time.Millisecond})
+	org := orgemu.Standard(mgmt, "alice@example.com", members...)
+	// In virtual time: calls cost none, so three in flight always outrun 100 a second, however
+	// slow the machine; a back-off or a paced turn is a jump of the clock, which refills the bucket.
+	clock := simtime.New(end.Add(-time.Hour))
+	org.SetClock(clock.Now, clock.SleepFor)
+	g := guardrail.New(testenv.Organizations(t, org), orgemu.GuardrailID, guardrail.Options{
+		Backoff: guardrail.Backoff{Attempts: 40, Base: 5 * time.Millisecond, Max: 40 * time.Millisecond}, Concurrency: 3,
+		Clock: clock.Now, Sleep: clock.Sleep})
 	org.SetRateLimit(100, 2)
 	org.Inject(orgemu.Fault{Op: "DetachPolicy", Code: "ConcurrentModificationException", Times: 3})
 	org.Inject(orgemu.Fault{Op: "AttachPolicy", Code: "PolicyChangesInProgressException", Times: 2})

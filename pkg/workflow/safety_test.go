@@ -256,16 +256,17 @@ func TestSafetyNetSchedule(t *testing.T) {
 	}
 }
 
-// liftSlowly validates a request for two members and starts lifting it with Organizations
-// answering after latency; it returns once the request is OPENING, with the channel Detach's
-// result will come on.
-func (e *env) liftSlowly(t *testing.T, id string, latency time.Duration) <-chan error {
+// liftHeld validates a request for two members and starts lifting it with Organizations holding
+// its writes; it returns once the request is OPENING (the lift is under way, its first write in
+// flight), with the channel Detach's result will come on and what lets the writes go on.
+func (e *env) liftHeld(t *testing.T, id string) (<-chan error, func()) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := e.validate(t, id, validRequest(members[0], members[1])); err != nil {
 		t.Fatal(err)
 	}
-	e.org.SetLatency(latency)
+	release := e.org.Gate("CreatePolicy", "AttachPolicy", "DetachPolicy", "UpdatePolicy")
+	t.Cleanup(release)
 	done := make(chan error, 1)
 	go func() {
 		_, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: id})
@@ -273,7 +274,7 @@ func (e *env) liftSlowly(t *testing.T, id string, latency time.Duration) <-chan 
 	}()
 	for {
 		if rec, _ := e.store.Get(ctx, id); rec.Status == ledger.Opening {
-			return done
+			return done, release
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
@@ -286,7 +287,10 @@ func (e *env) liftSlowly(t *testing.T, id string, latency time.Duration) <-chan 
 func TestDetachRacingTheSafetyNet(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	done := e.liftSlowly(t, "req-1", 50*time.Millisecond)
+	done, release := e.liftHeld(t, "req-1")
+	// Both go on at once, Organizations answering slowly: either may win.
+	e.org.SetLatency(20 * time.Millisecond)
+	release()
 	if _, err := e.steps.SafetyNet(ctx, statusChange(t, "req-1", "ABORTED", nil)); err != nil {
 		t.Fatal(err)
 	}
@@ -312,18 +316,18 @@ func TestDetachRacingTheSafetyNet(t *testing.T) {
 func TestDetachPutsBackWhenTheRequestWasSettledDuringTheLift(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
-	done := e.liftSlowly(t, "req-1", 30*time.Millisecond)
+	done, release := e.liftHeld(t, "req-1")
 	if _, err := e.store.Transition(ctx, "req-1", ledger.Failed, "rootwindow:safety-net", "execution ABORTED", ledger.Change{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.store.Release(ctx, "req-1", []string{members[0], members[1]}); err != nil {
 		t.Fatal(err)
 	}
+	release()
 	var ierr *contract.InvalidState
 	if err := <-done; !errors.As(err, &ierr) {
 		t.Errorf("detach: %v", err)
 	}
-	e.org.SetLatency(0)
 	e.assertGuardrail(t, true, members...)
 }
 
