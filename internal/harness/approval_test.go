@@ -37,6 +37,9 @@ func decide(ctx context.Context, t *testing.T, verb, id, caller string) int {
 	if err != nil {
 		return 0
 	}
+	if res.StatusCode != 200 {
+		t.Logf("%s %s answered %d %s (%s)", verb, id, res.StatusCode, res.Body, h.Clock)
+	}
 	return res.StatusCode
 }
 

@@ -31,7 +31,9 @@ import (
 //     time.
 //   - Each call node makes (POST /invoke/<function ARN>, /task/wait, /task/await, /task/timeout)
 //     is counted on arrival; its answer is a delivery, counted too, and wakes the execution.
-//     A Lambda invocation runs as an actor of its own.
+//     From its arrival to its answer a call is an actor of its own (a Lambda invocation for as
+//     long as it runs), however short: node may report itself idle meanwhile. The one exception
+//     is /task/await parked on a task's outcome, a wait that taskDecided ends.
 //   - node keeps its timers itself. When it has nothing left to do but wait (checked with
 //     setImmediate once its promise chains have run), it posts /idle with how many calls it has
 //     made, how many deliveries it has seen, and its timers. The harness takes the execution's
@@ -242,6 +244,8 @@ type invoker struct {
 	clock    *simtime.Clock
 	tasks    *awsemu.Server // where an execution's task tokens are answered
 	srv      *httptest.Server
+	// answering, when set (tests), runs before a task call is answered.
+	answering func(path string)
 }
 
 func newInvoker(byARN map[string]string, clock *simtime.Clock, tasks *awsemu.Server) *invoker {
@@ -437,6 +441,9 @@ func (inv *invoker) invokeWithin(ctx context.Context, s *session, call *simtime.
 // the emulator its outcome (or it timed out), POST /task/timeout ends it as its TimeoutSeconds
 // does.
 func (inv *invoker) task(s *session, w http.ResponseWriter, r *http.Request) {
+	// Work from its arrival to its answer, however short: node may be idle meanwhile.
+	call := inv.clock.Go("task " + r.URL.Path)
+	defer call.Done()
 	token := r.URL.Query().Get("token")
 	switch {
 	case token == "":
@@ -458,6 +465,7 @@ func (inv *invoker) task(s *session, w http.ResponseWriter, r *http.Request) {
 			s.awaiting, s.awaited = token, parked
 			s.trySettle()
 			s.mu.Unlock()
+			call.Done() // a wait, not work: taskDecided wakes the execution
 			select { // taskDecided counted the answer
 			case <-parked:
 			case <-s.closedCh:
@@ -477,6 +485,9 @@ func (inv *invoker) task(s *session, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.arrived()
+	if inv.answering != nil {
+		inv.answering(r.URL.Path)
+	}
 	o, _ := inv.tasks.Task(token)
 	s.deliver(1)
 	s.answer(w, http.StatusOK, o)
