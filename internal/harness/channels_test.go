@@ -99,6 +99,36 @@ func TestAPIChannel(t *testing.T) {
 	s.unchanged()
 }
 
+// A request that names its task, through the API: the execution asks for what the API booked,
+// task and all, and the window opens and closes.
+func TestAPIRequestNamingItsTask(t *testing.T) {
+	s := begin(t)
+	post := apiSample(t, "api-post-request.json")
+	var body map[string]any
+	if err := json.Unmarshal([]byte(post.Body), &body); err != nil {
+		t.Fatal(err)
+	}
+	body["task"] = "s3-mfa-delete"
+	b, _ := json.Marshal(body)
+	post.Body, post.Headers["Idempotency-Key"] = string(b), "SEC-1234-task"
+	status, answer := apiCall(t, post)
+	if status != 202 {
+		t.Fatalf("POST /requests: %d %v", status, answer)
+	}
+	id := answer["requestId"].(string)
+	res, err := h.RunStarted(s.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != "SUCCEEDED" || res.Entered()[len(res.Entered())-1] != stack.StateClosed {
+		t.Fatalf("execution %s %s %s, states %v", res.Status, res.Error, res.Cause, res.Entered())
+	}
+	if rec := s.record(id); rec.Task != "s3-mfa-delete" || rec.Status != ledger.Closed {
+		t.Errorf("recorded task %q, %s", rec.Task, rec.Status)
+	}
+	s.unchanged()
+}
+
 func TestEndEarlyThroughTheAPIDuringTheWindow(t *testing.T) {
 	s := begin(t)
 	status, body := apiCall(t, apiSample(t, "api-post-request.json"))

@@ -56,6 +56,8 @@ type Demo struct {
 	// default) or "cli" (the rootwindow command, through a local stand-in for API Gateway that
 	// checks its SigV4 signature, in front of the real api handler).
 	Channel string
+	// Task is the root task the request names ("" for none).
+	Task string
 }
 
 // SetLayout puts the guardrail where the layout says, for the members; it needs the built-in
@@ -186,6 +188,9 @@ func (h *Harness) RunDemo(ctx context.Context, w io.Writer, d Demo) error {
 	})
 	req := map[string]any{"accountIds": d.Accounts, "hours": d.Hours, "requester": d.Requester,
 		"reason": "rootwindow demo: enable MFA delete on the audit bucket (DEMO-1)"}
+	if d.Task != "" {
+		req["task"] = d.Task
+	}
 	start := "now"
 	if !d.StartAt.IsZero() {
 		req["startAt"] = d.StartAt.UTC().Format(time.RFC3339)
@@ -443,6 +448,9 @@ func (h *Harness) runCLI(ctx context.Context, d Demo, out *strings.Builder) (str
 		"--until-closed", "--poll", "10m", "--endpoint", gw.URL + "/v1/", "--region", "us-east-1"}
 	if !d.StartAt.IsZero() {
 		args = append(args, "--start", d.StartAt.UTC().Format(time.RFC3339))
+	}
+	if d.Task != "" {
+		args = append(args, "--task", d.Task)
 	}
 	// Time stands still from here until the execution the API starts is running.
 	hold := h.Clock.Go("demo")

@@ -400,16 +400,16 @@ func TestDemoLayout(t *testing.T) {
 	}
 }
 
-// make demo CHANNEL=cli: the rootwindow command asks for the window through a local API Gateway
-// stand-in that checks its signature, follows it to the end, and exits 0. (At this package's
-// time factor a window passes between two of the CLI's looks: it may never see it OPEN.)
+// make demo CHANNEL=cli: the rootwindow command asks for the window, naming its task, through a
+// local API Gateway stand-in that checks its signature, follows it to the end (its polls are
+// timers of the virtual clock: it sees the window OPEN, then CLOSED), and exits 0.
 func TestDemoThroughTheCLI(t *testing.T) {
 	begin(t)
 	var out strings.Builder
-	if err := h.RunDemo(context.Background(), &out, harness.Demo{Accounts: h.Members()[:1], Hours: 1, Fault: "none", Requester: harness.Requester, Channel: "cli"}); err != nil {
+	if err := h.RunDemo(context.Background(), &out, harness.Demo{Accounts: h.Members()[:1], Hours: 1, Fault: "none", Requester: harness.Requester, Channel: "cli", Task: "s3-mfa-delete"}); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	for _, want := range []string{"the CLI said:", "accepted: [111111111111], 1 h", "CLOSED [111111111111]: the guardrail is back since", "exactly as before the run"} {
+	for _, want := range []string{"the CLI said:", "accepted: [111111111111], 1 h", "OPEN [111111111111]: the guardrail is lifted until", "CLOSED [111111111111]: the guardrail is back since", "exactly as before the run"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the demo does not show %q:\n%s", want, out.String())
 		}

@@ -465,8 +465,9 @@ func (inv *invoker) task(s *session, w http.ResponseWriter, r *http.Request) {
 			s.awaiting, s.awaited = token, parked
 			s.trySettle()
 			s.mu.Unlock()
-			call.Done() // a wait, not work: taskDecided wakes the execution
-			select { // taskDecided counted the answer
+			// A wait, not work: taskDecided wakes the execution, and counts the answer.
+			call.Done()
+			select {
 			case <-parked:
 			case <-s.closedCh:
 				return

@@ -15,6 +15,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	rwrequest "github.com/rootwindow/rootwindow/pkg/request"
 )
 
 // Threats to the ledger and to a booking, each through the synthesized state machine over the
@@ -107,8 +108,8 @@ func TestThreatPlantedLeaseBeforeTheRestore(t *testing.T) {
 func TestThreatPlantedOpenRecordHidingALiftedAccount(t *testing.T) {
 	s := begin(t)
 	store, now := h.Ledger(), h.Clock.Now()
-	if _, err := store.Reserve(s.ctx, ledger.Record{RequestID: "planted-open", Requester: harness.Requester, Reason: "nothing",
-		AccountIDs: []string{"111111111111"}, Hours: 4, StartAt: now}, "mallory"); err != nil {
+	if _, err := store.Reserve(s.ctx, ledger.Record{RequestID: "planted-open", Fields: rwrequest.Fields{Requester: harness.Requester, Reason: "nothing",
+		AccountIDs: []string{"111111111111"}, Hours: 4, StartAt: now}}, "mallory"); err != nil {
 		t.Fatal(err)
 	}
 	for _, to := range []ledger.Status{ledger.Opening, ledger.Open} {

@@ -249,15 +249,10 @@ func (h *Handler) start(ctx context.Context, rec ledger.Record) error {
 	return err
 }
 
-// ExecutionInput is the envelope the API starts an execution with.
+// ExecutionInput is the envelope the API starts an execution with: the request as recorded, every
+// field the requester asked with (Validate asks the execution for the same).
 func ExecutionInput(rec ledger.Record) ([]byte, error) {
-	req, err := json.Marshal(struct {
-		AccountIDs []string `json:"accountIds"`
-		Hours      int      `json:"hours"`
-		StartAt    string   `json:"startAt"`
-		Reason     string   `json:"reason"`
-		Requester  string   `json:"requester"`
-	}{rec.AccountIDs, rec.Hours, rec.StartAt.UTC().Format(time.RFC3339), rec.Reason, rec.Requester})
+	req, err := json.Marshal(rec.Fields)
 	if err != nil {
 		return nil, err
 	}

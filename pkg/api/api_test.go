@@ -159,7 +159,9 @@ func (e *env) accept(t *testing.T, accounts ...string) string {
 func TestSubmit(t *testing.T) {
 	t.Run("202 accepted, execution started, Scheduled announced", func(t *testing.T) {
 		e := newEnv(t)
-		a := e.call(t, post(t, alice, request(members[1], members[0])))
+		asked := request(members[1], members[0])
+		asked["task"] = "s3-mfa-delete" // every field of the request reaches the execution
+		a := e.call(t, post(t, alice, asked))
 		if a.status != http.StatusAccepted {
 			t.Fatalf("%d %s", a.status, a.raw)
 		}
@@ -176,9 +178,17 @@ func TestSubmit(t *testing.T) {
 		if err := json.Unmarshal(execs[0].Input, &env); err != nil {
 			t.Fatal(err)
 		}
-		wantReq := `{"accountIds":["111111111111","222222222222"],"hours":2,"startAt":"2026-11-23T10:00:00Z","reason":"Enable MFA delete (SEC-1234)","requester":"` + alice + `"}`
-		if string(env.Request) != wantReq || !reflect.DeepEqual(*env.Origin, contract.Origin{Channel: "api", Caller: alice}) {
+		var gotReq map[string]any
+		_ = json.Unmarshal(env.Request, &gotReq)
+		wantReq := map[string]any{"accountIds": []any{"111111111111", "222222222222"}, "hours": 2.0, "startAt": "2026-11-23T10:00:00Z",
+			"reason": "Enable MFA delete (SEC-1234)", "requester": alice, "task": "s3-mfa-delete"}
+		if !reflect.DeepEqual(gotReq, wantReq) || !reflect.DeepEqual(*env.Origin, contract.Origin{Channel: "api", Caller: alice}) {
 			t.Errorf("execution input %s", execs[0].Input)
+		}
+		// The execution asks for what the API booked: Validate takes it as the same request.
+		out, err := e.steps.Validate(context.Background(), testenv.Started(e.emu, id, execs[0].Input, testenv.Person(alice), t0))
+		if err != nil || out.RequestID != id {
+			t.Errorf("Validate of the API's execution: %+v %v", out, err)
 		}
 		rec, err := e.steps.Ledger.Get(context.Background(), id)
 		if err != nil || rec.Status != ledger.Scheduled || rec.History[0].Actor != "rootwindow:api" {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/request"
 )
 
 // Request is how the API shows a request (GET /requests/{id}, a listing's entries, the answer to
@@ -14,21 +15,15 @@ import (
 // added on purpose.
 type Request struct {
 	RequestID string `json:"requestId"`
-	Requester string `json:"requester"`
-	Reason    string `json:"reason"`
-	// Task and WhyNotAssumeRoot: the root task the window is for, as the requester said.
-	Task             string          `json:"task,omitempty"`
-	WhyNotAssumeRoot string          `json:"whyNotAssumeRoot,omitempty"`
-	AccountIDs       []string        `json:"accountIds"`
-	Hours            int             `json:"hours"`
-	StartAt          time.Time       `json:"startAt"`
-	Origin           contract.Origin `json:"origin"`
-	Status           string          `json:"status"`
-	CreatedAt        time.Time       `json:"createdAt"`
-	OpenedAt         time.Time       `json:"openedAt,omitzero"`
-	RestoreAt        time.Time       `json:"restoreAt,omitzero"`
-	ClosedAt         time.Time       `json:"closedAt,omitzero"`
-	Problems         []string        `json:"problems,omitempty"`
+	// What the requester asked for, every field of it (package request owns them).
+	request.Fields
+	Origin    contract.Origin `json:"origin"`
+	Status    string          `json:"status"`
+	CreatedAt time.Time       `json:"createdAt"`
+	OpenedAt  time.Time       `json:"openedAt,omitzero"`
+	RestoreAt time.Time       `json:"restoreAt,omitzero"`
+	ClosedAt  time.Time       `json:"closedAt,omitzero"`
+	Problems  []string        `json:"problems,omitempty"`
 	// LastError says, in a classified message, what last went wrong; the error's own text (AWS
 	// error messages, ARNs, internal detail) stays in the ledger and the logs for operators.
 	LastError       string    `json:"lastError,omitempty"`
@@ -63,9 +58,7 @@ type Step struct {
 // View is how the API shows rec.
 func View(rec ledger.Record) Request {
 	v := Request{
-		RequestID: rec.RequestID, Requester: rec.Requester, Reason: rec.Reason, AccountIDs: rec.AccountIDs,
-		Task: rec.Task, WhyNotAssumeRoot: rec.WhyNotAssumeRoot,
-		Hours: rec.Hours, StartAt: rec.StartAt, Origin: rec.Origin, Status: string(rec.Status),
+		RequestID: rec.RequestID, Fields: rec.Fields, Origin: rec.Origin, Status: string(rec.Status),
 		CreatedAt: rec.CreatedAt, OpenedAt: rec.OpenedAt, RestoreAt: rec.RestoreAt, ClosedAt: rec.ClosedAt,
 		Problems: rec.Problems, LastError: PublicError(rec.LastError), RestoreFailedAt: rec.RestoreFailedAt,
 		ConfirmBy: rec.ConfirmBy, ConfirmedBy: rec.ConfirmedBy, ConfirmedAt: rec.ConfirmedAt,

@@ -14,6 +14,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/api"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	rwrequest "github.com/rootwindow/rootwindow/pkg/request"
 )
 
 var update = flag.Bool("update", false, "rewrite the samples in events/api-responses")
@@ -24,8 +25,8 @@ func TestResponseSamples(t *testing.T) {
 	t0 := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	alice := "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"
 	rec := ledger.Record{
-		RequestID: "api-5f0c2b8e9d1a4c3b8e7f6a5b4c3d2e1f", Requester: alice, Reason: "Enable MFA delete on the audit bucket (SEC-1234)",
-		AccountIDs: []string{"111111111111", "222222222222"}, Hours: 2, StartAt: t0,
+		RequestID: "api-5f0c2b8e9d1a4c3b8e7f6a5b4c3d2e1f", Fields: rwrequest.Fields{Requester: alice, Reason: "Enable MFA delete on the audit bucket (SEC-1234)",
+			AccountIDs: []string{"111111111111", "222222222222"}, Hours: 2, StartAt: t0},
 		Origin: contract.Origin{Channel: contract.ChannelAPI, Caller: alice}, Status: ledger.Closed, CreatedAt: t0,
 		OpenedAt: t0.Add(time.Minute), RestoreAt: t0.Add(121 * time.Minute), ClosedAt: t0.Add(45 * time.Minute),
 		Notified: []string{"Scheduled", "Opened", "Closed"},

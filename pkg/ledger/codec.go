@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/request"
 )
 
 // Items are written and read through the SDK's attributevalue with the struct tags below, which
@@ -43,42 +44,37 @@ type transitionItem struct {
 }
 
 type requestItem struct {
-	PK               string            `dynamodbav:"pk"`
-	Kind             string            `dynamodbav:"kind"`
-	RequestID        string            `dynamodbav:"requestId"`
-	Requester        string            `dynamodbav:"requester"`
-	Reason           string            `dynamodbav:"reason"`
-	Task             string            `dynamodbav:"task,omitempty"`
-	WhyNotAssumeRoot string            `dynamodbav:"whyNotAssumeRoot,omitempty"`
-	AccountIDs       []string          `dynamodbav:"accountIds,omitempty"`
-	Hours            int               `dynamodbav:"hours"`
-	Status           Status            `dynamodbav:"status"`
-	CreatedAt        string            `dynamodbav:"createdAt"`
-	UpdatedAt        string            `dynamodbav:"updatedAt"`
-	StartAt          string            `dynamodbav:"startAt,omitempty"`
-	OpenedAt         string            `dynamodbav:"openedAt,omitempty"`
-	RestoreAt        string            `dynamodbav:"restoreAt,omitempty"`
-	ClosedAt         string            `dynamodbav:"closedAt,omitempty"`
-	RestoreFailedAt  string            `dynamodbav:"restoreFailedAt,omitempty"`
-	WindowPolicyID   string            `dynamodbav:"windowPolicyId,omitempty"`
-	Strategy         string            `dynamodbav:"strategy,omitempty"`
-	ConfirmBy        string            `dynamodbav:"confirmBy,omitempty"`
-	ConfirmedBy      string            `dynamodbav:"confirmedBy,omitempty"`
-	ConfirmedAt      string            `dynamodbav:"confirmedAt,omitempty"`
-	ApproveBy        string            `dynamodbav:"approveBy,omitempty"`
-	ApprovalToken    string            `dynamodbav:"approvalToken,omitempty"`
-	ApprovedBy       string            `dynamodbav:"approvedBy,omitempty"`
-	ApprovedAt       string            `dynamodbav:"approvedAt,omitempty"`
-	DeniedBy         string            `dynamodbav:"deniedBy,omitempty"`
-	DeniedAt         string            `dynamodbav:"deniedAt,omitempty"`
-	Decision         string            `dynamodbav:"decision,omitempty"`
-	SignIn           []contract.SignIn `dynamodbav:"signIn,omitempty"`
-	ExecutionARN     string            `dynamodbav:"executionArn,omitempty"`
-	Origin           contract.Origin   `dynamodbav:"origin"`
-	Problems         []string          `dynamodbav:"problems,omitempty"`
-	LastError        string            `dynamodbav:"lastError,omitempty"`
-	History          []transitionItem  `dynamodbav:"history"`
-	Notified         []string          `dynamodbav:"notified,stringset,omitempty"`
+	PK        string `dynamodbav:"pk"`
+	Kind      string `dynamodbav:"kind"`
+	RequestID string `dynamodbav:"requestId"`
+	// The asked-for fields, as package request tags them (startAt as RFC 3339 text).
+	request.Fields
+	Status          Status            `dynamodbav:"status"`
+	CreatedAt       string            `dynamodbav:"createdAt"`
+	UpdatedAt       string            `dynamodbav:"updatedAt"`
+	OpenedAt        string            `dynamodbav:"openedAt,omitempty"`
+	RestoreAt       string            `dynamodbav:"restoreAt,omitempty"`
+	ClosedAt        string            `dynamodbav:"closedAt,omitempty"`
+	RestoreFailedAt string            `dynamodbav:"restoreFailedAt,omitempty"`
+	WindowPolicyID  string            `dynamodbav:"windowPolicyId,omitempty"`
+	Strategy        string            `dynamodbav:"strategy,omitempty"`
+	ConfirmBy       string            `dynamodbav:"confirmBy,omitempty"`
+	ConfirmedBy     string            `dynamodbav:"confirmedBy,omitempty"`
+	ConfirmedAt     string            `dynamodbav:"confirmedAt,omitempty"`
+	ApproveBy       string            `dynamodbav:"approveBy,omitempty"`
+	ApprovalToken   string            `dynamodbav:"approvalToken,omitempty"`
+	ApprovedBy      string            `dynamodbav:"approvedBy,omitempty"`
+	ApprovedAt      string            `dynamodbav:"approvedAt,omitempty"`
+	DeniedBy        string            `dynamodbav:"deniedBy,omitempty"`
+	DeniedAt        string            `dynamodbav:"deniedAt,omitempty"`
+	Decision        string            `dynamodbav:"decision,omitempty"`
+	SignIn          []contract.SignIn `dynamodbav:"signIn,omitempty"`
+	ExecutionARN    string            `dynamodbav:"executionArn,omitempty"`
+	Origin          contract.Origin   `dynamodbav:"origin"`
+	Problems        []string          `dynamodbav:"problems,omitempty"`
+	LastError       string            `dynamodbav:"lastError,omitempty"`
+	History         []transitionItem  `dynamodbav:"history"`
+	Notified        []string          `dynamodbav:"notified,stringset,omitempty"`
 }
 
 type leaseItem struct {
@@ -110,13 +106,12 @@ func encodeTransition(t Transition) types.AttributeValue {
 
 func encodeRecord(r Record) map[string]types.AttributeValue {
 	it := requestItem{
-		PK: "request#" + r.RequestID, Kind: kindRequest, RequestID: r.RequestID, Requester: r.Requester,
-		Reason: r.Reason, AccountIDs: r.AccountIDs, Hours: r.Hours, Status: r.Status,
+		PK: "request#" + r.RequestID, Kind: kindRequest, RequestID: r.RequestID, Fields: r.Fields, Status: r.Status,
 		CreatedAt: r.CreatedAt.UTC().Format(sortableTime), UpdatedAt: timeText(r.CreatedAt),
-		StartAt: timeText(r.StartAt), Origin: r.Origin, Problems: r.Problems, ConfirmBy: timeText(r.ConfirmBy), Strategy: r.Strategy,
-		ApproveBy: timeText(r.ApproveBy), Task: r.Task, WhyNotAssumeRoot: r.WhyNotAssumeRoot, SignIn: r.SignIn,
-		ExecutionARN: r.ExecutionARN,
+		Origin: r.Origin, Problems: r.Problems, ConfirmBy: timeText(r.ConfirmBy), Strategy: r.Strategy,
+		ApproveBy: timeText(r.ApproveBy), SignIn: r.SignIn, ExecutionARN: r.ExecutionARN,
 	}
+	it.StartAt = r.StartAt.UTC()
 	for _, h := range r.History {
 		it.History = append(it.History, transitionItem{Status: h.Status, At: timeText(h.At), Actor: h.Actor, Note: h.Note})
 	}
@@ -161,11 +156,11 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
 		return Record{}, fmt.Errorf("ledger item %s is not a request: %w", keyOf(item), err)
 	}
 	r := Record{
-		RequestID: it.RequestID, Requester: it.Requester, Reason: it.Reason, AccountIDs: it.AccountIDs,
-		Hours: it.Hours, Status: it.Status, Origin: it.Origin, Problems: it.Problems, LastError: it.LastError,
+		RequestID: it.RequestID, Fields: it.Fields, Status: it.Status, Origin: it.Origin, Problems: it.Problems, LastError: it.LastError,
 		Notified: it.Notified, ConfirmedBy: it.ConfirmedBy, WindowPolicyID: it.WindowPolicyID, Strategy: it.Strategy,
-		Task: it.Task, WhyNotAssumeRoot: it.WhyNotAssumeRoot, ApprovalToken: it.ApprovalToken, SignIn: it.SignIn, ExecutionARN: it.ExecutionARN, ApprovedBy: it.ApprovedBy, DeniedBy: it.DeniedBy, Decision: it.Decision,
+		ApprovalToken: it.ApprovalToken, SignIn: it.SignIn, ExecutionARN: it.ExecutionARN, ApprovedBy: it.ApprovedBy, DeniedBy: it.DeniedBy, Decision: it.Decision,
 	}
+	r.StartAt = r.StartAt.UTC()
 	bad := func(format string, args ...any) (Record, error) {
 		return Record{}, fmt.Errorf("ledger item %s is not a whole request: %s", keyOf(item), fmt.Sprintf(format, args...))
 	}
@@ -180,8 +175,8 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
 		return bad("it has no history")
 	}
 	err := parseTimes(map[string]timeField{
-		"startAt": {it.StartAt, &r.StartAt}, "createdAt": {it.CreatedAt, &r.CreatedAt},
-		"openedAt": {it.OpenedAt, &r.OpenedAt}, "restoreAt": {it.RestoreAt, &r.RestoreAt},
+		"createdAt": {it.CreatedAt, &r.CreatedAt},
+		"openedAt":  {it.OpenedAt, &r.OpenedAt}, "restoreAt": {it.RestoreAt, &r.RestoreAt},
 		"closedAt": {it.ClosedAt, &r.ClosedAt}, "restoreFailedAt": {it.RestoreFailedAt, &r.RestoreFailedAt},
 		"confirmBy": {it.ConfirmBy, &r.ConfirmBy}, "confirmedAt": {it.ConfirmedAt, &r.ConfirmedAt},
 		"approveBy": {it.ApproveBy, &r.ApproveBy}, "approvedAt": {it.ApprovedAt, &r.ApprovedAt}, "deniedAt": {it.DeniedAt, &r.DeniedAt},

@@ -12,13 +12,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/request"
 )
 
 func sampleRecord() Record {
 	t0 := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	return Record{
-		RequestID: "req-1", Requester: "arn:aws:sts::999999999999:assumed-role/Admin/alice", Reason: "reset root password",
-		AccountIDs: []string{"111111111111", "222222222222"}, Hours: 2, StartAt: t0,
+		RequestID: "req-1", Fields: request.Fields{Requester: "arn:aws:sts::999999999999:assumed-role/Admin/alice", Reason: "reset root password",
+			AccountIDs: []string{"111111111111", "222222222222"}, Hours: 2, StartAt: t0},
 		Origin: contract.Origin{Channel: contract.ChannelAPI, Caller: "arn:aws:sts::999999999999:assumed-role/Admin/alice"},
 		Status: Scheduled, CreatedAt: t0.Add(-time.Minute),
 		History: []Transition{{Status: Scheduled, At: t0.Add(-time.Minute).Add(123 * time.Millisecond), Actor: "rootwindow:api", Note: "validated"}},

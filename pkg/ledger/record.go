@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/request"
 )
 
 // Status is where a request is in its life.
@@ -65,23 +66,16 @@ type Transition struct {
 // Record is one request as the ledger keeps it.
 type Record struct {
 	RequestID string `json:"requestId"`
-	Requester string `json:"requester"`
-	Reason    string `json:"reason"`
-	// Task is the root task the window is for, and WhyNotAssumeRoot the requester's reason to
-	// lift the guardrail for one that centralized root access performs ("" when not said).
-	Task             string          `json:"task,omitempty"`
-	WhyNotAssumeRoot string          `json:"whyNotAssumeRoot,omitempty"`
-	AccountIDs       []string        `json:"accountIds"`
-	Hours            int             `json:"hours"`
-	StartAt          time.Time       `json:"startAt"`
-	Origin           contract.Origin `json:"origin"`
-	Status           Status          `json:"status"`
-	CreatedAt        time.Time       `json:"createdAt"`
-	OpenedAt         time.Time       `json:"openedAt,omitzero"`
-	RestoreAt        time.Time       `json:"restoreAt,omitzero"`
-	ClosedAt         time.Time       `json:"closedAt,omitzero"`
-	Problems         []string        `json:"problems,omitempty"`
-	LastError        string          `json:"lastError,omitempty"`
+	// Fields are what the requester asked for (package request owns them).
+	request.Fields
+	Origin    contract.Origin `json:"origin"`
+	Status    Status          `json:"status"`
+	CreatedAt time.Time       `json:"createdAt"`
+	OpenedAt  time.Time       `json:"openedAt,omitzero"`
+	RestoreAt time.Time       `json:"restoreAt,omitzero"`
+	ClosedAt  time.Time       `json:"closedAt,omitzero"`
+	Problems  []string        `json:"problems,omitempty"`
+	LastError string          `json:"lastError,omitempty"`
 	// ConfirmBy, when set, is when the time for the requester to confirm the request runs out
 	// (requests through EventBridge, when configured); ConfirmedBy and ConfirmedAt say who
 	// confirmed it (always the requester) and when. Nothing is lifted before.

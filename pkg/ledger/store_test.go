@@ -16,6 +16,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/request"
 )
 
 var (
@@ -39,8 +40,8 @@ var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 
 func record(id string, accounts ...string) ledger.Record {
 	return ledger.Record{
-		RequestID: id, Requester: "alice@example.com", Reason: "rotate root MFA (SEC-1)",
-		AccountIDs: accounts, Hours: 2, StartAt: t0, Origin: contract.Origin{Channel: "stepfunctions"},
+		RequestID: id, Fields: request.Fields{Requester: "alice@example.com", Reason: "rotate root MFA (SEC-1)",
+			AccountIDs: accounts, Hours: 2, StartAt: t0}, Origin: contract.Origin{Channel: "stepfunctions"},
 	}
 }
 

@@ -26,6 +26,7 @@ import (
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/request"
 )
 
 // Source is the source of every event rootwindow publishes.
@@ -101,24 +102,19 @@ func Pending(rec ledger.Record) []Kind {
 // match on it; the samples in events/notifications pin it), apart from the ledger's record, so
 // that a field added to the ledger does not change it.
 type Detail struct {
-	NotificationID   string          `json:"notificationId"`
-	RequestID        string          `json:"requestId"`
-	Requester        string          `json:"requester"`
-	Reason           string          `json:"reason"`
-	Task             string          `json:"task,omitempty"`
-	WhyNotAssumeRoot string          `json:"whyNotAssumeRoot,omitempty"`
-	AccountIDs       []string        `json:"accountIds"`
-	Hours            int             `json:"hours"`
-	StartAt          time.Time       `json:"startAt"`
-	Origin           contract.Origin `json:"origin"`
-	Status           string          `json:"status"`
-	CreatedAt        time.Time       `json:"createdAt"`
-	OpenedAt         time.Time       `json:"openedAt,omitzero"`
-	RestoreAt        time.Time       `json:"restoreAt,omitzero"`
-	ClosedAt         time.Time       `json:"closedAt,omitzero"`
-	Problems         []string        `json:"problems,omitempty"`
-	LastError        string          `json:"lastError,omitempty"`
-	RestoreFailedAt  time.Time       `json:"restoreFailedAt,omitzero"`
+	NotificationID string `json:"notificationId"`
+	RequestID      string `json:"requestId"`
+	// What the requester asked for, every field of it (package request owns them).
+	request.Fields
+	Origin          contract.Origin `json:"origin"`
+	Status          string          `json:"status"`
+	CreatedAt       time.Time       `json:"createdAt"`
+	OpenedAt        time.Time       `json:"openedAt,omitzero"`
+	RestoreAt       time.Time       `json:"restoreAt,omitzero"`
+	ClosedAt        time.Time       `json:"closedAt,omitzero"`
+	Problems        []string        `json:"problems,omitempty"`
+	LastError       string          `json:"lastError,omitempty"`
+	RestoreFailedAt time.Time       `json:"restoreFailedAt,omitzero"`
 	// ConfirmBy is set on a request an integration asserted: its requester must confirm it by
 	// then (POST /requests/{id}/confirm) or nothing is lifted; ConfirmedBy/At once confirmed.
 	ConfirmBy   time.Time `json:"confirmBy,omitzero"`
@@ -152,8 +148,7 @@ type Step struct {
 // NewDetail builds the detail of a kind of notification about rec.
 func NewDetail(rec ledger.Record, k Kind) Detail {
 	d := Detail{
-		NotificationID: rec.RequestID + "/" + string(k), RequestID: rec.RequestID, Requester: rec.Requester,
-		Reason: rec.Reason, Task: rec.Task, WhyNotAssumeRoot: rec.WhyNotAssumeRoot, AccountIDs: rec.AccountIDs, Hours: rec.Hours, StartAt: rec.StartAt, Origin: rec.Origin,
+		NotificationID: rec.RequestID + "/" + string(k), RequestID: rec.RequestID, Fields: rec.Fields, Origin: rec.Origin,
 		Status: string(rec.Status), CreatedAt: rec.CreatedAt, OpenedAt: rec.OpenedAt, RestoreAt: rec.RestoreAt,
 		ClosedAt: rec.ClosedAt, Problems: rec.Problems, LastError: rec.LastError, RestoreFailedAt: rec.RestoreFailedAt,
 		ConfirmBy: rec.ConfirmBy, ConfirmedBy: rec.ConfirmedBy, ConfirmedAt: rec.ConfirmedAt,

@@ -20,6 +20,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
+	rwrequest "github.com/rootwindow/rootwindow/pkg/request"
 )
 
 var update = flag.Bool("update", false, "rewrite the samples in events/notifications")
@@ -28,9 +29,11 @@ var (
 	t0      = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	request = ledger.Record{
 		RequestID: "api-5f0c2b8e9d1a4c3b8e7f6a5b4c3d2e1f",
-		Requester: "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com",
-		Reason:    "Enable MFA delete on the audit bucket (SEC-1234)", AccountIDs: []string{"111111111111", "222222222222"},
-		Hours: 2, StartAt: t0, CreatedAt: t0, Task: "s3-mfa-delete",
+		Fields: rwrequest.Fields{
+			Requester: "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com",
+			Reason:    "Enable MFA delete on the audit bucket (SEC-1234)", AccountIDs: []string{"111111111111", "222222222222"},
+			Hours: 2, StartAt: t0, Task: "s3-mfa-delete"},
+		CreatedAt:    t0,
 		ExecutionARN: "arn:aws:states:us-east-1:999999999999:execution:RootWindowWorkflowStateMachine:api-5f0c2b8e9d1a4c3b8e7f6a5b4c3d2e1f",
 		Origin:       contract.Origin{Channel: "api", Caller: "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"},
 	}

@@ -38,18 +38,26 @@ const (
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
+// Fields are what a requester asks for, in the one form every shape of a request carries them:
+// the request document read by Parse, the execution input the API starts, the ledger's record
+// and its DynamoDB item, the API's view and the notifications' detail each embed this struct,
+// so that a field added here reaches them all (TestEveryShapeCarriesEveryField).
+type Fields struct {
+	Requester string `json:"requester" dynamodbav:"requester"`
+	Reason    string `json:"reason" dynamodbav:"reason"`
+	// Task names the root task the window is for ("" when not said); WhyNotAssumeRoot is the
+	// requester's reason to lift the guardrail for a task centralized root access performs.
+	Task             string    `json:"task,omitempty" dynamodbav:"task,omitempty"`
+	WhyNotAssumeRoot string    `json:"whyNotAssumeRoot,omitempty" dynamodbav:"whyNotAssumeRoot,omitempty"`
+	AccountIDs       []string  `json:"accountIds" dynamodbav:"accountIds,omitempty"`
+	Hours            int       `json:"hours" dynamodbav:"hours"`
+	StartAt          time.Time `json:"startAt" dynamodbav:"startAt"`
+}
+
 // Request is a validated, normalised request: account IDs sorted and distinct, StartAt in UTC
 // truncated to the second (never before the moment it was validated).
 type Request struct {
-	AccountIDs []string  `json:"accountIds"`
-	Hours      int       `json:"hours"`
-	StartAt    time.Time `json:"startAt"`
-	Reason     string    `json:"reason"`
-	Requester  string    `json:"requester"`
-	// Task names the root task the window is for ("" when not said); WhyNotAssumeRoot is the
-	// requester's reason to lift the guardrail for a task centralized root access performs.
-	Task             string `json:"task,omitempty"`
-	WhyNotAssumeRoot string `json:"whyNotAssumeRoot,omitempty"`
+	Fields
 
 	// StartGiven says whether the document named startAt (else StartAt is the time it was read).
 	StartGiven bool `json:"-"`

@@ -399,3 +399,17 @@ func TestParseTask(t *testing.T) {
 		t.Errorf("command %q", got)
 	}
 }
+
+// The document's known keys are Fields' JSON names, no more and no fewer: a field added to Fields
+// is read from a request document.
+func TestKnownFieldsAreTheFieldsJSONNames(t *testing.T) {
+	typ := reflect.TypeFor[Fields]()
+	names := map[string]bool{}
+	for i := range typ.NumField() {
+		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		names[name] = true
+	}
+	if !reflect.DeepEqual(names, knownFields) {
+		t.Errorf("Fields' JSON names %v, the document's known keys %v", names, knownFields)
+	}
+}

@@ -18,11 +18,7 @@ import (
 // record and every problem found, each of its kind (the record is REJECTED only when the
 // reservation lost a race and recorded that); or a named error when a check could not be made.
 func (s *Service) Admit(ctx context.Context, id, executionARN string, req request.Request, origin contract.Origin, probs request.Problems, actor string) (ledger.Record, request.Problems, error) {
-	rec := ledger.Record{
-		RequestID: id, Requester: req.Requester, Reason: req.Reason, AccountIDs: req.AccountIDs,
-		Hours: req.Hours, StartAt: req.StartAt, Origin: origin, Task: req.Task, WhyNotAssumeRoot: req.WhyNotAssumeRoot,
-		ExecutionARN: executionARN,
-	}
+	rec := ledger.Record{RequestID: id, Fields: req.Fields, Origin: origin, ExecutionARN: executionARN}
 	if origin.Channel == contract.ChannelEventBridge && s.Config.EventConfirmMinutes > 0 {
 		// An integration asserted the requester: the requester confirms before anything is lifted.
 		rec.ConfirmBy = s.Now().Add(time.Duration(s.Config.EventConfirmMinutes) * time.Minute).Truncate(time.Second)
@@ -108,10 +104,9 @@ func (s *Service) Admit(ctx context.Context, id, executionARN string, req reques
 // hours and reason, and the same start when req names one. A request ID (an execution name, an
 // Idempotency-Key) names one request; a second use of it must ask for the same.
 func SameAsked(rec ledger.Record, req request.Request) bool {
-	asked := ledger.Record{Requester: req.Requester, Reason: req.Reason, AccountIDs: req.AccountIDs, Hours: req.Hours,
-		Task: req.Task, WhyNotAssumeRoot: req.WhyNotAssumeRoot}
-	if req.StartGiven {
-		asked.StartAt = req.StartAt
+	asked := ledger.Record{Fields: req.Fields}
+	if !req.StartGiven {
+		asked.StartAt = time.Time{}
 	}
 	return rec.SameRequest(asked)
 }
@@ -216,7 +211,7 @@ func (s *Service) checkAccounts(ctx context.Context, req request.Request, accoun
 // administrator, still owns every account, and the guardrail can still be lifted from each. A
 // booking can be made a week ahead; an owner removed since must not get the window.
 func (s *Service) recheck(ctx context.Context, rec ledger.Record) (request.Problems, error) {
-	req := request.Request{Requester: rec.Requester, AccountIDs: rec.AccountIDs}
+	req := request.Request{Fields: request.Fields{Requester: rec.Requester, AccountIDs: rec.AccountIDs}}
 	if !s.Config.Authz().IsAdmin(rec.Requester) {
 		var probs request.Problems
 		probs.AddKind(request.Forbidden, "requester", "%q is no longer an administrator", rec.Requester)
