@@ -10,6 +10,8 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/api"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
+	"github.com/rootwindow/rootwindow/pkg/rootaccess"
+	"github.com/rootwindow/rootwindow/pkg/stepfunctions"
 )
 
 func main() {
@@ -17,6 +19,12 @@ func main() {
 	if instance.Config.StateMachineARN == "" {
 		lambdaenv.ExitOn(errors.New(contract.EnvStateMachineARN + " is required"))
 	}
-	handler := api.New(instance.Windows, instance.StepFunctions(), instance.Config.StateMachineARN)
+	// Executions started, decisions sent (Step Functions); the root sign-in audit at booking (STS, IAM).
+	sfn := stepfunctions.Client(instance.AWS, instance.Endpoint("SFN"))
+	instance.Windows.Decisions = stepfunctions.New(sfn)
+	if instance.Config.CentralizedRoot {
+		instance.Windows.Root = rootaccess.FromConfig(instance.AWS, instance.Endpoint("STS"), instance.Endpoint("IAM"), instance.Config.AssumeRootRegion())
+	}
+	handler := api.New(instance.Windows, sfn, instance.Config.StateMachineARN)
 	lambda.StartHandlerFunc(handler.Handle)
 }

@@ -5,11 +5,15 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
+	"github.com/rootwindow/rootwindow/pkg/rootaccess"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
 func main() {
-	instance := lambdaenv.FromEnvironment() // configuration → AWS clients → window service
-	steps := workflow.New(instance.Windows)
-	lambda.StartHandlerFunc(steps.Detach)
+	in := lambdaenv.FromEnvironment() // configuration → AWS clients → window service
+	// Password recovery allowed at the lift (STS and IAM).
+	if in.Config.CentralizedRoot {
+		in.Windows.Root = rootaccess.FromConfig(in.AWS, in.Endpoint("STS"), in.Endpoint("IAM"), in.Config.AssumeRootRegion())
+	}
+	lambda.StartHandlerFunc(workflow.New(in.Windows).Detach)
 }

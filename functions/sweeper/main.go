@@ -7,11 +7,14 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
+	"github.com/rootwindow/rootwindow/pkg/stepfunctions"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
 func main() {
 	instance := lambdaenv.FromEnvironment() // configuration → AWS clients → window service
+	// Whether a request's execution still runs (Step Functions).
+	instance.Windows.Executions = stepfunctions.New(stepfunctions.Client(instance.AWS, instance.Endpoint("SFN")))
 	steps := workflow.New(instance.Windows)
 	lambda.StartHandlerFunc(steps.SafetyNet)
 }

@@ -5,11 +5,20 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
+	"github.com/rootwindow/rootwindow/pkg/rootaccess"
+	"github.com/rootwindow/rootwindow/pkg/stepfunctions"
+	"github.com/rootwindow/rootwindow/pkg/trail"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
 func main() {
-	instance := lambdaenv.FromEnvironment() // configuration → AWS clients → window service
-	steps := workflow.New(instance.Windows)
-	lambda.StartHandlerFunc(steps.Validate)
+	in := lambdaenv.FromEnvironment() // configuration → AWS clients → window service
+	// Who started the execution (CloudTrail), a decision made before the execution asked for it
+	// (Step Functions), the root sign-in audit at booking (STS and IAM).
+	in.Windows.Starters = trail.FromConfig(in.AWS, in.Endpoint("CloudTrail"))
+	in.Windows.Decisions = stepfunctions.New(stepfunctions.Client(in.AWS, in.Endpoint("SFN")))
+	if in.Config.CentralizedRoot {
+		in.Windows.Root = rootaccess.FromConfig(in.AWS, in.Endpoint("STS"), in.Endpoint("IAM"), in.Config.AssumeRootRegion())
+	}
+	lambda.StartHandlerFunc(workflow.New(in.Windows).Validate)
 }

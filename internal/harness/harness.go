@@ -270,9 +270,10 @@ func (h *Harness) build(ctx context.Context, overrides map[string]string) error 
 	if err != nil {
 		return err
 	}
+	sfn := testenv.Adapters(instance) // every adapter any function's main wires
 	steps := workflow.New(instance.Windows)
 	h.steps = steps
-	h.api = api.New(instance.Windows, instance.StepFunctions(), StateMachineARN)
+	h.api = api.New(instance.Windows, sfn, StateMachineARN)
 	h.invoker.setHandlers(map[string]lambda.Handler{
 		contract.TaskValidate: lambda.NewHandler(steps.Validate),
 		contract.TaskDetach:   lambda.NewHandler(steps.Detach),

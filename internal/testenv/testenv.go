@@ -37,9 +37,12 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
+	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
 	"github.com/rootwindow/rootwindow/pkg/rootaccess"
+	"github.com/rootwindow/rootwindow/pkg/stepfunctions"
+	"github.com/rootwindow/rootwindow/pkg/trail"
 	"github.com/rootwindow/rootwindow/pkg/window"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
@@ -169,12 +172,12 @@ func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db DB, table st
 		Tree: orgs,
 		Guardrail: guardrail.New(orgs, orgemu.GuardrailID,
 			guardrail.Options{Backoff: guardrail.Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}}),
-		Ledger: ledger.New(db, table, now, nil),
-		Notify: Notifier(t, emu, now),
-		Trail:  Trail(emu),
-		Tasks:  StepFunctions(emu),
-		Clock:  now,
-		Log:    slog.New(slog.DiscardHandler),
+		Ledger:    ledger.New(db, table, now, nil),
+		Notify:    Notifier(t, emu, now),
+		Starters:  trail.New(Trail(emu)),
+		Decisions: stepfunctions.New(StepFunctions(emu)),
+		Clock:     now,
+		Log:       slog.New(slog.DiscardHandler),
 	})
 }
 
@@ -322,4 +325,18 @@ func RootAccess(t testing.TB, emu *rootemu.Server) *rootaccess.Checker {
 		},
 		Region: "us-east-1",
 	}
+}
+
+// Adapters wires into a Lambda instance every adapter that any function's main wires (a local
+// run plays every function in one process) and returns the Step Functions client the api function
+// starts executions with.
+func Adapters(in *lambdaenv.Instance) *sfn.Client {
+	client := stepfunctions.Client(in.AWS, in.Endpoint("SFN"))
+	in.Windows.Starters = trail.FromConfig(in.AWS, in.Endpoint("CloudTrail"))
+	in.Windows.Decisions = stepfunctions.New(client)
+	in.Windows.Executions = stepfunctions.New(client)
+	if in.Config.CentralizedRoot {
+		in.Windows.Root = rootaccess.FromConfig(in.AWS, in.Endpoint("STS"), in.Endpoint("IAM"), in.Config.AssumeRootRegion())
+	}
+	return client
 }

@@ -5,24 +5,14 @@
 // most two calls a second per account and Region). An event reaches the event history some time
 // after the call, with no documented bound, so a starter not found yet is ErrNotYetRecorded, for
 // the caller to try again later.
+//
+// This package reads the record; package trail looks it up in CloudTrail (the SDK lives there).
 package identity
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 )
-
-// TrailAPI is the CloudTrail call a lookup makes.
-type TrailAPI interface {
-	LookupEvents(ctx context.Context, in *cloudtrail.LookupEventsInput, optFns ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error)
-}
 
 // Starter is who started an execution, as CloudTrail recorded it.
 type Starter struct {
@@ -37,38 +27,6 @@ type Starter struct {
 
 // ErrNotYetRecorded means no StartExecution event for the execution is in the event history yet.
 var ErrNotYetRecorded = errors.New("CloudTrail has not recorded who started the execution yet")
-
-// Lookup bounds: events since a little before the execution started, at most this many pages of
-// 50 (StartExecution calls of the whole account and Region in that time).
-const (
-	lookBack = 5 * time.Minute
-	maxPages = 20
-)
-
-// StarterOf finds who started executionARN, which started at startedAt.
-func StarterOf(ctx context.Context, trail TrailAPI, executionARN string, startedAt time.Time) (Starter, error) {
-	in := &cloudtrail.LookupEventsInput{
-		LookupAttributes: []types.LookupAttribute{{AttributeKey: types.LookupAttributeKeyEventName, AttributeValue: aws.String("StartExecution")}},
-		StartTime:        aws.Time(startedAt.Add(-lookBack)),
-		MaxResults:       aws.Int32(50),
-	}
-	for range maxPages {
-		out, err := trail.LookupEvents(ctx, in)
-		if err != nil {
-			return Starter{}, fmt.Errorf("look up StartExecution events in CloudTrail: %w", err)
-		}
-		for _, e := range out.Events {
-			if s, ok := starterIn(aws.ToString(e.CloudTrailEvent), executionARN); ok {
-				return s, nil
-			}
-		}
-		if out.NextToken == nil {
-			return Starter{}, ErrNotYetRecorded
-		}
-		in.NextToken = out.NextToken
-	}
-	return Starter{}, fmt.Errorf("look up StartExecution events in CloudTrail: more than %d pages since %s", maxPages, startedAt.Add(-lookBack).Format(time.RFC3339))
-}
 
 // UserIdentity is the part of a CloudTrail record that says who made the call.
 type UserIdentity struct {
@@ -96,9 +54,9 @@ type record struct {
 	} `json:"responseElements"`
 }
 
-// starterIn reads the starter of executionARN from one CloudTrail record, if it is that
+// StarterIn reads the starter of executionARN from one CloudTrail record, if it is that
 // execution's successful StartExecution call.
-func starterIn(raw, executionARN string) (Starter, bool) {
+func StarterIn(raw, executionARN string) (Starter, bool) {
 	var r record
 	if json.Unmarshal([]byte(raw), &r) != nil || r.EventSource != "states.amazonaws.com" || r.EventName != "StartExecution" ||
 		r.ErrorCode != "" || r.ResponseElements.ExecutionARN != executionARN || r.UserIdentity.ARN == "" {

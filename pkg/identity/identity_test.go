@@ -1,72 +1,37 @@
 package identity_test
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"testing"
-	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-
-	"github.com/rootwindow/rootwindow/internal/awsemu"
-	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/identity"
 )
 
 const execution = "arn:aws:states:us-east-1:999999999999:execution:rootwindow:req-1"
 
-var t0 = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
-
-// Through the real CloudTrail client against the emulator's event history.
-func TestStarterFromCloudTrail(t *testing.T) {
-	emu := awsemu.New()
-	emu.Start()
-	t.Cleanup(emu.Close)
-	alice := testenv.Person("arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/alice@example.com")
-	emu.Started("arn:aws:states:us-east-1:999999999999:execution:rootwindow:other", testenv.EventsRule, t0)
-	emu.Started(execution, alice, t0)
-	got, err := identity.StarterOf(context.Background(), testenv.Trail(emu), execution, t0)
-	if err != nil || got != (identity.Starter{ARN: alice.ARN, RoleARN: "arn:aws:iam::999999999999:role/AWSReservedSSO_AdministratorAccess_abc"}) {
-		t.Fatalf("%+v, %v", got, err)
-	}
-	if _, err := identity.StarterOf(context.Background(), testenv.Trail(emu), execution+"-2", t0); !errors.Is(err, identity.ErrNotYetRecorded) {
-		t.Errorf("an execution not in the history: %v", err)
-	}
+func record(arn, by, role, errorCode string) string {
+	return fmt.Sprintf(`{"eventSource":"states.amazonaws.com","eventName":"StartExecution","errorCode":%q,"userIdentity":{"arn":%q,"sessionContext":{"sessionIssuer":{"arn":%q}}},"responseElements":{"executionArn":%q}}`,
+		errorCode, by, role, arn)
 }
 
-// pages is a CloudTrail event history served a page at a time.
-type pages [][]string
-
-func (p pages) LookupEvents(_ context.Context, in *cloudtrail.LookupEventsInput, _ ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error) {
-	i := 0
-	if in.NextToken != nil {
-		fmt.Sscanf(*in.NextToken, "%d", &i)
-	}
-	out := &cloudtrail.LookupEventsOutput{}
-	for _, raw := range p[i] {
-		out.Events = append(out.Events, types.Event{CloudTrailEvent: aws.String(raw)})
-	}
-	if i+1 < len(p) {
-		out.NextToken = aws.String(fmt.Sprint(i + 1))
-	}
-	return out, nil
-}
-
-func event(arn, by, errorCode string) string {
-	return fmt.Sprintf(`{"eventSource":"states.amazonaws.com","eventName":"StartExecution","errorCode":%q,"userIdentity":{"arn":%q},"responseElements":{"executionArn":%q}}`, errorCode, by, arn)
-}
-
-func TestStarterIsTheSuccessfulCallForThisExecution(t *testing.T) {
-	history := pages{
-		{event(execution+"x", "arn:aws:iam::999999999999:user/someone", ""), `not json`},
-		{event(execution, "arn:aws:iam::999999999999:user/mallory", "ExecutionAlreadyExists")},
-		{event(execution, "arn:aws:iam::999999999999:user/alice", "")},
-	}
-	got, err := identity.StarterOf(context.Background(), history, execution, t0)
-	if err != nil || got.ARN != "arn:aws:iam::999999999999:user/alice" || got.RoleARN != "" {
-		t.Fatalf("%+v, %v", got, err)
+// Only this execution's successful StartExecution record names its starter.
+func TestStarterIn(t *testing.T) {
+	const alice, role = "arn:aws:sts::999999999999:assumed-role/Admin/alice", "arn:aws:iam::999999999999:role/Admin"
+	for _, tt := range []struct {
+		name, raw string
+		want      identity.Starter
+		ok        bool
+	}{
+		{"the call", record(execution, alice, role, ""), identity.Starter{ARN: alice, RoleARN: role}, true},
+		{"another execution", record(execution+"-2", alice, role, ""), identity.Starter{}, false},
+		{"a refused call", record(execution, alice, role, "ExecutionAlreadyExists"), identity.Starter{}, false},
+		{"no caller", record(execution, "", role, ""), identity.Starter{}, false},
+		{"another service", `{"eventSource":"lambda.amazonaws.com","eventName":"StartExecution","userIdentity":{"arn":"x"},"responseElements":{"executionArn":"` + execution + `"}}`, identity.Starter{}, false},
+		{"not JSON", `{`, identity.Starter{}, false},
+	} {
+		got, ok := identity.StarterIn(tt.raw, execution)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("%s: %+v %v, want %+v %v", tt.name, got, ok, tt.want, tt.ok)
+		}
 	}
 }

@@ -12,20 +12,15 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
-	"github.com/rootwindow/rootwindow/pkg/rootaccess"
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
@@ -87,44 +82,24 @@ func Load(_ context.Context, o Options) (*Instance, error) {
 	o.Guardrail.Organization, o.Guardrail.Management = cfg.OrganizationID, cfg.ManagementAccountID
 	o.Guardrail.Quotas = guardrail.Quotas{PerTarget: cfg.SCPsPerTargetQuota, Size: cfg.SCPSizeQuota}
 	in := &Instance{Config: cfg, AWS: awsCfg, env: o.Env}
-	orgs := guardrail.NewClient(awsCfg, func(opt *organizations.Options) { opt.BaseEndpoint = in.endpoint("Organizations") })
+	orgs := guardrail.NewClient(awsCfg, func(opt *organizations.Options) { opt.BaseEndpoint = in.Endpoint("Organizations") })
 	in.Windows = &window.Service{
 		Config:    cfg,
 		Guardrail: guardrail.New(orgs, cfg.GuardrailPolicyID, o.Guardrail),
 		Tree:      orgs,
-		Ledger: ledger.New(dynamodb.NewFromConfig(awsCfg, func(opt *dynamodb.Options) { opt.BaseEndpoint = in.endpoint("DynamoDB") }),
+		Ledger: ledger.New(dynamodb.NewFromConfig(awsCfg, func(opt *dynamodb.Options) { opt.BaseEndpoint = in.Endpoint("DynamoDB") }),
 			cfg.TableName, o.Clock, o.Sleep),
-		Notify: notify.New(eventbridge.NewFromConfig(awsCfg, func(opt *eventbridge.Options) { opt.BaseEndpoint = in.endpoint("EventBridge") }), cfg.EventBus,
-			sns.NewFromConfig(awsCfg, func(opt *sns.Options) { opt.BaseEndpoint = in.endpoint("SNS") }), cfg.TopicARN, o.Clock),
+		Notify: notify.New(eventbridge.NewFromConfig(awsCfg, func(opt *eventbridge.Options) { opt.BaseEndpoint = in.Endpoint("EventBridge") }), cfg.EventBus,
+			sns.NewFromConfig(awsCfg, func(opt *sns.Options) { opt.BaseEndpoint = in.Endpoint("SNS") }), cfg.TopicARN, o.Clock),
 		Clock:   o.Clock,
 		Metrics: os.Stdout,
 		Log:     log,
 	}
-	if cfg.StateMachineARN != "" {
-		in.Windows.Executions = in.StepFunctions()
-	}
-	// An approver's decision resumes the execution waiting on its task token.
-	in.Windows.Tasks = in.StepFunctions()
-	if cfg.CentralizedRoot {
-		// sts:AssumeRoot is served by Regional STS endpoints only: the function's region.
-		in.Windows.Root = &rootaccess.Checker{
-			STS: sts.NewFromConfig(awsCfg, func(opt *sts.Options) { opt.BaseEndpoint = in.endpoint("STS") }),
-			IAM: func(creds aws.CredentialsProvider) rootaccess.IAMAPI {
-				return iam.NewFromConfig(awsCfg, func(opt *iam.Options) { opt.Credentials, opt.BaseEndpoint = creds, in.endpoint("IAM") })
-			},
-			Region: cfg.AssumeRootRegion(),
-		}
-	}
-	in.Windows.Trail = cloudtrail.NewFromConfig(awsCfg, func(opt *cloudtrail.Options) { opt.BaseEndpoint = in.endpoint("CloudTrail") })
 	return in, nil
 }
 
-func (in *Instance) endpoint(serviceID string) *string { return Endpoint(in.env, serviceID) }
-
-// StepFunctions is the Step Functions client (the api function starts executions with it).
-func (in *Instance) StepFunctions() *sfn.Client {
-	return sfn.NewFromConfig(in.AWS, func(o *sfn.Options) { o.BaseEndpoint = in.endpoint("SFN") })
-}
+// Endpoint is the endpoint override for a service (see Endpoint), for the adapters a main wires.
+func (in *Instance) Endpoint(serviceID string) *string { return Endpoint(in.env, serviceID) }
 
 // FromEnvironment is Load for a Lambda's main: everything from the process environment; a
 // configuration error is logged in the Lambda's JSON format and ends the process, which Lambda

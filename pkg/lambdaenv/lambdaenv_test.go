@@ -50,6 +50,7 @@ func TestLoadRunsAWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	testenv.Adapters(instance) // as the functions' mains wire them
 	steps := workflow.New(instance.Windows)
 	ctx := context.Background()
 	invoke := func(fn any, payload string) json.RawMessage {

@@ -56,6 +56,19 @@ type Checker struct {
 	Region string
 }
 
+// FromConfig returns a Checker with STS and IAM clients of cfg (sent to the given endpoints when
+// not nil), asking the Regional STS endpoint of region: sts:AssumeRoot is served by Regional
+// endpoints only.
+func FromConfig(cfg aws.Config, stsEndpoint, iamEndpoint *string, region string) *Checker {
+	return &Checker{
+		STS: sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = stsEndpoint }),
+		IAM: func(creds aws.CredentialsProvider) IAMAPI {
+			return iam.NewFromConfig(cfg, func(o *iam.Options) { o.Credentials, o.BaseEndpoint = creds, iamEndpoint })
+		},
+		Region: region,
+	}
+}
+
 // Password states of a root user.
 const (
 	PasswordPresent = contract.PasswordPresent

@@ -2,14 +2,9 @@ package window
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
@@ -23,12 +18,6 @@ import (
 // Functions: SendTaskSuccess carries the approver to the lift, which checks it against the record;
 // SendTaskFailure (ApprovalDenied), or nobody deciding in time (States.Timeout), ends the
 // execution through its compensation: nothing is lifted and the accounts are released.
-
-// TasksAPI is the Step Functions callbacks an approver's decision makes.
-type TasksAPI interface {
-	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
-	SendTaskFailure(ctx context.Context, in *sfn.SendTaskFailureInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error)
-}
 
 // MaxDecisionWords bounds the words an approver may give with a decision.
 const MaxDecisionWords = 500
@@ -119,21 +108,17 @@ func (s *Service) Decide(ctx context.Context, id, caller string, approve bool, w
 
 // sendDecision sends a recorded decision to the execution waiting on the record's token.
 func (s *Service) sendDecision(ctx context.Context, rec ledger.Record) error {
-	if s.Tasks == nil {
+	if s.Decisions == nil {
 		return &contract.Unavailable{Msg: "this function cannot call Step Functions"}
 	}
 	var err error
 	if rec.ApprovedBy != "" {
-		out, _ := json.Marshal(contract.Approval{ApprovedBy: rec.ApprovedBy, ApprovedAt: FormatTime(rec.ApprovedAt)})
-		_, err = s.Tasks.SendTaskSuccess(ctx, &sfn.SendTaskSuccessInput{TaskToken: &rec.ApprovalToken, Output: aws.String(string(out))})
+		err = s.Decisions.Approve(ctx, rec.ApprovalToken, contract.Approval{ApprovedBy: rec.ApprovedBy, ApprovedAt: FormatTime(rec.ApprovedAt)})
 	} else {
-		cause := "denied by " + rec.DeniedBy
-		_, err = s.Tasks.SendTaskFailure(ctx, &sfn.SendTaskFailureInput{TaskToken: &rec.ApprovalToken, Error: aws.String(contract.ErrApprovalDenied), Cause: &cause})
+		err = s.Decisions.Deny(ctx, rec.ApprovalToken, contract.ErrApprovalDenied, "denied by "+rec.DeniedBy)
 	}
-	var timedOut *sfntypes.TaskTimedOut
-	var gone *sfntypes.TaskDoesNotExist
 	switch {
-	case errors.As(err, &timedOut), errors.As(err, &gone):
+	case errors.Is(err, ErrTaskGone):
 		return &contract.InvalidState{Msg: fmt.Sprintf("request %s no longer waits for a decision (its time ran out or its execution ended): nothing was lifted", rec.RequestID), Err: err}
 	case err != nil:
 		s.logError(ctx, "send the decision to Step Functions", rec.RequestID, err)

@@ -11,9 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
@@ -415,15 +412,14 @@ func (s *Service) executionGone(ctx context.Context, rec ledger.Record) (string,
 		return "", nil
 	}
 	arn := strings.Replace(s.Config.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + rec.RequestID
-	out, err := s.Executions.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: &arn})
-	var missing *sfntypes.ExecutionDoesNotExist
+	status, err := s.Executions.Status(ctx, arn)
 	switch {
-	case errors.As(err, &missing):
+	case errors.Is(err, ErrNoExecution):
 		return "the request has no execution: settled by the sweeper", nil
 	case err != nil:
 		return "", err
-	case out.Status != sfntypes.ExecutionStatusRunning:
-		return fmt.Sprintf("its execution is %s: settled by the sweeper", out.Status), nil
+	case status != "RUNNING":
+		return fmt.Sprintf("its execution is %s: settled by the sweeper", status), nil
 	}
 	return "", nil
 }

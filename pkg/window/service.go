@@ -11,14 +11,10 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
-	"github.com/rootwindow/rootwindow/pkg/identity"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
-	"github.com/rootwindow/rootwindow/pkg/rootaccess"
 )
 
 // Service holds what every operation needs; build it once per Lambda instance.
@@ -33,25 +29,20 @@ type Service struct {
 	// Metrics receives CloudWatch Embedded Metric Format lines (the function's stdout); nil
 	// discards them.
 	Metrics io.Writer
-	// Trail is CloudTrail's event history, where Validate finds who started an execution.
-	Trail identity.TrailAPI
+	// Starters finds who started an execution (validate); nil where the function asks no such thing.
+	Starters Starters
 	// Tree reads the organization's OUs and accounts for the sweep's drift scan; nil checks only
 	// the accounts rootwindow knows.
 	Tree guardrail.OrganizationReader
 	// Executions answers whether a request's execution is still running (Step Functions, for the
 	// sweep); nil skips that check.
-	Executions ExecutionsAPI
-	// Tasks sends an approver's decision to the execution waiting for it (validate, api); nil
+	Executions Executions
+	// Decisions sends an approver's decision to the execution waiting for it (validate, api); nil
 	// where the function makes no such call.
-	Tasks TasksAPI
+	Decisions Decisions
 	// Root audits and prepares root sign-in through centralized root access; nil where the
 	// function does neither.
-	Root *rootaccess.Checker
-}
-
-// ExecutionsAPI is the Step Functions call the sweep makes.
-type ExecutionsAPI interface {
-	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+	Root RootAccess
 }
 
 // Actors recorded in a request's history; people (API callers) are recorded by their ARN.

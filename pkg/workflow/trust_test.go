@@ -22,6 +22,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/stepfunctions"
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
@@ -199,7 +200,7 @@ func TestSweepSettlesRequestsWhoseExecutionIsNotRunning(t *testing.T) {
 			e := newEnv(t)
 			cfg := testenv.AWSConfig()
 			cfg.RetryMaxAttempts = 1
-			e.steps.Executions = sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(e.emu.URL()) })
+			e.steps.Executions = stepfunctions.New(sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(e.emu.URL()) }))
 			e.steps.Config.StateMachineARN = sm
 			e.open(t, "req-1", members[0])
 			if tt.execution != "" {

@@ -134,10 +134,10 @@ func (s *Steps) whoStarted(ctx context.Context, in contract.ValidateInput) (iden
 		// A state machine that does not pass the execution's context: nobody can be trusted.
 		return identity.Starter{}, &contract.RequestRejected{Problems: []string{"execution: the state machine did not pass the execution's ARN and start time, so who started it cannot be established: redeploy rootwindow (nothing was done)"}}
 	}
-	if s.Trail == nil {
+	if s.Starters == nil {
 		return identity.Starter{}, &contract.Unavailable{Msg: "no CloudTrail client: who started the execution cannot be established"}
 	}
-	starter, err := identity.StarterOf(ctx, s.Trail, in.ExecutionARN, startedAt)
+	starter, err := s.Starters.StarterOf(ctx, in.ExecutionARN, startedAt)
 	switch {
 	case errors.Is(err, identity.ErrNotYetRecorded):
 		s.Log.InfoContext(ctx, "who started the execution is not in CloudTrail yet; the state machine retries", "requestId", in.Execution)

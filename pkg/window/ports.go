@@ -1,0 +1,49 @@
+package window
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/identity"
+)
+
+// The ports: what the window service asks of the world beyond Organizations, DynamoDB and the
+// notifications, in its own words. Adapters implement them with the AWS SDK (pkg/stepfunctions,
+// pkg/trail, pkg/rootaccess); this package imports no SDK service, so a function links only the
+// services its main wires (ARCHITECTURE.md, "What each function links").
+
+// Executions says whether a request's Step Functions execution still runs (the sweep).
+type Executions interface {
+	// Status is the execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED), or
+	// ErrNoExecution if there is none.
+	Status(ctx context.Context, executionARN string) (string, error)
+}
+
+// Decisions sends an approver's decision to the execution waiting on a task token. Both answer
+// ErrTaskGone when no execution waits on the token any more (it timed out or ended).
+type Decisions interface {
+	Approve(ctx context.Context, token string, approval contract.Approval) error
+	Deny(ctx context.Context, token, errorName, cause string) error
+}
+
+// Starters says who started an execution, from a record the starter cannot forge (CloudTrail's
+// StartExecution event): identity.ErrNotYetRecorded until the record is there.
+type Starters interface {
+	StarterOf(ctx context.Context, executionARN string, startedAt time.Time) (identity.Starter, error)
+}
+
+// RootAccess audits and prepares signing in as a member account's root user (centralized root
+// access, sts:AssumeRoot).
+type RootAccess interface {
+	Audit(ctx context.Context, account, email string) contract.SignIn
+	AllowPasswordRecovery(ctx context.Context, account string) (bool, error)
+	DeleteCommand(account string) string
+}
+
+// Errors the ports answer.
+var (
+	ErrNoExecution = errors.New("no such execution")
+	ErrTaskGone    = errors.New("no execution waits on the task token any more")
+)
