@@ -39,6 +39,13 @@ func (g *Guardrail) ProblemFor(r Report, strategy string) string {
 	if strategy != contract.StrategyExempt {
 		return g.Problem(r)
 	}
+	return g.ExemptProblem(r)
+}
+
+// ExemptProblem explains why the guardrail cannot be lifted from this account by the exempt
+// strategy (its document rewritten), or returns "": it must apply to the account, attached to it
+// or above it.
+func (g *Guardrail) ExemptProblem(r Report) string {
 	switch {
 	case r.Management, !r.Exists, r.State != string(types.AccountStateActive):
 		return g.Problem(r)

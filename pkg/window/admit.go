@@ -60,9 +60,10 @@ func (s *Service) Admit(ctx context.Context, id, executionARN string, req reques
 			probs.AddKind(request.Conflict, "guardrail", "%s", problem)
 		}
 	}
-	if len(probs) == 0 && rec.Strategy == contract.StrategyExempt {
-		// The guardrail's document must still fit with this window in it.
-		problem, err := s.fitsExempt(ctx, req.AccountIDs, req.StartAt, req.StartAt.Add(time.Duration(req.Hours)*time.Hour))
+	if len(probs) == 0 {
+		// The strategy must still have room for this window (exempt: the guardrail's document,
+		// with it, within the size quota).
+		problem, err := s.strategyOf(rec).fits(ctx, req)
 		if err != nil {
 			s.logError(ctx, "render the guardrail's document", id, err)
 			return rec, nil, retryLater(err)
@@ -177,8 +178,8 @@ func (s *Service) authorize(ctx context.Context, req request.Request) (request.P
 }
 
 // checkAccounts asks Organizations about accounts and checks that the guardrail can be lifted
-// from each by strategy (decided here when "": from the configuration, auto choosing detach when
-// every account allows it) and that the requester owns each. It returns the strategy.
+// from each by the named strategy (chosen here when "": chooseStrategy) and that the requester
+// owns each. It returns the strategy's name.
 func (s *Service) checkAccounts(ctx context.Context, req request.Request, accounts []string, strategy string) (request.Problems, string, error) {
 	var probs request.Problems
 	reports, err := s.Guardrail.Inspect(ctx, accounts)
@@ -186,13 +187,14 @@ func (s *Service) checkAccounts(ctx context.Context, req request.Request, accoun
 		return nil, "", err
 	}
 	if strategy == "" {
-		strategy = s.strategyFor(reports, accounts)
+		strategy = s.chooseStrategy(reports, accounts)
 	}
+	lifter := s.strategyNamed(strategy)
 	az := s.Config.Authz()
 	tagKey := az.OwnerTag()
 	for _, id := range accounts {
 		r := reports[id]
-		if msg := s.Guardrail.ProblemFor(r, strategy); msg != "" {
+		if msg := lifter.problem(r); msg != "" {
 			probs.Add(req.Field(id), "%s %s", id, msg)
 			continue
 		}
@@ -217,29 +219,8 @@ func (s *Service) recheck(ctx context.Context, rec ledger.Record) (request.Probl
 		probs.AddKind(request.Forbidden, "requester", "%q is no longer an administrator", rec.Requester)
 		return probs, nil
 	}
-	strategy := rec.Strategy
-	if strategy == "" {
-		strategy = contract.StrategyDetach
-	}
-	probs, _, err := s.checkAccounts(ctx, req, rec.AccountIDs, strategy)
+	probs, _, err := s.checkAccounts(ctx, req, rec.AccountIDs, s.strategyOf(rec).name())
 	return sortByField(probs), err
-}
-
-// strategyFor decides how a request's accounts are lifted: the configured strategy, or for auto
-// detach when every account allows it (the guardrail attached to it alone, a slot free), else
-// exempt.
-func (s *Service) strategyFor(reports map[string]guardrail.Report, accounts []string) string {
-	switch s.Config.LiftStrategy {
-	case contract.StrategyExempt:
-		return contract.StrategyExempt
-	case contract.StrategyAuto:
-		for _, id := range accounts {
-			if s.Guardrail.Problem(reports[id]) != "" {
-				return contract.StrategyExempt
-			}
-		}
-	}
-	return contract.StrategyDetach
 }
 
 func conflictProblems(req request.Request, c *ledger.ConflictError) request.Problems {

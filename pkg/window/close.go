@@ -131,12 +131,8 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 		return rec, retryLater(err)
 	}
 	s.Log.InfoContext(ctx, "restoring guardrail", "requestId", id, "accounts", len(accounts), "mode", mode, "strategy", rec.Strategy)
-	if rec.Strategy == contract.StrategyExempt {
-		err = s.writeExempt(ctx, id, true)
-	} else {
-		err = s.Guardrail.Restore(ctx, guardrail.Window{RequestID: id, AccountIDs: accounts, PolicyID: rec.WindowPolicyID})
-	}
-	if err != nil {
+	lifter := s.strategyOf(rec)
+	if err = lifter.restore(ctx, rec, accounts); err != nil {
 		s.logError(ctx, "restore guardrail", id, err)
 		if nerr := s.Ledger.NoteError(ctx, id, "restore failed: "+err.Error()); nerr != nil {
 			s.logError(ctx, "note error", id, nerr)
@@ -159,13 +155,7 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 			s.metric(contract.MetricWindowsClosed, 1)
 		}
 	}
-	if rec.Strategy == contract.StrategyExempt {
-		// Rendered again now that the record no longer holds: a writer that read it while it
-		// still did may have put its exemption back. The sweep renders it again too.
-		if err := s.writeExempt(ctx, id, true); err != nil {
-			s.logError(ctx, "render the guardrail's document again", id, err)
-		}
-	}
+	lifter.converge(ctx, rec)
 	if err := s.Ledger.Release(ctx, id, held); err != nil {
 		s.logError(ctx, "release leases", id, err)
 		return rec, retryLater(err)

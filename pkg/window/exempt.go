@@ -12,6 +12,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/request"
 )
 
 // The exempt strategy (see package guardrail) keeps the guardrail's document equal to the render
@@ -31,9 +32,67 @@ const (
 // ErrDocumentChanged is a guardrail whose document is not the one rootwindow last wrote.
 var ErrDocumentChanged = errors.New("the guardrail's document changed since rootwindow last wrote it")
 
-// exemptInUse reports whether requests may be lifted by rewriting the guardrail's document.
-func (s *Service) exemptInUse() bool {
-	return s.Config.LiftStrategy != "" && s.Config.LiftStrategy != contract.StrategyDetach
+// exempt lifts the guardrail wherever it is attached by rewriting its document: the root deny
+// for every account, less the accounts of each open window between its start and its end (by
+// aws:CurrentTime), rendered from the ledger.
+type exempt struct{ s *Service }
+
+func (exempt) name() string { return contract.StrategyExempt }
+
+func (e exempt) problem(r guardrail.Report) string { return e.s.Guardrail.ExemptProblem(r) }
+
+// fits: the document must stay within the size quota with this window in it.
+func (e exempt) fits(ctx context.Context, req request.Request) (string, error) {
+	return e.s.fitsExempt(ctx, req.AccountIDs, req.StartAt, req.End())
+}
+
+func (e exempt) lift(ctx context.Context, rec ledger.Record, restoreAt time.Time) (string, string, error) {
+	return "", fmt.Sprintf("%d account(s) exempted in the guardrail's document, which denies their root user from %s", len(rec.AccountIDs), FormatTime(restoreAt)),
+		e.s.writeExempt(ctx, "", false)
+}
+
+// liftFailed: a busy lock or a transient failure leaves the request OPENING for the state machine
+// to retry; otherwise it fails, and the document is rendered without it (a restore failure if
+// that fails too).
+func (e exempt) liftFailed(ctx context.Context, rec ledger.Record, err error) error {
+	s := e.s
+	s.logError(ctx, "lift guardrail (exempt)", rec.RequestID, err)
+	if errors.Is(err, ledger.ErrLocked) || guardrail.IsTransient(err) {
+		_ = s.Ledger.NoteError(ctx, rec.RequestID, err.Error())
+		return &contract.Throttled{Msg: err.Error()}
+	}
+	failed, terr := s.Ledger.Transition(ctx, rec.RequestID, ledger.Failed, ActorDetach, err.Error(), ledger.Change{LastError: err.Error()})
+	if terr != nil {
+		s.logError(ctx, "record failure", rec.RequestID, terr)
+	}
+	if werr := s.writeExempt(context.WithoutCancel(ctx), rec.RequestID, true); werr != nil {
+		s.logError(ctx, "render the guardrail without the failed window", rec.RequestID, werr)
+		return &contract.RestoreFailed{Msg: err.Error() + "; rendering the guardrail without it also failed: " + werr.Error()}
+	}
+	if rerr := s.Ledger.Release(ctx, rec.RequestID, rec.AccountIDs); rerr != nil {
+		s.logError(ctx, "release leases", rec.RequestID, rerr)
+	}
+	if terr == nil {
+		s.Announce(ctx, failed)
+	}
+	if errors.Is(err, ErrDocumentChanged) {
+		s.metric(contract.MetricGuardrailChanged, 1)
+	}
+	return &contract.DetachFailed{Msg: err.Error()}
+}
+
+// restore writes the document rendered without rec, whatever accounts it still holds: a restore
+// exempts fewer accounts, never more, so it replaces even a document someone else changed.
+func (e exempt) restore(ctx context.Context, rec ledger.Record, _ []string) error {
+	return e.s.writeExempt(ctx, rec.RequestID, true)
+}
+
+// converge renders the document again now that rec no longer holds: a writer that read the
+// record while it still did may have put its exemption back. The sweep renders it again too.
+func (e exempt) converge(ctx context.Context, rec ledger.Record) {
+	if err := e.s.writeExempt(ctx, rec.RequestID, true); err != nil {
+		e.s.logError(ctx, "render the guardrail's document again", rec.RequestID, err)
+	}
 }
 
 // exemptions lists the windows the guardrail's document exempts now: exempt requests OPENING or
@@ -57,7 +116,7 @@ func (s *Service) exemptions(ctx context.Context, except string) ([]guardrail.Ex
 		if err != nil {
 			return nil, err
 		}
-		if rec.Strategy == contract.StrategyExempt && (rec.Status == ledger.Opening || rec.Status == ledger.Open) && !rec.RestoreAt.IsZero() {
+		if _, exempted := s.strategyOf(rec).(exempt); exempted && (rec.Status == ledger.Opening || rec.Status == ledger.Open) && !rec.RestoreAt.IsZero() {
 			out = append(out, guardrail.Exemption{AccountIDs: rec.AccountIDs, Start: rec.StartAt, End: rec.RestoreAt})
 		}
 	}
@@ -124,7 +183,7 @@ func (s *Service) exemptDocumentProblemLocked(ctx context.Context) (string, erro
 		return problem, err
 	}
 	// An exemption leaves every other statement in force; a detach (under auto) lifts them too.
-	if s.Config.LiftStrategy == contract.StrategyAuto {
+	if s.autoInUse() {
 		if p := s.extraStatementsProblem(b.Content); p != "" {
 			return p, nil
 		}

@@ -95,35 +95,15 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 		restoreAt = s.Now().Truncate(time.Second).Add(time.Duration(rec.Hours) * time.Hour)
 	}
 	s.Log.InfoContext(ctx, "lifting guardrail", "requestId", id, "accounts", len(rec.AccountIDs), "until", FormatTime(restoreAt), "strategy", rec.Strategy)
-	var policyID string
-	if rec.Strategy == contract.StrategyExempt {
-		if err := s.writeExempt(ctx, "", false); err != nil {
-			return rec, s.exemptFailed(ctx, rec, err)
-		}
-	} else {
-		w := guardrail.Window{RequestID: id, End: restoreAt, AccountIDs: rec.AccountIDs, PolicyID: rec.WindowPolicyID}
-		if s.exemptInUse() {
-			// The live document may carry other windows' exemptions: bound the base instead.
-			b, found, err := s.Ledger.GuardrailBase(ctx)
-			if err != nil {
-				return rec, retryLater(err)
-			}
-			if found {
-				w.Document = b.Content
-			}
-		}
-		if policyID, err = s.Guardrail.Lift(ctx, w); err != nil {
-			return rec, s.detachFailed(ctx, rec, err)
-		}
+	lifter := s.strategyOf(rec)
+	policyID, note, err := lifter.lift(ctx, rec, restoreAt)
+	if err != nil {
+		return rec, lifter.liftFailed(ctx, rec, err)
 	}
 	openedAt := s.Now().Truncate(time.Second)
 	if err := s.Ledger.ExtendLeases(ctx, id, rec.AccountIDs, restoreAt); err != nil {
 		s.logError(ctx, "extend leases", id, err)
 		return rec, retryLater(err)
-	}
-	note := fmt.Sprintf("guardrail lifted from %d account(s); the window's SCP %s denies the root user from %s", len(rec.AccountIDs), policyID, FormatTime(restoreAt))
-	if rec.Strategy == contract.StrategyExempt {
-		note = fmt.Sprintf("%d account(s) exempted in the guardrail's document, which denies their root user from %s", len(rec.AccountIDs), FormatTime(restoreAt))
 	}
 	signIn, prepared := s.prepareSignIn(ctx, rec)
 	note += prepared
@@ -151,72 +131,13 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 	return rec, nil
 }
 
-// putBack undoes a request's lift on the accounts it still holds, by its strategy: the guardrail's
-// document rendered without it, or the guardrail back in place of the window's SCP.
+// putBack undoes a request's lift on the accounts it still holds, by its strategy.
 func (s *Service) putBack(ctx context.Context, rec ledger.Record) error {
-	if rec.Strategy == contract.StrategyExempt {
-		return s.writeExempt(ctx, rec.RequestID, true)
-	}
 	accounts, err := s.ours(ctx, rec)
 	if err != nil {
 		return err
 	}
-	return s.Guardrail.Restore(ctx, guardrail.Window{RequestID: rec.RequestID, AccountIDs: accounts, PolicyID: rec.WindowPolicyID})
-}
-
-// exemptFailed records a failed lift by the exempt strategy. A busy lock or a transient failure
-// leaves the request OPENING for the state machine to retry; otherwise it fails, and the document
-// is rendered without it (a restore failure if that fails too).
-func (s *Service) exemptFailed(ctx context.Context, rec ledger.Record, err error) error {
-	s.logError(ctx, "lift guardrail (exempt)", rec.RequestID, err)
-	if errors.Is(err, ledger.ErrLocked) || guardrail.IsTransient(err) {
-		_ = s.Ledger.NoteError(ctx, rec.RequestID, err.Error())
-		return &contract.Throttled{Msg: err.Error()}
-	}
-	failed, terr := s.Ledger.Transition(ctx, rec.RequestID, ledger.Failed, ActorDetach, err.Error(), ledger.Change{LastError: err.Error()})
-	if terr != nil {
-		s.logError(ctx, "record failure", rec.RequestID, terr)
-	}
-	if werr := s.writeExempt(context.WithoutCancel(ctx), rec.RequestID, true); werr != nil {
-		s.logError(ctx, "render the guardrail without the failed window", rec.RequestID, werr)
-		return &contract.RestoreFailed{Msg: err.Error() + "; rendering the guardrail without it also failed: " + werr.Error()}
-	}
-	if rerr := s.Ledger.Release(ctx, rec.RequestID, rec.AccountIDs); rerr != nil {
-		s.logError(ctx, "release leases", rec.RequestID, rerr)
-	}
-	if terr == nil {
-		s.Announce(ctx, failed)
-	}
-	if errors.Is(err, ErrDocumentChanged) {
-		s.metric(contract.MetricGuardrailChanged, 1)
-	}
-	return &contract.DetachFailed{Msg: err.Error()}
-}
-
-// detachFailed records a failed lift. Transient failures leave the request OPENING for the state
-// machine to retry (guardrail.Detach has already put back what it took); others fail it.
-func (s *Service) detachFailed(ctx context.Context, rec ledger.Record, err error) error {
-	s.logError(ctx, "lift guardrail", rec.RequestID, err)
-	var berr *guardrail.BatchError
-	if errors.As(err, &berr) && berr.RestoreFailed() {
-		_ = s.Ledger.NoteError(ctx, rec.RequestID, err.Error())
-		return &contract.RestoreFailed{Msg: err.Error()}
-	}
-	if guardrail.IsTransient(err) {
-		_ = s.Ledger.NoteError(ctx, rec.RequestID, err.Error())
-		return &contract.Throttled{Msg: err.Error()}
-	}
-	failed, terr := s.Ledger.Transition(ctx, rec.RequestID, ledger.Failed, ActorDetach, err.Error(), ledger.Change{LastError: err.Error()})
-	if terr != nil {
-		s.logError(ctx, "record failure", rec.RequestID, terr)
-	}
-	if rerr := s.Ledger.Release(ctx, rec.RequestID, rec.AccountIDs); rerr != nil {
-		s.logError(ctx, "release leases", rec.RequestID, rerr)
-	}
-	if terr == nil {
-		s.Announce(ctx, failed)
-	}
-	return &contract.DetachFailed{Msg: err.Error()}
+	return s.strategyOf(rec).restore(ctx, rec, accounts)
 }
 
 // load reads the request a step acts on: a missing one is InvalidState (wrapping

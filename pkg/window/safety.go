@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
-	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
 	"github.com/rootwindow/rootwindow/pkg/policy"
+	"github.com/rootwindow/rootwindow/pkg/request"
 )
 
 // The safety net: whatever happens to one execution, the guardrail comes back or a person is told.
@@ -182,15 +182,11 @@ func (s *Service) settleOver(ctx context.Context, leases []ledger.Lease, rep *Sw
 	for id, ls := range byRequest {
 		rec, err := s.Ledger.Get(ctx, id)
 		if errors.Is(err, ledger.ErrNotFound) {
-			// A lease without its request: put the guardrail back and drop it (under exempt,
-			// the document's render counts only requests on record, so it holds no exemption).
+			// A lease without its request: put the guardrail back, by the strategy the
+			// configuration lifts with (auto: detach; under exempt the document's render counts
+			// only requests on record, so writing it holds no exemption for these), and drop it.
 			accounts := accountsOf(ls)
-			if s.Config.LiftStrategy == contract.StrategyExempt {
-				err = nil
-			} else {
-				err = s.Guardrail.Restore(ctx, guardrail.Window{RequestID: id, AccountIDs: accounts})
-			}
-			if err != nil {
+			if err = s.strategyNamed(s.Config.LiftStrategy).restore(ctx, ledger.Record{RequestID: id, Fields: request.Fields{AccountIDs: accounts}}, accounts); err != nil {
 				s.failed(ctx, rep, "restore orphan leases of "+id, err)
 			} else if err := s.Ledger.Release(ctx, id, accounts); err != nil {
 				s.failed(ctx, rep, "release orphan leases of "+id, err)
