@@ -22,7 +22,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
-	"github.com/rootwindow/rootwindow/internal/harness"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/api"
@@ -171,8 +170,8 @@ func start(ctx context.Context) (map[string]lambda.Handler, *awsemu.Server, func
 		"AWS_ENDPOINT_URL_EVENTBRIDGE": emuURL, "AWS_ENDPOINT_URL_SNS": emuURL, "AWS_ENDPOINT_URL_SFN": emuURL,
 		"AWS_ENDPOINT_URL_CLOUDTRAIL": emuURL, contract.EnvEventsRoleARN: testenv.EventsRoleARN, contract.EnvAPIRoleARN: testenv.APIRoleARN,
 		contract.EnvTableName: table, contract.EnvGuardrailPolicyID: orgemu.GuardrailID,
-		contract.EnvAdminPrincipals: harness.AdminPattern, contract.EnvOrganizationID: orgemu.OrganizationID, contract.EnvTopicARN: harness.TopicARN,
-		contract.EnvStateMachineARN: harness.StateMachineARN,
+		contract.EnvAdminPrincipals: testenv.AdminPattern, contract.EnvOrganizationID: orgemu.OrganizationID, contract.EnvTopicARN: testenv.TopicARN,
+		contract.EnvStateMachineARN: testenv.StateMachineARN,
 	}
 	getenv := func(k string) string { return env[k] }
 	instance, err := lambdaenv.Load(ctx, lambdaenv.Options{Getenv: getenv, Env: getenv})

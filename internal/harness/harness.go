@@ -47,10 +47,10 @@ const (
 	Owner      = "alice@example.com"
 	// Requester is an administrator (matches AdminPattern) who owns every emulated member.
 	Requester    = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"
-	AdminPattern = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*"
+	AdminPattern = testenv.AdminPattern
 	// TopicARN and StateMachineARN are what the handlers are configured with.
-	TopicARN        = "arn:aws:sns:us-east-1:999999999999:rootwindow-operators"
-	StateMachineARN = "arn:aws:states:us-east-1:999999999999:stateMachine:rootwindow"
+	TopicARN        = testenv.TopicARN
+	StateMachineARN = testenv.StateMachineARN
 )
 
 // Options configure a harness; zero values mean "start and seed our own".
