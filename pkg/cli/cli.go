@@ -8,16 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-
-	"github.com/rootwindow/rootwindow/pkg/request"
 )
 
 // Exit codes, documented in the README and by `rootwindow help`.
@@ -90,17 +86,7 @@ type options struct {
 // Run runs one command line and returns its exit code.
 func Run(ctx context.Context, args []string, env Env) int {
 	if len(args) == 2 && args[0] == "help" && args[1] == "tasks" {
-		tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TASK\tWHAT\tWITHOUT A WINDOW")
-		for _, t := range request.Tasks {
-			alt := "-"
-			if t.TaskPolicy != "" {
-				alt = "sts:AssumeRoot, task policy " + t.TaskPolicy
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", t.Name, t.What, alt)
-		}
-		_ = tw.Flush()
-		return ExitOK
+		return helpTasks(env)
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(env.Stdout, usage)
@@ -110,6 +96,16 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return ExitOK
 	}
 	verb, rest := args[0], args[1:]
+	switch verb { // the operators' commands read Organizations, not the API
+	case "preflight":
+		return preflight(ctx, rest, env)
+	case "rollout":
+		return rollout(ctx, rest, env)
+	}
+	cmd, known := commands[verb]
+	if !known {
+		return usageError(env, "unknown command %q", verb)
+	}
 	fs := flag.NewFlagSet("rootwindow "+verb, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var o options
@@ -122,37 +118,11 @@ func Run(ctx context.Context, args []string, env Env) int {
 	fs.DurationVar(&o.timeout, "timeout", 6*time.Hour, "")
 	fs.BoolVar(&o.wait, "wait", false, "")
 	fs.BoolVar(&o.untilClosed, "until-closed", false, "")
-	var accounts, reason, start, key, account, status, next, task, whyNot, email, hook string
-	var hours, limit int
-	switch verb {
-	case "request":
-		fs.StringVar(&accounts, "accounts", "", "")
-		fs.IntVar(&hours, "hours", 0, "")
-		fs.StringVar(&reason, "reason", "", "")
-		fs.StringVar(&start, "start", "", "")
-		fs.StringVar(&key, "key", "", "")
-		fs.StringVar(&task, "task", "", "")
-		fs.StringVar(&whyNot, "why-not-assume-root", "", "")
-	case "list":
-		fs.StringVar(&account, "account", "", "")
-		fs.StringVar(&status, "status", "", "")
-		fs.IntVar(&limit, "limit", 0, "")
-		fs.StringVar(&next, "next", "", "")
-	case "approve", "deny":
-		fs.StringVar(&reason, "reason", "", "")
-	case "subscribe":
-		fs.StringVar(&email, "email", "", "")
-		fs.StringVar(&hook, "https", "", "")
-	case "status", "end", "cancel", "confirm":
-	case "preflight":
-		return preflight(ctx, rest, env)
-	case "rollout":
-		return rollout(ctx, rest, env)
-	default:
-		return usageError(env, "unknown command %q", verb)
+	a := arguments{verb: verb}
+	if cmd.flags != nil {
+		cmd.flags(fs, &a)
 	}
 	// Flags may come after the request ID.
-	var positional []string
 	for {
 		if err := fs.Parse(rest); err != nil {
 			return usageError(env, "%v", err)
@@ -160,7 +130,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 		if fs.NArg() == 0 {
 			break
 		}
-		positional, rest = append(positional, fs.Arg(0)), fs.Args()[1:]
+		a.positional, rest = append(a.positional, fs.Arg(0)), fs.Args()[1:]
 	}
 	if o.output != "text" && o.output != "json" {
 		return usageError(env, "--output must be text or json, got %q", o.output)
@@ -168,104 +138,56 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if o.poll < time.Second {
 		return usageError(env, "--poll must be at least 1s, got %v", o.poll)
 	}
-	needID := verb == "status" || verb == "end" || verb == "cancel" || verb == "confirm" || verb == "approve" || verb == "deny"
 	switch {
-	case needID && len(positional) != 1:
+	case cmd.takesID && len(a.positional) != 1:
 		return usageError(env, "%s takes one request ID", verb)
-	case !needID && len(positional) > 0:
-		return usageError(env, "%s takes no argument, got %q", verb, positional[0])
-	case needID && !requestID.MatchString(positional[0]):
-		return usageError(env, "%q is not a request ID (1 to 80 letters, digits, '-' or '_')", positional[0])
-	case verb == "request" && (accounts == "" || hours == 0 || strings.TrimSpace(reason) == ""):
-		return usageError(env, "request needs --accounts, --hours and --reason")
-	case verb == "subscribe" && (email == "") == (hook == ""):
-		return usageError(env, "subscribe needs one of --email ADDRESS or --https URL")
+	case !cmd.takesID && len(a.positional) > 0:
+		return usageError(env, "%s takes no argument, got %q", verb, a.positional[0])
+	case cmd.takesID && !requestID.MatchString(a.positional[0]):
+		return usageError(env, "%q is not a request ID (1 to 80 letters, digits, '-' or '_')", a.positional[0])
+	}
+	if cmd.check != nil {
+		if problem := cmd.check(a); problem != "" {
+			return usageError(env, "%s", problem)
+		}
 	}
 	c, err := o.client(ctx, env)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "rootwindow:", err)
 		return ExitUnavailable
 	}
-	r := runner{env: env, o: o, c: c}
-	switch verb {
-	case "request":
-		body := map[string]any{"accountIds": splitList(accounts), "hours": hours, "reason": reason}
-		if start != "" {
-			body["startAt"] = start
-		}
-		if task != "" {
-			body["task"] = task
-		}
-		if whyNot != "" {
-			body["whyNotAssumeRoot"] = whyNot
-		}
-		headers := map[string]string{}
-		if key != "" {
-			headers["Idempotency-Key"] = key
-		}
-		var accepted map[string]any
-		if err := c.Do(ctx, "POST", "requests", nil, body, headers, &accepted); err != nil {
-			return r.fail(err)
-		}
-		id, _ := accepted["requestId"].(string)
-		r.show(accepted, fmt.Sprintf("request %s accepted: %v, %d h from %v", id, accepted["accountIds"], hours, accepted["startAt"]))
-		return r.follow(ctx, id)
-	case "status":
-		var rec map[string]any
-		if err := c.Do(ctx, "GET", "requests/"+positional[0], nil, nil, nil, &rec); err != nil {
-			return r.fail(err)
-		}
-		r.show(rec, describe(rec)+signIn(rec))
-		return r.follow(ctx, positional[0])
-	case "subscribe":
-		body := map[string]string{"protocol": "email", "endpoint": email}
-		if hook != "" {
-			body = map[string]string{"protocol": "https", "endpoint": hook}
-		}
-		var sub map[string]any
-		if err := c.Do(ctx, "POST", "subscriptions", nil, body, nil, &sub); err != nil {
-			return r.fail(err)
-		}
-		r.show(sub, fmt.Sprintf("%s will receive the notifications about your own requests once it confirms the subscription (AWS sends it a confirmation message).", body["endpoint"]))
-		return ExitOK
-	case "list":
-		q := url.Values{}
-		for k, v := range map[string]string{"accountId": account, "status": status, "nextToken": next} {
-			if v != "" {
-				q.Set(k, v)
-			}
-		}
-		if limit > 0 {
-			q.Set("limit", fmt.Sprint(limit))
-		}
-		var page struct {
-			Requests  []map[string]any `json:"requests"`
-			NextToken string           `json:"nextToken"`
-		}
-		if err := c.Do(ctx, "GET", "requests", q, nil, nil, &page); err != nil {
-			return r.fail(err)
-		}
-		lines := make([]string, 0, len(page.Requests)+1)
-		for _, rec := range page.Requests {
-			lines = append(lines, describe(rec))
-		}
-		if page.NextToken != "" {
-			lines = append(lines, "more: --next "+page.NextToken)
-		}
-		r.show(page, strings.Join(lines, "\n"))
-		return ExitOK
-	default: // end, cancel, confirm, approve, deny
-		var body any
-		if reason != "" { // approve, deny
-			body = map[string]string{"reason": reason}
-		}
-		var rec map[string]any
-		if err := c.Do(ctx, "POST", "requests/"+positional[0]+"/"+verb, nil, body, nil, &rec); err != nil {
-			return r.fail(err)
-		}
-		r.show(rec, describe(rec))
-		return ExitOK
-	}
+	return cmd.run(ctx, runner{env: env, o: o, c: c}, a)
+}
+
+// command is one verb that calls rootwindow's API: its own flags, what it checks of them before
+// any call, and what it does. Each is in a file of its own (request.go, status.go, list.go,
+// subscribe.go, decide.go).
+type command struct {
+	takesID bool // the one positional argument, a request ID
+	flags   func(fs *flag.FlagSet, a *arguments)
+	check   func(a arguments) string // a usage problem, or ""
+	run     func(ctx context.Context, r runner, a arguments) int
+}
+
+var commands = map[string]command{
+	"request":   requestCommand,
+	"status":    statusCommand,
+	"list":      listCommand,
+	"subscribe": subscribeCommand,
+	"end":       decideCommand,
+	"cancel":    decideCommand,
+	"confirm":   decideCommand,
+	"approve":   decideCommand,
+	"deny":      decideCommand,
+}
+
+// arguments are a command line's own flags and positional arguments.
+type arguments struct {
+	verb                                                                     string
+	positional                                                               []string
+	accounts, reason, start, key, account, status, next, task, whyNot, email string
+	hook                                                                     string
+	hours, limit                                                             int
 }
 
 var requestID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)

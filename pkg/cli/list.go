@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// rootwindow list: the requests a caller may see, newest first, a page at a time.
+var listCommand = command{
+	flags: func(fs *flag.FlagSet, a *arguments) {
+		fs.StringVar(&a.account, "account", "", "")
+		fs.StringVar(&a.status, "status", "", "")
+		fs.IntVar(&a.limit, "limit", 0, "")
+		fs.StringVar(&a.next, "next", "", "")
+	},
+	run: func(ctx context.Context, r runner, a arguments) int {
+		q := url.Values{}
+		for k, v := range map[string]string{"accountId": a.account, "status": a.status, "nextToken": a.next} {
+			if v != "" {
+				q.Set(k, v)
+			}
+		}
+		if a.limit > 0 {
+			q.Set("limit", fmt.Sprint(a.limit))
+		}
+		var page struct {
+			Requests  []map[string]any `json:"requests"`
+			NextToken string           `json:"nextToken"`
+		}
+		if err := r.c.Do(ctx, "GET", "requests", q, nil, nil, &page); err != nil {
+			return r.fail(err)
+		}
+		lines := make([]string, 0, len(page.Requests)+1)
+		for _, rec := range page.Requests {
+			lines = append(lines, describe(rec))
+		}
+		if page.NextToken != "" {
+			lines = append(lines, "more: --next "+page.NextToken)
+		}
+		r.show(page, strings.Join(lines, "\n"))
+		return ExitOK
+	},
+}

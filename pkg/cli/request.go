@@ -1,0 +1,46 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"strings"
+)
+
+// rootwindow request: ask for a window, and with --wait or --until-closed follow it.
+var requestCommand = command{
+	flags: func(fs *flag.FlagSet, a *arguments) {
+		fs.StringVar(&a.accounts, "accounts", "", "")
+		fs.IntVar(&a.hours, "hours", 0, "")
+		fs.StringVar(&a.reason, "reason", "", "")
+		fs.StringVar(&a.start, "start", "", "")
+		fs.StringVar(&a.key, "key", "", "")
+		fs.StringVar(&a.task, "task", "", "")
+		fs.StringVar(&a.whyNot, "why-not-assume-root", "", "")
+	},
+	check: func(a arguments) string {
+		if a.accounts == "" || a.hours == 0 || strings.TrimSpace(a.reason) == "" {
+			return "request needs --accounts, --hours and --reason"
+		}
+		return ""
+	},
+	run: func(ctx context.Context, r runner, a arguments) int {
+		body := map[string]any{"accountIds": splitList(a.accounts), "hours": a.hours, "reason": a.reason}
+		for k, v := range map[string]string{"startAt": a.start, "task": a.task, "whyNotAssumeRoot": a.whyNot} {
+			if v != "" {
+				body[k] = v
+			}
+		}
+		headers := map[string]string{}
+		if a.key != "" {
+			headers["Idempotency-Key"] = a.key
+		}
+		var accepted map[string]any
+		if err := r.c.Do(ctx, "POST", "requests", nil, body, headers, &accepted); err != nil {
+			return r.fail(err)
+		}
+		id, _ := accepted["requestId"].(string)
+		r.show(accepted, fmt.Sprintf("request %s accepted: %v, %d h from %v", id, accepted["accountIds"], a.hours, accepted["startAt"]))
+		return r.follow(ctx, id)
+	},
+}
