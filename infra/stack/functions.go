@@ -2,6 +2,7 @@ package stack
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -37,22 +38,76 @@ type Functions struct {
 	Sweeper awslambda.Function
 }
 
-// Organizations actions, by what each function does with them.
-var (
-	orgReadActions = []string{
-		"organizations:DescribeOrganization", "organizations:DescribeAccount",
-		"organizations:ListPoliciesForTarget", "organizations:ListParents", "organizations:ListTagsForResource",
-	}
-	ledgerActions = []string{
-		"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem",
-	}
-)
-
 // FunctionNames are the functions' folders under functions/ and their bundles' under the asset
 // folder (bin/<name>/bootstrap, as `make build` writes them).
 var FunctionNames = []string{"validate", "detach", "reattach", "api", "sweeper"}
 
-// NewFunctions creates the Lambdas and their roles.
+// functionSpecs say, one row per function, what it is for, how long it may run and what it may
+// do: "what may detach do?" is its row. Every function writes its own log group and reads the
+// same configuration (pkg/config's environment). The permissions are below, each written once.
+var functionSpecs = []functionSpec{
+	{"Validate", "rootwindow: validate a root access window request and reserve its accounts", 60,
+		[]permission{useLedger, readOrganization, readGuardrail, auditRootUsers, findStarters, answerApprovals}},
+	{"Detach", "rootwindow: lift the root-user guardrail SCP from the request's accounts", 300,
+		[]permission{useLedger, readGuardrail, liftGuardrail, rewriteGuardrail, prepareRootSignIn}},
+	{"Reattach", "rootwindow: put the root-user guardrail SCP back", 300,
+		[]permission{useLedger, readGuardrail, restoreGuardrail, rewriteGuardrail}},
+	// API Gateway waits at most 29 seconds for an answer.
+	{"Api", "rootwindow: the REST API (request, read, list, end early, cancel)", 29,
+		[]permission{useLedger, listRequests, readOrganization, readGuardrail, restoreGuardrail, rewriteGuardrail, auditRootUsers,
+			subscribeRequesters, startExecutions, answerApprovals}},
+	{"Sweeper", "rootwindow: safety net: restore windows whose execution ended or that are over; report drift", 300,
+		[]permission{useLedger, listRequests, readOrganization, scanOrganization, readGuardrail, restoreGuardrail, cleanUpWindowPolicies,
+			rewriteGuardrail, describeExecutions}},
+}
+
+type functionSpec struct {
+	name, description string
+	timeout           float64 // seconds
+	may               []permission
+}
+
+// permission is one thing a function may do, granted by the statements of its role.
+type permission int
+
+const (
+	// useLedger: the ledger's items (and listing them, under exempt or auto: the render reads
+	// every open window), and publishing notifications.
+	useLedger permission = iota
+	// listRequests: the ledger's listing index (GET /requests; the sweep).
+	listRequests
+	// readOrganization: Organizations' Describe/List reads of accounts, parents, policies and tags.
+	readOrganization
+	// readGuardrail: the guardrail's document (checked at booking, before the lift, for drift).
+	readGuardrail
+	// liftGuardrail: create and tag the window's SCP, swap it for the guardrail on member accounts,
+	// and put back what a failed lift took.
+	liftGuardrail
+	// restoreGuardrail: the guardrail back on member accounts, the window's SCP detached and deleted.
+	restoreGuardrail
+	// rewriteGuardrail: the guardrail's document (UpdatePolicy), only when the exempt strategy is
+	// in use (liftStrategy exempt or auto).
+	rewriteGuardrail
+	// cleanUpWindowPolicies: where a window SCP left behind is still attached.
+	cleanUpWindowPolicies
+	// scanOrganization: the drift scan's reads by parent and the guardrail's targets.
+	scanOrganization
+	// auditRootUsers and prepareRootSignIn: sts:AssumeRoot with one task policy each, only when
+	// centralizedRootAccess (and prepareRootSignIn) is configured.
+	auditRootUsers
+	prepareRootSignIn
+	// subscribeRequesters: a requester's own subscription to the topic, with rootwindow's filter.
+	subscribeRequesters
+	// Granted once the state machine and the request rule's start role exist (AllowStart,
+	// IdentifyDoors): start executions and answer approvals (api), find who started an execution
+	// (validate: CloudTrail), ask whether one still runs (sweeper).
+	startExecutions
+	answerApprovals
+	findStarters
+	describeExecutions
+)
+
+// NewFunctions creates the Lambdas and their roles, as functionSpecs say.
 func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) *Functions {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	cfg := props.Config
@@ -64,43 +119,100 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	for k, v := range cfg.Env() {
 		env[k] = jsii.String(v)
 	}
-	newFn := func(name, description string, timeout float64) awslambda.Function {
-		logs := awslogs.NewLogGroup(c, jsii.String(name+"Logs"), &awslogs.LogGroupProps{
-			Retention:     awslogs.RetentionDays_ONE_YEAR,
-			RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
-		})
-		// Its own role instead of the managed AWSLambdaBasicExecutionRole: it writes its own log
-		// group and nothing else.
-		role := awsiam.NewRole(c, jsii.String(name+"Role"), &awsiam.RoleProps{
-			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-			Description: jsii.String("rootwindow " + strings.ToLower(name) + " function"),
-		})
-		logs.GrantWrite(role)
-		return awslambda.NewFunction(c, jsii.String(name), &awslambda.FunctionProps{
-			Role:          role,
-			Description:   jsii.String(description),
-			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
-			Architecture:  awslambda.Architecture_ARM_64(),
-			Handler:       jsii.String("bootstrap"),
-			Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(props.AssetDir, strings.ToLower(name))), nil),
-			MemorySize:    jsii.Number(128),
-			Timeout:       awscdk.Duration_Seconds(jsii.Number(timeout)),
-			Environment:   &env,
-			LoggingFormat: awslambda.LoggingFormat_JSON,
-			LogGroup:      logs,
-			Tracing:       awslambda.Tracing_ACTIVE,
-		})
+	f := &Functions{Construct: c}
+	g := newGrants(c, props)
+	for _, spec := range functionSpecs {
+		fn := newFunction(c, spec, props.AssetDir, env)
+		f.byName(spec.name, fn)
+		for _, p := range spec.may {
+			g.grant(fn, p)
+		}
+		g.suppress(fn, spec)
 	}
-	f := &Functions{
-		Construct: c,
-		Validate:  newFn("Validate", "rootwindow: validate a root access window request and reserve its accounts", 60),
-		Detach:    newFn("Detach", "rootwindow: lift the root-user guardrail SCP from the request's accounts", 300),
-		Reattach:  newFn("Reattach", "rootwindow: put the root-user guardrail SCP back", 300),
-		// API Gateway waits at most 29 seconds for an answer.
-		API:     newFn("Api", "rootwindow: the REST API (request, read, list, end early, cancel)", 29),
-		Sweeper: newFn("Sweeper", "rootwindow: safety net: restore windows whose execution ended or that are over; report drift", 300),
-	}
+	// The sweeper ignores CloudTrail's events of rootwindow's own lifts and restores.
+	own := []*string{f.Detach.Role().RoleArn(), f.Reattach.Role().RoleArn(), f.API.Role().RoleArn(), f.Sweeper.Role().RoleArn()}
+	f.Sweeper.AddEnvironment(jsii.String(contract.EnvOwnRoleARNs), awscdk.Fn_Join(jsii.String(","), &own), nil)
+	return f
+}
 
+func (f *Functions) byName(name string, fn awslambda.Function) {
+	switch name {
+	case "Validate":
+		f.Validate = fn
+	case "Detach":
+		f.Detach = fn
+	case "Reattach":
+		f.Reattach = fn
+	case "Api":
+		f.API = fn
+	case "Sweeper":
+		f.Sweeper = fn
+	}
+}
+
+// each runs fn for every function whose spec holds p.
+func (f *Functions) each(p permission, fn func(awslambda.Function)) {
+	for _, spec := range functionSpecs {
+		if slices.Contains(spec.may, p) {
+			for _, x := range []awslambda.Function{f.Validate, f.Detach, f.Reattach, f.API, f.Sweeper} {
+				if *x.Node().Id() == spec.name {
+					fn(x)
+				}
+			}
+		}
+	}
+}
+
+// newFunction is one Lambda with its own log group and its own role: instead of the managed
+// AWSLambdaBasicExecutionRole, it writes its own log group and nothing else.
+func newFunction(c constructs.Construct, spec functionSpec, assetDir string, env map[string]*string) awslambda.Function {
+	name := spec.name
+	logs := awslogs.NewLogGroup(c, jsii.String(name+"Logs"), &awslogs.LogGroupProps{
+		Retention:     awslogs.RetentionDays_ONE_YEAR,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	role := awsiam.NewRole(c, jsii.String(name+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("rootwindow " + strings.ToLower(name) + " function"),
+	})
+	logs.GrantWrite(role)
+	return awslambda.NewFunction(c, jsii.String(name), &awslambda.FunctionProps{
+		Role:          role,
+		Description:   jsii.String(spec.description),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(assetDir, strings.ToLower(name))), nil),
+		MemorySize:    jsii.Number(128),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(spec.timeout)),
+		Environment:   &env,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		LogGroup:      logs,
+		Tracing:       awslambda.Tracing_ACTIVE,
+	})
+}
+
+// Organizations actions, by what each function does with them.
+var (
+	orgReadActions = []string{
+		"organizations:DescribeOrganization", "organizations:DescribeAccount",
+		"organizations:ListPoliciesForTarget", "organizations:ListParents", "organizations:ListTagsForResource",
+	}
+	ledgerActions = []string{
+		"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchGetItem",
+	}
+)
+
+// grants writes each permission's statements, once.
+type grants struct {
+	props                                *FunctionsProps
+	stack                                awscdk.Stack
+	policyArn, accountsArn, anyPolicyArn string
+	exempt                               bool // the exempt strategy in use (exempt or auto)
+}
+
+func newGrants(c constructs.Construct, props *FunctionsProps) *grants {
+	cfg := props.Config
 	stack := awscdk.Stack_Of(c)
 	// Organizations ARNs carry the management account and the organization ID; the latter is not
 	// known at synth, so it is the only wildcard.
@@ -109,185 +221,159 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	if cfg.ManagementAccountID != "" {
 		mgmt = jsii.String(cfg.ManagementAccountID)
 	}
-	policyArn := stack.FormatArn(&awscdk.ArnComponents{
-		Service: jsii.String("organizations"), Region: jsii.String(""), Account: mgmt,
-		Resource: jsii.String("policy"), ResourceName: jsii.String("o-*/service_control_policy/" + cfg.GuardrailPolicyID),
-	})
-	accountsArn := stack.FormatArn(&awscdk.ArnComponents{
-		Service: jsii.String("organizations"), Region: jsii.String(""), Account: mgmt,
-		Resource: jsii.String("account"), ResourceName: jsii.String("o-*/*"),
-	})
-	scoped := func(actions ...string) awsiam.PolicyStatement {
-		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:       jsii.String("GuardrailOnMemberAccountsOnly"),
-			Actions:   jsii.Strings(actions...),
-			Resources: jsii.Strings(*policyArn, *accountsArn),
+	arn := func(resource, name string) string {
+		return *stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("organizations"), Region: jsii.String(""), Account: mgmt,
+			Resource: jsii.String(resource), ResourceName: jsii.String(name),
 		})
 	}
-	// A window's own SCP (see pkg/guardrail) is created by the lift with the rootwindow:request
-	// tag, and only SCPs with that tag may be attached, detached, read or deleted as window SCPs.
-	// Organizations authorizes AttachPolicy and DetachPolicy on the policy and on the target, each
-	// against the statements naming it: the account by the statement above, the window's SCP by
-	// this one (aws:ResourceTag on the policy resource; Service Authorization Reference, AWS
-	// Organizations). Creating a policy with tags takes TagResource too.
-	anyPolicyArn := stack.FormatArn(&awscdk.ArnComponents{
-		Service: jsii.String("organizations"), Region: jsii.String(""), Account: mgmt,
-		Resource: jsii.String("policy"), ResourceName: jsii.String("o-*/service_control_policy/p-*"),
-	})
-	windowPolicies := func(actions ...string) awsiam.PolicyStatement {
-		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid:        jsii.String("WindowPoliciesOnly"),
-			Actions:    jsii.Strings(actions...),
-			Resources:  jsii.Strings(*anyPolicyArn),
-			Conditions: &map[string]any{"Null": map[string]any{"aws:ResourceTag/" + contract.TagWindowRequest: "false"}},
-		})
+	return &grants{props: props, stack: stack,
+		policyArn: arn("policy", "o-*/service_control_policy/"+cfg.GuardrailPolicyID), accountsArn: arn("account", "o-*/*"),
+		anyPolicyArn: arn("policy", "o-*/service_control_policy/p-*"),
+		exempt:       cfg.LiftStrategy != "" && cfg.LiftStrategy != contract.StrategyDetach,
 	}
-	restores := []awslambda.Function{f.Detach, f.Reattach, f.API, f.Sweeper}
-	f.Detach.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid:        jsii.String("CreateWindowPolicies"),
-		Actions:    jsii.Strings("organizations:CreatePolicy", "organizations:TagResource"),
-		Resources:  jsii.Strings(*anyPolicyArn),
-		Conditions: &map[string]any{"Null": map[string]any{"aws:RequestTag/" + contract.TagWindowRequest: "false"}},
-	}))
-	f.Detach.AddToRolePolicy(windowPolicies("organizations:AttachPolicy", "organizations:DetachPolicy", "organizations:DescribePolicy", "organizations:DeletePolicy"))
-	f.Reattach.AddToRolePolicy(windowPolicies("organizations:DetachPolicy", "organizations:DescribePolicy", "organizations:DeletePolicy"))
-	f.API.AddToRolePolicy(windowPolicies("organizations:DetachPolicy", "organizations:DescribePolicy", "organizations:DeletePolicy"))
-	// The sweeper also removes window SCPs left behind: where each is still attached.
-	f.Sweeper.AddToRolePolicy(windowPolicies("organizations:DetachPolicy", "organizations:DescribePolicy", "organizations:DeletePolicy", "organizations:ListTargetsForPolicy"))
-	for _, fn := range restores {
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: jsii.String("FindWindowPolicies"), Actions: jsii.Strings("organizations:ListPolicies"), Resources: jsii.Strings("*"),
-		}))
-	}
-
-	// Read-only Organizations calls: Describe/List on the organization's own resources.
-	// Validate and the API check requests against the organization; the sweeper checks for drift.
-	for _, fn := range []awslambda.Function{f.Validate, f.API, f.Sweeper} {
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: jsii.String("ReadOrganization"), Actions: jsii.Strings(orgReadActions...), Resources: jsii.Strings("*"),
-		}))
-	}
-	// The sweeper's drift scan reads the whole organization by parent and by policy target: the
-	// OU tree, the accounts under each parent, and where the guardrail (alone) is attached.
-	f.Sweeper.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid: jsii.String("ScanOrganization"), Resources: jsii.Strings("*"),
-		Actions: jsii.Strings("organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent"),
-	}))
-	f.Sweeper.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid: jsii.String("ScanGuardrailTargets"), Actions: jsii.Strings("organizations:ListTargetsForPolicy"), Resources: jsii.Strings(*policyArn),
-	}))
-	// Detach may need to put back what it took when a lift fails part-way; the API's "end"
-	// restores the guardrail. Nothing but Detach can lift it.
-	f.Detach.AddToRolePolicy(scoped("organizations:DetachPolicy", "organizations:AttachPolicy"))
-	// The guardrail's document is checked at booking (validate, api), before the lift (detach) and
-	// for drift (sweeper).
-	for _, fn := range []awslambda.Function{f.Validate, f.API, f.Detach, f.Reattach, f.Sweeper} {
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: jsii.String("ReadGuardrail"), Actions: jsii.Strings("organizations:DescribePolicy"), Resources: jsii.Strings(*policyArn),
-		}))
-	}
-	// The sweeper ignores CloudTrail's events of rootwindow's own lifts and restores.
-	own := []*string{f.Detach.Role().RoleArn(), f.Reattach.Role().RoleArn(), f.API.Role().RoleArn(), f.Sweeper.Role().RoleArn()}
-	f.Sweeper.AddEnvironment(jsii.String(contract.EnvOwnRoleARNs), awscdk.Fn_Join(jsii.String(","), &own), nil)
-	f.Reattach.AddToRolePolicy(scoped("organizations:AttachPolicy"))
-	f.API.AddToRolePolicy(scoped("organizations:AttachPolicy"))
-	f.Sweeper.AddToRolePolicy(scoped("organizations:AttachPolicy"))
-	for _, fn := range []awslambda.Function{f.Validate, f.Detach, f.Reattach, f.API, f.Sweeper} {
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: jsii.String("Ledger"), Actions: jsii.Strings(ledgerActions...), Resources: jsii.Strings(*props.Table.TableArn()),
-		}))
-		props.Notifications.GrantPublish(fn)
-	}
-	// Centralized root access: the booking (validate, api) audits each account's root user, the
-	// lift (detach) may allow password recovery; sts:AssumeRoot only with those task policies
-	// (sts:TaskPolicyArn, IAM User Guide "Centralize root access for member accounts").
-	if cfg.CentralizedRoot {
-		assumeRoot := func(fn awslambda.Function, tasks ...string) {
-			arns := make([]string, len(tasks))
-			for i, t := range tasks {
-				arns[i] = "arn:" + *awscdk.Aws_PARTITION() + ":iam::aws:policy/root-task/" + t
-			}
-			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("AssumeRootForTasks"), Actions: jsii.Strings("sts:AssumeRoot"), Resources: jsii.Strings("*"),
-				Conditions: &map[string]any{"StringEquals": map[string]any{"sts:TaskPolicyArn": arns}},
-			}))
-		}
-		assumeRoot(f.Validate, "IAMAuditRootUserCredentials")
-		assumeRoot(f.API, "IAMAuditRootUserCredentials")
-		if cfg.PrepareRootSignIn {
-			assumeRoot(f.Detach, "IAMCreateRootUserPassword")
-		}
-	}
-	// A requester's own subscription to the topic, filtered on the requester attribute (the api
-	// function makes it, so that the filter policy is rootwindow's).
-	f.API.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid: jsii.String("SubscribeRequesters"), Actions: jsii.Strings("sns:Subscribe"), Resources: jsii.Strings(*props.Notifications.Topic.TopicArn()),
-	}))
-	listers := []awslambda.Function{f.API, f.Sweeper}
-	if cfg.LiftStrategy != "" && cfg.LiftStrategy != contract.StrategyDetach {
-		// The exempt strategy rewrites the guardrail's document from the ledger's open windows:
-		// every function that lifts or restores reads the leases and writes the document (the
-		// guardrail alone), and validate renders it to check the size quota.
-		listers = []awslambda.Function{f.Validate, f.Detach, f.Reattach, f.API, f.Sweeper}
-		for _, fn := range restores {
-			fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid: jsii.String("RewriteGuardrail"), Actions: jsii.Strings("organizations:UpdatePolicy"), Resources: jsii.Strings(*policyArn),
-			}))
-		}
-	}
-	for _, fn := range listers {
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: jsii.String("ListRequests"), Actions: jsii.Strings("dynamodb:Query"),
-			Resources: jsii.Strings(*props.Table.TableArn() + "/index/" + contract.ByCreatedIndex),
-		}))
-	}
-	for _, fn := range []awslambda.Function{f.Validate, f.Detach, f.Reattach, f.API, f.Sweeper} {
-		suppress(fn.Role(), "AwsSolutions-IAM5", "X-Ray's PutTraceSegments and PutTelemetryRecords, CloudTrail's LookupEvents (validate: who started an execution) and Step Functions' SendTaskSuccess/SendTaskFailure (api, validate: an approver's decision) have no resource to scope to; the Organizations Describe/List reads (validate, api, sweeper) act on the whole organization by nature and change nothing",
-			"Resource::*")
-		suppress(fn.Role(), "AwsSolutions-IAM5", "Organizations ARNs embed the organization ID, unknown at synth; a management account has exactly one organization, so o-* names it. The policy part names the guardrail SCP alone",
-			"Resource::arn:<AWS::Partition>:organizations::"+managementOf(stack, cfg)+":policy/o-*/service_control_policy/"+cfg.GuardrailPolicyID)
-		suppress(fn.Role(), "AwsSolutions-IAM5", "Any member account may be given a window, so attach/detach (of the guardrail policy only, per the statement's other resource) must apply to every account of the one organization",
-			"Resource::arn:<AWS::Partition>:organizations::"+managementOf(stack, cfg)+":account/o-*/*")
-	}
-	for _, fn := range restores {
-		suppress(fn.Role(), "AwsSolutions-IAM5", "A window's SCP gets its ID when the lift creates it: the statement names any SCP of the organization and its condition admits only those tagged rootwindow:request (created by the lift with that tag)",
-			"Resource::arn:<AWS::Partition>:organizations::"+managementOf(stack, cfg)+":policy/o-*/service_control_policy/p-*")
-	}
-	return f
 }
 
-// AllowStart gives the API function the state machine to start, and the right to start it; and
-// the sweeper the right to ask whether a request's execution still runs (a request holding its
-// accounts with no execution running is settled at once).
+func statement(sid string, actions []string, resources ...string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{Sid: jsii.String(sid), Actions: jsii.Strings(actions...), Resources: jsii.Strings(resources...)})
+}
+
+// scoped is the guardrail on member accounts, and nothing else.
+func (g *grants) scoped(actions ...string) awsiam.PolicyStatement {
+	return statement("GuardrailOnMemberAccountsOnly", actions, g.policyArn, g.accountsArn)
+}
+
+// windowPolicies: a window's own SCP (see pkg/guardrail) is created by the lift with the
+// rootwindow:request tag, and only SCPs with that tag may be attached, detached, read or deleted
+// as window SCPs. Organizations authorizes AttachPolicy and DetachPolicy on the policy and on the
+// target, each against the statements naming it: the account by scoped, the window's SCP by this
+// one (aws:ResourceTag on the policy resource; Service Authorization Reference, AWS
+// Organizations). Creating a policy with tags takes TagResource too.
+func (g *grants) windowPolicies(sid string, actions ...string) awsiam.PolicyStatement {
+	return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String(sid), Actions: jsii.Strings(actions...), Resources: jsii.Strings(g.anyPolicyArn),
+		Conditions: &map[string]any{"Null": map[string]any{"aws:ResourceTag/" + contract.TagWindowRequest: "false"}},
+	})
+}
+
+// assumeRoot allows sts:AssumeRoot with the given task policies only (sts:TaskPolicyArn, IAM User
+// Guide "Centralize root access for member accounts").
+func assumeRoot(fn awslambda.Function, tasks ...string) {
+	arns := make([]string, len(tasks))
+	for i, t := range tasks {
+		arns[i] = "arn:" + *awscdk.Aws_PARTITION() + ":iam::aws:policy/root-task/" + t
+	}
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("AssumeRootForTasks"), Actions: jsii.Strings("sts:AssumeRoot"), Resources: jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"sts:TaskPolicyArn": arns}},
+	}))
+}
+
+// grant adds p's statements to fn's role; the permissions granted once the state machine exists
+// are AllowStart's and IdentifyDoors'.
+func (g *grants) grant(fn awslambda.Function, p permission) {
+	cfg, table := g.props.Config, *g.props.Table.TableArn()
+	add := func(st awsiam.PolicyStatement) { fn.AddToRolePolicy(st) }
+	switch p {
+	case useLedger:
+		add(statement("Ledger", ledgerActions, table))
+		g.props.Notifications.GrantPublish(fn)
+		if g.exempt {
+			g.grant(fn, listRequests)
+		}
+	case listRequests:
+		add(statement("ListRequests", []string{"dynamodb:Query"}, table+"/index/"+contract.ByCreatedIndex))
+	case readOrganization:
+		add(statement("ReadOrganization", orgReadActions, "*"))
+	case readGuardrail:
+		add(statement("ReadGuardrail", []string{"organizations:DescribePolicy"}, g.policyArn))
+	case liftGuardrail:
+		add(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("CreateWindowPolicies"),
+			Actions:    jsii.Strings("organizations:CreatePolicy", "organizations:TagResource"),
+			Resources:  jsii.Strings(g.anyPolicyArn),
+			Conditions: &map[string]any{"Null": map[string]any{"aws:RequestTag/" + contract.TagWindowRequest: "false"}},
+		}))
+		add(g.windowPolicies("WindowPoliciesOnly", "organizations:AttachPolicy", "organizations:DetachPolicy", "organizations:DescribePolicy", "organizations:DeletePolicy"))
+		add(statement("FindWindowPolicies", []string{"organizations:ListPolicies"}, "*"))
+		// What a lift failing part-way took, it puts back.
+		add(g.scoped("organizations:DetachPolicy", "organizations:AttachPolicy"))
+	case restoreGuardrail:
+		add(g.windowPolicies("WindowPoliciesOnly", "organizations:DetachPolicy", "organizations:DescribePolicy", "organizations:DeletePolicy"))
+		add(statement("FindWindowPolicies", []string{"organizations:ListPolicies"}, "*"))
+		add(g.scoped("organizations:AttachPolicy"))
+	case cleanUpWindowPolicies:
+		add(g.windowPolicies("WindowPoliciesTargets", "organizations:ListTargetsForPolicy"))
+	case rewriteGuardrail:
+		if g.exempt {
+			add(statement("RewriteGuardrail", []string{"organizations:UpdatePolicy"}, g.policyArn))
+		}
+	case scanOrganization:
+		add(statement("ScanOrganization", []string{"organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent"}, "*"))
+		add(statement("ScanGuardrailTargets", []string{"organizations:ListTargetsForPolicy"}, g.policyArn))
+	case auditRootUsers:
+		if cfg.CentralizedRoot {
+			assumeRoot(fn, "IAMAuditRootUserCredentials")
+		}
+	case prepareRootSignIn:
+		if cfg.CentralizedRoot && cfg.PrepareRootSignIn {
+			assumeRoot(fn, "IAMCreateRootUserPassword")
+		}
+	case subscribeRequesters:
+		add(statement("SubscribeRequesters", []string{"sns:Subscribe"}, *g.props.Notifications.Topic.TopicArn()))
+	}
+}
+
+// suppress records, for cdk-nag, why fn's role names what it names.
+func (g *grants) suppress(fn awslambda.Function, spec functionSpec) {
+	mgmt := managementOf(g.stack, g.props.Config)
+	suppress(fn.Role(), "AwsSolutions-IAM5", "X-Ray's PutTraceSegments and PutTelemetryRecords, CloudTrail's LookupEvents (validate: who started an execution) and Step Functions' SendTaskSuccess/SendTaskFailure (api, validate: an approver's decision) have no resource to scope to; the Organizations Describe/List reads (validate, api, sweeper) act on the whole organization by nature and change nothing",
+		"Resource::*")
+	suppress(fn.Role(), "AwsSolutions-IAM5", "Organizations ARNs embed the organization ID, unknown at synth; a management account has exactly one organization, so o-* names it. The policy part names the guardrail SCP alone",
+		"Resource::arn:<AWS::Partition>:organizations::"+mgmt+":policy/o-*/service_control_policy/"+g.props.Config.GuardrailPolicyID)
+	suppress(fn.Role(), "AwsSolutions-IAM5", "Any member account may be given a window, so attach/detach (of the guardrail policy only, per the statement's other resource) must apply to every account of the one organization",
+		"Resource::arn:<AWS::Partition>:organizations::"+mgmt+":account/o-*/*")
+	if slices.Contains(spec.may, liftGuardrail) || slices.Contains(spec.may, restoreGuardrail) {
+		suppress(fn.Role(), "AwsSolutions-IAM5", "A window's SCP gets its ID when the lift creates it: the statement names any SCP of the organization and its condition admits only those tagged rootwindow:request (created by the lift with that tag)",
+			"Resource::arn:<AWS::Partition>:organizations::"+mgmt+":policy/o-*/service_control_policy/p-*")
+	}
+}
+
+// AllowStart gives the API function the state machine to start, and the right to start it; the
+// sweeper the right to ask whether a request's execution still runs (a request holding its
+// accounts with no execution running is settled at once); and the functions that answer
+// approvals the right to.
 func (f *Functions) AllowStart(sm sfn.StateMachine) {
-	f.API.AddEnvironment(jsii.String(contract.EnvStateMachineARN), sm.StateMachineArn(), nil)
-	sm.GrantStartExecution(f.API)
-	f.Sweeper.AddEnvironment(jsii.String(contract.EnvStateMachineARN), sm.StateMachineArn(), nil)
-	sm.GrantExecution(f.Sweeper, jsii.String("states:DescribeExecution"))
+	f.each(startExecutions, func(fn awslambda.Function) {
+		fn.AddEnvironment(jsii.String(contract.EnvStateMachineARN), sm.StateMachineArn(), nil)
+		sm.GrantStartExecution(fn)
+	})
+	f.each(describeExecutions, func(fn awslambda.Function) {
+		fn.AddEnvironment(jsii.String(contract.EnvStateMachineARN), sm.StateMachineArn(), nil)
+		sm.GrantExecution(fn, jsii.String("states:DescribeExecution"))
+		cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("states:DescribeExecution on the executions of rootwindow's one state machine (execution:<name>:*), as CDK grants it: a request's execution is named by its ID, unknown until it is made"),
+			AppliesTo: &[]any{map[string]any{"regex": "/^Resource::arn:<AWS::Partition>:states:.*:execution:.*:\\*$/"}},
+		}}, jsii.Bool(true))
+	})
 	// An approver's decision resumes the execution waiting on its task token (api), or Validate
 	// sends one made before the execution asked. SendTaskSuccess and SendTaskFailure support no
 	// resource-level permissions (Service Authorization Reference, AWS Step Functions: no resource
 	// types): the token, kept only in the ledger, is the capability, and the lift checks the
 	// approver against the ledger's record, which only rootwindow writes.
-	for _, fn := range []awslambda.Function{f.API, f.Validate} {
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Sid: jsii.String("AnswerApprovals"), Actions: jsii.Strings("states:SendTaskSuccess", "states:SendTaskFailure"), Resources: jsii.Strings("*"),
-		}))
-	}
-	cdknag.NagSuppressions_AddResourceSuppressions(f.Sweeper.Role(), &[]*cdknag.NagPackSuppression{{
-		Id:        jsii.String("AwsSolutions-IAM5"),
-		Reason:    jsii.String("states:DescribeExecution on the executions of rootwindow's one state machine (execution:<name>:*), as CDK grants it: a request's execution is named by its ID, unknown until it is made"),
-		AppliesTo: &[]any{map[string]any{"regex": "/^Resource::arn:<AWS::Partition>:states:.*:execution:.*:\\*$/"}},
-	}}, jsii.Bool(true))
+	f.each(answerApprovals, func(fn awslambda.Function) {
+		fn.AddToRolePolicy(statement("AnswerApprovals", []string{"states:SendTaskSuccess", "states:SendTaskFailure"}, "*"))
+	})
 }
 
 // IdentifyDoors lets Validate find who started an execution (CloudTrail's LookupEvents, which
 // has no resource to scope to) and tell the doors apart by the starter's role: eventsRole for
 // the request rule, the api function's role for the API, anyone else the console.
 func (f *Functions) IdentifyDoors(eventsRole awsiam.IRole) {
-	f.Validate.AddEnvironment(jsii.String(contract.EnvEventsRoleARN), eventsRole.RoleArn(), nil)
-	f.Validate.AddEnvironment(jsii.String(contract.EnvAPIRoleARN), f.API.Role().RoleArn(), nil)
-	f.Validate.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Sid: jsii.String("WhoStartedTheExecution"), Actions: jsii.Strings("cloudtrail:LookupEvents"), Resources: jsii.Strings("*"),
-	}))
+	f.each(findStarters, func(fn awslambda.Function) {
+		fn.AddEnvironment(jsii.String(contract.EnvEventsRoleARN), eventsRole.RoleArn(), nil)
+		fn.AddEnvironment(jsii.String(contract.EnvAPIRoleARN), f.API.Role().RoleArn(), nil)
+		fn.AddToRolePolicy(statement("WhoStartedTheExecution", []string{"cloudtrail:LookupEvents"}, "*"))
+	})
 }
