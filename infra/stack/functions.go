@@ -367,6 +367,33 @@ func (f *Functions) AllowStart(sm sfn.StateMachine) {
 	})
 }
 
+// Seal lets only the state machine's role invoke the workflow's functions (validate, detach,
+// reattach): each one's own resource-based policy denies invoking it to every other principal.
+// An explicit Deny in a resource policy is not overridden by any identity policy (IAM User Guide,
+// "Policy evaluation logic"), so a principal of the account holding lambda:InvokeFunction (a
+// PowerUser, say) cannot run a step with an input no execution carries: replaying another
+// person's console execution, lifting without Validate's decision or before the start. Lambda's
+// AWS::Lambda::ResourcePolicy takes a whole policy, Deny statements included (AWS Lambda
+// Developer Guide, "Granting Lambda function access to AWS services"); these functions have no
+// other resource policy, nothing invokes them but the state machine, and the state machine
+// invokes them with its role, whose ARN is aws:PrincipalArn for its sessions.
+func (f *Functions) Seal(stateMachineRole awsiam.IRole) {
+	for _, fn := range []awslambda.Function{f.Validate, f.Detach, f.Reattach} {
+		awslambda.NewCfnResourcePolicy(fn, jsii.String("OnlyTheStateMachine"), &awslambda.CfnResourcePolicyProps{
+			ResourceArn: fn.FunctionArn(),
+			PolicyDocument: map[string]any{
+				"Version": "2012-10-17",
+				"Statement": []any{map[string]any{
+					"Sid": "OnlyRootwindowsStateMachine", "Effect": "Deny", "Principal": "*",
+					"Action":    []string{"lambda:InvokeFunction", "lambda:InvokeAsync"},
+					"Resource":  fn.FunctionArn(),
+					"Condition": map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": stateMachineRole.RoleArn()}},
+				}},
+			},
+		})
+	}
+}
+
 // IdentifyDoors lets Validate find who started an execution (CloudTrail's LookupEvents, which
 // has no resource to scope to) and tell the doors apart by the starter's role: eventsRole for
 // the request rule, the api function's role for the API, anyone else the console.

@@ -45,6 +45,7 @@ func NewRootWindowStack(scope constructs.Construct, id string, props *RootWindow
 	wf := NewWorkflow(s, "Workflow", &WorkflowProps{Functions: fns, BookingHorizonDays: props.Config.BookingHorizonDays,
 		EventConfirmMinutes: props.Config.EventConfirmMinutes, ApprovalMinutes: cmp.Or(props.Config.ApprovalMinutes, config.DefaultSettings().ApprovalMinutes)})
 	fns.AllowStart(wf.StateMachine)
+	fns.Seal(wf.StateMachine.Role())
 	in := NewIntake(s, "Intake", &IntakeProps{StateMachine: wf.StateMachine, Integrations: props.Config.EventIntegrations})
 	fns.IdentifyDoors(in.StartRole)
 	safety := NewSafetyNet(s, "SafetyNet", &SafetyNetProps{

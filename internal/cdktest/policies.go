@@ -41,3 +41,63 @@ func BusPolicy(template map[string]any, busARN string) (policy.Document, error) 
 	}
 	return policy.Parse(doc)
 }
+
+// ARNOf is the ARN the tests give a resource of the template that CloudFormation would name:
+// a role's or a function's, by its logical ID, in account 999999999999.
+func ARNOf(template map[string]any, logicalID string) string {
+	resources, _ := template["Resources"].(map[string]any)
+	res, _ := resources[logicalID].(map[string]any)
+	switch res["Type"] {
+	case "AWS::IAM::Role":
+		return "arn:aws:iam::999999999999:role/" + logicalID
+	case "AWS::Lambda::Function":
+		return "arn:aws:lambda:us-east-1:999999999999:function:" + logicalID
+	}
+	return "arn:aws:unknown:us-east-1:999999999999:" + logicalID
+}
+
+// resolve replaces the template's Fn::GetAtt [id, "Arn"] with ARNOf(id), wherever it is.
+func resolve(template map[string]any, v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		if att, ok := x["Fn::GetAtt"].([]any); ok && len(att) == 2 && att[1] == "Arn" {
+			id, _ := att[0].(string)
+			return ARNOf(template, id)
+		}
+		out := map[string]any{}
+		for k, e := range x {
+			out[k] = resolve(template, e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = resolve(template, e)
+		}
+		return out
+	}
+	return v
+}
+
+// LambdaPolicies are the functions' resource-based policies (AWS::Lambda::ResourcePolicy) by
+// the ARN of the function each governs, their ARNs resolved with ARNOf, for pkg/policy.
+func LambdaPolicies(template map[string]any) (map[string]policy.Document, error) {
+	out := map[string]policy.Document{}
+	resources, _ := template["Resources"].(map[string]any)
+	for _, r := range resources {
+		res, _ := r.(map[string]any)
+		if res["Type"] != "AWS::Lambda::ResourcePolicy" {
+			continue
+		}
+		props, _ := res["Properties"].(map[string]any)
+		fn, _ := resolve(template, props["ResourceArn"]).(string)
+		doc, err := json.Marshal(resolve(template, props["PolicyDocument"]))
+		if err != nil {
+			return nil, err
+		}
+		if out[fn], err = policy.Parse(doc); err != nil {
+			return nil, fmt.Errorf("the resource policy of %s: %w", fn, err)
+		}
+	}
+	return out, nil
+}

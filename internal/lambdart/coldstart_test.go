@@ -140,7 +140,7 @@ func BenchmarkColdStart(b *testing.B) {
 		envelope, _ := json.Marshal(contract.Envelope{Request: req})
 		validate := testenv.Started(emu, id, envelope, testenv.Person(requester), time.Now())
 		run("validate", validate)
-		run("detach", contract.DetachInput{RequestID: id})
+		run("detach", testenv.Decided(b, store, id))
 		run("reattach", contract.ReattachInput{RequestID: id, Mode: contract.ModeClose})
 		post := events.APIGatewayProxyRequest{
 			Resource: "/requests", Path: "/requests", HTTPMethod: "POST",
@@ -166,7 +166,7 @@ func BenchmarkColdStart(b *testing.B) {
 
 		// Cold starts whose first event needs one ledger read: what the runtime and our init cost.
 		launch("validate", validate, light)
-		launch("detach", contract.DetachInput{RequestID: id}, light)
+		launch("detach", testenv.Decided(b, store, id), light)
 		launch("reattach", contract.ReattachInput{RequestID: id, Mode: contract.ModeClose}, light)
 		get := events.APIGatewayProxyRequest{Resource: "/requests/{id}", HTTPMethod: "GET", PathParameters: map[string]string{"id": id}}
 		get.RequestContext.Identity.UserArn = requester

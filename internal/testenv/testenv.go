@@ -340,3 +340,15 @@ func Adapters(in *lambdaenv.Instance) *sfn.Client {
 	}
 	return client
 }
+
+// Decided is the Detach step's input for request id as its execution carries it: Validate's
+// decision, read here from the record (a lift without one is refused).
+func Decided(t testing.TB, store *ledger.Store, id string) contract.DetachInput {
+	t.Helper()
+	rec, err := store.Get(context.Background(), id)
+	if err != nil {
+		t.Fatalf("read request %s for its decision: %v", id, err)
+	}
+	return contract.DetachInput{RequestID: id, AccountIDs: rec.AccountIDs, Hours: rec.Hours, ConfirmedBy: rec.ConfirmedBy,
+		NeedsApproval: !rec.ApproveBy.IsZero(), ApprovedBy: rec.ApprovedBy}
+}

@@ -376,7 +376,7 @@ func TestEndAndCancel(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	open := e.accept(t, members[0])
-	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: open}); err != nil {
+	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, open)); err != nil {
 		t.Fatal(err)
 	}
 	scheduled := e.accept(t, members[1])
@@ -414,7 +414,7 @@ func TestEndDuringTheLift(t *testing.T) {
 	t.Cleanup(release)
 	done := make(chan error)
 	go func() {
-		_, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: id})
+		_, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, id))
 		done <- err
 	}()
 	for {
@@ -460,7 +460,7 @@ func TestCancelAtTheMomentOfStart(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			time.Sleep(time.Duration(i%4) * time.Millisecond) // stagger, so that either may win
-			opened, derr = e.steps.Detach(ctx, contract.DetachInput{RequestID: id})
+			opened, derr = e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, id))
 		}()
 		wg.Wait()
 		if derr != nil {
@@ -508,7 +508,7 @@ func TestEndWhoseRestoreFails(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	id := e.accept(t, members[0])
-	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: id}); err != nil {
+	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, id)); err != nil {
 		t.Fatal(err)
 	}
 	e.org.Inject(orgemu.Fault{Op: "AttachPolicy", Code: "ConstraintViolationException"})

@@ -158,7 +158,7 @@ func TestStatusShowsRootSignIn(t *testing.T) {
 	}
 	// Prepared when configured: password recovery allowed at the lift, and said.
 	e.steps.Config.PrepareRootSignIn = true
-	if _, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: id}); err != nil {
+	if _, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, id)); err != nil {
 		t.Fatal(err)
 	}
 	code, out, _ = e.run(t, e.secret, "status", id)

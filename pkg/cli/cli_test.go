@@ -21,7 +21,6 @@ import (
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/api"
 	"github.com/rootwindow/rootwindow/pkg/cli"
-	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
@@ -134,7 +133,7 @@ func TestWaitFollowsTheWindow(t *testing.T) {
 		if recs, _, _ := e.steps.Ledger.List(context.Background(), ledgerFilter(), 1, ""); len(recs) > 0 {
 			id = recs[0].RequestID
 		}
-		_, _ = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: id})
+		_, _ = e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, id))
 	}
 	code, out, errOut := e.run(t, e.secret, "request", "--accounts", "111111111111", "--hours", "1", "--reason", "x (SEC-1)", "--wait", "--poll", "1s")
 	if code != cli.ExitOK || !strings.Contains(errOut, "OPEN [111111111111]: the guardrail is lifted until") {

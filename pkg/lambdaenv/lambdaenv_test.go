@@ -68,7 +68,7 @@ func TestLoadRunsAWindow(t *testing.T) {
 	if !strings.Contains(string(w), `"requestId":"env-1"`) {
 		t.Errorf("validate answered %s", w)
 	}
-	invoke(steps.Detach, `{"requestId":"env-1"}`)
+	invoke(steps.Detach, `{"requestId":"env-1","accountIds":["111111111111"],"hours":1}`) // Validate's decision
 	if org.IsAttached("111111111111", orgemu.GuardrailID) {
 		t.Error("not lifted")
 	}

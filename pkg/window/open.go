@@ -15,8 +15,8 @@ import (
 
 // Decision is what Validate decided, as the execution carries it to the steps after it: the
 // ledger's record must agree with it. Only rootwindow's state machine writes an execution's state,
-// while the ledger is a table that others might write; a record that disagrees is refused. The
-// zero Decision (an execution started before executions carried it) checks nothing.
+// while the ledger is a table that others might write; a record that disagrees is refused. A lift
+// without a decision (a direct invocation of the function, not its execution) is refused too.
 type Decision struct {
 	AccountIDs []string
 	Hours      int
@@ -27,15 +27,22 @@ type Decision struct {
 	ApprovedBy    string
 }
 
+// clockSkew is how far Step Functions' clock (which ends Wait for start) and a Lambda's may differ.
+const clockSkew = time.Minute
+
 // agrees refuses a record that disagrees with what its execution decided, and reports it.
 func (s *Service) agrees(ctx context.Context, rec ledger.Record, d Decision) error {
+	if len(d.AccountIDs) == 0 || d.Hours < 1 {
+		s.Log.ErrorContext(ctx, "refusing to lift: no decision from Validate (not the request's execution)", "requestId", rec.RequestID)
+		return &contract.DetachFailed{Msg: fmt.Sprintf("request %s: the lift carries no decision from Validate (accounts and hours), as its execution always does: nothing lifted", rec.RequestID)}
+	}
 	if why := s.approvedAsDecided(rec, d); why != "" && (rec.Status == ledger.Scheduled || rec.Status == ledger.Opening) {
 		s.metric(contract.MetricLedgerTampered, 1)
 		s.Log.ErrorContext(ctx, "refusing to lift: the approval does not hold", "requestId", rec.RequestID, "why", why)
 		return &contract.DetachFailed{Msg: fmt.Sprintf("request %s: %s: nothing lifted", rec.RequestID, why)}
 	}
 	confirmed := rec.ConfirmedBy == d.ConfirmedBy && !rec.AwaitsConfirmation() && (rec.ConfirmedBy == "" || rec.ConfirmedBy == rec.Requester)
-	if d.AccountIDs == nil || (slices.Equal(rec.AccountIDs, d.AccountIDs) && rec.Hours == d.Hours && confirmed) {
+	if slices.Equal(rec.AccountIDs, d.AccountIDs) && rec.Hours == d.Hours && confirmed {
 		return nil
 	}
 	s.metric(contract.MetricLedgerTampered, 1)
@@ -69,6 +76,11 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 		s.Log.InfoContext(ctx, "request cancelled before its start; nothing lifted", "requestId", id)
 		return rec, nil
 	case ledger.Scheduled:
+		if now := s.Now(); now.Add(clockSkew).Before(rec.StartAt) {
+			// The execution waits for the start (Wait for start); a lift before it is not its.
+			s.Log.ErrorContext(ctx, "refusing to lift before the window's start", "requestId", id, "startAt", FormatTime(rec.StartAt))
+			return rec, &contract.DetachFailed{Msg: fmt.Sprintf("request %s starts at %s, not before: nothing lifted", id, FormatTime(rec.StartAt))}
+		}
 		if rec, err = s.withdrawIfNoLongerAllowed(ctx, rec); err != nil || rec.Status != ledger.Scheduled {
 			return rec, err
 		}

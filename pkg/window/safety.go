@@ -399,6 +399,34 @@ func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool,
 // driftReminder is how often an ongoing drift is announced again.
 const driftReminder = 24 * time.Hour
 
+// ConfirmEnded asks Step Functions whether an execution really ended as a status-change event
+// says, before the sweeper acts on it: the event must name rootwindow's state machine and the
+// execution of it named for the request, and that execution must have the status now. Anyone who
+// can invoke the sweeper (or route an event to it) could otherwise close or withdraw any request.
+func (s *Service) ConfirmEnded(ctx context.Context, stateMachineARN, executionARN, name, status string) error {
+	want := s.Config.StateMachineARN
+	if s.Executions == nil || want == "" {
+		return &contract.Unavailable{Msg: "the sweeper cannot ask Step Functions (no state machine configured): a status change is not acted on unconfirmed"}
+	}
+	refuse := func(why string) error {
+		s.Log.ErrorContext(ctx, "status change not confirmed by Step Functions; ignored", "requestId", name, "execution", executionARN, "why", why)
+		return &contract.InvalidState{Msg: fmt.Sprintf("status change of %s not acted on: %s", name, why)}
+	}
+	if stateMachineARN != want || executionARN != strings.Replace(want, ":stateMachine:", ":execution:", 1)+":"+name {
+		return refuse("it is not of rootwindow's state machine, or not the execution named for the request")
+	}
+	got, err := s.Executions.Status(ctx, executionARN)
+	switch {
+	case errors.Is(err, ErrNoExecution):
+		return refuse("Step Functions has no such execution")
+	case err != nil:
+		return retryLater(err)
+	case got != status:
+		return refuse(fmt.Sprintf("Step Functions says the execution is %s, not %s", got, status))
+	}
+	return nil
+}
+
 // executionGone says why a request that holds its accounts has no execution running ("" when it
 // has one): it ended without settling the request (and its rescue was lost), or it never existed
 // (a record rootwindow's workflow never ran). Such a request is settled now, not at its planned

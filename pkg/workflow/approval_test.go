@@ -250,7 +250,7 @@ func TestApprovalFailuresDoNotAlarm(t *testing.T) {
 			}
 			var metrics strings.Builder
 			e.steps.Metrics = &metrics
-			if _, err := e.steps.SafetyNet(ctx, statusChange(t, "req-1", "FAILED", tt.errName)); err != nil {
+			if _, err := e.steps.SafetyNet(ctx, e.statusChange(t, "req-1", "FAILED", tt.errName)); err != nil {
 				t.Fatal(err)
 			}
 			if got := strings.Contains(metrics.String(), contract.MetricUnexpectedFailure); got != tt.alarms {

@@ -54,7 +54,7 @@ func TestNotificationsFollowTheWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.now = t0.Add(time.Minute)
-	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"}); err != nil {
+	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1")); err != nil {
 		t.Fatal(err)
 	}
 	e.now = t0.Add(time.Minute + 2*time.Hour)
@@ -62,7 +62,7 @@ func TestNotificationsFollowTheWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Retries of every step send nothing twice.
-	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"}); err != nil {
+	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1")); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
@@ -133,10 +133,10 @@ func TestUndeliveredNotificationsGoOutWithTheNextStep(t *testing.T) {
 		t.Errorf("marked as notified: %v", rec.Notified)
 	}
 	e.emu.Fail(awsemu.OpPublish, 1) // the event goes, the email does not: the event is sent again
-	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"}); err != nil {
+	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"}); err != nil {
+	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1")); err != nil {
 		t.Fatal(err)
 	}
 	var types []string
@@ -160,7 +160,7 @@ func TestEndCancelAndTheWorkflowRace(t *testing.T) {
 		if _, err := e.validate(t, "req-1", validRequest(members[0], members[1])); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"}); err != nil {
+		if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1")); err != nil {
 			t.Fatal(err)
 		}
 		e.now = t0.Add(30 * time.Minute)
@@ -179,7 +179,7 @@ func TestEndCancelAndTheWorkflowRace(t *testing.T) {
 		if _, err := e.validate(t, "req-2", validRequest(members[0])); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-2"}); err != nil {
+		if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-2")); err != nil {
 			t.Fatal(err)
 		}
 		writes := e.writes()
@@ -229,7 +229,7 @@ func TestEndCancelAndTheWorkflowRace(t *testing.T) {
 		if err != nil || rec.Status != ledger.Cancelled {
 			t.Fatalf("cancel: %+v %v", rec, err)
 		}
-		o, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"})
+		o, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1"))
 		if err != nil || o.Opened {
 			t.Errorf("detach after cancel: %+v %v", o, err)
 		}

@@ -21,10 +21,21 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/stepfunctions"
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
-func statusChange(t *testing.T, name, status string, errName *string) events.CloudWatchEvent {
+// statusChange is the status change of execution `name` as the stack's rule delivers it, the
+// execution having ended so as Step Functions (the emulator) says.
+func (e *env) statusChange(t *testing.T, name, status string, errName *string) events.CloudWatchEvent {
+	t.Helper()
+	e.confirmsStatusChanges(t)
+	e.emu.Ran(sampleStateMachine, name, json.RawMessage(`{}`), status)
+	return statusChangeEvent(t, name, status, errName)
+}
+
+// statusChangeEvent is the event alone, whatever Step Functions knows.
+func statusChangeEvent(t *testing.T, name, status string, errName *string) events.CloudWatchEvent {
 	t.Helper()
 	var ev events.CloudWatchEvent
 	testenv.DecodeSample(t, "status-change-aborted.json", &ev)
@@ -32,12 +43,25 @@ func statusChange(t *testing.T, name, status string, errName *string) events.Clo
 	if err := json.Unmarshal(ev.Detail, &d); err != nil {
 		t.Fatal(err)
 	}
-	d["name"], d["status"] = name, status
+	d["name"], d["status"], d["executionArn"] = name, status, strings.Replace(sampleStateMachine, ":stateMachine:", ":execution:", 1)+":"+name
 	if errName != nil {
 		d["error"] = *errName
 	}
 	ev.Detail, _ = json.Marshal(d)
 	return ev
+}
+
+// sampleStateMachine is the state machine of the sample status-change event.
+const sampleStateMachine = "arn:aws:states:us-east-1:999999999999:stateMachine:RootWindowWorkflowStateMachine"
+
+// confirmsStatusChanges lets the sweeper ask the emulator whether an execution ended, as the
+// stack's sweeper asks Step Functions.
+func (e *env) confirmsStatusChanges(t *testing.T) {
+	t.Helper()
+	if e.steps.Executions == nil {
+		e.steps.Executions = stepfunctions.New(testenv.StepFunctions(e.emu))
+		e.steps.Config.StateMachineARN = sampleStateMachine
+	}
 }
 
 func TestRescueAfterTheExecutionEnded(t *testing.T) {
@@ -50,7 +74,7 @@ func TestRescueAfterTheExecutionEnded(t *testing.T) {
 		e.steps.Metrics = &metrics
 		// Duplicate and out-of-order events: the same ABORTED twice, then a stale RUNNING.
 		for _, status := range []string{"ABORTED", "ABORTED", "RUNNING"} {
-			if _, err := e.steps.SafetyNet(ctx, statusChange(t, "req-1", status, nil)); err != nil {
+			if _, err := e.steps.SafetyNet(ctx, e.statusChange(t, "req-1", status, nil)); err != nil {
 				t.Fatalf("%s: %v", status, err)
 			}
 		}
@@ -76,7 +100,7 @@ func TestRescueAfterTheExecutionEnded(t *testing.T) {
 		if _, err := e.validate(t, "req-1", req); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.steps.SafetyNet(ctx, statusChange(t, "req-1", "TIMED_OUT", nil)); err != nil {
+		if _, err := e.steps.SafetyNet(ctx, e.statusChange(t, "req-1", "TIMED_OUT", nil)); err != nil {
 			t.Fatal(err)
 		}
 		rec := e.assertStatus(t, "req-1", ledger.Failed)
@@ -102,7 +126,7 @@ func TestRescueAfterTheExecutionEnded(t *testing.T) {
 		failed := "States.Timeout"
 		var metrics strings.Builder
 		e.steps.Metrics = &metrics
-		if _, err := e.steps.SafetyNet(ctx, statusChange(t, "req-1", "FAILED", &failed)); err != nil {
+		if _, err := e.steps.SafetyNet(ctx, e.statusChange(t, "req-1", "FAILED", &failed)); err != nil {
 			t.Fatal(err)
 		}
 		e.assertGuardrail(t, true, members...)
@@ -118,7 +142,7 @@ func TestRescueAfterTheExecutionEnded(t *testing.T) {
 		var metrics strings.Builder
 		e.steps.Metrics = &metrics
 		for _, name := range []string{"req-1", "never-recorded"} {
-			if _, err := e.steps.SafetyNet(ctx, statusChange(t, name, "FAILED", &rejected)); err != nil {
+			if _, err := e.steps.SafetyNet(ctx, e.statusChange(t, name, "FAILED", &rejected)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -131,7 +155,7 @@ func TestRescueAfterTheExecutionEnded(t *testing.T) {
 		e.open(t, "req-1", members[0])
 		e.org.Inject(orgemu.Fault{Op: "AttachPolicy", Code: "ConstraintViolationException"})
 		var rf *contract.RestoreFailed
-		if _, err := e.steps.SafetyNet(ctx, statusChange(t, "req-1", "ABORTED", nil)); !errors.As(err, &rf) {
+		if _, err := e.steps.SafetyNet(ctx, e.statusChange(t, "req-1", "ABORTED", nil)); !errors.As(err, &rf) {
 			t.Fatalf("want RestoreFailed, got %v", err)
 		}
 		rec := e.assertStatus(t, "req-1", ledger.Closing)
@@ -269,7 +293,7 @@ func (e *env) liftHeld(t *testing.T, id string) (<-chan error, func()) {
 	t.Cleanup(release)
 	done := make(chan error, 1)
 	go func() {
-		_, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: id})
+		_, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, id))
 		done <- err
 	}()
 	for {
@@ -291,7 +315,7 @@ func TestDetachRacingTheSafetyNet(t *testing.T) {
 	// Both go on at once, Organizations answering slowly: either may win.
 	e.org.SetLatency(20 * time.Millisecond)
 	release()
-	if _, err := e.steps.SafetyNet(ctx, statusChange(t, "req-1", "ABORTED", nil)); err != nil {
+	if _, err := e.steps.SafetyNet(ctx, e.statusChange(t, "req-1", "ABORTED", nil)); err != nil {
 		t.Fatal(err)
 	}
 	derr := <-done

@@ -41,7 +41,7 @@ func TestReadyToSignInAsRoot(t *testing.T) {
 	if emu.Root(members[1]).Password {
 		t.Fatal("prepared at booking, before the window")
 	}
-	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"}); err != nil {
+	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1")); err != nil {
 		t.Fatal(err)
 	}
 	rec = e.assertStatus(t, "req-1", ledger.Open)

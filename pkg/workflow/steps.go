@@ -78,6 +78,7 @@ func restored(rec ledger.Record) contract.Restored {
 
 // statusChange is the part of a Step Functions status-change event the safety net reads.
 type statusChange struct {
+	ExecutionArn    string  `json:"executionArn"`
 	Name            string  `json:"name"`
 	Status          string  `json:"status"`
 	StateMachineArn string  `json:"stateMachineArn"`
@@ -116,6 +117,9 @@ func (s *Steps) SafetyNet(ctx context.Context, ev events.CloudWatchEvent) (any, 
 		}
 		if !slices.Contains(endings, sc.Status) {
 			return nil, nil
+		}
+		if err := s.ConfirmEnded(ctx, sc.StateMachineArn, sc.ExecutionArn, sc.Name, sc.Status); err != nil {
+			return nil, err // a forged or stale event: refused, and the invocation's failure alarms
 		}
 		why := "execution " + sc.Status
 		if sc.Error != nil && *sc.Error != "" {

@@ -94,7 +94,7 @@ func (e *env) open(t *testing.T, id string, accounts ...string) {
 	if _, err := e.validate(t, id, validRequest(accounts...)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: id}); err != nil {
+	if _, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, id)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -143,7 +143,7 @@ func TestWindowEndToEnd(t *testing.T) {
 			e.assertGuardrail(t, true, members...)
 
 			e.now = t0.Add(90 * time.Second) // the lift happens later than the request
-			o, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"})
+			o, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -186,7 +186,7 @@ func TestWindowEndToEnd(t *testing.T) {
 			if _, err := e.validate(t, "req-1", req); err != nil {
 				t.Error(err)
 			}
-			if o2, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1"}); err != nil || o2.OpenedAt != o.OpenedAt {
+			if o2, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1")); err != nil || o2.OpenedAt != o.OpenedAt {
 				t.Errorf("detach again: %+v %v", o2, err)
 			}
 			if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
@@ -316,7 +316,7 @@ func TestDetachFailingPartWay(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: members[2], Policy: orgemu.GuardrailID, Code: "AccessDeniedException"})
-	_, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1"})
+	_, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, "req-1"))
 	var df *contract.DetachFailed
 	if !errors.As(err, &df) || !strings.Contains(df.Msg, "333333333333 (AccessDeniedException)") {
 		t.Fatalf("want DetachFailed naming the account, got %v", err)
@@ -344,7 +344,7 @@ func TestDetachThrottledThenRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: members[1], Policy: orgemu.GuardrailID, Code: "TooManyRequestsException"})
-	_, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1"})
+	_, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, "req-1"))
 	var th *contract.Throttled
 	if !errors.As(err, &th) {
 		t.Fatalf("want Throttled, got %v", err)
@@ -352,7 +352,7 @@ func TestDetachThrottledThenRetried(t *testing.T) {
 	e.assertGuardrail(t, true, members...)
 	e.assertStatus(t, "req-1", ledger.Opening)
 	e.org.ClearFaults()
-	o, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1"})
+	o, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, "req-1"))
 	if err != nil || !o.Opened {
 		t.Fatalf("retry: %+v %v", o, err)
 	}
@@ -430,7 +430,7 @@ func TestCancelledBeforeStart(t *testing.T) {
 	if _, err := e.store.Transition(context.Background(), "req-1", ledger.Cancelled, alice, "no longer needed", ledger.Change{}); err != nil {
 		t.Fatal(err)
 	}
-	o, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1"})
+	o, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, "req-1"))
 	if err != nil || o.Opened || o.Status != "CANCELLED" {
 		t.Fatalf("%+v %v", o, err)
 	}

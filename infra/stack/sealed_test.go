@@ -1,0 +1,75 @@
+package stack_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/rootwindow/rootwindow/internal/cdktest"
+	"github.com/rootwindow/rootwindow/pkg/policy"
+)
+
+// The workflow's functions answer only their state machine: each one's resource-based policy,
+// evaluated with pkg/policy, denies invoking it to any other principal of the account, an
+// administrator's role included; the state machine's role is not denied. The api and the
+// sweeper are invoked by API Gateway and EventBridge through their own permissions.
+func TestWorkflowFunctionsAnswerOnlyTheirStateMachine(t *testing.T) {
+	policies, err := cdktest.LambdaPolicies(template)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stateMachineRole string
+	for id, res := range resources("AWS::StepFunctions::StateMachine") {
+		roleArn, _ := props(res)["RoleArn"].(map[string]any)
+		att, _ := roleArn["Fn::GetAtt"].([]any)
+		if len(att) != 2 {
+			t.Fatalf("state machine %s has no role of the stack: %v", id, props(res)["RoleArn"])
+		}
+		stateMachineRole = cdktest.ARNOf(template, att[0].(string))
+	}
+	sealed := 0
+	for id := range resources("AWS::Lambda::Function") {
+		fn := cdktest.ARNOf(template, id)
+		doc, has := policies[fn]
+		workflow := strings.Contains(id, "Validate") || strings.Contains(id, "Detach") || strings.Contains(id, "Reattach")
+		if !workflow {
+			if has {
+				t.Errorf("%s has a resource policy of rootwindow's; its callers' permissions would be replaced", id)
+			}
+			continue
+		}
+		if !has {
+			t.Errorf("%s has no resource policy: anyone of the account with lambda:InvokeFunction may invoke it", id)
+			continue
+		}
+		sealed++
+		for _, action := range []string{"lambda:InvokeFunction", "lambda:InvokeAsync"} {
+			for _, who := range []string{
+				"arn:aws:iam::999999999999:role/AdministratorAccess", "arn:aws:iam::999999999999:role/PowerUser",
+				"arn:aws:iam::999999999999:root", "arn:aws:iam::111111111111:role/other-account",
+			} {
+				r := policy.Request{Principal: who, Action: action, Resource: fn, Context: map[string][]string{"aws:PrincipalArn": {who}}}
+				if got := doc.Evaluate(r); got != policy.Deny {
+					t.Errorf("%s %s by %s: %v, want Deny", id, action, who, got)
+				}
+			}
+			r := policy.Request{Principal: stateMachineRole, Action: action, Resource: fn, Context: map[string][]string{"aws:PrincipalArn": {stateMachineRole}}}
+			if got := doc.Evaluate(r); got == policy.Deny {
+				t.Errorf("%s %s by the state machine's role: denied", id, action)
+			}
+		}
+	}
+	if sealed != 3 {
+		t.Errorf("%d workflow functions sealed, want validate, detach and reattach", sealed)
+	}
+	if len(resources("AWS::Lambda::Permission")) > 0 {
+		for id, res := range resources("AWS::Lambda::Permission") {
+			name, _ := props(res)["FunctionName"].(map[string]any)
+			att, _ := name["Fn::GetAtt"].([]any)
+			if len(att) == 2 {
+				if s := att[0].(string); strings.Contains(s, "Validate") || strings.Contains(s, "Detach") || strings.Contains(s, "Reattach") {
+					t.Errorf("permission %s on a sealed function: its resource policy and the permission would replace each other", id)
+				}
+			}
+		}
+	}
+}

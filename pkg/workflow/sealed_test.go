@@ -1,0 +1,101 @@
+package workflow_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+)
+
+// Direct invocations of the workflow's functions, with payloads no execution of rootwindow's
+// state machine would carry: each is refused, nothing is lifted, the booking stands.
+
+// A Detach with no decision from Validate (the zero decision used to check nothing).
+func TestThreatDetachWithoutADecision(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.validate(t, "req-1", validRequest(members[0], members[1])); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1"})
+	var failed *contract.DetachFailed
+	if !errors.As(err, &failed) || !strings.Contains(failed.Msg, "carries no decision from Validate") {
+		t.Fatalf("got %v", err)
+	}
+	if n := e.org.CountCalls("DetachPolicy", "") + e.org.CountCalls("CreatePolicy", ""); n != 0 {
+		t.Errorf("%d changes to the organization", n)
+	}
+	e.assertGuardrail(t, true, members[0], members[1])
+	e.assertStatus(t, "req-1", ledger.Scheduled)
+}
+
+// A Detach, with the decision, of a booking whose start has not come: the execution waits for
+// it (Wait for start); only a direct invocation is early.
+func TestThreatDetachBeforeTheStart(t *testing.T) {
+	e := newEnv(t)
+	req := validRequest(members[0])
+	req["startAt"] = t0.Add(3 * time.Hour).Format(time.RFC3339)
+	if _, err := e.validate(t, "req-1", req); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, "req-1"))
+	var failed *contract.DetachFailed
+	if !errors.As(err, &failed) || !strings.Contains(failed.Msg, "starts at") {
+		t.Fatalf("got %v", err)
+	}
+	if e.org.CountCalls("DetachPolicy", "") != 0 {
+		t.Error("something was lifted")
+	}
+	e.assertStatus(t, "req-1", ledger.Scheduled)
+	// At its start, its execution lifts it.
+	e.now = t0.Add(3 * time.Hour)
+	if _, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, "req-1")); err != nil {
+		t.Fatal(err)
+	}
+	e.assertStatus(t, "req-1", ledger.Open)
+}
+
+// A status-change event the sweeper receives but Step Functions does not confirm (the execution
+// runs on, was never started, or is another state machine's): the open window is not closed.
+func TestThreatForgedStatusChange(t *testing.T) {
+	ctx := context.Background()
+	const mallory = "arn:aws:states:us-east-1:999999999999:stateMachine:mallory"
+	for _, tt := range []struct {
+		name string
+		// what Step Functions knows, and how the event differs from the rule's
+		known  func(e *env)
+		forged func(d map[string]any)
+	}{
+		{"the execution still runs", func(e *env) { e.emu.Ran(sampleStateMachine, "req-1", json.RawMessage(`{}`), "RUNNING") }, nil},
+		{"the execution was never started", func(*env) {}, nil},
+		{"another state machine's execution", func(e *env) { e.emu.Ran(mallory, "req-1", json.RawMessage(`{}`), "ABORTED") }, func(d map[string]any) {
+			d["stateMachineArn"] = mallory
+			d["executionArn"] = strings.Replace(mallory, ":stateMachine:", ":execution:", 1) + ":req-1"
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.open(t, "req-1", members[0])
+			e.confirmsStatusChanges(t)
+			tt.known(e)
+			ev := statusChangeEvent(t, "req-1", "ABORTED", nil)
+			if tt.forged != nil {
+				var d map[string]any
+				_ = json.Unmarshal(ev.Detail, &d)
+				tt.forged(d)
+				ev.Detail, _ = json.Marshal(d)
+			}
+			_, err := e.steps.SafetyNet(ctx, ev)
+			if !errors.As(err, new(*contract.InvalidState)) {
+				t.Fatalf("got %v", err)
+			}
+			e.assertStatus(t, "req-1", ledger.Open)
+			e.assertGuardrail(t, false, members[0]) // the window goes on, as its execution does
+		})
+	}
+}
