@@ -98,6 +98,7 @@ type Harness struct {
 
 	tableSeq int
 	table    string // the current ledger table
+	pin      string // the guardrail's document's SHA-256, configured
 }
 
 // Start brings up the emulators (unless given endpoints), synthesizes the state machine, and
@@ -165,16 +166,24 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 		return nil, err
 	}
 	h.db = dynamodb.NewFromConfig(awsCfg)
+	orgs := organizations.NewFromConfig(awsCfg)
 	if h.opts.OrganizationID == "" {
 		h.opts.OrganizationID = orgemu.OrganizationID
 		if opts.OrganizationsEndpoint != "" {
-			out, err := organizations.NewFromConfig(awsCfg).DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+			out, err := orgs.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
 			if err != nil {
 				return nil, fmt.Errorf("ask the organization its ID: %w", err)
 			}
 			h.opts.OrganizationID = aws.ToString(out.Organization.Id)
 		}
 	}
+	// The guardrail's document is pinned by configuration, as an operator pins it (required under
+	// the exempt strategy): its hash as Organizations returns it now.
+	content, err := guardrail.New(orgs, h.PolicyID, guardrail.Options{}).Content(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read the guardrail's document to pin it: %w", err)
+	}
+	h.pin = content.SHA256
 
 	fns, def, template, err := synthesize()
 	if err != nil {
@@ -244,7 +253,7 @@ func (h *Harness) Configure(ctx context.Context, env map[string]string) error {
 func (h *Harness) build(ctx context.Context, overrides map[string]string) error {
 	env := map[string]string{
 		contract.EnvTableName: h.table, contract.EnvGuardrailPolicyID: h.PolicyID,
-		contract.EnvAdminPrincipals: h.opts.AdminPattern, contract.EnvOrganizationID: h.opts.OrganizationID,
+		contract.EnvAdminPrincipals: h.opts.AdminPattern, contract.EnvOrganizationID: h.opts.OrganizationID, contract.EnvGuardrailSHA256: h.pin,
 		contract.EnvEventsRoleARN: testenv.EventsRoleARN, contract.EnvAPIRoleARN: testenv.APIRoleARN,
 		contract.EnvEventIntegrations: testenv.Integration,
 		// Scenarios reuse the accounts and the requester within hours: limits as loose as they go

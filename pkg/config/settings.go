@@ -495,10 +495,25 @@ func FromLookup(get func(key string) any) (Settings, error) {
 	for _, st := range settings {
 		errs = append(errs, st.apply(&s, get(st.key), st.key)...)
 	}
+	if len(errs) == 0 {
+		errs = s.together()
+	}
 	if len(errs) > 0 {
 		return Settings{}, fmt.Errorf("rootwindow configuration is not valid (set these in the JSON file named by ROOTWINDOW_CONFIG, which make sets to rootwindow.json; in cdk.json \"context\"; or with -c key=value):\n%w", errors.Join(errs...))
 	}
 	return s, nil
+}
+
+// together checks what one key alone cannot say. Under the exempt strategy (exempt or auto)
+// rootwindow writes the guardrail's document from a base kept in its ledger: the base must be
+// pinned by configuration, or whoever can write the ledger's base item writes the organization's
+// guardrail.
+func (s Settings) together() []error {
+	if s.LiftStrategy != contract.StrategyDetach && s.LiftStrategy != "" && s.GuardrailSHA256 == "" {
+		return []error{fmt.Errorf("%s: is required when %s is %s: rootwindow rewrites the guardrail's document from a base kept in its ledger, and lifts only the base with this hash (sha256sum of the document as Organizations returns it, no trailing newline)",
+			KeyGuardrailSHA256, KeyLiftStrategy, s.LiftStrategy)}
+	}
+	return nil
 }
 
 // apply reads v (nil when unset) into s and returns its problems, each named by name.
@@ -553,6 +568,9 @@ func loadSettings(getenv func(string) string) (Settings, []error) {
 			v = raw
 		}
 		errs = append(errs, st.apply(&s, v, st.env+" ("+st.key+")")...)
+	}
+	if len(errs) == 0 {
+		errs = s.together()
 	}
 	return s, errs
 }

@@ -116,6 +116,8 @@ func TestLoadConfigErrors(t *testing.T) {
 				"driftScanMinutes: must be a whole number from 5 to 1440, got 0"}},
 		{"administrators of any account", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "arn:aws:sts::*:assumed-role/AWSReservedSSO_Admin_*/*", KeyOrganizationID: "o-exampleorg1"},
 			[]string{"must name one 12-digit account in its ARN"}},
+		{"the exempt strategy with no pinned document", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "a", KeyOrganizationID: "o-exampleorg1", KeyLiftStrategy: "auto"},
+			[]string{"guardrailContentSha256: is required when liftStrategy is auto"}},
 		{"policy ID of the wrong type", map[string]any{KeyGuardrailPolicyID: float64(1), KeyAdminPrincipals: "a", KeyOrganizationID: "o-exampleorg1"},
 			[]string{"guardrailPolicyId: must be a string like p-abcd1234, got float64"}},
 	}

@@ -3,6 +3,7 @@ package window
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -117,11 +118,34 @@ func (s *Service) exemptions(ctx context.Context, except string) ([]guardrail.Ex
 			return nil, err
 		}
 		if _, exempted := s.strategyOf(rec).(exempt); exempted && (rec.Status == ledger.Opening || rec.Status == ledger.Open) && !rec.RestoreAt.IsZero() {
+			if why := s.unbounded(rec); why != "" {
+				// Fail closed: its accounts stay denied, and a person looks.
+				s.metric(contract.MetricLedgerTampered, 1)
+				s.Log.ErrorContext(ctx, "LEDGER TAMPERED: an open window the guardrail's document would exempt is out of bounds; left out", "requestId", rec.RequestID, "why", why)
+				continue
+			}
 			out = append(out, guardrail.Exemption{AccountIDs: rec.AccountIDs, Start: rec.StartAt, End: rec.RestoreAt})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].End.Before(out[j].End) })
 	return out, nil
+}
+
+// unbounded says why an open window's record cannot be one rootwindow opened ("" when it can): a
+// window is 1 to 4 hours from its lift, and the lift is past, so it ends at most 4 hours from
+// now; its accounts are within a request's number.
+func (s *Service) unbounded(rec ledger.Record) string {
+	switch {
+	case rec.Hours < request.MinHours || rec.Hours > request.MaxHours:
+		return fmt.Sprintf("it records %d hours", rec.Hours)
+	case rec.RestoreAt.After(s.Now().Add(time.Duration(request.MaxHours)*time.Hour + clockSkew)):
+		return fmt.Sprintf("it ends at %s, more than %d hours from now", FormatTime(rec.RestoreAt), request.MaxHours)
+	case !rec.OpenedAt.IsZero() && rec.RestoreAt.Sub(rec.OpenedAt) > time.Duration(rec.Hours)*time.Hour+clockSkew:
+		return fmt.Sprintf("it opened at %s and ends at %s, more than its %d hours", FormatTime(rec.OpenedAt), FormatTime(rec.RestoreAt), rec.Hours)
+	case len(rec.AccountIDs) == 0 || len(rec.AccountIDs) > request.DefaultMaxAccounts:
+		return fmt.Sprintf("it names %d accounts", len(rec.AccountIDs))
+	}
+	return ""
 }
 
 // liveAndBase reads the guardrail's document and its base (pinning it if need be); problem says
@@ -157,8 +181,18 @@ func (s *Service) base(ctx context.Context, live guardrail.Content) (ledger.Base
 		b, err = s.Ledger.PinBase(ctx, ledger.Base{Content: live.Text, SHA256: live.SHA256, Written: written})
 		return b, "", err
 	}
+	// The ledger is a table: its base item is checked, not trusted. Its hash is computed again from
+	// its content, and it must still be a document with a root deny to exempt accounts from.
+	if sum := sha256.Sum256([]byte(b.Content)); hex.EncodeToString(sum[:]) != b.SHA256 {
+		s.metric(contract.MetricLedgerTampered, 1)
+		return b, fmt.Sprintf("the guardrail %s's base document in the ledger does not hash to the sha256 recorded with it: LEDGER TAMPERED; an operator restores or re-pins it", s.Guardrail.PolicyID()), nil
+	}
 	if pinned != "" && b.SHA256 != pinned {
+		s.metric(contract.MetricLedgerTampered, 1)
 		return b, fmt.Sprintf("the guardrail %s's base document in the ledger (sha256 %s) is not the configured one (%s): an operator re-pins it", s.Guardrail.PolicyID(), b.SHA256[:12], pinned[:12]), nil
+	}
+	if _, err := guardrail.RenderExempt(b.Content, []guardrail.Exemption{{AccountIDs: []string{"000000000000"}, End: time.Unix(0, 0)}}); err != nil {
+		return b, fmt.Sprintf("the guardrail %s's base document in the ledger is not one rootwindow can exempt accounts from: %v", s.Guardrail.PolicyID(), err), nil
 	}
 	return b, "", nil
 }

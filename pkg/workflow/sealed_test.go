@@ -2,12 +2,17 @@ package workflow_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
@@ -98,4 +103,75 @@ func TestThreatForgedStatusChange(t *testing.T) {
 			e.assertGuardrail(t, false, members[0]) // the window goes on, as its execution does
 		})
 	}
+}
+
+// The ledger's base item, from which the exempt strategy renders the guardrail's document, is
+// checked, not trusted: a planted base (root allowed everywhere) never becomes the guardrail.
+func TestThreatPlantedBase(t *testing.T) {
+	const planted = `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRootUser","Effect":"Deny","NotAction":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]}}}]}`
+	for _, tt := range []struct {
+		name   string
+		pinned bool // the configured pin (the exempt strategy requires one)
+		hash   string
+	}{
+		{"content replaced, hash left", false, ""},
+		{"content and hash replaced, the pin configured", true, sha(planted)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := layoutEnv(t, "ou", contract.StrategyExempt)
+			var metrics strings.Builder
+			e.steps.Metrics = &metrics
+			e.lift(t, "req-1", members[0])
+			if tt.pinned {
+				e.steps.Config.GuardrailSHA256 = sha(orgemu.GuardrailContent)
+			}
+			values := map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: planted}}
+			update := "SET content = :c"
+			if tt.hash != "" {
+				update += ", sha256 = :h"
+				values[":h"] = &types.AttributeValueMemberS{Value: tt.hash}
+			}
+			e.edit(t, "base#guardrail", update, values)
+			e.now = e.now.Add(3 * time.Hour) // req-1's window is over: the sweep restores it
+			_, _ = e.steps.Sweep(context.Background())
+			if doc := e.org.Content(orgemu.GuardrailID); strings.Contains(doc, "NotAction") {
+				t.Fatalf("the planted base became the guardrail:\n%s", doc)
+			}
+			for _, a := range members {
+				if e.rootAllowed(a, e.now) {
+					t.Errorf("root allowed on %s", a)
+				}
+			}
+			if !strings.Contains(metrics.String(), contract.MetricLedgerTampered) {
+				t.Errorf("not alarmed: %q", metrics.String())
+			}
+		})
+	}
+}
+
+// An account added to an OPEN record, with an end no window of rootwindow's has: the render
+// leaves the record out (its accounts denied, failing closed) and alarms, rather than exempting
+// the account and hiding it from drift.
+func TestThreatExemptionAddedToAnOpenRecord(t *testing.T) {
+	e := layoutEnv(t, "ou", contract.StrategyExempt)
+	var metrics strings.Builder
+	e.steps.Metrics = &metrics
+	e.lift(t, "req-1", members[0])
+	e.edit(t, "request#req-1", "SET accountIds = :a, restoreAt = :r", map[string]types.AttributeValue{
+		":a": list(members[0], members[1]), ":r": &types.AttributeValueMemberS{Value: t0.Add(30 * 24 * time.Hour).Format(time.RFC3339)},
+	})
+	_, _ = e.steps.Sweep(context.Background())
+	for _, a := range members[:2] {
+		if e.rootAllowed(a, e.now.Add(time.Hour)) {
+			t.Errorf("root allowed on %s", a)
+		}
+	}
+	if !strings.Contains(metrics.String(), contract.MetricLedgerTampered) {
+		t.Errorf("not alarmed: %q", metrics.String())
+	}
+}
+
+func sha(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
