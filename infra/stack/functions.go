@@ -214,8 +214,8 @@ type grants struct {
 func newGrants(c constructs.Construct, props *FunctionsProps) *grants {
 	cfg := props.Config
 	stack := awscdk.Stack_Of(c)
-	// Organizations ARNs carry the management account and the organization ID; the latter is not
-	// known at synth, so it is the only wildcard.
+	// Organizations ARNs carry the management account and the organization ID (both configured:
+	// organizationId is required), so they name this organization's resources and no other's.
 	// In a delegated administrator account the ARNs still carry the management account's ID.
 	var mgmt *string
 	if cfg.ManagementAccountID != "" {
@@ -228,8 +228,8 @@ func newGrants(c constructs.Construct, props *FunctionsProps) *grants {
 		})
 	}
 	return &grants{props: props, stack: stack,
-		policyArn: arn("policy", "o-*/service_control_policy/"+cfg.GuardrailPolicyID), accountsArn: arn("account", "o-*/*"),
-		anyPolicyArn: arn("policy", "o-*/service_control_policy/p-*"),
+		policyArn: arn("policy", cfg.OrganizationID+"/service_control_policy/"+cfg.GuardrailPolicyID), accountsArn: arn("account", cfg.OrganizationID+"/*"),
+		anyPolicyArn: arn("policy", cfg.OrganizationID+"/service_control_policy/p-*"),
 		exempt:       cfg.LiftStrategy != "" && cfg.LiftStrategy != contract.StrategyDetach,
 	}
 }
@@ -296,6 +296,11 @@ func (g *grants) grant(fn awslambda.Function, p permission) {
 		}))
 		add(g.windowPolicies("WindowPoliciesOnly", "organizations:AttachPolicy", "organizations:DetachPolicy", "organizations:DescribePolicy", "organizations:DeletePolicy"))
 		add(statement("FindWindowPolicies", []string{"organizations:ListPolicies"}, "*"))
+		// The window SCPs' tag is what the statements above trust: the guardrail never gets it.
+		add(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("NeverTagTheGuardrail"), Effect: awsiam.Effect_DENY,
+			Actions: jsii.Strings("organizations:TagResource", "organizations:UntagResource"), Resources: jsii.Strings(g.policyArn),
+		}))
 		// What a lift failing part-way took, it puts back.
 		add(g.scoped("organizations:DetachPolicy", "organizations:AttachPolicy"))
 	case restoreGuardrail:
@@ -329,13 +334,12 @@ func (g *grants) suppress(fn awslambda.Function, spec functionSpec) {
 	mgmt := managementOf(g.stack, g.props.Config)
 	suppress(fn.Role(), "AwsSolutions-IAM5", "X-Ray's PutTraceSegments and PutTelemetryRecords, CloudTrail's LookupEvents (validate: who started an execution) and Step Functions' SendTaskSuccess/SendTaskFailure (api, validate: an approver's decision) have no resource to scope to; the Organizations Describe/List reads (validate, api, sweeper) act on the whole organization by nature and change nothing",
 		"Resource::*")
-	suppress(fn.Role(), "AwsSolutions-IAM5", "Organizations ARNs embed the organization ID, unknown at synth; a management account has exactly one organization, so o-* names it. The policy part names the guardrail SCP alone",
-		"Resource::arn:<AWS::Partition>:organizations::"+mgmt+":policy/o-*/service_control_policy/"+g.props.Config.GuardrailPolicyID)
-	suppress(fn.Role(), "AwsSolutions-IAM5", "Any member account may be given a window, so attach/detach (of the guardrail policy only, per the statement's other resource) must apply to every account of the one organization",
-		"Resource::arn:<AWS::Partition>:organizations::"+mgmt+":account/o-*/*")
+	org := g.props.Config.OrganizationID
+	suppress(fn.Role(), "AwsSolutions-IAM5", "Any member account may be given a window, so attach/detach (of the guardrail policy only, per the statement's other resource) must apply to every account of the configured organization",
+		"Resource::arn:<AWS::Partition>:organizations::"+mgmt+":account/"+org+"/*")
 	if slices.Contains(spec.may, liftGuardrail) || slices.Contains(spec.may, restoreGuardrail) {
 		suppress(fn.Role(), "AwsSolutions-IAM5", "A window's SCP gets its ID when the lift creates it: the statement names any SCP of the organization and its condition admits only those tagged rootwindow:request (created by the lift with that tag)",
-			"Resource::arn:<AWS::Partition>:organizations::"+mgmt+":policy/o-*/service_control_policy/p-*")
+			"Resource::arn:<AWS::Partition>:organizations::"+mgmt+":policy/"+org+"/service_control_policy/p-*")
 	}
 }
 

@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -72,4 +73,47 @@ func TestWorkflowFunctionsAnswerOnlyTheirStateMachine(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The window SCPs' tag is what the functions' statements trust to tell a window SCP from any
+// other: no role of rootwindow's may put it on (or take it off) the guardrail, and every
+// Organizations ARN names the configured organization, never o-*.
+func TestNoRoleMayTagTheGuardrailAndARNsNameTheOrganization(t *testing.T) {
+	guardrail := "arn:aws:organizations::999999999999:policy/o-exampleorg1/service_control_policy/p-rootguard01"
+	tagged := 0
+	for role, stmts := range roleStatements(t) {
+		doc, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": cdktest.Resolve(template, anySlice(stmts))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(doc), "o-*") {
+			t.Errorf("%s names any organization (o-*)", role)
+		}
+		pol, err := policy.Parse(doc)
+		if err != nil {
+			t.Fatalf("%s: %v", role, err)
+		}
+		for _, action := range []string{"organizations:TagResource", "organizations:UntagResource"} {
+			r := policy.Request{Principal: "arn:aws:iam::999999999999:role/" + role, Action: action, Resource: guardrail,
+				Context: map[string][]string{"aws:RequestTag/rootwindow:request": {"req-1"}, "aws:TagKeys": {"rootwindow:request"}}}
+			if got := pol.Evaluate(r); got == policy.Allow {
+				t.Errorf("%s may %s the guardrail", role, action)
+			}
+			r.Resource = "arn:aws:organizations::999999999999:policy/o-exampleorg1/service_control_policy/p-window01"
+			if action == "organizations:TagResource" && pol.Evaluate(r) == policy.Allow {
+				tagged++
+			}
+		}
+	}
+	if tagged == 0 {
+		t.Error("no role may tag a window SCP: the check proves nothing")
+	}
+}
+
+func anySlice(stmts []map[string]any) []any {
+	out := make([]any, len(stmts))
+	for i, s := range stmts {
+		out[i] = s
+	}
+	return out
 }

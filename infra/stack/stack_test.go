@@ -615,7 +615,7 @@ func TestDelegatedAdministratorAccount(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(tmpl["Resources"])
-	if !strings.Contains(string(b), ":organizations::111122223333:policy/o-*/service_control_policy/p-rootguard01") ||
+	if !strings.Contains(string(b), ":organizations::111122223333:policy/o-exampleorg1/service_control_policy/p-rootguard01") ||
 		strings.Contains(string(b), ":organizations::444455556666:") {
 		t.Error("the Organizations ARNs do not name the management account")
 	}

@@ -3,6 +3,7 @@ package cdktest
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/rootwindow/rootwindow/pkg/policy"
 )
@@ -56,13 +57,38 @@ func ARNOf(template map[string]any, logicalID string) string {
 	return "arn:aws:unknown:us-east-1:999999999999:" + logicalID
 }
 
-// resolve replaces the template's Fn::GetAtt [id, "Arn"] with ARNOf(id), wherever it is.
+// Resolve replaces, wherever they are in v, the template's Fn::GetAtt [id, "Arn"] with
+// ARNOf(id), its pseudo parameters (AWS::Partition aws, AWS::AccountId 999999999999,
+// AWS::Region us-east-1) by their values and Fn::Join by the joined text: what CloudFormation
+// would deploy, for pkg/policy.
+func Resolve(template map[string]any, v any) any { return resolve(template, v) }
+
 func resolve(template map[string]any, v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		if att, ok := x["Fn::GetAtt"].([]any); ok && len(att) == 2 && att[1] == "Arn" {
 			id, _ := att[0].(string)
 			return ARNOf(template, id)
+		}
+		if ref, ok := x["Ref"].(string); ok {
+			switch ref {
+			case "AWS::Partition":
+				return "aws"
+			case "AWS::AccountId":
+				return "999999999999"
+			case "AWS::Region":
+				return "us-east-1"
+			}
+			return ARNOf(template, ref) // a resource's Ref: its ARN for the types policies name
+		}
+		if join, ok := x["Fn::Join"].([]any); ok && len(join) == 2 {
+			sep, _ := join[0].(string)
+			parts, _ := resolve(template, join[1]).([]any)
+			texts := make([]string, len(parts))
+			for i, p := range parts {
+				texts[i] = fmt.Sprint(p)
+			}
+			return strings.Join(texts, sep)
 		}
 		out := map[string]any{}
 		for k, e := range x {
