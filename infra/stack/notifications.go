@@ -53,6 +53,26 @@ func NewNotifications(scope constructs.Construct, id, email string) *Notificatio
 	}
 }
 
+// OnlyPublishedBy lets no one publish to the topic but rootwindow's roles and CloudWatch alarms
+// (the service principal, whose calls carry aws:PrincipalServiceName and no aws:PrincipalArn): an
+// explicit Deny in the topic's own policy, which a principal of the account holding sns:Publish
+// in its identity policy cannot override. A message on this topic is rootwindow's, or an alarm's.
+func (n *Notifications) OnlyPublishedBy(roles []awsiam.IRole) {
+	arns := make([]*string, len(roles))
+	for i, r := range roles {
+		arns[i] = r.RoleArn()
+	}
+	n.Topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid: jsii.String("OnlyRootwindowAndAlarmsPublish"), Effect: awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("sns:Publish"), Resources: &[]*string{n.Topic.TopicArn()},
+		Conditions: &map[string]any{
+			"ArnNotEquals":    map[string]any{"aws:PrincipalArn": arns},
+			"StringNotEquals": map[string]any{"aws:PrincipalServiceName": "cloudwatch.amazonaws.com"},
+		},
+	}))
+}
+
 // GrantPublish lets a function publish notifications: events on the bus, messages on the topic
 // (and the two key actions SNS needs for an encrypted topic, on its key alone).
 func (n *Notifications) GrantPublish(fn awslambda.Function) {

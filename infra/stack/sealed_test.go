@@ -117,3 +117,52 @@ func anySlice(stmts []map[string]any) []any {
 	}
 	return out
 }
+
+// A message on the operators' topic is rootwindow's or an alarm's: the topic's own policy,
+// evaluated with pkg/policy, denies sns:Publish to any other principal of the account.
+func TestOnlyRootwindowAndAlarmsPublish(t *testing.T) {
+	var doc policy.Document
+	found := 0
+	for _, res := range resources("AWS::SNS::TopicPolicy") {
+		raw, err := json.Marshal(cdktest.Resolve(template, props(res)["PolicyDocument"]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc, err = policy.Parse(raw); err != nil {
+			t.Fatal(err)
+		}
+		found++
+	}
+	if found != 1 {
+		t.Fatalf("%d topic policies", found)
+	}
+	var topic string
+	for id := range resources("AWS::SNS::Topic") {
+		topic = cdktest.ARNOf(template, id)
+	}
+	publish := func(ctx map[string][]string) policy.Effect {
+		ctx["aws:SecureTransport"] = []string{"true"}
+		return doc.Evaluate(policy.Request{Action: "sns:Publish", Resource: topic, Context: ctx})
+	}
+	for _, who := range []string{"arn:aws:iam::999999999999:role/AdministratorAccess", "arn:aws:iam::999999999999:role/PowerUser", "arn:aws:iam::999999999999:root"} {
+		if got := publish(map[string][]string{"aws:PrincipalArn": {who}}); got != policy.Deny {
+			t.Errorf("%s publishing: %v, want Deny", who, got)
+		}
+	}
+	roles := 0
+	for id := range resources("AWS::IAM::Role") {
+		if !strings.HasPrefix(id, "Functions") {
+			continue
+		}
+		roles++
+		if got := publish(map[string][]string{"aws:PrincipalArn": {cdktest.ARNOf(template, id)}}); got == policy.Deny {
+			t.Errorf("%s publishing: denied", id)
+		}
+	}
+	if roles != 5 {
+		t.Errorf("%d function roles", roles)
+	}
+	if got := publish(map[string][]string{"aws:PrincipalServiceName": {"cloudwatch.amazonaws.com"}}); got == policy.Deny {
+		t.Error("CloudWatch alarms publishing: denied")
+	}
+}
