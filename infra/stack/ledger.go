@@ -41,18 +41,40 @@ func NewLedger(scope constructs.Construct, id string) *Ledger {
 	return &Ledger{Construct: c, Table: table}
 }
 
+// DeploymentRoleOf is the role that deploys the stack: the configured one, else the CDK
+// bootstrap's CloudFormation execution role (default qualifier hnb659fds) in the stack's account
+// and region.
+func DeploymentRoleOf(st awscdk.Stack, configured string) string {
+	if configured != "" {
+		return configured
+	}
+	return *awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":iam::"), st.Account(),
+		jsii.String(":role/cdk-hnb659fds-cfn-exec-role-"), st.Account(), jsii.String("-"), st.Region()})
+}
+
 // itemWrites are every way to change the ledger's items.
 var itemWrites = []string{
 	"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
 	"dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete",
 }
 
+// tableChanges are every way to change the table itself: its policy, its settings, its backups'
+// protection, its existence.
+var tableChanges = []string{
+	"dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy", "dynamodb:UpdateTable", "dynamodb:DeleteTable",
+	"dynamodb:UpdateContinuousBackups", "dynamodb:UpdateTimeToLive",
+}
+
 // OnlyWrittenBy denies every write of the ledger's items (in the table's resource policy) to all
 // principals but the writers' roles and, if given, one break-glass role: what decides a lift or a
-// restore is rootwindow's alone, whatever IAM policies elsewhere in the account allow. The policy's
-// Resource is "*" because a table's resource policy cannot name the table's own ARN in the same
-// template (the table does not exist yet); in a table's policy, "*" means this table and its indexes.
-func (l *Ledger) OnlyWrittenBy(writers []awsiam.IRole, breakGlass string) {
+// restore is rootwindow's alone, whatever IAM policies elsewhere in the account allow. The policy
+// protects itself too: only the deployment role (CloudFormation's) may change or delete it, or
+// change or delete the table. (DynamoDB lets the account's root user delete a table's policy
+// whatever it says, so that nobody is locked out: the root user is the one principal this cannot
+// stop; see SECURITY.md.) The policy's Resource is "*" because a table's resource policy cannot
+// name the table's own ARN in the same template (the table does not exist yet); in a table's
+// policy, "*" means this table and its indexes.
+func (l *Ledger) OnlyWrittenBy(writers []awsiam.IRole, breakGlass, deployment string) {
 	arns := make([]string, 0, len(writers)+1)
 	for _, r := range writers {
 		arns = append(arns, *r.RoleArn())
@@ -68,6 +90,14 @@ func (l *Ledger) OnlyWrittenBy(writers []awsiam.IRole, breakGlass string) {
 			Actions:    jsii.Strings(itemWrites...),
 			Resources:  jsii.Strings("*"),
 			Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": arns}},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("OnlyTheDeploymentChangesTheTable"),
+			Effect:     awsiam.Effect_DENY,
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+			Actions:    jsii.Strings(tableChanges...),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": deployment}},
 		}),
 	}})
 	cfn := l.Table.Node().DefaultChild().(awsdynamodb.CfnTable)

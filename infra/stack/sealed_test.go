@@ -166,3 +166,34 @@ func TestOnlyRootwindowAndAlarmsPublish(t *testing.T) {
 		t.Error("CloudWatch alarms publishing: denied")
 	}
 }
+
+// The ledger's table protects its own policy: only the deployment role may change or delete the
+// policy, or change or delete the table; nobody but rootwindow's roles writes its items.
+func TestTheLedgerProtectsItsPolicy(t *testing.T) {
+	var doc policy.Document
+	for _, res := range resources("AWS::DynamoDB::Table") {
+		rp, _ := props(res)["ResourcePolicy"].(map[string]any)
+		raw, err := json.Marshal(cdktest.Resolve(template, rp["PolicyDocument"]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc, err = policy.Parse(raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const deployer = "arn:aws:iam::999999999999:role/cdk-hnb659fds-cfn-exec-role-999999999999-eu-west-1"
+	table := "arn:aws:dynamodb:eu-west-1:999999999999:table/ledger"
+	for _, action := range []string{"dynamodb:PutResourcePolicy", "dynamodb:DeleteResourcePolicy", "dynamodb:UpdateTable", "dynamodb:DeleteTable", "dynamodb:UpdateContinuousBackups"} {
+		for _, who := range []string{"arn:aws:iam::999999999999:role/AdministratorAccess", "arn:aws:iam::999999999999:role/PowerUser"} {
+			if got := doc.Evaluate(policy.Request{Action: action, Resource: table, Context: map[string][]string{"aws:PrincipalArn": {who}}}); got != policy.Deny {
+				t.Errorf("%s by %s: %v, want Deny", action, who, got)
+			}
+		}
+		if got := doc.Evaluate(policy.Request{Action: action, Resource: table, Context: map[string][]string{"aws:PrincipalArn": {deployer}}}); got == policy.Deny {
+			t.Errorf("%s by the deployment role: denied", action)
+		}
+	}
+	if got := doc.Evaluate(policy.Request{Action: "dynamodb:PutItem", Resource: table, Context: map[string][]string{"aws:PrincipalArn": {deployer}}}); got != policy.Deny {
+		t.Errorf("the deployment role writing an item: %v, want Deny", got)
+	}
+}

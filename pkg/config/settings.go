@@ -28,6 +28,7 @@ const (
 	KeyOrganizationID        = "organizationId"
 	KeyManagementAccountID   = "managementAccountId"
 	KeyLedgerBreakGlassRole  = "ledgerBreakGlassRoleArn"
+	KeyDeploymentRole        = "deploymentRoleArn"
 	KeyAnyRoleSessionName    = "anyRoleSessionName"
 	KeyGuardrailSHA256       = "guardrailContentSha256"
 	KeyGuardrailAllowedSids  = "guardrailAllowedStatements"
@@ -86,6 +87,10 @@ type Settings struct {
 	// LedgerBreakGlassRole is a role that may write the ledger's items besides rootwindow's own
 	// functions (deploy time only); "" for none.
 	LedgerBreakGlassRole string
+	// DeploymentRole is the role that deploys the stack (CloudFormation's execution role): the
+	// only principal the ledger's table lets change its policy, settings or existence. ""
+	// means the CDK bootstrap's default (cdk-hnb659fds-cfn-exec-role-<account>-<region>).
+	DeploymentRole string
 	// AnyRoleSessionName lets any assumed role's session name stand for an owner, not only IAM
 	// Identity Center's (see authz.Policy).
 	AnyRoleSessionName bool
@@ -419,6 +424,17 @@ var settings = []setting{
 				return fmt.Errorf("must be an IAM role ARN of one account (arn:aws:iam::123456789012:role/name), got %v", v)
 			}
 			s.LedgerBreakGlassRole = str
+			return nil
+		},
+	},
+	{
+		key: KeyDeploymentRole,
+		read: func(s *Settings, v any) error {
+			str, ok := v.(string)
+			if !ok || !rolePattern.MatchString(str) {
+				return fmt.Errorf("must be an IAM role ARN of one account (arn:aws:iam::123456789012:role/name): CloudFormation's execution role for the stack, got %v", v)
+			}
+			s.DeploymentRole = str
 			return nil
 		},
 	},
