@@ -86,8 +86,18 @@ func NewIntake(scope constructs.Construct, id string, props *IntakeProps) *Intak
 	})
 	// The execution's name is chosen by EventBridge, so the event ID travels in the origin: the
 	// Validate step recognises a second delivery of the same event by it.
+	// EventBridge assumes it for a rule on the request bus of this account, and for no other rule
+	// (aws:SourceArn, aws:SourceAccount: IAM User Guide, "The confused deputy problem"): a rule of
+	// someone else's, on another bus, cannot start executions as the EventBridge door. (The rule's
+	// own ARN would make a cycle: the rule names the role.)
+	st := awscdk.Stack_Of(c)
+	rulesOnTheBus := awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":events:"), st.Region(),
+		jsii.String(":"), st.Account(), jsii.String(":rule/"), bus.EventBusName(), jsii.String("/*")})
 	startRole := awsiam.NewRole(c, jsii.String("StartRole"), &awsiam.RoleProps{
-		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil),
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), nil).WithConditions(&map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": st.Account()},
+			"ArnLike":      map[string]any{"aws:SourceArn": rulesOnTheBus},
+		}),
 		Description: jsii.String("rootwindow: the request rule starts executions with this role, and only it"),
 	})
 	rule.AddTarget(awseventstargets.NewSfnStateMachine(props.StateMachine, &awseventstargets.SfnStateMachineProps{

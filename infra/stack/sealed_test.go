@@ -197,3 +197,48 @@ func TestTheLedgerProtectsItsPolicy(t *testing.T) {
 		t.Errorf("the deployment role writing an item: %v, want Deny", got)
 	}
 }
+
+// The request rule's start role, which makes an execution the EventBridge door, is assumed by
+// EventBridge for a rule on the request bus of this account only: a rule of someone else's, on
+// another bus or in another account, cannot start executions as that door.
+func TestTheStartRoleTrustsOnlyTheRequestBusRules(t *testing.T) {
+	var trust policy.Document
+	found := false
+	for id, res := range resources("AWS::IAM::Role") {
+		if !strings.HasPrefix(id, "IntakeStartRole") {
+			continue
+		}
+		raw, err := json.Marshal(cdktest.Resolve(template, props(res)["AssumeRolePolicyDocument"]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if trust, err = policy.Parse(raw); err != nil {
+			t.Fatal(err)
+		}
+		found = true
+	}
+	if !found {
+		t.Fatal("no start role")
+	}
+	var bus string
+	for id := range resources("AWS::Events::EventBus") {
+		bus = cdktest.ARNOf(template, id) // what the template's Ref (the bus's name) resolves to here
+	}
+	assume := func(account, rule string) policy.Effect {
+		return trust.Evaluate(policy.Request{Principal: "events.amazonaws.com", Action: "sts:AssumeRole", Resource: "*",
+			Context: map[string][]string{"aws:SourceAccount": {account}, "aws:SourceArn": {rule}}})
+	}
+	if got := assume("999999999999", "arn:aws:events:eu-west-1:999999999999:rule/"+bus+"/RequestsRule"); got != policy.Allow {
+		t.Errorf("the request bus's rule: %v, want Allow", got)
+	}
+	for _, rule := range []string{
+		"arn:aws:events:eu-west-1:999999999999:rule/default/mallory", "arn:aws:events:eu-west-1:999999999999:rule/other-bus/rule",
+	} {
+		if got := assume("999999999999", rule); got == policy.Allow {
+			t.Errorf("%s may assume the start role", rule)
+		}
+	}
+	if got := assume("111111111111", "arn:aws:events:eu-west-1:111111111111:rule/"+bus+"/RequestsRule"); got == policy.Allow {
+		t.Error("another account's rule may assume the start role")
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -40,7 +41,8 @@ func (e Effect) String() string {
 // Request is one call as a policy sees it.
 type Request struct {
 	// Principal is the caller as aws:PrincipalArn names it (a role's ARN for its sessions, an IAM
-	// user's ARN, or arn:aws:iam::<account>:root for the root user).
+	// user's ARN, or arn:aws:iam::<account>:root for the root user), or a service principal's
+	// name (events.amazonaws.com) for a service assuming a role.
 	Principal string
 	Action    string // service:Action
 	Resource  string // an ARN, or "*"
@@ -280,11 +282,15 @@ func (st Statement) Applies(r Request) bool {
 	return true
 }
 
-// matches reports whether an AWS principal element names the caller: "*", the caller's ARN, or
+// matches reports whether a principal element names the caller: "*", the caller's ARN, or
 // its account (the 12-digit ID or arn:...:iam::<account>:root), which stands for every principal
-// of the account.
+// of the account; or, for a service principal (the caller named by its service name, such as
+// events.amazonaws.com, as a role's trust policy names it), that name under "Service".
 func (p *Principals) matches(arn string) bool {
 	if p.Any {
+		return true
+	}
+	if slices.Contains(p.ByType["Service"], arn) {
 		return true
 	}
 	account := AccountOf(arn)

@@ -170,3 +170,18 @@ func TestSCPInheritance(t *testing.T) {
 		t.Error("an sts:AssumeRoot session is blocked although the guardrail exempts it")
 	}
 }
+
+// A role's trust policy names a service principal by its service name; the caller is that name.
+func TestServicePrincipals(t *testing.T) {
+	doc, err := policy.Parse([]byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"events.amazonaws.com"},"Action":"sts:AssumeRole"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for who, want := range map[string]policy.Effect{
+		"events.amazonaws.com": policy.Allow, "states.amazonaws.com": policy.NotApplicable, "arn:aws:iam::999999999999:role/events.amazonaws.com": policy.NotApplicable,
+	} {
+		if got := doc.Evaluate(policy.Request{Principal: who, Action: "sts:AssumeRole", Resource: "*"}); got != want {
+			t.Errorf("%s: %v, want %v", who, got, want)
+		}
+	}
+}
