@@ -82,17 +82,10 @@ func TestNoRoleMayTagTheGuardrailAndARNsNameTheOrganization(t *testing.T) {
 	guardrail := "arn:aws:organizations::999999999999:policy/o-exampleorg1/service_control_policy/p-rootguard01"
 	tagged := 0
 	for role, stmts := range roleStatements(t) {
-		doc, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": cdktest.Resolve(template, anySlice(stmts))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.Contains(string(doc), "o-*") {
+		if b, _ := json.Marshal(stmts); strings.Contains(string(b), "o-*") {
 			t.Errorf("%s names any organization (o-*)", role)
 		}
-		pol, err := policy.Parse(doc)
-		if err != nil {
-			t.Fatalf("%s: %v", role, err)
-		}
+		pol := resolvedPolicy(t, map[string]any{"Version": "2012-10-17", "Statement": anySlice(stmts)})
 		for _, action := range []string{"organizations:TagResource", "organizations:UntagResource"} {
 			r := policy.Request{Principal: "arn:aws:iam::999999999999:role/" + role, Action: action, Resource: guardrail,
 				Context: map[string][]string{"aws:RequestTag/rootwindow:request": {"req-1"}, "aws:TagKeys": {"rootwindow:request"}}}
@@ -124,13 +117,7 @@ func TestOnlyRootwindowAndAlarmsPublish(t *testing.T) {
 	var doc policy.Document
 	found := 0
 	for _, res := range resources("AWS::SNS::TopicPolicy") {
-		raw, err := json.Marshal(cdktest.Resolve(template, props(res)["PolicyDocument"]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if doc, err = policy.Parse(raw); err != nil {
-			t.Fatal(err)
-		}
+		doc = resolvedPolicy(t, props(res)["PolicyDocument"])
 		found++
 	}
 	if found != 1 {
@@ -173,13 +160,7 @@ func TestTheLedgerProtectsItsPolicy(t *testing.T) {
 	var doc policy.Document
 	for _, res := range resources("AWS::DynamoDB::Table") {
 		rp, _ := props(res)["ResourcePolicy"].(map[string]any)
-		raw, err := json.Marshal(cdktest.Resolve(template, rp["PolicyDocument"]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if doc, err = policy.Parse(raw); err != nil {
-			t.Fatal(err)
-		}
+		doc = resolvedPolicy(t, rp["PolicyDocument"])
 	}
 	const deployer = "arn:aws:iam::999999999999:role/cdk-hnb659fds-cfn-exec-role-999999999999-eu-west-1"
 	table := "arn:aws:dynamodb:eu-west-1:999999999999:table/ledger"
@@ -208,13 +189,7 @@ func TestTheStartRoleTrustsOnlyTheRequestBusRules(t *testing.T) {
 		if !strings.HasPrefix(id, "IntakeStartRole") {
 			continue
 		}
-		raw, err := json.Marshal(cdktest.Resolve(template, props(res)["AssumeRolePolicyDocument"]))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if trust, err = policy.Parse(raw); err != nil {
-			t.Fatal(err)
-		}
+		trust = resolvedPolicy(t, props(res)["AssumeRolePolicyDocument"])
 		found = true
 	}
 	if !found {
@@ -241,4 +216,19 @@ func TestTheStartRoleTrustsOnlyTheRequestBusRules(t *testing.T) {
 	if got := assume("111111111111", "arn:aws:events:eu-west-1:111111111111:rule/"+bus+"/RequestsRule"); got == policy.Allow {
 		t.Error("another account's rule may assume the start role")
 	}
+}
+
+// resolvedPolicy is a policy document of the template, its ARNs resolved (cdktest.Resolve), for
+// pkg/policy.
+func resolvedPolicy(t *testing.T, doc any) policy.Document {
+	t.Helper()
+	raw, err := json.Marshal(cdktest.Resolve(template, doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol, err := policy.Parse(raw)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, raw)
+	}
+	return pol
 }
