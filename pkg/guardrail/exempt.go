@@ -251,3 +251,62 @@ func (g *Guardrail) WriteDocument(ctx context.Context, doc string) error {
 	g.opts.Logger.Info("guardrail document written", "policy", g.policyID, "characters", len(doc))
 	return nil
 }
+
+// WithoutAccounts takes one window's exemption out of a live document that someone else changed
+// since rootwindow last wrote it, and leaves everything else as it is: the accounts leave every
+// root deny's exemption list and every statement rootwindow added (one left with no account goes),
+// and any other statement (an operator's emergency Deny, say) stays. So a restore takes back its
+// own and nothing else (rendering from the base would silently drop what the operator added).
+func WithoutAccounts(live string, accounts []string) (string, error) {
+	m, stmts, err := parseDoc(live)
+	if err != nil {
+		return "", err
+	}
+	drop := func(list any) []any {
+		var out []any
+		for _, a := range values(list) {
+			if !slices.Contains(accounts, a) {
+				out = append(out, a)
+			}
+		}
+		return out
+	}
+	kept := make([]any, 0, len(stmts))
+	for _, s := range stmts {
+		st, ok := s.(map[string]any)
+		if !ok {
+			kept = append(kept, s)
+			continue
+		}
+		cond, _ := st["Condition"].(map[string]any)
+		sid, _ := st["Sid"].(string)
+		switch {
+		case strings.HasPrefix(sid, ExemptSidPrefix):
+			eq, _ := cond["StringEquals"].(map[string]any)
+			if eq == nil {
+				kept = append(kept, st)
+				continue
+			}
+			rest := drop(eq["aws:PrincipalAccount"])
+			if len(rest) == 0 {
+				continue // its accounts were all this window's
+			}
+			eq["aws:PrincipalAccount"] = rest
+		case isRootDenyDoc(st) && cond != nil:
+			if ne, _ := cond["StringNotEquals"].(map[string]any); ne != nil {
+				if rest := drop(ne["aws:PrincipalAccount"]); len(rest) > 0 {
+					ne["aws:PrincipalAccount"] = rest
+				} else {
+					delete(ne, "aws:PrincipalAccount")
+					if len(ne) == 0 {
+						delete(cond, "StringNotEquals")
+					}
+				}
+			}
+		}
+		kept = append(kept, st)
+	}
+	m["Statement"] = kept
+	b, err := json.Marshal(m)
+	return string(b), err
+}

@@ -74,3 +74,46 @@ func TestRenderExempt(t *testing.T) {
 		t.Error("an exemption merged into a condition it cannot merge with")
 	}
 }
+
+// Taking one window out of a document someone else changed keeps what they added and the other
+// windows' exemptions, and leaves the window's accounts denied.
+func TestWithoutAccounts(t *testing.T) {
+	const base = `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]}}}]}`
+	end := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
+	doc, err := guardrail.RenderExempt(base, []guardrail.Exemption{
+		{AccountIDs: []string{"111111111111"}, End: end}, {AccountIDs: []string{"222222222222"}, End: end.Add(time.Hour)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An operator's emergency Deny, added during the windows.
+	operator := strings.Replace(doc, `"Statement":[`, `"Statement":[{"Sid":"EmergencyDenyS3","Effect":"Deny","Action":"s3:*","Resource":"*"},`, 1)
+	out, err := guardrail.WithoutAccounts(operator, []string{"111111111111"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "EmergencyDenyS3") {
+		t.Errorf("the operator's statement is gone:\n%s", out)
+	}
+	if strings.Contains(out, "111111111111") {
+		t.Errorf("the window's account is still in the document:\n%s", out)
+	}
+	parsed, err := policy.Parse([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _ := policy.Parse([]byte(orgemu.FullAWSAccessContent))
+	allowed := func(account string, at time.Time) bool {
+		return policy.Permits([][]policy.Document{{full, parsed}}, policy.RootUser(account, at, false))
+	}
+	during := end.Add(-time.Minute)
+	if allowed("111111111111", during) || !allowed("222222222222", during) || allowed("333333333333", during) {
+		t.Errorf("during the windows: 111… %v (taken back), 222… %v (still open), 333… %v", allowed("111111111111", during), allowed("222222222222", during), allowed("333333333333", during))
+	}
+	if allowed("222222222222", end.Add(time.Hour+time.Second)) {
+		t.Error("the other window does not end at its end any more")
+	}
+	if again, _ := guardrail.WithoutAccounts(out, []string{"111111111111"}); again != out {
+		t.Errorf("taking back twice changed it again:\n%s\n%s", out, again)
+	}
+}

@@ -49,7 +49,7 @@ func (e exempt) fits(ctx context.Context, req request.Request) (string, error) {
 
 func (e exempt) lift(ctx context.Context, rec ledger.Record, restoreAt time.Time) (string, string, error) {
 	return "", fmt.Sprintf("%d account(s) exempted in the guardrail's document, which denies their root user from %s", len(rec.AccountIDs), FormatTime(restoreAt)),
-		e.s.writeExempt(ctx, "", false)
+		e.s.writeExempt(ctx, ledger.Record{}, false)
 }
 
 // liftFailed: a busy lock or a transient failure leaves the request OPENING for the state machine
@@ -66,7 +66,7 @@ func (e exempt) liftFailed(ctx context.Context, rec ledger.Record, err error) er
 	if terr != nil {
 		s.logError(ctx, "record failure", rec.RequestID, terr)
 	}
-	if werr := s.writeExempt(context.WithoutCancel(ctx), rec.RequestID, true); werr != nil {
+	if werr := s.writeExempt(context.WithoutCancel(ctx), rec, true); werr != nil {
 		s.logError(ctx, "render the guardrail without the failed window", rec.RequestID, werr)
 		return &contract.RestoreFailed{Msg: err.Error() + "; rendering the guardrail without it also failed: " + werr.Error()}
 	}
@@ -85,13 +85,13 @@ func (e exempt) liftFailed(ctx context.Context, rec ledger.Record, err error) er
 // restore writes the document rendered without rec, whatever accounts it still holds: a restore
 // exempts fewer accounts, never more, so it replaces even a document someone else changed.
 func (e exempt) restore(ctx context.Context, rec ledger.Record, _ []string) error {
-	return e.s.writeExempt(ctx, rec.RequestID, true)
+	return e.s.writeExempt(ctx, rec, true)
 }
 
 // converge renders the document again now that rec no longer holds: a writer that read the
 // record while it still did may have put its exemption back. The sweep renders it again too.
 func (e exempt) converge(ctx context.Context, rec ledger.Record) {
-	if err := e.s.writeExempt(ctx, rec.RequestID, true); err != nil {
+	if err := e.s.writeExempt(ctx, rec, true); err != nil {
 		e.s.logError(ctx, "render the guardrail's document again", rec.RequestID, err)
 	}
 }
@@ -230,12 +230,14 @@ func (s *Service) exemptDocumentProblemLocked(ctx context.Context) (string, erro
 	return "", nil
 }
 
-// writeExempt renders the guardrail's document from its base and the open windows (less except)
-// and writes it if the live document differs. A live document someone else changed is not
-// replaced (ErrDocumentChanged), unless force: a restore writes the render anyway, since it
-// exempts fewer accounts, never more.
-func (s *Service) writeExempt(ctx context.Context, except string, force bool) error {
-	return s.locked(ctx, except, func() error { return s.writeExemptLocked(ctx, except, force) })
+// writeExempt renders the guardrail's document from its base and the open windows (less the
+// window of taken, when it is a request being restored) and writes it if the live document
+// differs. A live document someone else changed (or a base the ledger cannot vouch for) is not
+// replaced: a lift is refused (ErrDocumentChanged); a restore (force) takes back only its own
+// window's exemption from the live document and leaves the rest, an operator's change included,
+// for a person (GuardrailChanged).
+func (s *Service) writeExempt(ctx context.Context, taken ledger.Record, force bool) error {
+	return s.locked(ctx, taken.RequestID, func() error { return s.writeExemptLocked(ctx, taken, force) })
 }
 
 // locked runs fn holding the ledger's lock on the guardrail's document.
@@ -252,15 +254,27 @@ func (s *Service) locked(ctx context.Context, who string, fn func() error) error
 	return fn()
 }
 
-func (s *Service) writeExemptLocked(ctx context.Context, except string, force bool) error {
+func (s *Service) writeExemptLocked(ctx context.Context, taken ledger.Record, force bool) error {
 	live, b, problem, err := s.liveAndBase(ctx)
 	if err != nil {
 		return err
 	}
-	if problem != "" {
-		return errors.New(problem)
+	if problem == "" {
+		if sha, _ := guardrail.DocumentSHA256(live.Text); sha != b.Written {
+			s.metric(contract.MetricGuardrailChanged, 1)
+			problem = ErrDocumentChanged.Error()
+		}
 	}
-	ex, err := s.exemptions(ctx, except)
+	if problem != "" {
+		if !force {
+			if problem == ErrDocumentChanged.Error() {
+				return ErrDocumentChanged
+			}
+			return errors.New(problem)
+		}
+		return s.takeBackOnly(ctx, live, taken, problem)
+	}
+	ex, err := s.exemptions(ctx, taken.RequestID)
 	if err != nil {
 		return err
 	}
@@ -272,13 +286,6 @@ func (s *Service) writeExemptLocked(ctx context.Context, except string, force bo
 	if want, _ := guardrail.Canonical(doc); current == want {
 		return nil // it already says this (a write from exempted back to the base writes its bytes)
 	}
-	if sha, _ := guardrail.DocumentSHA256(live.Text); sha != b.Written {
-		s.metric(contract.MetricGuardrailChanged, 1)
-		if !force {
-			return ErrDocumentChanged
-		}
-		s.Log.ErrorContext(ctx, "GUARDRAIL CHANGED: writing the ledger's render over it to restore a window", "policy", s.Guardrail.PolicyID())
-	}
 	if err := s.Guardrail.WriteDocument(ctx, doc); err != nil {
 		return err
 	}
@@ -288,6 +295,28 @@ func (s *Service) writeExemptLocked(ctx context.Context, except string, force bo
 	}
 	s.Log.InfoContext(ctx, "guardrail's document rendered", "windows", len(ex))
 	return nil
+}
+
+// takeBackOnly restores a window on a guardrail whose document rootwindow cannot vouch for (changed
+// by someone else since rootwindow last wrote it, or rendered from a base the ledger cannot vouch
+// for): it removes the window's accounts from the live document and writes that, keeping every
+// other statement and exemption; it does not record the write as rootwindow's, so lifts stay
+// refused until a person puts the document back or re-pins it.
+func (s *Service) takeBackOnly(ctx context.Context, live guardrail.Content, taken ledger.Record, why string) error {
+	if len(taken.AccountIDs) == 0 {
+		return nil // nothing of a window to take back (a sweep's render)
+	}
+	doc, err := guardrail.WithoutAccounts(live.Text, taken.AccountIDs)
+	if err != nil {
+		return err
+	}
+	current, _ := guardrail.Canonical(live.Text)
+	if want, _ := guardrail.Canonical(doc); current == want {
+		return nil // none of its exemption is there
+	}
+	s.Log.ErrorContext(ctx, "GUARDRAIL CHANGED outside rootwindow: taking back only this window's exemption, leaving the rest for a person",
+		"policy", s.Guardrail.PolicyID(), "requestId", taken.RequestID, "why", why)
+	return s.Guardrail.WriteDocument(ctx, doc)
 }
 
 // fitsExempt checks that the guardrail's document would stay within the size quota with one more

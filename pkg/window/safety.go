@@ -156,7 +156,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	if s.exemptInUse() {
 		// The guardrail's document converges on the ledger: an exemption a restore left behind
 		// goes. A document someone else changed is not overwritten; checkDrift reports it.
-		if err := s.writeExempt(ctx, "", false); err != nil && !errors.Is(err, ErrDocumentChanged) {
+		if err := s.writeExempt(ctx, ledger.Record{}, false); err != nil && !errors.Is(err, ErrDocumentChanged) {
 			s.failed(ctx, &rep, "render the guardrail's document", err)
 		}
 	}

@@ -175,3 +175,34 @@ func sha(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
+
+// An operator tightens the guardrail during a window (an emergency Deny): the window's restore
+// takes back only its own exemption and keeps the operator's statement, rather than writing the
+// base over it; GuardrailChanged is counted, and further lifts wait for a person.
+func TestAnOperatorsTighteningIsKeptAcrossARestore(t *testing.T) {
+	e := layoutEnv(t, "ou", contract.StrategyExempt)
+	var metrics strings.Builder
+	e.steps.Metrics = &metrics
+	e.lift(t, "req-1", members[0])
+	live := e.org.Content(orgemu.GuardrailID)
+	tightened := strings.Replace(live, `"Statement":[`, `"Statement":[{"Sid":"EmergencyDenyS3","Effect":"Deny","Action":"s3:*","Resource":"*"},`, 1)
+	e.org.SetContent(orgemu.GuardrailID, tightened)
+	if _, err := e.steps.End(context.Background(), "req-1", alice); err != nil {
+		t.Fatal(err)
+	}
+	e.assertStatus(t, "req-1", ledger.Closed)
+	doc := e.org.Content(orgemu.GuardrailID)
+	if !strings.Contains(doc, "EmergencyDenyS3") {
+		t.Fatalf("the operator's statement was written over:\n%s", doc)
+	}
+	if strings.Contains(doc, members[0]) || e.rootAllowed(members[0], e.now) {
+		t.Errorf("the window's exemption is still there:\n%s", doc)
+	}
+	if !strings.Contains(metrics.String(), contract.MetricGuardrailChanged) {
+		t.Errorf("not reported: %q", metrics.String())
+	}
+	// A new lift is refused until a person puts the document back or re-pins it.
+	if _, err := e.validate(t, "req-2", validRequest(members[1])); err == nil {
+		t.Error("a lift was booked on a document rootwindow did not write")
+	}
+}
