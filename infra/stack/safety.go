@@ -124,6 +124,7 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 	alarm("RestoreFailed", "THE GUARDRAIL COULD NOT BE RESTORED: attach it by hand now (see the Restore Failed notification)", custom(contract.MetricRestoreFailed), 1)
 	alarm("DriftDetected", "the guardrail is missing from an account with no open window (see the Drift Detected notification)", custom(contract.MetricDriftDetected), 1)
 	alarm("GuardrailChanged", "the guardrail's document is not the pinned one, or holds statements besides the root deny: rootwindow refuses to lift it; see the Drift Detected notification", custom(contract.MetricGuardrailChanged), 1)
+	alarm("WindowCutShort", "an open window's lift was undone outside rootwindow (its window SCP or exemption gone, the guardrail back): the sweeper closed it; find who changed the organization (CloudTrail)", custom(contract.MetricWindowCutShort), 1)
 	alarm("LedgerTampered", "a ledger item disagreed with its execution or a lease named no window holding it: rootwindow refused to lift or restored anyway; find who wrote the table (CloudTrail)", custom(contract.MetricLedgerTampered), 1)
 	alarm("SweeperErrors", "the sweeper failed; windows that are over may not be restored", sweeper.MetricErrors(sum), 1)
 	// Reattach errors are retried for hours; alarm when they persist for 15 minutes.
@@ -160,7 +161,7 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 	)
 	dashboard.AddWidgets(
 		graph("Failures: restore, rescue, unexpected (per hour)", perHour(contract.MetricRestoreFailed), perHour(contract.MetricRescued), perHour(contract.MetricUnexpectedFailure)),
-		graph("Drift, guardrail changed, ledger tampered (per hour)", perHour(contract.MetricDriftDetected), perHour(contract.MetricGuardrailChanged), perHour(contract.MetricLedgerTampered)),
+		graph("Drift, guardrail changed, ledger tampered (per hour)", perHour(contract.MetricDriftDetected), perHour(contract.MetricGuardrailChanged), perHour(contract.MetricLedgerTampered), perHour(contract.MetricWindowCutShort)),
 	)
 	return &SafetyNet{Construct: c, StatusRule: statusRule, Schedule: schedule, ChangeRule: changes, Alarms: alarms}
 }

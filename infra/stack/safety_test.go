@@ -76,7 +76,7 @@ func TestAlarmsGoToTheOperatorsTopic(t *testing.T) {
 		metrics[p["MetricName"].(string)] = true
 	}
 	for _, m := range []string{"ExecutionsAborted", "ExecutionsTimedOut", contract.MetricUnexpectedFailure, contract.MetricRestoreFailed,
-		contract.MetricDriftDetected, contract.MetricLedgerTampered, contract.MetricGuardrailChanged, "Errors", "ApproximateNumberOfMessagesVisible"} {
+		contract.MetricDriftDetected, contract.MetricLedgerTampered, contract.MetricGuardrailChanged, contract.MetricWindowCutShort, "Errors", "ApproximateNumberOfMessagesVisible"} {
 		if !metrics[m] {
 			t.Errorf("no alarm on %s: %v", m, metrics)
 		}
@@ -173,7 +173,7 @@ func TestDashboard(t *testing.T) {
 	_, d := one(t, "AWS::CloudWatch::Dashboard")
 	body, _ := json.Marshal(props(d)["DashboardBody"])
 	for _, want := range []string{contract.MetricWindowsOpened, contract.MetricWindowsClosed, contract.MetricRestoreFailed, contract.MetricDriftDetected,
-		contract.MetricGuardrailChanged, contract.MetricLedgerTampered, "ExecutionsStarted", "ExecutionsAborted", `\"alarms\":[`, "RUNBOOK.md"} {
+		contract.MetricGuardrailChanged, contract.MetricLedgerTampered, contract.MetricWindowCutShort, "ExecutionsStarted", "ExecutionsAborted", `\"alarms\":[`, "RUNBOOK.md"} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("the dashboard lacks %s", want)
 		}

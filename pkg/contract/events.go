@@ -39,6 +39,9 @@ const (
 	// MetricGuardrailChanged: the guardrail's document is not the pinned one, or holds statements
 	// beyond the root deny that were not allowed; rootwindow refuses to lift it.
 	MetricGuardrailChanged = "GuardrailChanged"
+	// MetricWindowCutShort: an open window's lift was undone outside rootwindow (its window SCP
+	// or exemption gone, the guardrail back): the sweeper closed the window.
+	MetricWindowCutShort = "WindowCutShort"
 )
 
 // Lift strategies: how the guardrail is lifted from a request's accounts (see package guardrail).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -352,4 +353,57 @@ func (g *Guardrail) Email(ctx context.Context, accountID string) (string, error)
 		return "", fmt.Errorf("describe account %s: %w", accountID, err)
 	}
 	return aws.ToString(acct.Account.Email), nil
+}
+
+// WindowProblem says what, on the organization as Organizations holds it now, undid a detach
+// window on its accounts ("" when nothing did): its SCP, which denies the root user from the
+// window's end by AWS's clock, is no longer attached to an account (nothing would close the
+// window but rootwindow's own restore), or the guardrail is attached to it again (the window was
+// cut short).
+func (g *Guardrail) WindowProblem(ctx context.Context, w Window) (string, error) {
+	var noSCP, back []string
+	for _, a := range w.AccountIDs {
+		on, err := g.directSCPs(ctx, a)
+		if err != nil {
+			return "", err
+		}
+		if w.PolicyID == "" || !on[w.PolicyID] {
+			noSCP = append(noSCP, a)
+		}
+		if on[g.policyID] {
+			back = append(back, a)
+		}
+	}
+	var probs []string
+	if len(noSCP) > 0 {
+		probs = append(probs, fmt.Sprintf("the window's SCP %s is no longer attached to %s", w.PolicyID, strings.Join(noSCP, ", ")))
+	}
+	if len(back) > 0 {
+		probs = append(probs, fmt.Sprintf("the guardrail %s is attached to %s again", g.policyID, strings.Join(back, ", ")))
+	}
+	return strings.Join(probs, "; "), nil
+}
+
+// ExemptionProblem says what, in the guardrail's document as Organizations holds it now, undid
+// an exempt window on accounts at instant at ("" when nothing did): the document denies their
+// root user (their exemption is gone), or is no policy at all.
+func (g *Guardrail) ExemptionProblem(ctx context.Context, accounts []string, at time.Time) (string, error) {
+	c, err := g.Content(ctx)
+	if err != nil {
+		return "", err
+	}
+	doc, err := policy.Parse([]byte(c.Text))
+	if err != nil {
+		return fmt.Sprintf("the guardrail's document is not a policy: %v", err), nil
+	}
+	var denied []string
+	for _, a := range accounts {
+		if doc.Evaluate(policy.RootUser(a, at, false)) == policy.Deny {
+			denied = append(denied, a)
+		}
+	}
+	if len(denied) == 0 {
+		return "", nil
+	}
+	return fmt.Sprintf("the guardrail's document %s no longer exempts %s", g.policyID, strings.Join(denied, ", ")), nil
 }

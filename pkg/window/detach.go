@@ -75,4 +75,8 @@ func (d detach) restore(ctx context.Context, rec ledger.Record, accounts []strin
 	return d.s.Guardrail.Restore(ctx, guardrail.Window{RequestID: rec.RequestID, AccountIDs: accounts, PolicyID: rec.WindowPolicyID})
 }
 
+func (d detach) cutShort(ctx context.Context, rec ledger.Record) (string, error) {
+	return d.s.Guardrail.WindowProblem(ctx, guardrail.Window{RequestID: rec.RequestID, AccountIDs: rec.AccountIDs, PolicyID: rec.WindowPolicyID})
+}
+
 func (detach) converge(context.Context, ledger.Record) {}

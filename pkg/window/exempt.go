@@ -88,6 +88,10 @@ func (e exempt) restore(ctx context.Context, rec ledger.Record, _ []string) erro
 	return e.s.writeExempt(ctx, rec, true)
 }
 
+func (e exempt) cutShort(ctx context.Context, rec ledger.Record) (string, error) {
+	return e.s.Guardrail.ExemptionProblem(ctx, rec.AccountIDs, e.s.Now())
+}
+
 // converge renders the document again now that rec no longer holds: a writer that read the
 // record while it still did may have put its exemption back. The sweep renders it again too.
 func (e exempt) converge(ctx context.Context, rec ledger.Record) {

@@ -125,10 +125,12 @@ func (s *Service) settleMoving(ctx context.Context, rec ledger.Record, actor, wh
 type SweepReport struct {
 	Settled []string `json:"settled,omitempty"` // requests whose window was over and is now closed
 	Cleaned []string `json:"cleaned,omitempty"` // window SCPs left behind, now removed
-	Drift   []string `json:"drift,omitempty"`   // accounts without the guardrail and without an open window
-	Content string   `json:"content,omitempty"` // what is wrong with the guardrail's document
-	Checked int      `json:"checked"`           // accounts checked for drift
-	Scanned bool     `json:"scanned,omitempty"` // the whole organization was read for drift
+	// CutShort are open windows whose lift was undone outside rootwindow, now closed.
+	CutShort []string `json:"cutShort,omitempty"`
+	Drift    []string `json:"drift,omitempty"`   // accounts without the guardrail and without an open window
+	Content  string   `json:"content,omitempty"` // what is wrong with the guardrail's document
+	Checked  int      `json:"checked"`           // accounts checked for drift
+	Scanned  bool     `json:"scanned,omitempty"` // the whole organization was read for drift
 	// Released are accounts that lost the guardrail but carry contract.TagUnprotected: no longer
 	// watched, announced once.
 	Released []string `json:"released,omitempty"`
@@ -204,6 +206,9 @@ func (s *Service) settleOver(ctx context.Context, leases []ledger.Lease, rep *Sw
 			if err != nil {
 				s.failed(ctx, rep, "ask Step Functions about "+id, err)
 			}
+			if gone == "" && rec.Status == ledger.Open {
+				gone = s.cutShort(ctx, rec, rep)
+			}
 			if gone == "" {
 				if rec.Status != ledger.Scheduled {
 					markAll(lifted, rec.AccountIDs)
@@ -223,6 +228,34 @@ func (s *Service) settleOver(ctx context.Context, leases []ledger.Lease, rep *Sw
 		rep.Settled = append(rep.Settled, id)
 	}
 	return lifted
+}
+
+// cutShort checks that an open window's lift is still in place as its strategy made it, and
+// says why the window must close now when it is not: its window SCP or its exemption gone (the
+// window SCP is what closes a detach window by AWS's clock), the guardrail back, or another
+// deployment's render without it; or its record is out of bounds. A window the organization no longer lifts is never left
+// reported OPEN: it is closed (the guardrail put back on whatever is still lifted), announced,
+// and WindowCutShort alarms.
+func (s *Service) cutShort(ctx context.Context, rec ledger.Record, rep *SweepReport) string {
+	if why := s.unbounded(rec); why != "" {
+		// No window rootwindow opened looks like this: someone wrote the record.
+		s.metric(contract.MetricLedgerTampered, 1)
+		s.Log.ErrorContext(ctx, "LEDGER TAMPERED: an open window's record is out of bounds: closing it", "requestId", rec.RequestID, "why", why)
+		rep.CutShort = append(rep.CutShort, rec.RequestID)
+		return "its record cannot be a window rootwindow opened (" + why + "): closed by the sweeper"
+	}
+	problem, err := s.strategyOf(rec).cutShort(ctx, rec)
+	if err != nil {
+		s.failed(ctx, rep, "check the lift of "+rec.RequestID, err)
+		return ""
+	}
+	if problem == "" {
+		return ""
+	}
+	s.metric(contract.MetricWindowCutShort, 1)
+	s.Log.ErrorContext(ctx, "an open window's lift was undone outside rootwindow: closing it", "requestId", rec.RequestID, "problem", problem)
+	rep.CutShort = append(rep.CutShort, rec.RequestID)
+	return "the window was cut short outside rootwindow (" + problem + "): closed by the sweeper"
 }
 
 // cleanUpWindowPolicies removes the window SCPs whose request no longer holds its accounts (a

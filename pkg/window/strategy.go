@@ -30,6 +30,9 @@ type strategy interface {
 	liftFailed(ctx context.Context, rec ledger.Record, err error) error
 	// restore puts the guardrail back on accounts, those of rec it still holds.
 	restore(ctx context.Context, rec ledger.Record, accounts []string) error
+	// cutShort says what undid rec's lift while its window is open ("" when it holds), from the
+	// organization as Organizations holds it now.
+	cutShort(ctx context.Context, rec ledger.Record) (string, error)
 	// converge makes the organization agree with the ledger again once rec holds its accounts no
 	// more (a writer that read the record while it still held them may have undone the restore).
 	converge(ctx context.Context, rec ledger.Record)

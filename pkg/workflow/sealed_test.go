@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -204,5 +205,67 @@ func TestAnOperatorsTighteningIsKeptAcrossARestore(t *testing.T) {
 	// A new lift is refused until a person puts the document back or re-pins it.
 	if _, err := e.validate(t, "req-2", validRequest(members[1])); err == nil {
 		t.Error("a lift was booked on a document rootwindow did not write")
+	}
+}
+
+// An open window's lift undone outside rootwindow while it is open (its window SCP detached and
+// deleted, the guardrail put back by hand, or another deployment rendering the shared guardrail
+// without its exemption): the sweep closes the window, puts the guardrail back where it is not,
+// and alarms (WindowCutShort), rather than leaving it reported OPEN. An intact window is left
+// alone.
+func TestAWindowCutShortIsClosedAndAlarmed(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name, strategy string
+		undo           func(e *env, rec ledger.Record) // nil: nothing undone
+	}{
+		{"detach, intact", contract.StrategyDetach, nil},
+		{"detach, window SCP deleted", contract.StrategyDetach, func(e *env, rec ledger.Record) {
+			e.org.Detach(members[0], rec.WindowPolicyID)
+		}},
+		{"detach, guardrail put back", contract.StrategyDetach, func(e *env, _ ledger.Record) {
+			e.org.Attach(members[0], orgemu.GuardrailID)
+		}},
+		{"exempt, intact", contract.StrategyExempt, nil},
+		{"exempt, exemption gone", contract.StrategyExempt, func(e *env, _ ledger.Record) {
+			// Another deployment's render of the shared guardrail: the root deny, no exemption.
+			e.org.SetContent(orgemu.GuardrailID, orgemu.GuardrailContent)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			layout := "direct"
+			if tt.strategy == contract.StrategyExempt {
+				layout = "ou"
+			}
+			e := layoutEnv(t, layout, tt.strategy)
+			var metrics strings.Builder
+			e.steps.Metrics = &metrics
+			rec := e.lift(t, "req-1", members[0])
+			if tt.undo != nil {
+				tt.undo(e, rec)
+			}
+			e.now = e.now.Add(30 * time.Minute)
+			rep, err := e.steps.Sweep(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.undo == nil {
+				e.assertStatus(t, "req-1", ledger.Open)
+				if len(rep.CutShort) > 0 || strings.Contains(metrics.String(), contract.MetricWindowCutShort) || !e.rootAllowed(members[0], e.now) {
+					t.Errorf("an intact window was cut short: %+v", rep)
+				}
+				return
+			}
+			got := e.assertStatus(t, "req-1", ledger.Closed)
+			if len(rep.CutShort) != 1 || !strings.Contains(metrics.String(), contract.MetricWindowCutShort) {
+				t.Errorf("not reported: %+v %q", rep, metrics.String())
+			}
+			if !strings.Contains(fmt.Sprint(got.History), "cut short outside rootwindow") {
+				t.Errorf("history says %+v", got.History)
+			}
+			if e.rootAllowed(members[0], e.now) {
+				t.Error("root still allowed")
+			}
+		})
 	}
 }
