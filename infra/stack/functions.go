@@ -17,6 +17,7 @@ import (
 
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/fence"
 )
 
 // FunctionsProps configures the Lambdas.
@@ -174,6 +175,8 @@ func newFunction(c constructs.Construct, spec functionSpec, assetDir string, env
 	role := awsiam.NewRole(c, jsii.String(name+"Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("rootwindow " + strings.ToLower(name) + " function"),
+		// The fence (pkg/fence) knows rootwindow's roles by their path.
+		Path: jsii.String(fence.RolePath),
 	})
 	logs.GrantWrite(role)
 	return awslambda.NewFunction(c, jsii.String(name), &awslambda.FunctionProps{

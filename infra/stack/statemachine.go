@@ -2,6 +2,7 @@ package stack
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/fence"
 )
 
 // State names, visible in the Step Functions console and matched by the tests.
@@ -274,7 +276,23 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 		Retention:     awslogs.RetentionDays_ONE_YEAR,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
 	})
+	// Its role is assumed by Step Functions for state machines of this account only (Step
+	// Functions Developer Guide, "Creating an IAM role for your state machine": preventing the
+	// cross-service confused deputy with aws:SourceArn and aws:SourceAccount; the state machine's
+	// own ARN would make a cycle: it names the role), and sits under the fence's path: in a
+	// fenced home only rootwindow's roles invoke its functions.
+	st := awscdk.Stack_Of(c)
+	role := awsiam.NewRole(c, jsii.String("StateMachineRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil).WithConditions(&map[string]any{
+			"StringEquals": map[string]any{"aws:SourceAccount": st.Account()},
+			"ArnLike": map[string]any{"aws:SourceArn": awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("arn:"), awscdk.Aws_PARTITION(),
+				jsii.String(":states:"), st.Region(), jsii.String(":"), st.Account(), jsii.String(":stateMachine:*")})},
+		}),
+		Description: jsii.String("rootwindow: the state machine runs as this role"),
+		Path:        jsii.String(fence.RolePath),
+	})
 	sm := sfn.NewStateMachine(c, jsii.String("StateMachine"), &sfn.StateMachineProps{
+		Role:             role,
 		StateMachineType: sfn.StateMachineType_STANDARD,
 		Comment:          jsii.String("rootwindow: lift the root-user guardrail SCP for 1 to 4 hours, then put it back"),
 		DefinitionBody:   sfn.DefinitionBody_FromChainable(validate.Next(needsApproval)),

@@ -62,6 +62,11 @@ const usage = `rootwindow: ask for a root access window, and follow it.
                             the Organizations calls (attach the guardrail, tag the owner) that would make
                             those accounts eligible; nothing changes without --apply, which makes them,
                             paced; run it again to resume
+  rootwindow fence --account ID [--deployer ROLE-ARN,...] [--operator ROLE-ARN,...] [--qualifier hnb659fds] [--apply]
+                            the SCP that fences rootwindow's home account: only the CDK deployment changes
+                            rootwindow there, only rootwindow's roles (and --operator) write the
+                            organization's policies, only --deployer assumes the deployment's roles;
+                            --apply creates it and attaches it to that account (management-account credentials)
   rootwindow help
 
 Every command takes:
@@ -101,6 +106,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return preflight(ctx, rest, env)
 	case "rollout":
 		return rollout(ctx, rest, env)
+	case "fence":
+		return fenceCommand(ctx, rest, env)
 	}
 	cmd, known := commands[verb]
 	if !known {
