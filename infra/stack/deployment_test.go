@@ -73,11 +73,7 @@ func TestTheExecutionPolicyDeploysTheTemplateAndNoMore(t *testing.T) {
 	}
 	passedTo := map[string]string{"AWS::ApiGateway::Account": "apigateway.amazonaws.com", "AWS::Events::Rule": "events.amazonaws.com",
 		"AWS::Lambda::Function": "lambda.amazonaws.com", "AWS::StepFunctions::StateMachine": "states.amazonaws.com"}
-	kinds := map[string]bool{}
-	for _, r := range template["Resources"].(map[string]any) {
-		kinds[r.(map[string]any)["Type"].(string)] = true
-	}
-	for kind := range kinds {
+	for _, kind := range templateKinds() {
 		actions, known := deployByKind[kind]
 		if !known {
 			t.Errorf("%s: the template holds it, and no one has said what CloudFormation calls to deploy it", kind)
