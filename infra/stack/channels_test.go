@@ -114,13 +114,46 @@ func TestRequestBusRuleAndDeadLetters(t *testing.T) {
 	}
 	// With no integration configured, nobody may put events on the bus, in this account or any.
 	policies := resources("AWS::Events::EventBusPolicy")
-	if len(policies) != 1 {
+	if len(policies) != 2 {
 		t.Fatalf("bus policies %v", policies)
 	}
+	puts := 0
 	for _, p := range policies {
 		b, _ := json.Marshal(props(p)["Statement"])
+		if !strings.Contains(string(b), `"Action":"events:PutEvents"`) {
+			continue
+		}
+		puts++
 		if !strings.Contains(string(b), `"Effect":"Deny"`) || !strings.Contains(string(b), `"Principal":{"AWS":"*"}`) || strings.Contains(string(b), "Condition") {
 			t.Errorf("with no integrations the bus must refuse everyone: %s", b)
+		}
+	}
+	if puts != 1 {
+		t.Errorf("%d statements about PutEvents", puts)
+	}
+}
+
+// Nobody but the deployment manages the request bus's rules: a principal of this account cannot
+// point the request rule at another target, disable it, or add a rule of their own on the bus.
+func TestOnlyTheDeploymentManagesTheBusRules(t *testing.T) {
+	var bus string
+	for id := range resources("AWS::Events::EventBus") {
+		bus = cdktest.ARNOf(template, id)
+	}
+	busPolicy, err := cdktest.BusPolicy(template, "arn:aws:events:eu-west-1:999999999999:event-bus/"+bus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rule := "arn:aws:events:eu-west-1:999999999999:rule/" + bus + "/IntakeRequestsRule"
+	deployment := "arn:aws:iam::999999999999:role/cdk-hnb659fds-cfn-exec-role-999999999999-eu-west-1"
+	for _, action := range []string{"events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule", "events:DisableRule", "events:EnableRule"} {
+		for _, who := range []string{"arn:aws:iam::999999999999:role/AdministratorAccess", "arn:aws:iam::999999999999:root", "arn:aws:iam::111111111111:role/Integration"} {
+			if got := busPolicy.Evaluate(policy.Request{Principal: who, Action: action, Resource: rule, Context: map[string][]string{"aws:PrincipalArn": {who}}}); got != policy.Deny {
+				t.Errorf("%s %s: %v, want Deny", who, action, got)
+			}
+		}
+		if got := busPolicy.Evaluate(policy.Request{Principal: deployment, Action: action, Resource: rule, Context: map[string][]string{"aws:PrincipalArn": {deployment}}}); got == policy.Deny {
+			t.Errorf("the deployment may not %s", action)
 		}
 	}
 }
@@ -143,9 +176,11 @@ func TestBusPolicyAdmitsOnlyTheIntegrationsAndRequests(t *testing.T) {
 		switch res["Type"] {
 		case "AWS::Events::EventBusPolicy":
 			b, _ := json.Marshal(res["Properties"].(map[string]any)["Statement"])
-			if strings.Contains(string(b), `"Effect":"Deny"`) {
+			switch {
+			case !strings.Contains(string(b), `"Action":"events:PutEvents"`): // the rules' statement
+			case strings.Contains(string(b), `"Effect":"Deny"`):
 				deny = string(b)
-			} else {
+			default:
 				allow = string(b)
 			}
 		case "AWS::SNS::Subscription":

@@ -24,6 +24,8 @@ type IntakeProps struct {
 	StateMachine sfn.IStateMachine
 	// Integrations are the principal ARNs that may put requests on the bus.
 	Integrations []string
+	// DeploymentRole alone may manage the bus's rules (DeploymentRoleOf).
+	DeploymentRole string
 }
 
 // Intake is the EventBridge request channel: a custom bus that only the configured integration
@@ -71,6 +73,20 @@ func NewIntake(scope constructs.Construct, id string, props *IntakeProps) *Intak
 		}))
 	}
 	bus.AddToResourcePolicy(deny)
+	// Nor may anyone but the deployment manage the bus's rules: a principal of this account who
+	// could point the request rule at another target, or add a rule of their own on this bus,
+	// would decide what starts rootwindow's executions. A bus policy governs PutRule, PutTargets,
+	// DeleteRule, RemoveTargets, DisableRule and EnableRule for the rules on it (EventBridge User
+	// Guide, "Permissions for event buses in Amazon EventBridge").
+	bus.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyTheDeploymentManagesRules"),
+		Effect:     awsiam.Effect_DENY,
+		Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+		Actions:    jsii.Strings("events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets", "events:DisableRule", "events:EnableRule"),
+		Resources: &[]*string{awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":events:"),
+			awscdk.Stack_Of(c).Region(), jsii.String(":"), awscdk.Stack_Of(c).Account(), jsii.String(":rule/"), bus.EventBusName(), jsii.String("/*")})},
+		Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": props.DeploymentRole}},
+	}))
 	dlq := awssqs.NewQueue(c, jsii.String("DeadLetters"), &awssqs.QueueProps{
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),

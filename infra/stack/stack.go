@@ -48,7 +48,8 @@ func NewRootWindowStack(scope constructs.Construct, id string, props *RootWindow
 		EventConfirmMinutes: props.Config.EventConfirmMinutes, ApprovalMinutes: cmp.Or(props.Config.ApprovalMinutes, config.DefaultSettings().ApprovalMinutes)})
 	fns.AllowStart(wf.StateMachine)
 	fns.Seal(wf.StateMachine.Role())
-	in := NewIntake(s, "Intake", &IntakeProps{StateMachine: wf.StateMachine, Integrations: props.Config.EventIntegrations})
+	in := NewIntake(s, "Intake", &IntakeProps{StateMachine: wf.StateMachine, Integrations: props.Config.EventIntegrations,
+		DeploymentRole: DeploymentRoleOf(s, props.Config.DeploymentRole)})
 	fns.IdentifyDoors(in.StartRole)
 	safety := NewSafetyNet(s, "SafetyNet", &SafetyNetProps{
 		Functions: fns, StateMachine: wf.StateMachine, Notifications: n, DeadLetters: in.DeadLetters,

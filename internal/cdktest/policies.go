@@ -24,12 +24,9 @@ func BusPolicy(template map[string]any, busARN string) (policy.Document, error) 
 		if !ok {
 			return policy.Document{}, fmt.Errorf("an event bus policy without a statement: %v", props)
 		}
-		resolved := map[string]any{}
-		for k, v := range st {
-			resolved[k] = v
-		}
-		if _, literal := st["Resource"].(string); !literal {
-			resolved["Resource"] = busARN
+		resolved, _ := Resolve(template, st).(map[string]any)
+		if r, _ := st["Resource"].(map[string]any); r["Fn::GetAtt"] != nil {
+			resolved["Resource"] = busARN // the bus itself
 		}
 		stmts = append(stmts, resolved)
 	}
