@@ -171,7 +171,7 @@ func start(ctx context.Context) (map[string]lambda.Handler, *awsemu.Server, func
 		"AWS_ENDPOINT_URL_CLOUDTRAIL": emuURL, contract.EnvEventsRoleARN: testenv.EventsRoleARN, contract.EnvAPIRoleARN: testenv.APIRoleARN,
 		contract.EnvTableName: table, contract.EnvGuardrailPolicyID: orgemu.GuardrailID,
 		contract.EnvAdminPrincipals: testenv.AdminPattern, contract.EnvOrganizationID: orgemu.OrganizationID, contract.EnvTopicARN: testenv.TopicARN,
-		contract.EnvStateMachineARN: testenv.StateMachineARN,
+		contract.EnvStateMachineARN: testenv.StateMachineARN, contract.EnvStateMachineRoleARN: testenv.StateMachineRoleARN,
 	}
 	getenv := func(k string) string { return env[k] }
 	instance, err := lambdaenv.Load(ctx, lambdaenv.Options{Getenv: getenv, Env: getenv})

@@ -6,11 +6,14 @@ import (
 
 	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
 	"github.com/rootwindow/rootwindow/pkg/rootaccess"
+	"github.com/rootwindow/rootwindow/pkg/stepfunctions"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
 func main() {
 	in := lambdaenv.FromEnvironment() // configuration → AWS clients → window service
+	// The execution it lifts for: running, of rootwindow's state machine (Step Functions).
+	in.Windows.Executions = stepfunctions.New(stepfunctions.Client(in.AWS, in.Endpoint("SFN")))
 	// Password recovery allowed at the lift (STS and IAM).
 	if in.Config.CentralizedRoot {
 		in.Windows.Root = rootaccess.FromConfig(in.AWS, in.Endpoint("STS"), in.Endpoint("IAM"), in.Config.AssumeRootRegion())

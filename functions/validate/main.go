@@ -13,10 +13,12 @@ import (
 
 func main() {
 	in := lambdaenv.FromEnvironment() // configuration → AWS clients → window service
-	// Who started the execution (CloudTrail), a decision made before the execution asked for it
-	// (Step Functions), the root sign-in audit at booking (STS and IAM).
+	// Who started the execution (CloudTrail); the execution itself, running, of rootwindow's state
+	// machine, and a decision made before it asked for one (Step Functions); the root sign-in
+	// audit at booking (STS and IAM).
 	in.Windows.Starters = trail.FromConfig(in.AWS, in.Endpoint("CloudTrail"))
-	in.Windows.Decisions = stepfunctions.New(stepfunctions.Client(in.AWS, in.Endpoint("SFN")))
+	steps := stepfunctions.New(stepfunctions.Client(in.AWS, in.Endpoint("SFN")))
+	in.Windows.Decisions, in.Windows.Executions = steps, steps
 	if in.Config.CentralizedRoot {
 		in.Windows.Root = rootaccess.FromConfig(in.AWS, in.Endpoint("STS"), in.Endpoint("IAM"), in.Config.AssumeRootRegion())
 	}

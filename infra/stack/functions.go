@@ -48,9 +48,9 @@ var FunctionNames = []string{"validate", "detach", "reattach", "api", "sweeper"}
 // same configuration (pkg/config's environment). The permissions are below, each written once.
 var functionSpecs = []functionSpec{
 	{"Validate", "rootwindow: validate a root access window request and reserve its accounts", 60,
-		[]permission{useLedger, readOrganization, readGuardrail, auditRootUsers, findStarters, answerApprovals}},
+		[]permission{useLedger, readOrganization, readGuardrail, auditRootUsers, findStarters, answerApprovals, bindToExecution}},
 	{"Detach", "rootwindow: lift the root-user guardrail SCP from the request's accounts", 300,
-		[]permission{useLedger, readGuardrail, liftGuardrail, rewriteGuardrail, prepareRootSignIn}},
+		[]permission{useLedger, readGuardrail, liftGuardrail, rewriteGuardrail, prepareRootSignIn, bindToExecution}},
 	{"Reattach", "rootwindow: put the root-user guardrail SCP back", 300,
 		[]permission{useLedger, readGuardrail, restoreGuardrail, rewriteGuardrail}},
 	// API Gateway waits at most 29 seconds for an answer.
@@ -106,6 +106,9 @@ const (
 	answerApprovals
 	findStarters
 	describeExecutions
+	// bindToExecution: ask Step Functions about the execution that invoked the step, and the role
+	// its state machine runs as (Seal).
+	bindToExecution
 )
 
 // NewFunctions creates the Lambdas and their roles, as functionSpecs say.
@@ -385,6 +388,7 @@ func (f *Functions) AllowStart(sm sfn.StateMachine) {
 // other resource policy, nothing invokes them but the state machine, and the state machine
 // invokes them with its role, whose ARN is aws:PrincipalArn for its sessions.
 func (f *Functions) Seal(stateMachineRole awsiam.IRole) {
+	f.bindTo(stateMachineRole)
 	for _, fn := range []awslambda.Function{f.Validate, f.Detach, f.Reattach} {
 		awslambda.NewCfnResourcePolicy(fn, jsii.String("OnlyTheStateMachine"), &awslambda.CfnResourcePolicyProps{
 			ResourceArn: fn.FunctionArn(),
@@ -399,6 +403,31 @@ func (f *Functions) Seal(stateMachineRole awsiam.IRole) {
 			},
 		})
 	}
+}
+
+// bindTo lets validate and detach bind themselves to the execution that invoked them
+// (window.Bind): DescribeExecution, and DescribeStateMachine for the role it runs as, which they
+// compare with stateMachineRole. Both on this account's and region's state machines and their
+// executions: the state machine's own ARN would make a cycle (it names the functions), and
+// knowing it by its role needs no name.
+func (f *Functions) bindTo(stateMachineRole awsiam.IRole) {
+	st := awscdk.Stack_Of(f.Validate)
+	arn := func(kind string) *string {
+		return awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":states:"), st.Region(),
+			jsii.String(":"), st.Account(), jsii.String(":" + kind + ":*")})
+	}
+	f.each(bindToExecution, func(fn awslambda.Function) {
+		fn.AddEnvironment(jsii.String(contract.EnvStateMachineRoleARN), stateMachineRole.RoleArn(), nil)
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("BindToItsExecution"), Actions: jsii.Strings("states:DescribeExecution", "states:DescribeStateMachine"),
+			Resources: &[]*string{arn("execution"), arn("stateMachine")},
+		}))
+		cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
+			Id:        jsii.String("AwsSolutions-IAM5"),
+			Reason:    jsii.String("states:DescribeExecution and DescribeStateMachine, read-only, on this account's executions and state machines: the step binds itself to the execution that invoked it, knowing rootwindow's state machine by its role (its ARN would make a cycle)"),
+			AppliesTo: &[]any{map[string]any{"regex": "/^Resource::arn:<AWS::Partition>:states:.*:(execution|stateMachine):\\*$/"}},
+		}}, jsii.Bool(true))
+	})
 }
 
 // IdentifyDoors lets Validate find who started an execution (CloudTrail's LookupEvents, which

@@ -206,10 +206,11 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 	// The lift and the restore carry what Validate decided (its output is the state from here on),
 	// so that the ledger's record, a table others might write, is checked against it.
 	detach := invoke(c, StateDetach, fns.Detach, map[string]any{
-		"requestId":   sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
-		"accountIds":  sfn.JsonPath_ListAt(jsii.String("$.accountIds")),
-		"hours":       sfn.JsonPath_NumberAt(jsii.String("$.hours")),
-		"confirmedBy": sfn.JsonPath_StringAt(jsii.String("$.confirmedBy")),
+		"requestId":    sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
+		"executionArn": sfn.JsonPath_StringAt(jsii.String("$$.Execution.Id")),
+		"accountIds":   sfn.JsonPath_ListAt(jsii.String("$.accountIds")),
+		"hours":        sfn.JsonPath_NumberAt(jsii.String("$.hours")),
+		"confirmedBy":  sfn.JsonPath_StringAt(jsii.String("$.confirmedBy")),
 		// The approval as the execution carries it, checked against the ledger's record.
 		"needsApproval": sfn.JsonPath_StringAt(jsii.String("$.needsApproval")),
 		"approvedBy":    sfn.JsonPath_StringAt(jsii.String("$.approval.approvedBy")),
@@ -257,6 +258,7 @@ func NewWorkflow(scope constructs.Construct, id string, props *WorkflowProps) *W
 		IntegrationPattern: sfn.IntegrationPattern_WAIT_FOR_TASK_TOKEN,
 		Payload: sfn.TaskInput_FromObject(&map[string]any{
 			"execution":     sfn.JsonPath_StringAt(jsii.String(executionNamePath)),
+			"executionArn":  sfn.JsonPath_StringAt(jsii.String("$$.Execution.Id")),
 			"approvalToken": sfn.JsonPath_TaskToken(),
 		}),
 		ResultPath:               jsii.String("$.approval"),

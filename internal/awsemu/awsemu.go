@@ -45,7 +45,8 @@ type Server struct {
 	events     []Event
 	messages   []Message
 	executions []Execution
-	failures   map[string]int // operation → calls still to fail
+	roles      map[string]string // state machine ARN → the role it runs as (DescribeStateMachine)
+	failures   map[string]int    // operation → calls still to fail
 	onStart    func(Execution)
 	srv        *httptest.Server
 	identities map[string]Identity // access key → who CloudTrail says signed with it
@@ -153,6 +154,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.putEvents(w, body)
 	case target == "AWSStepFunctions.DescribeExecution":
 		s.describeExecution(w, body)
+	case target == "AWSStepFunctions.DescribeStateMachine":
+		s.describeStateMachine(w, body)
 	case target == "AWSStepFunctions.SendTaskSuccess":
 		s.sendTask(w, body, true)
 	case target == "AWSStepFunctions.SendTaskFailure":
@@ -262,18 +265,59 @@ func (s *Server) startExecution(w http.ResponseWriter, body []byte, by Identity)
 }
 
 // Ran records an execution run elsewhere (by the local state machine runner) under its status,
-// so that DescribeExecution answers for it as Step Functions would.
+// and its input when given, so that DescribeExecution answers for it as Step Functions would.
 func (s *Server) Ran(stateMachineARN, name string, input json.RawMessage, status string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for i, e := range s.executions {
 		if e.StateMachineARN == stateMachineARN && e.Name == name {
 			s.executions[i].Status = status
+			if input != nil {
+				s.executions[i].Input = input // a later execution of the name
+			}
 			return
 		}
 	}
 	arn := strings.Replace(stateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
 	s.executions = append(s.executions, Execution{StateMachineARN: stateMachineARN, Name: name, ARN: arn, Input: input, Status: status})
+}
+
+// StateMachine makes a state machine known, running as role, so that DescribeStateMachine answers
+// for it as Step Functions would.
+func (s *Server) StateMachine(arn, role string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.roles == nil {
+		s.roles = map[string]string{}
+	}
+	s.roles[arn] = role
+}
+
+func (s *Server) describeStateMachine(w http.ResponseWriter, body []byte) {
+	var in struct {
+		StateMachineArn string `json:"stateMachineArn"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil || in.StateMachineArn == "" {
+		jsonError(w, "1.0", http.StatusBadRequest, "ValidationException", "DescribeStateMachine needs stateMachineArn")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failing(OpDescribeExecution) {
+		jsonError(w, "1.0", http.StatusInternalServerError, "ServiceUnavailable", "injected failure")
+		return
+	}
+	role, ok := s.roles[in.StateMachineArn]
+	if !ok {
+		jsonError(w, "1.0", http.StatusBadRequest, "StateMachineDoesNotExist", "State Machine Does Not Exist: '"+in.StateMachineArn+"'")
+		return
+	}
+	name := in.StateMachineArn[strings.LastIndex(in.StateMachineArn, ":")+1:]
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"stateMachineArn": in.StateMachineArn, "name": name, "status": "ACTIVE", "roleArn": role,
+		"definition": "{}", "type": "STANDARD", "creationDate": float64(s.now().Unix()),
+	})
 }
 
 func (s *Server) describeExecution(w http.ResponseWriter, body []byte) {

@@ -136,6 +136,7 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 		return nil, fmt.Errorf("with an external Organizations endpoint, give the guardrail policy ID: %w", err)
 	}
 	h.AWS = awsemu.New()
+	h.AWS.StateMachine(StateMachineARN, testenv.StateMachineRoleARN) // the state machine the steps bind themselves to
 	h.AWS.SetClock(h.Clock.Now)
 	// The handlers sign with this key; CloudTrail names its StartExecution calls as the api
 	// function's role, which the API door is known by.
@@ -261,6 +262,7 @@ func (h *Harness) build(ctx context.Context, overrides map[string]string) error 
 		contract.EnvCooldownMinutes: "0", contract.EnvMaxConcurrentPerUser: "50", contract.EnvMaxDailyPerUser: "200",
 		contract.EnvMaxAccountsAtOnce: "10000",
 		contract.EnvTopicARN:          TopicARN, contract.EnvStateMachineARN: StateMachineARN,
+		contract.EnvStateMachineRoleARN: testenv.StateMachineRoleARN,
 	}
 	for k, v := range overrides {
 		env[k] = v

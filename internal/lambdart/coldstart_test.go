@@ -87,7 +87,7 @@ func BenchmarkColdStart(b *testing.B) {
 		contract.EnvTableName + "=" + table, contract.EnvGuardrailPolicyID + "=" + orgemu.GuardrailID,
 		contract.EnvAdminPrincipals + "=arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_*/*",
 		contract.EnvTopicARN + "=arn:aws:sns:us-east-1:999999999999:ops",
-		contract.EnvStateMachineARN + "=arn:aws:states:us-east-1:999999999999:stateMachine:rootwindow",
+		contract.EnvStateMachineARN + "=" + testenv.StateMachineARN, contract.EnvStateMachineRoleARN + "=" + testenv.StateMachineRoleARN,
 	}
 	cold := map[string]time.Duration{}
 	light := map[string]time.Duration{}
@@ -171,8 +171,12 @@ func BenchmarkColdStart(b *testing.B) {
 		get := events.APIGatewayProxyRequest{Resource: "/requests/{id}", HTTPMethod: "GET", PathParameters: map[string]string{"id": id}}
 		get.RequestContext.Identity.UserArn = requester
 		launch("api", get, light)
+		// A confirmed status change of an execution that holds nothing: one DescribeExecution.
+		stopped := "stopped-" + id
+		emu.Ran(testenv.StateMachineARN, stopped, json.RawMessage(`{}`), "ABORTED")
 		launch("sweeper", events.CloudWatchEvent{Version: "0", ID: id, DetailType: contract.DetailTypeStatusChange, Source: "aws.states",
-			Detail: json.RawMessage(`{"name":"unknown","status":"ABORTED"}`)}, light)
+			Detail: json.RawMessage(mustJSON(map[string]string{"stateMachineArn": testenv.StateMachineARN, "executionArn": testenv.ExecutionARN(stopped),
+				"name": stopped, "status": "ABORTED"}))}, light)
 	}
 	n := float64(b.N)
 	for _, fn := range functions {

@@ -111,8 +111,11 @@ const (
 // role (the EventBridge door) and the api function's role (the API door).
 const (
 	StateMachineARN = "arn:aws:states:us-east-1:999999999999:stateMachine:rootwindow"
-	EventsRoleARN   = "arn:aws:iam::999999999999:role/rootwindow-IntakeStartRole"
-	APIRoleARN      = "arn:aws:iam::999999999999:role/rootwindow-FunctionsApiRole"
+	// StateMachineRoleARN is the role that state machine runs as: the steps bind themselves to
+	// its executions.
+	StateMachineRoleARN = "arn:aws:iam::999999999999:role/rootwindow/RootWindow-WorkflowStateMachineRole"
+	EventsRoleARN       = "arn:aws:iam::999999999999:role/rootwindow-IntakeStartRole"
+	APIRoleARN          = "arn:aws:iam::999999999999:role/rootwindow-FunctionsApiRole"
 	// Integration is the configured EventBridge integration: a ticketing system's role in account
 	// 111111111111, the account the sample events come from.
 	Integration = "arn:aws:iam::111111111111:role/ticketing-rootwindow"
@@ -136,9 +139,16 @@ func Person(arn string) awsemu.Identity {
 // Started records in emu's CloudTrail that by started execution name at at, and returns the
 // Validate payload the state machine passes for it.
 func Started(emu *awsemu.Server, name string, input json.RawMessage, by awsemu.Identity, at time.Time) contract.ValidateInput {
-	arn := strings.Replace(StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+	arn := ExecutionARN(name)
 	emu.Started(arn, by, at)
+	emu.StateMachine(StateMachineARN, StateMachineRoleARN)
+	emu.Ran(StateMachineARN, name, input, "RUNNING")
 	return contract.ValidateInput{Input: input, Execution: name, ExecutionARN: arn, StartedAt: at.UTC().Format(time.RFC3339Nano)}
+}
+
+// ExecutionARN is the ARN of StateMachineARN's execution named name.
+func ExecutionARN(name string) string {
+	return strings.Replace(StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
 }
 
 // StepFunctions is the real Step Functions client for emu.
@@ -161,10 +171,11 @@ func Trail(emu *awsemu.Server) *cloudtrail.Client {
 func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db DB, table string, now func() time.Time) *workflow.Steps {
 	t.Helper()
 	LedgerTable(t, db, table)
+	emu.StateMachine(StateMachineARN, StateMachineRoleARN) // the steps bind themselves to its executions
 	orgs := Organizations(t, org)
 	return workflow.New(&window.Service{
 		Config: config.Runtime{
-			TableName: table, EventBus: "default", EventsRoleARN: EventsRoleARN, APIRoleARN: APIRoleARN,
+			TableName: table, EventBus: "default", EventsRoleARN: EventsRoleARN, APIRoleARN: APIRoleARN, StateMachineRoleARN: StateMachineRoleARN,
 			Settings: config.Settings{GuardrailPolicyID: orgemu.GuardrailID, OwnerTagKey: "owner",
 				AdminPrincipals: []string{AdminPattern}, MaxAccountsPerRequest: 50, BookingHorizonDays: 7, OrganizationID: orgemu.OrganizationID,
 				EventIntegrations: []string{Integration}, DriftScanMinutes: 60},
@@ -172,12 +183,13 @@ func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db DB, table st
 		Tree: orgs,
 		Guardrail: guardrail.New(orgs, orgemu.GuardrailID,
 			guardrail.Options{Backoff: guardrail.Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}}),
-		Ledger:    ledger.New(db, table, now, nil),
-		Notify:    Notifier(t, emu, now),
-		Starters:  trail.New(Trail(emu)),
-		Decisions: stepfunctions.New(StepFunctions(emu)),
-		Clock:     now,
-		Log:       slog.New(slog.DiscardHandler),
+		Ledger:     ledger.New(db, table, now, nil),
+		Notify:     Notifier(t, emu, now),
+		Starters:   trail.New(Trail(emu)),
+		Decisions:  stepfunctions.New(StepFunctions(emu)),
+		Executions: stepfunctions.New(StepFunctions(emu)),
+		Clock:      now,
+		Log:        slog.New(slog.DiscardHandler),
 	})
 }
 
@@ -349,6 +361,6 @@ func Decided(t testing.TB, store *ledger.Store, id string) contract.DetachInput 
 	if err != nil {
 		t.Fatalf("read request %s for its decision: %v", id, err)
 	}
-	return contract.DetachInput{RequestID: id, AccountIDs: rec.AccountIDs, Hours: rec.Hours, ConfirmedBy: rec.ConfirmedBy,
+	return contract.DetachInput{RequestID: id, ExecutionARN: ExecutionARN(id), AccountIDs: rec.AccountIDs, Hours: rec.Hours, ConfirmedBy: rec.ConfirmedBy,
 		NeedsApproval: !rec.ApproveBy.IsZero(), ApprovedBy: rec.ApprovedBy}
 }

@@ -42,7 +42,7 @@ func TestApproveWithTheCLI(t *testing.T) {
 		case 2:
 			// The approval reached the waiting execution, which goes on to the lift.
 			rec, _ := e.steps.Ledger.Get(context.Background(), id)
-			_, _ = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: id, AccountIDs: rec.AccountIDs, Hours: rec.Hours, NeedsApproval: true, ApprovedBy: rec.ApprovedBy})
+			_, _ = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: id, ExecutionARN: testenv.ExecutionARN(id), AccountIDs: rec.AccountIDs, Hours: rec.Hours, NeedsApproval: true, ApprovedBy: rec.ApprovedBy})
 		}
 	}
 	code, out, errOut := e.run(t, e.secret, "request", "--accounts", "111111111111", "--hours", "1", "--reason", "Reset the root password (SEC-9)", "--wait", "--poll", "1s")

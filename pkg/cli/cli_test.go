@@ -57,7 +57,7 @@ func newEnv(t *testing.T) *env {
 	e.steps = testenv.Steps(t, org, e.emu, db, fmt.Sprintf("cli-%d", tables.Add(1)), func() time.Time { return now })
 	cfg := testenv.AWSConfig()
 	url := e.emu.Start()
-	h := api.New(e.steps.Service, sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(url) }), "arn:aws:states:eu-west-1:999999999999:stateMachine:rootwindow")
+	h := api.New(e.steps.Service, sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(url) }), testenv.StateMachineARN)
 	srv := httptest.NewServer(&testenv.Gateway{Handler: h, Region: region, Callers: map[string]string{"AKIDALICE": alice, "AKIDBOB": bob},
 		Secrets: map[string]string{"AKIDALICE": e.secret, "AKIDBOB": "bob-secret"}})
 	t.Cleanup(srv.Close)

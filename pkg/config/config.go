@@ -44,6 +44,9 @@ type Runtime struct {
 	EventBus        string
 	TopicARN        string
 	StateMachineARN string
+	// StateMachineRoleARN is the role rootwindow's state machine runs as: validate and detach act
+	// only for a running execution of a state machine that runs as it.
+	StateMachineRoleARN string
 	// EventsRoleARN and APIRoleARN tell the doors apart by who started an execution.
 	EventsRoleARN string
 	APIRoleARN    string
@@ -74,14 +77,15 @@ func (r Runtime) RequestPolicy(now time.Time) request.Policy {
 func Load(getenv func(string) string) (Runtime, error) {
 	settings, errs := loadSettings(getenv)
 	r := Runtime{
-		Settings:        settings,
-		TableName:       strings.TrimSpace(getenv(contract.EnvTableName)),
-		EventBus:        strings.TrimSpace(getenv(contract.EnvEventBus)),
-		TopicARN:        strings.TrimSpace(getenv(contract.EnvTopicARN)),
-		StateMachineARN: strings.TrimSpace(getenv(contract.EnvStateMachineARN)),
-		EventsRoleARN:   strings.TrimSpace(getenv(contract.EnvEventsRoleARN)),
-		APIRoleARN:      strings.TrimSpace(getenv(contract.EnvAPIRoleARN)),
-		Region:          strings.TrimSpace(getenv("AWS_REGION")),
+		Settings:            settings,
+		TableName:           strings.TrimSpace(getenv(contract.EnvTableName)),
+		EventBus:            strings.TrimSpace(getenv(contract.EnvEventBus)),
+		TopicARN:            strings.TrimSpace(getenv(contract.EnvTopicARN)),
+		StateMachineARN:     strings.TrimSpace(getenv(contract.EnvStateMachineARN)),
+		StateMachineRoleARN: strings.TrimSpace(getenv(contract.EnvStateMachineRoleARN)),
+		EventsRoleARN:       strings.TrimSpace(getenv(contract.EnvEventsRoleARN)),
+		APIRoleARN:          strings.TrimSpace(getenv(contract.EnvAPIRoleARN)),
+		Region:              strings.TrimSpace(getenv("AWS_REGION")),
 	}
 	for arn := range strings.SplitSeq(getenv(contract.EnvOwnRoleARNs), ",") {
 		if arn = strings.TrimSpace(arn); arn != "" {

@@ -33,6 +33,9 @@ const (
 	EnvEventBus             = "ROOTWINDOW_EVENT_BUS"         // where notifications go; default "default"
 	EnvTopicARN             = "ROOTWINDOW_TOPIC_ARN"         // the operators' SNS topic; "" sends events only
 	EnvStateMachineARN      = "ROOTWINDOW_STATE_MACHINE_ARN" // the api function starts executions of it
+	// EnvStateMachineRoleARN is the role rootwindow's state machine runs as: a step binds itself
+	// to an execution of the state machine that runs as it (its ARN would make a cycle).
+	EnvStateMachineRoleARN = "ROOTWINDOW_STATE_MACHINE_ROLE_ARN"
 	// The roles whose sessions start executions for the EventBridge door (the request rule's
 	// target role) and the API door (the api function's role): any other starter is the console.
 	EnvEventsRoleARN = "ROOTWINDOW_EVENTS_ROLE_ARN"

@@ -60,6 +60,12 @@ type AwaitingConfirmation struct{ Msg string }
 
 func (e *AwaitingConfirmation) Error() string { return e.Msg }
 
+// NotBound: a step was invoked for an execution it cannot bind itself to (not a running execution
+// of rootwindow's state machine named for the request, with that input): nothing was done.
+type NotBound struct{ Msg string }
+
+func (e *NotBound) Error() string { return "not acted on: " + e.Msg }
+
 // Error names as Step Functions sees them.
 const (
 	ErrRequestRejected  = "RequestRejected"
@@ -70,6 +76,7 @@ const (
 	ErrInvalidState     = "InvalidState"
 	ErrRequesterUnknown = "RequesterUnknown"
 	ErrAwaitingConfirm  = "AwaitingConfirmation"
+	ErrNotBound         = "NotBound"
 	// ErrApprovalDenied is the error an approver's denial sends to the waiting execution
 	// (SendTaskFailure); ErrTimeout is Step Functions' own when nobody decides in time.
 	ErrApprovalDenied = "ApprovalDenied"
@@ -86,4 +93,5 @@ var ErrorNames = map[string]error{
 	ErrInvalidState:     &InvalidState{},
 	ErrRequesterUnknown: &RequesterUnknown{},
 	ErrAwaitingConfirm:  &AwaitingConfirmation{},
+	ErrNotBound:         &NotBound{},
 }

@@ -79,9 +79,11 @@ type Approval struct {
 // execution carries them; the ledger's record must agree (absent in executions started before
 // they were carried, which check nothing).
 type DetachInput struct {
-	RequestID  string   `json:"requestId"`
-	AccountIDs []string `json:"accountIds,omitempty"`
-	Hours      int      `json:"hours,omitempty"`
+	RequestID string `json:"requestId"`
+	// ExecutionARN is the execution's own ($$.Execution.Id): Detach binds itself to it.
+	ExecutionARN string   `json:"executionArn,omitempty"`
+	AccountIDs   []string `json:"accountIds,omitempty"`
+	Hours        int      `json:"hours,omitempty"`
 	// ConfirmedBy is who confirmed the request, as Validate saw it ("" when none was needed).
 	ConfirmedBy string `json:"confirmedBy,omitempty"`
 	// NeedsApproval and ApprovedBy are the approval as the execution carries it: the record must

@@ -43,6 +43,7 @@ func TestLoadRunsAWindow(t *testing.T) {
 		"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "eu-west-1",
 		contract.EnvTableName: "rootwindow-ledger", contract.EnvGuardrailPolicyID: orgemu.GuardrailID,
 		contract.EnvAdminPrincipals: testenv.AdminPattern, contract.EnvOrganizationID: orgemu.OrganizationID,
+		contract.EnvStateMachineRoleARN: testenv.StateMachineRoleARN,
 	} {
 		t.Setenv(k, v)
 	}
@@ -68,7 +69,7 @@ func TestLoadRunsAWindow(t *testing.T) {
 	if !strings.Contains(string(w), `"requestId":"env-1"`) {
 		t.Errorf("validate answered %s", w)
 	}
-	invoke(steps.Detach, `{"requestId":"env-1","accountIds":["111111111111"],"hours":1}`) // Validate's decision
+	invoke(steps.Detach, `{"requestId":"env-1","executionArn":"`+testenv.ExecutionARN("env-1")+`","accountIds":["111111111111"],"hours":1}`) // Validate's decision
 	if org.IsAttached("111111111111", orgemu.GuardrailID) {
 		t.Error("not lifted")
 	}

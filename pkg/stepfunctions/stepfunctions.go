@@ -1,5 +1,6 @@
-// Package stepfunctions is the window service's Step Functions adapter: whether an execution
-// still runs (window.Executions, the sweeper) and an approver's decision sent to the execution
+// Package stepfunctions is the window service's Step Functions adapter: an execution, whether it
+// still runs and which state machine's it is (window.Executions: the sweeper, and validate and
+// detach binding themselves to their execution) and an approver's decision sent to the execution
 // waiting on its task token (window.Decisions, validate and api). Only the functions whose mains
 // wire it link Step Functions.
 package stepfunctions
@@ -20,6 +21,7 @@ import (
 // API is the Step Functions calls the adapter makes (the real client satisfies it).
 type API interface {
 	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+	DescribeStateMachine(ctx context.Context, in *sfn.DescribeStateMachineInput, optFns ...func(*sfn.Options)) (*sfn.DescribeStateMachineOutput, error)
 	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
 	SendTaskFailure(ctx context.Context, in *sfn.SendTaskFailureInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error)
 }
@@ -42,15 +44,31 @@ func Client(cfg aws.Config, endpoint *string) *sfn.Client {
 
 // Status is the execution's status, or window.ErrNoExecution.
 func (a *Adapter) Status(ctx context.Context, executionARN string) (string, error) {
+	ex, err := a.Describe(ctx, executionARN)
+	return ex.Status, err
+}
+
+// Describe is the execution (DescribeExecution), or window.ErrNoExecution.
+func (a *Adapter) Describe(ctx context.Context, executionARN string) (window.Execution, error) {
 	out, err := a.api.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: &executionARN})
 	var missing *types.ExecutionDoesNotExist
 	if errors.As(err, &missing) {
-		return "", window.ErrNoExecution
+		return window.Execution{}, window.ErrNoExecution
 	}
+	if err != nil {
+		return window.Execution{}, err
+	}
+	return window.Execution{StateMachineARN: aws.ToString(out.StateMachineArn), Name: aws.ToString(out.Name),
+		Status: string(out.Status), Input: []byte(aws.ToString(out.Input))}, nil
+}
+
+// RoleOf is the role the state machine runs as (DescribeStateMachine).
+func (a *Adapter) RoleOf(ctx context.Context, stateMachineARN string) (string, error) {
+	out, err := a.api.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: &stateMachineARN})
 	if err != nil {
 		return "", err
 	}
-	return string(out.Status), nil
+	return aws.ToString(out.RoleArn), nil
 }
 
 // Approve sends the approval to the execution waiting on token (SendTaskSuccess).

@@ -14,11 +14,23 @@ import (
 // pkg/trail, pkg/rootaccess); this package imports no SDK service, so a function links only the
 // services its main wires (ARCHITECTURE.md, "What each function links").
 
-// Executions says whether a request's Step Functions execution still runs (the sweep).
+// Executions says what Step Functions knows of an execution: whether it still runs (the sweep),
+// and, for a step binding itself to the execution that invoked it, which state machine runs it
+// and with what input.
 type Executions interface {
 	// Status is the execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED), or
 	// ErrNoExecution if there is none.
 	Status(ctx context.Context, executionARN string) (string, error)
+	// Describe is the execution, or ErrNoExecution.
+	Describe(ctx context.Context, executionARN string) (Execution, error)
+	// RoleOf is the IAM role a state machine runs as.
+	RoleOf(ctx context.Context, stateMachineARN string) (string, error)
+}
+
+// Execution is what Step Functions says of one execution.
+type Execution struct {
+	StateMachineARN, Name, Status string
+	Input                         []byte // the execution's input, JSON
 }
 
 // Decisions sends an approver's decision to the execution waiting on a task token. Both answer

@@ -9,6 +9,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/rootwindow/rootwindow/pkg/config"
@@ -34,8 +35,8 @@ type Service struct {
 	// Tree reads the organization's OUs and accounts for the sweep's drift scan; nil checks only
 	// the accounts rootwindow knows.
 	Tree guardrail.OrganizationReader
-	// Executions answers whether a request's execution is still running (Step Functions, for the
-	// sweep); nil skips that check.
+	// Executions answers what Step Functions knows of an execution (the sweep; validate and
+	// detach binding themselves to theirs); nil skips the sweep's check and refuses every bind.
 	Executions Executions
 	// Decisions sends an approver's decision to the execution waiting for it (validate, api); nil
 	// where the function makes no such call.
@@ -43,6 +44,8 @@ type Service struct {
 	// Root audits and prepares root sign-in through centralized root access; nil where the
 	// function does neither.
 	Root RootAccess
+
+	roles sync.Map // state machine ARN → the role it runs as (Bind)
 }
 
 // Actors recorded in a request's history; people (API callers) are recorded by their ARN.

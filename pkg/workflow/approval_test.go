@@ -36,7 +36,7 @@ func (e *env) waitForApproval(t *testing.T, id string, accounts ...string) (cont
 	}
 	token := "token-" + id
 	e.emu.WaitTask(token)
-	if _, err := e.steps.Validate(context.Background(), contract.ValidateInput{Execution: id, ApprovalToken: token}); err != nil {
+	if _, err := e.steps.Validate(context.Background(), contract.ValidateInput{Execution: id, ExecutionARN: testenv.ExecutionARN(id), ApprovalToken: token}); err != nil {
 		t.Fatal(err)
 	}
 	return w, token
@@ -80,7 +80,7 @@ func TestApprovalByASecondAdministrator(t *testing.T) {
 
 	// Nobody lifts it without the approval: not the execution, not with a forged approver.
 	var failed *contract.DetachFailed
-	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", AccountIDs: w.AccountIDs, Hours: w.Hours, NeedsApproval: true}); !errors.As(err, &failed) {
+	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours, NeedsApproval: true}); !errors.As(err, &failed) {
 		t.Errorf("a lift before the approval: %v", err)
 	}
 	var notRequester *window.NotRequesterError
@@ -105,10 +105,10 @@ func TestApprovalByASecondAdministrator(t *testing.T) {
 	if e.notified("Approved") != 1 {
 		t.Error("the approval was not announced")
 	}
-	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", AccountIDs: w.AccountIDs, Hours: w.Hours, NeedsApproval: true, ApprovedBy: "someone else"}); !errors.As(err, &failed) {
+	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours, NeedsApproval: true, ApprovedBy: "someone else"}); !errors.As(err, &failed) {
 		t.Errorf("a lift with another approver than the record's: %v", err)
 	}
-	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", AccountIDs: w.AccountIDs, Hours: w.Hours, NeedsApproval: true, ApprovedBy: bob}); err != nil {
+	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours, NeedsApproval: true, ApprovedBy: bob}); err != nil {
 		t.Fatal(err)
 	}
 	e.assertStatus(t, "req-1", ledger.Open)
@@ -177,7 +177,7 @@ func TestApprovalBeforeTheExecutionAsks(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.emu.WaitTask("late-token")
-	if _, err := e.steps.Validate(ctx, contract.ValidateInput{Execution: "req-1", ApprovalToken: "late-token"}); err != nil {
+	if _, err := e.steps.Validate(ctx, contract.ValidateInput{Execution: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), ApprovalToken: "late-token"}); err != nil {
 		t.Fatal(err)
 	}
 	if o := e.outcome(t, "late-token"); o.Status != "SUCCEEDED" {

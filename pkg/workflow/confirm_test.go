@@ -50,7 +50,7 @@ func TestAnAssertedRequestLiftsOnlyOnceItsRequesterConfirms(t *testing.T) {
 	e, in := confirming(t)
 	ctx := context.Background()
 	// Not before: a Detach that reaches the lift without the confirmation lifts nothing.
-	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", AccountIDs: []string{members[0]}, Hours: 2}); err == nil {
+	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: []string{members[0]}, Hours: 2}); err == nil {
 		t.Fatal("lifted before the requester confirmed")
 	}
 	e.assertGuardrail(t, true, members[0])
@@ -75,7 +75,7 @@ func TestAnAssertedRequestLiftsOnlyOnceItsRequesterConfirms(t *testing.T) {
 	if err != nil || w.ConfirmedBy != alice {
 		t.Fatalf("validate after the confirmation: %+v %v", w, err)
 	}
-	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", AccountIDs: w.AccountIDs, Hours: w.Hours, ConfirmedBy: w.ConfirmedBy}); err != nil {
+	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours, ConfirmedBy: w.ConfirmedBy}); err != nil {
 		t.Fatal(err)
 	}
 	e.assertGuardrail(t, false, members[0])
@@ -118,7 +118,7 @@ func TestAConfirmationRemovedFromTheLedgerIsStillDue(t *testing.T) {
 	// And a confirmation written into the ledger by someone else does not agree with the execution.
 	e.edit(t, "request#req-1", "SET confirmedBy = :b, confirmedAt = :t", map[string]types.AttributeValue{
 		":b": &types.AttributeValueMemberS{Value: bob}, ":t": &types.AttributeValueMemberS{Value: "2026-11-23T10:01:00Z"}})
-	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", AccountIDs: []string{members[0]}, Hours: 2}); !errors.As(err, new(*contract.DetachFailed)) {
+	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: []string{members[0]}, Hours: 2}); !errors.As(err, new(*contract.DetachFailed)) {
 		t.Fatalf("got %v", err)
 	}
 	e.assertGuardrail(t, true, members[0])

@@ -66,7 +66,7 @@ func (e *env) lift(t *testing.T, id string, accounts ...string) ledger.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: id, AccountIDs: w.AccountIDs, Hours: w.Hours}); err != nil {
+	if _, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: id, ExecutionARN: testenv.ExecutionARN(id), AccountIDs: w.AccountIDs, Hours: w.Hours}); err != nil {
 		t.Fatal(err)
 	}
 	return e.assertStatus(t, id, ledger.Open)
@@ -134,7 +134,7 @@ func TestExemptRefusesADocumentSomeoneElseChanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.org.SetContent(orgemu.GuardrailID, `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"iam:*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]}}}]}`)
-	_, err = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", AccountIDs: w.AccountIDs, Hours: w.Hours})
+	_, err = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours})
 	var df *contract.DetachFailed
 	if !errors.As(err, &df) || !strings.Contains(df.Msg, "changed since rootwindow last wrote it") {
 		t.Fatalf("got %v", err)

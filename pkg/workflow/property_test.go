@@ -58,7 +58,7 @@ func TestWindowsHoldOverRandomLayoutsAndStrategies(t *testing.T) {
 			for _, id := range ids {
 				wg.Go(func() {
 					w := windows[id]
-					if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: id, AccountIDs: w.AccountIDs, Hours: w.Hours}); err != nil {
+					if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: id, ExecutionARN: testenv.ExecutionARN(id), AccountIDs: w.AccountIDs, Hours: w.Hours}); err != nil {
 						t.Errorf("lift %s: %v", id, err)
 					}
 				})

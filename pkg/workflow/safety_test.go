@@ -60,8 +60,8 @@ func (e *env) confirmsStatusChanges(t *testing.T) {
 	t.Helper()
 	if e.steps.Executions == nil {
 		e.steps.Executions = stepfunctions.New(testenv.StepFunctions(e.emu))
-		e.steps.Config.StateMachineARN = sampleStateMachine
 	}
+	e.steps.Config.StateMachineARN = sampleStateMachine
 }
 
 func TestRescueAfterTheExecutionEnded(t *testing.T) {

@@ -28,7 +28,7 @@ func TestThreatDetachWithoutADecision(t *testing.T) {
 	if _, err := e.validate(t, "req-1", validRequest(members[0], members[1])); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1"})
+	_, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1")})
 	var failed *contract.DetachFailed
 	if !errors.As(err, &failed) || !strings.Contains(failed.Msg, "carries no decision from Validate") {
 		t.Fatalf("got %v", err)
@@ -268,4 +268,94 @@ func TestAWindowCutShortIsClosedAndAlarmed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Every step binds itself to the execution that invoked it: a running execution of rootwindow's
+// state machine (known by the role it runs as), named for the request, with the input the step
+// was handed. A direct invocation that replays another execution's ARN, renames it, changes its
+// input, names an execution that has ended, or one of another state machine, is refused before
+// anything is read or written.
+func TestThreatStepsBindToTheirExecution(t *testing.T) {
+	ctx := context.Background()
+	const mallorySM = "arn:aws:states:us-east-1:999999999999:stateMachine:mallory"
+	for _, tt := range []struct {
+		name string
+		// forge turns bob's console execution req-1 (started, running) into what the attacker
+		// hands Validate.
+		forge func(e *env, in contract.ValidateInput) contract.ValidateInput
+		want  string
+	}{
+		{"another person's execution replayed under a new name", func(_ *env, in contract.ValidateInput) contract.ValidateInput {
+			in.Execution = "req-evil"
+			return in
+		}, `named "req-1", not "req-evil"`},
+		{"a name with no execution", func(_ *env, in contract.ValidateInput) contract.ValidateInput {
+			in.Execution, in.ExecutionARN = "req-evil", testenv.ExecutionARN("req-evil")
+			return in
+		}, "Step Functions has no execution"},
+		{"the execution's input changed (more hours, another requester)", func(_ *env, in contract.ValidateInput) contract.ValidateInput {
+			var env map[string]map[string]any
+			_ = json.Unmarshal(in.Input, &env)
+			env["request"]["hours"], env["request"]["requester"] = 4, bob
+			in.Input, _ = json.Marshal(env)
+			return in
+		}, "the input is not the execution's"},
+		{"an execution that has ended", func(e *env, in contract.ValidateInput) contract.ValidateInput {
+			e.emu.Ran(testenv.StateMachineARN, "req-1", nil, "ABORTED")
+			return in
+		}, "the execution is ABORTED, not running"},
+		{"an execution of another state machine", func(e *env, in contract.ValidateInput) contract.ValidateInput {
+			e.emu.StateMachine(mallorySM, "arn:aws:iam::999999999999:role/mallory")
+			e.emu.Ran(mallorySM, "req-1", in.Input, "RUNNING")
+			in.ExecutionARN = strings.Replace(mallorySM, ":stateMachine:", ":execution:", 1) + ":req-1"
+			return in
+		}, "not rootwindow's"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			in := e.started("req-1", input(t, validRequest(members[0])), testenv.Person(bob))
+			_, err := e.steps.Validate(ctx, tt.forge(e, in))
+			var unbound *contract.NotBound
+			if !errors.As(err, &unbound) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want NotBound with %q", err, tt.want)
+			}
+			for _, id := range []string{"req-1", "req-evil"} {
+				if _, err := e.store.Get(ctx, id); !errors.Is(err, ledger.ErrNotFound) {
+					t.Errorf("%s was recorded: %v", id, err)
+				}
+			}
+		})
+	}
+
+	// The lift too: a Detach for an execution that has ended, or without its execution, lifts
+	// nothing; the approval token only from the execution waiting on it.
+	e := newEnv(t)
+	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
+		t.Fatal(err)
+	}
+	decided := testenv.Decided(t, e.steps.Ledger, "req-1")
+	for name, in := range map[string]contract.DetachInput{
+		"no execution ARN": func() contract.DetachInput { d := decided; d.ExecutionARN = ""; return d }(),
+		"another request's execution": func() contract.DetachInput {
+			d := decided
+			d.ExecutionARN = testenv.ExecutionARN("req-2")
+			return d
+		}(),
+	} {
+		if _, err := e.steps.Detach(ctx, in); !errors.As(err, new(*contract.NotBound)) {
+			t.Errorf("%s: got %v", name, err)
+		}
+	}
+	e.emu.Ran(testenv.StateMachineARN, "req-1", nil, "ABORTED")
+	if _, err := e.steps.Detach(ctx, decided); !errors.As(err, new(*contract.NotBound)) {
+		t.Errorf("an ended execution's lift: got %v", err)
+	}
+	if _, err := e.steps.Validate(ctx, contract.ValidateInput{Execution: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), ApprovalToken: "planted"}); !errors.As(err, new(*contract.NotBound)) {
+		t.Errorf("an approval token for an ended execution: got %v", err)
+	}
+	if n := e.org.CountCalls("DetachPolicy", "") + e.org.CountCalls("CreatePolicy", ""); n != 0 {
+		t.Errorf("%d changes to the organization", n)
+	}
+	e.assertGuardrail(t, true, members[0])
+	e.assertStatus(t, "req-1", ledger.Scheduled)
 }

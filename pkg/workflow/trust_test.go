@@ -86,7 +86,7 @@ func TestARecordEditedBeforeTheLiftIsNotLifted(t *testing.T) {
 				t.Fatal(err)
 			}
 			edit(e)
-			_, err = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", AccountIDs: w.AccountIDs, Hours: w.Hours})
+			_, err = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours})
 			var failed *contract.DetachFailed
 			if !errors.As(err, &failed) || !strings.Contains(failed.Msg, "disagrees with what its execution decided") {
 				t.Fatalf("got %v", err)
@@ -159,7 +159,7 @@ func TestAnOwnerRemovedSinceTheBookingDoesNotGetTheWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.org.SetTag(members[1], "owner", "bob@example.com")
-	_, err = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", AccountIDs: w.AccountIDs, Hours: w.Hours})
+	_, err = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours})
 	var rej *contract.RequestRejected
 	if !errors.As(err, &rej) || !strings.Contains(rej.Error(), `accountIds[1]: "`+alice+`" is not an owner of 222222222222`) {
 		t.Fatalf("got %v", err)
@@ -184,7 +184,7 @@ func TestAnOwnerRemovedSinceTheBookingDoesNotGetTheWindow(t *testing.T) {
 // rootwindow's workflow never ran), is settled by the sweep at once, not at its planned end. The
 // sweep asks Step Functions through the real SDK client (the emulator answers DescribeExecution).
 func TestSweepSettlesRequestsWhoseExecutionIsNotRunning(t *testing.T) {
-	const sm = "arn:aws:states:us-east-1:999999999999:stateMachine:rootwindow"
+	const sm = sampleStateMachine // the sweeper's; the steps' executions are testenv's
 	for _, tt := range []struct {
 		name      string
 		execution string // "" for none
@@ -307,8 +307,15 @@ func TestRequesterNotYetInCloudTrail(t *testing.T) {
 	}
 	e.assertStatus(t, "req-1", ledger.Scheduled)
 	// A payload without the execution's context (a state machine of an older definition) cannot
-	// establish anyone: refused.
+	// establish anyone: refused, before anything is read or written.
 	_, err = e.steps.Validate(context.Background(), contract.ValidateInput{Input: in.Input, Execution: "req-2"})
+	var unbound *contract.NotBound
+	if !errors.As(err, &unbound) || !strings.Contains(unbound.Error(), "did not pass the execution's ARN") {
+		t.Errorf("got %v", err)
+	}
+	// With the ARN but not its start time: who started it cannot be found.
+	e.started("req-2", in.Input, testenv.Person(alice))
+	_, err = e.steps.Validate(context.Background(), contract.ValidateInput{Input: in.Input, Execution: "req-2", ExecutionARN: testenv.ExecutionARN("req-2")})
 	var rej *contract.RequestRejected
 	if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "did not pass the execution's ARN and start time") {
 		t.Errorf("got %v", err)
@@ -328,7 +335,7 @@ func TestGuardrailContentIsPinned(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.org.SetContent(orgemu.GuardrailID, weakened)
-		_, err = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", AccountIDs: w.AccountIDs, Hours: w.Hours})
+		_, err = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours})
 		var failed *contract.DetachFailed
 		if !errors.As(err, &failed) || !strings.Contains(failed.Msg, "document changed since it was pinned") {
 			t.Fatalf("got %v", err)

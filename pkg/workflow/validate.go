@@ -25,6 +25,14 @@ func (s *Steps) Validate(ctx context.Context, in contract.ValidateInput) (contra
 	if err := ledger.ValidRequestID(id); err != nil {
 		return contract.Window{}, &contract.RequestRejected{Problems: []string{"execution name: " + err.Error()}}
 	}
+	// The execution that invoked this step, running now, with this input: nothing else is acted on.
+	input := in.Input
+	if in.ApprovalToken != "" {
+		input = nil // the "Wait for approval" state passes the token, not the input
+	}
+	if err := s.Bind(ctx, in.ExecutionARN, id, input); err != nil {
+		return contract.Window{}, err
+	}
 	if in.ApprovalToken != "" {
 		// The "Wait for approval" state: Step Functions ignores this answer and waits for the
 		// decision sent with its token.
