@@ -293,49 +293,52 @@ func (s *Server) StateMachine(arn, role string) {
 	s.roles[arn] = role
 }
 
+// describeArg reads a Describe call's one ARN argument, with the lock held; it answers a
+// malformed call or an injected failure itself (ok false).
+func (s *Server) describeArg(w http.ResponseWriter, body []byte, op, field string) (arn string, ok bool) {
+	var in map[string]any
+	if err := json.Unmarshal(body, &in); err == nil {
+		arn, _ = in[field].(string)
+	}
+	switch {
+	case arn == "":
+		jsonError(w, "1.0", http.StatusBadRequest, "ValidationException", op+" needs "+field)
+	case s.failing(OpDescribeExecution):
+		jsonError(w, "1.0", http.StatusInternalServerError, "ServiceUnavailable", "injected failure")
+	default:
+		return arn, true
+	}
+	return "", false
+}
+
 func (s *Server) describeStateMachine(w http.ResponseWriter, body []byte) {
-	var in struct {
-		StateMachineArn string `json:"stateMachineArn"`
-	}
-	if err := json.Unmarshal(body, &in); err != nil || in.StateMachineArn == "" {
-		jsonError(w, "1.0", http.StatusBadRequest, "ValidationException", "DescribeStateMachine needs stateMachineArn")
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failing(OpDescribeExecution) {
-		jsonError(w, "1.0", http.StatusInternalServerError, "ServiceUnavailable", "injected failure")
-		return
-	}
-	role, ok := s.roles[in.StateMachineArn]
+	arn, ok := s.describeArg(w, body, "DescribeStateMachine", "stateMachineArn")
 	if !ok {
-		jsonError(w, "1.0", http.StatusBadRequest, "StateMachineDoesNotExist", "State Machine Does Not Exist: '"+in.StateMachineArn+"'")
 		return
 	}
-	name := in.StateMachineArn[strings.LastIndex(in.StateMachineArn, ":")+1:]
+	role, ok := s.roles[arn]
+	if !ok {
+		jsonError(w, "1.0", http.StatusBadRequest, "StateMachineDoesNotExist", "State Machine Does Not Exist: '"+arn+"'")
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 	_ = json.NewEncoder(w).Encode(map[string]any{
-		"stateMachineArn": in.StateMachineArn, "name": name, "status": "ACTIVE", "roleArn": role,
+		"stateMachineArn": arn, "name": arn[strings.LastIndex(arn, ":")+1:], "status": "ACTIVE", "roleArn": role,
 		"definition": "{}", "type": "STANDARD", "creationDate": float64(s.now().Unix()),
 	})
 }
 
 func (s *Server) describeExecution(w http.ResponseWriter, body []byte) {
-	var in struct {
-		ExecutionArn string `json:"executionArn"`
-	}
-	if err := json.Unmarshal(body, &in); err != nil || in.ExecutionArn == "" {
-		jsonError(w, "1.0", http.StatusBadRequest, "ValidationException", "DescribeExecution needs executionArn")
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failing(OpDescribeExecution) {
-		jsonError(w, "1.0", http.StatusInternalServerError, "ServiceUnavailable", "injected failure")
+	arn, ok := s.describeArg(w, body, "DescribeExecution", "executionArn")
+	if !ok {
 		return
 	}
 	for _, e := range s.executions {
-		if e.ARN == in.ExecutionArn {
+		if e.ARN == arn {
 			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 			_ = json.NewEncoder(w).Encode(map[string]any{
 				"executionArn": e.ARN, "stateMachineArn": e.StateMachineARN, "name": e.Name,
@@ -344,7 +347,7 @@ func (s *Server) describeExecution(w http.ResponseWriter, body []byte) {
 			return
 		}
 	}
-	jsonError(w, "1.0", http.StatusBadRequest, "ExecutionDoesNotExist", "Execution Does Not Exist: '"+in.ExecutionArn+"'")
+	jsonError(w, "1.0", http.StatusBadRequest, "ExecutionDoesNotExist", "Execution Does Not Exist: '"+arn+"'")
 }
 
 // query serves SNS's query protocol: form-encoded Action=Publish, XML answers.
