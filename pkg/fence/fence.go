@@ -90,8 +90,12 @@ func (s Spec) Check() error {
 	if !qualifier.MatchString(s.Qualifier) {
 		probs = append(probs, fmt.Sprintf("qualifier: %q is not a CDK bootstrap qualifier (1 to 10 lower-case letters and digits)", s.Qualifier))
 	}
-	for field, arns := range map[string][]string{"deployer": s.Deployers, "operator": s.Operators} {
-		for _, a := range arns {
+	for _, named := range []struct {
+		field string
+		arns  []string
+	}{{"deployer", s.Deployers}, {"operator", s.Operators}} {
+		field := named.field
+		for _, a := range named.arns {
 			switch {
 			case !roleARN.MatchString(a):
 				probs = append(probs, fmt.Sprintf("%s: %q is not a role ARN (arn:aws:iam::<account>:role/<path and name, * allowed>)", field, a))
