@@ -180,12 +180,13 @@ func start(ctx context.Context) (map[string]lambda.Handler, *awsemu.Server, func
 		return nil, nil, nil, err
 	}
 	sfn := testenv.Adapters(instance)
-	steps := workflow.New(instance.Windows)
+	svc := instance.Service()
+	steps := workflow.New(svc)
 	return map[string]lambda.Handler{
 		"validate": lambda.NewHandler(steps.Validate),
 		"detach":   lambda.NewHandler(steps.Detach),
 		"reattach": lambda.NewHandler(steps.Reattach),
 		"sweeper":  lambda.NewHandler(steps.SafetyNet),
-		"api":      lambda.NewHandler(api.New(instance.Windows, sfn, instance.Config.StateMachineARN).Handle),
+		"api":      lambda.NewHandler(api.New(svc, sfn, instance.Config.StateMachineARN).Handle),
 	}, emu, stop, nil
 }

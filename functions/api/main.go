@@ -21,10 +21,10 @@ func main() {
 	}
 	// Executions started, decisions sent (Step Functions); the root sign-in audit at booking (STS, IAM).
 	sfn := stepfunctions.Client(instance.AWS, instance.Endpoint("SFN"))
-	instance.Windows.Decisions = stepfunctions.New(sfn)
+	instance.Deps.Decisions = stepfunctions.New(sfn)
 	if instance.Config.CentralizedRoot {
-		instance.Windows.Root = rootaccess.FromConfig(instance.AWS, instance.Endpoint("STS"), instance.Endpoint("IAM"), instance.Config.AssumeRootRegion())
+		instance.Deps.Root = rootaccess.FromConfig(instance.AWS, instance.Endpoint("STS"), instance.Endpoint("IAM"), instance.Config.AssumeRootRegion())
 	}
-	handler := api.New(instance.Windows, sfn, instance.Config.StateMachineARN)
+	handler := api.New(instance.Service(), sfn, instance.Config.StateMachineARN)
 	lambda.StartHandlerFunc(handler.Handle)
 }

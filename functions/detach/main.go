@@ -13,10 +13,10 @@ import (
 func main() {
 	in := lambdaenv.FromEnvironment() // configuration → AWS clients → window service
 	// The execution it lifts for: running, of rootwindow's state machine (Step Functions).
-	in.Windows.Executions = stepfunctions.New(stepfunctions.Client(in.AWS, in.Endpoint("SFN")))
+	in.Deps.Executions = stepfunctions.New(stepfunctions.Client(in.AWS, in.Endpoint("SFN")))
 	// Password recovery allowed at the lift (STS and IAM).
 	if in.Config.CentralizedRoot {
-		in.Windows.Root = rootaccess.FromConfig(in.AWS, in.Endpoint("STS"), in.Endpoint("IAM"), in.Config.AssumeRootRegion())
+		in.Deps.Root = rootaccess.FromConfig(in.AWS, in.Endpoint("STS"), in.Endpoint("IAM"), in.Config.AssumeRootRegion())
 	}
-	lambda.StartHandlerFunc(workflow.New(in.Windows).Detach)
+	lambda.StartHandlerFunc(workflow.New(in.Service()).Detach)
 }

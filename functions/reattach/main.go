@@ -10,6 +10,6 @@ import (
 
 func main() {
 	instance := lambdaenv.FromEnvironment() // configuration → AWS clients → window service
-	steps := workflow.New(instance.Windows)
+	steps := workflow.New(instance.Service())
 	lambda.StartHandlerFunc(steps.Reattach)
 }

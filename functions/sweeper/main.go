@@ -14,7 +14,7 @@ import (
 func main() {
 	instance := lambdaenv.FromEnvironment() // configuration → AWS clients → window service
 	// Whether a request's execution still runs (Step Functions).
-	instance.Windows.Executions = stepfunctions.New(stepfunctions.Client(instance.AWS, instance.Endpoint("SFN")))
-	steps := workflow.New(instance.Windows)
+	instance.Deps.Executions = stepfunctions.New(stepfunctions.Client(instance.AWS, instance.Endpoint("SFN")))
+	steps := workflow.New(instance.Service())
 	lambda.StartHandlerFunc(steps.SafetyNet)
 }

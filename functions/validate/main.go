@@ -16,11 +16,11 @@ func main() {
 	// Who started the execution (CloudTrail); the execution itself, running, of rootwindow's state
 	// machine, and a decision made before it asked for one (Step Functions); the root sign-in
 	// audit at booking (STS and IAM).
-	in.Windows.Starters = trail.FromConfig(in.AWS, in.Endpoint("CloudTrail"))
+	in.Deps.Starters = trail.FromConfig(in.AWS, in.Endpoint("CloudTrail"))
 	steps := stepfunctions.New(stepfunctions.Client(in.AWS, in.Endpoint("SFN")))
-	in.Windows.Decisions, in.Windows.Executions = steps, steps
+	in.Deps.Decisions, in.Deps.Executions = steps, steps
 	if in.Config.CentralizedRoot {
-		in.Windows.Root = rootaccess.FromConfig(in.AWS, in.Endpoint("STS"), in.Endpoint("IAM"), in.Config.AssumeRootRegion())
+		in.Deps.Root = rootaccess.FromConfig(in.AWS, in.Endpoint("STS"), in.Endpoint("IAM"), in.Config.AssumeRootRegion())
 	}
-	lambda.StartHandlerFunc(workflow.New(in.Windows).Validate)
+	lambda.StartHandlerFunc(workflow.New(in.Service()).Validate)
 }

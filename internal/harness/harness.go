@@ -38,6 +38,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/policy"
+	"github.com/rootwindow/rootwindow/pkg/window"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
@@ -94,6 +95,7 @@ type Harness struct {
 	invoker *invoker
 	mu      sync.Mutex
 	steps   *workflow.Steps
+	deps    window.Deps // what steps works with (its ledger, its guardrail)
 	api     *api.Handler
 
 	tableSeq int
@@ -282,9 +284,10 @@ func (h *Harness) build(ctx context.Context, overrides map[string]string) error 
 		return err
 	}
 	sfn := testenv.Adapters(instance) // every adapter any function's main wires
-	steps := workflow.New(instance.Windows)
-	h.steps = steps
-	h.api = api.New(instance.Windows, sfn, StateMachineARN)
+	svc := instance.Service()
+	steps := workflow.New(svc)
+	h.steps, h.deps = steps, instance.Deps
+	h.api = api.New(svc, sfn, StateMachineARN)
 	h.invoker.setHandlers(map[string]lambda.Handler{
 		contract.TaskValidate: lambda.NewHandler(steps.Validate),
 		contract.TaskDetach:   lambda.NewHandler(steps.Detach),
@@ -310,14 +313,14 @@ func (h *Harness) EditLedger(ctx context.Context, key, update string, values map
 func (h *Harness) Ledger() *ledger.Store {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.steps.Ledger
+	return h.deps.Ledger
 }
 
 // Guardrail acts on the organization the harness uses, through the real SDK client.
 func (h *Harness) Guardrail() *guardrail.Guardrail {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.steps.Guardrail
+	return h.deps.Guardrail
 }
 
 // Missing lists the accounts from which the guardrail is missing now, asking Organizations.

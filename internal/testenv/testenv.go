@@ -44,7 +44,6 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/stepfunctions"
 	"github.com/rootwindow/rootwindow/pkg/trail"
 	"github.com/rootwindow/rootwindow/pkg/window"
-	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
 // AWSConfig is an SDK config with fixed test credentials: requests are signed as usual.
@@ -165,15 +164,16 @@ func Trail(emu *awsemu.Server) *cloudtrail.Client {
 	return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.BaseEndpoint = aws.String(emu.URL()) })
 }
 
-// Steps builds the workflow's steps as a Lambda would, against the given emulators: org through
-// the real Organizations client, a fresh ledger table on db, notifications to emu; administrators
-// match AdminPattern; the clock is now.
-func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db DB, table string, now func() time.Time) *workflow.Steps {
+// Deps is what the window service works with as a Lambda would build it, against the given
+// emulators: org through the real Organizations client, a fresh ledger table on db,
+// notifications to emu; administrators match AdminPattern; the clock is now. A test changes what
+// it needs before building the service (window.New).
+func Deps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db DB, table string, now func() time.Time) window.Deps {
 	t.Helper()
 	LedgerTable(t, db, table)
 	emu.StateMachine(StateMachineARN, StateMachineRoleARN) // the steps bind themselves to its executions
 	orgs := Organizations(t, org)
-	return workflow.New(&window.Service{
+	return window.Deps{
 		Config: config.Runtime{
 			TableName: table, EventBus: "default", EventsRoleARN: EventsRoleARN, APIRoleARN: APIRoleARN, StateMachineRoleARN: StateMachineRoleARN,
 			Settings: config.Settings{GuardrailPolicyID: orgemu.GuardrailID, OwnerTagKey: "owner",
@@ -190,7 +190,7 @@ func Steps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db DB, table st
 		Executions: stepfunctions.New(StepFunctions(emu)),
 		Clock:      now,
 		Log:        slog.New(slog.DiscardHandler),
-	})
+	}
 }
 
 // RepoRoot is the module's root folder.
@@ -344,11 +344,11 @@ func RootAccess(t testing.TB, emu *rootemu.Server) *rootaccess.Checker {
 // starts executions with.
 func Adapters(in *lambdaenv.Instance) *sfn.Client {
 	client := stepfunctions.Client(in.AWS, in.Endpoint("SFN"))
-	in.Windows.Starters = trail.FromConfig(in.AWS, in.Endpoint("CloudTrail"))
-	in.Windows.Decisions = stepfunctions.New(client)
-	in.Windows.Executions = stepfunctions.New(client)
+	in.Deps.Starters = trail.FromConfig(in.AWS, in.Endpoint("CloudTrail"))
+	in.Deps.Decisions = stepfunctions.New(client)
+	in.Deps.Executions = stepfunctions.New(client)
 	if in.Config.CentralizedRoot {
-		in.Windows.Root = rootaccess.FromConfig(in.AWS, in.Endpoint("STS"), in.Endpoint("IAM"), in.Config.AssumeRootRegion())
+		in.Deps.Root = rootaccess.FromConfig(in.AWS, in.Endpoint("STS"), in.Endpoint("IAM"), in.Config.AssumeRootRegion())
 	}
 	return client
 }

@@ -131,10 +131,10 @@ func TestAdversarialAPI(t *testing.T) {
 	if n := len(e.emu.Executions()); n != 0 {
 		t.Errorf("%d executions started", n)
 	}
-	if recs, _, err := e.steps.Ledger.List(context.Background(), ledger.Filter{}, 100, ""); err != nil || len(recs) != 0 {
+	if recs, _, err := e.deps.Ledger.List(context.Background(), ledger.Filter{}, 100, ""); err != nil || len(recs) != 0 {
 		t.Errorf("the ledger holds %d requests (%v)", len(recs), err)
 	}
-	if leases, _ := e.steps.Ledger.AllLeases(context.Background()); len(leases) != 0 {
+	if leases, _ := e.deps.Ledger.AllLeases(context.Background()); len(leases) != 0 {
 		t.Errorf("leases %v", leases)
 	}
 	t.Logf("%d cases", len(cases))

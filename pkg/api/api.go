@@ -48,7 +48,7 @@ type Handler struct {
 
 // New returns the API over the window service, starting executions of stateMachineARN.
 func New(windows *window.Service, sfnClient StepFunctionsAPI, stateMachineARN string) *Handler {
-	return &Handler{windows: windows, sfn: sfnClient, stateMachine: stateMachineARN, log: windows.Log}
+	return &Handler{windows: windows, sfn: sfnClient, stateMachine: stateMachineARN, log: windows.Logger()}
 }
 
 // Limits of the API's own inputs.
@@ -140,7 +140,7 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 		existing, err := h.windows.Get(ctx, id)
 		switch {
 		case err == nil:
-			policy := h.windows.Config.RequestPolicy(existing.CreatedAt)
+			policy := h.windows.Settings().RequestPolicy(existing.CreatedAt)
 			policy.AuthenticatedCaller = c.caller
 			req, err := request.Parse(body, policy)
 			if err != nil {
@@ -151,7 +151,7 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 			return h.internal(ctx, c, "read ledger", err)
 		}
 	}
-	policy := h.windows.Config.RequestPolicy(h.windows.Now())
+	policy := h.windows.Settings().RequestPolicy(h.windows.Now())
 	policy.AuthenticatedCaller = c.caller
 	req, err := request.Parse(body, policy)
 	var probs *request.Problems
@@ -164,28 +164,23 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 		return h.internal(ctx, c, "admit", err)
 	}
 	if len(found) > 0 {
-		if rec.Status == ledger.Rejected { // the reservation lost a race and recorded it
-			h.windows.Announce(ctx, rec)
-		}
 		return rejected(found)
 	}
-	if err := h.start(ctx, rec); err != nil {
-		h.log.ErrorContext(ctx, "start execution", "requestId", id, "error", err.Error(), "correlationId", c.id)
-		// Nothing is left half-done: the reservation is withdrawn.
-		if _, err := h.windows.Withdraw(ctx, rec, window.ActorAPI, "the workflow could not be started", ledger.Change{LastError: startFailed + err.Error()}); err != nil {
-			h.log.ErrorContext(ctx, "withdraw a request that did not start", "requestId", id, "error", err.Error(), "correlationId", c.id)
-		}
-		return fail(http.StatusServiceUnavailable, startFailedAnswer)
-	}
-	h.windows.Announce(ctx, rec)
-	return h.accepted(c, rec)
+	return h.launch(ctx, c, rec, h.accepted(c, rec))
 }
 
-// A failed start's record and answer, the same on every retry under its key.
-const (
-	startFailed       = "start execution: "
-	startFailedAnswer = "the workflow could not be started; nothing was reserved. Try again with a new Idempotency-Key"
-)
+// startFailedAnswer is a failed start's answer, the same on every retry under its key.
+const startFailedAnswer = "the workflow could not be started; nothing was reserved. Try again with a new Idempotency-Key"
+
+// launch starts rec's execution and answers res; if it cannot, nothing is left half-done (the
+// service withdraws the reservation) and the answer says so.
+func (h *Handler) launch(ctx context.Context, c call, rec ledger.Record, res response) response {
+	if err := h.windows.Launch(ctx, rec, window.ActorAPI, func(ctx context.Context) error { return h.start(ctx, rec) }); err != nil {
+		h.log.ErrorContext(ctx, "start execution", "requestId", rec.RequestID, "error", err.Error(), "correlationId", c.id)
+		return fail(http.StatusServiceUnavailable, startFailedAnswer)
+	}
+	return res
+}
 
 // replay answers a retry under an Idempotency-Key already used: the same request gets the same
 // answer (and its execution is started if the first attempt stopped short); a different one is
@@ -195,7 +190,7 @@ func (h *Handler) replay(ctx context.Context, c call, rec ledger.Record, req req
 		return fail(http.StatusUnprocessableEntity, "this Idempotency-Key was used for a different request ("+rec.RequestID+"); use a new key for a new request")
 	}
 	switch {
-	case rec.Status == ledger.Failed && strings.HasPrefix(rec.LastError, startFailed):
+	case window.NeverStarted(rec):
 		// The first attempt's answer: the workflow never started and nothing was reserved.
 		return fail(http.StatusServiceUnavailable, startFailedAnswer)
 	case rec.Status == ledger.Rejected:
@@ -207,14 +202,12 @@ func (h *Handler) replay(ctx context.Context, c call, rec ledger.Record, req req
 		}
 		return rejected(probs)
 	}
-	if rec.Status == ledger.Scheduled {
-		if err := h.start(ctx, rec); err != nil {
-			return h.internal(ctx, c, "start execution", err)
-		}
-		h.windows.Announce(ctx, rec)
-	}
 	res := h.accepted(c, rec)
 	res.headers = map[string]string{"Idempotent-Replayed": "true"}
+	if rec.Status == ledger.Scheduled {
+		// The first attempt stopped between the reservation and the start.
+		return h.launch(ctx, c, rec, res)
+	}
 	return res
 }
 
@@ -294,7 +287,7 @@ func (h *Handler) load(ctx context.Context, c call) (ledger.Record, response, bo
 	}
 	// A request that does not exist and one the caller may not see answer alike: the answer
 	// must not tell who asked for what.
-	if err != nil || (c.caller != rec.Requester && !h.windows.Config.Authz().IsAdmin(c.caller)) {
+	if err != nil || (c.caller != rec.Requester && !h.windows.Settings().Authz().IsAdmin(c.caller)) {
 		return rec, fail(http.StatusNotFound, "no request "+id+" that you may see (only its requester and administrators may)"), false
 	}
 	return rec, response{}, true
@@ -352,7 +345,7 @@ type Page struct {
 }
 
 func (h *Handler) list(ctx context.Context, c call) response {
-	if !h.windows.Config.Authz().IsAdmin(c.caller) {
+	if !h.windows.Settings().Authz().IsAdmin(c.caller) {
 		return fail(http.StatusForbidden, "only administrators may list requests")
 	}
 	q := c.QueryStringParameters

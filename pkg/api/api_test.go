@@ -2,11 +2,14 @@ package api_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +27,8 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/api"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	rwrequest "github.com/rootwindow/rootwindow/pkg/request"
+	"github.com/rootwindow/rootwindow/pkg/window"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
@@ -49,6 +54,8 @@ type env struct {
 	org   *orgemu.Server
 	emu   *awsemu.Server // EventBridge, SNS and Step Functions
 	steps *workflow.Steps
+	deps  window.Deps // what steps and api work with; change it with with
+	sfn   *sfn.Client
 	api   *api.Handler
 	table string
 	clock time.Time // the handlers' clock, t0 unless a test moves it
@@ -58,13 +65,20 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{org: orgemu.Standard(testenv.Management, "alice@example.com", members...), emu: awsemu.New(), clock: t0}
 	e.table = fmt.Sprintf("api-%d", tables.Add(1))
-	e.steps = testenv.Steps(t, e.org, e.emu, db, e.table, func() time.Time { return e.clock })
+	e.deps = testenv.Deps(t, e.org, e.emu, db, e.table, func() time.Time { return e.clock })
 	cfg := testenv.AWSConfig()
 	cfg.RetryMaxAttempts = 1
 	url := e.emu.Start() // the notifier's server: one emulator serves all three services
-	sfnClient := sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(url) })
-	e.api = api.New(e.steps.Service, sfnClient, stateMachine)
+	e.sfn = sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(url) })
+	e.with(func(*window.Deps) {})
 	return e
+}
+
+// with changes what the steps and the API work with and builds them again over it.
+func (e *env) with(change func(*window.Deps)) {
+	change(&e.deps)
+	svc := window.New(e.deps)
+	e.steps, e.api = workflow.New(svc), api.New(svc, e.sfn, stateMachine)
 }
 
 // sample reads an API Gateway event from events/, strictly.
@@ -190,7 +204,7 @@ func TestSubmit(t *testing.T) {
 		if err != nil || out.RequestID != id {
 			t.Errorf("Validate of the API's execution: %+v %v", out, err)
 		}
-		rec, err := e.steps.Ledger.Get(context.Background(), id)
+		rec, err := e.deps.Ledger.Get(context.Background(), id)
 		if err != nil || rec.Status != ledger.Scheduled || rec.History[0].Actor != "rootwindow:api" {
 			t.Errorf("ledger %+v %v", rec, err)
 		}
@@ -251,7 +265,7 @@ func TestSubmit(t *testing.T) {
 	if n := len(e.org.Calls()); n == 0 {
 		t.Error("the organization was never asked")
 	}
-	recs, _, _ := e.steps.Ledger.List(context.Background(), ledger.Filter{}, 100, "")
+	recs, _, _ := e.deps.Ledger.List(context.Background(), ledger.Filter{}, 100, "")
 	if len(recs) != 1 {
 		t.Errorf("rejections changed the ledger: %d records", len(recs))
 	}
@@ -297,10 +311,10 @@ func TestStartFailureLeavesNothingReserved(t *testing.T) {
 	if a.status != http.StatusServiceUnavailable || strings.Contains(a.raw, "injected") {
 		t.Fatalf("%d %s", a.status, a.raw)
 	}
-	if leases, _ := e.steps.Ledger.Leases(context.Background(), members); len(leases) != 0 {
+	if leases, _ := e.deps.Ledger.Leases(context.Background(), members); len(leases) != 0 {
 		t.Errorf("leases left behind: %v", leases)
 	}
-	recs, _, _ := e.steps.Ledger.List(context.Background(), ledger.Filter{Status: ledger.Failed}, 10, "")
+	recs, _, _ := e.deps.Ledger.List(context.Background(), ledger.Filter{Status: ledger.Failed}, 10, "")
 	if len(recs) != 1 {
 		t.Errorf("the failed start is not on record: %v", recs)
 	}
@@ -376,7 +390,7 @@ func TestEndAndCancel(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	open := e.accept(t, members[0])
-	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, open)); err != nil {
+	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.deps.Ledger, open)); err != nil {
 		t.Fatal(err)
 	}
 	scheduled := e.accept(t, members[1])
@@ -414,11 +428,11 @@ func TestEndDuringTheLift(t *testing.T) {
 	t.Cleanup(release)
 	done := make(chan error)
 	go func() {
-		_, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, id))
+		_, err := e.steps.Detach(ctx, testenv.Decided(t, e.deps.Ledger, id))
 		done <- err
 	}()
 	for {
-		rec, _ := e.steps.Ledger.Get(ctx, id)
+		rec, _ := e.deps.Ledger.Get(ctx, id)
 		if rec.Status == ledger.Opening {
 			break
 		}
@@ -460,13 +474,13 @@ func TestCancelAtTheMomentOfStart(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			time.Sleep(time.Duration(i%4) * time.Millisecond) // stagger, so that either may win
-			opened, derr = e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, id))
+			opened, derr = e.steps.Detach(ctx, testenv.Decided(t, e.deps.Ledger, id))
 		}()
 		wg.Wait()
 		if derr != nil {
 			t.Fatal(derr)
 		}
-		rec, _ := e.steps.Ledger.Get(ctx, id)
+		rec, _ := e.deps.Ledger.Get(ctx, id)
 		switch {
 		case cancel.status == 200 && !opened.Opened:
 			outcomes["cancel won"]++
@@ -508,7 +522,7 @@ func TestEndWhoseRestoreFails(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	id := e.accept(t, members[0])
-	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, id)); err != nil {
+	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.deps.Ledger, id)); err != nil {
 		t.Fatal(err)
 	}
 	e.org.Inject(orgemu.Fault{Op: "AttachPolicy", Code: "ConstraintViolationException"})
@@ -516,11 +530,11 @@ func TestEndWhoseRestoreFails(t *testing.T) {
 	if a.status != http.StatusBadGateway || strings.Contains(a.raw, "ConstraintViolation") {
 		t.Errorf("%d %s", a.status, a.raw)
 	}
-	rec, _ := e.steps.Ledger.Get(ctx, id)
+	rec, _ := e.deps.Ledger.Get(ctx, id)
 	if rec.Status != ledger.Closing || !strings.Contains(rec.LastError, "ConstraintViolation") {
 		t.Errorf("the window must stay CLOSING with the error on record: %s %q", rec.Status, rec.LastError)
 	}
-	if leases, _ := e.steps.Ledger.Leases(ctx, members); leases[members[0]].RequestID != id {
+	if leases, _ := e.deps.Ledger.Leases(ctx, members); leases[members[0]].RequestID != id {
 		t.Errorf("lease %v", leases)
 	}
 }
@@ -555,7 +569,7 @@ func TestFiftyConcurrentRequestsForOneAccount(t *testing.T) {
 	if execs := e.emu.Executions(); len(execs) != 1 {
 		t.Errorf("%d executions started", len(execs))
 	}
-	leases, _ := e.steps.Ledger.AllLeases(context.Background())
+	leases, _ := e.deps.Ledger.AllLeases(context.Background())
 	if len(leases) != 1 {
 		t.Errorf("leases %v", leases)
 	}
@@ -564,7 +578,7 @@ func TestFiftyConcurrentRequestsForOneAccount(t *testing.T) {
 // A limit reached is a 429 naming it, and changes nothing.
 func TestLimitReachedIs429(t *testing.T) {
 	e := newEnv(t)
-	e.steps.Config.MaxConcurrentPerRequester = 1
+	e.with(func(d *window.Deps) { d.Config.MaxConcurrentPerRequester = 1 })
 	if a := e.call(t, post(t, alice, request(members[0]))); a.status != http.StatusAccepted {
 		t.Fatalf("first: %d %s", a.status, a.raw)
 	}
@@ -631,6 +645,51 @@ func TestIdempotentRetriesReplayTheFirstAnswer(t *testing.T) {
 	}
 	if n := len(e.emu.Executions()); n != 1 {
 		t.Errorf("%d executions started", n)
+	}
+}
+
+// A first attempt that stopped between its reservation and its start (the function timed out,
+// say) is started by its retry; if the start fails then, nothing is left half-done either: the
+// reservation is withdrawn and the retry, and every later one, is answered 503.
+func TestARetryStartsWhatTheFirstAttemptReserved(t *testing.T) {
+	for _, startFails := range []bool{false, true} {
+		t.Run(fmt.Sprintf("start fails: %v", startFails), func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			r := post(t, alice, request(members[0]))
+			r.Headers["Idempotency-Key"] = "SEC-79"
+			// The first attempt, as far as it got: the request ID its key makes, reserved.
+			sum := sha256.Sum256([]byte(alice + "\nSEC-79"))
+			id := "api-" + hex.EncodeToString(sum[:16])
+			req, err := rwrequest.Parse([]byte(r.Body), func() rwrequest.Policy {
+				p := e.deps.Config.RequestPolicy(t0)
+				p.AuthenticatedCaller = alice
+				return p
+			}())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, probs, err := e.steps.Admit(ctx, id, testenv.ExecutionARN(id), req, contract.Origin{Channel: contract.ChannelAPI, Caller: alice}, nil, window.ActorAPI); err != nil || len(probs) > 0 {
+				t.Fatal(probs, err)
+			}
+			if startFails {
+				e.emu.Fail(awsemu.OpStartExecution, 1)
+			}
+			a := e.call(t, r)
+			rec, _ := e.deps.Ledger.Get(ctx, id)
+			leases, _ := e.deps.Ledger.Leases(ctx, members)
+			switch {
+			case startFails && (a.status != http.StatusServiceUnavailable || rec.Status != ledger.Failed || len(leases) != 0):
+				t.Errorf("start failing: %d %s; %s, leases %v", a.status, a.raw, rec.Status, leases)
+			case !startFails && (a.status != http.StatusAccepted || a.header["Idempotent-Replayed"] != "true" || len(e.emu.Executions()) != 1 || !slices.Contains(rec.Notified, "Scheduled")):
+				t.Errorf("start working: %d %s; %d executions, notified %v", a.status, a.raw, len(e.emu.Executions()), rec.Notified)
+			}
+			if startFails {
+				if again := e.call(t, r); again.status != http.StatusServiceUnavailable || !strings.Contains(again.raw, "nothing was reserved") {
+					t.Errorf("the retry after: %d %s", again.status, again.raw)
+				}
+			}
+		})
 	}
 }
 

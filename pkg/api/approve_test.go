@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/rootwindow/rootwindow/pkg/config"
+	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
 // TestApproveAndDeny: a request that needs a second administrator is approved or denied through
@@ -13,7 +14,7 @@ import (
 // under any of their names, cannot; someone who may not see it learns nothing.
 func TestApproveAndDeny(t *testing.T) {
 	e := newEnv(t)
-	e.steps.Config.Approval, e.steps.Config.ApprovalMinutes = config.ApprovalSecondAdmin, 30
+	e.with(func(d *window.Deps) { d.Config.Approval, d.Config.ApprovalMinutes = config.ApprovalSecondAdmin, 30 })
 	id := e.accept(t, members[0])
 	if a := e.call(t, on(t, "GET", "/requests/{id}", id, bob)); a.body["approveBy"] != "2026-11-23T10:30:00Z" || a.body["approvedBy"] != nil {
 		t.Errorf("the request does not show its deadline: %s", a.raw)
@@ -41,7 +42,7 @@ func TestApproveAndDeny(t *testing.T) {
 			t.Errorf("%s by %s with %q: %d %s, want %d %q", tt.verb, tt.caller, tt.body, a.status, a.raw, tt.status, tt.want)
 		}
 	}
-	if rec, _ := e.steps.Ledger.Get(t.Context(), id); rec.ApprovedBy != "" || rec.DeniedBy != "" {
+	if rec, _ := e.deps.Ledger.Get(t.Context(), id); rec.ApprovedBy != "" || rec.DeniedBy != "" {
 		t.Fatalf("a refused decision was recorded: %+v", rec)
 	}
 	a := decide("approve", bob, `{"reason": "checked SEC-1234"}`)
@@ -67,7 +68,7 @@ func TestApproveAndDeny(t *testing.T) {
 // guardrail anyway is recorded with the request.
 func TestATaskForCentralizedRootAccessIsAnsweredWithTheCommand(t *testing.T) {
 	e := newEnv(t)
-	e.steps.Config.CentralizedRoot, e.steps.Config.Region = true, "eu-west-1"
+	e.with(func(d *window.Deps) { d.Config.CentralizedRoot, d.Config.Region = true, "eu-west-1" })
 	body := func(extra string) string {
 		return `{"accountIds":["` + members[0] + `","` + members[1] + `"],"hours":1,"reason":"Unlock the audit bucket (SEC-3)","task":"unlock-s3-bucket-policy"` + extra + `}`
 	}
@@ -78,7 +79,7 @@ func TestATaskForCentralizedRootAccessIsAnsweredWithTheCommand(t *testing.T) {
 		!strings.Contains(a.raw, "--target-principal "+members[1]) || !strings.Contains(a.raw, "whyNotAssumeRoot") {
 		t.Fatalf("%d %s", a.status, a.raw)
 	}
-	if leases, _ := e.steps.Ledger.AllLeases(t.Context()); len(leases) != 0 || len(e.emu.Executions()) != 0 {
+	if leases, _ := e.deps.Ledger.AllLeases(t.Context()); len(leases) != 0 || len(e.emu.Executions()) != 0 {
 		t.Fatalf("something was reserved or started: %v", leases)
 	}
 	r.Body = body(`,"whyNotAssumeRoot":"the policy denies the management account's IAM Identity Center roles too"`)
@@ -91,7 +92,7 @@ func TestATaskForCentralizedRootAccessIsAnsweredWithTheCommand(t *testing.T) {
 		t.Errorf("the record: %s", got.raw)
 	}
 	// A task it does not perform is lifted as any request.
-	e.steps.Config.CentralizedRoot = true
+	e.with(func(d *window.Deps) { d.Config.CentralizedRoot = true })
 	r.Body = `{"accountIds":["` + members[2] + `"],"hours":1,"reason":"MFA delete (SEC-4)","task":"s3-mfa-delete"}`
 	if a := e.call(t, r); a.status != http.StatusAccepted {
 		t.Errorf("s3-mfa-delete: %d %s", a.status, a.raw)

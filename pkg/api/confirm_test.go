@@ -9,13 +9,14 @@ import (
 
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
 // TestConfirm: a request an integration asserted for alice is confirmed by alice through the API,
 // and by nobody else; one that waits for nothing cannot be confirmed.
 func TestConfirm(t *testing.T) {
 	e := newEnv(t)
-	e.steps.Config.EventConfirmMinutes = 15
+	e.with(func(d *window.Deps) { d.Config.EventConfirmMinutes = 15 })
 	in, err := json.Marshal(map[string]any{
 		"request": map[string]any{"accountIds": []string{members[0]}, "hours": 1, "reason": "Reset the root password (SEC-7)", "requester": alice},
 		"origin":  map[string]string{"channel": "eventbridge", "eventId": "0d9d1c56-0001-4000-8000-00000000000a", "sourceAccount": members[0]},

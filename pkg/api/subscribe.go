@@ -3,12 +3,14 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 
 	"github.com/rootwindow/rootwindow/pkg/request"
+	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
 var emailAddress = regexp.MustCompile(`^[^@\s",;<>]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$`)
@@ -17,7 +19,7 @@ var emailAddress = regexp.MustCompile(`^[^@\s",;<>]{1,64}@[A-Za-z0-9.-]{1,253}\.
 // requests: {"protocol": "email"|"https", "endpoint": "..."}. The filter policy is rootwindow's,
 // on the requester message attribute: the caller cannot widen it.
 func (h *Handler) subscribe(ctx context.Context, c call) response {
-	if !h.windows.Config.Authz().IsAdmin(c.caller) {
+	if !h.windows.Settings().Authz().IsAdmin(c.caller) {
 		return fail(http.StatusForbidden, "only administrators, who may ask for windows, may subscribe to their own requests' notifications")
 	}
 	body, err := c.body()
@@ -51,10 +53,10 @@ func (h *Handler) subscribe(ctx context.Context, c call) response {
 	if len(probs) > 0 {
 		return invalid(probs)
 	}
-	if h.windows.Notify == nil {
-		return fail(http.StatusServiceUnavailable, "this deployment has no notification topic")
+	sub, err := h.windows.Subscribe(ctx, c.caller, protocol, endpoint)
+	if errors.Is(err, window.ErrNoNotifications) {
+		return fail(http.StatusServiceUnavailable, err.Error())
 	}
-	sub, err := h.windows.Notify.SubscribeRequester(ctx, c.caller, protocol, endpoint)
 	if err != nil {
 		return h.internal(ctx, c, "subscribe", err)
 	}

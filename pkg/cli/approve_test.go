@@ -12,12 +12,13 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
 // requestID is the ID of the newest request.
 func (e *env) newest(t *testing.T) string {
 	t.Helper()
-	recs, _, err := e.steps.Ledger.List(context.Background(), ledger.Filter{}, 1, "")
+	recs, _, err := e.deps.Ledger.List(context.Background(), ledger.Filter{}, 1, "")
 	if err != nil || len(recs) == 0 {
 		t.Fatalf("no request: %v", err)
 	}
@@ -28,7 +29,7 @@ func (e *env) newest(t *testing.T) string {
 // with the CLI, and the window opens with his name on it.
 func TestApproveWithTheCLI(t *testing.T) {
 	e := newEnv(t)
-	e.steps.Config.Approval, e.steps.Config.ApprovalMinutes = config.ApprovalSecondAdmin, 60
+	e.with(func(d *window.Deps) { d.Config.Approval, d.Config.ApprovalMinutes = config.ApprovalSecondAdmin, 60 })
 	var selfCode, bobCode int
 	var selfErr, bobOut string
 	sleeps := 0
@@ -41,7 +42,7 @@ func TestApproveWithTheCLI(t *testing.T) {
 			bobCode, bobOut, _ = e.asBob(t, "approve", id, "--reason", "checked SEC-9")
 		case 2:
 			// The approval reached the waiting execution, which goes on to the lift.
-			rec, _ := e.steps.Ledger.Get(context.Background(), id)
+			rec, _ := e.deps.Ledger.Get(context.Background(), id)
 			_, _ = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: id, ExecutionARN: testenv.ExecutionARN(id), AccountIDs: rec.AccountIDs, Hours: rec.Hours, NeedsApproval: true, ApprovedBy: rec.ApprovedBy})
 		}
 	}
@@ -74,7 +75,7 @@ func TestDenyAndTimeoutWithTheCLI(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			e.steps.Config.Approval, e.steps.Config.ApprovalMinutes = config.ApprovalSecondAdmin, 60
+			e.with(func(d *window.Deps) { d.Config.Approval, d.Config.ApprovalMinutes = config.ApprovalSecondAdmin, 60 })
 			if code, out, errOut := e.run(t, e.secret, "request", "--accounts", "111111111111", "--hours", "1", "--reason", "x (SEC-1)"); code != cli.ExitOK {
 				t.Fatalf("exit %d: %s %s", code, out, errOut)
 			}
@@ -84,7 +85,7 @@ func TestDenyAndTimeoutWithTheCLI(t *testing.T) {
 					t.Fatalf("bob denying: %d %s %s", code, out, errOut)
 				}
 			} else {
-				e.steps.Clock = func() time.Time { return t0.Add(61 * time.Minute) }
+				e.now = t0.Add(61 * time.Minute) // past the approval deadline
 				if code, _, errOut := e.asBob(t, "approve", id); code != cli.ExitRefused || !strings.Contains(errOut, "ran out") {
 					t.Fatalf("bob approving late: %d %s", code, errOut)
 				}
@@ -97,7 +98,7 @@ func TestDenyAndTimeoutWithTheCLI(t *testing.T) {
 			if code != cli.ExitEnded || !strings.Contains(errOut, "FAILED [111111111111]: "+tt.want) {
 				t.Errorf("exit %d: %s", code, errOut)
 			}
-			if leases, _ := e.steps.Ledger.AllLeases(ctx); len(leases) != 0 {
+			if leases, _ := e.deps.Ledger.AllLeases(ctx); len(leases) != 0 {
 				t.Errorf("leases kept: %v", leases)
 			}
 		})
@@ -107,7 +108,7 @@ func TestDenyAndTimeoutWithTheCLI(t *testing.T) {
 // A task centralized root access performs is answered with its command; `help tasks` lists them.
 func TestRequestForATaskCentralizedRootAccessPerforms(t *testing.T) {
 	e := newEnv(t)
-	e.steps.Config.CentralizedRoot = true
+	e.with(func(d *window.Deps) { d.Config.CentralizedRoot = true })
 	code, _, errOut := e.run(t, e.secret, "request", "--accounts", "111111111111", "--hours", "1", "--reason", "Delete the root password (SEC-5)", "--task", "delete-root-credentials")
 	if code != cli.ExitRefused || !strings.Contains(errOut, "--task-policy-arn arn=arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials") {
 		t.Errorf("exit %d: %s", code, errOut)
@@ -146,8 +147,10 @@ func TestSubscribe(t *testing.T) {
 // status says what signing in as each account's root user takes.
 func TestStatusShowsRootSignIn(t *testing.T) {
 	e := newEnv(t)
-	e.steps.Root = testenv.RootAccess(t, rootemu.New(map[string]rootemu.Root{"111111111111": {}}))
-	e.steps.Config.CentralizedRoot = true
+	e.with(func(d *window.Deps) {
+		d.Root = testenv.RootAccess(t, rootemu.New(map[string]rootemu.Root{"111111111111": {}}))
+	})
+	e.with(func(d *window.Deps) { d.Config.CentralizedRoot = true })
 	if code, _, errOut := e.run(t, e.secret, "request", "--accounts", "111111111111", "--hours", "1", "--reason", "x (SEC-1)"); code != cli.ExitOK {
 		t.Fatal(errOut)
 	}
@@ -157,8 +160,8 @@ func TestStatusShowsRootSignIn(t *testing.T) {
 		t.Errorf("%d %s", code, out)
 	}
 	// Prepared when configured: password recovery allowed at the lift, and said.
-	e.steps.Config.PrepareRootSignIn = true
-	if _, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, id)); err != nil {
+	e.with(func(d *window.Deps) { d.Config.PrepareRootSignIn = true })
+	if _, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.deps.Ledger, id)); err != nil {
 		t.Fatal(err)
 	}
 	code, out, _ = e.run(t, e.secret, "status", id)

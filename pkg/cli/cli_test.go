@@ -22,6 +22,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/api"
 	"github.com/rootwindow/rootwindow/pkg/cli"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/window"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
@@ -43,6 +44,10 @@ func TestMain(m *testing.M) {
 
 type env struct {
 	steps   *workflow.Steps
+	deps    window.Deps // what steps and the API work with; change it with with
+	sfn     *sfn.Client
+	gateway *testenv.Gateway
+	now     time.Time // the service's clock
 	url     string
 	emu     *awsemu.Server
 	secret  string
@@ -52,17 +57,25 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	org := orgemu.Standard(testenv.Management, "alice@example.com", "111111111111", "222222222222")
-	e := &env{emu: awsemu.New(), secret: "alice-secret"}
-	now := t0
-	e.steps = testenv.Steps(t, org, e.emu, db, fmt.Sprintf("cli-%d", tables.Add(1)), func() time.Time { return now })
+	e := &env{emu: awsemu.New(), secret: "alice-secret", now: t0}
+	e.deps = testenv.Deps(t, org, e.emu, db, fmt.Sprintf("cli-%d", tables.Add(1)), func() time.Time { return e.now })
 	cfg := testenv.AWSConfig()
 	url := e.emu.Start()
-	h := api.New(e.steps.Service, sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(url) }), testenv.StateMachineARN)
-	srv := httptest.NewServer(&testenv.Gateway{Handler: h, Region: region, Callers: map[string]string{"AKIDALICE": alice, "AKIDBOB": bob},
-		Secrets: map[string]string{"AKIDALICE": e.secret, "AKIDBOB": "bob-secret"}})
+	e.sfn = sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(url) })
+	e.gateway = &testenv.Gateway{Region: region, Callers: map[string]string{"AKIDALICE": alice, "AKIDBOB": bob},
+		Secrets: map[string]string{"AKIDALICE": e.secret, "AKIDBOB": "bob-secret"}}
+	e.with(func(*window.Deps) {})
+	srv := httptest.NewServer(e.gateway)
 	t.Cleanup(srv.Close)
 	e.url = srv.URL + "/v1/"
 	return e
+}
+
+// with changes what the steps and the API work with and builds them again over it.
+func (e *env) with(change func(*window.Deps)) {
+	change(&e.deps)
+	svc := window.New(e.deps)
+	e.steps, e.gateway.Handler = workflow.New(svc), api.New(svc, e.sfn, testenv.StateMachineARN)
 }
 
 // run is `rootwindow args...` signed with alice's key (or secret), against the gateway.
@@ -130,10 +143,10 @@ func TestWaitFollowsTheWindow(t *testing.T) {
 	var id string
 	e.onSleep = func() {
 		// The only request so far: the one the CLI just made.
-		if recs, _, _ := e.steps.Ledger.List(context.Background(), ledgerFilter(), 1, ""); len(recs) > 0 {
+		if recs, _, _ := e.deps.Ledger.List(context.Background(), ledgerFilter(), 1, ""); len(recs) > 0 {
 			id = recs[0].RequestID
 		}
-		_, _ = e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, id))
+		_, _ = e.steps.Detach(context.Background(), testenv.Decided(t, e.deps.Ledger, id))
 	}
 	code, out, errOut := e.run(t, e.secret, "request", "--accounts", "111111111111", "--hours", "1", "--reason", "x (SEC-1)", "--wait", "--poll", "1s")
 	if code != cli.ExitOK || !strings.Contains(errOut, "OPEN [111111111111]: the guardrail is lifted until") {

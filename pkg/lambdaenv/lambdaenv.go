@@ -45,9 +45,11 @@ type Options struct {
 type Instance struct {
 	Config config.Runtime
 	// AWS is the SDK configuration the clients were built from.
-	AWS     aws.Config
-	Windows *window.Service
-	env     func(string) string
+	AWS aws.Config
+	// Deps is what the window service will work with: Load fills in what every function uses, a
+	// main adds the adapters its function calls, then builds the service with Service.
+	Deps window.Deps
+	env  func(string) string
 }
 
 // Load reads the configuration, builds the AWS clients and the window service over them.
@@ -83,7 +85,7 @@ func Load(_ context.Context, o Options) (*Instance, error) {
 	o.Guardrail.Quotas = guardrail.Quotas{PerTarget: cfg.SCPsPerTargetQuota, Size: cfg.SCPSizeQuota}
 	in := &Instance{Config: cfg, AWS: awsCfg, env: o.Env}
 	orgs := guardrail.NewClient(awsCfg, func(opt *organizations.Options) { opt.BaseEndpoint = in.Endpoint("Organizations") })
-	in.Windows = &window.Service{
+	in.Deps = window.Deps{
 		Config:    cfg,
 		Guardrail: guardrail.New(orgs, cfg.GuardrailPolicyID, o.Guardrail),
 		Tree:      orgs,
@@ -97,6 +99,9 @@ func Load(_ context.Context, o Options) (*Instance, error) {
 	}
 	return in, nil
 }
+
+// Service builds the window service over Deps, once the main has added its adapters.
+func (in *Instance) Service() *window.Service { return window.New(in.Deps) }
 
 // Endpoint is the endpoint override for a service (see Endpoint), for the adapters a main wires.
 func (in *Instance) Endpoint(serviceID string) *string { return Endpoint(in.env, serviceID) }

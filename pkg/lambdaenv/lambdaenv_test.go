@@ -52,7 +52,7 @@ func TestLoadRunsAWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	testenv.Adapters(instance) // as the functions' mains wire them
-	steps := workflow.New(instance.Windows)
+	steps := workflow.New(instance.Service())
 	ctx := context.Background()
 	invoke := func(fn any, payload string) json.RawMessage {
 		t.Helper()

@@ -16,12 +16,13 @@ import (
 // Admit checks a parsed request, given the problems parsing found, and if there are none reserves
 // its accounts under request ID id as actor. It returns the SCHEDULED record; or the request's
 // record and every problem found, each of its kind (the record is REJECTED only when the
-// reservation lost a race and recorded that); or a named error when a check could not be made.
+// reservation lost a race and recorded that, which it announces); or a named error when a check
+// could not be made.
 func (s *Service) Admit(ctx context.Context, id, executionARN string, req request.Request, origin contract.Origin, probs request.Problems, actor string) (ledger.Record, request.Problems, error) {
 	rec := ledger.Record{RequestID: id, Fields: req.Fields, Origin: origin, ExecutionARN: executionARN}
-	if origin.Channel == contract.ChannelEventBridge && s.Config.EventConfirmMinutes > 0 {
+	if origin.Channel == contract.ChannelEventBridge && s.config.EventConfirmMinutes > 0 {
 		// An integration asserted the requester: the requester confirms before anything is lifted.
-		rec.ConfirmBy = s.Now().Add(time.Duration(s.Config.EventConfirmMinutes) * time.Minute).Truncate(time.Second)
+		rec.ConfirmBy = s.Now().Add(time.Duration(s.config.EventConfirmMinutes) * time.Minute).Truncate(time.Second)
 	}
 	if len(probs) == 0 {
 		probs = s.betterWithAssumeRoot(req)
@@ -82,12 +83,15 @@ func (s *Service) Admit(ctx context.Context, id, executionARN string, req reques
 	}
 	rec.ApproveBy = approveBy
 	rec.SignIn = s.auditSignIn(ctx, req.AccountIDs)
-	reserved, err := s.Ledger.Reserve(ctx, rec, actor)
+	reserved, err := s.ledger.Reserve(ctx, rec, actor)
 	var conflict *ledger.ConflictError
 	var dup *ledger.DuplicateError
 	switch {
 	case errors.As(err, &conflict):
-		s.Log.InfoContext(ctx, "request rejected: accounts held by another window", "requestId", id)
+		s.log.InfoContext(ctx, "request rejected: accounts held by another window", "requestId", id)
+		if reserved.Status == ledger.Rejected { // the reservation lost a race and recorded it
+			s.announce(ctx, reserved)
+		}
 		return reserved, conflictProblems(req, conflict), nil
 	case errors.As(err, &dup):
 		probs.Add("requestId", "%s", dup.Error())
@@ -96,7 +100,7 @@ func (s *Service) Admit(ctx context.Context, id, executionARN string, req reques
 		s.logError(ctx, "reserve", id, err)
 		return rec, nil, retryLater(err)
 	}
-	s.Log.InfoContext(ctx, "request accepted", "requestId", id, "accounts", len(reserved.AccountIDs),
+	s.log.InfoContext(ctx, "request accepted", "requestId", id, "accounts", len(reserved.AccountIDs),
 		"hours", reserved.Hours, "startAt", FormatTime(reserved.StartAt), "channel", origin.Channel)
 	return reserved, nil, nil
 }
@@ -119,13 +123,13 @@ func (s *Service) Reject(ctx context.Context, rec ledger.Record, probs request.P
 	if rec.Status != ledger.Rejected {
 		rec.Problems = probs.Strings()
 		var err error
-		if rec, err = s.Ledger.RecordRejection(ctx, rec, actor); err != nil {
+		if rec, err = s.ledger.RecordRejection(ctx, rec, actor); err != nil {
 			s.logError(ctx, "record rejection", id, err)
 			return rec, retryLater(err)
 		}
 	}
-	s.Log.InfoContext(ctx, "request rejected", "requestId", id, "problems", len(probs))
-	s.Announce(ctx, rec)
+	s.log.InfoContext(ctx, "request rejected", "requestId", id, "problems", len(probs))
+	s.announce(ctx, rec)
 	return rec, nil
 }
 
@@ -134,14 +138,14 @@ func (s *Service) Reject(ctx context.Context, rec ledger.Record, probs request.P
 // released and the failure announced. The leases are released only once the request is FAILED: a
 // request that moved meanwhile (it began to open, say) keeps them.
 func (s *Service) Withdraw(ctx context.Context, rec ledger.Record, actor, why string, c ledger.Change) (ledger.Record, error) {
-	failed, err := s.Ledger.Transition(ctx, rec.RequestID, ledger.Failed, actor, why, c)
+	failed, err := s.ledger.Transition(ctx, rec.RequestID, ledger.Failed, actor, why, c)
 	if err != nil {
 		return failed, err
 	}
-	if err := s.Ledger.Release(context.WithoutCancel(ctx), rec.RequestID, rec.AccountIDs); err != nil {
+	if err := s.ledger.Release(context.WithoutCancel(ctx), rec.RequestID, rec.AccountIDs); err != nil {
 		return failed, err
 	}
-	s.Announce(ctx, failed)
+	s.announce(ctx, failed)
 	return failed, nil
 }
 
@@ -149,13 +153,13 @@ func (s *Service) Withdraw(ctx context.Context, rec ledger.Record, actor, why st
 // problem by field. An error means a check could not be made.
 func (s *Service) authorize(ctx context.Context, req request.Request) (request.Problems, string, error) {
 	var probs request.Problems
-	az := s.Config.Authz()
+	az := s.config.Authz()
 	if !az.IsAdmin(req.Requester) {
 		// Someone who may not ask learns nothing about the accounts or the organization.
 		probs.AddKind(request.Forbidden, "requester", "%q is not an administrator: only principals matching the configured adminPrincipals may ask for a window", req.Requester)
 		return probs, "", nil
 	}
-	leases, err := s.Ledger.Leases(ctx, req.AccountIDs)
+	leases, err := s.ledger.Leases(ctx, req.AccountIDs)
 	if err != nil {
 		return nil, "", err
 	}
@@ -182,7 +186,7 @@ func (s *Service) authorize(ctx context.Context, req request.Request) (request.P
 // owns each. It returns the strategy's name.
 func (s *Service) checkAccounts(ctx context.Context, req request.Request, accounts []string, strategy string) (request.Problems, string, error) {
 	var probs request.Problems
-	reports, err := s.Guardrail.Inspect(ctx, accounts)
+	reports, err := s.guardrail.Inspect(ctx, accounts)
 	if err != nil {
 		return nil, "", err
 	}
@@ -190,7 +194,7 @@ func (s *Service) checkAccounts(ctx context.Context, req request.Request, accoun
 		strategy = s.chooseStrategy(reports, accounts)
 	}
 	lifter := s.strategyNamed(strategy)
-	az := s.Config.Authz()
+	az := s.config.Authz()
 	tagKey := az.OwnerTag()
 	for _, id := range accounts {
 		r := reports[id]
@@ -214,7 +218,7 @@ func (s *Service) checkAccounts(ctx context.Context, req request.Request, accoun
 // booking can be made a week ahead; an owner removed since must not get the window.
 func (s *Service) recheck(ctx context.Context, rec ledger.Record) (request.Problems, error) {
 	req := request.Request{Fields: request.Fields{Requester: rec.Requester, AccountIDs: rec.AccountIDs}}
-	if !s.Config.Authz().IsAdmin(rec.Requester) {
+	if !s.config.Authz().IsAdmin(rec.Requester) {
 		var probs request.Problems
 		probs.AddKind(request.Forbidden, "requester", "%q is no longer an administrator", rec.Requester)
 		return probs, nil
@@ -252,12 +256,12 @@ func fieldOrder(field string) int {
 func (s *Service) betterWithAssumeRoot(req request.Request) request.Problems {
 	var probs request.Problems
 	task, ok := request.TaskNamed(req.Task)
-	if !ok || task.TaskPolicy == "" || !s.Config.CentralizedRoot || req.WhyNotAssumeRoot != "" {
+	if !ok || task.TaskPolicy == "" || !s.config.CentralizedRoot || req.WhyNotAssumeRoot != "" {
 		return nil
 	}
 	for _, a := range req.AccountIDs {
 		probs.AddKind(request.Conflict, "task", "%s needs no window on %s: centralized root access does it in a 15-minute session scoped to the task, from the management account: %s (if that will not do, say why in whyNotAssumeRoot)",
-			task.Name, a, task.AssumeRootCommand(a, s.Config.AssumeRootRegion()))
+			task.Name, a, task.AssumeRootCommand(a, s.config.AssumeRootRegion()))
 	}
 	return probs
 }

@@ -26,14 +26,14 @@ const MaxDecisionWords = 500
 // approval: the configuration's doors and accounts (by their OUs and root, read only when the
 // configuration names some).
 func (s *Service) approvalDeadline(ctx context.Context, channel string, accounts []string) (time.Time, error) {
-	cfg := s.Config.Settings
+	cfg := s.config.Settings
 	if cfg.Approval != config.ApprovalSecondAdmin {
 		return time.Time{}, nil
 	}
 	var paths [][]string
 	if len(cfg.ApprovalScope) > 0 {
 		for _, a := range accounts {
-			up, err := s.Guardrail.Ancestors(ctx, a)
+			up, err := s.guardrail.Ancestors(ctx, a)
 			if err != nil {
 				return time.Time{}, err
 			}
@@ -52,7 +52,7 @@ func (s *Service) AwaitApproval(ctx context.Context, id, token string) error {
 	if token == "" || len(token) > 1024 {
 		return &contract.InvalidState{Msg: "the approval task token must be 1 to 1024 characters"}
 	}
-	rec, err := s.Ledger.SetApprovalToken(ctx, id, token)
+	rec, err := s.ledger.SetApprovalToken(ctx, id, token)
 	var derr *ledger.DecisionError
 	switch {
 	case errors.As(err, &derr):
@@ -61,8 +61,8 @@ func (s *Service) AwaitApproval(ctx context.Context, id, token string) error {
 		s.logError(ctx, "record the approval token", id, err)
 		return retryLater(err)
 	}
-	s.Log.InfoContext(ctx, "waiting for approval", "requestId", id, "approveBy", FormatTime(rec.ApproveBy))
-	s.Announce(ctx, rec)
+	s.log.InfoContext(ctx, "waiting for approval", "requestId", id, "approveBy", FormatTime(rec.ApproveBy))
+	s.announce(ctx, rec)
 	if !rec.AwaitsApproval() {
 		return s.sendDecision(ctx, rec)
 	}
@@ -78,7 +78,7 @@ func (s *Service) Decide(ctx context.Context, id, caller string, approve bool, w
 	if err != nil {
 		return rec, err
 	}
-	az := s.Config.Authz()
+	az := s.config.Authz()
 	switch {
 	case !az.IsAdmin(caller):
 		return rec, &NotRequesterError{Msg: fmt.Sprintf("%s is not an administrator: only principals matching adminPrincipals may approve or deny a request", caller)}
@@ -89,7 +89,7 @@ func (s *Service) Decide(ctx context.Context, id, caller string, approve bool, w
 	case rec.AwaitsApproval() && !s.Now().Before(rec.ApproveBy):
 		return rec, &contract.InvalidState{Msg: fmt.Sprintf("the time to decide request %s ran out at %s; nothing was lifted: its requester may ask again", id, FormatTime(rec.ApproveBy))}
 	}
-	rec, err = s.Ledger.Decide(ctx, id, caller, approve, words)
+	rec, err = s.ledger.Decide(ctx, id, caller, approve, words)
 	var derr *ledger.DecisionError
 	switch {
 	case errors.As(err, &derr):
@@ -98,8 +98,8 @@ func (s *Service) Decide(ctx context.Context, id, caller string, approve bool, w
 		s.logError(ctx, "record a decision", id, err)
 		return rec, retryLater(err)
 	}
-	s.Log.InfoContext(ctx, "request decided", "requestId", id, "approved", approve, "by", caller)
-	s.Announce(ctx, rec)
+	s.log.InfoContext(ctx, "request decided", "requestId", id, "approved", approve, "by", caller)
+	s.announce(ctx, rec)
 	if rec.ApprovalToken == "" {
 		return rec, nil // the execution has not asked yet: AwaitApproval sends it
 	}
@@ -108,14 +108,14 @@ func (s *Service) Decide(ctx context.Context, id, caller string, approve bool, w
 
 // sendDecision sends a recorded decision to the execution waiting on the record's token.
 func (s *Service) sendDecision(ctx context.Context, rec ledger.Record) error {
-	if s.Decisions == nil {
+	if s.decisions == nil {
 		return &contract.Unavailable{Msg: "this function cannot call Step Functions"}
 	}
 	var err error
 	if rec.ApprovedBy != "" {
-		err = s.Decisions.Approve(ctx, rec.ApprovalToken, contract.Approval{ApprovedBy: rec.ApprovedBy, ApprovedAt: FormatTime(rec.ApprovedAt)})
+		err = s.decisions.Approve(ctx, rec.ApprovalToken, contract.Approval{ApprovedBy: rec.ApprovedBy, ApprovedAt: FormatTime(rec.ApprovedAt)})
 	} else {
-		err = s.Decisions.Deny(ctx, rec.ApprovalToken, contract.ErrApprovalDenied, "denied by "+rec.DeniedBy)
+		err = s.decisions.Deny(ctx, rec.ApprovalToken, contract.ErrApprovalDenied, "denied by "+rec.DeniedBy)
 	}
 	switch {
 	case errors.Is(err, ErrTaskGone):
@@ -134,7 +134,7 @@ func (s *Service) approvedAsDecided(rec ledger.Record, d Decision) string {
 	if !d.NeedsApproval && rec.ApproveBy.IsZero() {
 		return ""
 	}
-	az := s.Config.Authz()
+	az := s.config.Authz()
 	switch {
 	case rec.ApprovedBy == "" || rec.ApprovedAt.IsZero():
 		return "it needs a second administrator's approval and the ledger records none"

@@ -19,18 +19,18 @@ import (
 // home the fence); this is the check that does not rely on that: a step handed another execution's
 // ARN, name or input, or one that has ended, does nothing.
 func (s *Service) Bind(ctx context.Context, executionARN, name string, input json.RawMessage) error {
-	role := s.Config.StateMachineRoleARN
-	if s.Executions == nil || role == "" {
+	role := s.config.StateMachineRoleARN
+	if s.executions == nil || role == "" {
 		return &contract.NotBound{Msg: "this function cannot ask Step Functions about its execution (no state machine role configured)"}
 	}
 	refuse := func(why string) error {
-		s.Log.ErrorContext(ctx, "a step invoked for an execution it is not bound to; nothing done", "requestId", name, "execution", executionARN, "why", why)
+		s.log.ErrorContext(ctx, "a step invoked for an execution it is not bound to; nothing done", "requestId", name, "execution", executionARN, "why", why)
 		return &contract.NotBound{Msg: why}
 	}
 	if executionARN == "" {
 		return refuse("the state machine did not pass the execution's ARN: redeploy rootwindow")
 	}
-	ex, err := s.Executions.Describe(ctx, executionARN)
+	ex, err := s.executions.Describe(ctx, executionARN)
 	switch {
 	case errors.Is(err, ErrNoExecution):
 		return refuse("Step Functions has no execution " + executionARN)
@@ -60,7 +60,7 @@ func (s *Service) roleOf(ctx context.Context, stateMachineARN string) (string, e
 	if role, ok := s.roles.Load(stateMachineARN); ok {
 		return role.(string), nil
 	}
-	role, err := s.Executions.RoleOf(ctx, stateMachineARN)
+	role, err := s.executions.RoleOf(ctx, stateMachineARN)
 	if err == nil {
 		s.roles.Store(stateMachineARN, role)
 	}

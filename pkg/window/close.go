@@ -24,7 +24,7 @@ func (s *Service) Restore(ctx context.Context, id string, compensate bool, cause
 	}
 	if missing := without(decided, rec.AccountIDs); len(missing) > 0 {
 		s.metric(contract.MetricLedgerTampered, 1)
-		s.Log.ErrorContext(ctx, "LEDGER TAMPERED: the record lacks accounts its execution lifted; restoring them too",
+		s.log.ErrorContext(ctx, "LEDGER TAMPERED: the record lacks accounts its execution lifted; restoring them too",
 			"requestId", id, "accounts", strings.Join(missing, ","))
 		rec.AccountIDs = append(slices.Clone(rec.AccountIDs), missing...)
 	}
@@ -72,7 +72,7 @@ func (s *Service) Cancel(ctx context.Context, id, caller string) (ledger.Record,
 	}
 	if rec.Status != ledger.Cancelled {
 		// Conditional on SCHEDULED: it races the workflow's own SCHEDULED → OPENING, and one wins.
-		rec, err = s.Ledger.Transition(ctx, id, ledger.Cancelled, caller, "cancelled by "+caller, ledger.Change{})
+		rec, err = s.ledger.Transition(ctx, id, ledger.Cancelled, caller, "cancelled by "+caller, ledger.Change{})
 		var terr *ledger.TransitionError
 		if errors.As(err, &terr) {
 			msg := fmt.Sprintf("request %s is %s: only a window that has not started can be cancelled", id, terr.Current)
@@ -86,12 +86,12 @@ func (s *Service) Cancel(ctx context.Context, id, caller string) (ledger.Record,
 			return rec, retryLater(err)
 		}
 	}
-	if err := s.Ledger.Release(ctx, id, rec.AccountIDs); err != nil {
+	if err := s.ledger.Release(ctx, id, rec.AccountIDs); err != nil {
 		s.logError(ctx, "release leases", id, err)
 		return rec, retryLater(err)
 	}
-	s.Log.InfoContext(ctx, "window cancelled", "requestId", id)
-	s.Announce(ctx, rec)
+	s.log.InfoContext(ctx, "window cancelled", "requestId", id)
+	s.announce(ctx, rec)
 	return rec, nil
 }
 
@@ -102,14 +102,14 @@ func (s *Service) close(ctx context.Context, rec ledger.Record, actor, note stri
 	switch rec.Status {
 	case ledger.Closed, ledger.Cancelled, ledger.Rejected:
 		// Nothing of ours is lifted; its accounts may belong to another window by now.
-		s.Announce(ctx, rec)
+		s.announce(ctx, rec)
 		return rec, nil
 	case ledger.Open:
-		next, err := s.Ledger.Transition(ctx, id, ledger.Closing, actor, note, ledger.Change{})
+		next, err := s.ledger.Transition(ctx, id, ledger.Closing, actor, note, ledger.Change{})
 		var terr *ledger.TransitionError
 		if errors.As(err, &terr) && terr.Current == ledger.Closed {
 			// Someone else (the sweeper, an early end) closed it meanwhile: the guardrail is back.
-			s.Announce(ctx, next)
+			s.announce(ctx, next)
 			return next, nil
 		}
 		if err != nil {
@@ -130,11 +130,11 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 		s.logError(ctx, "read leases", id, err)
 		return rec, retryLater(err)
 	}
-	s.Log.InfoContext(ctx, "restoring guardrail", "requestId", id, "accounts", len(accounts), "mode", mode, "strategy", rec.Strategy)
+	s.log.InfoContext(ctx, "restoring guardrail", "requestId", id, "accounts", len(accounts), "mode", mode, "strategy", rec.Strategy)
 	lifter := s.strategyOf(rec)
 	if err = lifter.restore(ctx, rec, accounts); err != nil {
 		s.logError(ctx, "restore guardrail", id, err)
-		if nerr := s.Ledger.NoteError(ctx, id, "restore failed: "+err.Error()); nerr != nil {
+		if nerr := s.ledger.NoteError(ctx, id, "restore failed: "+err.Error()); nerr != nil {
 			s.logError(ctx, "note error", id, nerr)
 		}
 		if guardrail.IsTransient(err) || errors.Is(err, ledger.ErrLocked) {
@@ -147,7 +147,7 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 		c.ClosedAt = s.Now() // when the guardrail is back, not when the restore began
 	}
 	if rec.Status != to && rec.Status != ledger.Failed {
-		if rec, err = s.Ledger.Transition(ctx, id, to, actor, note, c); err != nil {
+		if rec, err = s.ledger.Transition(ctx, id, to, actor, note, c); err != nil {
 			return rec, s.stateError(ctx, id, err)
 		}
 		ended = to == ledger.Closed
@@ -156,18 +156,18 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 		}
 	}
 	lifter.converge(ctx, rec)
-	if err := s.Ledger.Release(ctx, id, held); err != nil {
+	if err := s.ledger.Release(ctx, id, held); err != nil {
 		s.logError(ctx, "release leases", id, err)
 		return rec, retryLater(err)
 	}
 	if ended {
 		// For the cooldown; the guardrail is back whatever becomes of this record.
-		if err := s.Ledger.MarkEnded(ctx, id, held, s.Now()); err != nil {
+		if err := s.ledger.MarkEnded(ctx, id, held, s.Now()); err != nil {
 			s.logError(ctx, "record the end of the window", id, err)
 		}
 	}
-	s.Log.InfoContext(ctx, "guardrail restored", "requestId", id, "status", rec.Status)
-	s.Announce(ctx, rec)
+	s.log.InfoContext(ctx, "guardrail restored", "requestId", id, "status", rec.Status)
+	s.announce(ctx, rec)
 	return rec, nil
 }
 
@@ -175,7 +175,7 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 // and the leases stay, so no other window opens on those accounts until a person (or a later
 // restore) puts the guardrail back.
 func (s *Service) Alarm(ctx context.Context, id, cause string) (ledger.Record, error) {
-	rec, err := s.Ledger.MarkRestoreFailed(ctx, id, "the guardrail could not be restored: "+cause)
+	rec, err := s.ledger.MarkRestoreFailed(ctx, id, "the guardrail could not be restored: "+cause)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s is not in the ledger", id), Err: err}
 	}
@@ -184,8 +184,8 @@ func (s *Service) Alarm(ctx context.Context, id, cause string) (ledger.Record, e
 		return rec, retryLater(err)
 	}
 	s.metric(contract.MetricRestoreFailed, 1)
-	s.Log.ErrorContext(ctx, "GUARDRAIL NOT RESTORED: raising the alarm", "requestId", id, "accounts", len(rec.AccountIDs), "status", rec.Status)
-	s.Announce(ctx, rec)
+	s.log.ErrorContext(ctx, "GUARDRAIL NOT RESTORED: raising the alarm", "requestId", id, "accounts", len(rec.AccountIDs), "status", rec.Status)
+	s.announce(ctx, rec)
 	return rec, nil
 }
 
@@ -201,7 +201,7 @@ func closingNote(compensate bool, cause string) string {
 // is a window that holds it. Any other lease (planted, or left by a request that no longer holds
 // the account) does not stop the restore, and is reported.
 func (s *Service) ours(ctx context.Context, rec ledger.Record) ([]string, error) {
-	leases, err := s.Ledger.Leases(ctx, rec.AccountIDs)
+	leases, err := s.ledger.Leases(ctx, rec.AccountIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -212,16 +212,16 @@ func (s *Service) ours(ctx context.Context, rec ledger.Record) ([]string, error)
 			ids = append(ids, id)
 			continue
 		}
-		holder, err := s.Ledger.Get(ctx, l.RequestID)
+		holder, err := s.ledger.Get(ctx, l.RequestID)
 		switch {
 		case err == nil && holder.Status.Holds() && slices.Contains(holder.AccountIDs, id):
-			s.Log.WarnContext(ctx, "account held by another window; leaving its guardrail alone", "requestId", rec.RequestID, "account", id, "holder", l.RequestID)
+			s.log.WarnContext(ctx, "account held by another window; leaving its guardrail alone", "requestId", rec.RequestID, "account", id, "holder", l.RequestID)
 			continue
 		case err != nil && !errors.Is(err, ledger.ErrNotFound):
 			return nil, err
 		}
 		s.metric(contract.MetricLedgerTampered, 1)
-		s.Log.ErrorContext(ctx, "LEDGER TAMPERED: a lease names a holder that is not a window holding the account; restoring it anyway",
+		s.log.ErrorContext(ctx, "LEDGER TAMPERED: a lease names a holder that is not a window holding the account; restoring it anyway",
 			"requestId", rec.RequestID, "account", id, "holder", l.RequestID)
 		ids = append(ids, id)
 	}

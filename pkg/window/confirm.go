@@ -25,7 +25,7 @@ func (s *Service) Confirm(ctx context.Context, id, caller string) (ledger.Record
 	if rec.AwaitsConfirmation() && s.Now().After(rec.ConfirmBy) {
 		return rec, &contract.InvalidState{Msg: fmt.Sprintf("the time to confirm request %s ran out at %s; nothing was lifted: ask again", id, FormatTime(rec.ConfirmBy))}
 	}
-	rec, err = s.Ledger.Confirm(ctx, id, caller)
+	rec, err = s.ledger.Confirm(ctx, id, caller)
 	var cerr *ledger.ConfirmError
 	switch {
 	case errors.As(err, &cerr):
@@ -34,7 +34,7 @@ func (s *Service) Confirm(ctx context.Context, id, caller string) (ledger.Record
 		s.logError(ctx, "confirm", id, err)
 		return rec, retryLater(err)
 	}
-	s.Log.InfoContext(ctx, "request confirmed by its requester", "requestId", id)
+	s.log.InfoContext(ctx, "request confirmed by its requester", "requestId", id)
 	return rec, nil
 }
 
@@ -44,8 +44,8 @@ func (s *Service) Confirm(ctx context.Context, id, caller string) (ledger.Record
 // *contract.RequestRejected is returned. viaEventBridge is the execution's own finding of its door:
 // then a confirmation is due when configured, even if the record lost its deadline.
 func (s *Service) Confirmed(ctx context.Context, rec ledger.Record, viaEventBridge bool) error {
-	if viaEventBridge && s.Config.EventConfirmMinutes > 0 && rec.ConfirmBy.IsZero() {
-		rec.ConfirmBy = rec.CreatedAt.Add(time.Duration(s.Config.EventConfirmMinutes) * time.Minute)
+	if viaEventBridge && s.config.EventConfirmMinutes > 0 && rec.ConfirmBy.IsZero() {
+		rec.ConfirmBy = rec.CreatedAt.Add(time.Duration(s.config.EventConfirmMinutes) * time.Minute)
 	}
 	if rec.Status != ledger.Scheduled || !rec.AwaitsConfirmation() {
 		return nil
@@ -65,6 +65,6 @@ func (s *Service) Confirmed(ctx context.Context, rec ledger.Record, viaEventBrid
 		s.logError(ctx, "withdraw an unconfirmed request", rec.RequestID, err)
 		return retryLater(err)
 	}
-	s.Log.InfoContext(ctx, "request withdrawn: not confirmed in time", "requestId", rec.RequestID)
+	s.log.InfoContext(ctx, "request withdrawn: not confirmed in time", "requestId", rec.RequestID)
 	return &contract.RequestRejected{Problems: []string{"confirmation: " + why}}
 }

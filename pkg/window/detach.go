@@ -19,7 +19,7 @@ type detach struct{ s *Service }
 
 func (detach) name() string { return contract.StrategyDetach }
 
-func (d detach) problem(r guardrail.Report) string { return d.s.Guardrail.Problem(r) }
+func (d detach) problem(r guardrail.Report) string { return d.s.guardrail.Problem(r) }
 
 func (detach) fits(context.Context, request.Request) (string, error) { return "", nil }
 
@@ -27,7 +27,7 @@ func (d detach) lift(ctx context.Context, rec ledger.Record, restoreAt time.Time
 	w := guardrail.Window{RequestID: rec.RequestID, End: restoreAt, AccountIDs: rec.AccountIDs, PolicyID: rec.WindowPolicyID}
 	if d.s.exemptInUse() {
 		// The live document may carry other windows' exemptions: bound the base instead.
-		b, found, err := d.s.Ledger.GuardrailBase(ctx)
+		b, found, err := d.s.ledger.GuardrailBase(ctx)
 		if err != nil {
 			return "", "", retryLater(err)
 		}
@@ -35,7 +35,7 @@ func (d detach) lift(ctx context.Context, rec ledger.Record, restoreAt time.Time
 			w.Document = b.Content
 		}
 	}
-	policyID, err := d.s.Guardrail.Lift(ctx, w)
+	policyID, err := d.s.guardrail.Lift(ctx, w)
 	return policyID, fmt.Sprintf("guardrail lifted from %d account(s); the window's SCP %s denies the root user from %s", len(rec.AccountIDs), policyID, FormatTime(restoreAt)), err
 }
 
@@ -51,32 +51,32 @@ func (d detach) liftFailed(ctx context.Context, rec ledger.Record, err error) er
 	s.logError(ctx, "lift guardrail", rec.RequestID, err)
 	var berr *guardrail.BatchError
 	if errors.As(err, &berr) && berr.RestoreFailed() {
-		_ = s.Ledger.NoteError(ctx, rec.RequestID, err.Error())
+		_ = s.ledger.NoteError(ctx, rec.RequestID, err.Error())
 		return &contract.RestoreFailed{Msg: err.Error()}
 	}
 	if guardrail.IsTransient(err) {
-		_ = s.Ledger.NoteError(ctx, rec.RequestID, err.Error())
+		_ = s.ledger.NoteError(ctx, rec.RequestID, err.Error())
 		return &contract.Throttled{Msg: err.Error()}
 	}
-	failed, terr := s.Ledger.Transition(ctx, rec.RequestID, ledger.Failed, ActorDetach, err.Error(), ledger.Change{LastError: err.Error()})
+	failed, terr := s.ledger.Transition(ctx, rec.RequestID, ledger.Failed, ActorDetach, err.Error(), ledger.Change{LastError: err.Error()})
 	if terr != nil {
 		s.logError(ctx, "record failure", rec.RequestID, terr)
 	}
-	if rerr := s.Ledger.Release(ctx, rec.RequestID, rec.AccountIDs); rerr != nil {
+	if rerr := s.ledger.Release(ctx, rec.RequestID, rec.AccountIDs); rerr != nil {
 		s.logError(ctx, "release leases", rec.RequestID, rerr)
 	}
 	if terr == nil {
-		s.Announce(ctx, failed)
+		s.announce(ctx, failed)
 	}
 	return &contract.DetachFailed{Msg: err.Error()}
 }
 
 func (d detach) restore(ctx context.Context, rec ledger.Record, accounts []string) error {
-	return d.s.Guardrail.Restore(ctx, guardrail.Window{RequestID: rec.RequestID, AccountIDs: accounts, PolicyID: rec.WindowPolicyID})
+	return d.s.guardrail.Restore(ctx, guardrail.Window{RequestID: rec.RequestID, AccountIDs: accounts, PolicyID: rec.WindowPolicyID})
 }
 
 func (d detach) cutShort(ctx context.Context, rec ledger.Record) (string, error) {
-	return d.s.Guardrail.WindowProblem(ctx, guardrail.Window{RequestID: rec.RequestID, AccountIDs: rec.AccountIDs, PolicyID: rec.WindowPolicyID})
+	return d.s.guardrail.WindowProblem(ctx, guardrail.Window{RequestID: rec.RequestID, AccountIDs: rec.AccountIDs, PolicyID: rec.WindowPolicyID})
 }
 
 func (detach) converge(context.Context, ledger.Record) {}

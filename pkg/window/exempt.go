@@ -40,7 +40,7 @@ type exempt struct{ s *Service }
 
 func (exempt) name() string { return contract.StrategyExempt }
 
-func (e exempt) problem(r guardrail.Report) string { return e.s.Guardrail.ExemptProblem(r) }
+func (e exempt) problem(r guardrail.Report) string { return e.s.guardrail.ExemptProblem(r) }
 
 // fits: the document must stay within the size quota with this window in it.
 func (e exempt) fits(ctx context.Context, req request.Request) (string, error) {
@@ -59,10 +59,10 @@ func (e exempt) liftFailed(ctx context.Context, rec ledger.Record, err error) er
 	s := e.s
 	s.logError(ctx, "lift guardrail (exempt)", rec.RequestID, err)
 	if errors.Is(err, ledger.ErrLocked) || guardrail.IsTransient(err) {
-		_ = s.Ledger.NoteError(ctx, rec.RequestID, err.Error())
+		_ = s.ledger.NoteError(ctx, rec.RequestID, err.Error())
 		return &contract.Throttled{Msg: err.Error()}
 	}
-	failed, terr := s.Ledger.Transition(ctx, rec.RequestID, ledger.Failed, ActorDetach, err.Error(), ledger.Change{LastError: err.Error()})
+	failed, terr := s.ledger.Transition(ctx, rec.RequestID, ledger.Failed, ActorDetach, err.Error(), ledger.Change{LastError: err.Error()})
 	if terr != nil {
 		s.logError(ctx, "record failure", rec.RequestID, terr)
 	}
@@ -70,11 +70,11 @@ func (e exempt) liftFailed(ctx context.Context, rec ledger.Record, err error) er
 		s.logError(ctx, "render the guardrail without the failed window", rec.RequestID, werr)
 		return &contract.RestoreFailed{Msg: err.Error() + "; rendering the guardrail without it also failed: " + werr.Error()}
 	}
-	if rerr := s.Ledger.Release(ctx, rec.RequestID, rec.AccountIDs); rerr != nil {
+	if rerr := s.ledger.Release(ctx, rec.RequestID, rec.AccountIDs); rerr != nil {
 		s.logError(ctx, "release leases", rec.RequestID, rerr)
 	}
 	if terr == nil {
-		s.Announce(ctx, failed)
+		s.announce(ctx, failed)
 	}
 	if errors.Is(err, ErrDocumentChanged) {
 		s.metric(contract.MetricGuardrailChanged, 1)
@@ -89,7 +89,7 @@ func (e exempt) restore(ctx context.Context, rec ledger.Record, _ []string) erro
 }
 
 func (e exempt) cutShort(ctx context.Context, rec ledger.Record) (string, error) {
-	return e.s.Guardrail.ExemptionProblem(ctx, rec.AccountIDs, e.s.Now())
+	return e.s.guardrail.ExemptionProblem(ctx, rec.AccountIDs, e.s.Now())
 }
 
 // converge renders the document again now that rec no longer holds: a writer that read the
@@ -103,7 +103,7 @@ func (e exempt) converge(ctx context.Context, rec ledger.Record) {
 // exemptions lists the windows the guardrail's document exempts now: exempt requests OPENING or
 // OPEN (restoreAt fixed), except the one named.
 func (s *Service) exemptions(ctx context.Context, except string) ([]guardrail.Exemption, error) {
-	leases, err := s.Ledger.AllLeases(ctx)
+	leases, err := s.ledger.AllLeases(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +114,7 @@ func (s *Service) exemptions(ctx context.Context, except string) ([]guardrail.Ex
 			continue
 		}
 		seen[l.RequestID] = true
-		rec, err := s.Ledger.Get(ctx, l.RequestID)
+		rec, err := s.ledger.Get(ctx, l.RequestID)
 		if errors.Is(err, ledger.ErrNotFound) {
 			continue
 		}
@@ -125,7 +125,7 @@ func (s *Service) exemptions(ctx context.Context, except string) ([]guardrail.Ex
 			if why := s.unbounded(rec); why != "" {
 				// Fail closed: its accounts stay denied, and a person looks.
 				s.metric(contract.MetricLedgerTampered, 1)
-				s.Log.ErrorContext(ctx, "LEDGER TAMPERED: an open window the guardrail's document would exempt is out of bounds; left out", "requestId", rec.RequestID, "why", why)
+				s.log.ErrorContext(ctx, "LEDGER TAMPERED: an open window the guardrail's document would exempt is out of bounds; left out", "requestId", rec.RequestID, "why", why)
 				continue
 			}
 			out = append(out, guardrail.Exemption{AccountIDs: rec.AccountIDs, Start: rec.StartAt, End: rec.RestoreAt})
@@ -155,7 +155,7 @@ func (s *Service) unbounded(rec ledger.Record) string {
 // liveAndBase reads the guardrail's document and its base (pinning it if need be); problem says
 // why no base can be pinned.
 func (s *Service) liveAndBase(ctx context.Context) (live guardrail.Content, b ledger.Base, problem string, err error) {
-	if live, err = s.Guardrail.Content(ctx); err != nil {
+	if live, err = s.guardrail.Content(ctx); err != nil {
 		return live, b, "", err
 	}
 	b, problem, err = s.base(ctx, live)
@@ -166,37 +166,37 @@ func (s *Service) liveAndBase(ctx context.Context) (live guardrail.Content, b le
 // a document rootwindow did not write (no Rootwindow* statement) and, when configured, have the
 // configured hash.
 func (s *Service) base(ctx context.Context, live guardrail.Content) (ledger.Base, string, error) {
-	b, found, err := s.Ledger.GuardrailBase(ctx)
+	b, found, err := s.ledger.GuardrailBase(ctx)
 	if err != nil {
 		return b, "", err
 	}
-	pinned := s.Config.GuardrailSHA256
+	pinned := s.config.GuardrailSHA256
 	if !found {
 		if _, err := guardrail.RenderExempt(live.Text, []guardrail.Exemption{{AccountIDs: []string{"000000000000"}, End: time.Unix(0, 0)}}); err != nil {
-			return b, fmt.Sprintf("the guardrail %s cannot be pinned as the base document: %v", s.Guardrail.PolicyID(), err), nil
+			return b, fmt.Sprintf("the guardrail %s cannot be pinned as the base document: %v", s.guardrail.PolicyID(), err), nil
 		}
 		if pinned != "" && live.SHA256 != pinned {
-			return b, fmt.Sprintf("the guardrail %s's document is not the pinned one (sha256 %s, pinned %s)", s.Guardrail.PolicyID(), live.SHA256[:12], pinned[:12]), nil
+			return b, fmt.Sprintf("the guardrail %s's document is not the pinned one (sha256 %s, pinned %s)", s.guardrail.PolicyID(), live.SHA256[:12], pinned[:12]), nil
 		}
 		written, err := guardrail.DocumentSHA256(live.Text)
 		if err != nil {
 			return b, err.Error(), nil
 		}
-		b, err = s.Ledger.PinBase(ctx, ledger.Base{Content: live.Text, SHA256: live.SHA256, Written: written})
+		b, err = s.ledger.PinBase(ctx, ledger.Base{Content: live.Text, SHA256: live.SHA256, Written: written})
 		return b, "", err
 	}
 	// The ledger is a table: its base item is checked, not trusted. Its hash is computed again from
 	// its content, and it must still be a document with a root deny to exempt accounts from.
 	if sum := sha256.Sum256([]byte(b.Content)); hex.EncodeToString(sum[:]) != b.SHA256 {
 		s.metric(contract.MetricLedgerTampered, 1)
-		return b, fmt.Sprintf("the guardrail %s's base document in the ledger does not hash to the sha256 recorded with it: LEDGER TAMPERED; an operator restores or re-pins it", s.Guardrail.PolicyID()), nil
+		return b, fmt.Sprintf("the guardrail %s's base document in the ledger does not hash to the sha256 recorded with it: LEDGER TAMPERED; an operator restores or re-pins it", s.guardrail.PolicyID()), nil
 	}
 	if pinned != "" && b.SHA256 != pinned {
 		s.metric(contract.MetricLedgerTampered, 1)
-		return b, fmt.Sprintf("the guardrail %s's base document in the ledger (sha256 %s) is not the configured one (%s): an operator re-pins it", s.Guardrail.PolicyID(), b.SHA256[:12], pinned[:12]), nil
+		return b, fmt.Sprintf("the guardrail %s's base document in the ledger (sha256 %s) is not the configured one (%s): an operator re-pins it", s.guardrail.PolicyID(), b.SHA256[:12], pinned[:12]), nil
 	}
 	if _, err := guardrail.RenderExempt(b.Content, []guardrail.Exemption{{AccountIDs: []string{"000000000000"}, End: time.Unix(0, 0)}}); err != nil {
-		return b, fmt.Sprintf("the guardrail %s's base document in the ledger is not one rootwindow can exempt accounts from: %v", s.Guardrail.PolicyID(), err), nil
+		return b, fmt.Sprintf("the guardrail %s's base document in the ledger is not one rootwindow can exempt accounts from: %v", s.guardrail.PolicyID(), err), nil
 	}
 	return b, "", nil
 }
@@ -229,7 +229,7 @@ func (s *Service) exemptDocumentProblemLocked(ctx context.Context) (string, erro
 	sha, err := guardrail.DocumentSHA256(live.Text)
 	if err != nil || sha != b.Written {
 		return fmt.Sprintf("%s (%s): rootwindow lifts only a document it wrote; an operator puts it back or re-pins the base",
-			ErrDocumentChanged.Error(), s.Guardrail.PolicyID()), nil
+			ErrDocumentChanged.Error(), s.guardrail.PolicyID()), nil
 	}
 	return "", nil
 }
@@ -246,13 +246,13 @@ func (s *Service) writeExempt(ctx context.Context, taken ledger.Record, force bo
 
 // locked runs fn holding the ledger's lock on the guardrail's document.
 func (s *Service) locked(ctx context.Context, who string, fn func() error) error {
-	release, err := s.Ledger.Lock(ctx, "guardrail", who+"/"+randomHex(), lockTTL, lockPatience)
+	release, err := s.ledger.Lock(ctx, "guardrail", who+"/"+randomHex(), lockTTL, lockPatience)
 	if err != nil {
 		return err
 	}
 	defer func() {
 		if err := release(context.WithoutCancel(ctx)); err != nil {
-			s.Log.ErrorContext(ctx, "release the guardrail's lock", "error", err.Error())
+			s.log.ErrorContext(ctx, "release the guardrail's lock", "error", err.Error())
 		}
 	}()
 	return fn()
@@ -290,14 +290,14 @@ func (s *Service) writeExemptLocked(ctx context.Context, taken ledger.Record, fo
 	if want, _ := guardrail.Canonical(doc); current == want {
 		return nil // it already says this (a write from exempted back to the base writes its bytes)
 	}
-	if err := s.Guardrail.WriteDocument(ctx, doc); err != nil {
+	if err := s.guardrail.WriteDocument(ctx, doc); err != nil {
 		return err
 	}
 	written, _ := guardrail.DocumentSHA256(doc)
-	if err := s.Ledger.MarkWritten(ctx, written); err != nil {
+	if err := s.ledger.MarkWritten(ctx, written); err != nil {
 		return err
 	}
-	s.Log.InfoContext(ctx, "guardrail's document rendered", "windows", len(ex))
+	s.log.InfoContext(ctx, "guardrail's document rendered", "windows", len(ex))
 	return nil
 }
 
@@ -318,9 +318,9 @@ func (s *Service) takeBackOnly(ctx context.Context, live guardrail.Content, take
 	if want, _ := guardrail.Canonical(doc); current == want {
 		return nil // none of its exemption is there
 	}
-	s.Log.ErrorContext(ctx, "GUARDRAIL CHANGED outside rootwindow: taking back only this window's exemption, leaving the rest for a person",
-		"policy", s.Guardrail.PolicyID(), "requestId", taken.RequestID, "why", why)
-	return s.Guardrail.WriteDocument(ctx, doc)
+	s.log.ErrorContext(ctx, "GUARDRAIL CHANGED outside rootwindow: taking back only this window's exemption, leaving the rest for a person",
+		"policy", s.guardrail.PolicyID(), "requestId", taken.RequestID, "why", why)
+	return s.guardrail.WriteDocument(ctx, doc)
 }
 
 // fitsExempt checks that the guardrail's document would stay within the size quota with one more
@@ -338,7 +338,7 @@ func (s *Service) fitsExempt(ctx context.Context, accounts []string, start, end 
 	if err != nil {
 		return err.Error(), nil
 	}
-	if quota := s.Config.SCPSizeQuota; quota > 0 && len(doc) > quota {
+	if quota := s.config.SCPSizeQuota; quota > 0 && len(doc) > quota {
 		return fmt.Sprintf("the guardrail's document would be %d characters with this window, over the SCP size quota of %d, with %d window(s) open: ask again when one has ended, or for fewer accounts",
 			len(doc), quota, len(ex)), nil
 	}

@@ -18,9 +18,9 @@ const maxDailyPages = 20
 // admitted at the same instant may together pass a cap by their number.
 func (s *Service) checkLimits(ctx context.Context, req request.Request) (request.Problems, error) {
 	var probs request.Problems
-	cfg := s.Config
+	cfg := s.config
 	if cfg.CooldownMinutes > 0 {
-		ended, err := s.Ledger.Ended(ctx, req.AccountIDs)
+		ended, err := s.ledger.Ended(ctx, req.AccountIDs)
 		if err != nil {
 			return nil, err
 		}
@@ -33,7 +33,7 @@ func (s *Service) checkLimits(ctx context.Context, req request.Request) (request
 		}
 	}
 	if cfg.MaxAccountsAtOnce > 0 || cfg.MaxConcurrentPerRequester > 0 {
-		leases, err := s.Ledger.AllLeases(ctx)
+		leases, err := s.ledger.AllLeases(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -70,7 +70,7 @@ func (s *Service) windowsHeldBy(ctx context.Context, requester string, leases []
 			continue
 		}
 		seen[l.RequestID] = true
-		rec, err := s.Ledger.Get(ctx, l.RequestID)
+		rec, err := s.ledger.Get(ctx, l.RequestID)
 		if err != nil {
 			continue // a lease without its request is the sweeper's to clear, not the requester's
 		}
@@ -87,7 +87,7 @@ func (s *Service) windowsAcceptedToday(ctx context.Context, requester string) (i
 	since := s.Now().Add(-24 * time.Hour)
 	n, oldest, token := 0, time.Time{}, ""
 	for range maxDailyPages {
-		recs, next, err := s.Ledger.List(ctx, ledger.Filter{}, 100, token)
+		recs, next, err := s.ledger.List(ctx, ledger.Filter{}, 100, token)
 		if err != nil {
 			return 0, time.Time{}, err
 		}

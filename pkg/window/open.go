@@ -33,12 +33,12 @@ const clockSkew = time.Minute
 // agrees refuses a record that disagrees with what its execution decided, and reports it.
 func (s *Service) agrees(ctx context.Context, rec ledger.Record, d Decision) error {
 	if len(d.AccountIDs) == 0 || d.Hours < 1 {
-		s.Log.ErrorContext(ctx, "refusing to lift: no decision from Validate (not the request's execution)", "requestId", rec.RequestID)
+		s.log.ErrorContext(ctx, "refusing to lift: no decision from Validate (not the request's execution)", "requestId", rec.RequestID)
 		return &contract.DetachFailed{Msg: fmt.Sprintf("request %s: the lift carries no decision from Validate (accounts and hours), as its execution always does: nothing lifted", rec.RequestID)}
 	}
 	if why := s.approvedAsDecided(rec, d); why != "" && (rec.Status == ledger.Scheduled || rec.Status == ledger.Opening) {
 		s.metric(contract.MetricLedgerTampered, 1)
-		s.Log.ErrorContext(ctx, "refusing to lift: the approval does not hold", "requestId", rec.RequestID, "why", why)
+		s.log.ErrorContext(ctx, "refusing to lift: the approval does not hold", "requestId", rec.RequestID, "why", why)
 		return &contract.DetachFailed{Msg: fmt.Sprintf("request %s: %s: nothing lifted", rec.RequestID, why)}
 	}
 	confirmed := rec.ConfirmedBy == d.ConfirmedBy && !rec.AwaitsConfirmation() && (rec.ConfirmedBy == "" || rec.ConfirmedBy == rec.Requester)
@@ -46,7 +46,7 @@ func (s *Service) agrees(ctx context.Context, rec ledger.Record, d Decision) err
 		return nil
 	}
 	s.metric(contract.MetricLedgerTampered, 1)
-	s.Log.ErrorContext(ctx, "LEDGER TAMPERED: the request's record disagrees with its execution; refusing to lift",
+	s.log.ErrorContext(ctx, "LEDGER TAMPERED: the request's record disagrees with its execution; refusing to lift",
 		"requestId", rec.RequestID, "recordAccounts", strings.Join(rec.AccountIDs, ","), "executionAccounts", strings.Join(d.AccountIDs, ","),
 		"recordHours", rec.Hours, "executionHours", d.Hours)
 	return &contract.DetachFailed{Msg: fmt.Sprintf("the ledger's record of request %s (accounts %s, %d h, confirmed by %q) disagrees with what its execution decided (accounts %s, %d h, confirmed by %q): nothing lifted; operators are alerted (LedgerTampered)",
@@ -70,15 +70,15 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 	}
 	switch rec.Status {
 	case ledger.Open, ledger.Closing, ledger.Closed:
-		s.Announce(ctx, rec)
+		s.announce(ctx, rec)
 		return rec, nil // a retry after success
 	case ledger.Cancelled:
-		s.Log.InfoContext(ctx, "request cancelled before its start; nothing lifted", "requestId", id)
+		s.log.InfoContext(ctx, "request cancelled before its start; nothing lifted", "requestId", id)
 		return rec, nil
 	case ledger.Scheduled:
 		if now := s.Now(); now.Add(clockSkew).Before(rec.StartAt) {
 			// The execution waits for the start (Wait for start); a lift before it is not its.
-			s.Log.ErrorContext(ctx, "refusing to lift before the window's start", "requestId", id, "startAt", FormatTime(rec.StartAt))
+			s.log.ErrorContext(ctx, "refusing to lift before the window's start", "requestId", id, "startAt", FormatTime(rec.StartAt))
 			return rec, &contract.DetachFailed{Msg: fmt.Sprintf("request %s starts at %s, not before: nothing lifted", id, FormatTime(rec.StartAt))}
 		}
 		if rec, err = s.withdrawIfNoLongerAllowed(ctx, rec); err != nil || rec.Status != ledger.Scheduled {
@@ -88,7 +88,7 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 			return rec, err
 		}
 		restoreAt := s.Now().Truncate(time.Second).Add(time.Duration(rec.Hours) * time.Hour)
-		rec, err = s.Ledger.Transition(ctx, id, ledger.Opening, ActorDetach, "lifting the guardrail until "+FormatTime(restoreAt), ledger.Change{RestoreAt: restoreAt})
+		rec, err = s.ledger.Transition(ctx, id, ledger.Opening, ActorDetach, "lifting the guardrail until "+FormatTime(restoreAt), ledger.Change{RestoreAt: restoreAt})
 		var terr *ledger.TransitionError
 		if errors.As(err, &terr) && terr.Current == ledger.Cancelled {
 			return rec, nil
@@ -106,26 +106,26 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 	if restoreAt.IsZero() { // OPENING recorded by a version that fixed restoreAt after the lift
 		restoreAt = s.Now().Truncate(time.Second).Add(time.Duration(rec.Hours) * time.Hour)
 	}
-	s.Log.InfoContext(ctx, "lifting guardrail", "requestId", id, "accounts", len(rec.AccountIDs), "until", FormatTime(restoreAt), "strategy", rec.Strategy)
+	s.log.InfoContext(ctx, "lifting guardrail", "requestId", id, "accounts", len(rec.AccountIDs), "until", FormatTime(restoreAt), "strategy", rec.Strategy)
 	lifter := s.strategyOf(rec)
 	policyID, note, err := lifter.lift(ctx, rec, restoreAt)
 	if err != nil {
 		return rec, lifter.liftFailed(ctx, rec, err)
 	}
 	openedAt := s.Now().Truncate(time.Second)
-	if err := s.Ledger.ExtendLeases(ctx, id, rec.AccountIDs, restoreAt); err != nil {
+	if err := s.ledger.ExtendLeases(ctx, id, rec.AccountIDs, restoreAt); err != nil {
 		s.logError(ctx, "extend leases", id, err)
 		return rec, retryLater(err)
 	}
 	signIn, prepared := s.prepareSignIn(ctx, rec)
 	note += prepared
-	rec, err = s.Ledger.Transition(ctx, id, ledger.Open, ActorDetach, note,
+	rec, err = s.ledger.Transition(ctx, id, ledger.Open, ActorDetach, note,
 		ledger.Change{OpenedAt: openedAt, RestoreAt: restoreAt, WindowPolicyID: policyID, SignIn: signIn})
 	var terr *ledger.TransitionError
 	if errors.As(err, &terr) {
 		// Someone settled the request while we were lifting (the safety net, after the execution
 		// was stopped): it is no longer ours to open, so put back what we lifted.
-		s.Log.WarnContext(ctx, "request settled during the lift; putting the guardrail back", "requestId", id, "status", terr.Current)
+		s.log.WarnContext(ctx, "request settled during the lift; putting the guardrail back", "requestId", id, "status", terr.Current)
 		rec.WindowPolicyID = policyID
 		lerr := s.putBack(ctx, rec)
 		if lerr != nil {
@@ -138,8 +138,8 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 		return rec, s.stateError(ctx, id, err)
 	}
 	s.metric(contract.MetricWindowsOpened, 1)
-	s.Log.InfoContext(ctx, "window open", "requestId", id, "openedAt", FormatTime(openedAt), "restoreAt", FormatTime(restoreAt))
-	s.Announce(ctx, rec)
+	s.log.InfoContext(ctx, "window open", "requestId", id, "openedAt", FormatTime(openedAt), "restoreAt", FormatTime(restoreAt))
+	s.announce(ctx, rec)
 	return rec, nil
 }
 
@@ -155,7 +155,7 @@ func (s *Service) putBack(ctx context.Context, rec ledger.Record) error {
 // load reads the request a step acts on: a missing one is InvalidState (wrapping
 // ledger.ErrNotFound), a failed read is retried.
 func (s *Service) load(ctx context.Context, id string) (ledger.Record, error) {
-	rec, err := s.Ledger.Get(ctx, id)
+	rec, err := s.ledger.Get(ctx, id)
 	if err == nil {
 		return rec, nil
 	}
@@ -189,7 +189,7 @@ func (s *Service) withdrawIfNoLongerAllowed(ctx context.Context, rec ledger.Reco
 		return rec, nil
 	}
 	why := "withdrawn at the lift, the booking's checks no longer pass: " + strings.Join(probs.Strings(), "; ")
-	s.Log.WarnContext(ctx, "request withdrawn at the lift", "requestId", rec.RequestID, "problems", len(probs))
+	s.log.WarnContext(ctx, "request withdrawn at the lift", "requestId", rec.RequestID, "problems", len(probs))
 	withdrawn, err := s.Withdraw(ctx, rec, ActorDetach, why, ledger.Change{LastError: why})
 	var terr *ledger.TransitionError
 	if errors.As(err, &terr) && terr.Current == ledger.Cancelled {
@@ -213,7 +213,7 @@ func (s *Service) guardrailMayBeLifted(ctx context.Context, id string) error {
 		return nil
 	}
 	s.metric(contract.MetricGuardrailChanged, 1)
-	s.Log.ErrorContext(ctx, "GUARDRAIL CHANGED: refusing to lift it", "requestId", id, "problem", problem)
+	s.log.ErrorContext(ctx, "GUARDRAIL CHANGED: refusing to lift it", "requestId", id, "problem", problem)
 	return &contract.DetachFailed{Msg: problem + ": nothing lifted"}
 }
 
@@ -222,11 +222,11 @@ func (s *Service) guardrailMayBeLifted(ctx context.Context, id string) error {
 // detach strategy, the pinned document (guardrailContentSha256, or the document rootwindow first
 // saw, pinned in the ledger), or, for the exempt strategy, the document rootwindow last wrote.
 func (s *Service) GuardrailProblem(ctx context.Context) (string, error) {
-	c, err := s.Guardrail.Content(ctx)
+	c, err := s.guardrail.Content(ctx)
 	if err != nil {
 		return "", err
 	}
-	id := s.Guardrail.PolicyID()
+	id := s.guardrail.PolicyID()
 	if strings.HasPrefix(c.Name, guardrail.ControlTowerPrefix) {
 		return fmt.Sprintf("the guardrail %s (%s) is an SCP AWS Control Tower manages: Control Tower reports a change to it as drift and puts it back, so rootwindow does not lift it; attach a root-deny SCP of your own to each account and name it in guardrailPolicyId", id, c.Name), nil
 	}
@@ -236,9 +236,9 @@ func (s *Service) GuardrailProblem(ctx context.Context) (string, error) {
 	if p := s.extraStatementsProblem(c.Text); p != "" {
 		return p, nil
 	}
-	pinned := s.Config.GuardrailSHA256
+	pinned := s.config.GuardrailSHA256
 	if pinned == "" {
-		if pinned, err = s.Ledger.PinGuardrail(ctx, c.SHA256); err != nil {
+		if pinned, err = s.ledger.PinGuardrail(ctx, c.SHA256); err != nil {
 			return "", err
 		}
 	}
@@ -252,8 +252,8 @@ func (s *Service) GuardrailProblem(ctx context.Context) (string, error) {
 // extraStatementsProblem refuses a document holding statements besides the root deny that no
 // operator allowed by Sid: lifting the guardrail would lift them too.
 func (s *Service) extraStatementsProblem(doc string) string {
-	id := s.Guardrail.PolicyID()
-	extra, err := guardrail.ExtraStatements(doc, s.Config.GuardrailAllowedSids)
+	id := s.guardrail.PolicyID()
+	extra, err := guardrail.ExtraStatements(doc, s.config.GuardrailAllowedSids)
 	if err != nil {
 		return fmt.Sprintf("the guardrail %s cannot be checked: %v", id, err)
 	}

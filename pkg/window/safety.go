@@ -37,12 +37,12 @@ const (
 
 // Metric writes one CloudWatch metric in Embedded Metric Format, one JSON line.
 func (s *Service) metric(name string, value int) {
-	if s.Metrics == nil {
+	if s.metrics == nil {
 		return
 	}
 	line, _ := json.Marshal(map[string]any{
 		"_aws": map[string]any{
-			"Timestamp": s.Clock().UnixMilli(),
+			"Timestamp": s.clock().UnixMilli(),
 			"CloudWatchMetrics": []any{map[string]any{
 				"Namespace": contract.MetricsNamespace, "Dimensions": [][]string{{}},
 				"Metrics": []any{map[string]string{"Name": name, "Unit": "Count"}},
@@ -50,7 +50,7 @@ func (s *Service) metric(name string, value int) {
 		},
 		name: value,
 	})
-	_, _ = fmt.Fprintf(s.Metrics, "%s\n", line)
+	_, _ = fmt.Fprintf(s.metrics, "%s\n", line)
 }
 
 // Count records one occurrence of a metric (contract.Metric*).
@@ -71,15 +71,15 @@ func (s *Service) settle(ctx context.Context, rec ledger.Record, actor, why stri
 		rec, err = s.close(ctx, rec, actor, why)
 	default:
 		// Closed, failed, cancelled or rejected: only leases left behind by an interrupted step.
-		if err = s.Ledger.Release(ctx, rec.RequestID, rec.AccountIDs); err == nil {
-			s.Announce(ctx, rec)
+		if err = s.ledger.Release(ctx, rec.RequestID, rec.AccountIDs); err == nil {
+			s.announce(ctx, rec)
 		}
 	}
 	var rf *contract.RestoreFailed
 	if errors.As(err, &rf) {
 		s.metric(contract.MetricRestoreFailed, 1)
-		if marked, merr := s.Ledger.MarkRestoreFailed(ctx, rec.RequestID, "the guardrail could not be restored: "+rf.Msg); merr == nil {
-			s.Announce(ctx, marked)
+		if marked, merr := s.ledger.MarkRestoreFailed(ctx, rec.RequestID, "the guardrail could not be restored: "+rf.Msg); merr == nil {
+			s.announce(ctx, marked)
 		}
 	}
 	return rec, err
@@ -89,7 +89,7 @@ func (s *Service) settle(ctx context.Context, rec ledger.Record, actor, why stri
 // stopped) without closing its window, and records why. A request already at rest, or never
 // recorded, needs nothing.
 func (s *Service) Rescue(ctx context.Context, requestID, why string) (ledger.Record, error) {
-	rec, err := s.Ledger.Get(ctx, requestID)
+	rec, err := s.ledger.Get(ctx, requestID)
 	if errors.Is(err, ledger.ErrNotFound) {
 		return rec, nil
 	}
@@ -97,10 +97,10 @@ func (s *Service) Rescue(ctx context.Context, requestID, why string) (ledger.Rec
 		return rec, retryLater(err)
 	}
 	if !rec.Status.Holds() {
-		s.Announce(ctx, rec)
+		s.announce(ctx, rec)
 		return rec, nil
 	}
-	s.Log.WarnContext(ctx, "execution ended with its window not closed: the safety net restores it", "requestId", requestID, "status", rec.Status, "why", why)
+	s.log.WarnContext(ctx, "execution ended with its window not closed: the safety net restores it", "requestId", requestID, "status", rec.Status, "why", why)
 	s.metric(contract.MetricRescued, 1)
 	return s.settleMoving(ctx, rec, actorSafetyNet, why)
 }
@@ -115,7 +115,7 @@ func (s *Service) settleMoving(ctx context.Context, rec ledger.Record, actor, wh
 		if !errors.As(err, &moved) || attempt == 3 {
 			return settled, err
 		}
-		if rec, err = s.Ledger.Get(ctx, rec.RequestID); err != nil {
+		if rec, err = s.ledger.Get(ctx, rec.RequestID); err != nil {
 			return rec, retryLater(err)
 		}
 	}
@@ -139,7 +139,7 @@ type SweepReport struct {
 
 // failed records a part of a sweep that failed; the sweep goes on with the rest.
 func (s *Service) failed(ctx context.Context, rep *SweepReport, what string, err error) {
-	s.Log.ErrorContext(ctx, "sweep: "+what, "error", err.Error())
+	s.log.ErrorContext(ctx, "sweep: "+what, "error", err.Error())
 	rep.Errors = append(rep.Errors, what+": "+err.Error())
 }
 
@@ -149,7 +149,7 @@ func (s *Service) failed(ctx context.Context, rep *SweepReport, what string, err
 // all it can and returns an error if any part failed.
 func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	var rep SweepReport
-	leases, err := s.Ledger.AllLeases(ctx)
+	leases, err := s.ledger.AllLeases(ctx)
 	if err != nil {
 		return rep, retryLater(err)
 	}
@@ -164,7 +164,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	}
 	known := s.flushRecent(ctx, leases, &rep)
 	s.checkDrift(ctx, known, lifted, &rep)
-	s.Log.InfoContext(ctx, "sweep done", "settled", len(rep.Settled), "checked", rep.Checked, "drift", len(rep.Drift), "errors", len(rep.Errors))
+	s.log.InfoContext(ctx, "sweep done", "settled", len(rep.Settled), "checked", rep.Checked, "drift", len(rep.Drift), "errors", len(rep.Errors))
 	if len(rep.Errors) > 0 {
 		return rep, fmt.Errorf("sweep: %d part(s) failed: %s", len(rep.Errors), strings.Join(rep.Errors, "; "))
 	}
@@ -182,15 +182,15 @@ func (s *Service) settleOver(ctx context.Context, leases []ledger.Lease, rep *Sw
 	}
 	lifted := map[string]bool{}
 	for id, ls := range byRequest {
-		rec, err := s.Ledger.Get(ctx, id)
+		rec, err := s.ledger.Get(ctx, id)
 		if errors.Is(err, ledger.ErrNotFound) {
 			// A lease without its request: put the guardrail back, by the strategy the
 			// configuration lifts with (auto: detach; under exempt the document's render counts
 			// only requests on record, so writing it holds no exemption for these), and drop it.
 			accounts := accountsOf(ls)
-			if err = s.strategyNamed(s.Config.LiftStrategy).restore(ctx, ledger.Record{RequestID: id, Fields: request.Fields{AccountIDs: accounts}}, accounts); err != nil {
+			if err = s.strategyNamed(s.config.LiftStrategy).restore(ctx, ledger.Record{RequestID: id, Fields: request.Fields{AccountIDs: accounts}}, accounts); err != nil {
 				s.failed(ctx, rep, "restore orphan leases of "+id, err)
-			} else if err := s.Ledger.Release(ctx, id, accounts); err != nil {
+			} else if err := s.ledger.Release(ctx, id, accounts); err != nil {
 				s.failed(ctx, rep, "release orphan leases of "+id, err)
 			}
 			continue
@@ -240,7 +240,7 @@ func (s *Service) cutShort(ctx context.Context, rec ledger.Record, rep *SweepRep
 	if why := s.unbounded(rec); why != "" {
 		// No window rootwindow opened looks like this: someone wrote the record.
 		s.metric(contract.MetricLedgerTampered, 1)
-		s.Log.ErrorContext(ctx, "LEDGER TAMPERED: an open window's record is out of bounds: closing it", "requestId", rec.RequestID, "why", why)
+		s.log.ErrorContext(ctx, "LEDGER TAMPERED: an open window's record is out of bounds: closing it", "requestId", rec.RequestID, "why", why)
 		rep.CutShort = append(rep.CutShort, rec.RequestID)
 		return "its record cannot be a window rootwindow opened (" + why + "): closed by the sweeper"
 	}
@@ -253,7 +253,7 @@ func (s *Service) cutShort(ctx context.Context, rec ledger.Record, rep *SweepRep
 		return ""
 	}
 	s.metric(contract.MetricWindowCutShort, 1)
-	s.Log.ErrorContext(ctx, "an open window's lift was undone outside rootwindow: closing it", "requestId", rec.RequestID, "problem", problem)
+	s.log.ErrorContext(ctx, "an open window's lift was undone outside rootwindow: closing it", "requestId", rec.RequestID, "problem", problem)
 	rep.CutShort = append(rep.CutShort, rec.RequestID)
 	return "the window was cut short outside rootwindow (" + problem + "): closed by the sweeper"
 }
@@ -262,13 +262,13 @@ func (s *Service) cutShort(ctx context.Context, rec ledger.Record, rep *SweepRep
 // restore that could put the guardrail back but not take the window's SCP off, or was cut short):
 // the guardrail back on each account the SCP is still attached to, the SCP detached and deleted.
 func (s *Service) cleanUpWindowPolicies(ctx context.Context, rep *SweepReport) {
-	policies, err := s.Guardrail.WindowPolicies(ctx)
+	policies, err := s.guardrail.WindowPolicies(ctx)
 	if err != nil {
 		s.failed(ctx, rep, "list window SCPs", err)
 		return
 	}
 	for id, policyID := range policies {
-		rec, err := s.Ledger.Get(ctx, id)
+		rec, err := s.ledger.Get(ctx, id)
 		switch {
 		case err == nil && rec.Status.Holds():
 			continue // its window is on, or its restore is for the workflow to make
@@ -276,8 +276,8 @@ func (s *Service) cleanUpWindowPolicies(ctx context.Context, rep *SweepReport) {
 			s.failed(ctx, rep, "read "+id, err)
 			continue
 		}
-		s.Log.WarnContext(ctx, "removing a window SCP left behind", "requestId", id, "policy", policyID)
-		if err := s.Guardrail.CleanUp(ctx, id, policyID); err != nil {
+		s.log.WarnContext(ctx, "removing a window SCP left behind", "requestId", id, "policy", policyID)
+		if err := s.guardrail.CleanUp(ctx, id, policyID); err != nil {
 			s.failed(ctx, rep, "remove window SCP "+policyID, err)
 			continue
 		}
@@ -291,13 +291,13 @@ func (s *Service) cleanUpWindowPolicies(ctx context.Context, rep *SweepReport) {
 func (s *Service) flushRecent(ctx context.Context, leases []ledger.Lease, rep *SweepReport) map[string]bool {
 	known := map[string]bool{}
 	markAll(known, accountsOf(leases))
-	recent, _, err := s.Ledger.List(ctx, ledger.Filter{}, recentRequests, "")
+	recent, _, err := s.ledger.List(ctx, ledger.Filter{}, recentRequests, "")
 	if err != nil {
 		s.failed(ctx, rep, "list recent requests", err)
 	}
 	for _, rec := range recent {
 		if len(notify.Pending(rec)) > 0 {
-			s.Announce(ctx, rec)
+			s.announce(ctx, rec)
 		}
 		if rec.Status != ledger.Rejected {
 			markAll(known, rec.AccountIDs)
@@ -314,14 +314,14 @@ func (s *Service) flushRecent(ctx context.Context, leases []ledger.Lease, rep *S
 // checks the accounts rootwindow knows and those the last scan found drifted, one by one.
 func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool, rep *SweepReport) {
 	watch := maps.Clone(known)
-	prot, err := s.Ledger.Protection(ctx)
+	prot, err := s.ledger.Protection(ctx)
 	if err != nil {
 		s.failed(ctx, rep, "read the protected accounts", err)
 	}
 	var covered map[string]bool
 	scanned := false
-	if s.Tree != nil && err == nil && s.Now().Sub(prot.ScannedAt) >= time.Duration(s.Config.DriftScanMinutes)*time.Minute {
-		cov, err := s.Guardrail.Coverage(ctx, s.Tree)
+	if s.tree != nil && err == nil && s.Now().Sub(prot.ScannedAt) >= time.Duration(s.config.DriftScanMinutes)*time.Minute {
+		cov, err := s.guardrail.Coverage(ctx, s.tree)
 		if err != nil {
 			s.failed(ctx, rep, "scan the organization for drift", err)
 		} else {
@@ -351,7 +351,7 @@ func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool,
 	sort.Strings(check)
 	if covered == nil && len(check) > 0 {
 		// Attached to the account or anywhere above it counts.
-		if covered, err = s.Guardrail.Covers(ctx, check); err != nil {
+		if covered, err = s.guardrail.Covers(ctx, check); err != nil {
 			s.failed(ctx, rep, "check where the guardrail applies", err)
 			check = nil
 		}
@@ -359,7 +359,7 @@ func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool,
 	// And the guardrail's document itself must deny each one's root user now (the evaluator, on
 	// the document as Organizations holds it: an exemption for an account in no window is drift).
 	denies := func(string) bool { return true }
-	if c, err := s.Guardrail.Content(ctx); err != nil {
+	if c, err := s.guardrail.Content(ctx); err != nil {
 		s.failed(ctx, rep, "read the guardrail's document", err)
 	} else if doc, err := policy.Parse([]byte(c.Text)); err == nil {
 		denies = func(a string) bool { return doc.Evaluate(policy.RootUser(a, s.Now(), false)) == policy.Deny }
@@ -369,7 +369,7 @@ func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool,
 		if covered[a] && denies(a) {
 			continue
 		}
-		switch released, err := s.Guardrail.Tagged(ctx, a, contract.TagUnprotected); {
+		switch released, err := s.guardrail.Tagged(ctx, a, contract.TagUnprotected); {
 		case err != nil:
 			s.failed(ctx, rep, "read the tags of "+a, err)
 			rep.Drift = append(rep.Drift, a)
@@ -382,12 +382,12 @@ func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool,
 	}
 	if scanned {
 		p := ledger.Protection{Accounts: slices.Sorted(maps.Keys(watch)), Drifted: rep.Drift, ScannedAt: s.Now()}
-		if err := s.Ledger.SaveProtection(ctx, p); err != nil {
+		if err := s.ledger.SaveProtection(ctx, p); err != nil {
 			s.failed(ctx, rep, "record the protected accounts", err)
 		}
 	}
 	if len(rep.Released) > 0 {
-		s.Log.WarnContext(ctx, "drift: accounts released from protection by their "+contract.TagUnprotected+" tag", "accounts", strings.Join(rep.Released, ","))
+		s.log.WarnContext(ctx, "drift: accounts released from protection by their "+contract.TagUnprotected+" tag", "accounts", strings.Join(rep.Released, ","))
 	}
 	problem, err := s.GuardrailProblem(ctx)
 	if err != nil {
@@ -400,18 +400,18 @@ func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool,
 	now := s.Now()
 	if len(rep.Drift) > 0 {
 		s.metric(contract.MetricDriftDetected, len(rep.Drift))
-		s.Log.ErrorContext(ctx, "DRIFT: guardrail missing from accounts with no open window", "accounts", strings.Join(rep.Drift, ","))
+		s.log.ErrorContext(ctx, "DRIFT: guardrail missing from accounts with no open window", "accounts", strings.Join(rep.Drift, ","))
 	}
 	if problem != "" {
 		s.metric(contract.MetricGuardrailChanged, 1)
-		s.Log.ErrorContext(ctx, "DRIFT: the guardrail's document", "problem", problem)
+		s.log.ErrorContext(ctx, "DRIFT: the guardrail's document", "problem", problem)
 	}
-	if s.Notify == nil {
+	if s.notify == nil {
 		return
 	}
 	// Announced once, then reminded daily while it lasts (the metric and its alarm every sweep).
 	what := problem + "|" + strings.Join(rep.Drift, ",") + "|" + strings.Join(rep.Released, ",")
-	due, err := s.Ledger.DriftDue(ctx, what, driftReminder)
+	due, err := s.ledger.DriftDue(ctx, what, driftReminder)
 	if err != nil {
 		s.failed(ctx, rep, "read the last drift notification", err)
 		return
@@ -419,12 +419,12 @@ func (s *Service) checkDrift(ctx context.Context, known, lifted map[string]bool,
 	if !due {
 		return
 	}
-	d := notify.Drift{NotificationID: "drift/" + now.Format(time.RFC3339), PolicyID: s.Guardrail.PolicyID(), AccountIDs: rep.Drift, Released: rep.Released, Content: problem, DetectedAt: now}
-	if err := s.Notify.PublishDrift(ctx, d); err != nil {
+	d := notify.Drift{NotificationID: "drift/" + now.Format(time.RFC3339), PolicyID: s.guardrail.PolicyID(), AccountIDs: rep.Drift, Released: rep.Released, Content: problem, DetectedAt: now}
+	if err := s.notify.PublishDrift(ctx, d); err != nil {
 		s.failed(ctx, rep, "notify drift", err)
 		return
 	}
-	if err := s.Ledger.MarkDriftAnnounced(ctx, what); err != nil {
+	if err := s.ledger.MarkDriftAnnounced(ctx, what); err != nil {
 		s.failed(ctx, rep, "record the drift notification", err)
 	}
 }
@@ -437,18 +437,18 @@ const driftReminder = 24 * time.Hour
 // execution of it named for the request, and that execution must have the status now. Anyone who
 // can invoke the sweeper (or route an event to it) could otherwise close or withdraw any request.
 func (s *Service) ConfirmEnded(ctx context.Context, stateMachineARN, executionARN, name, status string) error {
-	want := s.Config.StateMachineARN
-	if s.Executions == nil || want == "" {
+	want := s.config.StateMachineARN
+	if s.executions == nil || want == "" {
 		return &contract.Unavailable{Msg: "the sweeper cannot ask Step Functions (no state machine configured): a status change is not acted on unconfirmed"}
 	}
 	refuse := func(why string) error {
-		s.Log.ErrorContext(ctx, "status change not confirmed by Step Functions; ignored", "requestId", name, "execution", executionARN, "why", why)
+		s.log.ErrorContext(ctx, "status change not confirmed by Step Functions; ignored", "requestId", name, "execution", executionARN, "why", why)
 		return &contract.InvalidState{Msg: fmt.Sprintf("status change of %s not acted on: %s", name, why)}
 	}
 	if stateMachineARN != want || executionARN != strings.Replace(want, ":stateMachine:", ":execution:", 1)+":"+name {
 		return refuse("it is not of rootwindow's state machine, or not the execution named for the request")
 	}
-	got, err := s.Executions.Status(ctx, executionARN)
+	got, err := s.executions.Status(ctx, executionARN)
 	switch {
 	case errors.Is(err, ErrNoExecution):
 		return refuse("Step Functions has no such execution")
@@ -465,11 +465,11 @@ func (s *Service) ConfirmEnded(ctx context.Context, stateMachineARN, executionAR
 // (a record rootwindow's workflow never ran). Such a request is settled now, not at its planned
 // end. A request recorded moments ago is given time for its execution to start.
 func (s *Service) executionGone(ctx context.Context, rec ledger.Record) (string, error) {
-	if s.Executions == nil || s.Config.StateMachineARN == "" || s.Now().Sub(rec.CreatedAt) < startGrace {
+	if s.executions == nil || s.config.StateMachineARN == "" || s.Now().Sub(rec.CreatedAt) < startGrace {
 		return "", nil
 	}
-	arn := strings.Replace(s.Config.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + rec.RequestID
-	status, err := s.Executions.Status(ctx, arn)
+	arn := strings.Replace(s.config.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + rec.RequestID
+	status, err := s.executions.Status(ctx, arn)
 	switch {
 	case errors.Is(err, ErrNoExecution):
 		return "the request has no execution: settled by the sweeper", nil

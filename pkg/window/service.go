@@ -18,8 +18,9 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/notify"
 )
 
-// Service holds what every operation needs; build it once per Lambda instance.
-type Service struct {
+// Deps is what the service works with; a Lambda's main builds it once, from its adapters, and
+// hands it to New. Nothing outside the service reaches these afterwards.
+type Deps struct {
 	Config    config.Runtime
 	Guardrail *guardrail.Guardrail
 	Ledger    *ledger.Store
@@ -44,9 +45,47 @@ type Service struct {
 	// Root audits and prepares root sign-in through centralized root access; nil where the
 	// function does neither.
 	Root RootAccess
+}
+
+// Service is the one way to act on windows; build it once per Lambda instance with New. Its
+// dependencies are its own: the doors call its methods and read its settings, and every
+// transition it makes it announces itself.
+type Service struct {
+	config     config.Runtime
+	guardrail  *guardrail.Guardrail
+	ledger     *ledger.Store
+	notify     *notify.Publisher
+	clock      func() time.Time
+	log        *slog.Logger
+	metrics    io.Writer
+	starters   Starters
+	tree       guardrail.OrganizationReader
+	executions Executions
+	decisions  Decisions
+	root       RootAccess
 
 	roles sync.Map // state machine ARN → the role it runs as (Bind)
 }
+
+// New is the service over d. A nil Clock is time.Now, a nil Log discards.
+func New(d Deps) *Service {
+	if d.Clock == nil {
+		d.Clock = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		config: d.Config, guardrail: d.Guardrail, ledger: d.Ledger, notify: d.Notify, clock: d.Clock, log: d.Log,
+		metrics: d.Metrics, starters: d.Starters, tree: d.Tree, executions: d.Executions, decisions: d.Decisions, root: d.Root,
+	}
+}
+
+// Settings is the configuration the service runs with (a copy: the doors read it, never change it).
+func (s *Service) Settings() config.Runtime { return s.config }
+
+// Logger is the service's logger, for the doors' own lines.
+func (s *Service) Logger() *slog.Logger { return s.log }
 
 // Actors recorded in a request's history; people (API callers) are recorded by their ARN.
 const (
@@ -59,7 +98,7 @@ const (
 )
 
 // Now is the service's clock, in UTC.
-func (s *Service) Now() time.Time { return s.Clock().UTC() }
+func (s *Service) Now() time.Time { return s.clock().UTC() }
 
 // FormatTime is how the steps and the ledger's notes write a time: RFC 3339 in UTC, "" for zero.
 func FormatTime(t time.Time) string {
@@ -70,39 +109,39 @@ func FormatTime(t time.Time) string {
 }
 
 func (s *Service) logError(ctx context.Context, msg, requestID string, err error) {
-	s.Log.ErrorContext(ctx, msg, "requestId", requestID, "error", err.Error())
+	s.log.ErrorContext(ctx, msg, "requestId", requestID, "error", err.Error())
 }
 
-// Announce sends the notifications rec's history calls for that have not gone out yet, in order,
+// announce sends the notifications rec's history calls for that have not gone out yet, in order,
 // and records them as delivered. A failure is logged and leaves the rest pending for the next
 // step: telling people must never stop the guardrail from being restored.
-func (s *Service) Announce(ctx context.Context, rec ledger.Record) {
-	if s.Notify == nil || rec.RequestID == "" {
+func (s *Service) announce(ctx context.Context, rec ledger.Record) {
+	if s.notify == nil || rec.RequestID == "" {
 		return
 	}
 	var sent []string
 	for _, k := range notify.Pending(rec) {
-		if err := s.Notify.Publish(ctx, rec, k); err != nil {
-			s.Log.ErrorContext(ctx, "notification not sent; it stays pending in the ledger", "requestId", rec.RequestID, "notification", string(k), "error", err.Error())
+		if err := s.notify.Publish(ctx, rec, k); err != nil {
+			s.log.ErrorContext(ctx, "notification not sent; it stays pending in the ledger", "requestId", rec.RequestID, "notification", string(k), "error", err.Error())
 			break
 		}
-		s.Log.InfoContext(ctx, "notification sent", "requestId", rec.RequestID, "notification", string(k))
+		s.log.InfoContext(ctx, "notification sent", "requestId", rec.RequestID, "notification", string(k))
 		sent = append(sent, string(k))
 	}
 	if len(sent) == 0 {
 		return
 	}
-	if err := s.Ledger.MarkNotified(ctx, rec.RequestID, sent); err != nil {
+	if err := s.ledger.MarkNotified(ctx, rec.RequestID, sent); err != nil {
 		s.logError(ctx, "record notifications sent", rec.RequestID, err)
 	}
 }
 
 // Get reads one request; ledger.ErrNotFound if there is none.
 func (s *Service) Get(ctx context.Context, id string) (ledger.Record, error) {
-	return s.Ledger.Get(ctx, id)
+	return s.ledger.Get(ctx, id)
 }
 
 // List returns requests newest first, as ledger.Store.List does.
 func (s *Service) List(ctx context.Context, f ledger.Filter, limit int, token string) ([]ledger.Record, string, error) {
-	return s.Ledger.List(ctx, f, limit, token)
+	return s.ledger.List(ctx, f, limit, token)
 }

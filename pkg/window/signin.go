@@ -18,16 +18,16 @@ import (
 
 // auditSignIn answers, per account, what signing in as its root user takes; nil when not configured.
 func (s *Service) auditSignIn(ctx context.Context, accounts []string) []contract.SignIn {
-	if s.Root == nil || !s.Config.CentralizedRoot {
+	if s.root == nil || !s.config.CentralizedRoot {
 		return nil
 	}
 	out := make([]contract.SignIn, 0, len(accounts))
 	for _, a := range accounts {
-		email, err := s.Guardrail.Email(ctx, a)
+		email, err := s.guardrail.Email(ctx, a)
 		if err != nil {
-			s.Log.WarnContext(ctx, "read an account's email address", "account", a, "error", err.Error())
+			s.log.WarnContext(ctx, "read an account's email address", "account", a, "error", err.Error())
 		}
-		out = append(out, s.Root.Audit(ctx, a, email))
+		out = append(out, s.root.Audit(ctx, a, email))
 	}
 	return out
 }
@@ -36,7 +36,7 @@ func (s *Service) auditSignIn(ctx context.Context, accounts []string) []contract
 // password (prepareRootSignIn); it returns the updated sign-in answers (nil when nothing changed)
 // and a note for the record's history.
 func (s *Service) prepareSignIn(ctx context.Context, rec ledger.Record) ([]contract.SignIn, string) {
-	if s.Root == nil || !s.Config.CentralizedRoot || !s.Config.PrepareRootSignIn || len(rec.SignIn) == 0 {
+	if s.root == nil || !s.config.CentralizedRoot || !s.config.PrepareRootSignIn || len(rec.SignIn) == 0 {
 		return nil, ""
 	}
 	out := slices.Clone(rec.SignIn)
@@ -45,7 +45,7 @@ func (s *Service) prepareSignIn(ctx context.Context, rec ledger.Record) ([]contr
 		if si.RootPassword != contract.PasswordAbsent || si.Prepared {
 			continue
 		}
-		changed, err := s.Root.AllowPasswordRecovery(ctx, si.AccountID)
+		changed, err := s.root.AllowPasswordRecovery(ctx, si.AccountID)
 		if err != nil {
 			s.logError(ctx, "allow password recovery", rec.RequestID, err)
 			failed = append(failed, si.AccountID)
@@ -53,7 +53,7 @@ func (s *Service) prepareSignIn(ctx context.Context, rec ledger.Record) ([]contr
 			continue
 		}
 		out[i].Prepared = true
-		out[i].Detail = "once the window is over, delete the root password again: " + s.Root.DeleteCommand(si.AccountID)
+		out[i].Detail = "once the window is over, delete the root password again: " + s.root.DeleteCommand(si.AccountID)
 		if changed {
 			done = append(done, si.AccountID)
 		}

@@ -52,7 +52,7 @@ func (s *Service) strategyNamed(name string) strategy {
 // auto detach when every account allows it (the guardrail attached to it alone, a slot free),
 // else exempt. It returns the name the record keeps.
 func (s *Service) chooseStrategy(reports map[string]guardrail.Report, accounts []string) string {
-	switch s.Config.LiftStrategy {
+	switch s.config.LiftStrategy {
 	case contract.StrategyExempt:
 		return contract.StrategyExempt
 	case contract.StrategyAuto:
@@ -68,8 +68,8 @@ func (s *Service) chooseStrategy(reports map[string]guardrail.Report, accounts [
 // exemptInUse reports whether requests may be lifted by rewriting the guardrail's document (the
 // exempt strategy configured, or auto).
 func (s *Service) exemptInUse() bool {
-	return s.Config.LiftStrategy != "" && s.Config.LiftStrategy != contract.StrategyDetach
+	return s.config.LiftStrategy != "" && s.config.LiftStrategy != contract.StrategyDetach
 }
 
 // autoInUse reports whether a request may be lifted by either strategy (auto).
-func (s *Service) autoInUse() bool { return s.Config.LiftStrategy == contract.StrategyAuto }
+func (s *Service) autoInUse() bool { return s.config.LiftStrategy == contract.StrategyAuto }

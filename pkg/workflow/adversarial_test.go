@@ -70,7 +70,7 @@ func TestAdversarialEnvelopes(t *testing.T) {
 	e := newEnv(t)
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := e.steps.Validate(context.Background(), e.started(fmt.Sprintf("adv-%02d", i), json.RawMessage(c.input), c.by))
+			_, err := e.Steps.Validate(context.Background(), e.Started(fmt.Sprintf("adv-%02d", i), json.RawMessage(c.input), c.by))
 			var rej *contract.RequestRejected
 			if !errors.As(err, &rej) || !strings.Contains(rej.Error(), c.want) {
 				t.Errorf("got %v, want %q", err, c.want)
@@ -80,13 +80,13 @@ func TestAdversarialEnvelopes(t *testing.T) {
 			}
 		})
 	}
-	if e.writes() != 0 {
-		t.Errorf("%d Organizations writes", e.writes())
+	if e.Writes() != 0 {
+		t.Errorf("%d Organizations writes", e.Writes())
 	}
-	if leases, _ := e.store.AllLeases(context.Background()); len(leases) != 0 {
+	if leases, _ := e.Store.AllLeases(context.Background()); len(leases) != 0 {
 		t.Errorf("leases %v", leases)
 	}
-	if recs, _, _ := e.store.List(context.Background(), ledger.Filter{Status: ledger.Scheduled}, 100, ""); len(recs) != 0 {
+	if recs, _, _ := e.Store.List(context.Background(), ledger.Filter{Status: ledger.Scheduled}, 100, ""); len(recs) != 0 {
 		t.Errorf("%d scheduled requests", len(recs))
 	}
 }

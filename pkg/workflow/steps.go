@@ -142,10 +142,10 @@ func (s *Steps) SafetyNet(ctx context.Context, ev events.CloudWatchEvent) (any, 
 		if err := json.Unmarshal(ev.Detail, &call); err != nil {
 			return nil, fmt.Errorf("API call event %s: %w", ev.ID, err)
 		}
-		if by := call.UserIdentity.Starter(); by.RoleARN != "" && slices.Contains(s.Config.OwnRoleARNs, by.RoleARN) {
+		if by := call.UserIdentity.Starter(); by.RoleARN != "" && slices.Contains(s.Settings().OwnRoleARNs, by.RoleARN) {
 			return nil, nil
 		}
-		s.Log.WarnContext(ctx, "the guardrail was changed outside rootwindow: checking it now", "call", call.EventName, "by", call.UserIdentity.ARN)
+		s.Logger().WarnContext(ctx, "the guardrail was changed outside rootwindow: checking it now", "call", call.EventName, "by", call.UserIdentity.ARN)
 		return s.Sweep(ctx)
 	}
 	return nil, fmt.Errorf("event %s: detail-type %q is not a status change, the schedule or an API call", ev.ID, ev.DetailType)

@@ -38,18 +38,18 @@ func (s *Steps) Validate(ctx context.Context, in contract.ValidateInput) (contra
 		// decision sent with its token.
 		return contract.Window{RequestID: id}, s.AwaitApproval(ctx, id, in.ApprovalToken)
 	}
-	existing, err := s.Ledger.Get(ctx, id)
+	existing, err := s.Get(ctx, id)
 	switch {
 	case err == nil:
 		if probs := s.sameAsExisting(existing, in.Input); len(probs) > 0 && existing.Status != ledger.Rejected {
-			s.Log.WarnContext(ctx, "execution name already names another request; nothing done", "requestId", id)
+			s.Logger().WarnContext(ctx, "execution name already names another request; nothing done", "requestId", id)
 			return contract.Window{}, &contract.RequestRejected{Problems: probs.Strings()}
 		}
-		s.Log.InfoContext(ctx, "request already validated", "requestId", id, "status", existing.Status)
-		s.Announce(ctx, existing)
+		s.Logger().InfoContext(ctx, "request already validated", "requestId", id, "status", existing.Status)
+		_ = s.Launch(ctx, existing, window.ActorValidate, nil) // its workflow runs: this step
 		return s.answerAgain(ctx, existing, claimsEventBridge(in.Input))
 	case !errors.Is(err, ledger.ErrNotFound):
-		s.Log.ErrorContext(ctx, "read ledger", "requestId", id, "error", err.Error())
+		s.Logger().ErrorContext(ctx, "read ledger", "requestId", id, "error", err.Error())
 		return contract.Window{}, &contract.Unavailable{Msg: err.Error()}
 	}
 
@@ -59,13 +59,12 @@ func (s *Steps) Validate(ctx context.Context, in contract.ValidateInput) (contra
 	}
 	req, origin, probs := s.parse(in.Input, s.door(starter), starter)
 	if origin.EventID != "" {
-		holder, err := s.Ledger.ClaimEvent(ctx, origin.EventID, id)
+		holder, err := s.ClaimEvent(ctx, origin.EventID, id)
 		if err != nil {
-			s.Log.ErrorContext(ctx, "claim event", "requestId", id, "error", err.Error())
-			return contract.Window{}, &contract.Unavailable{Msg: err.Error()}
+			return contract.Window{}, err
 		}
 		if holder != id {
-			s.Log.InfoContext(ctx, "duplicate delivery of an event; nothing to do", "requestId", id, "eventId", origin.EventID, "handledAs", holder)
+			s.Logger().InfoContext(ctx, "duplicate delivery of an event; nothing to do", "requestId", id, "eventId", origin.EventID, "handledAs", holder)
 			return contract.Window{RequestID: id, DuplicateOf: holder}, nil
 		}
 	}
@@ -79,7 +78,7 @@ func (s *Steps) Validate(ctx context.Context, in contract.ValidateInput) (contra
 		}
 		return contract.Window{}, &contract.RequestRejected{Problems: probs.Strings()}
 	}
-	s.Announce(ctx, rec)
+	_ = s.Launch(ctx, rec, window.ActorValidate, nil) // its workflow runs: this step
 	if err := s.Confirmed(ctx, rec, origin.Channel == contract.ChannelEventBridge); err != nil {
 		return contract.Window{}, err
 	}
@@ -109,7 +108,7 @@ func claimsEventBridge(input json.RawMessage) bool {
 func (s *Steps) sameAsExisting(existing ledger.Record, input json.RawMessage) request.Problems {
 	var probs request.Problems
 	if env, bad := envelopeOf(input); len(bad) == 0 && len(env.Request) > 0 {
-		req, err := request.Parse(env.Request, s.Config.RequestPolicy(existing.CreatedAt))
+		req, err := request.Parse(env.Request, s.Settings().RequestPolicy(existing.CreatedAt))
 		if err == nil && window.SameAsked(existing, req) {
 			return nil
 		}
@@ -134,37 +133,24 @@ func (s *Steps) answerAgain(ctx context.Context, rec ledger.Record, viaEventBrid
 	return contract.Window{}, &contract.RequestRejected{Problems: probs}
 }
 
-// whoStarted finds who started the execution in CloudTrail's record of its StartExecution call:
-// the one thing about a console request that its author cannot write.
+// whoStarted finds who started the execution (Service.WhoStarted), once the state machine passed
+// its ARN and start time.
 func (s *Steps) whoStarted(ctx context.Context, in contract.ValidateInput) (identity.Starter, error) {
 	startedAt, err := time.Parse(time.RFC3339, in.StartedAt)
 	if in.ExecutionARN == "" || err != nil {
 		// A state machine that does not pass the execution's context: nobody can be trusted.
 		return identity.Starter{}, &contract.RequestRejected{Problems: []string{"execution: the state machine did not pass the execution's ARN and start time, so who started it cannot be established: redeploy rootwindow (nothing was done)"}}
 	}
-	if s.Starters == nil {
-		return identity.Starter{}, &contract.Unavailable{Msg: "no CloudTrail client: who started the execution cannot be established"}
-	}
-	starter, err := s.Starters.StarterOf(ctx, in.ExecutionARN, startedAt)
-	switch {
-	case errors.Is(err, identity.ErrNotYetRecorded):
-		s.Log.InfoContext(ctx, "who started the execution is not in CloudTrail yet; the state machine retries", "requestId", in.Execution)
-		return starter, &contract.RequesterUnknown{Msg: fmt.Sprintf("who started execution %s is not in CloudTrail's event history yet", in.Execution)}
-	case err != nil:
-		s.Log.ErrorContext(ctx, "look up who started the execution", "requestId", in.Execution, "error", err.Error())
-		return starter, &contract.Unavailable{Msg: err.Error()}
-	}
-	s.Log.InfoContext(ctx, "execution started by", "requestId", in.Execution, "starter", starter.ARN)
-	return starter, nil
+	return s.WhoStarted(ctx, in.Execution, in.ExecutionARN, startedAt)
 }
 
 // door tells by who started an execution which door the request came through: the request rule's
 // role for EventBridge, the api function's role for the API, anyone else the console.
 func (s *Steps) door(starter identity.Starter) string {
 	switch {
-	case starter.RoleARN != "" && starter.RoleARN == s.Config.EventsRoleARN:
+	case starter.RoleARN != "" && starter.RoleARN == s.Settings().EventsRoleARN:
 		return contract.ChannelEventBridge
-	case starter.RoleARN != "" && starter.RoleARN == s.Config.APIRoleARN:
+	case starter.RoleARN != "" && starter.RoleARN == s.Settings().APIRoleARN:
 		return contract.ChannelAPI
 	}
 	return contract.ChannelStepFunctions
@@ -184,14 +170,14 @@ func (s *Steps) parse(input json.RawMessage, door string, starter identity.Start
 		}
 		return request.Request{}, origin, probs
 	}
-	policy := s.Config.RequestPolicy(s.Now())
+	policy := s.Settings().RequestPolicy(s.Now())
 	switch door {
 	case contract.ChannelEventBridge:
 		if env.Origin == nil || env.Origin.Channel != contract.ChannelEventBridge {
 			probs.Add("origin", "must be the request rule's {\"channel\": \"eventbridge\", \"eventId\": ..., \"sourceAccount\": ...}")
 		} else {
 			origin = contract.Origin{Channel: door, EventID: env.Origin.EventID, SourceAccount: env.Origin.SourceAccount,
-				AssertedBy: s.Config.IntegrationsIn(env.Origin.SourceAccount)}
+				AssertedBy: s.Settings().IntegrationsIn(env.Origin.SourceAccount)}
 			if len(origin.AssertedBy) == 0 {
 				// The bus admits only the configured integrations; an event from elsewhere means
 				// the bus policy is not what rootwindow deployed.

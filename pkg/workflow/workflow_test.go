@@ -4,33 +4,30 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"os"
 	"reflect"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
-	"github.com/rootwindow/rootwindow/pkg/guardrail"
-	"github.com/rootwindow/rootwindow/pkg/ledger"
-	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
+
+// The steps' own job is tested here: reading the execution's envelope, and answering Step
+// Functions with named errors. What the steps do through the window service is tested beside
+// the service, in pkg/window.
 
 const (
 	alice = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/alice@example.com"
+	bob   = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/bob@example.com"
 )
 
 var (
 	members = []string{"111111111111", "222222222222", "333333333333"}
 	db      testenv.DB
-	tables  atomic.Int32
 	t0      = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 )
 
@@ -38,428 +35,15 @@ func TestMain(m *testing.M) {
 	os.Exit(testenv.MainWithDynamoDB(m, func(c testenv.DB) { db = c }))
 }
 
-type env struct {
-	org   *orgemu.Server
-	emu   *awsemu.Server // EventBridge and SNS
-	steps *workflow.Steps
-	store *ledger.Store
-	table string
-	now   time.Time
-}
-
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *testenv.Windows {
 	t.Helper()
-	e := &env{org: orgemu.Standard(testenv.Management, "alice@example.com", members...), emu: awsemu.New(), now: t0,
-		table: fmt.Sprintf("wf-%d", tables.Add(1))}
-	e.steps = testenv.Steps(t, e.org, e.emu, db, e.table, func() time.Time { return e.now })
-	e.store = e.steps.Ledger
-	return e
+	return testenv.NewWindows(t, db, orgemu.Standard(testenv.Management, "alice@example.com", members...), t0)
 }
 
-func input(t testing.TB, req map[string]any) json.RawMessage {
-	t.Helper()
-	b, err := json.Marshal(map[string]any{"request": req})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func validRequest(accounts ...string) map[string]any {
-	return map[string]any{"accountIds": accounts, "hours": 2, "reason": "Enable MFA delete (SEC-1234)", "requester": alice}
-}
-
-func (e *env) validate(t *testing.T, id string, req map[string]any) (contract.Window, error) {
-	t.Helper()
-	return e.steps.Validate(context.Background(), e.started(id, input(t, req), starter(req)))
-}
-
-// starter is who starts a console request: the requester it names, asking for themselves.
-func starter(req map[string]any) awsemu.Identity {
-	if r, ok := req["requester"].(string); ok {
-		return testenv.Person(r)
-	}
-	return testenv.Person(alice)
-}
-
-// started records that by started execution id with input now, as CloudTrail would, and returns
-// the Validate payload the state machine passes for it.
-func (e *env) started(id string, in json.RawMessage, by awsemu.Identity) contract.ValidateInput {
-	return testenv.Started(e.emu, id, in, by, e.now)
-}
-
-// open validates and lifts a window on accounts as request id.
-func (e *env) open(t *testing.T, id string, accounts ...string) {
-	t.Helper()
-	if _, err := e.validate(t, id, validRequest(accounts...)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, id)); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (e *env) assertGuardrail(t *testing.T, attached bool, ids ...string) {
-	t.Helper()
-	for _, id := range ids {
-		if got := e.org.IsAttached(id, orgemu.GuardrailID); got != attached {
-			t.Errorf("guardrail on %s attached = %v, want %v", id, got, attached)
-		}
-	}
-}
-
-func (e *env) assertStatus(t *testing.T, id string, want ledger.Status) ledger.Record {
-	t.Helper()
-	rec, err := e.store.Get(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rec.Status != want {
-		t.Errorf("request %s is %s, want %s (history %+v)", id, rec.Status, want, rec.History)
-	}
-	return rec
-}
-
-func (e *env) writes() int {
-	return e.org.CountCalls("AttachPolicy", "") + e.org.CountCalls("DetachPolicy", "")
-}
-
-func TestWindowEndToEnd(t *testing.T) {
-	for _, hours := range []int{1, 4} {
-		t.Run(fmt.Sprintf("%d hours", hours), func(t *testing.T) {
-			e := newEnv(t)
-			before := e.org.Snapshot()
-			ctx := context.Background()
-			req := validRequest(members[1], members[0])
-			req["hours"] = hours
-			w, err := e.validate(t, "req-1", req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			want := contract.Window{RequestID: "req-1", AccountIDs: []string{members[0], members[1]}, Hours: hours, StartAt: "2026-11-23T10:00:00Z"}
-			if !reflect.DeepEqual(w, want) {
-				t.Errorf("window %+v, want %+v", w, want)
-			}
-			e.assertGuardrail(t, true, members...)
-
-			e.now = t0.Add(90 * time.Second) // the lift happens later than the request
-			o, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			lifted := t0.Add(90 * time.Second)
-			wantOpened := contract.Opened{RequestID: "req-1", Opened: true, Status: "OPEN",
-				OpenedAt: lifted.Format(time.RFC3339), RestoreAt: lifted.Add(time.Duration(hours) * time.Hour).Format(time.RFC3339)}
-			if o != wantOpened {
-				t.Errorf("opened %+v, want %+v", o, wantOpened)
-			}
-			e.assertGuardrail(t, false, members[0], members[1])
-			e.assertGuardrail(t, true, members[2])
-			leases, _ := e.store.Leases(ctx, members)
-			if leases[members[0]].Until != lifted.Add(time.Duration(hours)*time.Hour) {
-				t.Errorf("lease end %v", leases[members[0]].Until)
-			}
-
-			e.now = lifted.Add(time.Duration(hours) * time.Hour)
-			r, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r.Status != "CLOSED" || r.ClosedAt != e.now.Format(time.RFC3339) {
-				t.Errorf("restored %+v", r)
-			}
-			if after := e.org.Snapshot(); !reflect.DeepEqual(before, after) {
-				t.Errorf("organization not as before:\n%v\n%v", before, after)
-			}
-			rec := e.assertStatus(t, "req-1", ledger.Closed)
-			var statuses []ledger.Status
-			for _, h := range rec.History {
-				statuses = append(statuses, h.Status)
-			}
-			if !reflect.DeepEqual(statuses, []ledger.Status{ledger.Scheduled, ledger.Opening, ledger.Open, ledger.Closing, ledger.Closed}) {
-				t.Errorf("history %v", statuses)
-			}
-			if leases, _ := e.store.Leases(ctx, members); len(leases) != 0 {
-				t.Errorf("leases left: %v", leases)
-			}
-			// Every step again (Lambda retries) changes nothing.
-			if _, err := e.validate(t, "req-1", req); err != nil {
-				t.Error(err)
-			}
-			if o2, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1")); err != nil || o2.OpenedAt != o.OpenedAt {
-				t.Errorf("detach again: %+v %v", o2, err)
-			}
-			if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
-				t.Error(err)
-			}
-			e.assertStatus(t, "req-1", ledger.Closed)
-			e.assertGuardrail(t, true, members...)
-		})
-	}
-}
-
-func TestScheduledStart(t *testing.T) {
-	e := newEnv(t)
-	req := validRequest(members[0])
-	req["startAt"] = "2026-11-24T08:00:00+01:00"
-	w, err := e.validate(t, "later", req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !w.StartsLater || w.StartAt != "2026-11-24T07:00:00Z" {
-		t.Errorf("window %+v", w)
-	}
-	if e.writes() != 0 {
-		t.Error("validation changed the organization")
-	}
-	leases, _ := e.store.Leases(context.Background(), members)
-	if leases[members[0]].Until != time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC) {
-		t.Errorf("lease %+v", leases)
-	}
-}
-
-func rejection(t *testing.T, err error) []string {
-	t.Helper()
-	var rr *contract.RequestRejected
-	if !errors.As(err, &rr) {
-		t.Fatalf("want RequestRejected, got %v", err)
-	}
-	return rr.Problems
-}
-
-func TestValidateRejects(t *testing.T) {
-	tests := []struct {
-		name  string
-		setup func(e *env)
-		req   map[string]any
-		want  []string
-	}{
-		{"contract problems", nil,
-			map[string]any{"accountIds": []any{"1"}, "hours": 9, "reason": "x", "requester": alice},
-			[]string{`accountIds[0]: "1" is not a 12-digit account ID`, `hours: must be from 1 to 4, got 9`}},
-		{"not an administrator", nil,
-			map[string]any{"accountIds": []string{members[0]}, "hours": 1, "reason": "x", "requester": "alice@example.com"},
-			[]string{`requester: "alice@example.com" is not an administrator: only principals matching the configured adminPrincipals may ask for a window`}},
-		{"not an owner", func(e *env) {
-			e.org.AddAccount(orgemu.Account{ID: "444444444444", Tags: map[string]string{"owner": "bob@example.com, carol@example.com"}}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
-		}, validRequest(members[0], "444444444444"),
-			[]string{`accountIds[1]: "` + alice + `" is not an owner of 444444444444 (not listed in its "owner" tag)`}},
-		{"no owner tag", func(e *env) {
-			e.org.AddAccount(orgemu.Account{ID: "444444444444"}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
-		}, validRequest("444444444444"),
-			[]string{`accountIds[0]: 444444444444 has no "owner" tag, so nobody owns it for rootwindow: tag the account with its owners first`}},
-		{"inherited guardrail, management account, unknown account", func(e *env) {
-			e.org.AddOU("ou-ex01-abcdefgh", e.org.Root(), orgemu.FullAWSAccessID, orgemu.GuardrailID)
-			e.org.AddAccount(orgemu.Account{ID: "444444444444", Parent: "ou-ex01-abcdefgh", Tags: map[string]string{"owner": "alice@example.com"}}, orgemu.FullAWSAccessID)
-		}, validRequest("444444444444", testenv.Management, "555555555555", members[0]),
-			[]string{
-				`accountIds[0]: 444444444444 inherits the guardrail p-rootguard01 from ou-ex01-abcdefgh, not attached to the account itself; the detach strategy lifts a guardrail attached to the account and nowhere above it (deploy with liftStrategy exempt or auto, which lift it wherever it is attached, or attach it to each account under ou-ex01-abcdefgh, then detach it there)`,
-				`accountIds[1]: 999999999999 is the organization's management account; SCPs never apply to it, so there is nothing to lift`,
-				`accountIds[2]: 555555555555 is not an account of this organization`,
-			}},
-		{"unknown envelope field", nil, nil, []string{`input: must be {"request": {...}} with an optional "origin": requests is not a key here (expected request, origin, exactly)`}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t)
-			if tt.setup != nil {
-				tt.setup(e)
-			}
-			before := e.org.Snapshot()
-			in := input(t, tt.req)
-			if tt.req == nil {
-				in = json.RawMessage(`{"requests": {}}`)
-			}
-			_, err := e.steps.Validate(context.Background(), e.started("bad-1", in, starter(tt.req)))
-			if got := rejection(t, err); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("problems:\n got %q\nwant %q", got, tt.want)
-			}
-			if after := e.org.Snapshot(); !reflect.DeepEqual(before, after) || e.writes() != 0 {
-				t.Error("a rejected request changed the organization")
-			}
-			rec := e.assertStatus(t, "bad-1", ledger.Rejected)
-			if !reflect.DeepEqual(rec.Problems, tt.want) {
-				t.Errorf("ledger problems %q", rec.Problems)
-			}
-			if leases, _ := e.store.Leases(context.Background(), append(members, "444444444444")); len(leases) != 0 {
-				t.Errorf("a rejected request holds leases: %v", leases)
-			}
-			// Asking again gives the same answer.
-			_, err = e.steps.Validate(context.Background(), e.started("bad-1", in, starter(tt.req)))
-			if got := rejection(t, err); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("second answer %q", got)
-			}
-		})
-	}
-}
-
-func TestSecondRequestForAHeldAccount(t *testing.T) {
-	e := newEnv(t)
-	if _, err := e.validate(t, "first", validRequest(members[0])); err != nil {
-		t.Fatal(err)
-	}
-	_, err := e.validate(t, "second", validRequest(members[1], members[0]))
-	want := []string{`accountIds[1]: 111111111111 already has a window: request first holds it until 2026-11-23T12:00:00Z`}
-	if got := rejection(t, err); !reflect.DeepEqual(got, want) {
-		t.Errorf("got %q", got)
-	}
-	leases, _ := e.store.Leases(context.Background(), members)
-	if len(leases) != 1 || leases[members[0]].RequestID != "first" {
-		t.Errorf("leases %v", leases)
-	}
-}
-
-func TestDetachFailingPartWay(t *testing.T) {
-	e := newEnv(t)
-	before := e.org.Snapshot()
-	if _, err := e.validate(t, "req-1", validRequest(members...)); err != nil {
-		t.Fatal(err)
-	}
-	e.org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: members[2], Policy: orgemu.GuardrailID, Code: "AccessDeniedException"})
-	_, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, "req-1"))
-	var df *contract.DetachFailed
-	if !errors.As(err, &df) || !strings.Contains(df.Msg, "333333333333 (AccessDeniedException)") {
-		t.Fatalf("want DetachFailed naming the account, got %v", err)
-	}
-	if after := e.org.Snapshot(); !reflect.DeepEqual(before, after) {
-		t.Errorf("not put back:\n%v\n%v", before, after)
-	}
-	rec := e.assertStatus(t, "req-1", ledger.Failed)
-	if !strings.Contains(rec.LastError, "AccessDeniedException") {
-		t.Errorf("ledger does not say why: %+v", rec)
-	}
-	if leases, _ := e.store.Leases(context.Background(), members); len(leases) != 0 {
-		t.Errorf("leases kept after a failed opening: %v", leases)
-	}
-	// The state machine's compensation step after this is harmless.
-	if _, err := e.steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeCompensate, Cause: "DetachFailed"}); err != nil {
-		t.Error(err)
-	}
-	e.assertStatus(t, "req-1", ledger.Failed)
-}
-
-func TestDetachThrottledThenRetried(t *testing.T) {
-	e := newEnv(t)
-	if _, err := e.validate(t, "req-1", validRequest(members...)); err != nil {
-		t.Fatal(err)
-	}
-	e.org.Inject(orgemu.Fault{Op: "DetachPolicy", Target: members[1], Policy: orgemu.GuardrailID, Code: "TooManyRequestsException"})
-	_, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, "req-1"))
-	var th *contract.Throttled
-	if !errors.As(err, &th) {
-		t.Fatalf("want Throttled, got %v", err)
-	}
-	e.assertGuardrail(t, true, members...)
-	e.assertStatus(t, "req-1", ledger.Opening)
-	e.org.ClearFaults()
-	o, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, "req-1"))
-	if err != nil || !o.Opened {
-		t.Fatalf("retry: %+v %v", o, err)
-	}
-	e.assertGuardrail(t, false, members...)
-}
-
-func TestCompensationAfterCrashMidBatch(t *testing.T) {
-	// The Lambda died after lifting some accounts: status OPENING, guardrail missing from one.
-	e := newEnv(t)
-	if _, err := e.validate(t, "req-1", validRequest(members...)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.store.Transition(context.Background(), "req-1", ledger.Opening, "test", "", ledger.Change{}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.steps.Guardrail.Lift(context.Background(), guardrail.Window{RequestID: "req-1", End: e.now.Add(2 * time.Hour), AccountIDs: members[:1]}); err != nil {
-		t.Fatal(err)
-	}
-	r, err := e.steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeCompensate, Cause: "Lambda.Unknown"})
-	if err != nil || r.Status != "FAILED" {
-		t.Fatalf("%+v %v", r, err)
-	}
-	e.assertGuardrail(t, true, members...)
-	if rec := e.assertStatus(t, "req-1", ledger.Failed); rec.LastError != "Lambda.Unknown" {
-		t.Errorf("cause not recorded: %+v", rec)
-	}
-}
-
-func TestReattachKeepsTryingAndKeepsTheLease(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	e.open(t, "req-1", members[:2]...)
-	e.org.Inject(orgemu.Fault{Op: "AttachPolicy", Target: members[0], Code: "ConcurrentModificationException"})
-	_, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose})
-	var th *contract.Throttled
-	if !errors.As(err, &th) {
-		t.Fatalf("want Throttled, got %v", err)
-	}
-	rec := e.assertStatus(t, "req-1", ledger.Closing)
-	if !strings.Contains(rec.LastError, "restore failed") {
-		t.Errorf("lastError %q", rec.LastError)
-	}
-	e.assertGuardrail(t, true, members[1])
-	leases, _ := e.store.Leases(ctx, members)
-	if len(leases) != 2 {
-		t.Errorf("leases must stay until the guardrail is back: %v", leases)
-	}
-	e.org.ClearFaults()
-	if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
-		t.Fatal(err)
-	}
-	e.assertStatus(t, "req-1", ledger.Closed)
-	e.assertGuardrail(t, true, members...)
-}
-
-func TestReattachOverTheLimitIsRestoreFailed(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	e.open(t, "req-1", members[0])
-	e.org.Inject(orgemu.Fault{Op: "AttachPolicy", Code: "ConstraintViolationException"})
-	_, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose})
-	var rf *contract.RestoreFailed
-	if !errors.As(err, &rf) || !strings.Contains(rf.Msg, "ConstraintViolationException") {
-		t.Fatalf("want RestoreFailed, got %v", err)
-	}
-}
-
-func TestCancelledBeforeStart(t *testing.T) {
-	e := newEnv(t)
-	req := validRequest(members[0])
-	req["startAt"] = "2026-11-23T15:00:00Z"
-	if _, err := e.validate(t, "req-1", req); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.store.Transition(context.Background(), "req-1", ledger.Cancelled, alice, "no longer needed", ledger.Change{}); err != nil {
-		t.Fatal(err)
-	}
-	o, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, "req-1"))
-	if err != nil || o.Opened || o.Status != "CANCELLED" {
-		t.Fatalf("%+v %v", o, err)
-	}
-	if e.writes() != 0 {
-		t.Error("a cancelled window lifted the guardrail")
-	}
-}
-
-func TestReattachLeavesOtherWindowsAlone(t *testing.T) {
-	// An old request whose window failed must not restore the guardrail on an account that a
-	// newer request has lifted since.
-	e := newEnv(t)
-	ctx := context.Background()
-	e.open(t, "old", members[0])
-	if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "old", Mode: contract.ModeClose}); err != nil {
-		t.Fatal(err)
-	}
-	e.open(t, "new", members[0])
-	if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "old", Mode: contract.ModeCompensate}); err != nil {
-		t.Fatal(err)
-	}
-	e.assertGuardrail(t, false, members[0])
-}
-
-// The state machine matches errors by the errorType aws-lambda-go reports.
 func TestErrorTypesAsLambdaReportsThem(t *testing.T) {
 	e := newEnv(t)
-	h := lambda.NewHandler(e.steps.Validate)
-	payload, _ := json.Marshal(e.started("x-1", json.RawMessage(`{"request":{"hours":0}}`), testenv.Person(alice)))
+	h := lambda.NewHandler(e.Steps.Validate)
+	payload, _ := json.Marshal(e.Started("x-1", json.RawMessage(`{"request":{"hours":0}}`), testenv.Person(alice)))
 	_, err := h.Invoke(context.Background(), payload)
 	var rr *contract.RequestRejected
 	if !errors.As(err, &rr) {
@@ -469,35 +53,5 @@ func TestErrorTypesAsLambdaReportsThem(t *testing.T) {
 		if got := reflect.TypeOf(e).Elem().Name(); got != name {
 			t.Errorf("error %s has type name %s", name, got)
 		}
-	}
-}
-
-func TestCompensationEdges(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	// Validation failed before recording anything: compensation has nothing to do.
-	r, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "never-recorded", Mode: contract.ModeCompensate, Cause: "Unavailable"})
-	if err != nil || r.Status != "NONE" || e.writes() != 0 {
-		t.Errorf("compensating an unknown request: %+v %v (%d writes)", r, err, e.writes())
-	}
-	// Closing an unknown request is a state error, not a silent success.
-	_, err = e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "never-recorded", Mode: contract.ModeClose})
-	var inv *contract.InvalidState
-	if !errors.As(err, &inv) {
-		t.Errorf("closing an unknown request: %v", err)
-	}
-	if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "x", Mode: "open"}); !errors.As(err, &inv) {
-		t.Errorf("unknown mode: %v", err)
-	}
-	// The window opened but its step's answer was lost: compensation ends the window early.
-	e.open(t, "lost", members[0])
-	r, err = e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "lost", Mode: contract.ModeCompensate, Cause: "States.Timeout"})
-	if err != nil || r.Status != "CLOSED" {
-		t.Fatalf("%+v %v", r, err)
-	}
-	e.assertGuardrail(t, true, members...)
-	rec := e.assertStatus(t, "lost", ledger.Closed)
-	if note := rec.History[len(rec.History)-2].Note; !strings.Contains(note, "closing early") || !strings.Contains(note, "States.Timeout") {
-		t.Errorf("closing note %q", note)
 	}
 }

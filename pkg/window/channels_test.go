@@ -1,4 +1,4 @@
-package workflow_test
+package window_test
 
 import (
 	"context"
@@ -20,13 +20,13 @@ import (
 func (e *env) published(t *testing.T) []string {
 	t.Helper()
 	var types []string
-	for _, ev := range e.emu.Events() {
+	for _, ev := range e.Emu.Events() {
 		if ev.Source != contract.NotificationSource || ev.Bus != "default" {
 			t.Errorf("event from %q on %q", ev.Source, ev.Bus)
 		}
 		types = append(types, ev.DetailType)
 	}
-	msgs := e.emu.Messages()
+	msgs := e.Emu.Messages()
 	if len(msgs) != len(types) {
 		t.Errorf("%d events but %d SNS messages", len(types), len(msgs))
 	}
@@ -41,7 +41,7 @@ func (e *env) published(t *testing.T) []string {
 func (e *env) detail(t *testing.T, i int) notify.Detail {
 	t.Helper()
 	var d notify.Detail
-	if err := json.Unmarshal(e.emu.Events()[i].Detail, &d); err != nil {
+	if err := json.Unmarshal(e.Emu.Events()[i].Detail, &d); err != nil {
 		t.Fatal(err)
 	}
 	return d
@@ -53,19 +53,19 @@ func TestNotificationsFollowTheWindow(t *testing.T) {
 	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
 		t.Fatal(err)
 	}
-	e.now = t0.Add(time.Minute)
-	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1")); err != nil {
+	e.Now = t0.Add(time.Minute)
+	if _, err := e.Steps.Detach(ctx, testenv.Decided(t, e.Deps.Ledger, "req-1")); err != nil {
 		t.Fatal(err)
 	}
-	e.now = t0.Add(time.Minute + 2*time.Hour)
-	if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
+	e.Now = t0.Add(time.Minute + 2*time.Hour)
+	if _, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
 		t.Fatal(err)
 	}
 	// Retries of every step send nothing twice.
-	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1")); err != nil {
+	if _, err := e.Steps.Detach(ctx, testenv.Decided(t, e.Deps.Ledger, "req-1")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
+	if _, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"Root Access Window Scheduled", "Root Access Window Opened", "Root Access Window Closed"}
@@ -80,7 +80,7 @@ func TestNotificationsFollowTheWindow(t *testing.T) {
 	if d := e.detail(t, 0); d.Early != nil || d.Status != string(ledger.Scheduled) {
 		t.Errorf("Scheduled detail %+v", d)
 	}
-	msg := e.emu.Messages()[1]
+	msg := e.Emu.Messages()[1]
 	if msg.Subject != "rootwindow: opened (111111111111)" || !strings.Contains(msg.Body, "Root access window OPEN") ||
 		!strings.Contains(msg.Body, "Window:     2026-11-23 10:01 UTC to 2026-11-23 12:01 UTC (2 h)") {
 		t.Errorf("Opened message %q\n%s", msg.Subject, msg.Body)
@@ -114,7 +114,7 @@ func TestNonAdministratorLearnsNothingAboutTheOrganization(t *testing.T) {
 	if len(probs) != 1 || !strings.HasPrefix(probs[0], `requester: "arn:aws:iam::999999999999:user/mallory" is not an administrator`) {
 		t.Errorf("problems %q", probs)
 	}
-	if n := len(e.org.Calls()); n != 0 {
+	if n := len(e.Org.Calls()); n != 0 {
 		t.Errorf("%d Organizations calls for a non-administrator", n)
 	}
 }
@@ -122,32 +122,32 @@ func TestNonAdministratorLearnsNothingAboutTheOrganization(t *testing.T) {
 func TestUndeliveredNotificationsGoOutWithTheNextStep(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.emu.Fail(awsemu.OpPutEvents, 1)
+	e.Emu.Fail(awsemu.OpPutEvents, 1)
 	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
 		t.Fatalf("a notification failure must not fail the step: %v", err)
 	}
 	if got := e.published(t); len(got) != 0 {
 		t.Fatalf("published %v while EventBridge failed", got)
 	}
-	if rec := e.assertStatus(t, "req-1", ledger.Scheduled); len(rec.Notified) != 0 {
+	if rec := e.AssertStatus(t, "req-1", ledger.Scheduled); len(rec.Notified) != 0 {
 		t.Errorf("marked as notified: %v", rec.Notified)
 	}
-	e.emu.Fail(awsemu.OpPublish, 1) // the event goes, the email does not: the event is sent again
-	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1")); err != nil {
+	e.Emu.Fail(awsemu.OpPublish, 1) // the event goes, the email does not: the event is sent again
+	if _, err := e.Steps.Detach(ctx, testenv.Decided(t, e.Deps.Ledger, "req-1")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1")); err != nil {
+	if _, err := e.Steps.Detach(ctx, testenv.Decided(t, e.Deps.Ledger, "req-1")); err != nil {
 		t.Fatal(err)
 	}
 	var types []string
-	for _, ev := range e.emu.Events() {
+	for _, ev := range e.Emu.Events() {
 		types = append(types, ev.DetailType)
 	}
 	want := []string{"Root Access Window Scheduled", "Root Access Window Scheduled", "Root Access Window Opened"}
 	if !reflect.DeepEqual(types, want) {
 		t.Errorf("events %v, want %v (at least once, in order)", types, want)
 	}
-	if n := len(e.emu.Messages()); n != 2 {
+	if n := len(e.Emu.Messages()); n != 2 {
 		t.Errorf("%d messages, want Scheduled and Opened", n)
 	}
 }
@@ -160,37 +160,37 @@ func TestEndCancelAndTheWorkflowRace(t *testing.T) {
 		if _, err := e.validate(t, "req-1", validRequest(members[0], members[1])); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1")); err != nil {
+		if _, err := e.Steps.Detach(ctx, testenv.Decided(t, e.Deps.Ledger, "req-1")); err != nil {
 			t.Fatal(err)
 		}
-		e.now = t0.Add(30 * time.Minute)
-		rec, err := e.steps.End(ctx, "req-1", bob)
+		e.Now = t0.Add(30 * time.Minute)
+		rec, err := e.Steps.End(ctx, "req-1", bob)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rec.Status != ledger.Closed || !rec.ClosedAt.Equal(e.now) || rec.History[3].Actor != bob || rec.History[3].Note != "ended early by "+bob {
+		if rec.Status != ledger.Closed || !rec.ClosedAt.Equal(e.Now) || rec.History[3].Actor != bob || rec.History[3].Note != "ended early by "+bob {
 			t.Errorf("ended %+v", rec)
 		}
-		e.assertGuardrail(t, true, members...)
-		if again, err := e.steps.End(ctx, "req-1", bob); err != nil || again.Status != ledger.Closed {
+		e.AssertGuardrail(t, true, members...)
+		if again, err := e.Steps.End(ctx, "req-1", bob); err != nil || again.Status != ledger.Closed {
 			t.Errorf("ending twice: %v %v", again.Status, err)
 		}
 		// Another window takes the account; the first workflow's restore at its planned end is a no-op.
 		if _, err := e.validate(t, "req-2", validRequest(members[0])); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-2")); err != nil {
+		if _, err := e.Steps.Detach(ctx, testenv.Decided(t, e.Deps.Ledger, "req-2")); err != nil {
 			t.Fatal(err)
 		}
-		writes := e.writes()
-		e.now = t0.Add(2 * time.Hour)
-		if r, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil || r.Status != "CLOSED" {
+		writes := e.Writes()
+		e.Now = t0.Add(2 * time.Hour)
+		if r, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil || r.Status != "CLOSED" {
 			t.Fatalf("workflow restore after an early end: %+v %v", r, err)
 		}
-		if e.writes() != writes {
+		if e.Writes() != writes {
 			t.Error("the first window's restore touched the organization")
 		}
-		e.assertGuardrail(t, false, members[0])
+		e.AssertGuardrail(t, false, members[0])
 		closed := e.detail(t, 2)
 		if closed.NotificationID != "req-1/Closed" || closed.Early == nil || !*closed.Early {
 			t.Errorf("Closed detail %s, early=%v", closed.NotificationID, closed.Early)
@@ -204,19 +204,19 @@ func TestEndCancelAndTheWorkflowRace(t *testing.T) {
 			t.Fatal(err)
 		}
 		var ierr *contract.InvalidState
-		if _, err := e.steps.End(ctx, "req-1", bob); !errors.As(err, &ierr) || !strings.Contains(err.Error(), "cancel it instead") {
+		if _, err := e.Steps.End(ctx, "req-1", bob); !errors.As(err, &ierr) || !strings.Contains(err.Error(), "cancel it instead") {
 			t.Errorf("end of a scheduled window: %v", err)
 		}
-		if _, err := e.store.Transition(ctx, "req-1", ledger.Opening, "rootwindow:detach", "", ledger.Change{}); err != nil {
+		if _, err := e.Store.Transition(ctx, "req-1", ledger.Opening, "rootwindow:detach", "", ledger.Change{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.steps.End(ctx, "req-1", bob); !errors.As(err, &ierr) || !strings.Contains(err.Error(), "is opening") {
+		if _, err := e.Steps.End(ctx, "req-1", bob); !errors.As(err, &ierr) || !strings.Contains(err.Error(), "is opening") {
 			t.Errorf("end during the lift: %v", err)
 		}
-		if _, err := e.steps.Cancel(ctx, "req-1", bob); !errors.As(err, &ierr) || !strings.Contains(err.Error(), "end it instead") {
+		if _, err := e.Steps.Cancel(ctx, "req-1", bob); !errors.As(err, &ierr) || !strings.Contains(err.Error(), "end it instead") {
 			t.Errorf("cancel after the start: %v", err)
 		}
-		if _, err := e.steps.End(ctx, "nope", bob); !errors.Is(err, ledger.ErrNotFound) {
+		if _, err := e.Steps.End(ctx, "nope", bob); !errors.Is(err, ledger.ErrNotFound) {
 			t.Errorf("end of an unknown request: %v", err)
 		}
 	})
@@ -225,22 +225,22 @@ func TestEndCancelAndTheWorkflowRace(t *testing.T) {
 		if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
 			t.Fatal(err)
 		}
-		rec, err := e.steps.Cancel(ctx, "req-1", bob)
+		rec, err := e.Steps.Cancel(ctx, "req-1", bob)
 		if err != nil || rec.Status != ledger.Cancelled {
 			t.Fatalf("cancel: %+v %v", rec, err)
 		}
-		o, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1"))
+		o, err := e.Steps.Detach(ctx, testenv.Decided(t, e.Deps.Ledger, "req-1"))
 		if err != nil || o.Opened {
 			t.Errorf("detach after cancel: %+v %v", o, err)
 		}
-		e.assertGuardrail(t, true, members...)
-		if e.writes() != 0 {
+		e.AssertGuardrail(t, true, members...)
+		if e.Writes() != 0 {
 			t.Error("a cancelled window touched the organization")
 		}
-		if leases, _ := e.store.Leases(ctx, members); len(leases) != 0 {
+		if leases, _ := e.Store.Leases(ctx, members); len(leases) != 0 {
 			t.Errorf("leases after cancel: %v", leases)
 		}
-		if again, err := e.steps.Cancel(ctx, "req-1", bob); err != nil || again.Status != ledger.Cancelled {
+		if again, err := e.Steps.Cancel(ctx, "req-1", bob); err != nil || again.Status != ledger.Cancelled {
 			t.Errorf("cancel twice: %v", err)
 		}
 		if got := e.published(t); !reflect.DeepEqual(got, []string{"Root Access Window Scheduled", "Root Access Window Cancelled"}) {
@@ -253,22 +253,22 @@ func TestAlarmKeepsTheLease(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	e.open(t, "req-1", members[0])
-	r, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeAlarm, Cause: "Throttled"})
+	r, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeAlarm, Cause: "Throttled"})
 	if err != nil || r.Status != "OPEN" {
 		t.Fatalf("alarm: %+v %v", r, err)
 	}
-	rec := e.assertStatus(t, "req-1", ledger.Open)
+	rec := e.AssertStatus(t, "req-1", ledger.Open)
 	if rec.RestoreFailedAt.IsZero() || rec.LastError != "the guardrail could not be restored: Throttled" {
 		t.Errorf("record %+v", rec)
 	}
-	if leases, _ := e.store.Leases(ctx, members); leases[members[0]].RequestID != "req-1" {
+	if leases, _ := e.Store.Leases(ctx, members); leases[members[0]].RequestID != "req-1" {
 		t.Errorf("lease %v", leases)
 	}
 	got := e.published(t)
 	if got[len(got)-1] != "Root Access Window Restore Failed" {
 		t.Errorf("published %v", got)
 	}
-	if m := e.emu.Messages(); !strings.HasPrefix(m[len(m)-1].Body, "ACTION NEEDED") {
+	if m := e.Emu.Messages(); !strings.HasPrefix(m[len(m)-1].Body, "ACTION NEEDED") {
 		t.Errorf("message %s", m[len(m)-1].Body)
 	}
 }
@@ -282,18 +282,18 @@ func TestDuplicateEventDelivery(t *testing.T) {
 		})
 		return b
 	}
-	first, err := e.steps.Validate(context.Background(), e.started("exec-a", doc(t), testenv.EventsRule))
+	first, err := e.Steps.Validate(context.Background(), e.Started("exec-a", doc(t), testenv.EventsRule))
 	if err != nil || first.DuplicateOf != "" {
 		t.Fatalf("first delivery: %+v %v", first, err)
 	}
-	second, err := e.steps.Validate(context.Background(), e.started("exec-b", doc(t), testenv.EventsRule))
+	second, err := e.Steps.Validate(context.Background(), e.Started("exec-b", doc(t), testenv.EventsRule))
 	if err != nil || !reflect.DeepEqual(second, contract.Window{RequestID: "exec-b", DuplicateOf: "exec-a"}) {
 		t.Fatalf("second delivery: %+v %v", second, err)
 	}
-	if _, err := e.store.Get(context.Background(), "exec-b"); !errors.Is(err, ledger.ErrNotFound) {
+	if _, err := e.Store.Get(context.Background(), "exec-b"); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("the duplicate was recorded: %v", err)
 	}
-	rec := e.assertStatus(t, "exec-a", ledger.Scheduled)
+	rec := e.AssertStatus(t, "exec-a", ledger.Scheduled)
 	if !reflect.DeepEqual(rec.Origin, contract.Origin{Channel: "eventbridge", EventID: "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
 		SourceAccount: members[0], AssertedBy: []string{testenv.Integration}}) {
 		t.Errorf("origin %+v", rec.Origin)
@@ -317,13 +317,13 @@ func TestEnvelopesAreStrict(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
-			_, err := e.steps.Validate(context.Background(), e.started("req-1", json.RawMessage(tt.input), testenv.Person(alice)))
+			_, err := e.Steps.Validate(context.Background(), e.Started("req-1", json.RawMessage(tt.input), testenv.Person(alice)))
 			var rej *contract.RequestRejected
 			if !errors.As(err, &rej) || !strings.Contains(rej.Error(), tt.want) {
 				t.Fatalf("got %v, want %q", err, tt.want)
 			}
-			if e.writes() != 0 {
-				t.Errorf("%d writes", e.writes())
+			if e.Writes() != 0 {
+				t.Errorf("%d writes", e.Writes())
 			}
 		})
 	}
@@ -336,7 +336,7 @@ func TestARejectionRecordsWhatWasAsked(t *testing.T) {
 	if _, err := e.validate(t, "req-1", req); !errors.As(err, new(*contract.RequestRejected)) {
 		t.Fatalf("got %v", err)
 	}
-	rec := e.assertStatus(t, "req-1", ledger.Rejected)
+	rec := e.AssertStatus(t, "req-1", ledger.Rejected)
 	if rec.Requester != alice || !reflect.DeepEqual(rec.AccountIDs, []string{members[0], members[1]}) || rec.Hours != 0 || rec.Reason != "Reset \uFFFDroot" || len(rec.Problems) != 3 {
 		t.Errorf("recorded %q %v %d h %q %v", rec.Requester, rec.AccountIDs, rec.Hours, rec.Reason, rec.Problems)
 	}

@@ -1,4 +1,4 @@
-package workflow_test
+package window_test
 
 import (
 	"context"
@@ -23,7 +23,7 @@ const aliceAgain = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_Admini
 // approvalEnv is an environment where every request needs a second administrator within an hour.
 func approvalEnv(t *testing.T) *env {
 	e := newEnv(t)
-	e.steps.Config.Approval, e.steps.Config.ApprovalMinutes = config.ApprovalSecondAdmin, 60
+	e.With(func(d *window.Deps) { d.Config.Approval, d.Config.ApprovalMinutes = config.ApprovalSecondAdmin, 60 })
 	return e
 }
 
@@ -35,8 +35,8 @@ func (e *env) waitForApproval(t *testing.T, id string, accounts ...string) (cont
 		t.Fatal(err)
 	}
 	token := "token-" + id
-	e.emu.WaitTask(token)
-	if _, err := e.steps.Validate(context.Background(), contract.ValidateInput{Execution: id, ExecutionARN: testenv.ExecutionARN(id), ApprovalToken: token}); err != nil {
+	e.Emu.WaitTask(token)
+	if _, err := e.Steps.Validate(context.Background(), contract.ValidateInput{Execution: id, ExecutionARN: testenv.ExecutionARN(id), ApprovalToken: token}); err != nil {
 		t.Fatal(err)
 	}
 	return w, token
@@ -44,7 +44,7 @@ func (e *env) waitForApproval(t *testing.T, id string, accounts ...string) (cont
 
 func (e *env) outcome(t *testing.T, token string) awsemu.TaskOutcome {
 	t.Helper()
-	o, ok := e.emu.Task(token)
+	o, ok := e.Emu.Task(token)
 	if !ok {
 		t.Fatalf("no task %s", token)
 	}
@@ -53,7 +53,7 @@ func (e *env) outcome(t *testing.T, token string) awsemu.TaskOutcome {
 
 func (e *env) notified(kind string) int {
 	n := 0
-	for _, ev := range e.emu.Events() {
+	for _, ev := range e.Emu.Events() {
 		if ev.DetailType == "Root Access Window "+kind {
 			n++
 		}
@@ -70,7 +70,7 @@ func TestApprovalByASecondAdministrator(t *testing.T) {
 	if !w.NeedsApproval || w.Approval.ApprovedBy != "" {
 		t.Fatalf("window %+v", w)
 	}
-	rec := e.assertStatus(t, "req-1", ledger.Scheduled)
+	rec := e.AssertStatus(t, "req-1", ledger.Scheduled)
 	if !strings.HasSuffix(rec.ExecutionARN, ":execution:"+strings.Split(testenv.StateMachineARN, ":stateMachine:")[1]+":req-1") {
 		t.Errorf("execution ARN %q", rec.ExecutionARN)
 	}
@@ -80,20 +80,20 @@ func TestApprovalByASecondAdministrator(t *testing.T) {
 
 	// Nobody lifts it without the approval: not the execution, not with a forged approver.
 	var failed *contract.DetachFailed
-	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours, NeedsApproval: true}); !errors.As(err, &failed) {
+	if _, err := e.Steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours, NeedsApproval: true}); !errors.As(err, &failed) {
 		t.Errorf("a lift before the approval: %v", err)
 	}
 	var notRequester *window.NotRequesterError
 	for _, who := range []string{alice, aliceAgain, "arn:aws:iam::999999999999:user/mallory"} {
-		if _, err := e.steps.Decide(ctx, "req-1", who, true, ""); !errors.As(err, &notRequester) {
+		if _, err := e.Steps.Decide(ctx, "req-1", who, true, ""); !errors.As(err, &notRequester) {
 			t.Errorf("%s approved: %v", who, err)
 		}
 	}
-	if o := e.outcome(t, token); o.Status != "WAITING" || e.writes() != 0 {
+	if o := e.outcome(t, token); o.Status != "WAITING" || e.Writes() != 0 {
 		t.Fatalf("refused approvals reached the execution: %+v", o)
 	}
 
-	rec, err := e.steps.Decide(ctx, "req-1", bob, true, "checked SEC-1234")
+	rec, err := e.Steps.Decide(ctx, "req-1", bob, true, "checked SEC-1234")
 	if err != nil || rec.ApprovedBy != bob {
 		t.Fatalf("approve: %+v %v", rec, err)
 	}
@@ -105,15 +105,15 @@ func TestApprovalByASecondAdministrator(t *testing.T) {
 	if e.notified("Approved") != 1 {
 		t.Error("the approval was not announced")
 	}
-	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours, NeedsApproval: true, ApprovedBy: "someone else"}); !errors.As(err, &failed) {
+	if _, err := e.Steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours, NeedsApproval: true, ApprovedBy: "someone else"}); !errors.As(err, &failed) {
 		t.Errorf("a lift with another approver than the record's: %v", err)
 	}
-	if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours, NeedsApproval: true, ApprovedBy: bob}); err != nil {
+	if _, err := e.Steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours, NeedsApproval: true, ApprovedBy: bob}); err != nil {
 		t.Fatal(err)
 	}
-	e.assertStatus(t, "req-1", ledger.Open)
-	e.assertGuardrail(t, false, members[0])
-	if _, err := e.steps.Decide(ctx, "req-1", "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/carol@example.com", false, ""); err == nil {
+	e.AssertStatus(t, "req-1", ledger.Open)
+	e.AssertGuardrail(t, false, members[0])
+	if _, err := e.Steps.Decide(ctx, "req-1", "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/carol@example.com", false, ""); err == nil {
 		t.Error("a decision after the lift was accepted")
 	}
 }
@@ -129,33 +129,33 @@ func TestApprovalDeniedOrTimedOutLiftsNothing(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := approvalEnv(t)
-			before := e.org.Snapshot()
+			before := e.Org.Snapshot()
 			_, token := e.waitForApproval(t, "req-1", members[0], members[1])
 			if tt.cause == contract.ErrApprovalDenied {
-				if _, err := e.steps.Decide(ctx, "req-1", bob, false, "no change ticket"); err != nil {
+				if _, err := e.Steps.Decide(ctx, "req-1", bob, false, "no change ticket"); err != nil {
 					t.Fatal(err)
 				}
 				if o := e.outcome(t, token); o.Status != "FAILED" || o.Error != contract.ErrApprovalDenied || !strings.Contains(o.Cause, bob) {
 					t.Fatalf("the execution got %+v", o)
 				}
 			} else {
-				e.now = t0.Add(time.Hour)
-				if _, err := e.steps.Decide(ctx, "req-1", bob, true, ""); err == nil || !strings.Contains(err.Error(), "ran out") {
+				e.Now = t0.Add(time.Hour)
+				if _, err := e.Steps.Decide(ctx, "req-1", bob, true, ""); err == nil || !strings.Contains(err.Error(), "ran out") {
 					t.Fatalf("an approval after the deadline: %v", err)
 				}
 			}
 			// The execution's Catch: the compensation.
-			if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeCompensate, Cause: tt.cause}); err != nil {
+			if _, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeCompensate, Cause: tt.cause}); err != nil {
 				t.Fatal(err)
 			}
-			rec := e.assertStatus(t, "req-1", ledger.Failed)
+			rec := e.AssertStatus(t, "req-1", ledger.Failed)
 			if last := rec.History[len(rec.History)-1]; last.Note != tt.note || rec.LastError != tt.note {
 				t.Errorf("history %q, lastError %q", last.Note, rec.LastError)
 			}
-			if leases, _ := e.store.AllLeases(ctx); len(leases) != 0 {
+			if leases, _ := e.Store.AllLeases(ctx); len(leases) != 0 {
 				t.Errorf("leases kept: %v", leases)
 			}
-			if e.org.CountCalls("DetachPolicy", "") != 0 || !equalSnapshots(before, e.org.Snapshot()) {
+			if e.Org.CountCalls("DetachPolicy", "") != 0 || !equalSnapshots(before, e.Org.Snapshot()) {
 				t.Error("something was lifted")
 			}
 			if e.notified("Failed") != 1 {
@@ -173,11 +173,11 @@ func TestApprovalBeforeTheExecutionAsks(t *testing.T) {
 	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.steps.Decide(ctx, "req-1", bob, true, ""); err != nil {
+	if _, err := e.Steps.Decide(ctx, "req-1", bob, true, ""); err != nil {
 		t.Fatal(err)
 	}
-	e.emu.WaitTask("late-token")
-	if _, err := e.steps.Validate(ctx, contract.ValidateInput{Execution: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), ApprovalToken: "late-token"}); err != nil {
+	e.Emu.WaitTask("late-token")
+	if _, err := e.Steps.Validate(ctx, contract.ValidateInput{Execution: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), ApprovalToken: "late-token"}); err != nil {
 		t.Fatal(err)
 	}
 	if o := e.outcome(t, "late-token"); o.Status != "SUCCEEDED" {
@@ -188,25 +188,25 @@ func TestApprovalBeforeTheExecutionAsks(t *testing.T) {
 // Only the doors and accounts configured need an approval; other requests go ahead as before.
 func TestApprovalOnlyWhereConfigured(t *testing.T) {
 	e := approvalEnv(t)
-	e.steps.Config.ApprovalChannels = []string{contract.ChannelAPI}
+	e.With(func(d *window.Deps) { d.Config.ApprovalChannels = []string{contract.ChannelAPI} })
 	if w, err := e.validate(t, "req-console", validRequest(members[0])); err != nil || w.NeedsApproval {
 		t.Errorf("a console request: %+v %v", w, err)
 	}
-	if _, err := e.steps.Decide(context.Background(), "req-console", bob, true, ""); err == nil || !strings.Contains(err.Error(), "does not wait for an approval") {
+	if _, err := e.Steps.Decide(context.Background(), "req-console", bob, true, ""); err == nil || !strings.Contains(err.Error(), "does not wait for an approval") {
 		t.Errorf("deciding a request that needs no approval: %v", err)
 	}
-	if _, err := e.steps.Cancel(context.Background(), "req-console", alice); err != nil {
+	if _, err := e.Steps.Cancel(context.Background(), "req-console", alice); err != nil {
 		t.Fatal(err)
 	}
-	e.steps.Config.ApprovalChannels = nil
-	e.steps.Config.ApprovalScope = []string{members[2]}
+	e.With(func(d *window.Deps) { d.Config.ApprovalChannels = nil })
+	e.With(func(d *window.Deps) { d.Config.ApprovalScope = []string{members[2]} })
 	if w, err := e.validate(t, "req-other", validRequest(members[1])); err != nil || w.NeedsApproval {
 		t.Errorf("an account out of scope: %+v %v", w, err)
 	}
 	if w, err := e.validate(t, "req-scoped", validRequest(members[2])); err != nil || !w.NeedsApproval {
 		t.Errorf("an account in scope: %+v %v", w, err)
 	}
-	e.steps.Config.ApprovalScope = []string{e.org.Root()}
+	e.With(func(d *window.Deps) { d.Config.ApprovalScope = []string{e.Org.Root()} })
 	if w, err := e.validate(t, "req-root", validRequest(members[0])); err != nil || !w.NeedsApproval {
 		t.Errorf("an account under the root listed: %+v %v", w, err)
 	}
@@ -243,20 +243,20 @@ func TestApprovalFailuresDoNotAlarm(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
 			if tt.approval {
-				e.steps.Config.Approval, e.steps.Config.ApprovalMinutes = config.ApprovalSecondAdmin, 60
+				e.With(func(d *window.Deps) { d.Config.Approval, d.Config.ApprovalMinutes = config.ApprovalSecondAdmin, 60 })
 			}
 			if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
 				t.Fatal(err)
 			}
 			var metrics strings.Builder
-			e.steps.Metrics = &metrics
-			if _, err := e.steps.SafetyNet(ctx, e.statusChange(t, "req-1", "FAILED", tt.errName)); err != nil {
+			e.With(func(d *window.Deps) { d.Metrics = &metrics })
+			if _, err := e.Steps.SafetyNet(ctx, e.statusChange(t, "req-1", "FAILED", tt.errName)); err != nil {
 				t.Fatal(err)
 			}
 			if got := strings.Contains(metrics.String(), contract.MetricUnexpectedFailure); got != tt.alarms {
 				t.Errorf("counted as unexpected: %v (metrics %q)", got, metrics.String())
 			}
-			e.assertStatus(t, "req-1", ledger.Failed)
+			e.AssertStatus(t, "req-1", ledger.Failed)
 		})
 	}
 }

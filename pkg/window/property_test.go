@@ -1,4 +1,4 @@
-package workflow_test
+package window_test
 
 import (
 	"context"
@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
 // TestWindowsHoldOverRandomLayoutsAndStrategies is a property test of the window service with
@@ -32,10 +32,8 @@ func TestWindowsHoldOverRandomLayoutsAndStrategies(t *testing.T) {
 		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(seed), 7))
 			org, accounts := randomLayout(rng)
-			e := &env{org: org, emu: awsemu.New(), now: t0, table: fmt.Sprintf("wf-%d", tables.Add(1))}
-			e.steps = testenv.Steps(t, e.org, e.emu, db, e.table, func() time.Time { return e.now })
-			e.steps.Config.LiftStrategy = contract.StrategyAuto
-			e.store = e.steps.Ledger
+			e := &env{testenv.NewWindows(t, db, org, t0)}
+			e.With(func(d *window.Deps) { d.Config.LiftStrategy = contract.StrategyAuto })
 			ctx := context.Background()
 
 			free := slices.Clone(accounts)
@@ -47,7 +45,7 @@ func TestWindowsHoldOverRandomLayoutsAndStrategies(t *testing.T) {
 				id := fmt.Sprintf("req-%d", len(ids))
 				req := validRequest(free[:n]...)
 				req["hours"] = 1 + rng.IntN(4)
-				w, err := e.steps.Validate(ctx, e.started(id, input(t, req), starter(req)))
+				w, err := e.Steps.Validate(ctx, e.Started(id, testenv.Input(t, req), starter(req)))
 				if err != nil {
 					t.Fatalf("%s on %v: %v", id, free[:n], err)
 				}
@@ -58,7 +56,7 @@ func TestWindowsHoldOverRandomLayoutsAndStrategies(t *testing.T) {
 			for _, id := range ids {
 				wg.Go(func() {
 					w := windows[id]
-					if _, err := e.steps.Detach(ctx, contract.DetachInput{RequestID: id, ExecutionARN: testenv.ExecutionARN(id), AccountIDs: w.AccountIDs, Hours: w.Hours}); err != nil {
+					if _, err := e.Steps.Detach(ctx, contract.DetachInput{RequestID: id, ExecutionARN: testenv.ExecutionARN(id), AccountIDs: w.AccountIDs, Hours: w.Hours}); err != nil {
 						t.Errorf("lift %s: %v", id, err)
 					}
 				})
@@ -73,7 +71,7 @@ func TestWindowsHoldOverRandomLayoutsAndStrategies(t *testing.T) {
 				for _, id := range order[:k] {
 					ended[id] = true
 					wg.Go(func() {
-						if _, err := e.steps.End(ctx, id, alice); err != nil {
+						if _, err := e.Steps.End(ctx, id, alice); err != nil {
 							t.Errorf("end %s: %v", id, err)
 						}
 					})
@@ -92,7 +90,7 @@ func (e *env) holds(t *testing.T, accounts, ids []string, ended map[string]bool,
 	recs := map[string]ledger.Record{}
 	var instants []time.Time
 	for _, id := range ids {
-		rec, err := e.store.Get(context.Background(), id)
+		rec, err := e.Store.Get(context.Background(), id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,7 +98,7 @@ func (e *env) holds(t *testing.T, accounts, ids []string, ended map[string]bool,
 		instants = append(instants, rec.RestoreAt.Add(-time.Second), rec.RestoreAt.Add(time.Second))
 	}
 	for range 6 {
-		instants = append(instants, e.now.Add(time.Duration(rng.IntN(5*3600))*time.Second))
+		instants = append(instants, e.Now.Add(time.Duration(rng.IntN(5*3600))*time.Second))
 	}
 	for _, at := range instants {
 		for _, a := range accounts {
@@ -110,7 +108,7 @@ func (e *env) holds(t *testing.T, accounts, ids []string, ended map[string]bool,
 					want = true
 				}
 			}
-			if got := e.org.RootAllowed(a, at, false); got != want {
+			if got := e.Org.RootAllowed(a, at, false); got != want {
 				t.Errorf("root on %s at %s: allowed %v, want %v (strategies %v)", a, at.Format(time.RFC3339), got, want, strategies(recs))
 			}
 		}

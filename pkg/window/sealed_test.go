@@ -1,4 +1,4 @@
-package workflow_test
+package window_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
 // Direct invocations of the workflow's functions, with payloads no execution of rootwindow's
@@ -28,16 +29,16 @@ func TestThreatDetachWithoutADecision(t *testing.T) {
 	if _, err := e.validate(t, "req-1", validRequest(members[0], members[1])); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1")})
+	_, err := e.Steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1")})
 	var failed *contract.DetachFailed
 	if !errors.As(err, &failed) || !strings.Contains(failed.Msg, "carries no decision from Validate") {
 		t.Fatalf("got %v", err)
 	}
-	if n := e.org.CountCalls("DetachPolicy", "") + e.org.CountCalls("CreatePolicy", ""); n != 0 {
+	if n := e.Org.CountCalls("DetachPolicy", "") + e.Org.CountCalls("CreatePolicy", ""); n != 0 {
 		t.Errorf("%d changes to the organization", n)
 	}
-	e.assertGuardrail(t, true, members[0], members[1])
-	e.assertStatus(t, "req-1", ledger.Scheduled)
+	e.AssertGuardrail(t, true, members[0], members[1])
+	e.AssertStatus(t, "req-1", ledger.Scheduled)
 }
 
 // A Detach, with the decision, of a booking whose start has not come: the execution waits for
@@ -49,21 +50,21 @@ func TestThreatDetachBeforeTheStart(t *testing.T) {
 	if _, err := e.validate(t, "req-1", req); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, "req-1"))
+	_, err := e.Steps.Detach(context.Background(), testenv.Decided(t, e.Deps.Ledger, "req-1"))
 	var failed *contract.DetachFailed
 	if !errors.As(err, &failed) || !strings.Contains(failed.Msg, "starts at") {
 		t.Fatalf("got %v", err)
 	}
-	if e.org.CountCalls("DetachPolicy", "") != 0 {
+	if e.Org.CountCalls("DetachPolicy", "") != 0 {
 		t.Error("something was lifted")
 	}
-	e.assertStatus(t, "req-1", ledger.Scheduled)
+	e.AssertStatus(t, "req-1", ledger.Scheduled)
 	// At its start, its execution lifts it.
-	e.now = t0.Add(3 * time.Hour)
-	if _, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.steps.Ledger, "req-1")); err != nil {
+	e.Now = t0.Add(3 * time.Hour)
+	if _, err := e.Steps.Detach(context.Background(), testenv.Decided(t, e.Deps.Ledger, "req-1")); err != nil {
 		t.Fatal(err)
 	}
-	e.assertStatus(t, "req-1", ledger.Open)
+	e.AssertStatus(t, "req-1", ledger.Open)
 }
 
 // A status-change event the sweeper receives but Step Functions does not confirm (the execution
@@ -77,9 +78,9 @@ func TestThreatForgedStatusChange(t *testing.T) {
 		known  func(e *env)
 		forged func(d map[string]any)
 	}{
-		{"the execution still runs", func(e *env) { e.emu.Ran(sampleStateMachine, "req-1", json.RawMessage(`{}`), "RUNNING") }, nil},
+		{"the execution still runs", func(e *env) { e.Emu.Ran(sampleStateMachine, "req-1", json.RawMessage(`{}`), "RUNNING") }, nil},
 		{"the execution was never started", func(*env) {}, nil},
-		{"another state machine's execution", func(e *env) { e.emu.Ran(mallory, "req-1", json.RawMessage(`{}`), "ABORTED") }, func(d map[string]any) {
+		{"another state machine's execution", func(e *env) { e.Emu.Ran(mallory, "req-1", json.RawMessage(`{}`), "ABORTED") }, func(d map[string]any) {
 			d["stateMachineArn"] = mallory
 			d["executionArn"] = strings.Replace(mallory, ":stateMachine:", ":execution:", 1) + ":req-1"
 		}},
@@ -96,12 +97,12 @@ func TestThreatForgedStatusChange(t *testing.T) {
 				tt.forged(d)
 				ev.Detail, _ = json.Marshal(d)
 			}
-			_, err := e.steps.SafetyNet(ctx, ev)
+			_, err := e.Steps.SafetyNet(ctx, ev)
 			if !errors.As(err, new(*contract.InvalidState)) {
 				t.Fatalf("got %v", err)
 			}
-			e.assertStatus(t, "req-1", ledger.Open)
-			e.assertGuardrail(t, false, members[0]) // the window goes on, as its execution does
+			e.AssertStatus(t, "req-1", ledger.Open)
+			e.AssertGuardrail(t, false, members[0]) // the window goes on, as its execution does
 		})
 	}
 }
@@ -121,10 +122,10 @@ func TestThreatPlantedBase(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := layoutEnv(t, "ou", contract.StrategyExempt)
 			var metrics strings.Builder
-			e.steps.Metrics = &metrics
+			e.With(func(d *window.Deps) { d.Metrics = &metrics })
 			e.lift(t, "req-1", members[0])
 			if tt.pinned {
-				e.steps.Config.GuardrailSHA256 = sha(orgemu.GuardrailContent)
+				e.With(func(d *window.Deps) { d.Config.GuardrailSHA256 = sha(orgemu.GuardrailContent) })
 			}
 			values := map[string]types.AttributeValue{":c": &types.AttributeValueMemberS{Value: planted}}
 			update := "SET content = :c"
@@ -133,13 +134,13 @@ func TestThreatPlantedBase(t *testing.T) {
 				values[":h"] = &types.AttributeValueMemberS{Value: tt.hash}
 			}
 			e.edit(t, "base#guardrail", update, values)
-			e.now = e.now.Add(3 * time.Hour) // req-1's window is over: the sweep restores it
-			_, _ = e.steps.Sweep(context.Background())
-			if doc := e.org.Content(orgemu.GuardrailID); strings.Contains(doc, "NotAction") {
+			e.Now = e.Now.Add(3 * time.Hour) // req-1's window is over: the sweep restores it
+			_, _ = e.Steps.Sweep(context.Background())
+			if doc := e.Org.Content(orgemu.GuardrailID); strings.Contains(doc, "NotAction") {
 				t.Fatalf("the planted base became the guardrail:\n%s", doc)
 			}
 			for _, a := range members {
-				if e.rootAllowed(a, e.now) {
+				if e.rootAllowed(a, e.Now) {
 					t.Errorf("root allowed on %s", a)
 				}
 			}
@@ -156,14 +157,14 @@ func TestThreatPlantedBase(t *testing.T) {
 func TestThreatExemptionAddedToAnOpenRecord(t *testing.T) {
 	e := layoutEnv(t, "ou", contract.StrategyExempt)
 	var metrics strings.Builder
-	e.steps.Metrics = &metrics
+	e.With(func(d *window.Deps) { d.Metrics = &metrics })
 	e.lift(t, "req-1", members[0])
 	e.edit(t, "request#req-1", "SET accountIds = :a, restoreAt = :r", map[string]types.AttributeValue{
 		":a": list(members[0], members[1]), ":r": &types.AttributeValueMemberS{Value: t0.Add(30 * 24 * time.Hour).Format(time.RFC3339)},
 	})
-	_, _ = e.steps.Sweep(context.Background())
+	_, _ = e.Steps.Sweep(context.Background())
 	for _, a := range members[:2] {
-		if e.rootAllowed(a, e.now.Add(time.Hour)) {
+		if e.rootAllowed(a, e.Now.Add(time.Hour)) {
 			t.Errorf("root allowed on %s", a)
 		}
 	}
@@ -183,20 +184,20 @@ func sha(s string) string {
 func TestAnOperatorsTighteningIsKeptAcrossARestore(t *testing.T) {
 	e := layoutEnv(t, "ou", contract.StrategyExempt)
 	var metrics strings.Builder
-	e.steps.Metrics = &metrics
+	e.With(func(d *window.Deps) { d.Metrics = &metrics })
 	e.lift(t, "req-1", members[0])
-	live := e.org.Content(orgemu.GuardrailID)
+	live := e.Org.Content(orgemu.GuardrailID)
 	tightened := strings.Replace(live, `"Statement":[`, `"Statement":[{"Sid":"EmergencyDenyS3","Effect":"Deny","Action":"s3:*","Resource":"*"},`, 1)
-	e.org.SetContent(orgemu.GuardrailID, tightened)
-	if _, err := e.steps.End(context.Background(), "req-1", alice); err != nil {
+	e.Org.SetContent(orgemu.GuardrailID, tightened)
+	if _, err := e.Steps.End(context.Background(), "req-1", alice); err != nil {
 		t.Fatal(err)
 	}
-	e.assertStatus(t, "req-1", ledger.Closed)
-	doc := e.org.Content(orgemu.GuardrailID)
+	e.AssertStatus(t, "req-1", ledger.Closed)
+	doc := e.Org.Content(orgemu.GuardrailID)
 	if !strings.Contains(doc, "EmergencyDenyS3") {
 		t.Fatalf("the operator's statement was written over:\n%s", doc)
 	}
-	if strings.Contains(doc, members[0]) || e.rootAllowed(members[0], e.now) {
+	if strings.Contains(doc, members[0]) || e.rootAllowed(members[0], e.Now) {
 		t.Errorf("the window's exemption is still there:\n%s", doc)
 	}
 	if !strings.Contains(metrics.String(), contract.MetricGuardrailChanged) {
@@ -221,15 +222,15 @@ func TestAWindowCutShortIsClosedAndAlarmed(t *testing.T) {
 	}{
 		{"detach, intact", contract.StrategyDetach, nil},
 		{"detach, window SCP deleted", contract.StrategyDetach, func(e *env, rec ledger.Record) {
-			e.org.Detach(members[0], rec.WindowPolicyID)
+			e.Org.Detach(members[0], rec.WindowPolicyID)
 		}},
 		{"detach, guardrail put back", contract.StrategyDetach, func(e *env, _ ledger.Record) {
-			e.org.Attach(members[0], orgemu.GuardrailID)
+			e.Org.Attach(members[0], orgemu.GuardrailID)
 		}},
 		{"exempt, intact", contract.StrategyExempt, nil},
 		{"exempt, exemption gone", contract.StrategyExempt, func(e *env, _ ledger.Record) {
 			// Another deployment's render of the shared guardrail: the root deny, no exemption.
-			e.org.SetContent(orgemu.GuardrailID, orgemu.GuardrailContent)
+			e.Org.SetContent(orgemu.GuardrailID, orgemu.GuardrailContent)
 		}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -239,31 +240,31 @@ func TestAWindowCutShortIsClosedAndAlarmed(t *testing.T) {
 			}
 			e := layoutEnv(t, layout, tt.strategy)
 			var metrics strings.Builder
-			e.steps.Metrics = &metrics
+			e.With(func(d *window.Deps) { d.Metrics = &metrics })
 			rec := e.lift(t, "req-1", members[0])
 			if tt.undo != nil {
 				tt.undo(e, rec)
 			}
-			e.now = e.now.Add(30 * time.Minute)
-			rep, err := e.steps.Sweep(ctx)
+			e.Now = e.Now.Add(30 * time.Minute)
+			rep, err := e.Steps.Sweep(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if tt.undo == nil {
-				e.assertStatus(t, "req-1", ledger.Open)
-				if len(rep.CutShort) > 0 || strings.Contains(metrics.String(), contract.MetricWindowCutShort) || !e.rootAllowed(members[0], e.now) {
+				e.AssertStatus(t, "req-1", ledger.Open)
+				if len(rep.CutShort) > 0 || strings.Contains(metrics.String(), contract.MetricWindowCutShort) || !e.rootAllowed(members[0], e.Now) {
 					t.Errorf("an intact window was cut short: %+v", rep)
 				}
 				return
 			}
-			got := e.assertStatus(t, "req-1", ledger.Closed)
+			got := e.AssertStatus(t, "req-1", ledger.Closed)
 			if len(rep.CutShort) != 1 || !strings.Contains(metrics.String(), contract.MetricWindowCutShort) {
 				t.Errorf("not reported: %+v %q", rep, metrics.String())
 			}
 			if !strings.Contains(fmt.Sprint(got.History), "cut short outside rootwindow") {
 				t.Errorf("history says %+v", got.History)
 			}
-			if e.rootAllowed(members[0], e.now) {
+			if e.rootAllowed(members[0], e.Now) {
 				t.Error("root still allowed")
 			}
 		})
@@ -301,26 +302,26 @@ func TestThreatStepsBindToTheirExecution(t *testing.T) {
 			return in
 		}, "the input is not the execution's"},
 		{"an execution that has ended", func(e *env, in contract.ValidateInput) contract.ValidateInput {
-			e.emu.Ran(testenv.StateMachineARN, "req-1", nil, "ABORTED")
+			e.Emu.Ran(testenv.StateMachineARN, "req-1", nil, "ABORTED")
 			return in
 		}, "the execution is ABORTED, not running"},
 		{"an execution of another state machine", func(e *env, in contract.ValidateInput) contract.ValidateInput {
-			e.emu.StateMachine(mallorySM, "arn:aws:iam::999999999999:role/mallory")
-			e.emu.Ran(mallorySM, "req-1", in.Input, "RUNNING")
+			e.Emu.StateMachine(mallorySM, "arn:aws:iam::999999999999:role/mallory")
+			e.Emu.Ran(mallorySM, "req-1", in.Input, "RUNNING")
 			in.ExecutionARN = strings.Replace(mallorySM, ":stateMachine:", ":execution:", 1) + ":req-1"
 			return in
 		}, "not rootwindow's"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
-			in := e.started("req-1", input(t, validRequest(members[0])), testenv.Person(bob))
-			_, err := e.steps.Validate(ctx, tt.forge(e, in))
+			in := e.Started("req-1", testenv.Input(t, validRequest(members[0])), testenv.Person(bob))
+			_, err := e.Steps.Validate(ctx, tt.forge(e, in))
 			var unbound *contract.NotBound
 			if !errors.As(err, &unbound) || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("got %v, want NotBound with %q", err, tt.want)
 			}
 			for _, id := range []string{"req-1", "req-evil"} {
-				if _, err := e.store.Get(ctx, id); !errors.Is(err, ledger.ErrNotFound) {
+				if _, err := e.Store.Get(ctx, id); !errors.Is(err, ledger.ErrNotFound) {
 					t.Errorf("%s was recorded: %v", id, err)
 				}
 			}
@@ -333,7 +334,7 @@ func TestThreatStepsBindToTheirExecution(t *testing.T) {
 	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
 		t.Fatal(err)
 	}
-	decided := testenv.Decided(t, e.steps.Ledger, "req-1")
+	decided := testenv.Decided(t, e.Deps.Ledger, "req-1")
 	for name, in := range map[string]contract.DetachInput{
 		"no execution ARN": func() contract.DetachInput { d := decided; d.ExecutionARN = ""; return d }(),
 		"another request's execution": func() contract.DetachInput {
@@ -342,20 +343,20 @@ func TestThreatStepsBindToTheirExecution(t *testing.T) {
 			return d
 		}(),
 	} {
-		if _, err := e.steps.Detach(ctx, in); !errors.As(err, new(*contract.NotBound)) {
+		if _, err := e.Steps.Detach(ctx, in); !errors.As(err, new(*contract.NotBound)) {
 			t.Errorf("%s: got %v", name, err)
 		}
 	}
-	e.emu.Ran(testenv.StateMachineARN, "req-1", nil, "ABORTED")
-	if _, err := e.steps.Detach(ctx, decided); !errors.As(err, new(*contract.NotBound)) {
+	e.Emu.Ran(testenv.StateMachineARN, "req-1", nil, "ABORTED")
+	if _, err := e.Steps.Detach(ctx, decided); !errors.As(err, new(*contract.NotBound)) {
 		t.Errorf("an ended execution's lift: got %v", err)
 	}
-	if _, err := e.steps.Validate(ctx, contract.ValidateInput{Execution: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), ApprovalToken: "planted"}); !errors.As(err, new(*contract.NotBound)) {
+	if _, err := e.Steps.Validate(ctx, contract.ValidateInput{Execution: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), ApprovalToken: "planted"}); !errors.As(err, new(*contract.NotBound)) {
 		t.Errorf("an approval token for an ended execution: got %v", err)
 	}
-	if n := e.org.CountCalls("DetachPolicy", "") + e.org.CountCalls("CreatePolicy", ""); n != 0 {
+	if n := e.Org.CountCalls("DetachPolicy", "") + e.Org.CountCalls("CreatePolicy", ""); n != 0 {
 		t.Errorf("%d changes to the organization", n)
 	}
-	e.assertGuardrail(t, true, members[0])
-	e.assertStatus(t, "req-1", ledger.Scheduled)
+	e.AssertGuardrail(t, true, members[0])
+	e.AssertStatus(t, "req-1", ledger.Scheduled)
 }

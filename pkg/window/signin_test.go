@@ -1,4 +1,4 @@
-package workflow_test
+package window_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
 // With centralized root access, each account's sign-in is reported at booking (its root email,
@@ -23,12 +24,12 @@ func TestReadyToSignInAsRoot(t *testing.T) {
 		members[1]: {},
 		members[2]: {Denied: true},
 	})
-	e.steps.Root = testenv.RootAccess(t, emu)
-	e.steps.Config.CentralizedRoot, e.steps.Config.PrepareRootSignIn = true, true
+	e.With(func(d *window.Deps) { d.Root = testenv.RootAccess(t, emu) })
+	e.With(func(d *window.Deps) { d.Config.CentralizedRoot, d.Config.PrepareRootSignIn = true, true })
 	if _, err := e.validate(t, "req-1", validRequest(members...)); err != nil {
 		t.Fatal(err)
 	}
-	rec := e.assertStatus(t, "req-1", ledger.Scheduled)
+	rec := e.AssertStatus(t, "req-1", ledger.Scheduled)
 	if len(rec.SignIn) != 3 {
 		t.Fatalf("sign-in %+v", rec.SignIn)
 	}
@@ -41,10 +42,10 @@ func TestReadyToSignInAsRoot(t *testing.T) {
 	if emu.Root(members[1]).Password {
 		t.Fatal("prepared at booking, before the window")
 	}
-	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, "req-1")); err != nil {
+	if _, err := e.Steps.Detach(ctx, testenv.Decided(t, e.Deps.Ledger, "req-1")); err != nil {
 		t.Fatal(err)
 	}
-	rec = e.assertStatus(t, "req-1", ledger.Open)
+	rec = e.AssertStatus(t, "req-1", ledger.Open)
 	if !emu.Root(members[1]).Password || emu.Root(members[0]).AccessKeys != 0 {
 		t.Error("password recovery was not allowed on the account without a password")
 	}
@@ -63,13 +64,13 @@ func TestReadyToSignInAsRoot(t *testing.T) {
 		t.Errorf("history %q", last.Note)
 	}
 	opened := false
-	for _, m := range e.emu.Messages() {
+	for _, m := range e.Emu.Messages() {
 		if strings.Contains(m.Subject, "opened") && strings.Contains(m.Body, "Sign-in:") && strings.Contains(m.Body, members[1]+": root email aws+"+members[1]+"@example.com, root password absent, 0 MFA device(s); password recovery allowed for the window") {
 			opened = true
 		}
 	}
 	if !opened {
-		t.Errorf("the Opened message does not say how to sign in: %v", e.emu.Messages())
+		t.Errorf("the Opened message does not say how to sign in: %v", e.Emu.Messages())
 	}
 	for _, c := range emu.Calls() {
 		if c.Task != "IAMAuditRootUserCredentials" && c.Task != "IAMCreateRootUserPassword" {

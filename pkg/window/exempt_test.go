@@ -1,4 +1,4 @@
-package workflow_test
+package window_test
 
 import (
 	"context"
@@ -9,12 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
 // Layouts of the guardrail for the exempt strategy: at the root, at an OU, on the account and at
@@ -48,15 +48,13 @@ func layoutEnv(t *testing.T, layout, strategy string) *env {
 		}
 		org.AddAccount(orgemu.Account{ID: id, Parent: parent, Tags: map[string]string{"owner": "alice@example.com"}}, append([]string{orgemu.FullAWSAccessID}, direct...)...)
 	}
-	e := &env{org: org, emu: awsemu.New(), now: t0, table: fmt.Sprintf("wf-%d", tables.Add(1))}
-	e.steps = testenv.Steps(t, e.org, e.emu, db, e.table, func() time.Time { return e.now })
-	e.steps.Config.LiftStrategy = strategy
-	e.store = e.steps.Ledger
+	e := &env{testenv.NewWindows(t, db, org, t0)}
+	e.With(func(d *window.Deps) { d.Config.LiftStrategy = strategy })
 	return e
 }
 
 func (e *env) rootAllowed(account string, at time.Time) bool {
-	return e.org.RootAllowed(account, at, false)
+	return e.Org.RootAllowed(account, at, false)
 }
 
 // lift validates and lifts request id on accounts, and returns its record.
@@ -66,22 +64,22 @@ func (e *env) lift(t *testing.T, id string, accounts ...string) ledger.Record {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.steps.Detach(context.Background(), contract.DetachInput{RequestID: id, ExecutionARN: testenv.ExecutionARN(id), AccountIDs: w.AccountIDs, Hours: w.Hours}); err != nil {
+	if _, err := e.Steps.Detach(context.Background(), contract.DetachInput{RequestID: id, ExecutionARN: testenv.ExecutionARN(id), AccountIDs: w.AccountIDs, Hours: w.Hours}); err != nil {
 		t.Fatal(err)
 	}
-	return e.assertStatus(t, id, ledger.Open)
+	return e.AssertStatus(t, id, ledger.Open)
 }
 
 func TestExemptLiftsAGuardrailAttachedAnywhere(t *testing.T) {
 	for _, layout := range []string{"root", "ou", "mixed"} {
 		t.Run(layout, func(t *testing.T) {
 			e := layoutEnv(t, layout, contract.StrategyExempt)
-			before := e.org.Snapshot()
+			before := e.Org.Snapshot()
 			rec := e.lift(t, "req-1", members[0])
 			if rec.Strategy != contract.StrategyExempt || rec.WindowPolicyID != "" {
 				t.Errorf("strategy %q, window SCP %q", rec.Strategy, rec.WindowPolicyID)
 			}
-			if n := e.org.CountCalls("AttachPolicy", "") + e.org.CountCalls("DetachPolicy", ""); n != 0 {
+			if n := e.Org.CountCalls("AttachPolicy", "") + e.Org.CountCalls("DetachPolicy", ""); n != 0 {
 				t.Errorf("%d attachments changed: the exempt strategy only rewrites the document", n)
 			}
 			end := rec.RestoreAt
@@ -93,15 +91,15 @@ func TestExemptLiftsAGuardrailAttachedAnywhere(t *testing.T) {
 					t.Errorf("root allowed on %s, in no window", other)
 				}
 			}
-			e.now = end
-			if _, err := e.steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose, AccountIDs: rec.AccountIDs}); err != nil {
+			e.Now = end
+			if _, err := e.Steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose, AccountIDs: rec.AccountIDs}); err != nil {
 				t.Fatal(err)
 			}
 			if e.rootAllowed(members[0], end.Add(-time.Second)) {
 				t.Error("root still allowed after the restore")
 			}
 			// The document is back byte for byte, and nothing else changed.
-			if after := e.org.Snapshot(); fmt.Sprint(before) != fmt.Sprint(after) {
+			if after := e.Org.Snapshot(); fmt.Sprint(before) != fmt.Sprint(after) {
 				t.Errorf("the organization changed:\n%v\n%v", before, after)
 			}
 		})
@@ -112,17 +110,17 @@ func TestExemptLiftsAGuardrailAttachedAnywhere(t *testing.T) {
 func TestExemptWindowsShareTheGuardrail(t *testing.T) {
 	e := layoutEnv(t, "ou", contract.StrategyExempt)
 	a := e.lift(t, "req-a", members[0])
-	e.now = e.now.Add(30 * time.Minute)
+	e.Now = e.Now.Add(30 * time.Minute)
 	b := e.lift(t, "req-b", members[1])
-	if _, err := e.steps.End(context.Background(), "req-a", alice); err != nil {
+	if _, err := e.Steps.End(context.Background(), "req-a", alice); err != nil {
 		t.Fatal(err)
 	}
 	at := b.RestoreAt.Add(-time.Second)
-	if e.rootAllowed(members[0], e.now) || !e.rootAllowed(members[1], at) {
-		t.Errorf("after ending a: root on a's account %v, on b's %v", e.rootAllowed(members[0], e.now), e.rootAllowed(members[1], at))
+	if e.rootAllowed(members[0], e.Now) || !e.rootAllowed(members[1], at) {
+		t.Errorf("after ending a: root on a's account %v, on b's %v", e.rootAllowed(members[0], e.Now), e.rootAllowed(members[1], at))
 	}
-	if !strings.Contains(e.org.Content(orgemu.GuardrailID), b.RestoreAt.Format("20060102T150405Z")) || strings.Contains(e.org.Content(orgemu.GuardrailID), a.RestoreAt.Format("20060102T150405Z")) {
-		t.Errorf("document:\n%s", e.org.Content(orgemu.GuardrailID))
+	if !strings.Contains(e.Org.Content(orgemu.GuardrailID), b.RestoreAt.Format("20060102T150405Z")) || strings.Contains(e.Org.Content(orgemu.GuardrailID), a.RestoreAt.Format("20060102T150405Z")) {
+		t.Errorf("document:\n%s", e.Org.Content(orgemu.GuardrailID))
 	}
 }
 
@@ -133,34 +131,34 @@ func TestExemptRefusesADocumentSomeoneElseChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.org.SetContent(orgemu.GuardrailID, `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"iam:*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]}}}]}`)
-	_, err = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours})
+	e.Org.SetContent(orgemu.GuardrailID, `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"iam:*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]}}}]}`)
+	_, err = e.Steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours})
 	var df *contract.DetachFailed
 	if !errors.As(err, &df) || !strings.Contains(df.Msg, "changed since rootwindow last wrote it") {
 		t.Fatalf("got %v", err)
 	}
-	e.assertStatus(t, "req-1", ledger.Scheduled) // the state machine's compensation withdraws it
-	if strings.Contains(e.org.Content(orgemu.GuardrailID), members[0]) {
+	e.AssertStatus(t, "req-1", ledger.Scheduled) // the state machine's compensation withdraws it
+	if strings.Contains(e.Org.Content(orgemu.GuardrailID), members[0]) {
 		t.Error("the account was exempted")
 	}
 	// A restore writes the ledger's render over a changed document: it exempts fewer accounts.
-	if _, err := e.steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeCompensate, Cause: "DetachFailed"}); err != nil {
+	if _, err := e.Steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeCompensate, Cause: "DetachFailed"}); err != nil {
 		t.Fatal(err)
 	}
-	e.assertStatus(t, "req-1", ledger.Failed)
+	e.AssertStatus(t, "req-1", ledger.Failed)
 }
 
 func TestExemptDocumentSizeQuota(t *testing.T) {
 	e := layoutEnv(t, "ou", contract.StrategyExempt)
 	e.lift(t, "req-1", members[0])
 	// A quota the document with one window fits, and not with two.
-	e.steps.Config.SCPSizeQuota = len(e.org.Content(orgemu.GuardrailID)) + 10
+	e.With(func(d *window.Deps) { d.Config.SCPSizeQuota = len(e.Org.Content(orgemu.GuardrailID)) + 10 })
 	_, err := e.validate(t, "req-2", validRequest(members[1]))
 	var rej *contract.RequestRejected
-	if !errors.As(err, &rej) || !strings.Contains(rej.Error(), fmt.Sprintf("over the SCP size quota of %d, with 1 window(s) open", e.steps.Config.SCPSizeQuota)) {
+	if !errors.As(err, &rej) || !strings.Contains(rej.Error(), fmt.Sprintf("over the SCP size quota of %d, with 1 window(s) open", e.Deps.Config.SCPSizeQuota)) {
 		t.Fatalf("got %v", err)
 	}
-	if strings.Contains(e.org.Content(orgemu.GuardrailID), members[1]) {
+	if strings.Contains(e.Org.Content(orgemu.GuardrailID), members[1]) {
 		t.Error("the rejected request was exempted")
 	}
 }
@@ -176,11 +174,11 @@ func TestAutoChoosesTheStrategy(t *testing.T) {
 		t.Errorf("an account under the guardrail's OU: %q", rec.Strategy)
 	}
 	for _, a := range []string{members[0], members[2]} {
-		if !e.rootAllowed(a, e.now) {
+		if !e.rootAllowed(a, e.Now) {
 			t.Errorf("root blocked on %s inside its window", a)
 		}
 	}
-	if e.rootAllowed(members[1], e.now) {
+	if e.rootAllowed(members[1], e.Now) {
 		t.Error("root allowed outside any window")
 	}
 }
@@ -190,17 +188,17 @@ func TestSweepRemovesAnExemptionLeftBehind(t *testing.T) {
 	e := layoutEnv(t, "ou", contract.StrategyExempt)
 	e.lift(t, "req-1", members[0])
 	for _, to := range []ledger.Status{ledger.Closing, ledger.Closed} { // as if the restore died after this
-		if _, err := e.store.Transition(context.Background(), "req-1", to, "x", "", ledger.Change{}); err != nil {
+		if _, err := e.Store.Transition(context.Background(), "req-1", to, "x", "", ledger.Change{}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if !e.rootAllowed(members[0], e.now) {
+	if !e.rootAllowed(members[0], e.Now) {
 		t.Fatal("the test needs the exemption left in the document")
 	}
-	if _, err := e.steps.Sweep(context.Background()); err != nil {
+	if _, err := e.Steps.Sweep(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if e.rootAllowed(members[0], e.now) {
+	if e.rootAllowed(members[0], e.Now) {
 		t.Error("the sweep left the exemption")
 	}
 }
@@ -210,25 +208,25 @@ func TestSweepRemovesAnExemptionLeftBehind(t *testing.T) {
 func TestSweepReportsAnExemptionForAnAccountInNoWindow(t *testing.T) {
 	e := layoutEnv(t, "ou", contract.StrategyExempt)
 	e.lift(t, "req-1", members[0])
-	e.now = e.now.Add(5 * time.Hour) // req-1 over and settled by the sweep
-	if _, err := e.steps.Sweep(context.Background()); err != nil {
+	e.Now = e.Now.Add(5 * time.Hour) // req-1 over and settled by the sweep
+	if _, err := e.Steps.Sweep(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	// Someone exempts the account again, its window long over (drift checks the accounts
 	// rootwindow knows: those of its leases and recent requests).
-	doc, err := guardrail.RenderExempt(orgemu.GuardrailContent, []guardrail.Exemption{{AccountIDs: []string{members[0]}, End: e.now.Add(time.Hour)}})
+	doc, err := guardrail.RenderExempt(orgemu.GuardrailContent, []guardrail.Exemption{{AccountIDs: []string{members[0]}, End: e.Now.Add(time.Hour)}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.org.SetContent(orgemu.GuardrailID, doc)
-	rep, err := e.steps.Sweep(context.Background())
+	e.Org.SetContent(orgemu.GuardrailID, doc)
+	rep, err := e.Steps.Sweep(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Contains(rep.Drift, members[0]) || rep.Content == "" {
 		t.Errorf("drift %v, content %q", rep.Drift, rep.Content)
 	}
-	if !e.rootAllowed(members[0], e.now) {
+	if !e.rootAllowed(members[0], e.Now) {
 		t.Error("the sweep overwrote a document someone else changed; it reports it")
 	}
 }

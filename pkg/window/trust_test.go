@@ -1,4 +1,4 @@
-package workflow_test
+package window_test
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ import (
 func (e *env) edit(t *testing.T, key, update string, values map[string]types.AttributeValue) {
 	t.Helper()
 	_, err := db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{
-		TableName: aws.String(e.table), Key: map[string]types.AttributeValue{contract.KeyAttribute: &types.AttributeValueMemberS{Value: key}},
+		TableName: aws.String(e.Table), Key: map[string]types.AttributeValue{contract.KeyAttribute: &types.AttributeValueMemberS{Value: key}},
 		UpdateExpression: aws.String(update), ExpressionAttributeValues: values,
 	})
 	if err != nil {
@@ -58,7 +58,7 @@ func TestAnExecutionNamedAfterAnotherRequestIsRefused(t *testing.T) {
 	if !errors.As(err, &rej) || !strings.Contains(rej.Error(), `"req-1" is already request req-1, which asked for something else`) {
 		t.Fatalf("got %v", err)
 	}
-	rec := e.assertStatus(t, "req-1", ledger.Scheduled)
+	rec := e.AssertStatus(t, "req-1", ledger.Scheduled)
 	if len(rec.AccountIDs) != 1 || len(rec.History) != 1 {
 		t.Errorf("the existing request changed: %+v", rec)
 	}
@@ -80,29 +80,29 @@ func TestARecordEditedBeforeTheLiftIsNotLifted(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t)
 			var metrics bytes.Buffer
-			e.steps.Metrics = &metrics
+			e.With(func(d *window.Deps) { d.Metrics = &metrics })
 			w, err := e.validate(t, "req-1", validRequest(members[0]))
 			if err != nil {
 				t.Fatal(err)
 			}
 			edit(e)
-			_, err = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours})
+			_, err = e.Steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours})
 			var failed *contract.DetachFailed
 			if !errors.As(err, &failed) || !strings.Contains(failed.Msg, "disagrees with what its execution decided") {
 				t.Fatalf("got %v", err)
 			}
-			if e.org.CountCalls("DetachPolicy", "") != 0 {
+			if e.Org.CountCalls("DetachPolicy", "") != 0 {
 				t.Error("something was lifted")
 			}
 			if !strings.Contains(metrics.String(), contract.MetricLedgerTampered) {
 				t.Errorf("not reported: %q", metrics.String())
 			}
 			// The state machine compensates: the request ends FAILED, the guardrail everywhere.
-			if _, err := e.steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeCompensate, Cause: "DetachFailed"}); err != nil {
+			if _, err := e.Steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeCompensate, Cause: "DetachFailed"}); err != nil {
 				t.Fatal(err)
 			}
-			e.assertStatus(t, "req-1", ledger.Failed)
-			e.assertGuardrail(t, true, members...)
+			e.AssertStatus(t, "req-1", ledger.Failed)
+			e.AssertGuardrail(t, true, members...)
 		})
 	}
 }
@@ -110,16 +110,16 @@ func TestARecordEditedBeforeTheLiftIsNotLifted(t *testing.T) {
 func TestAPlantedLeaseDoesNotStopTheRestore(t *testing.T) {
 	e := newEnv(t)
 	var metrics bytes.Buffer
-	e.steps.Metrics = &metrics
+	e.With(func(d *window.Deps) { d.Metrics = &metrics })
 	e.open(t, "req-1", members[0])
-	e.assertGuardrail(t, false, members[0])
+	e.AssertGuardrail(t, false, members[0])
 	// Someone hands the lease to a request that does not exist, hoping the restore skips it.
 	e.edit(t, "lease#"+members[0], "SET requestId = :r", map[string]types.AttributeValue{":r": &types.AttributeValueMemberS{Value: "ghost"}})
-	if _, err := e.steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose, AccountIDs: []string{members[0]}}); err != nil {
+	if _, err := e.Steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose, AccountIDs: []string{members[0]}}); err != nil {
 		t.Fatal(err)
 	}
-	e.assertGuardrail(t, true, members[0])
-	e.assertStatus(t, "req-1", ledger.Closed)
+	e.AssertGuardrail(t, true, members[0])
+	e.AssertStatus(t, "req-1", ledger.Closed)
 	if !strings.Contains(metrics.String(), contract.MetricLedgerTampered) {
 		t.Errorf("not reported: %q", metrics.String())
 	}
@@ -128,26 +128,26 @@ func TestAPlantedLeaseDoesNotStopTheRestore(t *testing.T) {
 func TestARealWindowsLeaseIsStillRespected(t *testing.T) {
 	e := newEnv(t)
 	e.open(t, "req-1", members[0])
-	if _, err := e.steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
+	if _, err := e.Steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
 		t.Fatal(err)
 	}
 	e.open(t, "req-2", members[0])
 	// A late restore of req-1 (its accounts now req-2's) must leave req-2's window alone.
-	if _, err := e.steps.Restore(context.Background(), "req-1", false, "", []string{members[0]}); err != nil {
+	if _, err := e.Steps.Restore(context.Background(), "req-1", false, "", []string{members[0]}); err != nil {
 		t.Fatal(err)
 	}
-	e.assertGuardrail(t, false, members[0])
+	e.AssertGuardrail(t, false, members[0])
 }
 
 func TestTheRestoreCoversAccountsTheRecordLost(t *testing.T) {
 	e := newEnv(t)
 	e.open(t, "req-1", members[0], members[1])
 	e.edit(t, "request#req-1", "SET accountIds = :a", map[string]types.AttributeValue{":a": list(members[0])})
-	if _, err := e.steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose, AccountIDs: []string{members[0], members[1]}}); err != nil {
+	if _, err := e.Steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose, AccountIDs: []string{members[0], members[1]}}); err != nil {
 		t.Fatal(err)
 	}
-	e.assertGuardrail(t, true, members[0], members[1])
-	if leases, _ := e.store.Leases(context.Background(), members); len(leases) != 0 {
+	e.AssertGuardrail(t, true, members[0], members[1])
+	if leases, _ := e.Store.Leases(context.Background(), members); len(leases) != 0 {
 		t.Errorf("leases left: %v", leases)
 	}
 }
@@ -158,26 +158,26 @@ func TestAnOwnerRemovedSinceTheBookingDoesNotGetTheWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.org.SetTag(members[1], "owner", "bob@example.com")
-	_, err = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours})
+	e.Org.SetTag(members[1], "owner", "bob@example.com")
+	_, err = e.Steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours})
 	var rej *contract.RequestRejected
 	if !errors.As(err, &rej) || !strings.Contains(rej.Error(), `accountIds[1]: "`+alice+`" is not an owner of 222222222222`) {
 		t.Fatalf("got %v", err)
 	}
-	if n := e.org.CountCalls("DetachPolicy", ""); n != 0 {
+	if n := e.Org.CountCalls("DetachPolicy", ""); n != 0 {
 		t.Errorf("%d accounts lifted", n)
 	}
-	rec := e.assertStatus(t, "req-1", ledger.Failed)
+	rec := e.AssertStatus(t, "req-1", ledger.Failed)
 	if !strings.Contains(rec.LastError, "withdrawn at the lift") {
 		t.Errorf("why: %q", rec.LastError)
 	}
-	if leases, _ := e.store.Leases(context.Background(), members); len(leases) != 0 {
+	if leases, _ := e.Store.Leases(context.Background(), members); len(leases) != 0 {
 		t.Errorf("leases kept: %v", leases)
 	}
 	if got := e.published(t); got[len(got)-1] != "Root Access Window Failed" {
 		t.Errorf("announced %v", got)
 	}
-	e.assertGuardrail(t, true, members...)
+	e.AssertGuardrail(t, true, members...)
 }
 
 // A request that holds its accounts but whose execution no longer runs, or never existed (a record
@@ -200,14 +200,16 @@ func TestSweepSettlesRequestsWhoseExecutionIsNotRunning(t *testing.T) {
 			e := newEnv(t)
 			cfg := testenv.AWSConfig()
 			cfg.RetryMaxAttempts = 1
-			e.steps.Executions = stepfunctions.New(sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(e.emu.URL()) }))
-			e.steps.Config.StateMachineARN = sm
+			e.With(func(d *window.Deps) {
+				d.Executions = stepfunctions.New(sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(e.Emu.URL()) }))
+			})
+			e.With(func(d *window.Deps) { d.Config.StateMachineARN = sm })
 			e.open(t, "req-1", members[0])
 			if tt.execution != "" {
-				e.emu.Ran(sm, "req-1", json.RawMessage(`{}`), tt.execution)
+				e.Emu.Ran(sm, "req-1", json.RawMessage(`{}`), tt.execution)
 			}
-			e.now = e.now.Add(tt.age) // well before the window's end
-			rep, err := e.steps.Sweep(context.Background())
+			e.Now = e.Now.Add(tt.age) // well before the window's end
+			rep, err := e.Steps.Sweep(context.Background())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -215,10 +217,10 @@ func TestSweepSettlesRequestsWhoseExecutionIsNotRunning(t *testing.T) {
 				t.Fatalf("settled %v, want %v (%+v)", rep.Settled, tt.settled, rep)
 			}
 			if tt.settled {
-				e.assertStatus(t, "req-1", ledger.Closed)
-				e.assertGuardrail(t, true, members[0])
+				e.AssertStatus(t, "req-1", ledger.Closed)
+				e.AssertGuardrail(t, true, members[0])
 			} else {
-				e.assertGuardrail(t, false, members[0])
+				e.AssertGuardrail(t, false, members[0])
 			}
 		})
 	}
@@ -231,12 +233,12 @@ const bob = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_Administrator
 func TestConsoleRequesterIsWhoStartedTheExecution(t *testing.T) {
 	t.Run("input naming another requester", func(t *testing.T) {
 		e := newEnv(t)
-		_, err := e.steps.Validate(context.Background(), e.started("req-1", input(t, validRequest(members[0])), testenv.Person(bob)))
+		_, err := e.Steps.Validate(context.Background(), e.Started("req-1", testenv.Input(t, validRequest(members[0])), testenv.Person(bob)))
 		var rej *contract.RequestRejected
 		if !errors.As(err, &rej) || !strings.Contains(rej.Error(), `requester: "`+alice[:64]+`…" does not match the authenticated caller "`+bob+`"`) {
 			t.Fatalf("got %v", err)
 		}
-		if e.writes() != 0 {
+		if e.Writes() != 0 {
 			t.Error("something was lifted")
 		}
 	})
@@ -244,10 +246,10 @@ func TestConsoleRequesterIsWhoStartedTheExecution(t *testing.T) {
 		e := newEnv(t)
 		req := validRequest(members[0])
 		delete(req, "requester")
-		if _, err := e.steps.Validate(context.Background(), e.started("req-1", input(t, req), testenv.Person(alice))); err != nil {
+		if _, err := e.Steps.Validate(context.Background(), e.Started("req-1", testenv.Input(t, req), testenv.Person(alice))); err != nil {
 			t.Fatal(err)
 		}
-		if rec := e.assertStatus(t, "req-1", ledger.Scheduled); rec.Requester != alice {
+		if rec := e.AssertStatus(t, "req-1", ledger.Scheduled); rec.Requester != alice {
 			t.Errorf("requester %q", rec.Requester)
 		}
 	})
@@ -255,10 +257,10 @@ func TestConsoleRequesterIsWhoStartedTheExecution(t *testing.T) {
 		e := newEnv(t)
 		b, _ := json.Marshal(map[string]any{"request": validRequest(members[0]),
 			"origin": map[string]string{"channel": "api", "caller": "arn:aws:sts::999999999999:assumed-role/Ops/mallory", "eventId": "forged-event"}})
-		if _, err := e.steps.Validate(context.Background(), e.started("req-1", b, testenv.Person(alice))); err != nil {
+		if _, err := e.Steps.Validate(context.Background(), e.Started("req-1", b, testenv.Person(alice))); err != nil {
 			t.Fatal(err)
 		}
-		rec := e.assertStatus(t, "req-1", ledger.Scheduled)
+		rec := e.AssertStatus(t, "req-1", ledger.Scheduled)
 		if !reflect.DeepEqual(rec.Origin, contract.Origin{Channel: contract.ChannelStepFunctions, Caller: alice}) {
 			t.Errorf("origin %+v: read from the input", rec.Origin)
 		}
@@ -270,17 +272,17 @@ func TestConsoleRequesterIsWhoStartedTheExecution(t *testing.T) {
 		e := newEnv(t)
 		b, _ := json.Marshal(map[string]any{"request": validRequest(members[0]),
 			"origin": map[string]string{"channel": "eventbridge", "eventId": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "sourceAccount": members[0]}})
-		if _, err := e.steps.Validate(context.Background(), e.started("req-1", b, testenv.Person(alice))); err != nil {
+		if _, err := e.Steps.Validate(context.Background(), e.Started("req-1", b, testenv.Person(alice))); err != nil {
 			t.Fatal(err)
 		}
-		if rec := e.assertStatus(t, "req-1", ledger.Scheduled); rec.Origin.Channel != contract.ChannelStepFunctions || rec.Origin.EventID != "" {
+		if rec := e.AssertStatus(t, "req-1", ledger.Scheduled); rec.Origin.Channel != contract.ChannelStepFunctions || rec.Origin.EventID != "" {
 			t.Errorf("origin %+v", rec.Origin)
 		}
 	})
 	t.Run("started by the API's role without a record", func(t *testing.T) {
 		e := newEnv(t)
 		api := awsemu.Identity{ARN: "arn:aws:sts::999999999999:assumed-role/rootwindow-FunctionsApiRole/fn", IssuerARN: testenv.APIRoleARN}
-		_, err := e.steps.Validate(context.Background(), e.started("req-1", input(t, validRequest(members[0])), api))
+		_, err := e.Steps.Validate(context.Background(), e.Started("req-1", testenv.Input(t, validRequest(members[0])), api))
 		var rej *contract.RequestRejected
 		if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "its request is not in the ledger") {
 			t.Fatalf("got %v", err)
@@ -292,30 +294,30 @@ func TestConsoleRequesterIsWhoStartedTheExecution(t *testing.T) {
 // RequesterUnknown (the state machine retries) and records nothing.
 func TestRequesterNotYetInCloudTrail(t *testing.T) {
 	e := newEnv(t)
-	e.emu.DelayTrail(1)
-	in := e.started("req-1", input(t, validRequest(members[0])), testenv.Person(alice))
-	_, err := e.steps.Validate(context.Background(), in)
+	e.Emu.DelayTrail(1)
+	in := e.Started("req-1", testenv.Input(t, validRequest(members[0])), testenv.Person(alice))
+	_, err := e.Steps.Validate(context.Background(), in)
 	var unknown *contract.RequesterUnknown
 	if !errors.As(err, &unknown) {
 		t.Fatalf("got %v", err)
 	}
-	if _, err := e.store.Get(context.Background(), "req-1"); !errors.Is(err, ledger.ErrNotFound) {
+	if _, err := e.Store.Get(context.Background(), "req-1"); !errors.Is(err, ledger.ErrNotFound) {
 		t.Errorf("recorded before its requester was known: %v", err)
 	}
-	if _, err := e.steps.Validate(context.Background(), in); err != nil {
+	if _, err := e.Steps.Validate(context.Background(), in); err != nil {
 		t.Fatal(err)
 	}
-	e.assertStatus(t, "req-1", ledger.Scheduled)
+	e.AssertStatus(t, "req-1", ledger.Scheduled)
 	// A payload without the execution's context (a state machine of an older definition) cannot
 	// establish anyone: refused, before anything is read or written.
-	_, err = e.steps.Validate(context.Background(), contract.ValidateInput{Input: in.Input, Execution: "req-2"})
+	_, err = e.Steps.Validate(context.Background(), contract.ValidateInput{Input: in.Input, Execution: "req-2"})
 	var unbound *contract.NotBound
 	if !errors.As(err, &unbound) || !strings.Contains(unbound.Error(), "did not pass the execution's ARN") {
 		t.Errorf("got %v", err)
 	}
 	// With the ARN but not its start time: who started it cannot be found.
-	e.started("req-2", in.Input, testenv.Person(alice))
-	_, err = e.steps.Validate(context.Background(), contract.ValidateInput{Input: in.Input, Execution: "req-2", ExecutionARN: testenv.ExecutionARN("req-2")})
+	e.Started("req-2", in.Input, testenv.Person(alice))
+	_, err = e.Steps.Validate(context.Background(), contract.ValidateInput{Input: in.Input, Execution: "req-2", ExecutionARN: testenv.ExecutionARN("req-2")})
 	var rej *contract.RequestRejected
 	if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "did not pass the execution's ARN and start time") {
 		t.Errorf("got %v", err)
@@ -329,22 +331,22 @@ func TestGuardrailContentIsPinned(t *testing.T) {
 	t.Run("changed between booking and lift", func(t *testing.T) {
 		e := newEnv(t)
 		var metrics bytes.Buffer
-		e.steps.Metrics = &metrics
+		e.With(func(d *window.Deps) { d.Metrics = &metrics })
 		w, err := e.validate(t, "req-1", validRequest(members[0]))
 		if err != nil {
 			t.Fatal(err)
 		}
-		e.org.SetContent(orgemu.GuardrailID, weakened)
-		_, err = e.steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours})
+		e.Org.SetContent(orgemu.GuardrailID, weakened)
+		_, err = e.Steps.Detach(context.Background(), contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours})
 		var failed *contract.DetachFailed
 		if !errors.As(err, &failed) || !strings.Contains(failed.Msg, "document changed since it was pinned") {
 			t.Fatalf("got %v", err)
 		}
-		if e.org.CountCalls("DetachPolicy", "") != 0 || !strings.Contains(metrics.String(), contract.MetricGuardrailChanged) {
+		if e.Org.CountCalls("DetachPolicy", "") != 0 || !strings.Contains(metrics.String(), contract.MetricGuardrailChanged) {
 			t.Errorf("lifted, or not reported: %q", metrics.String())
 		}
 		// The sweep reports it as drift, with a notification naming the problem.
-		rep, err := e.steps.Sweep(context.Background())
+		rep, err := e.Steps.Sweep(context.Background())
 		if err != nil || !strings.Contains(rep.Content, "document changed since it was pinned") {
 			t.Fatalf("sweep: %+v %v", rep, err)
 		}
@@ -354,7 +356,7 @@ func TestGuardrailContentIsPinned(t *testing.T) {
 	})
 	t.Run("pinned by configuration", func(t *testing.T) {
 		e := newEnv(t)
-		e.steps.Config.GuardrailSHA256 = strings.Repeat("0", 64)
+		e.With(func(d *window.Deps) { d.Config.GuardrailSHA256 = strings.Repeat("0", 64) })
 		_, err := e.validate(t, "req-1", validRequest(members[0]))
 		var rej *contract.RequestRejected
 		if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "guardrail: the guardrail p-rootguard01's document changed since it was pinned") {
@@ -363,27 +365,27 @@ func TestGuardrailContentIsPinned(t *testing.T) {
 	})
 	t.Run("statements besides the root deny", func(t *testing.T) {
 		e := newEnv(t)
-		e.org.SetContent(orgemu.GuardrailID, `{"Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:root"}}},{"Sid":"DenyLeaveOrg","Effect":"Deny","Action":"organizations:LeaveOrganization","Resource":"*"}]}`)
+		e.Org.SetContent(orgemu.GuardrailID, `{"Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::*:root"}}},{"Sid":"DenyLeaveOrg","Effect":"Deny","Action":"organizations:LeaveOrganization","Resource":"*"}]}`)
 		_, err := e.validate(t, "req-1", validRequest(members[0]))
 		var rej *contract.RequestRejected
 		if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "holds statements besides the root deny (DenyLeaveOrg)") {
 			t.Fatalf("got %v", err)
 		}
-		e.steps.Config.GuardrailAllowedSids = []string{"DenyLeaveOrg"}
+		e.With(func(d *window.Deps) { d.Config.GuardrailAllowedSids = []string{"DenyLeaveOrg"} })
 		if _, err := e.validate(t, "req-2", validRequest(members[0])); err != nil {
 			t.Errorf("allowed by Sid: %v", err)
 		}
 	})
 	t.Run("a Control Tower control", func(t *testing.T) {
 		e := newEnv(t)
-		e.org.AddPolicy(orgemu.GuardrailID, "aws-guardrails-AbCdEf", orgemu.GuardrailContent)
+		e.Org.AddPolicy(orgemu.GuardrailID, "aws-guardrails-AbCdEf", orgemu.GuardrailContent)
 		_, err := e.validate(t, "req-1", validRequest(members[0]))
 		var rej *contract.RequestRejected
 		if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "is an SCP AWS Control Tower manages") {
 			t.Fatalf("got %v", err)
 		}
-		if e.writes() != 0 {
-			t.Errorf("%d writes", e.writes())
+		if e.Writes() != 0 {
+			t.Errorf("%d writes", e.Writes())
 		}
 	})
 }
@@ -393,7 +395,7 @@ func TestGuardrailContentIsPinned(t *testing.T) {
 func TestGuardrailChangeEvents(t *testing.T) {
 	e := newEnv(t)
 	own := "arn:aws:iam::999999999999:role/rootwindow-FunctionsDetachRole"
-	e.steps.Config.OwnRoleARNs = []string{own}
+	e.With(func(d *window.Deps) { d.Config.OwnRoleARNs = []string{own} })
 	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil { // pins the document
 		t.Fatal(err)
 	}
@@ -403,11 +405,11 @@ func TestGuardrailChangeEvents(t *testing.T) {
 			"requestParameters": map[string]any{"policyId": orgemu.GuardrailID}})
 		return events.CloudWatchEvent{ID: "ev-1", DetailType: contract.DetailTypeAPICall, Source: contract.SourceOrganizations, Detail: detail}
 	}
-	e.org.SetContent(orgemu.GuardrailID, `{"Statement":[]}`)
-	if out, err := e.steps.SafetyNet(context.Background(), event(own)); err != nil || out != nil {
+	e.Org.SetContent(orgemu.GuardrailID, `{"Statement":[]}`)
+	if out, err := e.Steps.SafetyNet(context.Background(), event(own)); err != nil || out != nil {
 		t.Errorf("rootwindow's own call: %v %v", out, err)
 	}
-	out, err := e.steps.SafetyNet(context.Background(), event("arn:aws:iam::999999999999:role/Ops"))
+	out, err := e.Steps.SafetyNet(context.Background(), event("arn:aws:iam::999999999999:role/Ops"))
 	if rep, ok := out.(window.SweepReport); err != nil || !ok || !strings.Contains(rep.Content, "changed since it was pinned") {
 		t.Errorf("someone else's change: %+v %v", out, err)
 	}
@@ -417,8 +419,10 @@ func TestGuardrailChangeEvents(t *testing.T) {
 // Organizations answers for acts on nothing, and says why.
 func TestAConfigurationForAnotherOrganizationIsRefused(t *testing.T) {
 	e := newEnv(t)
-	e.steps.Guardrail = guardrail.New(testenv.Organizations(t, orgemu.Standard(testenv.Management, "alice@example.com", members...)),
-		orgemu.GuardrailID, guardrail.Options{Organization: "o-someoneelse1"})
+	e.With(func(d *window.Deps) {
+		d.Guardrail = guardrail.New(testenv.Organizations(t, orgemu.Standard(testenv.Management, "alice@example.com", members...)),
+			orgemu.GuardrailID, guardrail.Options{Organization: "o-someoneelse1"})
+	})
 	_, err := e.validate(t, "req-1", validRequest(members[0]))
 	var rej *contract.RequestRejected
 	if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "organization: Organizations answers for organization "+orgemu.OrganizationID+", but rootwindow is configured for o-someoneelse1") {

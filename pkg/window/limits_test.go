@@ -1,4 +1,4 @@
-package workflow_test
+package window_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
 // Each limit refuses a request with a problem naming it (and when it frees), and changes nothing.
@@ -22,26 +23,26 @@ func TestLimits(t *testing.T) {
 	}
 	t.Run("cooldown per account", func(t *testing.T) {
 		e := newEnv(t)
-		e.steps.Config.CooldownMinutes = 60
+		e.With(func(d *window.Deps) { d.Config.CooldownMinutes = 60 })
 		e.open(t, "req-1", members[0])
-		if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
+		if _, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
 			t.Fatal(err)
 		}
-		e.now = e.now.Add(30 * time.Minute)
-		before := e.writes()
+		e.Now = e.Now.Add(30 * time.Minute)
+		before := e.Writes()
 		_, err := e.validate(t, "req-2", validRequest(members[1], members[0]))
 		limited(t, err, "accountIds[1]: 111111111111 had a window until 2026-11-23T10:00:00Z: the next may start from 2026-11-23T11:00:00Z (cooldownMinutes is 60)")
-		if e.writes() != before {
+		if e.Writes() != before {
 			t.Error("a limited request changed the organization")
 		}
-		e.now = e.now.Add(31 * time.Minute)
+		e.Now = e.Now.Add(31 * time.Minute)
 		if _, err := e.validate(t, "req-3", validRequest(members[0])); err != nil {
 			t.Errorf("after the cooldown: %v", err)
 		}
 	})
 	t.Run("concurrent windows per requester", func(t *testing.T) {
 		e := newEnv(t)
-		e.steps.Config.MaxConcurrentPerRequester = 2
+		e.With(func(d *window.Deps) { d.Config.MaxConcurrentPerRequester = 2 })
 		for i, id := range []string{"req-1", "req-2"} {
 			if _, err := e.validate(t, id, validRequest(members[i])); err != nil {
 				t.Fatal(err)
@@ -49,7 +50,7 @@ func TestLimits(t *testing.T) {
 		}
 		_, err := e.validate(t, "req-3", validRequest(members[2]))
 		limited(t, err, `"`+alice+`" has 2 windows scheduled or open: at most 2 at once (maxConcurrentWindowsPerRequester)`)
-		if _, err := e.steps.Cancel(ctx, "req-1", alice); err != nil {
+		if _, err := e.Steps.Cancel(ctx, "req-1", alice); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.validate(t, "req-4", validRequest(members[2])); err != nil {
@@ -58,26 +59,26 @@ func TestLimits(t *testing.T) {
 	})
 	t.Run("windows a day per requester", func(t *testing.T) {
 		e := newEnv(t)
-		e.steps.Config.MaxDailyPerRequester = 2
+		e.With(func(d *window.Deps) { d.Config.MaxDailyPerRequester = 2 })
 		for _, id := range []string{"req-1", "req-2"} {
 			if _, err := e.validate(t, id, validRequest(members[0])); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := e.steps.Cancel(ctx, id, alice); err != nil {
+			if _, err := e.Steps.Cancel(ctx, id, alice); err != nil {
 				t.Fatal(err)
 			}
-			e.now = e.now.Add(time.Hour)
+			e.Now = e.Now.Add(time.Hour)
 		}
 		_, err := e.validate(t, "req-3", validRequest(members[0]))
 		limited(t, err, "had 2 windows accepted in the last 24 hours: at most 2 (maxWindowsPerRequesterPerDay); the next is possible from 2026-11-24T10:00:00Z")
-		e.now = t0.Add(24*time.Hour + time.Minute)
+		e.Now = t0.Add(24*time.Hour + time.Minute)
 		if _, err := e.validate(t, "req-4", validRequest(members[0])); err != nil {
 			t.Errorf("a day later: %v", err)
 		}
 	})
 	t.Run("accounts in windows organization-wide", func(t *testing.T) {
 		e := newEnv(t)
-		e.steps.Config.MaxAccountsAtOnce = 2
+		e.With(func(d *window.Deps) { d.Config.MaxAccountsAtOnce = 2 })
 		if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package workflow_test
+package window_test
 
 import (
 	"context"
@@ -30,7 +30,7 @@ import (
 func (e *env) statusChange(t *testing.T, name, status string, errName *string) events.CloudWatchEvent {
 	t.Helper()
 	e.confirmsStatusChanges(t)
-	e.emu.Ran(sampleStateMachine, name, json.RawMessage(`{}`), status)
+	e.Emu.Ran(sampleStateMachine, name, json.RawMessage(`{}`), status)
 	return statusChangeEvent(t, name, status, errName)
 }
 
@@ -58,10 +58,10 @@ const sampleStateMachine = "arn:aws:states:us-east-1:999999999999:stateMachine:R
 // stack's sweeper asks Step Functions.
 func (e *env) confirmsStatusChanges(t *testing.T) {
 	t.Helper()
-	if e.steps.Executions == nil {
-		e.steps.Executions = stepfunctions.New(testenv.StepFunctions(e.emu))
+	if e.Deps.Executions == nil {
+		e.With(func(d *window.Deps) { d.Executions = stepfunctions.New(testenv.StepFunctions(e.Emu)) })
 	}
-	e.steps.Config.StateMachineARN = sampleStateMachine
+	e.With(func(d *window.Deps) { d.Config.StateMachineARN = sampleStateMachine })
 }
 
 func TestRescueAfterTheExecutionEnded(t *testing.T) {
@@ -69,21 +69,21 @@ func TestRescueAfterTheExecutionEnded(t *testing.T) {
 	t.Run("stopped during the window", func(t *testing.T) {
 		e := newEnv(t)
 		e.open(t, "req-1", members[0], members[1])
-		e.now = t0.Add(30 * time.Minute)
+		e.Now = t0.Add(30 * time.Minute)
 		var metrics strings.Builder
-		e.steps.Metrics = &metrics
+		e.With(func(d *window.Deps) { d.Metrics = &metrics })
 		// Duplicate and out-of-order events: the same ABORTED twice, then a stale RUNNING.
 		for _, status := range []string{"ABORTED", "ABORTED", "RUNNING"} {
-			if _, err := e.steps.SafetyNet(ctx, e.statusChange(t, "req-1", status, nil)); err != nil {
+			if _, err := e.Steps.SafetyNet(ctx, e.statusChange(t, "req-1", status, nil)); err != nil {
 				t.Fatalf("%s: %v", status, err)
 			}
 		}
-		e.assertGuardrail(t, true, members...)
-		rec := e.assertStatus(t, "req-1", ledger.Closed)
+		e.AssertGuardrail(t, true, members...)
+		rec := e.AssertStatus(t, "req-1", ledger.Closed)
 		if h := rec.History[3]; h.Actor != "rootwindow:safety-net" || h.Note != "execution ABORTED" {
 			t.Errorf("closing recorded as %+v", h)
 		}
-		if leases, _ := e.store.Leases(ctx, members); len(leases) != 0 {
+		if leases, _ := e.Store.Leases(ctx, members); len(leases) != 0 {
 			t.Errorf("leases %v", leases)
 		}
 		if got := e.published(t); !reflect.DeepEqual(got, []string{"Root Access Window Scheduled", "Root Access Window Opened", "Root Access Window Closed"}) {
@@ -100,14 +100,14 @@ func TestRescueAfterTheExecutionEnded(t *testing.T) {
 		if _, err := e.validate(t, "req-1", req); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.steps.SafetyNet(ctx, e.statusChange(t, "req-1", "TIMED_OUT", nil)); err != nil {
+		if _, err := e.Steps.SafetyNet(ctx, e.statusChange(t, "req-1", "TIMED_OUT", nil)); err != nil {
 			t.Fatal(err)
 		}
-		rec := e.assertStatus(t, "req-1", ledger.Failed)
-		if rec.LastError != "execution TIMED_OUT" || e.writes() != 0 {
-			t.Errorf("record %+v, %d writes", rec, e.writes())
+		rec := e.AssertStatus(t, "req-1", ledger.Failed)
+		if rec.LastError != "execution TIMED_OUT" || e.Writes() != 0 {
+			t.Errorf("record %+v, %d writes", rec, e.Writes())
 		}
-		if leases, _ := e.store.Leases(ctx, members); len(leases) != 0 {
+		if leases, _ := e.Store.Leases(ctx, members); len(leases) != 0 {
 			t.Errorf("leases %v", leases)
 		}
 	})
@@ -117,20 +117,20 @@ func TestRescueAfterTheExecutionEnded(t *testing.T) {
 			t.Fatal(err)
 		}
 		// The lift stopped half-way: one account lifted, the request OPENING.
-		if _, err := e.store.Transition(ctx, "req-1", ledger.Opening, "rootwindow:detach", "", ledger.Change{}); err != nil {
+		if _, err := e.Store.Transition(ctx, "req-1", ledger.Opening, "rootwindow:detach", "", ledger.Change{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.steps.Guardrail.Lift(ctx, guardrail.Window{RequestID: "req-1", End: e.now.Add(2 * time.Hour), AccountIDs: []string{members[0]}}); err != nil {
+		if _, err := e.Deps.Guardrail.Lift(ctx, guardrail.Window{RequestID: "req-1", End: e.Now.Add(2 * time.Hour), AccountIDs: []string{members[0]}}); err != nil {
 			t.Fatal(err)
 		}
 		failed := "States.Timeout"
 		var metrics strings.Builder
-		e.steps.Metrics = &metrics
-		if _, err := e.steps.SafetyNet(ctx, e.statusChange(t, "req-1", "FAILED", &failed)); err != nil {
+		e.With(func(d *window.Deps) { d.Metrics = &metrics })
+		if _, err := e.Steps.SafetyNet(ctx, e.statusChange(t, "req-1", "FAILED", &failed)); err != nil {
 			t.Fatal(err)
 		}
-		e.assertGuardrail(t, true, members...)
-		e.assertStatus(t, "req-1", ledger.Failed)
+		e.AssertGuardrail(t, true, members...)
+		e.AssertStatus(t, "req-1", ledger.Failed)
 		if !strings.Contains(metrics.String(), `"ExecutionsFailedUnexpectedly":1`) {
 			t.Errorf("metrics %q", metrics.String())
 		}
@@ -140,38 +140,38 @@ func TestRescueAfterTheExecutionEnded(t *testing.T) {
 		_, _ = e.validate(t, "req-1", map[string]any{"hours": 9})
 		rejected := contract.ErrRequestRejected
 		var metrics strings.Builder
-		e.steps.Metrics = &metrics
+		e.With(func(d *window.Deps) { d.Metrics = &metrics })
 		for _, name := range []string{"req-1", "never-recorded"} {
-			if _, err := e.steps.SafetyNet(ctx, e.statusChange(t, name, "FAILED", &rejected)); err != nil {
+			if _, err := e.Steps.SafetyNet(ctx, e.statusChange(t, name, "FAILED", &rejected)); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if metrics.Len() != 0 || len(e.org.Calls()) != 0 {
-			t.Errorf("metrics %q, %d Organizations calls", metrics.String(), len(e.org.Calls()))
+		if metrics.Len() != 0 || len(e.Org.Calls()) != 0 {
+			t.Errorf("metrics %q, %d Organizations calls", metrics.String(), len(e.Org.Calls()))
 		}
 	})
 	t.Run("restore refused: alarm, lease kept, then the sweeper finishes it", func(t *testing.T) {
 		e := newEnv(t)
 		e.open(t, "req-1", members[0])
-		e.org.Inject(orgemu.Fault{Op: "AttachPolicy", Code: "ConstraintViolationException"})
+		e.Org.Inject(orgemu.Fault{Op: "AttachPolicy", Code: "ConstraintViolationException"})
 		var rf *contract.RestoreFailed
-		if _, err := e.steps.SafetyNet(ctx, e.statusChange(t, "req-1", "ABORTED", nil)); !errors.As(err, &rf) {
+		if _, err := e.Steps.SafetyNet(ctx, e.statusChange(t, "req-1", "ABORTED", nil)); !errors.As(err, &rf) {
 			t.Fatalf("want RestoreFailed, got %v", err)
 		}
-		rec := e.assertStatus(t, "req-1", ledger.Closing)
+		rec := e.AssertStatus(t, "req-1", ledger.Closing)
 		if rec.RestoreFailedAt.IsZero() {
 			t.Error("restoreFailedAt not recorded")
 		}
-		if leases, _ := e.store.Leases(ctx, members); leases[members[0]].RequestID != "req-1" {
+		if leases, _ := e.Store.Leases(ctx, members); leases[members[0]].RequestID != "req-1" {
 			t.Errorf("lease %v", leases)
 		}
-		e.org.Reset()
-		e.now = t0.Add(3 * time.Hour)
-		rep, err := e.steps.Sweep(ctx)
+		e.Org.Reset()
+		e.Now = t0.Add(3 * time.Hour)
+		rep, err := e.Steps.Sweep(ctx)
 		if err != nil || !reflect.DeepEqual(rep.Settled, []string{"req-1"}) {
 			t.Fatalf("sweep %+v %v", rep, err)
 		}
-		e.assertStatus(t, "req-1", ledger.Closed)
+		e.AssertStatus(t, "req-1", ledger.Closed)
 		got := e.published(t)
 		if got[len(got)-2] != "Root Access Window Restore Failed" || got[len(got)-1] != "Root Access Window Closed" {
 			t.Errorf("published %v", got)
@@ -184,40 +184,40 @@ func TestSweep(t *testing.T) {
 	e := newEnv(t)
 	e.open(t, "over", members[0])    // its execution vanished: nobody will restore it
 	e.open(t, "running", members[1]) // opened later, still within its window
-	e.now = t0.Add(2*time.Hour + window.SweepGrace)
-	if _, err := e.store.Transition(ctx, "running", ledger.Closing, "x", "", ledger.Change{}); err != nil {
+	e.Now = t0.Add(2*time.Hour + window.SweepGrace)
+	if _, err := e.Store.Transition(ctx, "running", ledger.Closing, "x", "", ledger.Change{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.store.Transition(ctx, "running", ledger.Closed, "x", "", ledger.Change{}); err != nil {
+	if _, err := e.Store.Transition(ctx, "running", ledger.Closed, "x", "", ledger.Change{}); err != nil {
 		t.Fatal(err)
 	}
 	// "running" is closed but a crash left its lease and its account lifted: a leftover, which the
 	// sweep restores by its window SCP. The third member had a window, ended early; then someone
 	// detached the guardrail by hand: drift.
-	running, _ := e.store.Get(ctx, "running")
+	running, _ := e.Store.Get(ctx, "running")
 	e.open(t, "earlier", members[2])
-	if _, err := e.steps.End(ctx, "earlier", alice); err != nil {
+	if _, err := e.Steps.End(ctx, "earlier", alice); err != nil {
 		t.Fatal(err)
 	}
-	e.org.Detach(members[2], orgemu.GuardrailID)
+	e.Org.Detach(members[2], orgemu.GuardrailID)
 	var metrics strings.Builder
-	e.steps.Metrics = &metrics
-	rep, err := e.steps.Sweep(ctx)
+	e.With(func(d *window.Deps) { d.Metrics = &metrics })
+	rep, err := e.Steps.Sweep(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(rep.Settled, []string{"over"}) && !reflect.DeepEqual(rep.Settled, []string{"over", "running"}) && !reflect.DeepEqual(rep.Settled, []string{"running", "over"}) {
 		t.Errorf("settled %v", rep.Settled)
 	}
-	e.assertStatus(t, "over", ledger.Closed)
-	e.assertGuardrail(t, true, members[0], members[1])
-	if !reflect.DeepEqual(rep.Cleaned, []string{running.WindowPolicyID}) || slices.Contains(e.org.Policies(), running.WindowPolicyID) {
-		t.Errorf("the leftover window SCP: cleaned %v, policies %v", rep.Cleaned, e.org.Policies())
+	e.AssertStatus(t, "over", ledger.Closed)
+	e.AssertGuardrail(t, true, members[0], members[1])
+	if !reflect.DeepEqual(rep.Cleaned, []string{running.WindowPolicyID}) || slices.Contains(e.Org.Policies(), running.WindowPolicyID) {
+		t.Errorf("the leftover window SCP: cleaned %v, policies %v", rep.Cleaned, e.Org.Policies())
 	}
 	if !reflect.DeepEqual(rep.Drift, []string{members[2]}) {
 		t.Errorf("drift %v (checked %d)", rep.Drift, rep.Checked)
 	}
-	evs := e.emu.Events()
+	evs := e.Emu.Events()
 	last := evs[len(evs)-1]
 	if last.DetailType != "Root Access Window Drift Detected" || !strings.Contains(string(last.Detail), members[2]) {
 		t.Errorf("last event %s %s", last.DetailType, last.Detail)
@@ -225,7 +225,7 @@ func TestSweep(t *testing.T) {
 	if !strings.Contains(metrics.String(), `"DriftDetected":1`) {
 		t.Errorf("metrics %q", metrics.String())
 	}
-	if leases, _ := e.store.AllLeases(ctx); len(leases) != 0 {
+	if leases, _ := e.Store.AllLeases(ctx); len(leases) != 0 {
 		t.Errorf("leases left: %v", leases)
 	}
 }
@@ -235,21 +235,21 @@ func TestSweepRacesItselfAndAnEarlyEnd(t *testing.T) {
 	for round := range 5 {
 		e := newEnv(t)
 		e.open(t, "req-1", members[0], members[1])
-		e.now = t0.Add(2*time.Hour + window.SweepGrace)
+		e.Now = t0.Add(2*time.Hour + window.SweepGrace)
 		var wg sync.WaitGroup
 		errs := make([]error, 3)
 		wg.Add(3)
-		go func() { defer wg.Done(); _, errs[0] = e.steps.Sweep(ctx) }()
-		go func() { defer wg.Done(); _, errs[1] = e.steps.Sweep(ctx) }()
-		go func() { defer wg.Done(); _, errs[2] = e.steps.End(ctx, "req-1", alice) }()
+		go func() { defer wg.Done(); _, errs[0] = e.Steps.Sweep(ctx) }()
+		go func() { defer wg.Done(); _, errs[1] = e.Steps.Sweep(ctx) }()
+		go func() { defer wg.Done(); _, errs[2] = e.Steps.End(ctx, "req-1", alice) }()
 		wg.Wait()
 		for i, err := range errs {
 			if err != nil {
 				t.Errorf("round %d, racer %d: %v", round, i, err)
 			}
 		}
-		rec := e.assertStatus(t, "req-1", ledger.Closed)
-		e.assertGuardrail(t, true, members...)
+		rec := e.AssertStatus(t, "req-1", ledger.Closed)
+		e.AssertGuardrail(t, true, members...)
 		closes := 0
 		for _, h := range rec.History {
 			if h.Status == ledger.Closed {
@@ -266,7 +266,7 @@ func TestSafetyNetSchedule(t *testing.T) {
 	e := newEnv(t)
 	var ev events.CloudWatchEvent
 	testenv.DecodeSample(t, "sweep-schedule.json", &ev)
-	out, err := e.steps.SafetyNet(context.Background(), ev)
+	out, err := e.Steps.SafetyNet(context.Background(), ev)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +275,7 @@ func TestSafetyNetSchedule(t *testing.T) {
 		t.Errorf("%#v", out)
 	}
 	ev.DetailType = "Something Else"
-	if _, err := e.steps.SafetyNet(context.Background(), ev); err == nil {
+	if _, err := e.Steps.SafetyNet(context.Background(), ev); err == nil {
 		t.Error("an unknown event was accepted")
 	}
 }
@@ -289,15 +289,15 @@ func (e *env) liftHeld(t *testing.T, id string) (<-chan error, func()) {
 	if _, err := e.validate(t, id, validRequest(members[0], members[1])); err != nil {
 		t.Fatal(err)
 	}
-	release := e.org.Gate("CreatePolicy", "AttachPolicy", "DetachPolicy", "UpdatePolicy")
+	release := e.Org.Gate("CreatePolicy", "AttachPolicy", "DetachPolicy", "UpdatePolicy")
 	t.Cleanup(release)
 	done := make(chan error, 1)
 	go func() {
-		_, err := e.steps.Detach(ctx, testenv.Decided(t, e.steps.Ledger, id))
+		_, err := e.Steps.Detach(ctx, testenv.Decided(t, e.Deps.Ledger, id))
 		done <- err
 	}()
 	for {
-		if rec, _ := e.store.Get(ctx, id); rec.Status == ledger.Opening {
+		if rec, _ := e.Store.Get(ctx, id); rec.Status == ledger.Opening {
 			return done, release
 		}
 		time.Sleep(2 * time.Millisecond)
@@ -313,15 +313,15 @@ func TestDetachRacingTheSafetyNet(t *testing.T) {
 	e := newEnv(t)
 	done, release := e.liftHeld(t, "req-1")
 	// Both go on at once, Organizations answering slowly: either may win.
-	e.org.SetLatency(20 * time.Millisecond)
+	e.Org.SetLatency(20 * time.Millisecond)
 	release()
-	if _, err := e.steps.SafetyNet(ctx, e.statusChange(t, "req-1", "ABORTED", nil)); err != nil {
+	if _, err := e.Steps.SafetyNet(ctx, e.statusChange(t, "req-1", "ABORTED", nil)); err != nil {
 		t.Fatal(err)
 	}
 	derr := <-done
-	e.org.SetLatency(0)
-	e.assertGuardrail(t, true, members...)
-	rec, _ := e.store.Get(ctx, "req-1")
+	e.Org.SetLatency(0)
+	e.AssertGuardrail(t, true, members...)
+	rec, _ := e.Store.Get(ctx, "req-1")
 	var ierr *contract.InvalidState
 	switch {
 	case rec.Status == ledger.Failed && errors.As(derr, &ierr):
@@ -331,7 +331,7 @@ func TestDetachRacingTheSafetyNet(t *testing.T) {
 	default:
 		t.Errorf("inconsistent: request %s, detach returned %v", rec.Status, derr)
 	}
-	if leases, _ := e.store.Leases(ctx, members); len(leases) != 0 {
+	if leases, _ := e.Store.Leases(ctx, members); len(leases) != 0 {
 		t.Errorf("leases left: %v", leases)
 	}
 }
@@ -341,10 +341,10 @@ func TestDetachPutsBackWhenTheRequestWasSettledDuringTheLift(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	done, release := e.liftHeld(t, "req-1")
-	if _, err := e.store.Transition(ctx, "req-1", ledger.Failed, "rootwindow:safety-net", "execution ABORTED", ledger.Change{}); err != nil {
+	if _, err := e.Store.Transition(ctx, "req-1", ledger.Failed, "rootwindow:safety-net", "execution ABORTED", ledger.Change{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.Release(ctx, "req-1", []string{members[0], members[1]}); err != nil {
+	if err := e.Store.Release(ctx, "req-1", []string{members[0], members[1]}); err != nil {
 		t.Fatal(err)
 	}
 	release()
@@ -352,7 +352,7 @@ func TestDetachPutsBackWhenTheRequestWasSettledDuringTheLift(t *testing.T) {
 	if err := <-done; !errors.As(err, &ierr) {
 		t.Errorf("detach: %v", err)
 	}
-	e.assertGuardrail(t, true, members...)
+	e.AssertGuardrail(t, true, members...)
 }
 
 // A lease whose request record is gone (a write lost between the two): the sweeper puts the
@@ -362,17 +362,17 @@ func TestSweepRestoresOrphanLeases(t *testing.T) {
 	e := newEnv(t)
 	e.open(t, "req-1", members[0])
 	if _, err := db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(e.steps.Config.TableName),
+		TableName: aws.String(e.Deps.Config.TableName),
 		Key:       map[string]types.AttributeValue{contract.KeyAttribute: &types.AttributeValueMemberS{Value: "request#req-1"}},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	e.assertGuardrail(t, false, members[0])
-	if _, err := e.steps.Sweep(ctx); err != nil {
+	e.AssertGuardrail(t, false, members[0])
+	if _, err := e.Steps.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
-	e.assertGuardrail(t, true, members[0])
-	if leases, _ := e.store.AllLeases(ctx); len(leases) != 0 {
+	e.AssertGuardrail(t, true, members[0])
+	if leases, _ := e.Store.AllLeases(ctx); len(leases) != 0 {
 		t.Errorf("leases left: %v", leases)
 	}
 }
@@ -383,13 +383,13 @@ func TestDriftAnnouncedOnceThenDaily(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	e.open(t, "req-1", members[0])
-	if _, err := e.steps.End(ctx, "req-1", alice); err != nil {
+	if _, err := e.Steps.End(ctx, "req-1", alice); err != nil {
 		t.Fatal(err)
 	}
-	e.org.Detach(members[0], orgemu.GuardrailID)
+	e.Org.Detach(members[0], orgemu.GuardrailID)
 	drifts := func() int {
 		n := 0
-		for _, ev := range e.emu.Events() {
+		for _, ev := range e.Emu.Events() {
 			if ev.DetailType == "Root Access Window Drift Detected" {
 				n++
 			}
@@ -397,10 +397,10 @@ func TestDriftAnnouncedOnceThenDaily(t *testing.T) {
 		return n
 	}
 	var metrics strings.Builder
-	e.steps.Metrics = &metrics
+	e.With(func(d *window.Deps) { d.Metrics = &metrics })
 	for i := range 3 { // three sweeps, five minutes apart
-		e.now = e.now.Add(5 * time.Minute)
-		if _, err := e.steps.Sweep(ctx); err != nil {
+		e.Now = e.Now.Add(5 * time.Minute)
+		if _, err := e.Steps.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if n := drifts(); n != 1 {
@@ -410,17 +410,17 @@ func TestDriftAnnouncedOnceThenDaily(t *testing.T) {
 	if n := strings.Count(metrics.String(), `"DriftDetected":1`); n != 3 {
 		t.Errorf("the metric was written %d times, want every sweep", n)
 	}
-	e.now = e.now.Add(24 * time.Hour)
-	if _, err := e.steps.Sweep(ctx); err != nil {
+	e.Now = e.Now.Add(24 * time.Hour)
+	if _, err := e.Steps.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := drifts(); n != 2 {
 		t.Errorf("a day later: %d drift notifications, want the reminder", n)
 	}
-	e.org.Attach(members[0], orgemu.GuardrailID)
-	e.org.SetContent(orgemu.GuardrailID, `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"iam:*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]}}}]}`)
-	e.now = e.now.Add(5 * time.Minute)
-	if _, err := e.steps.Sweep(ctx); err != nil {
+	e.Org.Attach(members[0], orgemu.GuardrailID)
+	e.Org.SetContent(orgemu.GuardrailID, `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRootUser","Effect":"Deny","Action":"iam:*","Resource":"*","Condition":{"ArnLike":{"aws:PrincipalArn":["arn:aws:iam::*:root"]}}}]}`)
+	e.Now = e.Now.Add(5 * time.Minute)
+	if _, err := e.Steps.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if n := drifts(); n != 3 {
@@ -437,14 +437,14 @@ func TestDriftScanWatchesEveryProtectedAccount(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	const ou, inOU, leaving, released = "ou-ex01-apps0001", "444444444444", "555555555555", "666666666666"
-	e.org.AddOU(ou, e.org.Root(), orgemu.FullAWSAccessID, orgemu.GuardrailID) // never in any request
+	e.Org.AddOU(ou, e.Org.Root(), orgemu.FullAWSAccessID, orgemu.GuardrailID) // never in any request
 	for _, id := range []string{inOU, leaving, released} {
-		e.org.AddAccount(orgemu.Account{ID: id, Parent: ou}, orgemu.FullAWSAccessID)
+		e.Org.AddAccount(orgemu.Account{ID: id, Parent: ou}, orgemu.FullAWSAccessID)
 	}
 	sweep := func() window.SweepReport {
 		t.Helper()
-		e.org.Reset()
-		rep, err := e.steps.Sweep(ctx)
+		e.Org.Reset()
+		rep, err := e.Steps.Sweep(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -452,7 +452,7 @@ func TestDriftScanWatchesEveryProtectedAccount(t *testing.T) {
 	}
 	announced := func() []string {
 		var out []string
-		for _, ev := range e.emu.Events() {
+		for _, ev := range e.Emu.Events() {
 			if ev.DetailType == "Root Access Window Drift Detected" {
 				out = append(out, string(ev.Detail))
 			}
@@ -466,19 +466,19 @@ func TestDriftScanWatchesEveryProtectedAccount(t *testing.T) {
 	}
 	// The scan's reads: the tree, the accounts by parent, the guardrail's targets; nothing per account.
 	for _, op := range []string{"ListPoliciesForTarget", "ListTagsForResource", "ListParents", "DescribeAccount"} {
-		if n := e.org.CountCalls(op, ""); n != 0 {
+		if n := e.Org.CountCalls(op, ""); n != 0 {
 			t.Errorf("the scan called %s %d times", op, n)
 		}
 	}
 
-	e.org.Detach(ou, orgemu.GuardrailID)
-	e.org.Attach(leaving, orgemu.GuardrailID)
-	e.org.Attach(released, orgemu.GuardrailID)
-	e.now = e.now.Add(5 * time.Minute)
-	if rep := sweep(); rep.Scanned || len(rep.Drift) != 0 || e.org.CountCalls("ListAccountsForParent", "") != 0 {
+	e.Org.Detach(ou, orgemu.GuardrailID)
+	e.Org.Attach(leaving, orgemu.GuardrailID)
+	e.Org.Attach(released, orgemu.GuardrailID)
+	e.Now = e.Now.Add(5 * time.Minute)
+	if rep := sweep(); rep.Scanned || len(rep.Drift) != 0 || e.Org.CountCalls("ListAccountsForParent", "") != 0 {
 		t.Fatalf("between scans only known and drifted accounts are checked: %+v", rep)
 	}
-	e.now = e.now.Add(time.Hour)
+	e.Now = e.Now.Add(time.Hour)
 	if rep := sweep(); !rep.Scanned || !reflect.DeepEqual(rep.Drift, []string{inOU}) {
 		t.Fatalf("the hourly scan: %+v", rep)
 	}
@@ -486,19 +486,19 @@ func TestDriftScanWatchesEveryProtectedAccount(t *testing.T) {
 		t.Fatalf("announced %v", a)
 	}
 	// Between scans, the drifted account is checked on its own and still reported (not announced again).
-	e.now = e.now.Add(5 * time.Minute)
+	e.Now = e.Now.Add(5 * time.Minute)
 	if rep := sweep(); rep.Scanned || !reflect.DeepEqual(rep.Drift, []string{inOU}) || len(announced()) != 1 {
 		t.Fatalf("between scans: %+v, %d announcements", rep, len(announced()))
 	}
 
 	// Put back; then one account leaves the organization without the guardrail, and another is
 	// taken out of it on purpose, tagged.
-	e.org.Attach(inOU, orgemu.GuardrailID)
-	e.org.Detach(leaving, orgemu.GuardrailID)
-	e.org.RemoveAccount(leaving)
-	e.org.Detach(released, orgemu.GuardrailID)
-	e.org.SetTag(released, "rootwindow:unprotected", "sandbox, SEC-42")
-	e.now = e.now.Add(time.Hour)
+	e.Org.Attach(inOU, orgemu.GuardrailID)
+	e.Org.Detach(leaving, orgemu.GuardrailID)
+	e.Org.RemoveAccount(leaving)
+	e.Org.Detach(released, orgemu.GuardrailID)
+	e.Org.SetTag(released, "rootwindow:unprotected", "sandbox, SEC-42")
+	e.Now = e.Now.Add(time.Hour)
 	rep = sweep()
 	if !rep.Scanned || len(rep.Drift) != 0 || !reflect.DeepEqual(rep.Released, []string{released}) {
 		t.Fatalf("after the fix: %+v", rep)
@@ -507,11 +507,11 @@ func TestDriftScanWatchesEveryProtectedAccount(t *testing.T) {
 		t.Fatalf("the release is announced: %v", a)
 	}
 	// Released and gone accounts are no longer watched: the next scan reports nothing.
-	e.now = e.now.Add(time.Hour)
+	e.Now = e.Now.Add(time.Hour)
 	if rep := sweep(); !rep.Scanned || len(rep.Drift) != 0 || len(rep.Released) != 0 {
 		t.Fatalf("next scan: %+v", rep)
 	}
-	prot, err := e.store.Protection(ctx)
+	prot, err := e.Store.Protection(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
