@@ -43,28 +43,36 @@ type Functions struct {
 // folder (bin/<name>/bootstrap, as `make build` writes them).
 var FunctionNames = []string{"validate", "detach", "reattach", "api", "sweeper"}
 
-// functionSpecs say, one row per function, what it is for, how long it may run and what it may
-// do: "what may detach do?" is its row. Every function writes its own log group and reads the
-// same configuration (pkg/config's environment). The permissions are below, each written once.
+// functionSpecs say, one row per function, what it is for, how long it may run, what it reads
+// beyond the configuration every function reads (pkg/config's environment, the ledger's table,
+// the notification bus and topic) and what it may do: "what may detach do?" is its row. Every
+// function writes its own log group. The permissions are below, each written once; the settings
+// are given their values where the stack makes them (provide).
 var functionSpecs = []functionSpec{
 	{"Validate", "rootwindow: validate a root access window request and reserve its accounts", 60,
+		[]string{contract.EnvEventsRoleARN, contract.EnvAPIRoleARN, contract.EnvStateMachineRoleARN},
 		[]permission{useLedger, readOrganization, readGuardrail, auditRootUsers, findStarters, answerApprovals, bindToExecution}},
 	{"Detach", "rootwindow: lift the root-user guardrail SCP from the request's accounts", 300,
+		[]string{contract.EnvStateMachineRoleARN},
 		[]permission{useLedger, readGuardrail, liftGuardrail, rewriteGuardrail, prepareRootSignIn, bindToExecution}},
 	{"Reattach", "rootwindow: put the root-user guardrail SCP back", 300,
+		nil,
 		[]permission{useLedger, readGuardrail, restoreGuardrail, rewriteGuardrail}},
 	// API Gateway waits at most 29 seconds for an answer.
 	{"Api", "rootwindow: the REST API (request, read, list, end early, cancel)", 29,
+		[]string{contract.EnvStateMachineARN},
 		[]permission{useLedger, listRequests, readOrganization, readGuardrail, restoreGuardrail, rewriteGuardrail, auditRootUsers,
 			subscribeRequesters, startExecutions, answerApprovals}},
 	{"Sweeper", "rootwindow: safety net: restore windows whose execution ended or that are over; report drift", 300,
+		[]string{contract.EnvStateMachineARN, contract.EnvOwnRoleARNs},
 		[]permission{useLedger, listRequests, readOrganization, scanOrganization, readGuardrail, restoreGuardrail, cleanUpWindowPolicies,
 			rewriteGuardrail, describeExecutions}},
 }
 
 type functionSpec struct {
 	name, description string
-	timeout           float64 // seconds
+	timeout           float64  // seconds
+	reads             []string // environment variables beyond the configuration every function reads
 	may               []permission
 }
 
@@ -127,7 +135,7 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	g := newGrants(c, props)
 	for _, spec := range functionSpecs {
 		fn := newFunction(c, spec, props.AssetDir, env)
-		f.byName(spec.name, fn)
+		*f.slot(spec.name) = fn
 		for _, p := range spec.may {
 			g.grant(fn, p)
 		}
@@ -135,34 +143,43 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	}
 	// The sweeper ignores CloudTrail's events of rootwindow's own lifts and restores.
 	own := []*string{f.Detach.Role().RoleArn(), f.Reattach.Role().RoleArn(), f.API.Role().RoleArn(), f.Sweeper.Role().RoleArn()}
-	f.Sweeper.AddEnvironment(jsii.String(contract.EnvOwnRoleARNs), awscdk.Fn_Join(jsii.String(","), &own), nil)
+	f.provide(contract.EnvOwnRoleARNs, awscdk.Fn_Join(jsii.String(","), &own))
 	return f
 }
 
-func (f *Functions) byName(name string, fn awslambda.Function) {
+// provide gives setting (an environment variable) its value in every function whose spec reads it.
+func (f *Functions) provide(setting string, value *string) {
+	for _, spec := range functionSpecs {
+		if slices.Contains(spec.reads, setting) {
+			f.named(spec.name).AddEnvironment(jsii.String(setting), value, nil)
+		}
+	}
+}
+
+// named is the function a spec names.
+func (f *Functions) named(name string) awslambda.Function { return *f.slot(name) }
+
+func (f *Functions) slot(name string) *awslambda.Function {
 	switch name {
 	case "Validate":
-		f.Validate = fn
+		return &f.Validate
 	case "Detach":
-		f.Detach = fn
+		return &f.Detach
 	case "Reattach":
-		f.Reattach = fn
+		return &f.Reattach
 	case "Api":
-		f.API = fn
+		return &f.API
 	case "Sweeper":
-		f.Sweeper = fn
+		return &f.Sweeper
 	}
+	panic("no function named " + name)
 }
 
 // each runs fn for every function whose spec holds p.
 func (f *Functions) each(p permission, fn func(awslambda.Function)) {
 	for _, spec := range functionSpecs {
 		if slices.Contains(spec.may, p) {
-			for _, x := range []awslambda.Function{f.Validate, f.Detach, f.Reattach, f.API, f.Sweeper} {
-				if *x.Node().Id() == spec.name {
-					fn(x)
-				}
-			}
+			fn(f.named(spec.name))
 		}
 	}
 }
@@ -354,12 +371,11 @@ func (g *grants) suppress(fn awslambda.Function, spec functionSpec) {
 // accounts with no execution running is settled at once); and the functions that answer
 // approvals the right to.
 func (f *Functions) AllowStart(sm sfn.StateMachine) {
+	f.provide(contract.EnvStateMachineARN, sm.StateMachineArn())
 	f.each(startExecutions, func(fn awslambda.Function) {
-		fn.AddEnvironment(jsii.String(contract.EnvStateMachineARN), sm.StateMachineArn(), nil)
 		sm.GrantStartExecution(fn)
 	})
 	f.each(describeExecutions, func(fn awslambda.Function) {
-		fn.AddEnvironment(jsii.String(contract.EnvStateMachineARN), sm.StateMachineArn(), nil)
 		sm.GrantExecution(fn, jsii.String("states:DescribeExecution"))
 		cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
 			Id:        jsii.String("AwsSolutions-IAM5"),
@@ -416,8 +432,8 @@ func (f *Functions) bindTo(stateMachineRole awsiam.IRole) {
 		return awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":states:"), st.Region(),
 			jsii.String(":"), st.Account(), jsii.String(":" + kind + ":*")})
 	}
+	f.provide(contract.EnvStateMachineRoleARN, stateMachineRole.RoleArn())
 	f.each(bindToExecution, func(fn awslambda.Function) {
-		fn.AddEnvironment(jsii.String(contract.EnvStateMachineRoleARN), stateMachineRole.RoleArn(), nil)
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid: jsii.String("BindToItsExecution"), Actions: jsii.Strings("states:DescribeExecution", "states:DescribeStateMachine"),
 			Resources: &[]*string{arn("execution"), arn("stateMachine")},
@@ -434,9 +450,9 @@ func (f *Functions) bindTo(stateMachineRole awsiam.IRole) {
 // has no resource to scope to) and tell the doors apart by the starter's role: eventsRole for
 // the request rule, the api function's role for the API, anyone else the console.
 func (f *Functions) IdentifyDoors(eventsRole awsiam.IRole) {
+	f.provide(contract.EnvEventsRoleARN, eventsRole.RoleArn())
+	f.provide(contract.EnvAPIRoleARN, f.API.Role().RoleArn())
 	f.each(findStarters, func(fn awslambda.Function) {
-		fn.AddEnvironment(jsii.String(contract.EnvEventsRoleARN), eventsRole.RoleArn(), nil)
-		fn.AddEnvironment(jsii.String(contract.EnvAPIRoleARN), f.API.Role().RoleArn(), nil)
 		fn.AddToRolePolicy(statement("WhoStartedTheExecution", []string{"cloudtrail:LookupEvents"}, "*"))
 	})
 }

@@ -116,6 +116,52 @@ func TestLambdas(t *testing.T) {
 	}
 }
 
+// Each function reads the configuration every function reads, and beyond it only what its row
+// of the stack's function specs names.
+func TestEachFunctionReadsOnlyItsOwnSettings(t *testing.T) {
+	beyond := map[string][]string{
+		"FunctionsValidate": {contract.EnvAPIRoleARN, contract.EnvEventsRoleARN, contract.EnvStateMachineRoleARN},
+		"FunctionsDetach":   {contract.EnvStateMachineRoleARN},
+		"FunctionsReattach": nil,
+		"FunctionsApi":      {contract.EnvStateMachineARN},
+		"FunctionsSweeper":  {contract.EnvOwnRoleARNs, contract.EnvStateMachineARN},
+	}
+	keys := map[string][]string{}
+	for id, fn := range resources("AWS::Lambda::Function") {
+		for name := range beyond {
+			if strings.HasPrefix(id, name) && !strings.HasPrefix(id, name+"Role") {
+				for k := range props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any) {
+					keys[name] = append(keys[name], k)
+				}
+			}
+		}
+	}
+	if len(keys) != len(beyond) {
+		t.Fatalf("functions found: %v", keys)
+	}
+	common := keys["FunctionsReattach"] // it reads nothing beyond
+	for name, want := range beyond {
+		var extra []string
+		for _, k := range keys[name] {
+			if !slices.Contains(common, k) {
+				extra = append(extra, k)
+			}
+		}
+		slices.Sort(extra)
+		if !slices.Equal(extra, want) {
+			t.Errorf("%s reads %v beyond the common configuration, want %v", name, extra, want)
+		}
+		for _, k := range common {
+			if !slices.Contains(keys[name], k) {
+				t.Errorf("%s lacks %s", name, k)
+			}
+		}
+	}
+	if !slices.Contains(common, contract.EnvTableName) || !slices.Contains(common, contract.EnvGuardrailPolicyID) {
+		t.Errorf("the common configuration %v", common)
+	}
+}
+
 func TestLedgerTableIsKeptAndRecoverable(t *testing.T) {
 	tables := resources("AWS::DynamoDB::Table")
 	if len(tables) != 1 {
