@@ -64,7 +64,7 @@ Math.random = () => {
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
 
-// Talking to the harness. `sent` counts calls made, `seen` answers and timer fires received; an
+// Talking to the harness. `sent` counts calls made, `seen` answers, timer fires and a stop received; an
 // idle report is honoured only when both match the harness's counts.
 const agent = new http.Agent({ keepAlive: true });
 const base = new URL(cfg.lambdaEndpoint);
@@ -133,6 +133,15 @@ function settleSoon() {
   });
 }
 
+// StopExecution, handed over on the long poll: the run is aborted as Step Functions stops an
+// execution (a task entered is already invoked, and its handler runs on).
+let execution;
+let stopAsked = false;
+function stopRequested() {
+  stopAsked = true;
+  if (execution) execution.abort();
+}
+
 // The long poll on which the harness hands over the timers that fired, in order.
 (async function fires() {
   while (!finished) {
@@ -142,9 +151,12 @@ function settleSoon() {
     } catch {
       return;
     }
-    const { fired = [] } = JSON.parse(res.text || '{}');
-    seen += fired.length;
+    const answer = JSON.parse(res.text || '{}');
+    const fired = answer.fired ?? [];
+    const stop = answer.stop === true;
+    seen += fired.length + (stop ? 1 : 0);
     setNow(res.headers);
+    if (stop) stopRequested();
     for (const id of fired) {
       const t = timers.get(id);
       if (!t) continue; // cleared since
@@ -219,10 +231,11 @@ for (const [name, state] of Object.entries(definition.States)) {
 }
 
 const sm = new StateMachine(definition, { validationOptions: { checkArn: false } });
-const execution = sm.run(cfg.input, {
+execution = sm.run(cfg.input, {
   overrides: { taskResourceLocalHandlers },
   context: { Task: { Token: cfg.taskToken }, Execution: { Name: cfg.executionName, Id: cfg.executionArn || `arn:aws:states:local:000000000000:execution:rootwindow:${cfg.executionName}`, StartTime: new Date(nowMs()).toISOString() } },
 });
+if (stopAsked) execution.abort();
 settleSoon();
 
 const print = (o) => process.stdout.write(JSON.stringify(o) + '\n');

@@ -19,9 +19,10 @@ func main() {
 	if instance.Config.StateMachineARN == "" {
 		lambdaenv.ExitOn(errors.New(contract.EnvStateMachineARN + " is required"))
 	}
-	// Executions started, decisions sent (Step Functions); the root sign-in audit at booking (STS, IAM).
+	// Executions started and stopped (an early end), decisions sent (Step Functions); the root sign-in audit at booking (STS, IAM).
 	sfn := stepfunctions.Client(instance.AWS, instance.Endpoint("SFN"))
-	instance.Deps.Decisions = stepfunctions.New(sfn)
+	steps := stepfunctions.New(sfn)
+	instance.Deps.Decisions, instance.Deps.Executions = steps, steps
 	if instance.Config.CentralizedRoot {
 		instance.Deps.Root = rootaccess.FromConfig(instance.AWS, instance.Endpoint("STS"), instance.Endpoint("IAM"), instance.Config.AssumeRootRegion())
 	}

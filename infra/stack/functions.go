@@ -58,11 +58,12 @@ var functionSpecs = []functionSpec{
 	{"Reattach", "rootwindow: put the root-user guardrail SCP back", 300,
 		nil,
 		[]permission{useLedger, readGuardrail, restoreGuardrail, rewriteGuardrail}},
-	// API Gateway waits at most 29 seconds for an answer.
+	// API Gateway waits at most 29 seconds for an answer. It changes nothing in the organization:
+	// an early end stops the window's execution, and the sweeper restores.
 	{"Api", "rootwindow: the REST API (request, read, list, end early, cancel)", 29,
 		[]string{contract.EnvStateMachineARN},
-		[]permission{useLedger, listRequests, readOrganization, readGuardrail, restoreGuardrail, rewriteGuardrail, auditRootUsers,
-			subscribeRequesters, startExecutions, answerApprovals}},
+		[]permission{useLedger, listRequests, readOrganization, readGuardrail, auditRootUsers,
+			subscribeRequesters, startExecutions, stopExecutions, answerApprovals}},
 	{"Sweeper", "rootwindow: safety net: restore windows whose execution ended or that are over; report drift", 300,
 		[]string{contract.EnvStateMachineARN, contract.EnvOwnRoleARNs},
 		[]permission{useLedger, listRequests, readOrganization, scanOrganization, readGuardrail, restoreGuardrail, cleanUpWindowPolicies,
@@ -108,9 +109,10 @@ const (
 	// subscribeRequesters: a requester's own subscription to the topic, with rootwindow's filter.
 	subscribeRequesters
 	// Granted once the state machine and the request rule's start role exist (AllowStart,
-	// IdentifyDoors): start executions and answer approvals (api), find who started an execution
-	// (validate: CloudTrail), ask whether one still runs (sweeper).
+	// IdentifyDoors): start executions, stop one a person ended early, and answer approvals (api),
+	// find who started an execution (validate: CloudTrail), ask whether one still runs (sweeper).
 	startExecutions
+	stopExecutions
 	answerApprovals
 	findStarters
 	describeExecutions
@@ -366,8 +368,9 @@ func (g *grants) suppress(fn awslambda.Function, spec functionSpec) {
 	}
 }
 
-// AllowStart gives the API function the state machine to start, and the right to start it; the
-// sweeper the right to ask whether a request's execution still runs (a request holding its
+// AllowStart gives the API function the state machine to start, and the right to start it and to
+// stop an execution a person ended early; the sweeper the right to ask whether a request's
+// execution still runs (a request holding its
 // accounts with no execution running is settled at once); and the functions that answer
 // approvals the right to.
 func (f *Functions) AllowStart(sm sfn.StateMachine) {
@@ -375,14 +378,20 @@ func (f *Functions) AllowStart(sm sfn.StateMachine) {
 	f.each(startExecutions, func(fn awslambda.Function) {
 		sm.GrantStartExecution(fn)
 	})
-	f.each(describeExecutions, func(fn awslambda.Function) {
-		sm.GrantExecution(fn, jsii.String("states:DescribeExecution"))
-		cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
-			Id:        jsii.String("AwsSolutions-IAM5"),
-			Reason:    jsii.String("states:DescribeExecution on the executions of rootwindow's one state machine (execution:<name>:*), as CDK grants it: a request's execution is named by its ID, unknown until it is made"),
-			AppliesTo: &[]any{map[string]any{"regex": "/^Resource::arn:<AWS::Partition>:states:.*:execution:.*:\\*$/"}},
-		}}, jsii.Bool(true))
-	})
+	onExecutions := func(p permission, action string) {
+		f.each(p, func(fn awslambda.Function) {
+			sm.GrantExecution(fn, jsii.String(action))
+			cdknag.NagSuppressions_AddResourceSuppressions(fn.Role(), &[]*cdknag.NagPackSuppression{{
+				Id:        jsii.String("AwsSolutions-IAM5"),
+				Reason:    jsii.String(action + " on the executions of rootwindow's one state machine (execution:<name>:*), as CDK grants it: a request's execution is named by its ID, unknown until it is made"),
+				AppliesTo: &[]any{map[string]any{"regex": "/^Resource::arn:<AWS::Partition>:states:.*:execution:.*:\\*$/"}},
+			}}, jsii.Bool(true))
+		})
+	}
+	onExecutions(describeExecutions, "states:DescribeExecution")
+	// An early end stops the window's execution; its status change brings the sweeper, which
+	// restores the guardrail.
+	onExecutions(stopExecutions, "states:StopExecution")
 	// An approver's decision resumes the execution waiting on its task token (api), or Validate
 	// sends one made before the execution asked. SendTaskSuccess and SendTaskFailure support no
 	// resource-level permissions (Service Authorization Reference, AWS Step Functions: no resource

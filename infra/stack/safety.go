@@ -118,7 +118,9 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 		a.AddAlarmAction(action)
 		alarms[name] = a
 	}
-	alarm("ExecutionsAborted", "an execution was stopped; the safety net restores its window, check that it did", sm.MetricAborted(sum), 1)
+	// An early end stops the window's execution on purpose (recorded in the ledger): only a stop
+	// that no early end explains alarms, as the sweeper finds it.
+	alarm("ExecutionsAborted", "an execution was stopped other than by an early end through rootwindow; the safety net restores its window, check that it did", custom(contract.MetricUnexpectedStop), 1)
 	alarm("ExecutionsTimedOut", "an execution timed out; the safety net restores its window, check that it did", sm.MetricTimedOut(sum), 1)
 	alarm("ExecutionsFailed", "an execution failed for a reason other than a rejected request", custom(contract.MetricUnexpectedFailure), 1)
 	alarm("RestoreFailed", "THE GUARDRAIL COULD NOT BE RESTORED: attach it by hand now (see the Restore Failed notification)", custom(contract.MetricRestoreFailed), 1)

@@ -48,6 +48,8 @@ type Server struct {
 	roles      map[string]string // state machine ARN → the role it runs as (DescribeStateMachine)
 	failures   map[string]int    // operation → calls still to fail
 	onStart    func(Execution)
+	onStop     func(Execution)
+	stops      []Stop
 	srv        *httptest.Server
 	identities map[string]Identity // access key → who CloudTrail says signed with it
 	trail      []TrailEvent
@@ -89,6 +91,7 @@ const (
 	OpPublish           = "Publish"
 	OpStartExecution    = "StartExecution"
 	OpDescribeExecution = "DescribeExecution"
+	OpStopExecution     = "StopExecution"
 	OpLookupEvents      = "LookupEvents"
 )
 
@@ -131,7 +134,7 @@ func (s *Server) Executions() []Execution {
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.events, s.messages, s.executions, s.trail, s.trailDelay, s.subs = nil, nil, nil, nil, 0, nil
+	s.events, s.messages, s.executions, s.trail, s.trailDelay, s.subs, s.stops = nil, nil, nil, nil, 0, nil, nil
 	s.failures = map[string]int{}
 }
 
@@ -160,6 +163,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.sendTask(w, body, true)
 	case target == "AWSStepFunctions.SendTaskFailure":
 		s.sendTask(w, body, false)
+	case target == "AWSStepFunctions.StopExecution":
+		s.stopExecution(w, body)
 	case target == "AWSStepFunctions.StartExecution":
 		s.startExecution(w, body, s.callerOf(r))
 	case target == trailTarget:
@@ -280,6 +285,73 @@ func (s *Server) Ran(stateMachineARN, name string, input json.RawMessage, status
 	}
 	arn := strings.Replace(stateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
 	s.executions = append(s.executions, Execution{StateMachineARN: stateMachineARN, Name: name, ARN: arn, Input: input, Status: status})
+}
+
+// Stop is one StopExecution call served.
+type Stop struct {
+	ExecutionARN, Error, Cause string
+}
+
+// Stops lists the StopExecution calls served, in order.
+func (s *Server) Stops() []Stop {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Stop(nil), s.stops...)
+}
+
+// OnStop calls fn for each running execution StopExecution stops, before the call is answered
+// (a harness stops the run it plays, within the caller's call).
+func (s *Server) OnStop(fn func(Execution)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onStop = fn
+}
+
+// stopExecution serves StopExecution as Step Functions does: a running execution becomes
+// ABORTED; one that has ended stays as it is; an unknown one is ExecutionDoesNotExist.
+func (s *Server) stopExecution(w http.ResponseWriter, body []byte) {
+	var in struct {
+		ExecutionArn, Error, Cause string
+	}
+	if err := json.Unmarshal(body, &in); err != nil || in.ExecutionArn == "" || len(in.Error) > 256 || len(in.Cause) > 32768 {
+		jsonError(w, "1.0", http.StatusBadRequest, "ValidationException", "StopExecution needs an executionArn; error at most 256 characters, cause at most 32,768")
+		return
+	}
+	s.mu.Lock()
+	if s.failing(OpStopExecution) {
+		s.mu.Unlock()
+		jsonError(w, "1.0", http.StatusInternalServerError, "ServiceUnavailable", "injected failure")
+		return
+	}
+	var stopped *Execution
+	found := false
+	for i, e := range s.executions {
+		if e.ARN != in.ExecutionArn {
+			continue
+		}
+		found = true
+		s.stops = append(s.stops, Stop{ExecutionARN: in.ExecutionArn, Error: in.Error, Cause: in.Cause})
+		if e.Status == "RUNNING" {
+			s.executions[i].Status = "ABORTED"
+			stopped = &s.executions[i]
+		}
+		break
+	}
+	hook, now := s.onStop, s.now()
+	var ex Execution
+	if stopped != nil {
+		ex = *stopped
+	}
+	s.mu.Unlock()
+	if !found {
+		jsonError(w, "1.0", http.StatusBadRequest, "ExecutionDoesNotExist", "Execution Does Not Exist: '"+in.ExecutionArn+"'")
+		return
+	}
+	if stopped != nil && hook != nil {
+		hook(ex)
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	_ = json.NewEncoder(w).Encode(map[string]any{"stopDate": float64(now.Unix())})
 }
 
 // StateMachine makes a state machine known, running as role, so that DescribeStateMachine answers

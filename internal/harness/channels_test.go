@@ -154,18 +154,27 @@ func TestEndEarlyThroughTheAPIDuringTheWindow(t *testing.T) {
 	})
 	end := apiSample(t, "api-end-request.json")
 	end.Path, end.PathParameters = "/requests/"+id+"/end", map[string]string{"id": id}
+	// The API changes nothing in the organization: it records the end and stops the execution.
+	attaches := len(calls("AttachPolicy"))
 	status, rec := apiCall(t, end)
-	if status != 200 || rec["status"] != "CLOSED" {
+	if status != 202 || rec["status"] != "CLOSING" || len(calls("AttachPolicy")) != attaches {
 		t.Fatalf("end: %d %v", status, rec)
-	}
-	missing, err := h.Missing(s.ctx, h.Members())
-	if err != nil || len(missing) > 0 {
-		t.Errorf("right after the end, guardrail missing from %v (%v)", missing, err)
 	}
 	hold.Done()
 	res := <-done
-	if res.Status != "SUCCEEDED" || res.Entered()[len(res.Entered())-1] != stack.StateClosed {
+	if res.Status != "ABORTED" || res.Entered()[len(res.Entered())-1] != stack.StateHold {
 		t.Fatalf("execution %s %s, states %v", res.Status, res.Cause, res.Entered())
+	}
+	// Step Functions' status change, through the stack's rule, brings the safety net.
+	if delivered, err := h.ExecutionEnded(s.ctx, id, res); err != nil || !delivered {
+		t.Fatalf("status change delivered %v: %v", delivered, err)
+	}
+	missing, err := h.Missing(s.ctx, h.Members())
+	if err != nil || len(missing) > 0 {
+		t.Errorf("after the end, guardrail missing from %v (%v)", missing, err)
+	}
+	if r := s.record(id); r.Status != ledger.Closed {
+		t.Errorf("request %s", r.Status)
 	}
 	if got := published(t); !reflect.DeepEqual(got, []string{"Scheduled", "Opened", "Closed"}) {
 		t.Errorf("published %v", got)
@@ -176,7 +185,7 @@ func TestEndEarlyThroughTheAPIDuringTheWindow(t *testing.T) {
 		t.Errorf("Closed: early %v, closed %v, restoreAt %v", closed.Early, closed.ClosedAt, closed.RestoreAt)
 	}
 	if n := len(calls("AttachPolicy")); n != 2 {
-		t.Errorf("%d attaches: the workflow's own restore must find nothing to do", n)
+		t.Errorf("%d attaches: the window's SCP at the lift, the guardrail at the restore", n)
 	}
 	s.unchanged()
 }

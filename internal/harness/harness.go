@@ -206,6 +206,8 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 	}
 	h.Definition = def
 	h.invoker = newInvoker(fns, h.Clock, h.AWS)
+	// StopExecution (an early end, or a person in the console) stops the run the harness plays.
+	h.AWS.OnStop(func(e awsemu.Execution) { h.invoker.stop(e.Name) })
 	h.stop = append(h.stop, h.invoker.close)
 	if err := h.NewLedger(ctx); err != nil {
 		return nil, err

@@ -258,7 +258,7 @@ func TestSweeperRacesAnEarlyEnd(t *testing.T) {
 	accounts := []string{"111111111111", "222222222222"}
 	res, err := h.RunWith(s.ctx, "race-1", request(accounts, 1, nil), harness.RunOptions{AbortAt: stack.StateHold})
 	if err != nil || res.Status != "ABORTED" {
-		t.Fatalf("%s %v", res.Status, err)
+		t.Fatalf("%s %s %s: %v", res.Status, res.Error, res.Cause, err)
 	}
 	h.Idle()
 	h.Clock.Advance(time.Hour + window.SweepGrace)

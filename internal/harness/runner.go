@@ -47,6 +47,7 @@ import (
 // session is one execution's runner process, as the harness sees it.
 type session struct {
 	id    string
+	name  string // the execution's
 	actor *simtime.Actor
 	clock *simtime.Clock
 
@@ -56,6 +57,8 @@ type session struct {
 	pending   *idleReport
 	timers    map[int]*simtime.Timer // node's timers by node's ID, as its last idle report gave them
 	fired     []int
+	stop      bool // StopExecution asked: handed to node once (stopSent) on the long poll, which aborts the run
+	stopSent  bool
 	firesCh   chan struct{}
 	closed    bool
 	closedCh  chan struct{}
@@ -184,15 +187,31 @@ func (s *session) fire(id int) {
 	}
 }
 
-// fires answers node's long poll with the timers fired since its last one.
+// stopped hands node a StopExecution: a delivery, like a timer's fire, within the caller's call.
+func (s *session) stopped() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.stop {
+		return
+	}
+	s.stop = true
+	s.deliverLocked(1)
+	select {
+	case s.firesCh <- struct{}{}:
+	default:
+	}
+}
+
+// fires answers node's long poll with the timers fired since its last one, and a stop if one
+// was asked.
 func (s *session) fires(w http.ResponseWriter, r *http.Request) {
 	for {
 		s.mu.Lock()
-		ids, closed := s.fired, s.closed
-		s.fired = nil
+		ids, closed, stop := s.fired, s.closed, s.stop && !s.stopSent
+		s.fired, s.stopSent = nil, s.stopSent || stop
 		s.mu.Unlock()
-		if len(ids) > 0 || closed {
-			s.answer(w, http.StatusOK, map[string]any{"fired": ids})
+		if len(ids) > 0 || closed || stop {
+			s.answer(w, http.StatusOK, map[string]any{"fired": ids, "stop": stop})
 			return
 		}
 		select {
@@ -284,10 +303,25 @@ func (inv *invoker) open(name string) *session {
 	inv.mu.Lock()
 	defer inv.mu.Unlock()
 	inv.seq++
-	s := &session{id: fmt.Sprintf("%d-%s", inv.seq, name), actor: inv.clock.Go("execution " + name), clock: inv.clock,
+	s := &session{id: fmt.Sprintf("%d-%s", inv.seq, name), name: name, actor: inv.clock.Go("execution " + name), clock: inv.clock,
 		timers: map[int]*simtime.Timer{}, firesCh: make(chan struct{}, 1), closedCh: make(chan struct{})}
 	inv.sessions[s.id] = s
 	return s
+}
+
+// stop hands a StopExecution to the run of execution name, if one is running.
+func (inv *invoker) stop(name string) {
+	inv.mu.Lock()
+	var target *session
+	for _, s := range inv.sessions {
+		if s.name == name {
+			target = s
+		}
+	}
+	inv.mu.Unlock()
+	if target != nil {
+		target.stopped()
+	}
 }
 
 func (inv *invoker) end(s *session) {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
@@ -88,4 +91,33 @@ func (e *Windows) AssertStatus(t testing.TB, id string, want ledger.Status) ledg
 // Writes is how many AttachPolicy and DetachPolicy calls Organizations has had.
 func (e *Windows) Writes() int {
 	return e.Org.CountCalls("AttachPolicy", "") + e.Org.CountCalls("DetachPolicy", "")
+}
+
+// StatusChange is the Step Functions status change of execution `name` of state machine sm, as
+// the stack's rule delivers it to the sweeper (events/status-change-aborted.json, changed), with
+// errName as its error when not nil.
+func StatusChange(t testing.TB, sm, name, status string, errName *string) events.CloudWatchEvent {
+	t.Helper()
+	var ev events.CloudWatchEvent
+	DecodeSample(t, "status-change-aborted.json", &ev)
+	var d map[string]any
+	if err := json.Unmarshal(ev.Detail, &d); err != nil {
+		t.Fatal(err)
+	}
+	d["name"], d["status"], d["stateMachineArn"], d["executionArn"] = name, status, sm, strings.Replace(sm, ":stateMachine:", ":execution:", 1)+":"+name
+	if errName != nil {
+		d["error"] = *errName
+	}
+	ev.Detail, _ = json.Marshal(d)
+	return ev
+}
+
+// EndedEarly delivers to steps' safety net what follows an early end in AWS: the status change of
+// request id's execution (of StateMachineARN, which steps must be configured with), stopped with
+// contract.ErrEndedEarly. The safety net puts the guardrail back.
+func EndedEarly(t testing.TB, steps *workflow.Steps, id string) error {
+	t.Helper()
+	ended := contract.ErrEndedEarly
+	_, err := steps.SafetyNet(context.Background(), StatusChange(t, StateMachineARN, id, "ABORTED", &ended))
+	return err
 }

@@ -319,18 +319,24 @@ func (h *Handler) act(ctx context.Context, c call, do func(context.Context, stri
 	}
 	rec, err := do(ctx, rec.RequestID, c.caller)
 	var invalidState *contract.InvalidState
-	var restoreFailed *contract.RestoreFailed
 	var notRequester *window.NotRequesterError
+	var unavailable *contract.Unavailable
+	var throttled *contract.Throttled
 	switch {
+	case err == nil && rec.Status == ledger.Closing:
+		// Ended early: the safety net puts the guardrail back as the execution stops.
+		res = okRecord(rec)
+		res.status = http.StatusAccepted
+		return res
 	case err == nil:
 		return okRecord(rec)
 	case errors.As(err, &notRequester):
 		res = fail(http.StatusForbidden, notRequester.Msg)
 	case errors.As(err, &invalidState):
 		res = fail(http.StatusConflict, invalidState.Msg)
-	case errors.As(err, &restoreFailed):
-		h.log.ErrorContext(ctx, "restore guardrail", "requestId", rec.RequestID, "error", err.Error(), "correlationId", c.id)
-		res = fail(http.StatusBadGateway, "the guardrail could not be restored yet; the window is closing and the workflow restores it again at the planned end. Operators have the detail under this correlation ID")
+	case rec.Status == ledger.Closing && (errors.As(err, &unavailable) || errors.As(err, &throttled)):
+		h.log.ErrorContext(ctx, "stop the execution of a window ended early", "requestId", rec.RequestID, "error", err.Error(), "correlationId", c.id)
+		res = fail(http.StatusServiceUnavailable, "the window is closing, but its execution could not be stopped yet: ask again (the workflow restores the guardrail at the planned end in any case)")
 	default:
 		res = h.internal(ctx, c, "act on a request", err)
 	}

@@ -36,7 +36,7 @@ const (
 	alice        = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/alice@example.com"
 	bob          = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/bob@example.com"
 	mallory      = "arn:aws:iam::999999999999:user/mallory"
-	stateMachine = "arn:aws:states:us-east-1:999999999999:stateMachine:rootwindow"
+	stateMachine = testenv.StateMachineARN
 )
 
 var (
@@ -386,6 +386,16 @@ func TestReadAndList(t *testing.T) {
 	}
 }
 
+// rescueEnded plays what follows an early end in AWS: Step Functions' status change of the
+// stopped execution delivered to the safety net, which puts the guardrail back.
+func (e *env) rescueEnded(t *testing.T, id string) {
+	t.Helper()
+	e.with(func(d *window.Deps) { d.Config.StateMachineARN = stateMachine })
+	if err := testenv.EndedEarly(t, e.steps, id); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestEndAndCancel(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
@@ -404,8 +414,9 @@ func TestEndAndCancel(t *testing.T) {
 		{"end by someone else: as if unknown", on(t, "POST", "/requests/{id}/end", open, mallory), 404, ""},
 		{"end a window that has not started", on(t, "POST", "/requests/{id}/end", scheduled, alice), 409, "cancel it instead"},
 		{"end an unknown request", on(t, "POST", "/requests/{id}/end", "api-nope", alice), 404, ""},
-		{"end early", on(t, "POST", "/requests/{id}/end", open, bob), 200, `"status":"CLOSED"`},
-		{"end again", on(t, "POST", "/requests/{id}/end", open, alice), 200, `"status":"CLOSED"`},
+		// An early end stops the execution (202, CLOSING); the safety net restores (below).
+		{"end early", on(t, "POST", "/requests/{id}/end", open, bob), 202, `"status":"CLOSING"`},
+		{"end again", on(t, "POST", "/requests/{id}/end", open, alice), 202, `"status":"CLOSING"`},
 		{"cancel before the start", on(t, "POST", "/requests/{id}/cancel", scheduled, alice), 200, `"status":"CANCELLED"`},
 		{"cancel again", on(t, "POST", "/requests/{id}/cancel", scheduled, alice), 200, `"status":"CANCELLED"`},
 	} {
@@ -414,8 +425,15 @@ func TestEndAndCancel(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d with %s", c.name, a.status, a.raw, c.status, c.want)
 		}
 	}
+	if stops := e.emu.Stops(); len(stops) != 2 || stops[0].ExecutionARN != testenv.ExecutionARN(open) || stops[0].Error != contract.ErrEndedEarly || !strings.Contains(stops[0].Cause, bob) {
+		t.Errorf("stops %+v", stops)
+	}
+	e.rescueEnded(t, open)
 	if !e.org.IsAttached(members[0], orgemu.GuardrailID) {
 		t.Error("ending early left the guardrail off")
+	}
+	if a := e.call(t, on(t, "POST", "/requests/{id}/end", open, alice)); a.status != 200 || !strings.Contains(a.raw, `"status":"CLOSED"`) {
+		t.Errorf("end once closed: %d %s", a.status, a.raw)
 	}
 }
 
@@ -446,9 +464,10 @@ func TestEndDuringTheLift(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if a := e.call(t, on(t, "POST", "/requests/{id}/end", id, alice)); a.status != 200 {
+	if a := e.call(t, on(t, "POST", "/requests/{id}/end", id, alice)); a.status != 202 {
 		t.Errorf("end once open: %d %s", a.status, a.raw)
 	}
+	e.rescueEnded(t, id)
 	for _, m := range members {
 		if !e.org.IsAttached(m, orgemu.GuardrailID) {
 			t.Errorf("guardrail missing from %s", m)
@@ -495,6 +514,7 @@ func TestCancelAtTheMomentOfStart(t *testing.T) {
 			if _, err := e.steps.End(ctx, id, alice); err != nil {
 				t.Fatal(err)
 			}
+			e.rescueEnded(t, id)
 		default:
 			t.Fatalf("inconsistent: cancel %d %s, detach opened=%v, ledger %s", cancel.status, cancel.raw, opened.Opened, rec.Status)
 		}
@@ -518,24 +538,33 @@ func TestInternalErrorsDoNotLeak(t *testing.T) {
 	}
 }
 
-func TestEndWhoseRestoreFails(t *testing.T) {
+// An early end whose StopExecution fails is answered 503 (nothing internal said), and the window
+// stays CLOSING, still holding its account; asked again, it stops the execution.
+func TestEndWhoseStopFails(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	id := e.accept(t, members[0])
 	if _, err := e.steps.Detach(ctx, testenv.Decided(t, e.deps.Ledger, id)); err != nil {
 		t.Fatal(err)
 	}
-	e.org.Inject(orgemu.Fault{Op: "AttachPolicy", Code: "ConstraintViolationException"})
+	e.emu.Fail(awsemu.OpStopExecution, 1)
 	a := e.call(t, on(t, "POST", "/requests/{id}/end", id, alice))
-	if a.status != http.StatusBadGateway || strings.Contains(a.raw, "ConstraintViolation") {
+	if a.status != http.StatusServiceUnavailable || strings.Contains(a.raw, "injected") || !strings.Contains(a.raw, "ask again") {
 		t.Errorf("%d %s", a.status, a.raw)
 	}
 	rec, _ := e.deps.Ledger.Get(ctx, id)
-	if rec.Status != ledger.Closing || !strings.Contains(rec.LastError, "ConstraintViolation") {
-		t.Errorf("the window must stay CLOSING with the error on record: %s %q", rec.Status, rec.LastError)
+	if rec.Status != ledger.Closing {
+		t.Errorf("the window must stay CLOSING: %s", rec.Status)
 	}
 	if leases, _ := e.deps.Ledger.Leases(ctx, members); leases[members[0]].RequestID != id {
 		t.Errorf("lease %v", leases)
+	}
+	if a := e.call(t, on(t, "POST", "/requests/{id}/end", id, alice)); a.status != http.StatusAccepted || len(e.emu.Stops()) != 1 {
+		t.Errorf("asked again: %d %s, stops %+v", a.status, a.raw, e.emu.Stops())
+	}
+	e.rescueEnded(t, id)
+	if rec, _ := e.deps.Ledger.Get(ctx, id); rec.Status != ledger.Closed || !e.org.IsAttached(members[0], orgemu.GuardrailID) {
+		t.Errorf("after the stop: %s", rec.Status)
 	}
 }
 

@@ -373,6 +373,8 @@ func describe(rec map[string]any) string {
 		}
 	case "OPEN":
 		line += fmt.Sprintf(": the guardrail is lifted until %v", rec["restoreAt"])
+	case "CLOSING":
+		line += fmt.Sprintf(": the guardrail is going back (rootwindow status %s --until-closed)", id)
 	case "CLOSED":
 		line += fmt.Sprintf(": the guardrail is back since %v", rec["closedAt"])
 	case "REJECTED", "FAILED":

@@ -81,6 +81,8 @@ const (
 	// (SendTaskFailure); ErrTimeout is Step Functions' own when nobody decides in time.
 	ErrApprovalDenied = "ApprovalDenied"
 	ErrTimeout        = "States.Timeout"
+	// ErrEndedEarly is the error an early end stops the window's execution with (StopExecution).
+	ErrEndedEarly = "rootwindow.EndedEarly"
 )
 
 // ErrorNames maps each error type to the name Step Functions matches; a test keeps it honest.

@@ -32,7 +32,9 @@ const (
 	MetricRestoreFailed     = "RestoreFailed"
 	MetricDriftDetected     = "DriftDetected"
 	MetricUnexpectedFailure = "ExecutionsFailedUnexpectedly"
-	MetricRescued           = "WindowsRescued"
+	// MetricUnexpectedStop: an execution was stopped other than by an early end through rootwindow.
+	MetricUnexpectedStop = "ExecutionsStoppedUnexpectedly"
+	MetricRescued        = "WindowsRescued"
 	// MetricLedgerTampered: a ledger item disagreed with its execution, or a lease was held by
 	// no window that holds it; rootwindow refused to lift, or restored anyway.
 	MetricLedgerTampered = "LedgerTampered"

@@ -1,6 +1,6 @@
 // Package stepfunctions is the window service's Step Functions adapter: an execution, whether it
-// still runs and which state machine's it is (window.Executions: the sweeper, and validate and
-// detach binding themselves to their execution) and an approver's decision sent to the execution
+// still runs and which state machine's it is, and stopping it (window.Executions: the sweeper,
+// validate and detach binding themselves to their execution, the api ending a window early) and an approver's decision sent to the execution
 // waiting on its task token (window.Decisions, validate and api). Only the functions whose mains
 // wire it link Step Functions.
 package stepfunctions
@@ -24,6 +24,7 @@ type API interface {
 	DescribeStateMachine(ctx context.Context, in *sfn.DescribeStateMachineInput, optFns ...func(*sfn.Options)) (*sfn.DescribeStateMachineOutput, error)
 	SendTaskSuccess(ctx context.Context, in *sfn.SendTaskSuccessInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskSuccessOutput, error)
 	SendTaskFailure(ctx context.Context, in *sfn.SendTaskFailureInput, optFns ...func(*sfn.Options)) (*sfn.SendTaskFailureOutput, error)
+	StopExecution(ctx context.Context, in *sfn.StopExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StopExecutionOutput, error)
 }
 
 // Adapter implements window.Executions and window.Decisions over api.
@@ -69,6 +70,16 @@ func (a *Adapter) RoleOf(ctx context.Context, stateMachineARN string) (string, e
 		return "", err
 	}
 	return aws.ToString(out.RoleArn), nil
+}
+
+// Stop stops the execution (StopExecution), or window.ErrNoExecution.
+func (a *Adapter) Stop(ctx context.Context, executionARN, errorName, cause string) error {
+	_, err := a.api.StopExecution(ctx, &sfn.StopExecutionInput{ExecutionArn: &executionARN, Error: &errorName, Cause: &cause})
+	var missing *types.ExecutionDoesNotExist
+	if errors.As(err, &missing) {
+		return window.ErrNoExecution
+	}
+	return err
 }
 
 // Approve sends the approval to the execution waiting on token (SendTaskSuccess).

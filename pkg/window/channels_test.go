@@ -164,15 +164,27 @@ func TestEndCancelAndTheWorkflowRace(t *testing.T) {
 			t.Fatal(err)
 		}
 		e.Now = t0.Add(30 * time.Minute)
+		writes := e.Writes()
 		rec, err := e.Steps.End(ctx, "req-1", bob)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rec.Status != ledger.Closed || !rec.ClosedAt.Equal(e.Now) || rec.History[3].Actor != bob || rec.History[3].Note != "ended early by "+bob {
-			t.Errorf("ended %+v", rec)
+		// The end itself changes nothing in the organization: it stops the execution.
+		if rec.Status != ledger.Closing || rec.History[3].Actor != bob || rec.History[3].Note != "ended early by "+bob || e.Writes() != writes {
+			t.Errorf("ended %+v (%d writes)", rec, e.Writes()-writes)
+		}
+		if again, err := e.Steps.End(ctx, "req-1", bob); err != nil || again.Status != ledger.Closing || len(e.Emu.Stops()) != 2 {
+			t.Errorf("ending twice before the stop took: %v %v, stops %+v", again.Status, err, e.Emu.Stops())
+		}
+		// Step Functions' status change brings the safety net, which restores.
+		if rec, err = e.rescueEnded(t, "req-1"); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Status != ledger.Closed || !rec.ClosedAt.Equal(e.Now) || rec.History[4].Actor != "rootwindow:safety-net" {
+			t.Errorf("closed %+v", rec)
 		}
 		e.AssertGuardrail(t, true, members...)
-		if again, err := e.Steps.End(ctx, "req-1", bob); err != nil || again.Status != ledger.Closed {
+		if again, err := e.endEarly(t, "req-1", bob); err != nil || again.Status != ledger.Closed {
 			t.Errorf("ending twice: %v %v", again.Status, err)
 		}
 		// Another window takes the account; the first workflow's restore at its planned end is a no-op.
@@ -182,7 +194,7 @@ func TestEndCancelAndTheWorkflowRace(t *testing.T) {
 		if _, err := e.Steps.Detach(ctx, testenv.Decided(t, e.Deps.Ledger, "req-2")); err != nil {
 			t.Fatal(err)
 		}
-		writes := e.Writes()
+		writes = e.Writes()
 		e.Now = t0.Add(2 * time.Hour)
 		if r, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil || r.Status != "CLOSED" {
 			t.Fatalf("workflow restore after an early end: %+v %v", r, err)

@@ -42,9 +42,13 @@ func (s *Service) Restore(ctx context.Context, id string, compensate bool, cause
 	return s.close(ctx, rec, ActorReattach, closingNote(compensate, cause))
 }
 
-// End closes an open window now, for a person: the guardrail goes back on its accounts and the
-// request becomes CLOSED (early); the workflow's own restore at the planned end then finds nothing
-// to do. Ending a window already closed returns it as it is; a window that is not open is an
+// End ends an open window now, for a person, without touching the organization: the request
+// becomes CLOSING (ended early by caller) and its execution is stopped; Step Functions' status
+// change brings the safety net, which puts the guardrail back and closes the request (Rescue).
+// So whoever answers people (the api) needs no permission to change the organization. If the
+// execution cannot be stopped now, the answer is an error and the request stays CLOSING: asking
+// again stops it, and the workflow's own restore at the planned end closes it anyway. Ending a
+// window already closing or closed returns it as it is; a window that is not open is an
 // *InvalidState naming its status.
 func (s *Service) End(ctx context.Context, id, caller string) (ledger.Record, error) {
 	rec, err := s.load(ctx, id)
@@ -52,14 +56,60 @@ func (s *Service) End(ctx context.Context, id, caller string) (ledger.Record, er
 		return rec, err
 	}
 	switch rec.Status {
-	case ledger.Open, ledger.Closing, ledger.Closed:
-		return s.close(ctx, rec, caller, "ended early by "+caller)
+	case ledger.Open:
+		rec, err = s.ledger.Transition(ctx, id, ledger.Closing, caller, "ended early by "+caller, ledger.Change{})
+		var terr *ledger.TransitionError
+		if errors.As(err, &terr) && terr.Current != ledger.Open {
+			return s.End(ctx, id, caller) // the workflow's restore, or another end, moved it on first
+		}
+		if err != nil {
+			return rec, s.stateError(ctx, id, err)
+		}
+		s.log.InfoContext(ctx, "window ended early: stopping its execution", "requestId", id)
+		return rec, s.stopFor(ctx, rec, caller)
+	case ledger.Closing:
+		if by := EndedBy(rec); by != "" {
+			return rec, s.stopFor(ctx, rec, by) // an end asked again: its execution may not have stopped
+		}
+		return rec, nil
+	case ledger.Closed:
+		return rec, nil
 	case ledger.Scheduled:
 		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s has not started (it opens at %s): cancel it instead", id, FormatTime(rec.StartAt))}
 	case ledger.Opening:
 		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s is opening: the guardrail is being lifted now; end it once it is open, in a few seconds", id)}
 	}
 	return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s is %s: there is no window to end", id, rec.Status)}
+}
+
+// stopFor stops the execution of a window a person ended.
+func (s *Service) stopFor(ctx context.Context, rec ledger.Record, by string) error {
+	if s.executions == nil {
+		return &contract.Unavailable{Msg: "no Step Functions client: the window's execution cannot be stopped"}
+	}
+	err := s.executions.Stop(ctx, rec.ExecutionARN, contract.ErrEndedEarly, "ended early by "+by)
+	if errors.Is(err, ErrNoExecution) {
+		// Nothing runs to stop, so no status change will come: the sweep settles a request that
+		// holds accounts with no execution running.
+		s.log.WarnContext(ctx, "the ended window's execution does not exist; the sweep closes it", "requestId", rec.RequestID)
+		return nil
+	}
+	if err != nil {
+		s.logError(ctx, "stop the execution of a window ended early", rec.RequestID, err)
+		return retryLater(err)
+	}
+	return nil
+}
+
+// EndedBy is the person who ended rec's window early through rootwindow, or "" if nobody did: the
+// actor of its move to CLOSING, when that is not rootwindow itself.
+func EndedBy(rec ledger.Record) string {
+	for _, h := range rec.History {
+		if h.Status == ledger.Closing && !strings.HasPrefix(h.Actor, "rootwindow:") {
+			return h.Actor
+		}
+	}
+	return ""
 }
 
 // Cancel withdraws a window that has not started: nothing was lifted, its leases are released and

@@ -16,7 +16,7 @@ import (
 
 // Executions says what Step Functions knows of an execution: whether it still runs (the sweep),
 // and, for a step binding itself to the execution that invoked it, which state machine runs it
-// and with what input.
+// and with what input; and stops one (an early end: the api).
 type Executions interface {
 	// Status is the execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED), or
 	// ErrNoExecution if there is none.
@@ -25,6 +25,9 @@ type Executions interface {
 	Describe(ctx context.Context, executionARN string) (Execution, error)
 	// RoleOf is the IAM role a state machine runs as.
 	RoleOf(ctx context.Context, stateMachineARN string) (string, error)
+	// Stop stops a running execution with errorName and cause; stopping one that is not running
+	// changes nothing. ErrNoExecution if there is none.
+	Stop(ctx context.Context, executionARN, errorName, cause string) error
 }
 
 // Execution is what Step Functions says of one execution.

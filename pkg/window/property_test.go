@@ -77,6 +77,11 @@ func TestWindowsHoldOverRandomLayoutsAndStrategies(t *testing.T) {
 					})
 				}
 				wg.Wait()
+				for _, id := range order[:k] {
+					if _, err := e.rescueEnded(t, id); err != nil {
+						t.Errorf("end %s: %v", id, err)
+					}
+				}
 				order = order[k:]
 				e.holds(t, accounts, ids, ended, rng)
 			}

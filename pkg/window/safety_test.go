@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
@@ -31,24 +32,7 @@ func (e *env) statusChange(t *testing.T, name, status string, errName *string) e
 	t.Helper()
 	e.confirmsStatusChanges(t)
 	e.Emu.Ran(sampleStateMachine, name, json.RawMessage(`{}`), status)
-	return statusChangeEvent(t, name, status, errName)
-}
-
-// statusChangeEvent is the event alone, whatever Step Functions knows.
-func statusChangeEvent(t *testing.T, name, status string, errName *string) events.CloudWatchEvent {
-	t.Helper()
-	var ev events.CloudWatchEvent
-	testenv.DecodeSample(t, "status-change-aborted.json", &ev)
-	var d map[string]any
-	if err := json.Unmarshal(ev.Detail, &d); err != nil {
-		t.Fatal(err)
-	}
-	d["name"], d["status"], d["executionArn"] = name, status, strings.Replace(sampleStateMachine, ":stateMachine:", ":execution:", 1)+":"+name
-	if errName != nil {
-		d["error"] = *errName
-	}
-	ev.Detail, _ = json.Marshal(d)
-	return ev
+	return testenv.StatusChange(t, sampleStateMachine, name, status, errName)
 }
 
 // sampleStateMachine is the state machine of the sample status-change event.
@@ -89,7 +73,10 @@ func TestRescueAfterTheExecutionEnded(t *testing.T) {
 		if got := e.published(t); !reflect.DeepEqual(got, []string{"Root Access Window Scheduled", "Root Access Window Opened", "Root Access Window Closed"}) {
 			t.Errorf("published %v", got)
 		}
-		if !strings.Contains(metrics.String(), `"WindowsRescued":1`) || !strings.Contains(metrics.String(), `"WindowsClosed":1`) || strings.Count(metrics.String(), "\n") != 2 {
+		// Stopped by someone, not by an early end through rootwindow: counted for the alarm, at
+		// each delivery.
+		if !strings.Contains(metrics.String(), `"WindowsRescued":1`) || !strings.Contains(metrics.String(), `"WindowsClosed":1`) ||
+			strings.Count(metrics.String(), `"ExecutionsStoppedUnexpectedly":1`) != 2 || strings.Count(metrics.String(), "\n") != 4 {
 			t.Errorf("metrics %q", metrics.String())
 		}
 	})
@@ -196,7 +183,7 @@ func TestSweep(t *testing.T) {
 	// detached the guardrail by hand: drift.
 	running, _ := e.Store.Get(ctx, "running")
 	e.open(t, "earlier", members[2])
-	if _, err := e.Steps.End(ctx, "earlier", alice); err != nil {
+	if _, err := e.endEarly(t, "earlier", alice); err != nil {
 		t.Fatal(err)
 	}
 	e.Org.Detach(members[2], orgemu.GuardrailID)
@@ -383,7 +370,7 @@ func TestDriftAnnouncedOnceThenDaily(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	e.open(t, "req-1", members[0])
-	if _, err := e.Steps.End(ctx, "req-1", alice); err != nil {
+	if _, err := e.endEarly(t, "req-1", alice); err != nil {
 		t.Fatal(err)
 	}
 	e.Org.Detach(members[0], orgemu.GuardrailID)
@@ -517,5 +504,32 @@ func TestDriftScanWatchesEveryProtectedAccount(t *testing.T) {
 	}
 	if slices.Contains(prot.Accounts, leaving) || slices.Contains(prot.Accounts, released) || !slices.Contains(prot.Accounts, inOU) {
 		t.Errorf("protected %v", prot.Accounts)
+	}
+}
+
+// An early end stops the window's execution on purpose: the safety net restores the guardrail and
+// counts nothing for the ExecutionsAborted alarm (a stop by anyone else counts:
+// TestRescueAfterTheExecutionEnded). If the stop fails, the window stays CLOSING and the end can
+// be asked again.
+func TestAnEarlyEndStopsTheExecutionAndAlarmsNothing(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.open(t, "req-1", members[0])
+	var metrics strings.Builder
+	e.With(func(d *window.Deps) { d.Metrics = &metrics })
+	e.Emu.Fail(awsemu.OpStopExecution, 1)
+	rec, err := e.Steps.End(ctx, "req-1", alice)
+	var unavailable *contract.Unavailable
+	if !errors.As(err, &unavailable) || rec.Status != ledger.Closing || len(e.Emu.Stops()) != 0 {
+		t.Fatalf("the stop failing: %v, %s, stops %+v", err, rec.Status, e.Emu.Stops())
+	}
+	e.AssertGuardrail(t, false, members[0]) // nothing restores until the execution stops
+	rec, err = e.endEarly(t, "req-1", alice)
+	if err != nil || rec.Status != ledger.Closed {
+		t.Fatalf("asked again: %v %s", err, rec.Status)
+	}
+	e.AssertGuardrail(t, true, members[0])
+	if strings.Contains(metrics.String(), contract.MetricUnexpectedStop) || !strings.Contains(metrics.String(), `"WindowsRescued":1`) {
+		t.Errorf("metrics %q", metrics.String())
 	}
 }

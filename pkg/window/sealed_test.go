@@ -90,7 +90,7 @@ func TestThreatForgedStatusChange(t *testing.T) {
 			e.open(t, "req-1", members[0])
 			e.confirmsStatusChanges(t)
 			tt.known(e)
-			ev := statusChangeEvent(t, "req-1", "ABORTED", nil)
+			ev := testenv.StatusChange(t, sampleStateMachine, "req-1", "ABORTED", nil)
 			if tt.forged != nil {
 				var d map[string]any
 				_ = json.Unmarshal(ev.Detail, &d)
@@ -189,7 +189,7 @@ func TestAnOperatorsTighteningIsKeptAcrossARestore(t *testing.T) {
 	live := e.Org.Content(orgemu.GuardrailID)
 	tightened := strings.Replace(live, `"Statement":[`, `"Statement":[{"Sid":"EmergencyDenyS3","Effect":"Deny","Action":"s3:*","Resource":"*"},`, 1)
 	e.Org.SetContent(orgemu.GuardrailID, tightened)
-	if _, err := e.Steps.End(context.Background(), "req-1", alice); err != nil {
+	if _, err := e.endEarly(t, "req-1", alice); err != nil {
 		t.Fatal(err)
 	}
 	e.AssertStatus(t, "req-1", ledger.Closed)

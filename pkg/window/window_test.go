@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
 const (
@@ -67,6 +69,37 @@ func (e *env) open(t *testing.T, id string, accounts ...string) {
 	if _, err := e.Steps.Detach(context.Background(), testenv.Decided(t, e.Deps.Ledger, id)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// endEarly ends request id's window as caller through the service, then plays what AWS does
+// next (rescueEnded). It returns the record as that leaves it; a window End leaves as it is is
+// returned as End answered.
+func (e *env) endEarly(t *testing.T, id, caller string) (ledger.Record, error) {
+	t.Helper()
+	rec, err := e.Steps.End(context.Background(), id, caller)
+	if err != nil || rec.Status != ledger.Closing {
+		return rec, err
+	}
+	return e.rescueEnded(t, id)
+}
+
+// rescueEnded plays what follows an early end in AWS: the window's execution stopped (the
+// emulator must have served that StopExecution), Step Functions' status change delivered to the
+// safety net, which puts the guardrail back.
+func (e *env) rescueEnded(t *testing.T, id string) (ledger.Record, error) {
+	t.Helper()
+	ctx := context.Background()
+	arn := testenv.ExecutionARN(id)
+	if !slices.ContainsFunc(e.Emu.Stops(), func(s awsemu.Stop) bool { return s.ExecutionARN == arn && s.Error == contract.ErrEndedEarly }) {
+		return ledger.Record{}, fmt.Errorf("ending %s did not stop its execution %s: %+v", id, arn, e.Emu.Stops())
+	}
+	if e.Deps.Config.StateMachineARN != testenv.StateMachineARN {
+		e.With(func(d *window.Deps) { d.Config.StateMachineARN = testenv.StateMachineARN })
+	}
+	if err := testenv.EndedEarly(t, e.Steps, id); err != nil {
+		return ledger.Record{}, err
+	}
+	return e.Store.Get(ctx, id)
 }
 
 func TestWindowEndToEnd(t *testing.T) {

@@ -129,8 +129,12 @@ func (s *Steps) SafetyNet(ctx context.Context, ev events.CloudWatchEvent) (any, 
 			why += " (" + *sc.Error + ")"
 		}
 		rec, err := s.Rescue(ctx, sc.Name, why)
-		if sc.Status == "FAILED" && !expectedFailure(sc.Error, rec) {
+		switch {
+		case sc.Status == "FAILED" && !expectedFailure(sc.Error, rec):
 			s.Count(contract.MetricUnexpectedFailure)
+		case sc.Status == "ABORTED" && window.EndedBy(rec) == "":
+			// Stopped by someone, not by an early end through rootwindow (which records who).
+			s.Count(contract.MetricUnexpectedStop)
 		}
 		return restored(rec), err
 	case contract.DetailTypeSchedule:
