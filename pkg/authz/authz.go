@@ -43,14 +43,37 @@ func ValidatePatterns(patterns []string) error {
 		if strings.Trim(p, "*?") == "" {
 			return fmt.Errorf("adminPrincipals[%d] %q matches everyone: name the principals (e.g. an IAM Identity Center permission set's role in the management account)", i, p)
 		}
-		if strings.HasPrefix(strings.ToLower(p), "arn:") {
+		switch {
+		case strings.HasPrefix(strings.ToLower(p), "arn:"):
 			parts := strings.SplitN(p, ":", 6)
 			if len(parts) < 6 || !isAccountID(parts[4]) {
 				return fmt.Errorf("adminPrincipals[%d] %q must name one 12-digit account in its ARN, not a wildcard: a wildcard account matches principals of any AWS account", i, p)
 			}
+		case couldMatchARN(p):
+			// "*@example.com", "*:*", "*/*", "a*": a wildcard before the account lets the pattern
+			// match the ARN of a principal of any AWS account whose name the caller chose.
+			return fmt.Errorf("adminPrincipals[%d] %q could match the ARN of a principal of any AWS account (a wildcard comes before any account): write an ARN pattern as arn:<partition>:<service>::<12-digit account>:..., and a name without a leading wildcard", i, p)
 		}
 	}
 	return nil
+}
+
+// couldMatchARN reports whether pattern could match some string that begins "arn:": its literal
+// start agrees with "arn:" up to its first '*' (a '?' agrees with any character).
+func couldMatchARN(pattern string) bool {
+	const prefix = "arn:"
+	p := strings.ToLower(pattern)
+	for i := 0; i < len(prefix); i++ {
+		switch {
+		case i == len(p):
+			return false
+		case p[i] == '*':
+			return true
+		case p[i] != '?' && p[i] != prefix[i]:
+			return false
+		}
+	}
+	return true
 }
 
 func isAccountID(s string) bool {

@@ -9,7 +9,7 @@ func TestIsAdmin(t *testing.T) {
 	p := Policy{AdminPatterns: []string{
 		"arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_AdministratorAccess_*/*",
 		"arn:aws:iam::111111111111:user/break-glass",
-		"*@platform.example.com",
+		"ops@platform.example.com",
 	}}
 	tests := []struct {
 		who  string
@@ -68,10 +68,21 @@ func TestOwns(t *testing.T) {
 }
 
 func TestValidatePatterns(t *testing.T) {
-	if err := ValidatePatterns([]string{"arn:aws:iam::111111111111:role/Admin", "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_*/*", "*@platform.example.com"}); err != nil {
+	if err := ValidatePatterns([]string{"arn:aws:iam::111111111111:role/Admin", "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_*/*",
+		"ops@platform.example.com", "ops-*@platform.example.com", "team?"}); err != nil {
 		t.Errorf("valid pattern rejected: %v", err)
 	}
 	for _, bad := range []struct{ pattern, want string }{
+		// A wildcard before the account matches ARNs of principals of any account, by a name
+		// the caller chose (a role session name).
+		{"*@platform.example.com", "could match the ARN of a principal of any AWS account"},
+		{"*@*", "could match the ARN"},
+		{"*:*", "could match the ARN"},
+		{"*/*", "could match the ARN"},
+		{"*arn:aws:sts::111111111111:assumed-role/A/b", "could match the ARN"},
+		{"a*", "could match the ARN"},
+		{"?rn:aws:sts::111111111111:assumed-role/A/b", "could match the ARN"},
+		{"ar*@example.com", "could match the ARN"},
 		{"*", "matches everyone"},
 		{"*?*", "matches everyone"},
 		{"arn:aws:iam::*:role/Admin", "must name one 12-digit account"},

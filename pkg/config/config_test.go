@@ -14,14 +14,14 @@ func TestLoad(t *testing.T) {
 	r, err := Load(env(map[string]string{
 		contract.EnvTableName:         "ledger",
 		contract.EnvGuardrailPolicyID: "p-abcd1234",
-		contract.EnvAdminPrincipals:   " arn:aws:iam::111111111111:role/Admin , *@example.com,",
+		contract.EnvAdminPrincipals:   " arn:aws:iam::111111111111:role/Admin , ops@example.com,",
 		contract.EnvOrganizationID:    "o-exampleorg1",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := Runtime{TableName: "ledger", Settings: Settings{GuardrailPolicyID: "p-abcd1234",
-		AdminPrincipals: []string{"arn:aws:iam::111111111111:role/Admin", "*@example.com"},
+		AdminPrincipals: []string{"arn:aws:iam::111111111111:role/Admin", "ops@example.com"},
 		OwnerTagKey:     "owner", MaxAccountsPerRequest: 50, BookingHorizonDays: 7, OrganizationID: "o-exampleorg1",
 		CooldownMinutes: 60, MaxConcurrentPerRequester: 3, MaxDailyPerRequester: 10, MaxAccountsAtOnce: 200,
 		SCPsPerTargetQuota: 5, SCPSizeQuota: 5120, LiftStrategy: "detach", DriftScanMinutes: 60, Approval: "none", ApprovalMinutes: 60}, EventBus: "default"}

@@ -602,11 +602,26 @@ func WithFile(get func(key string) any, path string) (func(key string) any, erro
 	if err != nil {
 		return nil, fmt.Errorf("ROOTWINDOW_CONFIG: %w", err)
 	}
-	var file map[string]any
-	if err := json.Unmarshal(b, &file); err != nil {
-		return nil, fmt.Errorf("ROOTWINDOW_CONFIG %s is not a JSON object: %w", path, err)
+	// Read strictly: a key given twice would otherwise keep its last value silently (the
+	// guardrail's policy ID replaced, approval turned off, administrators widened).
+	members, repeated, err := request.ObjectMembers(b)
+	if err != nil {
+		return nil, fmt.Errorf("ROOTWINDOW_CONFIG %s %v: it must hold one JSON object of configuration keys", path, err)
 	}
-	if err := CheckKeys(mapKeys(file)); err != nil {
+	var errs []error
+	for _, k := range repeated {
+		errs = append(errs, fmt.Errorf("%q is given more than once: give each key once", k))
+	}
+	file := map[string]any{}
+	for k, raw := range members {
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			errs = append(errs, fmt.Errorf("%q: %s is not a value rootwindow can read (%v)", k, shorten(string(raw)), err))
+			continue
+		}
+		file[k] = v
+	}
+	if err := errors.Join(append(errs, CheckKeys(sortedKeys(members)))...); err != nil {
 		return nil, fmt.Errorf("ROOTWINDOW_CONFIG %s: %w", path, err)
 	}
 	return func(key string) any {
@@ -617,7 +632,15 @@ func WithFile(get func(key string) any, path string) (func(key string) any, erro
 	}, nil
 }
 
-func mapKeys(m map[string]any) []string {
+// shorten cuts a value quoted back to its author to a readable length.
+func shorten(v string) string {
+	if len(v) > 40 {
+		return v[:40] + "…"
+	}
+	return v
+}
+
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -644,7 +667,7 @@ func CheckKeys(keys []string) error {
 // flags such as "@aws-cdk/core:..." and "aws:cdk:...") all hold a colon, which none of ours does.
 func ContextKeys(context map[string]any) []string {
 	var keys []string
-	for _, k := range mapKeys(context) {
+	for _, k := range sortedKeys(context) {
 		if !strings.Contains(k, ":") {
 			keys = append(keys, k)
 		}

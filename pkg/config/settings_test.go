@@ -163,11 +163,34 @@ func TestWithFile(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(`["not","an","object"]`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := WithFile(lookup(nil), bad); err == nil || !strings.Contains(err.Error(), "is not a JSON object") {
+	if _, err := WithFile(lookup(nil), bad); err == nil || !strings.Contains(err.Error(), "must be a JSON object") {
 		t.Errorf("bad file: %v", err)
 	}
 	if _, err := WithFile(lookup(nil), filepath.Join(dir, "missing.json")); err == nil || !strings.Contains(err.Error(), "ROOTWINDOW_CONFIG") {
 		t.Errorf("missing file: %v", err)
+	}
+}
+
+// A configuration file is read strictly: a key given twice is refused (the last value would
+// otherwise win silently: the guardrail's ID replaced, approval turned off, administrators
+// widened), and a value that cannot be read is named by its key.
+func TestWithFileIsStrict(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct{ name, doc, want string }{
+		{"repeated policy ID", `{"guardrailPolicyId":"p-rootguard01","adminPrincipals":["a"],"guardrailPolicyId":"p-other00001"}`, `"guardrailPolicyId" is given more than once`},
+		{"approval turned off by a repeat", `{"approval":"second-admin","approval":"none"}`, `"approval" is given more than once`},
+		{"administrators widened by a repeat", `{"adminPrincipals":["a"],"adminPrincipals":["*"]}`, `"adminPrincipals" is given more than once`},
+		{"a number that overflows", `{"cooldownMinutes":1e400}`, `"cooldownMinutes": 1e400 is not a value rootwindow can read`},
+		{"two objects", `{"approval":"none"}{"approval":"none"}`, "must hold exactly one JSON object"},
+		{"not JSON", `{"approval":`, "is not valid JSON"},
+	} {
+		path := filepath.Join(dir, "rootwindow.json")
+		if err := os.WriteFile(path, []byte(tt.doc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := WithFile(lookup(nil), path); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
 	}
 }
 
@@ -218,7 +241,7 @@ func TestContextKeysLeaveCDKsOwnAlone(t *testing.T) {
 func TestSettingsRoundTripThroughTheEnvironment(t *testing.T) {
 	for _, s := range []Settings{
 		DefaultSettings(),
-		{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"arn:aws:iam::111111111111:role/Admin", "*@example.com"},
+		{GuardrailPolicyID: "p-rootguard01", AdminPrincipals: []string{"arn:aws:iam::111111111111:role/Admin", "ops@example.com"},
 			OwnerTagKey: "rootwindow:owners", BookingHorizonDays: 30, MaxAccountsPerRequest: 1, AnyRoleSessionName: true,
 			GuardrailSHA256: strings.Repeat("ab", 32), GuardrailAllowedSids: []string{"DenyLeaveOrg"},
 			CooldownMinutes: 0, MaxConcurrentPerRequester: 50, MaxDailyPerRequester: 1, MaxAccountsAtOnce: 5000,

@@ -272,6 +272,27 @@ func StrictObject(doc []byte, allowed ...string) (map[string]json.RawMessage, []
 	return out, probs
 }
 
+// ObjectMembers reads a JSON object's members as StrictObject does, whatever their keys: each
+// key's raw value (its first), and the keys that appear more than once, in order. The error says
+// what is wrong with the document as a whole ("is not valid JSON", "must be a JSON object").
+func ObjectMembers(doc []byte) (map[string]json.RawMessage, []string, error) {
+	fields, err := decodeObject(doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	members := map[string]json.RawMessage{}
+	var repeated []string
+	for _, f := range fields {
+		switch {
+		case !f.dup:
+			members[f.name] = f.value
+		case !slices.Contains(repeated, f.name):
+			repeated = append(repeated, f.name)
+		}
+	}
+	return members, repeated, nil
+}
+
 var plainName = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,64}$`)
 
 // fieldName shows an unknown key as the requester can recognise it: plain names as they are,
