@@ -6,6 +6,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -15,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"regexp"
 	"slices"
@@ -93,11 +95,11 @@ func (h *Handler) route(ctx context.Context, c call) response {
 	case "GET /requests/{id}":
 		return h.get(ctx, c)
 	case "POST /requests/{id}/end":
-		return h.act(ctx, c, h.windows.End)
+		return h.bodiless(ctx, c, h.windows.End)
 	case "POST /requests/{id}/cancel":
-		return h.act(ctx, c, h.windows.Cancel)
+		return h.bodiless(ctx, c, h.windows.Cancel)
 	case "POST /requests/{id}/confirm":
-		return h.act(ctx, c, h.windows.Confirm)
+		return h.bodiless(ctx, c, h.windows.Confirm)
 	case "POST /subscriptions":
 		return h.subscribe(ctx, c)
 	case "POST /requests/{id}/approve":
@@ -308,6 +310,32 @@ func (h *Handler) decide(ctx context.Context, c call, approve bool) response {
 	return h.act(ctx, c, func(ctx context.Context, id, caller string) (ledger.Record, error) {
 		return h.windows.Decide(ctx, id, caller, approve, words)
 	})
+}
+
+// bodiless acts on a call that takes no body (end, cancel, confirm): none, or {}. Anything else is
+// refused naming its keys, so that {"confirm": false} is not taken for a confirmation.
+func (h *Handler) bodiless(ctx context.Context, c call, do func(context.Context, string, string) (ledger.Record, error)) response {
+	body, err := c.body()
+	if err != nil {
+		return fail(http.StatusBadRequest, err.Error())
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		members, repeated, err := request.ObjectMembers(body)
+		var probs request.Problems
+		if err != nil {
+			probs.Add("body", "%s: this call takes no body (send none, or {})", err)
+		}
+		for _, k := range slices.Sorted(maps.Keys(members)) {
+			probs.Add(k, "is not a key here: this call takes no body (send none, or {})")
+		}
+		for _, k := range repeated {
+			probs.Add(k, "appears more than once")
+		}
+		if len(probs) > 0 {
+			return invalid(probs)
+		}
+	}
+	return h.act(ctx, c, do)
 }
 
 // act ends, cancels, confirms or decides the request in the path (a confirmation only by its requester:

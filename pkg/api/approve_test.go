@@ -76,8 +76,15 @@ func TestATaskForCentralizedRootAccessIsAnsweredWithTheCommand(t *testing.T) {
 	r.Body = body("")
 	a := e.call(t, r)
 	if a.status != http.StatusConflict || !strings.Contains(a.raw, "aws sts assume-root --region eu-west-1 --target-principal "+members[0]+" --task-policy-arn arn=arn:aws:iam::aws:policy/root-task/S3UnlockBucketPolicy --duration-seconds 900") ||
-		!strings.Contains(a.raw, "--target-principal "+members[1]) || !strings.Contains(a.raw, "whyNotAssumeRoot") {
+		!strings.Contains(a.raw, "--target-principal "+members[1]) || !strings.Contains(a.raw, "whyNotAssumeRoot") ||
+		!strings.Contains(a.raw, "centralized root access performs this task without a window") || strings.Contains(a.raw, "already has an open or scheduled window") {
 		t.Fatalf("%d %s", a.status, a.raw)
+	}
+	// Someone who may not ask is told so, not about the task or the accounts.
+	mal := post(t, mallory, nil)
+	mal.Body = body("")
+	if a := e.call(t, mal); a.status != http.StatusForbidden || strings.Contains(a.raw, "assume-root") {
+		t.Errorf("a non-administrator: %d %s", a.status, a.raw)
 	}
 	if leases, _ := e.deps.Ledger.AllLeases(t.Context()); len(leases) != 0 || len(e.emu.Executions()) != 0 {
 		t.Fatalf("something was reserved or started: %v", leases)

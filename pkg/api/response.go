@@ -56,8 +56,11 @@ func rejected(p request.Problems) response {
 		return withProblems(http.StatusTooManyRequests, "a limit on windows is reached; each problem names it and when it frees", p)
 	}
 	for _, pr := range p {
-		if pr.Field == "guardrail" {
+		switch pr.Field {
+		case "guardrail":
 			return withProblems(http.StatusConflict, "the guardrail cannot be lifted as it is now", p)
+		case "task":
+			return withProblems(http.StatusConflict, "centralized root access performs this task without a window: each problem gives the sts:AssumeRoot command (or say whyNotAssumeRoot)", p)
 		}
 	}
 	return withProblems(http.StatusConflict, "an account already has an open or scheduled window", p)

@@ -4,10 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -621,7 +621,7 @@ func WithFile(get func(key string) any, path string) (func(key string) any, erro
 		}
 		file[k] = v
 	}
-	if err := errors.Join(append(errs, CheckKeys(sortedKeys(members)))...); err != nil {
+	if err := errors.Join(append(errs, CheckKeys(slices.Sorted(maps.Keys(members))))...); err != nil {
 		return nil, fmt.Errorf("ROOTWINDOW_CONFIG %s: %w", path, err)
 	}
 	return func(key string) any {
@@ -638,15 +638,6 @@ func shorten(v string) string {
 		return v[:40] + "…"
 	}
 	return v
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // CheckKeys refuses keys that are not configuration keys, naming each and the nearest known key:
@@ -667,7 +658,7 @@ func CheckKeys(keys []string) error {
 // flags such as "@aws-cdk/core:..." and "aws:cdk:...") all hold a colon, which none of ours does.
 func ContextKeys(context map[string]any) []string {
 	var keys []string
-	for _, k := range sortedKeys(context) {
+	for _, k := range slices.Sorted(maps.Keys(context)) {
 		if !strings.Contains(k, ":") {
 			keys = append(keys, k)
 		}

@@ -256,8 +256,8 @@ func fieldOrder(field string) int {
 func (s *Service) betterWithAssumeRoot(req request.Request) request.Problems {
 	var probs request.Problems
 	task, ok := request.TaskNamed(req.Task)
-	if !ok || task.TaskPolicy == "" || !s.config.CentralizedRoot || req.WhyNotAssumeRoot != "" {
-		return nil
+	if !ok || task.TaskPolicy == "" || !s.config.CentralizedRoot || req.WhyNotAssumeRoot != "" || !s.config.Authz().IsAdmin(req.Requester) {
+		return nil // someone who may not ask is told so first, and learns nothing of the accounts
 	}
 	for _, a := range req.AccountIDs {
 		probs.AddKind(request.Conflict, "task", "%s needs no window on %s: centralized root access does it in a 15-minute session scoped to the task, from the management account: %s (if that will not do, say why in whyNotAssumeRoot)",

@@ -113,6 +113,11 @@ func TestApprovalByASecondAdministrator(t *testing.T) {
 	}
 	e.AssertStatus(t, "req-1", ledger.Open)
 	e.AssertGuardrail(t, false, members[0])
+	// Approving again, after the execution went on with the approval, answers as the first time
+	// did: the approval stands (not "no longer waits: nothing was lifted").
+	if again, err := e.Steps.Decide(ctx, "req-1", bob, true, ""); err != nil || again.ApprovedBy != bob {
+		t.Errorf("approving again after the lift: %v", err)
+	}
 	if _, err := e.Steps.Decide(ctx, "req-1", "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/carol@example.com", false, ""); err == nil {
 		t.Error("a decision after the lift was accepted")
 	}

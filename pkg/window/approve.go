@@ -89,6 +89,7 @@ func (s *Service) Decide(ctx context.Context, id, caller string, approve bool, w
 	case rec.AwaitsApproval() && !s.Now().Before(rec.ApproveBy):
 		return rec, &contract.InvalidState{Msg: fmt.Sprintf("the time to decide request %s ran out at %s; nothing was lifted: its requester may ask again", id, FormatTime(rec.ApproveBy))}
 	}
+	decidedBefore := rec.ApprovedBy != "" || rec.DeniedBy != ""
 	rec, err = s.ledger.Decide(ctx, id, caller, approve, words)
 	var derr *ledger.DecisionError
 	switch {
@@ -103,7 +104,13 @@ func (s *Service) Decide(ctx context.Context, id, caller string, approve bool, w
 	if rec.ApprovalToken == "" {
 		return rec, nil // the execution has not asked yet: AwaitApproval sends it
 	}
-	return rec, s.sendDecision(ctx, rec)
+	err = s.sendDecision(ctx, rec)
+	if decidedBefore && errors.Is(err, ErrTaskGone) && rec.Status != ledger.Failed {
+		// The same decision again, after its execution had it and went on: the answer is the
+		// first one's (an approval stands, and its window opens or has opened).
+		return rec, nil
+	}
+	return rec, err
 }
 
 // sendDecision sends a recorded decision to the execution waiting on the record's token.

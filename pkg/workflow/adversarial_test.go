@@ -90,3 +90,22 @@ func TestAdversarialEnvelopes(t *testing.T) {
 		t.Errorf("%d scheduled requests", len(recs))
 	}
 }
+
+// Step Functions hands a step the execution's input parsed and written again: a key repeated in
+// the input as started is already resolved (the last one wins) by the time Validate gets it. So
+// Validate reads the input as the execution was started (DescribeExecution) and refuses it.
+func TestARepeatedKeyResolvedOnTheWayIsStillRefused(t *testing.T) {
+	e := newEnv(t)
+	started := `{"request":{"accountIds":["111111111111"],"hours":1,"hours":4,"reason":"x","requester":"` + alice + `"}}`
+	handed := `{"request":{"accountIds":["111111111111"],"hours":4,"reason":"x","requester":"` + alice + `"}}`
+	in := e.Started("dup-1", json.RawMessage(started), testenv.Person(alice))
+	in.Input = json.RawMessage(handed)
+	_, err := e.Steps.Validate(context.Background(), in)
+	var rej *contract.RequestRejected
+	if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "hours: appears more than once") {
+		t.Errorf("got %v", err)
+	}
+	if e.Writes() != 0 {
+		t.Errorf("%d Organizations writes", e.Writes())
+	}
+}

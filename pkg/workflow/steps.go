@@ -32,7 +32,7 @@ func New(svc *window.Service) *Steps { return &Steps{Service: svc} }
 // cancelled before its start returns Opened=false. Running it again after it succeeded returns
 // the same window.
 func (s *Steps) Detach(ctx context.Context, in contract.DetachInput) (contract.Opened, error) {
-	if err := s.Bind(ctx, in.ExecutionARN, in.RequestID, nil); err != nil {
+	if _, err := s.Bind(ctx, in.ExecutionARN, in.RequestID, nil); err != nil {
 		return contract.Opened{}, err
 	}
 	rec, err := s.Open(ctx, in.RequestID, window.Decision{

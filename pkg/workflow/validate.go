@@ -30,8 +30,12 @@ func (s *Steps) Validate(ctx context.Context, in contract.ValidateInput) (contra
 	if in.ApprovalToken != "" {
 		input = nil // the "Wait for approval" state passes the token, not the input
 	}
-	if err := s.Bind(ctx, in.ExecutionARN, id, input); err != nil {
+	started, err := s.Bind(ctx, in.ExecutionARN, id, input)
+	if err != nil {
 		return contract.Window{}, err
+	}
+	if input != nil {
+		in.Input = started // as it was started, read strictly (a repeated key is refused)
 	}
 	if in.ApprovalToken != "" {
 		// The "Wait for approval" state: Step Functions ignores this answer and waits for the
