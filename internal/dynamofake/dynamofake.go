@@ -243,6 +243,13 @@ func (db *DB) Query(_ context.Context, in *dynamodb.QueryInput, _ ...func(*dynam
 	if !ok {
 		return nil, validation("The table does not have the specified index: " + aws.ToString(in.IndexName))
 	}
+	// DynamoDB's key sizes (Developer Guide, "Quotas", attributes): a partition key value at most
+	// 2048 bytes, a sort key value at most 1024; an ExclusiveStartKey over them is refused.
+	for name, limit := range map[string]int{t.key: 2048, keys[0]: 2048, keys[1]: 1024} {
+		if v, ok := in.ExclusiveStartKey[name]; ok && len(text(v)) > limit {
+			return nil, validation(fmt.Sprintf("One or more parameter values were invalid: Size of hashkey or rangekey %s has exceeded the size limit of %d bytes", name, limit))
+		}
+	}
 	e := expr{names: in.ExpressionAttributeNames, values: in.ExpressionAttributeValues}
 	var matched []item
 	for _, it := range t.items {

@@ -107,6 +107,14 @@ func TestAdversarialAPI(t *testing.T) {
 		{"list with a garbage token", list(map[string]string{"nextToken": "!!!"}), 400, "nextToken"},
 		{"list with a forged token", list(map[string]string{"nextToken": base64.RawURLEncoding.EncodeToString([]byte(`{"pk":"lease#111111111111","kind":"lease","createdAt":"x"}`))}), 400, "nextToken"},
 		{"list with a huge token", list(map[string]string{"nextToken": strings.Repeat("A", 10000)}), 400, "nextToken"},
+		// Well formed, with keys over DynamoDB's key sizes (2048 and 1024 bytes), or 40 KB: refused
+		// before DynamoDB sees them (its ValidationException would be a 500).
+		{"list with a well-formed token with an oversized key", list(map[string]string{"nextToken": base64.RawURLEncoding.EncodeToString([]byte(
+			`{"pk":"request#` + strings.Repeat("a", 3000) + `","kind":"request","createdAt":"2026-11-23T10:00:00.000000000Z"}`))}), 400, "nextToken"},
+		{"list with a well-formed token with an oversized sort key", list(map[string]string{"nextToken": base64.RawURLEncoding.EncodeToString([]byte(
+			`{"pk":"request#api-1","kind":"request","createdAt":"` + strings.Repeat("2", 1500) + `"}`))}), 400, "nextToken"},
+		{"list with a 40 KB token", list(map[string]string{"nextToken": base64.RawURLEncoding.EncodeToString([]byte(
+			`{"pk":"request#api-1","kind":"request","createdAt":"2026-11-23T10:00:00.000000000Z","x":"` + strings.Repeat("y", 30000) + `"}`))}), 400, "nextToken"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -96,9 +97,18 @@ func encodePageToken(key map[string]types.AttributeValue) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// maxPageToken bounds a page token: the ledger's own are about 130 characters.
+const maxPageToken = 512
+
+// decodePageToken reads a token the ledger gave, and refuses anything else before DynamoDB sees
+// it (a key over DynamoDB's sizes would be its ValidationException: a server error for a client's
+// mistake).
 func decodePageToken(token string) (map[string]types.AttributeValue, error) {
 	if token == "" {
 		return nil, nil
+	}
+	if len(token) > maxPageToken {
+		return nil, ErrBadPageToken
 	}
 	b, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil {
@@ -106,7 +116,10 @@ func decodePageToken(token string) (map[string]types.AttributeValue, error) {
 	}
 	var m map[string]string
 	if err := json.Unmarshal(b, &m); err != nil || len(m) != 3 || m[contract.KindAttribute] != kindRequest ||
-		!strings.HasPrefix(m[contract.KeyAttribute], "request#") || m[contract.CreatedAttribute] == "" {
+		!strings.HasPrefix(m[contract.KeyAttribute], "request#") || ValidRequestID(strings.TrimPrefix(m[contract.KeyAttribute], "request#")) != nil {
+		return nil, ErrBadPageToken
+	}
+	if _, err := time.Parse(sortableTime, m[contract.CreatedAttribute]); err != nil {
 		return nil, ErrBadPageToken
 	}
 	key := map[string]types.AttributeValue{}
