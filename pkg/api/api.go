@@ -260,11 +260,11 @@ func ExecutionInput(rec ledger.Record) ([]byte, error) {
 func newRequestID(caller, key string) string {
 	if key != "" {
 		sum := sha256.Sum256([]byte(caller + "\n" + key))
-		return "api-" + hex.EncodeToString(sum[:16])
+		return contract.APIRequestPrefix + hex.EncodeToString(sum[:16])
 	}
 	var b [16]byte
 	_, _ = rand.Read(b[:])
-	return "api-" + hex.EncodeToString(b[:])
+	return contract.APIRequestPrefix + hex.EncodeToString(b[:])
 }
 
 func (h *Handler) get(ctx context.Context, c call) response {

@@ -16,6 +16,10 @@ const (
 	ChannelAPI           = "api"
 )
 
+// APIRequestPrefix starts every request ID the API makes, and no execution name another door may
+// use: a console execution cannot take the name a caller's Idempotency-Key will produce.
+const APIRequestPrefix = "api-"
+
 // Origin records how a request arrived.
 type Origin struct {
 	Channel       string `json:"channel" dynamodbav:"channel"`                                 // one of the Channel constants

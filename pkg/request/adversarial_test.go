@@ -71,6 +71,7 @@ func TestAdversarialRequestContract(t *testing.T) {
 		{"hours 2.0", doc(map[string]string{"hours": `2.0`}), "got 2.0"},
 		{"hours exponent", doc(map[string]string{"hours": `2e0`}), "got 2e0"},
 		{"hours huge", doc(map[string]string{"hours": `99999999999999999999999`}), "hours: must be a whole number of hours from 1 to 4"},
+		{"hours of 15,000 digits", doc(map[string]string{"hours": strings.Repeat("9", 15000)}), "got 999999999999999999999999… (15000 characters)"},
 		{"hours as a string", doc(map[string]string{"hours": `"2"`}), "hours: must be a whole number of hours from 1 to 4, got a string"},
 		{"hours true", doc(map[string]string{"hours": `true`}), "got a boolean"},
 		{"hours null", doc(map[string]string{"hours": `null`}), "got null"},

@@ -423,6 +423,9 @@ func parseHours(v json.RawMessage, probs *Problems) int {
 	text := string(bytes.TrimSpace(v))
 	var n int
 	if strings.ContainsAny(text, ".eE") || json.Unmarshal(v, &n) != nil {
+		if len(text) > 24 { // a number of 15,000 digits is not echoed whole
+			text = text[:24] + fmt.Sprintf("… (%d characters)", len(text))
+		}
 		probs.Add("hours", "must be %s, got %s", want, text)
 		return 0
 	}

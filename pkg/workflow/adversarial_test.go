@@ -109,3 +109,19 @@ func TestARepeatedKeyResolvedOnTheWayIsStillRefused(t *testing.T) {
 		t.Errorf("%d Organizations writes", e.Writes())
 	}
 }
+
+// A console execution named as the API would name a caller's request (api- and the hash of their
+// Idempotency-Key) is refused and records nothing, so the caller's own request under that key is
+// still theirs to make.
+func TestTheAPIsRequestIDsAreNotTheConsolesToTake(t *testing.T) {
+	e := newEnv(t)
+	req := `{"request":{"accountIds":["111111111111"],"hours":1,"reason":"x","requester":"` + alice + `"}}`
+	_, err := e.Steps.Validate(context.Background(), e.Started(contract.APIRequestPrefix+"0123456789abcdef0123456789abcdef", json.RawMessage(req), testenv.Person(alice)))
+	var rej *contract.RequestRejected
+	if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "are the API's request IDs") {
+		t.Fatalf("got %v", err)
+	}
+	if recs, _, _ := e.Store.List(context.Background(), ledger.Filter{}, 10, ""); len(recs) != 0 {
+		t.Errorf("recorded %+v", recs)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
@@ -60,6 +61,12 @@ func (s *Steps) Validate(ctx context.Context, in contract.ValidateInput) (contra
 	starter, err := s.whoStarted(ctx, in)
 	if err != nil {
 		return contract.Window{}, err
+	}
+	if door := s.door(starter); door != contract.ChannelAPI && strings.HasPrefix(id, contract.APIRequestPrefix) {
+		// Refused before anything is recorded: a record under the name would answer the API
+		// caller whose Idempotency-Key makes it.
+		return contract.Window{}, &contract.RequestRejected{Problems: []string{fmt.Sprintf(
+			"execution name: names starting with %q are the API's request IDs: start a new execution with another name (nothing was done)", contract.APIRequestPrefix)}}
 	}
 	req, origin, probs := s.parse(in.Input, s.door(starter), starter)
 	if origin.EventID != "" {
