@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -67,7 +69,8 @@ const usage = `rootwindow: ask for a root access window, and follow it.
                             rootwindow there, only rootwindow's roles (and --operator) write the
                             organization's policies, only --deployer assumes the deployment's roles;
                             --apply creates it and attaches it to that account (management-account credentials)
-  rootwindow help
+  rootwindow help           this text (also: rootwindow <command> --help)
+  rootwindow --version
 
 Every command takes:
   --endpoint URL     rootwindow's API (else ROOTWINDOW_ENDPOINT, else the ApiUrl output of --stack)
@@ -93,6 +96,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if len(args) == 2 && args[0] == "help" && args[1] == "tasks" {
 		return helpTasks(env)
 	}
+	if len(args) == 1 && (args[0] == "--version" || args[0] == "version") {
+		fmt.Fprintln(env.Stdout, "rootwindow", Version())
+		return ExitOK
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(env.Stdout, usage)
 		if len(args) == 0 {
@@ -113,8 +120,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if !known {
 		return usageError(env, "unknown command %q", verb)
 	}
-	fs := flag.NewFlagSet("rootwindow "+verb, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("rootwindow " + verb)
 	var o options
 	fs.StringVar(&o.endpoint, "endpoint", "", "")
 	fs.StringVar(&o.stack, "stack", "RootWindow", "")
@@ -131,8 +137,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 	}
 	// Flags may come after the request ID.
 	for {
-		if err := fs.Parse(rest); err != nil {
-			return usageError(env, "%v", err)
+		if err := parseFlags(fs, rest); err != nil {
+			return flagError(env, fs, err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -144,6 +150,14 @@ func Run(ctx context.Context, args []string, env Env) int {
 	}
 	if o.poll < time.Second {
 		return usageError(env, "--poll must be at least 1s, got %v", o.poll)
+	}
+	if o.timeout <= 0 {
+		return usageError(env, "--timeout must be more than 0, got %v", o.timeout)
+	}
+	if o.endpoint != "" {
+		if problem := endpointProblem(o.endpoint); problem != "" {
+			return usageError(env, "--endpoint %s", problem)
+		}
 	}
 	switch {
 	case cmd.takesID && len(a.positional) != 1:
@@ -159,7 +173,11 @@ func Run(ctx context.Context, args []string, env Env) int {
 		}
 	}
 	c, err := o.client(ctx, env)
-	if err != nil {
+	var mistake *usageMistake
+	switch {
+	case errors.As(err, &mistake):
+		return usageError(env, "%s", mistake.msg)
+	case err != nil:
 		fmt.Fprintln(env.Stderr, "rootwindow:", err)
 		return ExitUnavailable
 	}
@@ -194,10 +212,14 @@ type arguments struct {
 	positional                                                               []string
 	accounts, reason, start, key, account, status, next, task, whyNot, email string
 	hook                                                                     string
-	hours, limit                                                             int
+	limit                                                                    string
+	hours                                                                    int
 }
 
-var requestID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+var (
+	requestID = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+	accountID = regexp.MustCompile(`^[0-9]{12}$`)
+)
 
 func usageError(env Env, format string, args ...any) int {
 	fmt.Fprintf(env.Stderr, "rootwindow: %s (rootwindow help)\n", fmt.Sprintf(format, args...))
@@ -214,16 +236,42 @@ func splitList(s string) []string {
 	return out
 }
 
+// usageMistake is a problem with how rootwindow was told to run (no region, an endpoint that is
+// not one, a profile that does not load): the command line or its environment must change, so it
+// exits ExitUsage, not ExitUnavailable.
+type usageMistake struct{ msg string }
+
+func (m *usageMistake) Error() string { return m.msg }
+
+// endpointProblem says what is wrong with an --endpoint (or ROOTWINDOW_ENDPOINT), or "".
+func endpointProblem(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		return fmt.Sprintf("%q is not a URL: give the API's URL, https://<id>.execute-api.<region>.amazonaws.com/<stage>/", endpoint)
+	case u.User != nil:
+		return fmt.Sprintf("%q holds user information: rootwindow signs its calls with your AWS credentials", endpoint)
+	case u.Scheme == "http" && (u.Hostname() == "localhost" || net.ParseIP(u.Hostname()).IsLoopback()):
+		return "" // a local emulator
+	case u.Scheme != "https":
+		return fmt.Sprintf("%q must be https:// (plain http only to this machine)", endpoint)
+	}
+	return ""
+}
+
 // client builds the API client: the endpoint from the flag, the environment or the stack, the
 // credentials from the SDK's chain.
 func (o options) client(ctx context.Context, env Env) (*Client, error) {
 	cfg, err := env.AWS(ctx, o.profile, o.region)
 	if err != nil {
-		return nil, fmt.Errorf("AWS configuration: %w", err)
+		return nil, &usageMistake{fmt.Sprintf("the AWS configuration cannot be loaded (profile %q): %v", o.profile, err)}
 	}
 	endpoint := o.endpoint
 	if endpoint == "" {
 		endpoint = env.Getenv("ROOTWINDOW_ENDPOINT")
+		if problem := endpointProblem(endpoint); endpoint != "" && problem != "" {
+			return nil, &usageMistake{"ROOTWINDOW_ENDPOINT " + problem}
+		}
 	}
 	if endpoint == "" {
 		out, err := cloudformation.NewFromConfig(cfg).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(o.stack)})
@@ -249,7 +297,7 @@ func (o options) client(ctx context.Context, env Env) (*Client, error) {
 		region = cfg.Region
 	}
 	if region == "" {
-		return nil, errors.New("no region: give --region, or set AWS_REGION or the profile's region")
+		return nil, &usageMistake{"no region: give --region, or set AWS_REGION or the profile's region"}
 	}
 	return &Client{Endpoint: endpoint, Region: region, Credentials: cfg.Credentials, HTTP: env.HTTP}, nil
 }

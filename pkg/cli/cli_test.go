@@ -95,8 +95,14 @@ func (e *env) runAs(t *testing.T, key, secret string, args ...string) (int, stri
 	t.Helper()
 	var out, errOut bytes.Buffer
 	sleeps := 0
-	code := cli.Run(context.Background(), append(args, "--endpoint", e.url, "--region", region), cli.Env{
-		Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" },
+	getenv := func(k string) string {
+		if k == "ROOTWINDOW_ENDPOINT" {
+			return e.url
+		}
+		return ""
+	}
+	code := cli.Run(context.Background(), args, cli.Env{
+		Stdout: &out, Stderr: &errOut, Getenv: getenv,
 		AWS: func(context.Context, string, string) (aws.Config, error) {
 			return aws.Config{Region: region, Credentials: credentials.NewStaticCredentialsProvider(key, secret, "")}, nil
 		},
@@ -187,12 +193,26 @@ func TestRefusalsAndExitCodes(t *testing.T) {
 		want   string
 	}{
 		{"a bad signature", "wrong-secret", []string{"status", "api-1"}, cli.ExitRefused, "signature we calculated does not match"},
-		{"hours out of range", "", []string{"request", "--accounts", "111111111111", "--hours", "9", "--reason", "x"}, cli.ExitRefused, "hours: must be from 1 to 4, got 9\nFix the fields named above"},
+		// What can be told without a call is told before any (exit 2); the API refuses it too.
+		{"hours out of range", "", []string{"request", "--accounts", "111111111111", "--hours", "9", "--reason", "x"}, cli.ExitUsage, "--hours must be from 1 to 4, got 9"},
+		{"an account that is not one", "", []string{"request", "--accounts", "111111111111,12345", "--hours", "1", "--reason", "x"}, cli.ExitUsage, `--accounts: "12345" is not a 12-digit account ID`},
+		{"a start that is not a time", "", []string{"request", "--accounts", "111111111111", "--hours", "1", "--reason", "x", "--start", "tomorrow"}, cli.ExitUsage, "--start must be an RFC 3339 time"},
+		{"an empty start", "", []string{"request", "--accounts", "111111111111", "--hours", "1", "--reason", "x", "--start", ""}, cli.ExitUsage, "--start: empty: give a value"},
+		{"a flag given twice", "", []string{"request", "--accounts", "111111111111", "--hours", "1", "--hours", "4", "--reason", "x"}, cli.ExitUsage, "--hours: given more than once"},
+		{"a boolean flag given twice", "", []string{"status", "api-1", "--wait", "--wait"}, cli.ExitUsage, "--wait: given more than once"},
+		{"a zero timeout", "", []string{"status", "api-1", "--wait", "--timeout", "0s"}, cli.ExitUsage, "--timeout must be more than 0"},
+		{"a negative timeout", "", []string{"request", "--accounts", "111111111111", "--hours", "1", "--reason", "x", "--wait", "--timeout", "-1m"}, cli.ExitUsage, "--timeout must be more than 0"},
+		{"a negative limit", "", []string{"list", "--limit", "-5"}, cli.ExitUsage, "--limit must be a whole number from 1 to 100"},
+		{"a zero limit", "", []string{"list", "--limit", "0"}, cli.ExitUsage, "--limit must be a whole number from 1 to 100"},
+		{"a limit too large", "", []string{"list", "--limit", "1000"}, cli.ExitUsage, "--limit must be a whole number from 1 to 100"},
+		{"an endpoint that is not https", "", []string{"status", "api-1", "--endpoint", "ftp://example.com/v1/"}, cli.ExitUsage, "must be https://"},
+		{"an endpoint that is not a URL", "", []string{"status", "api-1", "--endpoint", "example.com"}, cli.ExitUsage, "is not a URL"},
+		{"an endpoint with user information", "", []string{"status", "api-1", "--endpoint", "https://me:pw@example.com/v1/"}, cli.ExitUsage, "holds user information"},
 		{"an unknown request", "", []string{"status", "api-nope"}, cli.ExitRefused, "404 Not Found: no request api-nope that you may see"},
 		{"a missing argument", "", []string{"status"}, cli.ExitUsage, "status takes one request ID"},
 		{"a request ID that is not one", "", []string{"end", "../x"}, cli.ExitUsage, "is not a request ID"},
 		{"an unknown command", "", []string{"approve-all"}, cli.ExitUsage, `unknown command "approve-all"`},
-		{"an unknown flag", "", []string{"list", "--owner", "x"}, cli.ExitUsage, "flag provided but not defined: -owner"},
+		{"an unknown flag", "", []string{"list", "--owner", "x"}, cli.ExitUsage, "--owner is not a flag of list"},
 		{"a bad output", "", []string{"list", "--output", "yaml"}, cli.ExitUsage, "--output must be text or json"},
 		{"request without a reason", "", []string{"request", "--accounts", "111111111111", "--hours", "1"}, cli.ExitUsage, "request needs --accounts, --hours and --reason"},
 	} {
@@ -206,6 +226,18 @@ func TestRefusalsAndExitCodes(t *testing.T) {
 				t.Errorf("exit %d, stderr %q (stdout %q); want %d with %q", code, errOut, out, tt.code, tt.want)
 			}
 		})
+	}
+	if recs, _, _ := e.deps.Ledger.List(context.Background(), ledgerFilter(), 10, ""); len(recs) != 0 {
+		t.Errorf("a refused command line made a request: %+v", recs)
+	}
+	// Help and the version are answers, not mistakes.
+	for _, args := range [][]string{{"request", "--help"}, {"list", "-h"}, {"help"}} {
+		if code, out, _ := e.run(t, e.secret, args...); code != cli.ExitOK || !strings.Contains(out, "rootwindow request --accounts") {
+			t.Errorf("%v: exit %d, %q", args, code, out)
+		}
+	}
+	if code, out, _ := e.run(t, e.secret, "--version"); code != cli.ExitOK || !strings.HasPrefix(out, "rootwindow ") {
+		t.Errorf("--version: exit %d, %q", code, out)
 	}
 }
 

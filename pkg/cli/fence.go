@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
@@ -18,8 +16,7 @@ import (
 // creates or updates it and attaches it to that account, with the management account's
 // credentials.
 func fenceCommand(ctx context.Context, args []string, env Env) int {
-	fs := flag.NewFlagSet("rootwindow fence", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags("rootwindow fence")
 	var s fence.Spec
 	var deployers, operators, profile string
 	var apply bool
@@ -30,8 +27,8 @@ func fenceCommand(ctx context.Context, args []string, env Env) int {
 	fs.StringVar(&operators, "operator", "", "")
 	fs.StringVar(&profile, "profile", "", "")
 	fs.BoolVar(&apply, "apply", false, "")
-	if err := fs.Parse(args); err != nil {
-		return usageError(env, "%v", err)
+	if err := parseFlags(fs, args); err != nil {
+		return flagError(env, fs, err)
 	}
 	if fs.NArg() > 0 {
 		return usageError(env, "fence takes no argument, got %q", fs.Arg(0))

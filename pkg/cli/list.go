@@ -5,16 +5,30 @@ import (
 	"flag"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 )
+
+// maxListLimit is the API's largest page.
+const maxListLimit = 100
 
 // rootwindow list: the requests a caller may see, newest first, a page at a time.
 var listCommand = command{
 	flags: func(fs *flag.FlagSet, a *arguments) {
 		fs.StringVar(&a.account, "account", "", "")
 		fs.StringVar(&a.status, "status", "", "")
-		fs.IntVar(&a.limit, "limit", 0, "")
+		fs.StringVar(&a.limit, "limit", "", "")
 		fs.StringVar(&a.next, "next", "", "")
+	},
+	check: func(a arguments) string {
+		if n, err := strconv.Atoi(a.limit); a.limit != "" && (err != nil || n < 1 || n > maxListLimit) {
+			return fmt.Sprintf("--limit must be a whole number from 1 to %d, got %q", maxListLimit, a.limit)
+		}
+		switch {
+		case a.account != "" && !accountID.MatchString(a.account):
+			return fmt.Sprintf("--account: %q is not a 12-digit account ID", a.account)
+		}
+		return ""
 	},
 	run: func(ctx context.Context, r runner, a arguments) int {
 		q := url.Values{}
@@ -23,8 +37,8 @@ var listCommand = command{
 				q.Set(k, v)
 			}
 		}
-		if a.limit > 0 {
-			q.Set("limit", fmt.Sprint(a.limit))
+		if a.limit != "" {
+			q.Set("limit", a.limit)
 		}
 		var page struct {
 			Requests  []map[string]any `json:"requests"`

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
@@ -30,8 +30,7 @@ type orgFlags struct {
 }
 
 func newOrgFlags(name string, outputs string) (*flag.FlagSet, *orgFlags) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs := newFlags(name)
 	o := &orgFlags{}
 	fs.StringVar(&o.policyID, "policy-id", "", "")
 	fs.StringVar(&o.ownerTag, "owner-tag", "owner", "")
@@ -56,6 +55,28 @@ func (o *orgFlags) check(outputs string) error {
 	return nil
 }
 
+// organizationFailed answers a failed read of the organization in a plain sentence, by what the
+// person can do about it: a policy ID that is not the organization's, or credentials that may not
+// read it, are refused (ExitRefused); anything else may pass (ExitUnavailable).
+func organizationFailed(env Env, what, policyID string, err error) int {
+	var notFound *orgtypes.PolicyNotFoundException
+	var denied *orgtypes.AccessDeniedException
+	var notInOrg *orgtypes.AWSOrganizationsNotInUseException
+	switch {
+	case errors.As(err, &notFound):
+		fmt.Fprintf(env.Stderr, "rootwindow: %s: %s is not a policy of this organization: check --policy-id (aws organizations list-policies --filter SERVICE_CONTROL_POLICY)\n", what, policyID)
+		return ExitRefused
+	case errors.As(err, &denied):
+		fmt.Fprintf(env.Stderr, "rootwindow: %s: these credentials may not read the organization: run it with the management account's (or the delegated administrator's) credentials\n", what)
+		return ExitRefused
+	case errors.As(err, &notInOrg):
+		fmt.Fprintf(env.Stderr, "rootwindow: %s: these credentials' account is not in an organization\n", what)
+		return ExitRefused
+	}
+	fmt.Fprintf(env.Stderr, "rootwindow: %s: %v\n", what, err)
+	return ExitUnavailable
+}
+
 // organization is the guardrail and the Organizations client the verb works with.
 func (o *orgFlags) organization(ctx context.Context, env Env) (*guardrail.Guardrail, *organizations.Client, error) {
 	cfg, err := env.AWS(ctx, o.profile, guardrail.Region)
@@ -71,8 +92,8 @@ func (o *orgFlags) organization(ctx context.Context, env Env) (*guardrail.Guardr
 func preflight(ctx context.Context, args []string, env Env) int {
 	const outputs = "table|json|csv"
 	fs, o := newOrgFlags("rootwindow preflight", outputs)
-	if err := fs.Parse(args); err != nil {
-		return usageError(env, "%v", err)
+	if err := parseFlags(fs, args); err != nil {
+		return flagError(env, fs, err)
 	}
 	if fs.NArg() > 0 {
 		return usageError(env, "preflight takes no argument, got %q", fs.Arg(0))
@@ -82,13 +103,11 @@ func preflight(ctx context.Context, args []string, env Env) int {
 	}
 	g, client, err := o.organization(ctx, env)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "rootwindow:", err)
-		return ExitUnavailable
+		return usageError(env, "%v", err)
 	}
 	rep, err := g.Scan(ctx, client, o.strategy, o.ownerTag)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "rootwindow: preflight:", err)
-		return ExitUnavailable
+		return organizationFailed(env, "preflight", o.policyID, err)
 	}
 	switch o.output {
 	case "json":
@@ -141,8 +160,8 @@ func rollout(ctx context.Context, args []string, env Env) int {
 	fs.BoolVar(&all, "all", false, "")
 	fs.StringVar(&owner, "owner", "", "")
 	fs.BoolVar(&apply, "apply", false, "")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError(env, "%v", err)
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return flagError(env, fs, err)
 	}
 	sel := guardrail.Selection{Accounts: splitList(accounts), OUs: splitList(ous), All: all}
 	if err := o.check(outputs); err != nil {
@@ -159,8 +178,7 @@ func rollout(ctx context.Context, args []string, env Env) int {
 	}
 	g, client, err := o.organization(ctx, env)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "rootwindow:", err)
-		return ExitUnavailable
+		return usageError(env, "%v", err)
 	}
 	plan, err := g.PlanRollout(ctx, client, sel, o.strategy, o.ownerTag, owner)
 	if errors.Is(err, guardrail.ErrSelection) {
@@ -168,8 +186,7 @@ func rollout(ctx context.Context, args []string, env Env) int {
 		return ExitRefused
 	}
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "rootwindow: rollout: reading the organization:", err)
-		return ExitUnavailable
+		return organizationFailed(env, "rollout: reading the organization", o.policyID, err)
 	}
 	if o.output == "json" && !apply {
 		b, _ := json.MarshalIndent(plan, "", "  ")

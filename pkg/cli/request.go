@@ -5,6 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/rootwindow/rootwindow/pkg/request"
 )
 
 // rootwindow request: ask for a window, and with --wait or --until-closed follow it.
@@ -18,9 +21,23 @@ var requestCommand = command{
 		fs.StringVar(&a.task, "task", "", "")
 		fs.StringVar(&a.whyNot, "why-not-assume-root", "", "")
 	},
+	// What can be told without a call is told before any: the API checks it all again.
 	check: func(a arguments) string {
 		if a.accounts == "" || a.hours == 0 || strings.TrimSpace(a.reason) == "" {
 			return "request needs --accounts, --hours and --reason"
+		}
+		for _, id := range splitList(a.accounts) {
+			if !accountID.MatchString(id) {
+				return fmt.Sprintf("--accounts: %q is not a 12-digit account ID", id)
+			}
+		}
+		if a.hours < request.MinHours || a.hours > request.MaxHours {
+			return fmt.Sprintf("--hours must be from %d to %d, got %d", request.MinHours, request.MaxHours, a.hours)
+		}
+		if a.start != "" {
+			if _, err := time.Parse(time.RFC3339, a.start); err != nil {
+				return fmt.Sprintf("--start must be an RFC 3339 time with its offset (2026-11-24T08:00:00Z), got %q", a.start)
+			}
 		}
 		return ""
 	},
