@@ -7,13 +7,76 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/rootwindow/rootwindow/pkg/request"
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
-var emailAddress = regexp.MustCompile(`^[^@\s",;<>]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$`)
+// An email address's local part, as RFC 5322's dot-atom: printable ASCII without specials.
+var localPart = regexp.MustCompile("^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+
+// A DNS label in ASCII (punycode for an internationalised name: xn--…).
+var dnsLabel = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// hostProblem says why host is not a DNS host name rootwindow will send notifications to, or "":
+// names only, in ASCII, at least two labels, the last not a number. So no IP literal (loopback,
+// private ranges, 169.254.169.254, or their hex and integer forms), no single-label or look-alike
+// Unicode host.
+func hostProblem(host string) string {
+	h := strings.ToLower(strings.TrimSuffix(host, "."))
+	for _, r := range h {
+		if r > 127 {
+			return "is not in ASCII: give the host name in its punycode form (xn--…)"
+		}
+	}
+	labels := strings.Split(h, ".")
+	if len(h) > 253 || len(labels) < 2 {
+		return "is not a DNS host name (a name with a domain, at most 253 characters)"
+	}
+	for _, l := range labels {
+		if !dnsLabel.MatchString(l) {
+			return "is not a DNS host name (letters, digits and '-', in labels of 1 to 63)"
+		}
+	}
+	if strings.Trim(labels[len(labels)-1], "0123456789") == "" || strings.HasPrefix(labels[len(labels)-1], "0x") {
+		return "is an IP address, not a host name: notifications go to names only"
+	}
+	return ""
+}
+
+// emailProblem says why address is not a plausible email address, or "".
+func emailProblem(address string) string {
+	local, domain, ok := strings.Cut(address, "@")
+	switch {
+	case !ok || len(local) > 64 || !localPart.MatchString(local):
+		return "is not an email address (name@domain)"
+	case hostProblem(domain) != "":
+		return "is not an email address: its domain " + hostProblem(domain)
+	}
+	return ""
+}
+
+// httpsProblem says why endpoint is not an https URL rootwindow will post notifications to, or "".
+func httpsProblem(endpoint string) string {
+	u, err := url.Parse(endpoint)
+	switch {
+	case err != nil || u.Scheme != "https" || u.Opaque != "" || u.Host == "" || strings.ContainsAny(endpoint, " \t\r\n"):
+		return "is not an https URL"
+	case u.User != nil:
+		return "holds user information (credentials in a URL are not kept secret)"
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "has the port " + p + ", not one from 1 to 65535"
+		}
+	}
+	if problem := hostProblem(u.Hostname()); problem != "" {
+		return "has a host that " + problem
+	}
+	return ""
+}
 
 // subscribe subscribes an endpoint the caller names to the notifications about the caller's own
 // requests: {"protocol": "email"|"https", "endpoint": "..."}. The filter policy is rootwindow's,
@@ -41,13 +104,15 @@ func (h *Handler) subscribe(ctx context.Context, c call) response {
 		}
 	}
 	if len(probs) == 0 {
-		switch u, err := url.Parse(endpoint); {
+		problem := emailProblem(endpoint)
+		if protocol == "https" {
+			problem = httpsProblem(endpoint)
+		}
+		switch {
 		case len(endpoint) > 2048:
 			probs.Add("endpoint", "is %d characters; at most 2048", len(endpoint))
-		case protocol == "email" && !emailAddress.MatchString(endpoint):
-			probs.Add("endpoint", "%s is not an email address", request.Quote(endpoint))
-		case protocol == "https" && (err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || strings.ContainsAny(endpoint, " \t\r\n")):
-			probs.Add("endpoint", "%s is not an https URL without credentials", request.Quote(endpoint))
+		case problem != "":
+			probs.Add("endpoint", "%s %s", request.Quote(endpoint), problem)
 		}
 	}
 	if len(probs) > 0 {

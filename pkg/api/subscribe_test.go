@@ -27,9 +27,26 @@ func TestRequesterSubscribesToTheirOwnRequests(t *testing.T) {
 		{alice, `{"protocol":"sms","endpoint":"+15555550100"}`, http.StatusBadRequest, `"field":"protocol"`},
 		{alice, `{"protocol":"email","endpoint":"alice@example.com\n"}`, http.StatusBadRequest, "is not an email address"},
 		{alice, `{"protocol":"https","endpoint":"http://hooks.example.com/x"}`, http.StatusBadRequest, "is not an https URL"},
-		{alice, `{"protocol":"https","endpoint":"https://user:pw@hooks.example.com/x"}`, http.StatusBadRequest, "without credentials"},
+		{alice, `{"protocol":"https","endpoint":"https://user:pw@hooks.example.com/x"}`, http.StatusBadRequest, "holds user information"},
 		{alice, `{"protocol":"email","endpoint":"alice@example.com","filterPolicy":{}}`, http.StatusBadRequest, "filterPolicy is not a key here"},
 		{alice, `{"protocol":"email","endpoint":"a@example.com","protocol":"https"}`, http.StatusBadRequest, "protocol appears more than once"},
+		// Notifications go to names only: no IP literal in any of its forms, no host that is not
+		// ASCII (a look-alike), no port out of range.
+		{alice, `{"protocol":"https","endpoint":"https://127.0.0.1/x"}`, http.StatusBadRequest, "is an IP address"},
+		{alice, `{"protocol":"https","endpoint":"https://10.0.0.8/x"}`, http.StatusBadRequest, "is an IP address"},
+		{alice, `{"protocol":"https","endpoint":"https://169.254.169.254/latest/meta-data/"}`, http.StatusBadRequest, "is an IP address"},
+		{alice, `{"protocol":"https","endpoint":"https://0x7f.0x0.0x0.0x1/x"}`, http.StatusBadRequest, "is an IP address"},
+		{alice, `{"protocol":"https","endpoint":"https://2130706433/x"}`, http.StatusBadRequest, "is not a DNS host name"},
+		{alice, `{"protocol":"https","endpoint":"https://[::1]/x"}`, http.StatusBadRequest, "is not a DNS host name"},
+		{alice, `{"protocol":"https","endpoint":"https://localhost/x"}`, http.StatusBadRequest, "is not a DNS host name"},
+		{alice, `{"protocol":"https","endpoint":"https://hooks.exаmple.com/x"}`, http.StatusBadRequest, "punycode"},
+		{alice, `{"protocol":"https","endpoint":"https://hooks.example.com:70000/x"}`, http.StatusBadRequest, "not one from 1 to 65535"},
+		{alice, `{"protocol":"https","endpoint":"https://hooks.example.com:0/x"}`, http.StatusBadRequest, "not one from 1 to 65535"},
+		{alice, `{"protocol":"https","endpoint":"https://-bad-.example.com/x"}`, http.StatusBadRequest, "is not a DNS host name"},
+		{alice, `{"protocol":"email","endpoint":"alice@10.0.0.8"}`, http.StatusBadRequest, "is an IP address"},
+		{alice, `{"protocol":"email","endpoint":"alice@exаmple.com"}`, http.StatusBadRequest, "punycode"},
+		{alice, `{"protocol":"email","endpoint":"al ice@example.com"}`, http.StatusBadRequest, "is not an email address"},
+		{alice, `{"protocol":"email","endpoint":"alice..x@example.com"}`, http.StatusBadRequest, "is not an email address"},
 	} {
 		if a := sub(tt.caller, tt.body); a.status != tt.status || !strings.Contains(a.raw, tt.want) {
 			t.Errorf("%s %s: %d %s, want %d %q", tt.caller, tt.body, a.status, a.raw, tt.status, tt.want)
@@ -38,6 +55,12 @@ func TestRequesterSubscribesToTheirOwnRequests(t *testing.T) {
 	if n := len(e.emu.Subscriptions()); n != 0 {
 		t.Fatalf("%d subscriptions made by refused calls", n)
 	}
+	for _, ok := range []string{`{"protocol":"https","endpoint":"https://hooks.xn--exmple-cua.com:8443/rootwindow?x=1"}`, `{"protocol":"email","endpoint":"alice+rootwindow@mail.example.co.uk"}`} {
+		if a := sub(alice, ok); a.status != http.StatusOK {
+			t.Errorf("%s: %d %s", ok, a.status, a.raw)
+		}
+	}
+	e.emu.Reset()
 	a := sub(alice, `{"protocol":"email","endpoint":"alice@example.com"}`)
 	if a.status != http.StatusOK || a.body["subscriptionArn"] != "pending confirmation" {
 		t.Fatalf("%d %s", a.status, a.raw)
