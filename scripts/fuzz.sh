@@ -10,7 +10,7 @@ if ! [[ $FUZZTIME =~ ^[0-9]+(s|m|h|x)$ ]]; then
   exit 2
 fi
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
-for target in ./pkg/request:FuzzParse ./pkg/api:FuzzAPI ./pkg/workflow:FuzzEnvelope ./pkg/ledger:FuzzPageToken; do
+for target in ./pkg/request:FuzzParse ./pkg/api:FuzzAPI ./pkg/workflow:FuzzEnvelope ./pkg/ledger:FuzzPageToken ./pkg/config:FuzzConfigFile; do
   pkg=${target%%:*} name=${target##*:}
   echo "== $name ($pkg) for $FUZZTIME"
   go test -timeout 0 "$pkg" -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" 2>&1 | grep -v '^timestamp=' | tail -3

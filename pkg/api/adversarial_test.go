@@ -11,7 +11,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
 // The API door against hostile and odd calls, through the whole handler against the emulators:
@@ -148,4 +150,56 @@ func TestAdversarialAPI(t *testing.T) {
 	t.Logf("%d cases", len(cases))
 	_ = fmt.Sprint
 	_ = http.StatusOK
+}
+
+// The verbs on one request (end, cancel, confirm, approve, deny) under hostile bodies: each is
+// refused with the key or the problem named, and nothing changes (the request keeps its status,
+// no decision or confirmation is recorded, nothing is stopped). end, cancel and confirm take no
+// body at all: {"confirm": false} is not a confirmation.
+func TestAdversarialVerbBodies(t *testing.T) {
+	e := newEnv(t)
+	e.with(func(d *window.Deps) { d.Config.Approval, d.Config.ApprovalMinutes = config.ApprovalSecondAdmin, 30 })
+	id := e.accept(t, members[0])
+	verb := func(v, caller, body string) answer {
+		r := on(t, "POST", "/requests/{id}/"+v, id, caller)
+		r.Body = body
+		return e.call(t, r)
+	}
+	cases := []struct {
+		verb, caller, body string
+		want               string
+	}{
+		{"confirm", alice, `{"confirm": false}`, `"field":"confirm","message":"is not a key here: this call takes no body`},
+		{"confirm", alice, `{"confirm": true}`, `"field":"confirm"`},
+		{"cancel", alice, `{"reason":"x"}`, `"field":"reason","message":"is not a key here`},
+		{"end", alice, `{"force":true}`, `"field":"force"`},
+		{"end", alice, `[]`, `"field":"body"`},
+		{"cancel", alice, `null`, `"field":"body"`},
+		{"cancel", alice, `"cancel"`, `"field":"body"`},
+		{"cancel", alice, `{} {}`, `"field":"body"`},
+		{"cancel", alice, `{"a":1,"a":2}`, `"field":"a","message":"appears more than once"`},
+		{"cancel", alice, `{`, `is not valid JSON`},
+		{"approve", bob, `{"reason":1}`, `"field":"reason"`},
+		{"approve", bob, `{"reason":"ok","approve":false}`, `approve is not a key here`},
+		{"approve", bob, `{"reason":"` + strings.Repeat("x", 600) + `"}`, `"field":"reason"`},
+		{"deny", bob, `{"reason":"no\u0000"}`, `"field":"reason"`},
+		{"deny", bob, `{"REASON":"no"}`, `REASON is not a key here`},
+		{"deny", bob, `{"reason":"no","reason":"yes"}`, `reason appears more than once`},
+		{"approve", bob, strings.Repeat(" ", 20000) + `{}`, `"field":"body"`},
+	}
+	for _, c := range cases {
+		if a := verb(c.verb, c.caller, c.body); a.status != http.StatusBadRequest || !strings.Contains(a.raw, c.want) {
+			t.Errorf("%s %q: %d %s, want 400 with %s", c.verb, c.body, a.status, a.raw, c.want)
+		}
+	}
+	rec, _ := e.deps.Ledger.Get(context.Background(), id)
+	if rec.Status != ledger.Scheduled || rec.ApprovedBy != "" || rec.DeniedBy != "" || rec.ConfirmedBy != "" || len(e.emu.Stops()) != 0 {
+		t.Errorf("a refused call changed the request: %s approved %q denied %q", rec.Status, rec.ApprovedBy, rec.DeniedBy)
+	}
+	// No body, or {}, is what these calls take.
+	for _, body := range []string{"", "{}", " { } "} {
+		if a := verb("cancel", alice, body); a.status != http.StatusOK {
+			t.Errorf("cancel with %q: %d %s", body, a.status, a.raw)
+		}
+	}
 }

@@ -27,6 +27,13 @@ func FuzzAPI(f *testing.F) {
 	f.Add("POST", "/requests/{id}/end", "api-1", "", "", "", "")
 	f.Add("POST", "/requests/{id}/cancel", "../x", "", "", "", "")
 	f.Add("GET", "/requests", "", "", "", "nextToken", "eyJ9")
+	// The approval, confirmation and subscription bodies.
+	f.Add("POST", "/requests/{id}/approve", "api-1", `{"reason":"checked SEC-1"}`, "", "", "")
+	f.Add("POST", "/requests/{id}/deny", "api-1", `{"reason":"no","reason":"yes"}`, "", "", "")
+	f.Add("POST", "/requests/{id}/confirm", "api-1", `{"confirm":false}`, "", "", "")
+	f.Add("POST", "/requests/{id}/end", "api-1", `{}`, "", "", "")
+	f.Add("POST", "/subscriptions", "", `{"protocol":"https","endpoint":"https://169.254.169.254/"}`, "", "", "")
+	f.Add("POST", "/subscriptions", "", `{"protocol":"email","endpoint":"alice@example.com"}`, "", "", "")
 	known := map[int]bool{200: true, 202: true, 400: true, 403: true, 404: true, 409: true, 413: true, 422: true, 502: true, 503: true}
 	e := newEnv(f)
 	f.Fuzz(func(t *testing.T, method, resource, id, body, key, param, value string) {

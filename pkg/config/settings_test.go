@@ -1,13 +1,16 @@
 package config
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/request"
 )
 
 func lookup(m map[string]any) func(string) any { return func(k string) any { return m[k] } }
@@ -290,4 +293,36 @@ func TestNeedsApproval(t *testing.T) {
 			t.Errorf("%s: %v", tt.name, got)
 		}
 	}
+}
+
+// FuzzConfigFile reads arbitrary configuration files: none panics; one that is accepted held one
+// JSON object, no key twice, every key a configuration key.
+func FuzzConfigFile(f *testing.F) {
+	f.Add([]byte(`{"guardrailPolicyId":"p-rootguard01","adminPrincipals":["arn:aws:iam::111111111111:role/Admin"],"organizationId":"o-exampleorg1"}`))
+	f.Add([]byte(`{"approval":"second-admin","approval":"none"}`))
+	f.Add([]byte(`{"cooldownMinutes":1e400}`))
+	f.Add([]byte(`{"adminPrincipals":["*@*"]}`))
+	f.Add([]byte(`[]`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		path := filepath.Join(dir, "rootwindow.json")
+		if err := os.WriteFile(path, doc, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		get, err := WithFile(lookup(nil), path)
+		if err != nil {
+			if len(err.Error()) > 64<<10 {
+				t.Fatalf("an answer of %d bytes", len(err.Error()))
+			}
+			return
+		}
+		members, repeated, err := request.ObjectMembers(doc)
+		if err != nil || len(repeated) > 0 {
+			t.Fatalf("accepted a file that is not one object of distinct keys: %v %v", repeated, err)
+		}
+		if CheckKeys(slices.Collect(maps.Keys(members))) != nil {
+			t.Fatal("accepted a key that is not a configuration key")
+		}
+		_, _ = FromLookup(get) // any answer, never a panic
+	})
 }
