@@ -20,9 +20,12 @@ type API struct {
 const APIStage = "v1"
 
 // NewAPI creates the REST API and its access log. Its resource policy admits the principals of
-// organization orgID, and nobody else: owners call it from their own accounts, and a principal
-// of any other AWS account is refused before the function runs, whatever it signs with.
-func NewAPI(scope constructs.Construct, id string, fn awslambda.IFunction, orgID string) *API {
+// organization orgID, and of those only the principals of the accounts the administrators are in
+// (accounts; none: every account of the organization, when an administrator pattern is a name
+// rather than an ARN): everyone who calls it is an administrator (a requester, an approver, a
+// requester confirming, a subscriber), so a principal of any other account is refused before the
+// function runs, whatever it signs with.
+func NewAPI(scope constructs.Construct, id string, fn awslambda.IFunction, orgID string, accounts []string) *API {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	logs := awslogs.NewLogGroup(c, jsii.String("AccessLogs"), &awslogs.LogGroupProps{
 		Retention:     awslogs.RetentionDays_ONE_YEAR,
@@ -37,23 +40,7 @@ func NewAPI(scope constructs.Construct, id string, fn awslambda.IFunction, orgID
 		},
 		// API Gateway writes access logs through an account-wide role.
 		CloudWatchRole: t,
-		Policy: awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:        jsii.String("OrganizationPrincipalsMayCall"),
-				Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
-				Actions:    jsii.Strings("execute-api:Invoke"),
-				Resources:  jsii.Strings("execute-api:/*"),
-				Conditions: &map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": orgID}},
-			}),
-			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-				Sid:        jsii.String("NobodyElse"),
-				Effect:     awsiam.Effect_DENY,
-				Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
-				Actions:    jsii.Strings("execute-api:Invoke"),
-				Resources:  jsii.Strings("execute-api:/*"),
-				Conditions: &map[string]any{"StringNotEquals": map[string]any{"aws:PrincipalOrgID": orgID}},
-			}),
-		}}),
+		Policy:         apiPolicy(orgID, accounts),
 		DeployOptions: &awsapigateway.StageOptions{
 			StageName:            jsii.String(APIStage),
 			AccessLogDestination: awsapigateway.NewLogGroupLogDestination(logs),
@@ -87,4 +74,27 @@ func NewAPI(scope constructs.Construct, id string, fn awslambda.IFunction, orgID
 	suppress(api, "AwsSolutions-IAM4", "API Gateway's account-level CloudWatch role needs the AWS-managed AmazonAPIGatewayPushToCloudWatchLogs policy, which only allows writing logs",
 		"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
 	return &API{Construct: c, RestAPI: api}
+}
+
+// apiPolicy admits the principals of organization orgID in accounts (any of its accounts when
+// none are given) and denies everyone else: aws:PrincipalOrgID and aws:PrincipalAccount are set
+// by AWS from the caller's credentials (IAM User Guide, "AWS global condition context keys").
+func apiPolicy(orgID string, accounts []string) awsiam.PolicyDocument {
+	statement := func(sid string, effect awsiam.Effect, condition map[string]any) awsiam.PolicyStatement {
+		return awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String(sid), Effect: effect, Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+			Actions: jsii.Strings("execute-api:Invoke"), Resources: jsii.Strings("execute-api:/*"), Conditions: &condition,
+		})
+	}
+	allow := map[string]any{"aws:PrincipalOrgID": orgID}
+	statements := []awsiam.PolicyStatement{
+		statement("NobodyOutsideTheOrganization", awsiam.Effect_DENY, map[string]any{"StringNotEquals": map[string]any{"aws:PrincipalOrgID": orgID}}),
+	}
+	if len(accounts) > 0 {
+		allow["aws:PrincipalAccount"] = accounts
+		statements = append(statements, statement("OnlyTheAdministratorsAccounts", awsiam.Effect_DENY,
+			map[string]any{"StringNotEquals": map[string]any{"aws:PrincipalAccount": accounts}}))
+	}
+	statements = append(statements, statement("AdministratorsMayCall", awsiam.Effect_ALLOW, map[string]any{"StringEquals": allow}))
+	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &statements})
 }

@@ -55,7 +55,7 @@ func NewRootWindowStack(scope constructs.Construct, id string, props *RootWindow
 		Functions: fns, StateMachine: wf.StateMachine, Notifications: n, DeadLetters: in.DeadLetters,
 		GuardrailPolicyID: props.Config.GuardrailPolicyID,
 	})
-	api := NewAPI(s, "Api", fns.API, props.Config.OrganizationID)
+	api := NewAPI(s, "Api", fns.API, props.Config.OrganizationID, props.Config.AdminAccounts())
 	awscdk.NewCfnOutput(s, jsii.String("StateMachineArn"), &awscdk.CfnOutputProps{
 		Value: wf.StateMachine.StateMachineArn(), Description: jsii.String("Start an execution with {\"request\": {...}} to ask for a window"),
 	})

@@ -19,6 +19,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/cdktest"
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/policy"
 )
 
 var sample = config.Settings{
@@ -607,17 +608,47 @@ func TestLedgerIsWrittenOnlyByRootwindow(t *testing.T) {
 	}
 }
 
-// Only principals of the configured organization may call the API.
-func TestAPIAdmitsOnlyTheOrganization(t *testing.T) {
+// Only principals of the administrators' accounts, in the configured organization, may call the
+// API: the synthesized resource policy evaluated with pkg/policy for callers of each kind.
+func TestAPIAdmitsOnlyTheAdministratorsAccounts(t *testing.T) {
 	_, api := one(t, "AWS::ApiGateway::RestApi")
 	b, _ := json.Marshal(props(api)["Policy"])
-	doc := string(b)
-	for _, want := range []string{
-		`"Effect":"Allow"`, `"StringEquals":{"aws:PrincipalOrgID":"o-exampleorg1"}`,
-		`"Effect":"Deny"`, `"StringNotEquals":{"aws:PrincipalOrgID":"o-exampleorg1"}`, `"execute-api:Invoke"`,
+	doc, err := policy.Parse(b)
+	if err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	call := func(account, org string) policy.Effect {
+		who := "arn:aws:sts::" + account + ":assumed-role/AWSReservedSSO_AdministratorAccess_abc/alice@example.com"
+		// API Gateway reads the policy's execute-api:/… as this API's own ARN.
+		return doc.Evaluate(policy.Request{Principal: who, Action: "execute-api:Invoke", Resource: "execute-api:/v1/POST/requests",
+			Context: map[string][]string{"aws:PrincipalArn": {who}, "aws:PrincipalAccount": {account}, "aws:PrincipalOrgID": {org}}})
+	}
+	for _, tt := range []struct {
+		name, account, org string
+		want               policy.Effect
+	}{
+		{"an administrator's account (the sample's adminPrincipals)", "999999999999", "o-exampleorg1", policy.Allow},
+		{"another account of the organization", "111111111111", "o-exampleorg1", policy.Deny},
+		{"another organization", "999999999999", "o-someoneelse", policy.Deny},
+		{"no organization", "222222222222", "", policy.Deny},
 	} {
-		if !strings.Contains(doc, want) {
-			t.Errorf("API policy %s lacks %s", doc, want)
+		if got := call(tt.account, tt.org); got != tt.want {
+			t.Errorf("%s: %v, want %v (%s)", tt.name, got, tt.want, b)
+		}
+	}
+	// With an administrator named rather than by ARN, every account of the organization may call.
+	cfg := sample
+	cfg.AdminPrincipals = []string{"arn:aws:sts::999999999999:assumed-role/Admin/x", "ops@example.com"}
+	tmpl, err := cdktest.Template(awscdk.StackProps{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range tmpl["Resources"].(map[string]any) {
+		if r.(map[string]any)["Type"] == "AWS::ApiGateway::RestApi" {
+			b, _ := json.Marshal(r.(map[string]any)["Properties"].(map[string]any)["Policy"])
+			if strings.Contains(string(b), "aws:PrincipalAccount") || !strings.Contains(string(b), "aws:PrincipalOrgID") {
+				t.Errorf("names among the administrators: %s", b)
+			}
 		}
 	}
 }

@@ -6,6 +6,7 @@ package authz
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 )
 
@@ -74,6 +75,23 @@ func couldMatchARN(pattern string) bool {
 		}
 	}
 	return true
+}
+
+// Accounts are the accounts the administrator patterns name, in order, each once; none when a
+// pattern is a name rather than an ARN (it could stand for a principal of any account of the
+// organization that an integration asserts).
+func Accounts(patterns []string) []string {
+	var accounts []string
+	for _, p := range patterns {
+		parts := strings.SplitN(p, ":", 6)
+		if !strings.HasPrefix(strings.ToLower(p), "arn:") || len(parts) < 6 || !isAccountID(parts[4]) {
+			return nil
+		}
+		if !slices.Contains(accounts, parts[4]) {
+			accounts = append(accounts, parts[4])
+		}
+	}
+	return accounts
 }
 
 func isAccountID(s string) bool {

@@ -130,3 +130,20 @@ func TestSamePerson(t *testing.T) {
 		}
 	}
 }
+
+// The accounts the administrators are in, for the API's resource policy; none when one is named
+// rather than by ARN.
+func TestAccounts(t *testing.T) {
+	for _, tt := range []struct {
+		patterns []string
+		want     string
+	}{
+		{[]string{"arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_*/*", "arn:aws:iam::222222222222:user/break-glass", "arn:aws:iam::111111111111:role/Admin"}, "111111111111,222222222222"},
+		{[]string{"arn:aws:iam::111111111111:role/Admin", "ops@example.com"}, ""},
+		{nil, ""},
+	} {
+		if got := strings.Join(Accounts(tt.patterns), ","); got != tt.want {
+			t.Errorf("%v: %q, want %q", tt.patterns, got, tt.want)
+		}
+	}
+}

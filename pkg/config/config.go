@@ -60,6 +60,10 @@ type Runtime struct {
 // endpoint does not serve AssumeRoot): the stack's region.
 func (r Runtime) AssumeRootRegion() string { return cmp.Or(r.Region, "us-east-1") }
 
+// AdminAccounts are the accounts the administrator patterns name (authz.Accounts): the API admits
+// only principals of those; none when a pattern is a name.
+func (s Settings) AdminAccounts() []string { return authz.Accounts(s.AdminPrincipals) }
+
 // Authz is the authorization policy this configuration describes.
 func (r Runtime) Authz() authz.Policy {
 	return authz.Policy{AdminPatterns: r.AdminPrincipals, OwnerTagKey: r.OwnerTagKey, AnyRoleSessionName: r.AnyRoleSessionName}
