@@ -774,6 +774,12 @@ func (s *Server) handle(op string, in input) (any, *apiError) {
 		if !ok {
 			return nil, known("TargetNotFoundException")
 		}
+		for _, t := range in.Tags {
+			if !tagKey.MatchString(t.Key) || !tagValue.MatchString(t.Value) {
+				return nil, &apiError{status: http.StatusBadRequest, code: "InvalidInputException",
+					message: "You provided a value that does not match the required pattern.", extra: map[string]string{"Reason": "INVALID_PATTERN"}}
+			}
+		}
 		if a.Tags == nil {
 			a.Tags = map[string]string{}
 		}
@@ -790,6 +796,13 @@ func (s *Server) handle(op string, in input) (any, *apiError) {
 }
 
 var accountPattern = regexp.MustCompile(`^\d{12}$`)
+
+// Organizations' Tag patterns (API reference, "Tag"): a key of 1 to 128, a value of 0 to 256
+// letters, digits, spaces and _.:/=+-@.
+var (
+	tagKey   = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+	tagValue = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
+)
 
 func (s *Server) summary(id string) map[string]any {
 	return map[string]any{"Id": id, "Name": s.policies[id], "Description": s.described[id], "Type": "SERVICE_CONTROL_POLICY",

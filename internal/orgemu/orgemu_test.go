@@ -240,3 +240,28 @@ func TestRootAllowedFollowsInheritance(t *testing.T) {
 		t.Error("SCPs never apply to the management account")
 	}
 }
+
+// TagResource refuses a tag Organizations refuses: a value with a comma (or any character outside
+// letters, digits, spaces and _.:/=+-@), a key that is empty or too long; and changes nothing.
+func TestTagResourceRefusesWhatOrganizationsRefuses(t *testing.T) {
+	org := orgemu.Standard("999999999999", "alice@example.com", "111111111111")
+	c := client(t, org)
+	tag := func(key, value string) error {
+		_, err := c.TagResource(context.Background(), &organizations.TagResourceInput{
+			ResourceId: aws.String("111111111111"), Tags: []types.Tag{{Key: aws.String(key), Value: aws.String(value)}}})
+		return err
+	}
+	for _, tt := range [][2]string{{"owner", "alice@example.com, bob@example.com"}, {"owner", "alice\u202e"}, {"", "x"}, {strings.Repeat("k", 129), "x"}, {"owner", strings.Repeat("v", 257)}} {
+		var invalid *types.InvalidInputException
+		if err := tag(tt[0], tt[1]); !errors.As(err, &invalid) {
+			t.Errorf("tag %q=%q: %v", tt[0], tt[1], err)
+		}
+	}
+	if err := tag("owner", "alice@example.com bob@example.com"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.ListTagsForResource(context.Background(), &organizations.ListTagsForResourceInput{ResourceId: aws.String("111111111111")})
+	if err != nil || len(out.Tags) != 1 || aws.ToString(out.Tags[0].Value) != "alice@example.com bob@example.com" {
+		t.Errorf("tags %+v %v", out, err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"unicode"
 )
 
 // DefaultOwnerTagKey is the account tag whose value lists the account's owners.
@@ -18,7 +19,7 @@ type Policy struct {
 	// AdminPatterns are glob patterns ('*' any run of characters, '?' one character) matched
 	// case-insensitively against the requester: IAM/STS ARNs or names such as email addresses.
 	AdminPatterns []string
-	// OwnerTagKey is the account tag listing owners, comma-separated.
+	// OwnerTagKey is the account tag listing owners, separated by spaces.
 	OwnerTagKey string
 	// AnyRoleSessionName lets the session name of any assumed role stand for its owner. By default
 	// only IAM Identity Center's roles (AWSReservedSSO_*) count: Identity Center sets the session
@@ -131,11 +132,9 @@ func (p Policy) OwnerTag() string {
 // AnyRoleSessionName.
 func (p Policy) Owns(requester, tagValue string) bool {
 	names := p.Names(requester)
-	for _, owner := range strings.Split(tagValue, ",") {
-		owner = strings.TrimSpace(owner)
-		if owner == "" {
-			continue
-		}
+	// Owners are separated by spaces (Organizations' tag values hold no comma); commas are
+	// read as separators too.
+	for _, owner := range strings.FieldsFunc(tagValue, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
 		for _, n := range names {
 			if strings.EqualFold(owner, n) {
 				return true

@@ -147,3 +147,25 @@ func TestAccounts(t *testing.T) {
 		}
 	}
 }
+
+// Owners in one tag are separated by spaces (Organizations' tag values hold no comma); commas are
+// read as separators too.
+func TestOwnersSeparatedBySpaces(t *testing.T) {
+	p := Policy{}
+	alice := "arn:aws:sts::111111111111:assumed-role/AWSReservedSSO_Admin_abc/alice@example.com"
+	for _, tt := range []struct {
+		tag  string
+		want bool
+	}{
+		{"bob@example.com alice@example.com", true},
+		{"bob@example.com  alice@example.com ", true},
+		{"bob@example.com,alice@example.com", true},
+		{"bob@example.com alice@example.co", false},
+		{"alice@example.com.evil", false},
+		{"", false},
+	} {
+		if got := p.Owns(alice, tt.tag); got != tt.want {
+			t.Errorf("%q: %v, want %v", tt.tag, got, tt.want)
+		}
+	}
+}

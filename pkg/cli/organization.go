@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -19,6 +18,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
+	"github.com/rootwindow/rootwindow/pkg/request"
 )
 
 // The verbs that read (preflight) and change (rollout --apply) the organization itself, with
@@ -252,19 +252,15 @@ func checkSelection(sel guardrail.Selection) error {
 	return nil
 }
 
-// checkOwner accepts an owner tag value Organizations takes: at most 256 characters, no control
-// or invisible characters (the value names owners, comma-separated).
+// checkOwner accepts an owner tag value Organizations takes (config.IsTagValue): at most 256
+// letters, digits, spaces and _.:/=+-@. Owners are separated by spaces: a comma is not allowed in
+// a tag value, and the command it would print fails as AWS refuses it.
 func checkOwner(owner string) error {
-	if !utf8.ValidString(owner) {
-		return errors.New("is not valid UTF-8")
-	}
 	if n := utf8.RuneCountInString(owner); n > 256 {
 		return fmt.Errorf("is %d characters; a tag value holds at most 256", n)
 	}
-	for i, r := range owner {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return fmt.Errorf("holds %U at byte %d: owners are names and ARNs, comma-separated", r, i)
-		}
+	if !config.IsTagValue(owner) {
+		return fmt.Errorf("%s is not a tag value Organizations takes (letters, digits, spaces and _.:/=+-@ only): separate owners with spaces, not commas", request.Quote(owner))
 	}
 	return nil
 }

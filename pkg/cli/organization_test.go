@@ -76,12 +76,12 @@ func TestRollout(t *testing.T) {
 	// Under auto, with an owner: the OU's account is tagged, the bare one attached and tagged; the
 	// full one fits (one slot: auto falls back to exempt). The second tag fails: the apply stops.
 	org.Inject(orgemu.Fault{Op: "TagResource", Code: "AccessDeniedException", Times: 1, Skip: 1})
-	args := []string{"rollout", "plan", "--policy-id", orgemu.GuardrailID, "--accounts", strings.Join([]string{inOU, bare, full}, ","), "--owner", "alice@example.com, bob"}
+	args := []string{"rollout", "plan", "--policy-id", orgemu.GuardrailID, "--accounts", strings.Join([]string{inOU, bare, full}, ","), "--owner", "alice@example.com bob@example.com"}
 	code, out, errOut = run(append(args, "--apply")...)
 	if code != cli.ExitUnavailable || !strings.Contains(errOut, "rollout stopped at step 3 of 4 (aws organizations tag-resource --resource-id "+bare) || !strings.Contains(errOut, "run the same command again to resume") {
 		t.Fatalf("a failure part-way: exit %d\n%s\n%s", code, out, errOut)
 	}
-	if !strings.Contains(out, "[1/4] done: aws organizations tag-resource --resource-id "+inOU+" --tags 'Key=owner,Value=alice@example.com, bob'") ||
+	if !strings.Contains(out, "[1/4] done: aws organizations tag-resource --resource-id "+inOU+" --tags 'Key=owner,Value=alice@example.com bob@example.com'") ||
 		!strings.Contains(out, "[2/4] done: aws organizations attach-policy") || strings.Contains(out, "[3/4]") {
 		t.Errorf("progress:\n%s", out)
 	}
@@ -118,7 +118,9 @@ func TestRolloutRefusesBadInput(t *testing.T) {
 		{append(p, "--all", "--ou", "ou-ex01-guarded1"), cli.ExitUsage, "exactly one of --accounts"},
 		{append(p, "--accounts", "1111"), cli.ExitUsage, `--accounts: "1111" is not an account ID`},
 		{append(p, "--ou", "r-ex01"), cli.ExitUsage, `--ou: "r-ex01" is not an OU ID`},
-		{append(p, "--all", "--owner", "alice\u202e"), cli.ExitUsage, "--owner holds U+202E"},
+		{append(p, "--all", "--owner", "alice\u202e"), cli.ExitUsage, "is not a tag value Organizations takes"},
+		// A comma is not allowed in an Organizations tag value: the command printed would fail.
+		{append(p, "--all", "--owner", "alice@example.com, bob@example.com"), cli.ExitUsage, "separate owners with spaces, not commas"},
 		{append(p, "--all", "--owner", strings.Repeat("a", 257)), cli.ExitUsage, "--owner is 257 characters"},
 		{append(p, "--all", "--owner-tag", "bad,key"), cli.ExitUsage, "--owner-tag must be a tag key"},
 		{append(p, "--all", "--output", "csv"), cli.ExitUsage, "--output must be text or json"},

@@ -36,6 +36,10 @@ func IsAccountID(s string) bool { return accountPattern.MatchString(s) }
 func IsOUID(s string) bool      { return ouIDPattern.MatchString(s) }
 func IsTagKey(s string) bool    { return tagKeyPattern.MatchString(s) }
 
+// IsTagValue reports whether s is a tag value Organizations accepts: at most 256 letters, digits,
+// spaces and _.:/=+-@ (so owners in one tag are separated by spaces, never commas).
+func IsTagValue(s string) bool { return tagValuePattern.MatchString(s) }
+
 // Runtime is what every Lambda needs to know: the deployment's settings, and the names of the
 // resources the stack made.
 type Runtime struct {
