@@ -176,7 +176,7 @@ func (s *Service) base(ctx context.Context, live guardrail.Content) (ledger.Base
 			return b, fmt.Sprintf("the guardrail %s cannot be pinned as the base document: %v", s.guardrail.PolicyID(), err), nil
 		}
 		if pinned != "" && live.SHA256 != pinned {
-			return b, fmt.Sprintf("the guardrail %s's document is not the pinned one (sha256 %s, pinned %s)", s.guardrail.PolicyID(), live.SHA256[:12], pinned[:12]), nil
+			return b, fmt.Sprintf("the guardrail %s's document is not the pinned one (its sha256 is %s; pinned: %s)", s.guardrail.PolicyID(), live.SHA256, pinned), nil
 		}
 		written, err := guardrail.DocumentSHA256(live.Text)
 		if err != nil {

@@ -243,8 +243,9 @@ func (s *Service) GuardrailProblem(ctx context.Context) (string, error) {
 		}
 	}
 	if c.SHA256 != pinned {
-		return fmt.Sprintf("the guardrail %s's document changed since it was pinned (sha256 %s, pinned %s): rootwindow lifts only the pinned document; an operator puts it back or re-pins it",
-			id, c.SHA256[:12], pinned[:min(12, len(pinned))]), nil
+		// Whole hashes: an operator compares them with the one they computed (README, the pin).
+		return fmt.Sprintf("the guardrail %s's document changed since it was pinned (its sha256 is %s; pinned: %s): rootwindow lifts only the pinned document; an operator puts it back or re-pins it",
+			id, c.SHA256, pinned), nil
 	}
 	return "", nil
 }

@@ -359,7 +359,8 @@ func TestGuardrailContentIsPinned(t *testing.T) {
 		e.With(func(d *window.Deps) { d.Config.GuardrailSHA256 = strings.Repeat("0", 64) })
 		_, err := e.validate(t, "req-1", validRequest(members[0]))
 		var rej *contract.RequestRejected
-		if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "guardrail: the guardrail p-rootguard01's document changed since it was pinned") {
+		if !errors.As(err, &rej) || !strings.Contains(rej.Error(), "guardrail: the guardrail p-rootguard01's document changed since it was pinned") ||
+			!strings.Contains(rej.Error(), "pinned: "+strings.Repeat("0", 64)) || !strings.Contains(rej.Error(), "its sha256 is "+sha(e.Org.Content(orgemu.GuardrailID))) {
 			t.Fatalf("got %v", err)
 		}
 	})
