@@ -54,9 +54,14 @@ func NewAPI(scope constructs.Construct, id string, fn awslambda.IFunction, orgID
 			DataTraceEnabled:     jsii.Bool(false),
 			ThrottlingRateLimit:  jsii.Number(10),
 			ThrottlingBurstLimit: jsii.Number(20),
+			// Each method its own limits, so that a loop on one (asking, listing, polling) cannot
+			// starve those with deadlines (approve, deny, confirm, end).
+			MethodOptions: methodThrottles(),
 		},
 	})
-	integration := awsapigateway.NewLambdaIntegration(fn, nil)
+	// No test-invoke-stage permission: the console's "Test" would call the function without
+	// SigV4 and without the resource policy.
+	integration := awsapigateway.NewLambdaIntegration(fn, &awsapigateway.LambdaIntegrationOptions{AllowTestInvoke: jsii.Bool(false)})
 	requests := api.Root().AddResource(jsii.String("requests"), nil)
 	requests.AddMethod(jsii.String("POST"), integration, nil)
 	requests.AddMethod(jsii.String("GET"), integration, nil)
@@ -70,7 +75,7 @@ func NewAPI(scope constructs.Construct, id string, fn awslambda.IFunction, orgID
 	one.AddResource(jsii.String("deny"), nil).AddMethod(jsii.String("POST"), integration, nil)
 	suppress(api, "AwsSolutions-COG4", "Every method uses IAM (SigV4) authorization: callers are the organization's own AWS principals, whose ARN is the requester; there are no Cognito users")
 	suppress(api, "AwsSolutions-APIG2", "The api function validates every input strictly and answers 400 with every field error; an API Gateway model would duplicate that with worse messages")
-	suppress(api, "AwsSolutions-APIG3", "Only SigV4-signed calls from the organization's principals reach the API, and the stage is throttled (10/s, burst 20); a WAF web ACL can be added by operators who want one")
+	suppress(api, "AwsSolutions-APIG3", "Only SigV4-signed calls from the administrators' accounts reach the API, and each method is throttled on its own (5/s, burst 10, for most); a WAF web ACL can be added by operators who want one")
 	suppress(api, "AwsSolutions-IAM4", "API Gateway's account-level CloudWatch role needs the AWS-managed AmazonAPIGatewayPushToCloudWatchLogs policy, which only allows writing logs",
 		"Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs")
 	return &API{Construct: c, RestAPI: api}
@@ -97,4 +102,19 @@ func apiPolicy(orgID string, accounts []string) awsiam.PolicyDocument {
 	}
 	statements = append(statements, statement("AdministratorsMayCall", awsiam.Effect_ALLOW, map[string]any{"StringEquals": allow}))
 	return awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &statements})
+}
+
+// methodThrottles are the API's per-method limits (requests a second, burst): asking and listing
+// at a person's pace, polling a request faster, each deciding verb on its own, subscribing rarely.
+func methodThrottles() *map[string]*awsapigateway.MethodDeploymentOptions {
+	limits := map[string][2]float64{
+		"/requests/POST": {5, 10}, "/requests/GET": {5, 10}, "/requests/{id}/GET": {10, 20},
+		"/requests/{id}/end/POST": {5, 10}, "/requests/{id}/cancel/POST": {5, 10}, "/requests/{id}/confirm/POST": {5, 10},
+		"/requests/{id}/approve/POST": {5, 10}, "/requests/{id}/deny/POST": {5, 10}, "/subscriptions/POST": {1, 2},
+	}
+	out := map[string]*awsapigateway.MethodDeploymentOptions{}
+	for path, l := range limits {
+		out[path] = &awsapigateway.MethodDeploymentOptions{ThrottlingRateLimit: jsii.Number(l[0]), ThrottlingBurstLimit: jsii.Number(l[1])}
+	}
+	return &out
 }

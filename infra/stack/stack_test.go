@@ -653,6 +653,31 @@ func TestAPIAdmitsOnlyTheAdministratorsAccounts(t *testing.T) {
 	}
 }
 
+// Every method has its own throttle (a loop on one cannot starve the verbs with deadlines), and
+// API Gateway's console cannot test-invoke the function around SigV4 and the resource policy.
+func TestEachMethodHasItsOwnThrottleAndNoTestInvoke(t *testing.T) {
+	_, stage := one(t, "AWS::ApiGateway::Stage")
+	settings := map[string]bool{}
+	for _, m := range props(stage)["MethodSettings"].([]any) {
+		ms := m.(map[string]any)
+		if ms["ThrottlingRateLimit"] == nil || ms["ThrottlingBurstLimit"] == nil {
+			t.Errorf("a method setting without limits: %v", ms)
+		}
+		settings[fmt.Sprint(ms["HttpMethod"], " ", ms["ResourcePath"])] = true
+	}
+	for _, want := range []string{"POST /~1requests", "GET /~1requests", "GET /~1requests~1{id}", "POST /~1requests~1{id}~1end", "POST /~1requests~1{id}~1cancel",
+		"POST /~1requests~1{id}~1confirm", "POST /~1requests~1{id}~1approve", "POST /~1requests~1{id}~1deny", "POST /~1subscriptions"} {
+		if !settings[want] {
+			t.Errorf("no throttle of its own for %s: %v", want, settings)
+		}
+	}
+	for id, p := range resources("AWS::Lambda::Permission") {
+		if b, _ := json.Marshal(props(p)["SourceArn"]); strings.Contains(string(b), "test-invoke-stage") {
+			t.Errorf("%s lets the console test-invoke the function: %s", id, b)
+		}
+	}
+}
+
 // Validate tells the doors apart by who started an execution: it knows the request rule's role
 // and the api function's role, and may look up CloudTrail's event history.
 func TestValidateKnowsTheDoorsRoles(t *testing.T) {
