@@ -54,7 +54,7 @@ var functionSpecs = []functionSpec{
 		[]permission{useLedger, readOrganization, readGuardrail, auditRootUsers, findStarters, answerApprovals, bindToExecution}},
 	{"Detach", "rootwindow: lift the root-user guardrail SCP from the request's accounts", 300,
 		[]string{contract.EnvStateMachineRoleARN},
-		[]permission{useLedger, readGuardrail, liftGuardrail, rewriteGuardrail, prepareRootSignIn, bindToExecution}},
+		[]permission{useLedger, readOrganization, readGuardrail, liftGuardrail, rewriteGuardrail, prepareRootSignIn, bindToExecution}},
 	{"Reattach", "rootwindow: put the root-user guardrail SCP back", 300,
 		nil,
 		[]permission{useLedger, readGuardrail, restoreGuardrail, rewriteGuardrail}},
@@ -357,7 +357,7 @@ func (g *grants) grant(fn awslambda.Function, p permission) {
 // suppress records, for cdk-nag, why fn's role names what it names.
 func (g *grants) suppress(fn awslambda.Function, spec functionSpec) {
 	mgmt := managementOf(g.stack, g.props.Config)
-	suppress(fn.Role(), "AwsSolutions-IAM5", "X-Ray's PutTraceSegments and PutTelemetryRecords, CloudTrail's LookupEvents (validate: who started an execution) and Step Functions' SendTaskSuccess/SendTaskFailure (api, validate: an approver's decision) have no resource to scope to; the Organizations Describe/List reads (validate, api, sweeper) act on the whole organization by nature and change nothing",
+	suppress(fn.Role(), "AwsSolutions-IAM5", "X-Ray's PutTraceSegments and PutTelemetryRecords, CloudTrail's LookupEvents (validate: who started an execution) and Step Functions' SendTaskSuccess/SendTaskFailure (api, validate: an approver's decision) have no resource to scope to; the Organizations Describe/List reads (validate, detach: the booking's checks again, api, sweeper) act on the whole organization by nature and change nothing",
 		"Resource::*")
 	org := g.props.Config.OrganizationID
 	suppress(fn.Role(), "AwsSolutions-IAM5", "Any member account may be given a window, so attach/detach (of the guardrail policy only, per the statement's other resource) must apply to every account of the configured organization",

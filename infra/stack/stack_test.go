@@ -892,3 +892,56 @@ func TestOnlyTheAPISubscribes(t *testing.T) {
 		t.Errorf("sns:Subscribe granted to %v", roles)
 	}
 }
+
+// Each function's role allows every Organizations operation the function calls
+// (contract.OrganizationsCalls, which pkg/window's tests check the functions' calls against):
+// a call its role lacks fails only in AWS. UpdatePolicy is granted only under exempt and auto.
+func TestEachRoleAllowsTheOrganizationsCallsItsFunctionMakes(t *testing.T) {
+	for _, strategy := range []string{contract.StrategyDetach, contract.StrategyExempt} {
+		cfg := sample
+		cfg.LiftStrategy = strategy
+		tmpl, err := cdktest.Template(awscdk.StackProps{}, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		allowed := map[string][]string{} // role logical ID → Allow actions
+		for _, r := range tmpl["Resources"].(map[string]any) {
+			res := r.(map[string]any)
+			if res["Type"] != "AWS::IAM::Policy" {
+				continue
+			}
+			p := res["Properties"].(map[string]any)
+			for _, role := range asList(p["Roles"]) {
+				id := role.(map[string]any)["Ref"].(string)
+				for _, st := range asList(p["PolicyDocument"].(map[string]any)["Statement"]) {
+					s := st.(map[string]any)
+					if s["Effect"] != "Allow" {
+						continue
+					}
+					for _, a := range asList(s["Action"]) {
+						allowed[id] = append(allowed[id], a.(string))
+					}
+				}
+			}
+		}
+		for fn, ops := range contract.OrganizationsCalls {
+			var actions []string
+			for id, a := range allowed {
+				if strings.HasPrefix(strings.ToLower(id), "functions"+fn+"role") {
+					actions = a
+				}
+			}
+			if actions == nil {
+				t.Fatalf("%s: no role found for %s", strategy, fn)
+			}
+			for _, op := range ops {
+				if op == "UpdatePolicy" && strategy == contract.StrategyDetach {
+					continue
+				}
+				if !slices.Contains(actions, "organizations:"+op) {
+					t.Errorf("%s: the %s function calls %s, which its role does not allow", strategy, fn, op)
+				}
+			}
+		}
+	}
+}

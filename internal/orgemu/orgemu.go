@@ -86,6 +86,7 @@ type Server struct {
 	contents              map[string]string // policy ID → document
 	described             map[string]string // policy ID → description
 	policyTags            map[string]map[string]string
+	targetTags            map[string]map[string]string // OU or root ID → its tags
 	created               int // policies created, for their IDs
 	maxPerTarget, maxSize int
 	attached              map[string][]string
@@ -116,6 +117,7 @@ func New(managementID string) *Server {
 		attached:     map[string][]string{},
 		described:    map[string]string{},
 		policyTags:   map[string]map[string]string{},
+		targetTags:   map[string]map[string]string{},
 		now:          time.Now,
 		delay:        func(_ *http.Request, d time.Duration) { time.Sleep(d) },
 		maxPerTarget: MaxSCPs, maxSize: MaxSCPSize,
@@ -312,19 +314,35 @@ func (s *Server) RemoveAccount(id string) {
 	delete(s.attached, id)
 }
 
-// SetTag sets (or with value "" removes) one tag of an account, as a person would in the console.
-func (s *Server) SetTag(account, key, value string) {
+// SetTag sets (or with value "" removes) one tag of an account, an OU or the root, as a person would in the console.
+func (s *Server) SetTag(target, key, value string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.accounts[account]
-	if a.Tags == nil {
-		a.Tags = map[string]string{}
-	}
+	tags := s.tagsOf(target)
 	if value == "" {
-		delete(a.Tags, key)
+		delete(*tags, key)
 	} else {
-		a.Tags[key] = value
+		(*tags)[key] = value
 	}
+}
+
+// tagsOf is the tag map of an account, an OU or the root (nil if target is none of them), made
+// when it has none yet; s.mu is held.
+func (s *Server) tagsOf(target string) *map[string]string {
+	if a, ok := s.accounts[target]; ok {
+		if a.Tags == nil {
+			a.Tags = map[string]string{}
+		}
+		return &a.Tags
+	}
+	if _, ou := s.ous[target]; ou || target == s.rootID {
+		if s.targetTags[target] == nil {
+			s.targetTags[target] = map[string]string{}
+		}
+		m := s.targetTags[target]
+		return &m
+	}
+	return nil
 }
 
 // Attached lists the policies attached directly to target.
@@ -689,8 +707,8 @@ func (s *Server) handle(op string, in input) (any, *apiError) {
 		return map[string]any{"Parents": []any{map[string]any{"Id": parent, "Type": typ}}}, nil
 	case "ListTagsForResource":
 		var all map[string]string
-		if a, ok := s.accounts[in.ResourceID]; ok {
-			all = a.Tags
+		if tags := s.tagsOf(in.ResourceID); tags != nil {
+			all = *tags
 		} else if _, ok := s.policies[in.ResourceID]; ok {
 			all = s.policyTags[in.ResourceID]
 		} else {
@@ -770,8 +788,8 @@ func (s *Server) handle(op string, in input) (any, *apiError) {
 		a.Parent = in.DestinationParentID
 		return map[string]any{}, nil
 	case "TagResource":
-		a, ok := s.accounts[in.ResourceID]
-		if !ok {
+		tags := s.tagsOf(in.ResourceID)
+		if tags == nil {
 			return nil, known("TargetNotFoundException")
 		}
 		for _, t := range in.Tags {
@@ -780,11 +798,8 @@ func (s *Server) handle(op string, in input) (any, *apiError) {
 					message: "You provided a value that does not match the required pattern.", extra: map[string]string{"Reason": "INVALID_PATTERN"}}
 			}
 		}
-		if a.Tags == nil {
-			a.Tags = map[string]string{}
-		}
 		for _, t := range in.Tags {
-			a.Tags[t.Key] = t.Value
+			(*tags)[t.Key] = t.Value
 		}
 		return map[string]any{}, nil
 	case "AttachPolicy":

@@ -27,6 +27,8 @@ type Report struct {
 	DirectSCPs int
 	// Tags are the account's tags.
 	Tags map[string]string
+	// Parents are the OUs above the account and the root, nearest first.
+	Parents []string
 }
 
 // ProblemFor explains why the guardrail cannot be lifted from this account by strategy

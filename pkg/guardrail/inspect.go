@@ -28,7 +28,7 @@ func (g *Guardrail) Covers(ctx context.Context, accountIDs []string) (map[string
 		}
 		covered := direct
 		if !direct {
-			above, err := g.above(ctx, id, levels)
+			above, _, err := g.above(ctx, id, levels)
 			if err != nil {
 				return err
 			}
@@ -132,7 +132,7 @@ func (g *Guardrail) inspectOne(ctx context.Context, id, mgmt string, levels *anc
 	}
 	r.DirectSCPs = len(policies)
 	r.Direct = policies[g.policyID]
-	if r.Above, err = g.above(ctx, id, levels); err != nil {
+	if r.Above, r.Parents, err = g.above(ctx, id, levels); err != nil {
 		return r, err
 	}
 	r.Tags, err = g.tags(ctx, id)
@@ -168,27 +168,27 @@ func (g *Guardrail) directSCPs(ctx context.Context, target string) (map[string]b
 }
 
 // above walks up from an account to the root and lists the OUs and the root that have the
-// guardrail attached, nearest first.
-func (g *Guardrail) above(ctx context.Context, child string, levels *ancestry) ([]string, error) {
-	var out []string
+// guardrail attached, and every parent, nearest first.
+func (g *Guardrail) above(ctx context.Context, child string, levels *ancestry) (holding, parents []string, err error) {
 	for range 8 { // Organizations nests OUs at most five deep under the root
 		parent, isRoot, err := g.parentOf(ctx, child, levels)
 		if err != nil || parent == "" {
-			return out, err
+			return holding, parents, err
 		}
+		parents = append(parents, parent)
 		holds, err := g.holdsGuardrail(ctx, parent, levels)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if holds {
-			out = append(out, parent)
+			holding = append(holding, parent)
 		}
 		if isRoot {
-			return out, nil
+			return holding, parents, nil
 		}
 		child = parent
 	}
-	return out, nil
+	return holding, parents, nil
 }
 
 func (g *Guardrail) parentOf(ctx context.Context, child string, levels *ancestry) (string, bool, error) {

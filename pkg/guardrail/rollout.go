@@ -88,6 +88,7 @@ func (g *Guardrail) PlanRollout(ctx context.Context, org OrganizationReader, sel
 	if err != nil {
 		return plan, err
 	}
+	owners := g.Owners(ownerTag)
 	for _, e := range chosen {
 		switch e.Reason {
 		case ReasonOK:
@@ -124,16 +125,16 @@ func (g *Guardrail) PlanRollout(ctx context.Context, org OrganizationReader, sel
 			continue
 		}
 		plan.Steps = append(plan.Steps, Step{Op: "AttachPolicy", AccountID: e.AccountID, PolicyID: g.policyID})
-		tags, err := g.tags(ctx, e.AccountID)
+		_, _, owned, err := owners.Of(ctx, e.AccountID, nil, reversed(strings.Split(e.Path, "/")))
 		if err != nil {
 			return plan, err
 		}
-		if _, ok := tags[ownerTag]; ok {
+		if owned {
 			continue
 		}
 		if owner == "" {
 			plan.Remaining = append(plan.Remaining, Eligibility{AccountID: e.AccountID, Name: e.Name, Path: e.Path, Reason: ReasonNoOwner,
-				Detail: fmt.Sprintf("has no %q tag, so nobody owns it for rootwindow; give --owner to tag it", ownerTag)})
+				Detail: noOwner(ownerTag) + "; give --owner to tag it"})
 			continue
 		}
 		plan.Steps = append(plan.Steps, Step{Op: "TagResource", AccountID: e.AccountID, TagKey: ownerTag, TagValue: owner})

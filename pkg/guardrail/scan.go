@@ -87,6 +87,7 @@ func (g *Guardrail) Scan(ctx context.Context, org OrganizationReader, strategy, 
 		guardrailProblem = ReasonControlTower
 	}
 
+	owners := g.Owners(ownerTag)
 	results := make([]Eligibility, len(accounts))
 	var mu sync.Mutex
 	ids := make([]string, len(accounts))
@@ -124,12 +125,12 @@ func (g *Guardrail) Scan(ctx context.Context, org OrganizationReader, strategy, 
 			e.Detail = g.ProblemFor(r, e.Strategy)
 			e.Reason = reasonOf(r, e.Detail, g.opts.Quotas)
 			if e.Reason == ReasonOK && ownerTag != "" {
-				tags, err := g.tags(ctx, id)
+				_, _, owned, err := owners.Of(ctx, id, nil, reversed(path))
 				if err != nil {
 					return err
 				}
-				if _, ok := tags[ownerTag]; !ok {
-					e.Reason, e.Detail = ReasonNoOwner, fmt.Sprintf("has no %q tag, so nobody owns it for rootwindow", ownerTag)
+				if !owned {
+					e.Reason, e.Detail = ReasonNoOwner, noOwner(ownerTag)
 				}
 			}
 			if e.Reason != ReasonOK {
@@ -308,4 +309,18 @@ func (g *Guardrail) targets(ctx context.Context) (map[string]bool, error) {
 		}
 		in.NextToken = page.NextToken
 	}
+}
+
+// noOwner says why nobody owns an account for rootwindow.
+func noOwner(ownerTag string) string {
+	return fmt.Sprintf("has no %q tag, nor has any OU above it, so nobody owns it for rootwindow", ownerTag)
+}
+
+// reversed is a path (root first) as parents, nearest first.
+func reversed(path []string) []string {
+	out := make([]string, len(path))
+	for i, p := range path {
+		out[len(path)-1-i] = p
+	}
+	return out
 }

@@ -160,3 +160,37 @@ func BenchmarkCoverage(b *testing.B) {
 		return covered, err
 	})
 }
+
+// An account with no owner tag of its own is owned by its nearest OU's (or the root's) owner tag:
+// the preflight counts it eligible, reading each OU's tags once.
+func TestScanOwnersFromTheOU(t *testing.T) {
+	org := orgemu.New(mgmt)
+	org.AddOU("ou-own2-team0001", org.Root(), orgemu.FullAWSAccessID)
+	org.AddOU("ou-own2-sub00001", "ou-own2-team0001", orgemu.FullAWSAccessID)
+	org.AddOU("ou-own2-other001", org.Root(), orgemu.FullAWSAccessID)
+	for _, a := range []orgemu.Account{{ID: "710000000001", Parent: "ou-own2-sub00001"}, {ID: "710000000002", Parent: "ou-own2-sub00001"}, {ID: "710000000003", Parent: "ou-own2-other001"}} {
+		org.AddAccount(a, orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	}
+	org.SetTag("ou-own2-team0001", "owner", "alice@example.com")
+	client := testenv.Organizations(t, org)
+	g := guardrail.New(client, orgemu.GuardrailID, guardrail.Options{Backoff: fast})
+	rep, err := g.Scan(context.Background(), client, contract.StrategyDetach, "owner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"710000000001": guardrail.ReasonOK, "710000000002": guardrail.ReasonOK, "710000000003": guardrail.ReasonNoOwner, mgmt: guardrail.ReasonManagement}
+	for _, e := range rep.Accounts {
+		if e.Reason != want[e.AccountID] {
+			t.Errorf("%s (%s): %q (%s), want %q", e.AccountID, e.Path, e.Reason, e.Detail, want[e.AccountID])
+		}
+	}
+	n := 0
+	for _, c := range org.Calls() {
+		if c.Op == "ListTagsForResource" && c.Target == "ou-own2-team0001" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("the OU's tags read %d times", n)
+	}
+}

@@ -196,18 +196,27 @@ func (s *Service) checkAccounts(ctx context.Context, req request.Request, accoun
 	lifter := s.strategyNamed(strategy)
 	az := s.config.Authz()
 	tagKey := az.OwnerTag()
+	lookup := s.guardrail.Owners(tagKey)
 	for _, id := range accounts {
 		r := reports[id]
 		if msg := lifter.problem(r); msg != "" {
 			probs.Add(req.Field(id), "%s %s", id, msg)
 			continue
 		}
-		owners, tagged := r.Tags[tagKey]
+		// The account's own owner tag, else its nearest OU's (or the root's).
+		owners, from, tagged, err := lookup.Of(ctx, id, r.Tags, r.Parents)
+		if err != nil {
+			return nil, "", err
+		}
+		where := "its"
+		if from != id {
+			where = from + "'s"
+		}
 		switch {
 		case !tagged:
-			probs.AddKind(request.Forbidden, req.Field(id), "%s has no %q tag, so nobody owns it for rootwindow: tag the account with its owners first", id, tagKey)
+			probs.AddKind(request.Forbidden, req.Field(id), "%s has no %q tag, nor has any OU above it, so nobody owns it for rootwindow: tag the account (or its OU) with its owners first", id, tagKey)
 		case !az.Owns(req.Requester, owners):
-			probs.AddKind(request.Forbidden, req.Field(id), "%q is not an owner of %s (not listed in its %q tag)", req.Requester, id, tagKey)
+			probs.AddKind(request.Forbidden, req.Field(id), "%q is not an owner of %s (not listed in %s %q tag)", req.Requester, id, where, tagKey)
 		}
 	}
 	return probs, strategy, nil

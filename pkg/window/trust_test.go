@@ -430,3 +430,41 @@ func TestAConfigurationForAnotherOrganizationIsRefused(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// Owners kept per OU: an account with no owner tag of its own is owned by the owners its nearest
+// OU's tag (or the root's) lists, at booking and again at the lift; an account's own tag wins.
+func TestOwnersInheritedFromTheOU(t *testing.T) {
+	ctx := context.Background()
+	org := orgemu.New(testenv.Management)
+	const team, sub = "ou-own1-team0001", "ou-own1-sub00001"
+	org.AddOU(team, org.Root(), orgemu.FullAWSAccessID)
+	org.AddOU(sub, team, orgemu.FullAWSAccessID)
+	org.AddAccount(orgemu.Account{ID: members[0], Parent: sub}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	org.AddAccount(orgemu.Account{ID: members[1], Parent: sub, Tags: map[string]string{"owner": bob}}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	org.AddAccount(orgemu.Account{ID: members[2], Parent: org.Root()}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	org.SetTag(team, "owner", "carol@example.com alice@example.com")
+	e := &env{testenv.NewWindows(t, db, org, t0)}
+
+	// Owned through the OU two levels up.
+	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
+		t.Fatalf("an owner by the OU's tag: %v", err)
+	}
+	// The account's own tag wins over its OU's; no tag anywhere up the chain: nobody owns it.
+	_, err := e.validate(t, "req-2", validRequest(members[1], members[2]))
+	got := strings.Join(rejection(t, err), "\n")
+	for _, want := range []string{
+		`accountIds[0]: "` + alice + `" is not an owner of ` + members[1] + ` (not listed in its "owner" tag)`,
+		`accountIds[1]: ` + members[2] + ` has no "owner" tag, nor has any OU above it`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("got %s\nwant %s", got, want)
+		}
+	}
+	// The OU's owners change before the lift: checked again, nothing lifted.
+	org.SetTag(team, "owner", "carol@example.com")
+	_, err = e.Steps.Detach(ctx, testenv.Decided(t, e.Store, "req-1"))
+	if err == nil || !strings.Contains(err.Error(), "not listed in "+team+`'s "owner" tag`) {
+		t.Errorf("the lift after the OU's owners changed: %v", err)
+	}
+	e.AssertGuardrail(t, true, members[0])
+}

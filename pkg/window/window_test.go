@@ -225,7 +225,7 @@ func TestValidateRejects(t *testing.T) {
 		{"no owner tag", func(e *env) {
 			e.Org.AddAccount(orgemu.Account{ID: "444444444444"}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
 		}, validRequest("444444444444"),
-			[]string{`accountIds[0]: 444444444444 has no "owner" tag, so nobody owns it for rootwindow: tag the account with its owners first`}},
+			[]string{`accountIds[0]: 444444444444 has no "owner" tag, nor has any OU above it, so nobody owns it for rootwindow: tag the account (or its OU) with its owners first`}},
 		{"inherited guardrail, management account, unknown account", func(e *env) {
 			e.Org.AddOU("ou-ex01-abcdefgh", e.Org.Root(), orgemu.FullAWSAccessID, orgemu.GuardrailID)
 			e.Org.AddAccount(orgemu.Account{ID: "444444444444", Parent: "ou-ex01-abcdefgh", Tags: map[string]string{"owner": "alice@example.com"}}, orgemu.FullAWSAccessID)

@@ -1,0 +1,67 @@
+package guardrail
+
+import (
+	"context"
+	"sync"
+)
+
+// Owners reads owner tags for one check: an account's own tag, else the tag of its nearest OU (or
+// the root) that has it, so that owners can be kept per OU rather than per account. Each target's
+// tags are read once per Owners.
+type Owners struct {
+	g    *Guardrail
+	key  string
+	mu   sync.Mutex
+	tags map[string]*tagRead
+}
+
+// tagRead is one target's tags, read once however many accounts ask at the same time.
+type tagRead struct {
+	once sync.Once
+	tags map[string]string
+	err  error
+}
+
+// Owners returns an owner lookup for the tag key.
+func (g *Guardrail) Owners(key string) *Owners {
+	return &Owners{g: g, key: key, tags: map[string]*tagRead{}}
+}
+
+// Of returns the owner tag's value for account (whose tags are accountTags, nil to read them) and
+// the target it came from: the account, or the nearest of parents (nearest first) that has the
+// tag. found is false when none of them has it.
+func (o *Owners) Of(ctx context.Context, account string, accountTags map[string]string, parents []string) (value, from string, found bool, err error) {
+	if accountTags == nil {
+		if accountTags, err = o.tagsOf(ctx, account); err != nil {
+			return "", "", false, err
+		}
+	}
+	if v, ok := accountTags[o.key]; ok {
+		return v, account, true, nil
+	}
+	for _, p := range parents {
+		if p == "" {
+			continue
+		}
+		tags, err := o.tagsOf(ctx, p)
+		if err != nil {
+			return "", "", false, err
+		}
+		if v, ok := tags[o.key]; ok {
+			return v, p, true, nil
+		}
+	}
+	return "", "", false, nil
+}
+
+func (o *Owners) tagsOf(ctx context.Context, target string) (map[string]string, error) {
+	o.mu.Lock()
+	r, known := o.tags[target]
+	if !known {
+		r = &tagRead{}
+		o.tags[target] = r
+	}
+	o.mu.Unlock()
+	r.once.Do(func() { r.tags, r.err = o.g.tags(ctx, target) })
+	return r.tags, r.err
+}

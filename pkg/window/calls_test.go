@@ -1,0 +1,82 @@
+package window_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/request"
+	"github.com/rootwindow/rootwindow/pkg/window"
+)
+
+// Each function calls only the Organizations operations contract.OrganizationsCalls lists for it
+// (what its role allows: infra/stack checks the roles against the same list). The steps run one
+// after another, under each strategy, and the emulator's calls between two steps are that step's.
+func TestEachFunctionCallsOnlyWhatItsRoleAllows(t *testing.T) {
+	for _, strategy := range []string{contract.StrategyDetach, contract.StrategyExempt} {
+		t.Run(strategy, func(t *testing.T) {
+			layout := "direct"
+			if strategy == contract.StrategyExempt {
+				layout = "ou"
+			}
+			e := layoutEnv(t, layout, strategy)
+			e.With(func(d *window.Deps) {
+				d.Config.GuardrailSHA256 = sha(e.Org.Content(orgemu.GuardrailID))
+				d.Config.StateMachineARN = testenv.StateMachineARN
+			})
+			ctx := context.Background()
+			seen := 0
+			as := func(function string, step func() error) {
+				t.Helper()
+				if err := step(); err != nil {
+					t.Fatalf("%s: %v", function, err)
+				}
+				calls := e.Org.Calls()
+				for _, c := range calls[seen:] {
+					if !slices.Contains(contract.OrganizationsCalls[function], c.Op) {
+						t.Errorf("%s calls %s, which contract.OrganizationsCalls (its role) does not list", function, c.Op)
+					}
+				}
+				seen = len(calls)
+			}
+			// The API admits a request (a fresh service: DescribeOrganization is asked again).
+			as("api", func() error {
+				svc := window.New(e.Deps)
+				req, err := request.Parse([]byte(`{"accountIds":["`+members[1]+`"],"hours":1,"reason":"x (SEC-1)","requester":"`+alice+`"}`), e.Deps.Config.RequestPolicy(e.Now))
+				if err != nil {
+					return err
+				}
+				_, _, err = svc.Admit(ctx, "api-1", testenv.ExecutionARN("api-1"), req, contract.Origin{Channel: contract.ChannelAPI, Caller: alice}, nil, window.ActorAPI)
+				return err
+			})
+			as("validate", func() error { _, err := e.validate(t, "req-1", validRequest(members[0])); return err })
+			as("detach", func() error {
+				e.With(func(*window.Deps) {}) // a fresh instance
+				_, err := e.Steps.Detach(ctx, testenv.Decided(t, e.Store, "req-1"))
+				return err
+			})
+			as("api", func() error { _, err := e.Steps.End(ctx, "req-1", alice); return err })
+			as("sweeper", func() error { _, err := e.rescueEnded(t, "req-1"); return err })
+			as("validate", func() error { _, err := e.validate(t, "req-2", validRequest(members[0])); return err })
+			as("detach", func() error { _, err := e.Steps.Detach(ctx, testenv.Decided(t, e.Store, "req-2")); return err })
+			e.Now = e.Now.Add(2 * time.Hour)
+			as("reattach", func() error {
+				e.With(func(*window.Deps) {})
+				_, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-2", Mode: contract.ModeClose})
+				return err
+			})
+			as("sweeper", func() error {
+				e.With(func(d *window.Deps) { d.Config.DriftScanMinutes = 5 })
+				_, err := e.Steps.Sweep(ctx)
+				return err
+			})
+			if seen == 0 {
+				t.Fatal("no Organizations call recorded: the check proves nothing")
+			}
+		})
+	}
+}
