@@ -163,10 +163,10 @@ func DefaultSettings() Settings {
 }
 
 var (
-	emailPattern     = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
-	tagKeyPattern    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
+	emailPattern  = regexp.MustCompile(`^[^@\s]+@[^@\s]+\.[^@\s]+$`)
+	tagKeyPattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$`)
 	// Organizations' Tag.Value (API reference, "Tag"): no comma, no control character.
-	tagValuePattern = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
+	tagValuePattern  = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$`)
 	orgIDPattern     = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
 	sha256Pattern    = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	accountPattern   = regexp.MustCompile(`^[0-9]{12}$`)
