@@ -272,7 +272,7 @@ func (h *Handler) get(ctx context.Context, c call) response {
 	if !ok {
 		return res
 	}
-	res = okRecord(rec)
+	res = okRecord(rec, c.caller, h.windows.Settings().Authz())
 	return res
 }
 
@@ -353,11 +353,11 @@ func (h *Handler) act(ctx context.Context, c call, do func(context.Context, stri
 	switch {
 	case err == nil && rec.Status == ledger.Closing:
 		// Ended early: the safety net puts the guardrail back as the execution stops.
-		res = okRecord(rec)
+		res = okRecord(rec, c.caller, h.windows.Settings().Authz())
 		res.status = http.StatusAccepted
 		return res
 	case err == nil:
-		return okRecord(rec)
+		return okRecord(rec, c.caller, h.windows.Settings().Authz())
 	case errors.As(err, &notRequester):
 		res = fail(http.StatusForbidden, notRequester.Msg)
 	case errors.As(err, &invalidState):

@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/rootwindow/rootwindow/pkg/authz"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/request"
 )
@@ -28,8 +29,14 @@ type response struct {
 
 func ok(status int, body any) response { return response{status: status, body: body} }
 
-func okRecord(rec ledger.Record) response {
-	res := ok(http.StatusOK, View(rec))
+// okRecord answers with the record as caller may see it: what signing in as each account's root
+// user takes (its root email, password, MFA and key state) only for the request's requester.
+func okRecord(rec ledger.Record, caller string, az authz.Policy) response {
+	view := View(rec)
+	if !az.SamePerson(caller, rec.Requester) {
+		view.SignIn = nil
+	}
+	res := ok(http.StatusOK, view)
 	res.requestID = rec.RequestID
 	return res
 }

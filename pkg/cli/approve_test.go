@@ -159,6 +159,10 @@ func TestStatusShowsRootSignIn(t *testing.T) {
 	if code != cli.ExitOK || !strings.Contains(out, "sign in as root on 111111111111: email aws+111111111111@example.com, root password absent, MFA devices 0 (the root user has no password") {
 		t.Errorf("%d %s", code, out)
 	}
+	// Another administrator sees the request, but not its accounts' root email and credential state.
+	if code, out, _ := e.asBob(t, "status", id, "--output", "json"); code != cli.ExitOK || strings.Contains(out, "aws+111111111111") || strings.Contains(out, "signIn") {
+		t.Errorf("bob's status: %d %s", code, out)
+	}
 	// Prepared when configured: password recovery allowed at the lift, and said.
 	e.with(func(d *window.Deps) { d.Config.PrepareRootSignIn = true })
 	if _, err := e.steps.Detach(context.Background(), testenv.Decided(t, e.deps.Ledger, id)); err != nil {

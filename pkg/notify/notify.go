@@ -9,7 +9,6 @@
 package notify
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -128,8 +127,10 @@ type Detail struct {
 	DeniedBy   string    `json:"deniedBy,omitempty"`
 	DeniedAt   time.Time `json:"deniedAt,omitzero"`
 	Decision   string    `json:"decision,omitempty"`
-	// SignIn says, per account, what signing in as its root user takes (centralized root access).
-	SignIn  []contract.SignIn `json:"signIn,omitempty"`
+	// SignIn says that what signing in as each account's root user takes was audited (centralized
+	// root access); the audit itself (root email, password, MFA, keys) is shown to the requester
+	// only, by rootwindow status: never in an event or a message, which others can read.
+	SignIn bool `json:"signInAudited,omitempty"`
 	History []Step            `json:"history"`
 	// Links are where a person follows the request.
 	Links *Links `json:"links,omitempty"`
@@ -153,7 +154,7 @@ func NewDetail(rec ledger.Record, k Kind) Detail {
 		ClosedAt: rec.ClosedAt, Problems: rec.Problems, LastError: rec.LastError, RestoreFailedAt: rec.RestoreFailedAt,
 		ConfirmBy: rec.ConfirmBy, ConfirmedBy: rec.ConfirmedBy, ConfirmedAt: rec.ConfirmedAt,
 		ApproveBy: rec.ApproveBy, ApprovedBy: rec.ApprovedBy, ApprovedAt: rec.ApprovedAt, DeniedBy: rec.DeniedBy, DeniedAt: rec.DeniedAt,
-		Decision: rec.Decision, SignIn: rec.SignIn, Links: linksOf(rec),
+		Decision: rec.Decision, SignIn: len(rec.SignIn) > 0, Links: linksOf(rec),
 	}
 	for _, h := range rec.History {
 		d.History = append(d.History, Step{Status: string(h.Status), At: h.At, Actor: h.Actor, Note: h.Note})
@@ -392,15 +393,8 @@ func Message(d Detail, k Kind) (subject, body string) {
 	if rec.Decision != "" {
 		line("Decision", "%s", rec.Decision)
 	}
-	for _, si := range rec.SignIn {
-		text := fmt.Sprintf("%s: root email %s, root password %s, %d MFA device(s)", si.AccountID, cmp.Or(si.Email, "unknown"), si.RootPassword, si.MFADevices)
-		if si.Prepared {
-			text += "; password recovery allowed for the window"
-		}
-		if si.Detail != "" {
-			text += "; " + si.Detail
-		}
-		line("Sign-in", "%s", text)
+	if rec.SignIn {
+		line("Sign-in", "what signing in as each account's root user takes: rootwindow status %s, as the requester", rec.RequestID)
 	}
 	for _, p := range rec.Problems {
 		line("Problem", "%s", p)

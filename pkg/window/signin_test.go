@@ -63,14 +63,24 @@ func TestReadyToSignInAsRoot(t *testing.T) {
 	if last := rec.History[len(rec.History)-1]; !strings.Contains(last.Note, "password recovery allowed for the window on "+members[1]) {
 		t.Errorf("history %q", last.Note)
 	}
+	// Messages and events, which others read, point to rootwindow status; they never carry a root
+	// user's email or credential state.
 	opened := false
 	for _, m := range e.Emu.Messages() {
-		if strings.Contains(m.Subject, "opened") && strings.Contains(m.Body, "Sign-in:") && strings.Contains(m.Body, members[1]+": root email aws+"+members[1]+"@example.com, root password absent, 0 MFA device(s); password recovery allowed for the window") {
+		if strings.Contains(m.Body, "req-1/Opened") && strings.Contains(m.Body, "Sign-in:") && strings.Contains(m.Body, "what signing in as each account's root user takes: rootwindow status req-1, as the requester") {
 			opened = true
+		}
+		if strings.Contains(m.Body, "@example.com, root password") || strings.Contains(m.Body, "aws+"+members[1]) {
+			t.Errorf("a message carries root sign-in state: %s", m.Body)
 		}
 	}
 	if !opened {
-		t.Errorf("the Opened message does not say how to sign in: %v", e.Emu.Messages())
+		t.Errorf("the Opened message does not say where to find how to sign in: %v", e.Emu.Messages())
+	}
+	for _, ev := range e.Emu.Events() {
+		if strings.Contains(string(ev.Detail), "aws+"+members[1]) || strings.Contains(string(ev.Detail), "rootPassword") {
+			t.Errorf("an event carries root sign-in state: %s", ev.Detail)
+		}
 	}
 	for _, c := range emu.Calls() {
 		if c.Task != "IAMAuditRootUserCredentials" && c.Task != "IAMCreateRootUserPassword" {
