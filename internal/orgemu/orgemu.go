@@ -87,7 +87,7 @@ type Server struct {
 	described             map[string]string // policy ID → description
 	policyTags            map[string]map[string]string
 	targetTags            map[string]map[string]string // OU or root ID → its tags
-	created               int // policies created, for their IDs
+	created               int                          // policies created, for their IDs
 	maxPerTarget, maxSize int
 	attached              map[string][]string
 	faults                []*Fault

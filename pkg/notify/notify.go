@@ -130,8 +130,8 @@ type Detail struct {
 	// SignIn says that what signing in as each account's root user takes was audited (centralized
 	// root access); the audit itself (root email, password, MFA, keys) is shown to the requester
 	// only, by rootwindow status: never in an event or a message, which others can read.
-	SignIn bool `json:"signInAudited,omitempty"`
-	History []Step            `json:"history"`
+	SignIn  bool   `json:"signInAudited,omitempty"`
+	History []Step `json:"history"`
 	// Links are where a person follows the request.
 	Links *Links `json:"links,omitempty"`
 	// Early is set on Closed: whether the window was ended before restoreAt.
