@@ -54,9 +54,13 @@ type Server struct {
 	identities map[string]Identity // access key → who CloudTrail says signed with it
 	trail      []TrailEvent
 	trailDelay int
-	taskTokens *tasks
-	subs       []Subscription
-	now        func() time.Time
+	// LookupEvents' rate limit (SetTrailRate) and the calls made.
+	trailRate, trailBurst, trailTokens float64
+	trailRefill                        time.Time
+	lookups, throttledLookups          int
+	taskTokens                         *tasks
+	subs                               []Subscription
+	now                                func() time.Time
 }
 
 // New returns a stopped emulator.

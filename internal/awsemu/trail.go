@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 )
@@ -48,6 +49,34 @@ func (s *Server) Started(executionARN string, by Identity, at time.Time) {
 	s.record(executionARN, by, at)
 }
 
+// trailPage is CloudTrail's largest page of LookupEvents (MaxResults: 1 to 50, 50 by default).
+const trailPage = 50
+
+// SetTrailRate makes LookupEvents throttle (ThrottlingException) beyond perSecond calls a second,
+// with a bucket of burst calls, refilled on the emulator's clock (SetClock): CloudTrail documents
+// 2 a second per account and Region. Off (0) unless set: a suite of quick single lookups would
+// otherwise be throttled by the wall clock.
+func (s *Server) SetTrailRate(perSecond, burst float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.trailRate, s.trailBurst, s.trailTokens, s.trailRefill = perSecond, burst, burst, s.now()
+}
+
+// trailAdmits takes a token for one LookupEvents call, with s.mu held.
+func (s *Server) trailAdmits() bool {
+	if s.trailRate <= 0 {
+		return true
+	}
+	now := s.now()
+	s.trailTokens = min(s.trailBurst, s.trailTokens+now.Sub(s.trailRefill).Seconds()*s.trailRate)
+	s.trailRefill = now
+	if s.trailTokens < 1 {
+		return false
+	}
+	s.trailTokens--
+	return true
+}
+
 // DelayTrail makes the next n LookupEvents calls find nothing, as CloudTrail does until an
 // event is delivered to the event history.
 func (s *Server) DelayTrail(n int) {
@@ -88,9 +117,23 @@ func (s *Server) lookupEvents(w http.ResponseWriter, body []byte) {
 		jsonError(w, "1.1", http.StatusBadRequest, "InvalidLookupAttributesException", "at most one lookup attribute")
 		return
 	}
+	if in.MaxResults == 0 {
+		in.MaxResults = trailPage
+	}
+	offset := 0
+	if _, err := fmt.Sscanf(in.NextToken, "page-%d", &offset); in.NextToken != "" && (err != nil || offset < 0) {
+		jsonError(w, "1.1", http.StatusBadRequest, "InvalidNextTokenException", "not a token this emulator gave")
+		return
+	}
+	if in.MaxResults < 1 || in.MaxResults > trailPage {
+		jsonError(w, "1.1", http.StatusBadRequest, "InvalidMaxResultsException", "MaxResults must be from 1 to 50")
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.failing(OpLookupEvents) {
+	s.lookups++
+	if s.failing(OpLookupEvents) || !s.trailAdmits() {
+		s.throttledLookups++
 		jsonError(w, "1.1", http.StatusBadRequest, "ThrottlingException", "Rate exceeded")
 		return
 	}
@@ -98,7 +141,13 @@ func (s *Server) lookupEvents(w http.ResponseWriter, body []byte) {
 	if s.trailDelay > 0 {
 		s.trailDelay--
 	} else {
-		for i := len(s.trail) - 1; i >= 0; i-- { // newest first, as CloudTrail answers
+		// Newest first by event time, as CloudTrail answers (the order of recording is not that).
+		order := make([]int, len(s.trail))
+		for i := range order {
+			order[i] = len(s.trail) - 1 - i
+		}
+		sort.SliceStable(order, func(a, b int) bool { return s.trail[order[a]].Time.After(s.trail[order[b]].Time) })
+		for _, i := range order {
 			e := s.trail[i]
 			if len(in.LookupAttributes) == 1 && (in.LookupAttributes[0].AttributeKey != "EventName" || in.LookupAttributes[0].AttributeValue != "StartExecution") {
 				continue
@@ -127,6 +176,23 @@ func (s *Server) lookupEvents(w http.ResponseWriter, body []byte) {
 			})
 		}
 	}
+	out := map[string]any{}
+	if offset < len(events) {
+		end := min(offset+in.MaxResults, len(events))
+		out["Events"] = events[offset:end]
+		if end < len(events) {
+			out["NextToken"] = fmt.Sprintf("page-%d", end)
+		}
+	} else {
+		out["Events"] = []any{}
+	}
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-	_ = json.NewEncoder(w).Encode(map[string]any{"Events": events})
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+// Lookups is how many LookupEvents calls were made, and how many of them were throttled.
+func (s *Server) Lookups() (calls, throttled int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lookups, s.throttledLookups
 }

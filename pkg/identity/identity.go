@@ -28,6 +28,11 @@ type Starter struct {
 // ErrNotYetRecorded means no StartExecution event for the execution is in the event history yet.
 var ErrNotYetRecorded = errors.New("CloudTrail has not recorded who started the execution yet")
 
+// ErrLookupThrottled means CloudTrail refused the lookup for its rate (LookupEvents: 2 requests a
+// second per account and Region): not an outage, and looked for again later, as an event not yet
+// recorded is.
+var ErrLookupThrottled = errors.New("CloudTrail is throttling event history lookups")
+
 // UserIdentity is the part of a CloudTrail record that says who made the call.
 type UserIdentity struct {
 	ARN            string `json:"arn"`

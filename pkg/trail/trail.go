@@ -5,12 +5,15 @@ package trail
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/rootwindow/rootwindow/pkg/identity"
 )
@@ -31,22 +34,54 @@ func FromConfig(cfg aws.Config, endpoint *string) *Lookup {
 	return New(cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.BaseEndpoint = endpoint }))
 }
 
-// Lookup bounds: events since a little before the execution started, at most this many pages of
-// 50 (StartExecution calls of the whole account and Region in that time).
+// Lookup bounds: StartExecution events from a minute before the execution started to a minute
+// after (CloudTrail's eventTime is when the call was made, the execution's start), at most this
+// many pages of 50: the StartExecution calls of the whole account and Region in those two
+// minutes, however many came later. CloudTrail answers newest first.
 const (
-	lookBack = 5 * time.Minute
-	maxPages = 20
+	around   = time.Minute
+	maxPages = 40
 )
+
+// Throttled pages are asked again where the lookup is, a few times, the waits growing and drawn
+// at random below that (full jitter), so that many lookups at once spread over CloudTrail's 2
+// requests a second instead of starting over; then ErrLookupThrottled, and the state machine
+// looks again later.
+const (
+	pageTries = 6
+	firstWait = 250 * time.Millisecond
+)
+
+func (l *Lookup) page(ctx context.Context, in *cloudtrail.LookupEventsInput) (*cloudtrail.LookupEventsOutput, error) {
+	wait := firstWait
+	for try := 1; ; try++ {
+		out, err := l.api.LookupEvents(ctx, in)
+		var api smithy.APIError
+		if !errors.As(err, &api) || api.ErrorCode() != "ThrottlingException" {
+			return out, err
+		}
+		if try == pageTries {
+			return nil, fmt.Errorf("%w: %w", identity.ErrLookupThrottled, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w: %w", identity.ErrLookupThrottled, ctx.Err())
+		case <-time.After(time.Duration(rand.Int64N(int64(wait)) + 1)):
+		}
+		wait *= 2
+	}
+}
 
 // StarterOf finds who started executionARN, which started at startedAt.
 func (l *Lookup) StarterOf(ctx context.Context, executionARN string, startedAt time.Time) (identity.Starter, error) {
 	in := &cloudtrail.LookupEventsInput{
 		LookupAttributes: []types.LookupAttribute{{AttributeKey: types.LookupAttributeKeyEventName, AttributeValue: aws.String("StartExecution")}},
-		StartTime:        aws.Time(startedAt.Add(-lookBack)),
+		StartTime:        aws.Time(startedAt.Add(-around)),
+		EndTime:          aws.Time(startedAt.Add(around)),
 		MaxResults:       aws.Int32(50),
 	}
 	for range maxPages {
-		out, err := l.api.LookupEvents(ctx, in)
+		out, err := l.page(ctx, in)
 		if err != nil {
 			return identity.Starter{}, fmt.Errorf("look up StartExecution events in CloudTrail: %w", err)
 		}
@@ -60,5 +95,6 @@ func (l *Lookup) StarterOf(ctx context.Context, executionARN string, startedAt t
 		}
 		in.NextToken = out.NextToken
 	}
-	return identity.Starter{}, fmt.Errorf("look up StartExecution events in CloudTrail: more than %d pages since %s", maxPages, startedAt.Add(-lookBack).Format(time.RFC3339))
+	return identity.Starter{}, fmt.Errorf("look up StartExecution events in CloudTrail: more than %d pages of StartExecution calls from %s to %s", maxPages,
+		startedAt.Add(-around).Format(time.RFC3339), startedAt.Add(around).Format(time.RFC3339))
 }

@@ -71,6 +71,10 @@ func (s *Service) WhoStarted(ctx context.Context, id, executionARN string, start
 	case errors.Is(err, identity.ErrNotYetRecorded):
 		s.log.InfoContext(ctx, "who started the execution is not in CloudTrail yet; the state machine retries", "requestId", id)
 		return starter, &contract.RequesterUnknown{Msg: fmt.Sprintf("who started execution %s is not in CloudTrail's event history yet", id)}
+	case errors.Is(err, identity.ErrLookupThrottled):
+		// Many console requests at once: looked for again a minute later, not an outage.
+		s.log.InfoContext(ctx, "CloudTrail throttled the lookup of who started the execution; the state machine looks again", "requestId", id)
+		return starter, &contract.RequesterUnknown{Msg: fmt.Sprintf("who started execution %s could not be looked up yet: CloudTrail is throttling lookups", id)}
 	case err != nil:
 		s.logError(ctx, "look up who started the execution", id, err)
 		return starter, &contract.Unavailable{Msg: err.Error()}

@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -467,4 +470,77 @@ func TestOwnersInheritedFromTheOU(t *testing.T) {
 		t.Errorf("the lift after the OU's owners changed: %v", err)
 	}
 	e.AssertGuardrail(t, true, members[0])
+}
+
+// The console door at scale: who started each of twenty console executions is found among
+// thousands of other StartExecution calls, while CloudTrail pages its answers (50 a page) and
+// throttles lookups at its documented 2 a second (on a clock running 25 times the wall clock,
+// so that the test takes seconds). A lookup reads only the two minutes around the execution's
+// start, and a throttled one is "not known yet" (looked for again), never an outage.
+func TestConsoleRequestsAmongThousandsOfStarts(t *testing.T) {
+	ctx := context.Background()
+	var accounts []string
+	for i := range 20 {
+		accounts = append(accounts, fmt.Sprintf("9%011d", i+1))
+	}
+	e := &env{testenv.NewWindows(t, db, orgemu.Standard(testenv.Management, "alice@example.com", accounts...), t0)}
+	e.With(func(d *window.Deps) {
+		d.Config.MaxConcurrentPerRequester, d.Config.MaxDailyPerRequester, d.Config.MaxAccountsAtOnce = 50, 200, 1000
+	})
+	someone := testenv.Person("arn:aws:sts::999999999999:assumed-role/Pipeline/deploy")
+	// Other executions: 2,000 in the hour before, 300 within the minute around, 700 after.
+	for i := range 3000 {
+		at := t0.Add(-time.Hour + time.Duration(i)*1200*time.Millisecond)
+		switch {
+		case i >= 2000 && i < 2300:
+			at = t0.Add(-time.Minute + time.Duration(i-2000)*400*time.Millisecond)
+		case i >= 2300:
+			at = t0.Add(2*time.Minute + time.Duration(i-2300)*time.Second)
+		}
+		e.Emu.Started(fmt.Sprintf("arn:aws:states:us-east-1:999999999999:execution:other:x%d", i), someone, at)
+	}
+	start := time.Now()
+	e.Emu.SetClock(func() time.Time { return t0.Add(25 * time.Since(start)) })
+	e.Emu.SetTrailRate(2, 2)
+
+	inputs := make([]contract.ValidateInput, len(accounts))
+	for i, a := range accounts {
+		inputs[i] = e.Started(fmt.Sprintf("console-%02d", i), testenv.Input(t, validRequest(a)), testenv.Person(alice))
+	}
+	var wg sync.WaitGroup
+	for i := range accounts {
+		wg.Go(func() {
+			for attempt := range 400 { // the state machine looks again; here without its minute
+				_, err := e.Steps.Validate(ctx, inputs[i])
+				var unknown *contract.RequesterUnknown
+				switch {
+				case err == nil:
+					return
+				case errors.As(err, &unknown) && strings.Contains(err.Error(), "throttling"):
+					time.Sleep(10 * time.Millisecond)
+				default:
+					t.Errorf("console-%02d, attempt %d: %v", i, attempt, err)
+					return
+				}
+			}
+			t.Errorf("console-%02d: never identified", i)
+		})
+	}
+	wg.Wait()
+	for i, a := range accounts {
+		rec := e.AssertStatus(t, fmt.Sprintf("console-%02d", i), ledger.Scheduled)
+		if rec.Requester != alice || !slices.Equal(rec.AccountIDs, []string{a}) {
+			t.Errorf("console-%02d: %s %v", i, rec.Requester, rec.AccountIDs)
+		}
+	}
+	calls, throttled := e.Emu.Lookups()
+	if throttled == 0 {
+		t.Error("no lookup was throttled: the rate limit was not exercised")
+	}
+	// Each lookup reads the two minutes around its start (320 calls: 7 pages at most), never the
+	// hour before or the calls after.
+	if calls-throttled > len(accounts)*7 {
+		t.Errorf("%d pages read for %d requests", calls-throttled, len(accounts))
+	}
+	t.Logf("%d lookups, %d of them throttled, %v", calls, throttled, time.Since(start))
 }
