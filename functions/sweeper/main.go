@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
+	"github.com/rootwindow/rootwindow/pkg/rootaccess"
 	"github.com/rootwindow/rootwindow/pkg/stepfunctions"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
@@ -15,6 +16,10 @@ func main() {
 	instance := lambdaenv.FromEnvironment() // configuration → AWS clients → window service
 	// Whether a request's execution still runs (Step Functions).
 	instance.Deps.Executions = stepfunctions.New(stepfunctions.Client(instance.AWS, instance.Endpoint("SFN")))
+	// A root password allowed for a window deleted again once it is over (STS and IAM).
+	if instance.Config.CentralizedRoot && instance.Config.PrepareRootSignIn {
+		instance.Deps.Root = rootaccess.FromConfig(instance.AWS, instance.Endpoint("STS"), instance.Endpoint("IAM"), instance.Config.AssumeRootRegion())
+	}
 	steps := workflow.New(instance.Service())
 	lambda.StartHandlerFunc(steps.SafetyNet)
 }

@@ -67,7 +67,7 @@ var functionSpecs = []functionSpec{
 	{"Sweeper", "rootwindow: safety net: restore windows whose execution ended or that are over; report drift", 300,
 		[]string{contract.EnvStateMachineARN, contract.EnvOwnRoleARNs},
 		[]permission{useLedger, listRequests, readOrganization, scanOrganization, readGuardrail, restoreGuardrail, cleanUpWindowPolicies,
-			rewriteGuardrail, describeExecutions}},
+			rewriteGuardrail, describeExecutions, deleteRootPasswords}},
 }
 
 type functionSpec struct {
@@ -106,6 +106,9 @@ const (
 	// centralizedRootAccess (and prepareRootSignIn) is configured.
 	auditRootUsers
 	prepareRootSignIn
+	// deleteRootPasswords: sts:AssumeRoot with IAMDeleteRootUserCredentials, only with
+	// prepareRootSignIn: the root password allowed for a window is deleted once it is over.
+	deleteRootPasswords
 	// subscribeRequesters: a requester's own subscription to the topic, with rootwindow's filter.
 	subscribeRequesters
 	// Granted once the state machine and the request rule's start role exist (AllowStart,
@@ -348,6 +351,10 @@ func (g *grants) grant(fn awslambda.Function, p permission) {
 	case prepareRootSignIn:
 		if cfg.CentralizedRoot && cfg.PrepareRootSignIn {
 			assumeRoot(fn, "IAMCreateRootUserPassword")
+		}
+	case deleteRootPasswords:
+		if cfg.CentralizedRoot && cfg.PrepareRootSignIn {
+			assumeRoot(fn, "IAMDeleteRootUserCredentials")
 		}
 	case subscribeRequesters:
 		add(statement("SubscribeRequesters", []string{"sns:Subscribe"}, *g.props.Notifications.Topic.TopicArn()))

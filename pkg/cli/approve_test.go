@@ -169,7 +169,7 @@ func TestStatusShowsRootSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, out, _ = e.run(t, e.secret, "status", id)
-	if code != cli.ExitOK || !strings.Contains(out, "OPEN") || !strings.Contains(out, "password recovery allowed for the window (once the window is over, delete the root password again: aws sts assume-root") {
+	if code != cli.ExitOK || !strings.Contains(out, "OPEN") || !strings.Contains(out, "password recovery allowed for the window (rootwindow deletes the root password again within five minutes of the window's end (the sweep); should it fail (alarm RootPasswordsLeft): aws sts assume-root") {
 		t.Errorf("%d %s", code, out)
 	}
 }

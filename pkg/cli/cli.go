@@ -393,7 +393,9 @@ func signIn(rec map[string]any) string {
 		if si["prepared"] == true {
 			b.WriteString(", password recovery allowed for the window")
 		}
-		if d, ok := si["detail"].(string); ok && d != "" {
+		if si["deleted"] == true {
+			b.WriteString("; the root password was deleted again after the window")
+		} else if d, ok := si["detail"].(string); ok && d != "" {
 			b.WriteString(" (" + d + ")")
 		}
 	}

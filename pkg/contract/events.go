@@ -32,6 +32,9 @@ const (
 	MetricRestoreFailed     = "RestoreFailed"
 	MetricDriftDetected     = "DriftDetected"
 	MetricUnexpectedFailure = "ExecutionsFailedUnexpectedly"
+	// MetricRootPasswordLeft: a root password rootwindow allowed for a window could not be
+	// deleted after it (counted at every sweep while it lasts).
+	MetricRootPasswordLeft = "RootPasswordsLeft"
 	// MetricUnexpectedStop: an execution was stopped other than by an early end through rootwindow.
 	MetricUnexpectedStop = "ExecutionsStoppedUnexpectedly"
 	MetricRescued        = "WindowsRescued"

@@ -8,8 +8,10 @@ type SignIn struct {
 	RootPassword string `json:"rootPassword" dynamodbav:"rootPassword"`       // PasswordPresent, PasswordAbsent or PasswordUnknown
 	MFADevices   int    `json:"mfaDevices" dynamodbav:"mfaDevices"`
 	AccessKeys   int    `json:"accessKeys" dynamodbav:"accessKeys"`
-	// Prepared is set once rootwindow allowed password recovery for the window.
+	// Prepared is set once rootwindow allowed password recovery for the window; Deleted once,
+	// the window over, it deleted the root password again (nothing is left behind).
 	Prepared bool `json:"prepared,omitempty" dynamodbav:"prepared,omitempty"`
+	Deleted  bool `json:"deleted,omitempty" dynamodbav:"deleted,omitempty"`
 	// Detail says why something is unknown, or what to do.
 	Detail string `json:"detail,omitempty" dynamodbav:"detail,omitempty"`
 }

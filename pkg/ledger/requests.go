@@ -300,6 +300,31 @@ func (s *Store) NoteError(ctx context.Context, id, msg string) error {
 	return nil
 }
 
+// NoteSignIn records a request's sign-in state as it is now (a root password deleted after the
+// window, say) with a note in its history, its status unchanged.
+func (s *Store) NoteSignIn(ctx context.Context, rec Record, signIn []contract.SignIn, actor, note string) (Record, error) {
+	av, err := attributevalue.Marshal(signIn)
+	if err != nil {
+		return rec, fmt.Errorf("encode the sign-in of %s: %w", rec.RequestID, err)
+	}
+	now := s.now().UTC()
+	h := Transition{Status: rec.Status, At: now, Actor: actor, Note: note}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: requestKey(rec.RequestID),
+		UpdateExpression:         aws.String("SET signIn = :s, history = list_append(history, :h), updatedAt = :now"),
+		ConditionExpression:      aws.String("attribute_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": contract.KeyAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":s": av, ":h": &types.AttributeValueMemberL{Value: []types.AttributeValue{encodeTransition(h)}}, ":now": timeAttr(now),
+		},
+		ReturnValues: types.ReturnValueAllNew,
+	})
+	if err != nil {
+		return rec, fmt.Errorf("note the sign-in of %s: %w", rec.RequestID, err)
+	}
+	return decodeRecord(out.Attributes)
+}
+
 // MarkNotified records notifications as delivered.
 func (s *Store) MarkNotified(ctx context.Context, id string, kinds []string) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{

@@ -45,6 +45,7 @@ type IAMAPI interface {
 	ListMFADevices(ctx context.Context, in *iam.ListMFADevicesInput, optFns ...func(*iam.Options)) (*iam.ListMFADevicesOutput, error)
 	ListAccessKeys(ctx context.Context, in *iam.ListAccessKeysInput, optFns ...func(*iam.Options)) (*iam.ListAccessKeysOutput, error)
 	CreateLoginProfile(ctx context.Context, in *iam.CreateLoginProfileInput, optFns ...func(*iam.Options)) (*iam.CreateLoginProfileOutput, error)
+	DeleteLoginProfile(ctx context.Context, in *iam.DeleteLoginProfileInput, optFns ...func(*iam.Options)) (*iam.DeleteLoginProfileOutput, error)
 }
 
 // Checker audits and prepares root sign-in.
@@ -142,6 +143,22 @@ func (c *Checker) AllowPasswordRecovery(ctx context.Context, account string) (bo
 		return false, fmt.Errorf("iam:CreateLoginProfile on %s: %w", account, err)
 	}
 	return true, nil
+}
+
+// DeletePassword deletes the root user's password of account (DeleteLoginProfile in a session
+// scoped to IAMDeleteRootUserCredentials): what AllowPasswordRecovery allowed for a window does not
+// outlive it. A root user with no password needs nothing.
+func (c *Checker) DeletePassword(ctx context.Context, account string) error {
+	client, err := c.session(ctx, account, TaskDelete)
+	if err != nil {
+		return err
+	}
+	_, err = client.DeleteLoginProfile(ctx, &iam.DeleteLoginProfileInput{})
+	var none *iamtypes.NoSuchEntityException
+	if err != nil && !errors.As(err, &none) {
+		return fmt.Errorf("iam:DeleteLoginProfile on %s: %w", account, err)
+	}
+	return nil
 }
 
 // DeleteCommand is how an operator deletes the root credentials again once the window is over.

@@ -54,6 +54,8 @@ type Starters interface {
 type RootAccess interface {
 	Audit(ctx context.Context, account, email string) contract.SignIn
 	AllowPasswordRecovery(ctx context.Context, account string) (bool, error)
+	// DeletePassword deletes the root user's password again once the window is over.
+	DeletePassword(ctx context.Context, account string) error
 	DeleteCommand(account string) string
 }
 

@@ -134,7 +134,10 @@ type SweepReport struct {
 	// Released are accounts that lost the guardrail but carry contract.TagUnprotected: no longer
 	// watched, announced once.
 	Released []string `json:"released,omitempty"`
-	Errors   []string `json:"errors,omitempty"`
+	// RootPasswordsDeleted are accounts whose root password, allowed for a window now over, was
+	// deleted again.
+	RootPasswordsDeleted []string `json:"rootPasswordsDeleted,omitempty"`
+	Errors               []string `json:"errors,omitempty"`
 }
 
 // failed records a part of a sweep that failed; the sweep goes on with the rest.
@@ -296,6 +299,9 @@ func (s *Service) flushRecent(ctx context.Context, leases []ledger.Lease, rep *S
 		s.failed(ctx, rep, "list recent requests", err)
 	}
 	for _, rec := range recent {
+		if !rec.Status.Holds() && rec.Status != ledger.Scheduled {
+			rec = s.forgetRootPasswords(ctx, rec, rep)
+		}
 		if len(notify.Pending(rec)) > 0 {
 			s.announce(ctx, rec)
 		}
@@ -304,6 +310,48 @@ func (s *Service) flushRecent(ctx context.Context, leases []ledger.Lease, rep *S
 		}
 	}
 	return known
+}
+
+// forgetRootPasswords deletes, once a window is over, the root passwords rootwindow allowed for it
+// (prepareRootSignIn): nothing is left behind. It records each deletion with the request; one it
+// cannot make is counted (RootPasswordsLeft, alarmed) at every sweep until it is made.
+func (s *Service) forgetRootPasswords(ctx context.Context, rec ledger.Record, rep *SweepReport) ledger.Record {
+	var left []int
+	for i, si := range rec.SignIn {
+		if si.Prepared && !si.Deleted {
+			left = append(left, i)
+		}
+	}
+	if len(left) == 0 {
+		return rec
+	}
+	if s.root == nil {
+		s.metric(contract.MetricRootPasswordLeft, len(left))
+		s.failed(ctx, rep, "delete the root passwords allowed for "+rec.RequestID, errors.New("this function cannot assume root (centralizedRootAccess is off now?)"))
+		return rec
+	}
+	signIn := slices.Clone(rec.SignIn)
+	var deleted []string
+	for _, i := range left {
+		if err := s.root.DeletePassword(ctx, signIn[i].AccountID); err != nil {
+			s.metric(contract.MetricRootPasswordLeft, 1)
+			s.failed(ctx, rep, "delete the root password of "+signIn[i].AccountID+" allowed for "+rec.RequestID, err)
+			continue
+		}
+		signIn[i].Deleted = true
+		deleted = append(deleted, signIn[i].AccountID)
+	}
+	if len(deleted) == 0 {
+		return rec
+	}
+	noted, err := s.ledger.NoteSignIn(ctx, rec, signIn, actorSweeper, "root password deleted again after the window on "+strings.Join(deleted, ", "))
+	if err != nil {
+		s.failed(ctx, rep, "record the root passwords deleted for "+rec.RequestID, err)
+		return rec
+	}
+	rep.RootPasswordsDeleted = append(rep.RootPasswordsDeleted, deleted...)
+	s.log.InfoContext(ctx, "root passwords allowed for the window deleted again", "requestId", rec.RequestID, "accounts", len(deleted))
+	return noted
 }
 
 // checkDrift reports the protected accounts that no open window lifts and that the guardrail does

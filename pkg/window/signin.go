@@ -53,7 +53,7 @@ func (s *Service) prepareSignIn(ctx context.Context, rec ledger.Record) ([]contr
 			continue
 		}
 		out[i].Prepared = true
-		out[i].Detail = "once the window is over, delete the root password again: " + s.root.DeleteCommand(si.AccountID)
+		out[i].Detail = "rootwindow deletes the root password again within five minutes of the window's end (the sweep); should it fail (alarm RootPasswordsLeft): " + s.root.DeleteCommand(si.AccountID)
 		if changed {
 			done = append(done, si.AccountID)
 		}

@@ -2,8 +2,10 @@ package window_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rootwindow/rootwindow/internal/rootemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
@@ -86,5 +88,70 @@ func TestReadyToSignInAsRoot(t *testing.T) {
 		if c.Task != "IAMAuditRootUserCredentials" && c.Task != "IAMCreateRootUserPassword" {
 			t.Errorf("a root session with %q", c.Task)
 		}
+	}
+}
+
+// Nothing left behind: the root password rootwindow allowed for a window is deleted again once
+// the window is over (the sweep, IAMDeleteRootUserCredentials), recorded with the request; one
+// that cannot be deleted is counted at every sweep (RootPasswordsLeft) until it is.
+func TestTheRootPasswordAllowedForAWindowIsDeletedAfterIt(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	emu := rootemu.New(map[string]rootemu.Root{members[0]: {}, members[1]: {}})
+	var metrics strings.Builder
+	e.With(func(d *window.Deps) {
+		d.Root = testenv.RootAccess(t, emu)
+		d.Config.CentralizedRoot, d.Config.PrepareRootSignIn = true, true
+		d.Metrics = &metrics
+	})
+	e.open(t, "req-1", members[0], members[1])
+	if !emu.Root(members[0]).Password || !emu.Root(members[1]).Password {
+		t.Fatal("password recovery was not allowed for the window")
+	}
+	// During the window the sweep leaves them.
+	if _, err := e.Steps.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if !emu.Root(members[0]).Password {
+		t.Fatal("deleted during the window")
+	}
+	e.Now = t0.Add(2 * time.Hour)
+	if _, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
+		t.Fatal(err)
+	}
+	// The window over: one account refuses its root session for now; the other is cleaned up.
+	emu.SetDenied(members[1], true)
+	rep, err := e.Steps.Sweep(ctx)
+	if err == nil || !slices.Equal(rep.RootPasswordsDeleted, []string{members[0]}) || emu.Root(members[0]).Password || !emu.Root(members[1]).Password {
+		t.Fatalf("first sweep after the window: %+v %v", rep, err)
+	}
+	if !strings.Contains(metrics.String(), `"RootPasswordsLeft":1`) {
+		t.Errorf("metrics %q", metrics.String())
+	}
+	emu.SetDenied(members[1], false)
+	if rep, err = e.Steps.Sweep(ctx); err != nil || !slices.Equal(rep.RootPasswordsDeleted, []string{members[1]}) || emu.Root(members[1]).Password {
+		t.Fatalf("second sweep: %+v %v", rep, err)
+	}
+	rec := e.AssertStatus(t, "req-1", ledger.Closed)
+	for _, si := range rec.SignIn {
+		if !si.Prepared || !si.Deleted {
+			t.Errorf("sign-in %+v", si)
+		}
+	}
+	if last := rec.History[len(rec.History)-1]; !strings.Contains(last.Note, "root password deleted again after the window on "+members[1]) {
+		t.Errorf("history %+v", last)
+	}
+	// Nothing more to do: later sweeps leave it.
+	if rep, err = e.Steps.Sweep(ctx); err != nil || len(rep.RootPasswordsDeleted) != 0 {
+		t.Errorf("a later sweep: %+v %v", rep, err)
+	}
+	deletes := 0
+	for _, c := range emu.Calls() {
+		if c.Action == "DeleteLoginProfile" && c.Error == "" {
+			deletes++
+		}
+	}
+	if deletes != 2 {
+		t.Errorf("%d deletions", deletes)
 	}
 }
