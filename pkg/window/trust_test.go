@@ -510,14 +510,20 @@ func TestConsoleRequestsAmongThousandsOfStarts(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range accounts {
 		wg.Go(func() {
+			unavailable := 0
 			for attempt := range 400 { // the state machine looks again; here without its minute
 				_, err := e.Steps.Validate(ctx, inputs[i])
 				var unknown *contract.RequesterUnknown
+				var down *contract.Unavailable
 				switch {
 				case err == nil:
 					return
 				case errors.As(err, &unknown) && strings.Contains(err.Error(), "throttling"):
 					time.Sleep(10 * time.Millisecond)
+				case errors.As(err, &down) && unavailable < 3:
+					// A loaded machine can drop a loopback connection; the state machine retries
+					// Unavailable (the test's clients make one attempt where the SDK makes three).
+					unavailable++
 				default:
 					t.Errorf("console-%02d, attempt %d: %v", i, attempt, err)
 					return
