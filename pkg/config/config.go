@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rootwindow/rootwindow/pkg/authz"
 	"github.com/rootwindow/rootwindow/pkg/contract"
@@ -34,11 +35,16 @@ func ValidPolicyID(id string) error {
 // spells them.
 func IsAccountID(s string) bool { return accountPattern.MatchString(s) }
 func IsOUID(s string) bool      { return ouIDPattern.MatchString(s) }
-func IsTagKey(s string) bool    { return tagKeyPattern.MatchString(s) }
+func IsTagKey(s string) bool {
+	n := utf8.RuneCountInString(s)
+	return n >= 1 && n <= 128 && tagPattern.MatchString(s)
+}
 
 // IsTagValue reports whether s is a tag value Organizations accepts: at most 256 letters, digits,
 // spaces and _.:/=+-@ (so owners in one tag are separated by spaces, never commas).
-func IsTagValue(s string) bool { return tagValuePattern.MatchString(s) }
+func IsTagValue(s string) bool {
+	return utf8.RuneCountInString(s) <= 256 && tagPattern.MatchString(s)
+}
 
 // Runtime is what every Lambda needs to know: the deployment's settings, and the names of the
 // resources the stack made.

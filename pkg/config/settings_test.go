@@ -326,3 +326,25 @@ func FuzzConfigFile(f *testing.F) {
 		_, _ = FromLookup(get) // any answer, never a panic
 	})
 }
+
+// Tag keys and values, and role ARNs, are checked for their characters and, apart, their lengths.
+func TestTagAndRoleLengths(t *testing.T) {
+	for _, tt := range []struct {
+		got, want bool
+		what      string
+	}{
+		{IsTagKey(strings.Repeat("k", 128)), true, "a key of 128"},
+		{IsTagKey(strings.Repeat("k", 129)), false, "a key of 129"},
+		{IsTagKey(""), false, "an empty key"},
+		{IsTagValue(strings.Repeat("é", 256)), true, "a value of 256 letters"},
+		{IsTagValue(strings.Repeat("v", 257)), false, "a value of 257"},
+		{IsTagValue("a, b"), false, "a comma"},
+		{isRole("arn:aws:iam::111111111111:role/" + strings.Repeat("r", 512)), true, "a role of 512"},
+		{isRole("arn:aws:iam::111111111111:role/" + strings.Repeat("r", 513)), false, "a role of 513"},
+		{isPrincipal("arn:aws:iam::111111111111:user/ops/alice"), true, "a user with a path"},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s: %v", tt.what, tt.got)
+		}
+	}
+}
