@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"slices"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
@@ -58,6 +60,13 @@ var itemWrites = []string{
 	"dynamodb:PartiQLInsert", "dynamodb:PartiQLUpdate", "dynamodb:PartiQLDelete",
 }
 
+// itemReads are the ways to read the ledger's items that a table's resource policy governs
+// (DynamoDB Developer Guide, "DynamoDB API operations supported by resource-based policies";
+// TransactGetItems is authorized as GetItem). An export to S3 is not among them: see SECURITY.md.
+var itemReads = []string{
+	"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:PartiQLSelect",
+}
+
 // tableChanges are every way to change the table itself: its policy, its settings, its backups'
 // protection, its existence.
 var tableChanges = []string{
@@ -74,7 +83,9 @@ var tableChanges = []string{
 // stop; see SECURITY.md.) The policy's Resource is "*" because a table's resource policy cannot
 // name the table's own ARN in the same template (the table does not exist yet); in a table's
 // policy, "*" means this table and its indexes.
-func (l *Ledger) OnlyWrittenBy(writers []awsiam.IRole, breakGlass, deployment string) {
+// Reads are denied the same way to all but rootwindow's roles, the break-glass role and the
+// auditors named: the records hold each account's root email and credential state.
+func (l *Ledger) OnlyWrittenBy(writers []awsiam.IRole, breakGlass, deployment string, auditors []string) {
 	arns := make([]string, 0, len(writers)+1)
 	for _, r := range writers {
 		arns = append(arns, *r.RoleArn())
@@ -82,6 +93,7 @@ func (l *Ledger) OnlyWrittenBy(writers []awsiam.IRole, breakGlass, deployment st
 	if breakGlass != "" {
 		arns = append(arns, breakGlass)
 	}
+	readers := append(slices.Clone(arns), auditors...)
 	doc := awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String("OnlyRootwindowWritesItems"),
@@ -90,6 +102,14 @@ func (l *Ledger) OnlyWrittenBy(writers []awsiam.IRole, breakGlass, deployment st
 			Actions:    jsii.Strings(itemWrites...),
 			Resources:  jsii.Strings("*"),
 			Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": arns}},
+		}),
+		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid:        jsii.String("OnlyRootwindowAndItsAuditorsReadItems"),
+			Effect:     awsiam.Effect_DENY,
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+			Actions:    jsii.Strings(itemReads...),
+			Resources:  jsii.Strings("*"),
+			Conditions: &map[string]any{"ArnNotEquals": map[string]any{"aws:PrincipalArn": readers}},
 		}),
 		awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:        jsii.String("OnlyTheDeploymentChangesTheTable"),

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+
 	"github.com/rootwindow/rootwindow/internal/cdktest"
 	"github.com/rootwindow/rootwindow/pkg/policy"
 )
@@ -231,4 +233,48 @@ func resolvedPolicy(t *testing.T, doc any) policy.Document {
 		t.Fatalf("%v\n%s", err, raw)
 	}
 	return pol
+}
+
+// The ledger's items (each account's root email and credential state among them) are read by
+// rootwindow's roles, the break-glass role and the auditors named, and nobody else, whatever IAM
+// allows them elsewhere in the account.
+func TestOnlyRootwindowAndItsAuditorsReadTheLedger(t *testing.T) {
+	var doc policy.Document
+	for _, res := range resources("AWS::DynamoDB::Table") {
+		rp, _ := props(res)["ResourcePolicy"].(map[string]any)
+		doc = resolvedPolicy(t, rp["PolicyDocument"])
+	}
+	table := "arn:aws:dynamodb:eu-west-1:999999999999:table/ledger"
+	var api string
+	for id := range resources("AWS::IAM::Role") {
+		if strings.HasPrefix(id, "FunctionsApiRole") {
+			api = cdktest.ARNOf(template, id)
+		}
+	}
+	read := func(who, action string) policy.Effect {
+		return doc.Evaluate(policy.Request{Action: action, Resource: table, Context: map[string][]string{"aws:PrincipalArn": {who}}})
+	}
+	for _, action := range []string{"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:PartiQLSelect"} {
+		if got := read("arn:aws:iam::999999999999:role/AdministratorAccess", action); got != policy.Deny {
+			t.Errorf("%s by an administrator of the account: %v, want Deny", action, got)
+		}
+		if got := read(api, action); got == policy.Deny {
+			t.Errorf("%s by the api function's role: denied", action)
+		}
+	}
+	cfg := sample
+	cfg.LedgerAuditorRoles = []string{"arn:aws:iam::999999999999:role/SecurityAudit"}
+	tmpl, err := cdktest.Template(awscdk.StackProps{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range tmpl["Resources"].(map[string]any) {
+		if r.(map[string]any)["Type"] != "AWS::DynamoDB::Table" {
+			continue
+		}
+		b, _ := json.Marshal(r.(map[string]any)["Properties"].(map[string]any)["ResourcePolicy"])
+		if !strings.Contains(string(b), "OnlyRootwindowAndItsAuditorsReadItems") || !strings.Contains(string(b), "role/SecurityAudit") {
+			t.Errorf("the auditor is not among the readers: %s", b)
+		}
+	}
 }

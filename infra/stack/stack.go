@@ -42,7 +42,7 @@ func NewRootWindowStack(scope constructs.Construct, id string, props *RootWindow
 	n := NewNotifications(s, "Notifications", props.Config.NotificationEmail)
 	fns := NewFunctions(s, "Functions", &FunctionsProps{Config: props.Config, Table: l.Table, Notifications: n, AssetDir: props.AssetDir})
 	own := []awsiam.IRole{fns.Validate.Role(), fns.Detach.Role(), fns.Reattach.Role(), fns.API.Role(), fns.Sweeper.Role()}
-	l.OnlyWrittenBy(own, props.Config.LedgerBreakGlassRole, DeploymentRoleOf(s, props.Config.DeploymentRole))
+	l.OnlyWrittenBy(own, props.Config.LedgerBreakGlassRole, DeploymentRoleOf(s, props.Config.DeploymentRole), props.Config.LedgerAuditorRoles)
 	n.OnlyPublishedBy(own)
 	wf := NewWorkflow(s, "Workflow", &WorkflowProps{Functions: fns, BookingHorizonDays: props.Config.BookingHorizonDays,
 		EventConfirmMinutes: props.Config.EventConfirmMinutes, ApprovalMinutes: cmp.Or(props.Config.ApprovalMinutes, config.DefaultSettings().ApprovalMinutes)})

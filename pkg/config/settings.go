@@ -28,6 +28,7 @@ const (
 	KeyOrganizationID        = "organizationId"
 	KeyManagementAccountID   = "managementAccountId"
 	KeyLedgerBreakGlassRole  = "ledgerBreakGlassRoleArn"
+	KeyLedgerAuditorRoles    = "ledgerAuditorRoleArns"
 	KeyDeploymentRole        = "deploymentRoleArn"
 	KeyAnyRoleSessionName    = "anyRoleSessionName"
 	KeyGuardrailSHA256       = "guardrailContentSha256"
@@ -87,6 +88,10 @@ type Settings struct {
 	// LedgerBreakGlassRole is a role that may write the ledger's items besides rootwindow's own
 	// functions (deploy time only); "" for none.
 	LedgerBreakGlassRole string
+	// LedgerAuditorRoles may read the ledger's items besides rootwindow's own functions and the
+	// break-glass role (deploy time only): the records hold each account's root email and
+	// credential state.
+	LedgerAuditorRoles []string
 	// DeploymentRole is the role that deploys the stack (CloudFormation's execution role): the
 	// only principal the ledger's table lets change its policy, settings or existence. ""
 	// means the CDK bootstrap's default (cdk-hnb659fds-cfn-exec-role-<account>-<region>).
@@ -444,6 +449,23 @@ var settings = []setting{
 			}
 			s.LedgerBreakGlassRole = str
 			return nil
+		},
+	},
+	{
+		key: KeyLedgerAuditorRoles,
+		read: func(s *Settings, v any) error {
+			arns, err := stringList(v)
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for i, a := range arns {
+				if !isRole(a) {
+					errs = append(errs, fmt.Errorf("[%d] %q is not an IAM role ARN of one account (arn:aws:iam::123456789012:role/name)", i, a))
+				}
+			}
+			s.LedgerAuditorRoles = arns
+			return errors.Join(errs...)
 		},
 	},
 	{
