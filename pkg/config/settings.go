@@ -291,24 +291,10 @@ var settings = []setting{
 		},
 		write: func(s Settings) string { return s.GuardrailSHA256 },
 	},
-	{
-		key: KeyGuardrailAllowedSids, env: contract.EnvGuardrailAllowedSids,
-		read: func(s *Settings, v any) error {
-			sids, err := stringList(v)
-			if err != nil {
-				return err
-			}
-			var errs []error
-			for i, sid := range sids {
-				if !sidPattern.MatchString(sid) {
-					errs = append(errs, fmt.Errorf("[%d] %q is not a statement Sid (letters and digits)", i, sid))
-				}
-			}
-			s.GuardrailAllowedSids = sids
-			return errors.Join(errs...)
-		},
-		write: func(s Settings) string { return strings.Join(s.GuardrailAllowedSids, ",") },
-	},
+	listSetting(KeyGuardrailAllowedSids, contract.EnvGuardrailAllowedSids, func(s *Settings) *[]string { return &s.GuardrailAllowedSids },
+		func(sid string) string {
+			return unless(sidPattern.MatchString(sid) && len(sid) <= 128, "is not a statement Sid (letters and digits)")
+		}),
 	intSetting(KeyCooldownMinutes, contract.EnvCooldownMinutes, 0, 7*24*60, func(s *Settings) *int { return &s.CooldownMinutes }),
 	intSetting(KeyMaxConcurrentPerUser, contract.EnvMaxConcurrentPerUser, 1, 50, func(s *Settings) *int { return &s.MaxConcurrentPerRequester }),
 	intSetting(KeyMaxDailyPerUser, contract.EnvMaxDailyPerUser, 1, 200, func(s *Settings) *int { return &s.MaxDailyPerRequester }),
@@ -356,65 +342,25 @@ var settings = []setting{
 		write: func(s Settings) string { return s.Approval },
 	},
 	intSetting(KeyApprovalMinutes, contract.EnvApprovalMinutes, 5, 24*60, func(s *Settings) *int { return &s.ApprovalMinutes }),
-	{
-		key: KeyApprovalChannels, env: contract.EnvApprovalChannels,
-		read: func(s *Settings, v any) error {
-			list, err := stringList(v)
-			if err != nil {
-				return err
-			}
-			var errs []error
-			for i, c := range list {
-				if c != contract.ChannelAPI && c != contract.ChannelEventBridge && c != contract.ChannelStepFunctions {
-					errs = append(errs, fmt.Errorf("[%d] %q is not a door: %s, %s or %s", i, c, contract.ChannelAPI, contract.ChannelEventBridge, contract.ChannelStepFunctions))
-				}
-			}
-			s.ApprovalChannels = list
-			return errors.Join(errs...)
-		},
-		write: func(s Settings) string { return strings.Join(s.ApprovalChannels, ",") },
-	},
-	{
-		key: KeyApprovalScope, env: contract.EnvApprovalScope,
-		read: func(s *Settings, v any) error {
-			list, err := stringList(v)
-			if err != nil {
-				return err
-			}
-			var errs []error
-			for i, id := range list {
-				if !accountPattern.MatchString(id) && !ouIDPattern.MatchString(id) && !rootIDPattern.MatchString(id) {
-					errs = append(errs, fmt.Errorf("[%d] %q is not an account ID (12 digits), an OU ID (ou-...) or a root ID (r-...)", i, id))
-				}
-			}
-			s.ApprovalScope = list
-			return errors.Join(errs...)
-		},
-		write: func(s Settings) string { return strings.Join(s.ApprovalScope, ",") },
-	},
+	listSetting(KeyApprovalChannels, contract.EnvApprovalChannels, func(s *Settings) *[]string { return &s.ApprovalChannels },
+		func(c string) string {
+			return unless(c == contract.ChannelAPI || c == contract.ChannelEventBridge || c == contract.ChannelStepFunctions,
+				fmt.Sprintf("is not a door: %s, %s or %s", contract.ChannelAPI, contract.ChannelEventBridge, contract.ChannelStepFunctions))
+		}),
+	listSetting(KeyApprovalScope, contract.EnvApprovalScope, func(s *Settings) *[]string { return &s.ApprovalScope },
+		func(id string) string {
+			return unless(accountPattern.MatchString(id) || ouIDPattern.MatchString(id) || rootIDPattern.MatchString(id),
+				"is not an account ID (12 digits), an OU ID (ou-...) or a root ID (r-...)")
+		}),
 	intSetting(KeyDriftScanMinutes, contract.EnvDriftScanMinutes, 5, 24*60, func(s *Settings) *int { return &s.DriftScanMinutes }),
 	intSetting(KeyEventConfirmMinutes, contract.EnvEventConfirmMinutes, 0, MaxEventConfirmMinutes, func(s *Settings) *int { return &s.EventConfirmMinutes }),
-	{
-		key: KeyEventIntegrations, env: contract.EnvEventIntegrations,
-		read: func(s *Settings, v any) error {
-			arns, err := stringList(v)
-			if err != nil {
-				return err
+	listSetting(KeyEventIntegrations, contract.EnvEventIntegrations, func(s *Settings) *[]string { return &s.EventIntegrations },
+		func(a string) string {
+			if strings.Contains(a, ",") {
+				return "must not contain a comma"
 			}
-			var errs []error
-			for i, a := range arns {
-				switch {
-				case !isPrincipal(a):
-					errs = append(errs, fmt.Errorf("[%d] %q is not an IAM role or user ARN of one account (arn:aws:iam::123456789012:role/name)", i, a))
-				case strings.Contains(a, ","):
-					errs = append(errs, fmt.Errorf("[%d] %q must not contain a comma", i, a))
-				}
-			}
-			s.EventIntegrations = arns
-			return errors.Join(errs...)
-		},
-		write: func(s Settings) string { return strings.Join(s.EventIntegrations, ",") },
-	},
+			return unless(isPrincipal(a), "is not an IAM role or user ARN of one account (arn:aws:iam::123456789012:role/name)")
+		}),
 	{
 		key: KeyOrganizationID, env: contract.EnvOrganizationID,
 		required: "is required: this organization's ID (o-...), from `aws organizations describe-organization`; only its principals may call the API",
@@ -451,23 +397,10 @@ var settings = []setting{
 			return nil
 		},
 	},
-	{
-		key: KeyLedgerAuditorRoles,
-		read: func(s *Settings, v any) error {
-			arns, err := stringList(v)
-			if err != nil {
-				return err
-			}
-			var errs []error
-			for i, a := range arns {
-				if !isRole(a) {
-					errs = append(errs, fmt.Errorf("[%d] %q is not an IAM role ARN of one account (arn:aws:iam::123456789012:role/name)", i, a))
-				}
-			}
-			s.LedgerAuditorRoles = arns
-			return errors.Join(errs...)
-		},
-	},
+	listSetting(KeyLedgerAuditorRoles, "", func(s *Settings) *[]string { return &s.LedgerAuditorRoles },
+		func(a string) string {
+			return unless(isRole(a), "is not an IAM role ARN of one account (arn:aws:iam::123456789012:role/name)")
+		}),
 	{
 		key: KeyDeploymentRole,
 		read: func(s *Settings, v any) error {
@@ -533,6 +466,40 @@ func intSetting(key, env string, lo, hi int, field func(*Settings) *int) setting
 		},
 		write: func(s Settings) string { return strconv.Itoa(*field(&s)) },
 	}
+}
+
+// listSetting is a list of strings, each of which problem checks ("" when it is fine, else why,
+// said after the item); env "" for a deploy-time setting.
+func listSetting(key, env string, field func(*Settings) *[]string, problem func(string) string) setting {
+	st := setting{
+		key: key, env: env,
+		read: func(s *Settings, v any) error {
+			items, err := stringList(v)
+			if err != nil {
+				return err
+			}
+			var errs []error
+			for i, it := range items {
+				if p := problem(it); p != "" {
+					errs = append(errs, fmt.Errorf("[%d] %q %s", i, it, p))
+				}
+			}
+			*field(s) = items
+			return errors.Join(errs...)
+		},
+	}
+	if env != "" {
+		st.write = func(s Settings) string { return strings.Join(*field(&s), ",") }
+	}
+	return st
+}
+
+// unless is why, when ok is false.
+func unless(ok bool, why string) string {
+	if ok {
+		return ""
+	}
+	return why
 }
 
 // Keys lists every configuration key.
