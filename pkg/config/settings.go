@@ -179,7 +179,7 @@ var (
 	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
 	ouIDPattern    = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
 	rootIDPattern  = regexp.MustCompile(`^r-[0-9a-z]{4,32}$`)
-	sidPattern     = regexp.MustCompile(`^[A-Za-z0-9]{1,128}$`)
+	sidPattern     = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 	// Role and principal ARNs (a path and name of at most 512 characters: arnPath).
 	rolePattern      = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
 	principalPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]+$`)
