@@ -289,8 +289,9 @@ func (h *Handler) load(ctx context.Context, c call) (ledger.Record, response, bo
 	}
 	// A request that does not exist and one the caller may not see answer alike: the answer
 	// must not tell who asked for what.
-	if err != nil || (c.caller != rec.Requester && !h.windows.Settings().Authz().IsAdmin(c.caller)) {
-		return rec, fail(http.StatusNotFound, "no request "+id+" that you may see (only its requester and administrators may)"), false
+	az := h.windows.Settings().Authz()
+	if err != nil || (c.caller != rec.Requester && !az.IsAdmin(c.caller) && !(az.IsApprover(c.caller) && !rec.ApproveBy.IsZero())) {
+		return rec, fail(http.StatusNotFound, "no request "+id+" that you may see (only its requester, administrators, and approvers of a request awaiting approval may)"), false
 	}
 	return rec, response{}, true
 }

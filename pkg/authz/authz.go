@@ -19,6 +19,9 @@ type Policy struct {
 	// AdminPatterns are glob patterns ('*' any run of characters, '?' one character) matched
 	// case-insensitively against the requester: IAM/STS ARNs or names such as email addresses.
 	AdminPatterns []string
+	// ApproverPatterns are who may approve or deny a request awaiting a second administrator;
+	// none: the administrators.
+	ApproverPatterns []string
 	// OwnerTagKey is the account tag listing owners, separated by spaces.
 	OwnerTagKey string
 	// AnyRoleSessionName lets the session name of any assumed role stand for its owner. By default
@@ -32,32 +35,42 @@ type Policy struct {
 const IdentityCenterRolePrefix = "AWSReservedSSO_"
 
 // ValidatePatterns reports a malformed administrator pattern, or one that would make
-// authorization meaningless: a pattern of wildcards alone, or an ARN pattern whose account is not
-// one named account (a wildcard account admits principals of any AWS account, anyone's).
+// authorization meaningless (PatternProblem), naming it as adminPrincipals[i].
 func ValidatePatterns(patterns []string) error {
 	for i, p := range patterns {
-		if strings.TrimSpace(p) == "" {
-			return fmt.Errorf("adminPrincipals[%d] is blank", i)
-		}
-		if strings.ContainsAny(p, " \t\n") {
-			return fmt.Errorf("adminPrincipals[%d] %q contains white space", i, p)
-		}
-		if strings.Trim(p, "*?") == "" {
-			return fmt.Errorf("adminPrincipals[%d] %q matches everyone: name the principals (e.g. an IAM Identity Center permission set's role in the management account)", i, p)
-		}
-		switch {
-		case strings.HasPrefix(strings.ToLower(p), "arn:"):
-			parts := strings.SplitN(p, ":", 6)
-			if len(parts) < 6 || !isAccountID(parts[4]) {
-				return fmt.Errorf("adminPrincipals[%d] %q must name one 12-digit account in its ARN, not a wildcard: a wildcard account matches principals of any AWS account", i, p)
+		if problem := PatternProblem(p); problem != "" {
+			if strings.TrimSpace(p) == "" {
+				return fmt.Errorf("adminPrincipals[%d] %s", i, problem)
 			}
-		case couldMatchARN(p):
-			// "*@example.com", "*:*", "*/*", "a*": a wildcard before the account lets the pattern
-			// match the ARN of a principal of any AWS account whose name the caller chose.
-			return fmt.Errorf("adminPrincipals[%d] %q could match the ARN of a principal of any AWS account (a wildcard comes before any account): write an ARN pattern as arn:<partition>:<service>::<12-digit account>:..., and a name without a leading wildcard", i, p)
+			return fmt.Errorf("adminPrincipals[%d] %q %s", i, p, problem)
 		}
 	}
 	return nil
+}
+
+// PatternProblem says what is wrong with a principal pattern (an administrator's or an
+// approver's), or "": blank, white space, wildcards alone, an ARN pattern whose account is not one
+// named account (a wildcard account admits principals of any AWS account, anyone's), or a pattern
+// whose wildcard comes before any account.
+func PatternProblem(p string) string {
+	switch {
+	case strings.TrimSpace(p) == "":
+		return "is blank"
+	case strings.ContainsAny(p, " \t\n"):
+		return "contains white space"
+	case strings.Trim(p, "*?") == "":
+		return "matches everyone: name the principals (e.g. an IAM Identity Center permission set's role in the management account)"
+	case strings.HasPrefix(strings.ToLower(p), "arn:"):
+		parts := strings.SplitN(p, ":", 6)
+		if len(parts) < 6 || !isAccountID(parts[4]) {
+			return "must name one 12-digit account in its ARN, not a wildcard: a wildcard account matches principals of any AWS account"
+		}
+	case couldMatchARN(p):
+		// "*@example.com", "*:*", "*/*", "a*": a wildcard before the account lets the pattern
+		// match the ARN of a principal of any AWS account whose name the caller chose.
+		return "could match the ARN of a principal of any AWS account (a wildcard comes before any account): write an ARN pattern as arn:<partition>:<service>::<12-digit account>:..., and a name without a leading wildcard"
+	}
+	return ""
 }
 
 // couldMatchARN reports whether pattern could match some string that begins "arn:": its literal
@@ -108,9 +121,20 @@ func isAccountID(s string) bool {
 }
 
 // IsAdmin reports whether requester matches one of the administrator patterns.
-func (p Policy) IsAdmin(requester string) bool {
+func (p Policy) IsAdmin(requester string) bool { return matches(p.AdminPatterns, requester) }
+
+// IsApprover reports whether who may approve or deny: the approver patterns, or the
+// administrators' when none are configured.
+func (p Policy) IsApprover(who string) bool {
+	if len(p.ApproverPatterns) == 0 {
+		return p.IsAdmin(who)
+	}
+	return matches(p.ApproverPatterns, who)
+}
+
+func matches(patterns []string, requester string) bool {
 	who := strings.ToLower(requester)
-	for _, pattern := range p.AdminPatterns {
+	for _, pattern := range patterns {
 		if ok, _ := path.Match(globToPath(strings.ToLower(pattern)), escapeSlashes(who)); ok {
 			return true
 		}

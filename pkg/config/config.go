@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -72,11 +73,13 @@ func (r Runtime) AssumeRootRegion() string { return cmp.Or(r.Region, "us-east-1"
 
 // AdminAccounts are the accounts the administrator patterns name (authz.Accounts): the API admits
 // only principals of those; none when a pattern is a name.
-func (s Settings) AdminAccounts() []string { return authz.Accounts(s.AdminPrincipals) }
+func (s Settings) AdminAccounts() []string {
+	return authz.Accounts(append(slices.Clone(s.AdminPrincipals), s.ApproverPrincipals...))
+}
 
 // Authz is the authorization policy this configuration describes.
 func (r Runtime) Authz() authz.Policy {
-	return authz.Policy{AdminPatterns: r.AdminPrincipals, OwnerTagKey: r.OwnerTagKey, AnyRoleSessionName: r.AnyRoleSessionName}
+	return authz.Policy{AdminPatterns: r.AdminPrincipals, ApproverPatterns: r.ApproverPrincipals, OwnerTagKey: r.OwnerTagKey, AnyRoleSessionName: r.AnyRoleSessionName}
 }
 
 // RequestPolicy is the request validation policy at now.

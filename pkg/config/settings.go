@@ -20,6 +20,7 @@ import (
 const (
 	KeyGuardrailPolicyID     = "guardrailPolicyId"
 	KeyAdminPrincipals       = "adminPrincipals"
+	KeyApproverPrincipals    = "approverPrincipals"
 	KeyOwnerTagKey           = "ownerTagKey"
 	KeyBookingHorizonDays    = "bookingHorizonDays"
 	KeyMaxAccountsPerRequest = "maxAccountsPerRequest"
@@ -56,8 +57,11 @@ const (
 // the context (FromLookup); the stack passes those the functions need in their environment (Env),
 // and each function reads them back at cold start (Load). One type, one set of bounds.
 type Settings struct {
-	GuardrailPolicyID     string
-	AdminPrincipals       []string
+	GuardrailPolicyID string
+	AdminPrincipals   []string
+	// ApproverPrincipals are the patterns of who may approve or deny a request that needs a second
+	// administrator (the same rules as AdminPrincipals); none: the administrators.
+	ApproverPrincipals    []string
 	OwnerTagKey           string
 	BookingHorizonDays    int
 	MaxAccountsPerRequest int
@@ -250,6 +254,13 @@ var settings = []setting{
 		},
 		write: func(s Settings) string { return strings.Join(s.AdminPrincipals, ",") },
 	},
+	listSetting(KeyApproverPrincipals, contract.EnvApproverPrincipals, func(s *Settings) *[]string { return &s.ApproverPrincipals },
+		func(p string) string {
+			if strings.Contains(p, ",") {
+				return "must not contain a comma"
+			}
+			return authz.PatternProblem(p)
+		}),
 	{
 		key: KeyOwnerTagKey, env: contract.EnvOwnerTagKey,
 		read: func(s *Settings, v any) error {

@@ -348,3 +348,36 @@ func TestTagAndRoleLengths(t *testing.T) {
 		}
 	}
 }
+
+// Approvers follow the administrators' rules, named by their own key; the API admits the accounts
+// of both.
+func TestApproverPrincipals(t *testing.T) {
+	base := map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "arn:aws:iam::111111111111:role/Admin", KeyOrganizationID: "o-exampleorg1"}
+	for _, tt := range []struct {
+		approvers any
+		want      string
+	}{
+		{[]any{"*@example.com"}, `approverPrincipals: [0] "*@example.com" could match the ARN of a principal of any AWS account`},
+		{[]any{"arn:aws:iam::*:role/Sec"}, "approverPrincipals: [0] \"arn:aws:iam::*:role/Sec\" must name one 12-digit account"},
+		{[]any{"*"}, "matches everyone"},
+	} {
+		get := map[string]any{KeyApproverPrincipals: tt.approvers}
+		for k, v := range base {
+			get[k] = v
+		}
+		if _, err := FromLookup(lookup(get)); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: %v, want %q", tt.approvers, err, tt.want)
+		}
+	}
+	get := map[string]any{KeyApproverPrincipals: []any{"arn:aws:iam::222222222222:role/Security"}}
+	for k, v := range base {
+		get[k] = v
+	}
+	s, err := FromLookup(lookup(get))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.AdminAccounts(); !slices.Equal(got, []string{"111111111111", "222222222222"}) {
+		t.Errorf("accounts the API admits: %v", got)
+	}
+}

@@ -6,6 +6,7 @@ const (
 	EnvTableName            = "ROOTWINDOW_TABLE_NAME"
 	EnvGuardrailPolicyID    = "ROOTWINDOW_GUARDRAIL_POLICY_ID"
 	EnvAdminPrincipals      = "ROOTWINDOW_ADMIN_PRINCIPALS" // comma-separated patterns
+	EnvApproverPrincipals   = "ROOTWINDOW_APPROVER_PRINCIPALS"
 	EnvOwnerTagKey          = "ROOTWINDOW_OWNER_TAG_KEY"
 	EnvMaxAccounts          = "ROOTWINDOW_MAX_ACCOUNTS"
 	EnvBookingHorizonDays   = "ROOTWINDOW_BOOKING_HORIZON_DAYS"

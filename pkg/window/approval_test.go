@@ -265,3 +265,32 @@ func TestApprovalFailuresDoNotAlarm(t *testing.T) {
 		})
 	}
 }
+
+// With approverPrincipals, the approvers are those principals: an administrator who is not one
+// may not decide, an approver who is not an administrator may (and may not ask for windows).
+func TestApproversOfTheirOwn(t *testing.T) {
+	ctx := context.Background()
+	e := approvalEnv(t)
+	const security = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_SecurityApprover_abc/sec@example.com"
+	e.With(func(d *window.Deps) {
+		d.Config.ApproverPrincipals = []string{"arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_SecurityApprover_*/*"}
+	})
+	w, _ := e.waitForApproval(t, "req-1", members[0])
+	var notApprover *window.NotRequesterError
+	if _, err := e.Steps.Decide(ctx, "req-1", bob, true, ""); !errors.As(err, &notApprover) || !strings.Contains(err.Error(), "is not an approver") {
+		t.Errorf("an administrator who is not an approver: %v", err)
+	}
+	rec, err := e.Steps.Decide(ctx, "req-1", security, true, "checked")
+	if err != nil || rec.ApprovedBy != security {
+		t.Fatalf("the approver: %+v %v", rec, err)
+	}
+	if _, err := e.Steps.Detach(ctx, contract.DetachInput{RequestID: "req-1", ExecutionARN: testenv.ExecutionARN("req-1"), AccountIDs: w.AccountIDs, Hours: w.Hours, NeedsApproval: true, ApprovedBy: security}); err != nil {
+		t.Fatal(err)
+	}
+	e.AssertStatus(t, "req-1", ledger.Open)
+	// An approver is not an administrator: asking for a window is refused.
+	_, err = e.validate(t, "req-2", map[string]any{"accountIds": []string{members[1]}, "hours": 1, "reason": "x (SEC-2)", "requester": security})
+	if got := strings.Join(rejection(t, err), "\n"); !strings.Contains(got, "is not an administrator") {
+		t.Errorf("an approver asking: %s", got)
+	}
+}

@@ -80,8 +80,8 @@ func (s *Service) Decide(ctx context.Context, id, caller string, approve bool, w
 	}
 	az := s.config.Authz()
 	switch {
-	case !az.IsAdmin(caller):
-		return rec, &NotRequesterError{Msg: fmt.Sprintf("%s is not an administrator: only principals matching adminPrincipals may approve or deny a request", caller)}
+	case !az.IsApprover(caller):
+		return rec, &NotRequesterError{Msg: fmt.Sprintf("%s is not an approver: only principals matching approverPrincipals (adminPrincipals when none are set) may approve or deny a request", caller)}
 	case az.SamePerson(caller, rec.Requester):
 		return rec, &NotRequesterError{Msg: fmt.Sprintf("request %s is yours: another administrator must approve or deny it", id)}
 	case rec.ApproveBy.IsZero():
