@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
+
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 // NotificationBus is where rootwindow's own events go: the management account's default bus,
@@ -53,7 +55,8 @@ func NewNotifications(scope constructs.Construct, id, email string) *Notificatio
 	}
 }
 
-// OnlyPublishedBy lets no one publish to the topic but rootwindow's roles and CloudWatch alarms
+// OnlyPublishedBy lets no one publish to the topic but rootwindow's roles and CloudWatch alarms,
+// nor put rootwindow's events on the bus but rootwindow's roles
 // (the service principal, whose calls carry aws:PrincipalServiceName and no aws:PrincipalArn): an
 // explicit Deny in the topic's own policy, which a principal of the account holding sns:Publish
 // in its identity policy cannot override. A message on this topic is rootwindow's, or an alarm's.
@@ -71,6 +74,21 @@ func (n *Notifications) OnlyPublishedBy(roles []awsiam.IRole) {
 			"StringNotEquals": map[string]any{"aws:PrincipalServiceName": "cloudwatch.amazonaws.com"},
 		},
 	}))
+	// The bus is the account's default bus, which others use too: a statement of its policy
+	// denies putting events of rootwindow's source to every principal but rootwindow's roles
+	// (events:source, per entry: EventBridge User Guide, "Using IAM policy conditions"), so an
+	// event "Root Access Window Closed" there is rootwindow's. Other sources are left alone.
+	statement := map[string]any{
+		"Sid": "OnlyRootwindowPutsItsEvents", "Effect": "Deny", "Principal": "*", "Action": "events:PutEvents",
+		"Resource": n.Bus.EventBusArn(),
+		"Condition": map[string]any{
+			"StringEquals": map[string]any{"events:source": contract.NotificationSource},
+			"ArnNotEquals": map[string]any{"aws:PrincipalArn": arns},
+		},
+	}
+	awsevents.NewCfnEventBusPolicy(n.Construct, jsii.String("OnlyRootwindowPutsItsEvents"), &awsevents.CfnEventBusPolicyProps{
+		EventBusName: jsii.String(NotificationBus), StatementId: jsii.String("OnlyRootwindowPutsItsEvents"), Statement: statement,
+	})
 }
 
 // GrantPublish lets a function publish notifications: events on the bus, messages on the topic

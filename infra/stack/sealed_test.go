@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 
 	"github.com/rootwindow/rootwindow/internal/cdktest"
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/policy"
 )
 
@@ -276,5 +277,35 @@ func TestOnlyRootwindowAndItsAuditorsReadTheLedger(t *testing.T) {
 		if !strings.Contains(string(b), "OnlyRootwindowAndItsAuditorsReadItems") || !strings.Contains(string(b), "role/SecurityAudit") {
 			t.Errorf("the auditor is not among the readers: %s", b)
 		}
+	}
+}
+
+// Nobody but rootwindow's roles puts events of rootwindow's source on the default bus (where its
+// notifications go, and where a forged "Root Access Window Closed" would be believed); other
+// sources are left alone.
+func TestOnlyRootwindowPutsItsEventsOnTheDefaultBus(t *testing.T) {
+	bus, err := cdktest.BusPolicy(template, "arn:aws:events:eu-west-1:999999999999:event-bus/default")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sweeper string
+	for id := range resources("AWS::IAM::Role") {
+		if strings.HasPrefix(id, "FunctionsSweeperRole") {
+			sweeper = cdktest.ARNOf(template, id)
+		}
+	}
+	put := func(who, source string) policy.Effect {
+		return bus.Evaluate(policy.Request{Principal: who, Action: "events:PutEvents", Resource: "arn:aws:events:eu-west-1:999999999999:event-bus/default",
+			Context: map[string][]string{"aws:PrincipalArn": {who}, "events:source": {source}}})
+	}
+	admin := "arn:aws:iam::999999999999:role/AdministratorAccess"
+	if got := put(admin, contract.NotificationSource); got != policy.Deny {
+		t.Errorf("an administrator putting rootwindow's events: %v, want Deny", got)
+	}
+	if got := put(admin, "myapp.orders"); got == policy.Deny {
+		t.Error("another source: denied")
+	}
+	if got := put(sweeper, contract.NotificationSource); got == policy.Deny {
+		t.Error("rootwindow's sweeper: denied")
 	}
 }

@@ -20,6 +20,12 @@ func BusPolicy(template map[string]any, busARN string) (policy.Document, error) 
 			continue
 		}
 		props, _ := res["Properties"].(map[string]any)
+		// A statement of the bus busARN names: a bus named in the template (the default bus), or
+		// the stack's own bus, named by reference.
+		name, named := props["EventBusName"].(string)
+		if named != strings.HasSuffix(busARN, ":event-bus/default") || (named && !strings.HasSuffix(busARN, ":event-bus/"+name)) {
+			continue
+		}
 		st, ok := props["Statement"].(map[string]any)
 		if !ok {
 			return policy.Document{}, fmt.Errorf("an event bus policy without a statement: %v", props)
