@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -66,13 +67,13 @@ func Organizations(t testing.TB, org *orgemu.Server) *organizations.Client {
 const TopicARN = "arn:aws:sns:us-east-1:999999999999:rootwindow-operators"
 
 // Notifier starts emu on a loopback port for the test and returns a publisher to its default bus
-// and TopicARN through the real EventBridge and SNS clients, which try each call once.
+// and TopicARN through the real EventBridge and SNS clients, which retry only a dropped connection.
 func Notifier(t testing.TB, emu *awsemu.Server, now func() time.Time) *notify.Publisher {
 	t.Helper()
 	url := emu.Start()
 	t.Cleanup(emu.Close)
 	cfg := AWSConfig()
-	cfg.RetryMaxAttempts = 1
+	cfg.Retryer = ConnectionRetries
 	return notify.New(
 		eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) { o.BaseEndpoint = aws.String(url) }), "default",
 		sns.NewFromConfig(cfg, func(o *sns.Options) { o.BaseEndpoint = aws.String(url) }), TopicARN, now)
@@ -150,17 +151,28 @@ func ExecutionARN(name string) string {
 	return strings.Replace(StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
 }
 
+// ConnectionRetries retries a dropped loopback connection, as the SDK's standard retryer does in
+// production (a loaded machine resets one now and then), but no answer of the emulator's: an
+// injected failure or a throttle reaches the code under test on the first attempt.
+func ConnectionRetries() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 3
+		o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 10 * time.Millisecond, nil })
+	})
+}
+
 // StepFunctions is the real Step Functions client for emu.
 func StepFunctions(emu *awsemu.Server) *sfn.Client {
 	cfg := AWSConfig()
-	cfg.RetryMaxAttempts = 1
+	cfg.Retryer = ConnectionRetries
 	return sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(emu.URL()) })
 }
 
 // Trail is the real CloudTrail client for emu's event history.
 func Trail(emu *awsemu.Server) *cloudtrail.Client {
 	cfg := AWSConfig()
-	cfg.RetryMaxAttempts = 1
+	cfg.Retryer = ConnectionRetries
 	return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.BaseEndpoint = aws.String(emu.URL()) })
 }
 

@@ -67,7 +67,7 @@ func newEnv(t testing.TB) *env {
 	e.table = fmt.Sprintf("api-%d", tables.Add(1))
 	e.deps = testenv.Deps(t, e.org, e.emu, db, e.table, func() time.Time { return e.clock })
 	cfg := testenv.AWSConfig()
-	cfg.RetryMaxAttempts = 1
+	cfg.Retryer = testenv.ConnectionRetries
 	url := e.emu.Start() // the notifier's server: one emulator serves all three services
 	e.sfn = sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(url) })
 	e.with(func(*window.Deps) {})

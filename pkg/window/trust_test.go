@@ -202,7 +202,7 @@ func TestSweepSettlesRequestsWhoseExecutionIsNotRunning(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
 			cfg := testenv.AWSConfig()
-			cfg.RetryMaxAttempts = 1
+			cfg.Retryer = testenv.ConnectionRetries
 			e.With(func(d *window.Deps) {
 				d.Executions = stepfunctions.New(sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(e.Emu.URL()) }))
 			})
