@@ -27,20 +27,18 @@ const (
 
 var functions = []string{"validate", "detach", "reattach", "api", "sweeper"}
 
-// build compiles each function's bootstrap as `make build` does, for this machine's architecture
-// (to run it) and for arm64 (to weigh what Lambda runs).
+// build compiles each function's bootstrap with `make build`'s own rule, for this machine's
+// architecture (to run it) and for arm64 (to weigh what Lambda runs).
 func build(b *testing.B, dir, goarch string) map[string]string {
 	b.Helper()
 	out := map[string]string{}
 	for _, fn := range functions {
-		path := filepath.Join(dir, goarch, fn)
-		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", path, "./functions/"+fn)
+		cmd := exec.Command("make", "-s", "build-"+fn, "ARCH="+goarch, "BIN="+filepath.Join(dir, goarch))
 		cmd.Dir = testenv.RepoRoot()
-		cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
 		if msg, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("build %s: %v\n%s", fn, err, msg)
 		}
-		out[fn] = path
+		out[fn] = filepath.Join(dir, goarch, fn, "bootstrap")
 	}
 	return out
 }
