@@ -170,7 +170,9 @@ func (p Policy) Owns(requester, tagValue string) bool {
 
 // Names lists the identities a requester can be known by: the whole value and, for an IAM user
 // ARN or a session of a role whose session name stands for a person (see Owns), its last path
-// element.
+// element. A session of any other role is known by its role too
+// (arn:<partition>:iam::<account>:role/<name>, without the role's path): whoever may assume the
+// role may take any session name, so every session of it is one principal, the role.
 func (p Policy) Names(requester string) []string {
 	names := []string{requester}
 	parts := strings.SplitN(requester, ":", 6)
@@ -189,6 +191,8 @@ func (p Policy) Names(requester string) []string {
 		role := strings.SplitN(strings.TrimPrefix(resource, "assumed-role/"), "/", 2)[0]
 		if p.AnyRoleSessionName || strings.HasPrefix(role, IdentityCenterRolePrefix) {
 			names = append(names, resource[i+1:])
+		} else {
+			names = append(names, "arn:"+parts[1]+":iam::"+parts[4]+":role/"+role)
 		}
 	}
 	return names
@@ -209,11 +213,35 @@ func globToPath(pattern string) string {
 }
 
 // SamePerson reports whether two principals share a name (an ARN, a user name, an Identity Center
-// session name; see Names), ignoring case: one person signed in twice is still one person.
-func (p Policy) SamePerson(a, b string) bool {
-	nb := p.Names(b)
-	for _, x := range p.Names(a) {
-		for _, y := range nb {
+// session name, the role of a session whose name the caller chose; see Names), ignoring case: one
+// person signed in twice is still one person. It decides who may see what only the requester
+// sees.
+func (p Policy) SamePerson(a, b string) bool { return shareAny(p.Names(a), p.Names(b)) }
+
+// MayBeSamePerson reports whether two principals could be one person, for the four-eyes rule,
+// where a wrong "no" lets one person approve their own window and a wrong "yes" only asks for
+// another approver: SamePerson, or a user name that is the local part of the other's email name
+// (the IAM user alice and the Identity Center user alice@example.com; alice@example.com and
+// alice@example.org). AWS gives rootwindow no identifier that one human keeps across an IAM
+// user, an Identity Center user and a role session, so it errs towards refusing.
+func (p Policy) MayBeSamePerson(a, b string) bool {
+	return shareAny(aliases(p.Names(a)), aliases(p.Names(b)))
+}
+
+// aliases adds to names the local part of each one that is an email address.
+func aliases(names []string) []string {
+	out := slices.Clone(names)
+	for _, n := range names {
+		if at := strings.LastIndex(n, "@"); at > 0 && !strings.Contains(n[:at], "/") {
+			out = append(out, n[:at])
+		}
+	}
+	return out
+}
+
+func shareAny(a, b []string) bool {
+	for _, x := range a {
+		for _, y := range b {
 			if strings.EqualFold(x, y) {
 				return true
 			}

@@ -124,9 +124,68 @@ func TestSamePerson(t *testing.T) {
 		{"arn:aws:iam::999999999999:user/bob", "bob", true},
 		{alice, "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/bob@example.com", false},
 		{"arn:aws:sts::999999999999:assumed-role/Deploy/alice@example.com", alice, false}, // any role's session name counts only with AnyRoleSessionName
+		// Two sessions of a role whose session name the caller chose are one principal: the role.
+		{"arn:aws:sts::999999999999:assumed-role/Deploy/alice", "arn:aws:sts::999999999999:assumed-role/Deploy/bob", true},
+		{"arn:aws:sts::999999999999:assumed-role/Deploy/alice", "arn:aws:sts::999999999999:assumed-role/Release/alice", false},
+		{"arn:aws:sts::999999999999:assumed-role/Deploy/alice", "arn:aws:sts::111111111111:assumed-role/Deploy/alice", false},
+		{"arn:aws:sts::999999999999:assumed-role/Deploy/alice", "arn:aws:iam::999999999999:role/Deploy", true},
+		// Strict: a name's local part is not enough to see what only the requester sees.
+		{"arn:aws:iam::999999999999:user/alice", alice, false},
 	} {
 		if got := p.SamePerson(tt.a, tt.b); got != tt.want {
 			t.Errorf("%s ~ %s: %v", tt.a, tt.b, got)
+		}
+	}
+	// With session names pinned by the roles' trust policies, a session name is a person.
+	pinned := Policy{AnyRoleSessionName: true}
+	if pinned.SamePerson("arn:aws:sts::999999999999:assumed-role/Deploy/alice", "arn:aws:sts::999999999999:assumed-role/Deploy/bob") {
+		t.Error("sessions alice and bob of a role whose session names are pinned are one person")
+	}
+	if !pinned.SamePerson("arn:aws:sts::999999999999:assumed-role/Deploy/alice", "arn:aws:sts::999999999999:assumed-role/Release/alice") {
+		t.Error("alice under two roles whose session names are pinned are two people")
+	}
+}
+
+// For the four-eyes rule, principals that could be one person are: every name they share, and a
+// user name that is the local part of the other's email name; two people are still two.
+func TestMayBeSamePerson(t *testing.T) {
+	p := Policy{}
+	alice := "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/alice@example.com"
+	for _, tt := range []struct {
+		a, b string
+		want bool
+	}{
+		{alice, alice, true},
+		{"arn:aws:iam::999999999999:user/alice", alice, true},             // an IAM user and an Identity Center user
+		{"arn:aws:iam::111111111111:user/Alice", alice, true},             // in another account, in other case
+		{"arn:aws:iam::999999999999:user/alice@example.com", alice, true}, // an IAM user named by email
+		{"alice", alice, true}, // a name an integration asserts
+		{"arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_ReadOnly_def/alice@example.org", alice, true},
+		{"arn:aws:sts::999999999999:assumed-role/Deploy/x", "arn:aws:sts::999999999999:assumed-role/Deploy/y", true},
+		{"arn:aws:iam::999999999999:user/bob", alice, false},
+		{"arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/alicia@example.com", alice, false},
+		{"arn:aws:sts::999999999999:assumed-role/Deploy/alice", alice, false}, // the session name of a role a caller names is not a person
+		{"arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/bob@example.com", alice, false},
+	} {
+		if got := p.MayBeSamePerson(tt.a, tt.b); got != tt.want {
+			t.Errorf("%s ~ %s: %v", tt.a, tt.b, got)
+		}
+		if got := p.MayBeSamePerson(tt.b, tt.a); got != tt.want {
+			t.Errorf("%s ~ %s (reversed): %v", tt.b, tt.a, got)
+		}
+	}
+}
+
+// A role whose session name the caller chooses owns an account by its role ARN, every session of
+// it alike; its session name never does.
+func TestOwnsByRole(t *testing.T) {
+	p := Policy{}
+	for _, who := range []string{"arn:aws:sts::999999999999:assumed-role/Ops/alice@example.com", "arn:aws:sts::999999999999:assumed-role/Ops/anything"} {
+		if !p.Owns(who, "bob@example.com arn:aws:iam::999999999999:role/Ops") {
+			t.Errorf("%s does not own an account its role is listed on", who)
+		}
+		if p.Owns(who, "alice@example.com arn:aws:iam::999999999999:role/Other arn:aws:iam::111111111111:role/Ops") {
+			t.Errorf("%s owns an account listing another role, or its role's name in another account", who)
 		}
 	}
 }

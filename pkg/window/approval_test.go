@@ -294,3 +294,52 @@ func TestApproversOfTheirOwn(t *testing.T) {
 		t.Errorf("an approver asking: %s", got)
 	}
 }
+
+// The four-eyes rule holds across the forms one person can take: an IAM user cannot approve the
+// window its owner asked for as an Identity Center user, and one session of a role whose session
+// name the caller chooses cannot approve another's (the role is one principal). Nothing reaches
+// the waiting execution and nothing is lifted; a second person still can approve.
+func TestSelfApprovalAcrossIdentities(t *testing.T) {
+	ctx := context.Background()
+	const (
+		aliceUser = "arn:aws:iam::999999999999:user/alice"
+		opsOne    = "arn:aws:sts::999999999999:assumed-role/Ops/ticket-1"
+		opsTwo    = "arn:aws:sts::999999999999:assumed-role/Ops/bob@example.com"
+	)
+	e := approvalEnv(t)
+	e.With(func(d *window.Deps) {
+		d.Config.AdminPrincipals = append(d.Config.AdminPrincipals, "arn:aws:iam::999999999999:user/*", "arn:aws:sts::999999999999:assumed-role/Ops/*")
+	})
+	_, token := e.waitForApproval(t, "req-1", members[0])
+	var yours *window.NotRequesterError
+	if _, err := e.Steps.Decide(ctx, "req-1", aliceUser, true, ""); !errors.As(err, &yours) || !strings.Contains(err.Error(), "is yours") {
+		t.Errorf("the IAM user alice approved the Identity Center user alice@example.com's request: %v", err)
+	}
+	if o := e.outcome(t, token); o.Status != "WAITING" {
+		t.Errorf("a refused approval reached the execution: %+v", o)
+	}
+
+	// A role's sessions own an account by the role's ARN, and are one principal.
+	e.Org.SetTag(members[1], "owner", "arn:aws:iam::999999999999:role/Ops")
+	req := validRequest(members[1])
+	req["requester"] = opsOne
+	if _, err := e.validate(t, "req-2", req); err != nil {
+		t.Fatal(err)
+	}
+	token2 := "token-req-2"
+	e.Emu.WaitTask(token2)
+	if _, err := e.Steps.Validate(ctx, contract.ValidateInput{Execution: "req-2", ExecutionARN: testenv.ExecutionARN("req-2"), ApprovalToken: token2}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Steps.Decide(ctx, "req-2", opsTwo, true, ""); !errors.As(err, &yours) {
+		t.Errorf("another session of the requester's role approved: %v", err)
+	}
+	if o := e.outcome(t, token2); o.Status != "WAITING" || e.Writes() != 0 {
+		t.Errorf("a refused approval reached the execution or the organization: %+v", o)
+	}
+	e.AssertGuardrail(t, true, members[0], members[1])
+	// Another person may.
+	if rec, err := e.Steps.Decide(ctx, "req-2", bob, true, "checked"); err != nil || rec.ApprovedBy != bob {
+		t.Fatalf("a second person: %+v %v", rec, err)
+	}
+}

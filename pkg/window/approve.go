@@ -82,7 +82,7 @@ func (s *Service) Decide(ctx context.Context, id, caller string, approve bool, w
 	switch {
 	case !az.IsApprover(caller):
 		return rec, &NotRequesterError{Msg: fmt.Sprintf("%s is not an approver: only principals matching approverPrincipals (adminPrincipals when none are set) may approve or deny a request", caller)}
-	case az.SamePerson(caller, rec.Requester):
+	case az.MayBeSamePerson(caller, rec.Requester):
 		return rec, &NotRequesterError{Msg: fmt.Sprintf("request %s is yours: another administrator must approve or deny it", id)}
 	case rec.ApproveBy.IsZero():
 		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s does not wait for an approval", id)}
@@ -147,7 +147,7 @@ func (s *Service) approvedAsDecided(rec ledger.Record, d Decision) string {
 		return "it needs a second administrator's approval and the ledger records none"
 	case d.ApprovedBy != rec.ApprovedBy:
 		return fmt.Sprintf("the ledger says %q approved it, its execution %q", rec.ApprovedBy, d.ApprovedBy)
-	case az.SamePerson(rec.ApprovedBy, rec.Requester):
+	case az.MayBeSamePerson(rec.ApprovedBy, rec.Requester):
 		return "its approver is its requester"
 	}
 	return ""
