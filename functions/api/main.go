@@ -9,6 +9,7 @@ import (
 
 	"github.com/rootwindow/rootwindow/pkg/api"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/directory"
 	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
 	"github.com/rootwindow/rootwindow/pkg/rootaccess"
 	"github.com/rootwindow/rootwindow/pkg/stepfunctions"
@@ -25,6 +26,10 @@ func main() {
 	instance.Deps.Decisions, instance.Deps.Executions = steps, steps
 	if instance.Config.CentralizedRoot {
 		instance.Deps.Root = rootaccess.FromConfig(instance.AWS, instance.Endpoint("STS"), instance.Endpoint("IAM"), instance.Config.AssumeRootRegion())
+	}
+	if instance.Config.IdentityStoreID != "" {
+		// Owners named by group, checked at booking: membership from IAM Identity Center's identity store.
+		instance.Deps.Groups = directory.FromConfig(instance.AWS, instance.Endpoint("identitystore"), instance.Config.IdentityStoreID)
 	}
 	handler := api.New(instance.Service(), sfn, instance.Config.StateMachineARN)
 	lambda.StartHandlerFunc(handler.Handle)

@@ -4,6 +4,7 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/rootwindow/rootwindow/pkg/directory"
 	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
 	"github.com/rootwindow/rootwindow/pkg/rootaccess"
 	"github.com/rootwindow/rootwindow/pkg/stepfunctions"
@@ -21,6 +22,10 @@ func main() {
 	in.Deps.Decisions, in.Deps.Executions = steps, steps
 	if in.Config.CentralizedRoot {
 		in.Deps.Root = rootaccess.FromConfig(in.AWS, in.Endpoint("STS"), in.Endpoint("IAM"), in.Config.AssumeRootRegion())
+	}
+	if in.Config.IdentityStoreID != "" {
+		// Owners named by group: membership from IAM Identity Center's identity store.
+		in.Deps.Groups = directory.FromConfig(in.AWS, in.Endpoint("identitystore"), in.Config.IdentityStoreID)
 	}
 	lambda.StartHandlerFunc(workflow.New(in.Service()).Validate)
 }

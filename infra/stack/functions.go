@@ -51,10 +51,10 @@ var FunctionNames = []string{"validate", "detach", "reattach", "api", "sweeper"}
 var functionSpecs = []functionSpec{
 	{"Validate", "rootwindow: validate a root access window request and reserve its accounts", 60,
 		[]string{contract.EnvEventsRoleARN, contract.EnvAPIRoleARN, contract.EnvStateMachineRoleARN},
-		[]permission{useLedger, readOrganization, readGuardrail, auditRootUsers, findStarters, answerApprovals, bindToExecution}},
+		[]permission{useLedger, readOrganization, readGuardrail, auditRootUsers, askGroups, findStarters, answerApprovals, bindToExecution}},
 	{"Detach", "rootwindow: lift the root-user guardrail SCP from the request's accounts", 300,
 		[]string{contract.EnvStateMachineRoleARN},
-		[]permission{useLedger, readOrganization, readGuardrail, liftGuardrail, rewriteGuardrail, prepareRootSignIn, bindToExecution}},
+		[]permission{useLedger, readOrganization, readGuardrail, askGroups, liftGuardrail, rewriteGuardrail, prepareRootSignIn, bindToExecution}},
 	{"Reattach", "rootwindow: put the root-user guardrail SCP back", 300,
 		nil,
 		[]permission{useLedger, readGuardrail, restoreGuardrail, rewriteGuardrail}},
@@ -62,7 +62,7 @@ var functionSpecs = []functionSpec{
 	// an early end stops the window's execution, and the sweeper restores.
 	{"Api", "rootwindow: the REST API (request, read, list, end early, cancel)", 29,
 		[]string{contract.EnvStateMachineARN},
-		[]permission{useLedger, listRequests, readOrganization, readGuardrail, auditRootUsers,
+		[]permission{useLedger, listRequests, readOrganization, readGuardrail, auditRootUsers, askGroups,
 			subscribeRequesters, startExecutions, stopExecutions, answerApprovals}},
 	{"Sweeper", "rootwindow: safety net: restore windows whose execution ended or that are over; report drift", 300,
 		[]string{contract.EnvStateMachineARN, contract.EnvOwnRoleARNs},
@@ -109,6 +109,9 @@ const (
 	// deleteRootPasswords: sts:AssumeRoot with IAMDeleteRootUserCredentials, only with
 	// prepareRootSignIn: the root password allowed for a window is deleted once it is over.
 	deleteRootPasswords
+	// askGroups: whether a requester is a member of the Identity Center groups an owner tag names
+	// (identitystore:GetUserId, IsMemberInGroups), only when identityStoreId is configured.
+	askGroups
 	// subscribeRequesters: a requester's own subscription to the topic, with rootwindow's filter.
 	subscribeRequesters
 	// Granted once the state machine and the request rule's start role exist (AllowStart,
@@ -355,6 +358,21 @@ func (g *grants) grant(fn awslambda.Function, p permission) {
 	case deleteRootPasswords:
 		if cfg.CentralizedRoot && cfg.PrepareRootSignIn {
 			assumeRoot(fn, "IAMDeleteRootUserCredentials")
+		}
+	case askGroups:
+		if cfg.IdentityStoreID != "" {
+			// The identity store's ARN carries the account Identity Center runs in (the
+			// management account); users, groups and memberships have no account (Service
+			// Authorization Reference, AWS Identity Store).
+			ids, home := "arn:"+*awscdk.Aws_PARTITION()+":identitystore:::", *g.stack.Account()
+			if cfg.ManagementAccountID != "" {
+				home = cfg.ManagementAccountID
+			}
+			add(statement("OwnersByGroup", []string{"identitystore:GetUserId", "identitystore:IsMemberInGroups"},
+				"arn:"+*awscdk.Aws_PARTITION()+":identitystore::"+home+":identitystore/"+cfg.IdentityStoreID,
+				ids+"user/*", ids+"group/*", ids+"membership/*"))
+			suppress(fn.Role(), "AwsSolutions-IAM5", "identitystore:GetUserId and IsMemberInGroups, read-only, in the one configured identity store: the requester's user and the groups owner tags name are known only at request time",
+				"Resource::arn:<AWS::Partition>:identitystore:::user/*", "Resource::arn:<AWS::Partition>:identitystore:::group/*", "Resource::arn:<AWS::Partition>:identitystore:::membership/*")
 		}
 	case subscribeRequesters:
 		add(statement("SubscribeRequesters", []string{"sns:Subscribe"}, *g.props.Notifications.Topic.TopicArn()))

@@ -948,3 +948,54 @@ func TestEachRoleAllowsTheOrganizationsCallsItsFunctionMakes(t *testing.T) {
 		}
 	}
 }
+
+// With identityStoreId, the functions that check owners (validate and api at booking, detach at
+// the lift) may ask the one configured identity store who is in a group, read-only; without it,
+// no role may ask any.
+func TestOwnersByGroupAskOnlyTheConfiguredIdentityStore(t *testing.T) {
+	asking := func(tmpl map[string]any) map[string]string {
+		out := map[string]string{}
+		for role, stmts := range roleStatementsOf(t, tmpl) {
+			for _, st := range stmts {
+				for _, action := range asList(st["Action"]) {
+					if a, _ := action.(string); strings.HasPrefix(a, "identitystore:") {
+						res, _ := json.Marshal(st["Resource"])
+						out[role] += a + " " + string(res) + "\n"
+					}
+				}
+			}
+		}
+		return out
+	}
+	if got := asking(template); len(got) != 0 {
+		t.Errorf("without identityStoreId: %v", got)
+	}
+	cfg := sample
+	cfg.IdentityStoreID, cfg.ManagementAccountID = "d-1234567890", "123456789012"
+	tmpl, err := cdktest.Template(awscdk.StackProps{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := asking(tmpl)
+	var roles []string
+	for role, grants := range got {
+		for _, fn := range []string{"FunctionsApi", "FunctionsDetach", "FunctionsValidate", "FunctionsReattach", "FunctionsSweeper"} {
+			if strings.HasPrefix(role, fn) {
+				roles = append(roles, fn)
+			}
+		}
+		if strings.Count(grants, "\n") != 2 || !strings.Contains(grants, "identitystore:GetUserId") || !strings.Contains(grants, "identitystore:IsMemberInGroups") {
+			t.Errorf("%s may: %s", role, grants)
+		}
+		if !strings.Contains(grants, ":identitystore::123456789012:identitystore/d-1234567890") || strings.Contains(grants, `"*"`) {
+			t.Errorf("%s asks beyond the configured identity store: %s", role, grants)
+		}
+	}
+	slices.Sort(roles)
+	if strings.Join(roles, " ") != "FunctionsApi FunctionsDetach FunctionsValidate" {
+		t.Errorf("asking the identity store: %v", roles)
+	}
+	if errs, _, err := cdktest.NagFindings(awscdk.StackProps{}, cfg); err != nil || len(errs) > 0 {
+		t.Errorf("cdk-nag: %v %v", errs, err)
+	}
+}

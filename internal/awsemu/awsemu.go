@@ -60,6 +60,8 @@ type Server struct {
 	lookups, throttledLookups          int
 	taskTokens                         *tasks
 	subs                               []Subscription
+	stores                             map[string]*identityStore // identity store ID → its users and groups
+	directoryCalls                     int
 	now                                func() time.Time
 }
 
@@ -173,6 +175,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.startExecution(w, body, s.callerOf(r))
 	case target == trailTarget:
 		s.lookupEvents(w, body)
+	case target == "AWSIdentityStore.GetUserId":
+		s.getUserID(w, body)
+	case target == "AWSIdentityStore.IsMemberInGroups":
+		s.isMemberInGroups(w, body)
 	case target == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded"):
 		s.query(w, body)
 	default:

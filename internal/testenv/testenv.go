@@ -37,6 +37,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/rootemu"
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/directory"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
@@ -361,6 +362,9 @@ func Adapters(in *lambdaenv.Instance) *sfn.Client {
 	in.Deps.Executions = stepfunctions.New(client)
 	if in.Config.CentralizedRoot {
 		in.Deps.Root = rootaccess.FromConfig(in.AWS, in.Endpoint("STS"), in.Endpoint("IAM"), in.Config.AssumeRootRegion())
+	}
+	if in.Config.IdentityStoreID != "" {
+		in.Deps.Groups = directory.FromConfig(in.AWS, in.Endpoint("identitystore"), in.Config.IdentityStoreID)
 	}
 	return client
 }

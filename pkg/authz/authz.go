@@ -6,6 +6,7 @@ package authz
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"unicode"
@@ -150,15 +151,63 @@ func (p Policy) OwnerTag() string {
 	return p.OwnerTagKey
 }
 
+// GroupPrefix marks an owner that is an IAM Identity Center group, by its group ID
+// ("group:a1b2c3d4-5678-90ab-cdef-EXAMPLE22222"): its members own the account. An ID, not a
+// display name: a group deleted and made again under the same name is not the group the account's
+// owners meant.
+const GroupPrefix = "group:"
+
+// owners splits an owner tag value: owners are separated by spaces (Organizations' tag values hold
+// no comma); commas are read as separators too.
+func owners(tagValue string) []string {
+	return strings.FieldsFunc(tagValue, func(r rune) bool { return r == ',' || unicode.IsSpace(r) })
+}
+
+// groupIDPattern is an identity store group ID (Identity Store API Reference, IsMemberInGroups:
+// GroupIds).
+var groupIDPattern = regexp.MustCompile(`^([0-9a-f]{10}-)?[A-Fa-f0-9]{8}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{4}-[A-Fa-f0-9]{12}$`)
+
+// OwnerGroups are the Identity Center groups an owner tag value names (GroupPrefix), by ID, each
+// once; a group token that is not a group ID names no group (the identity store would refuse
+// it, and one bad tag must not stop every request for the account).
+func OwnerGroups(tagValue string) []string {
+	var groups []string
+	for _, o := range owners(tagValue) {
+		if len(o) <= len(GroupPrefix) || !strings.EqualFold(o[:len(GroupPrefix)], GroupPrefix) {
+			continue
+		}
+		if id := o[len(GroupPrefix):]; groupIDPattern.MatchString(id) && !slices.Contains(groups, id) {
+			groups = append(groups, id)
+		}
+	}
+	return groups
+}
+
+// IdentityCenterUser is the user name of the IAM Identity Center user whose session requester is
+// (an AWSReservedSSO_* role's session name, which Identity Center sets to the signed-in user's
+// user name), or "" for any other principal: only such a user can be a member of a group.
+func IdentityCenterUser(requester string) string {
+	parts := strings.SplitN(requester, ":", 6)
+	if len(parts) != 6 || parts[0] != "arn" || !strings.HasPrefix(parts[5], "assumed-role/"+IdentityCenterRolePrefix) {
+		return ""
+	}
+	session := strings.SplitN(parts[5], "/", 3)
+	if len(session) != 3 || session[2] == "" {
+		return ""
+	}
+	return session[2]
+}
+
 // Owns reports whether requester is listed in an owner tag value. An IAM user ARN is compared by
 // its user name too, and an IAM Identity Center role's session ARN by its session name (Identity
 // Center puts the signed-in user's name there); any other role's session name only with
 // AnyRoleSessionName.
 func (p Policy) Owns(requester, tagValue string) bool {
 	names := p.Names(requester)
-	// Owners are separated by spaces (Organizations' tag values hold no comma); commas are
-	// read as separators too.
-	for _, owner := range strings.FieldsFunc(tagValue, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+	for _, owner := range owners(tagValue) {
+		if strings.HasPrefix(strings.ToLower(owner), GroupPrefix) {
+			continue // a group's members, not a name: see OwnerGroups
+		}
 		for _, n := range names {
 			if strings.EqualFold(owner, n) {
 				return true

@@ -228,3 +228,26 @@ func TestOwnersSeparatedBySpaces(t *testing.T) {
 		}
 	}
 }
+
+// Owner tags name groups by ID (group:<ID>), each once; a group token that is not an ID names none,
+// and no group token is a person's name.
+func TestOwnerGroups(t *testing.T) {
+	const team = "9067000000-a1b2c3d4-5678-90ab-cdef-000000000001"
+	got := OwnerGroups("alice@example.com group:" + team + " GROUP:" + team + " group:Platform group: group:a1b2c3d4-5678-90ab-cdef-000000000002,bob")
+	if strings.Join(got, " ") != team+" a1b2c3d4-5678-90ab-cdef-000000000002" {
+		t.Errorf("groups %v", got)
+	}
+	if (Policy{}).Owns("group:Platform", "group:Platform") {
+		t.Error("a group token owns by name")
+	}
+	for who, want := range map[string]string{
+		"arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_Admin_abc/alice@example.com": "alice@example.com",
+		"arn:aws:sts::999999999999:assumed-role/Deploy/alice@example.com":                   "",
+		"arn:aws:iam::999999999999:user/alice@example.com":                                  "",
+		"alice@example.com": "",
+	} {
+		if got := IdentityCenterUser(who); got != want {
+			t.Errorf("IdentityCenterUser(%s) = %q", who, got)
+		}
+	}
+}

@@ -28,6 +28,7 @@ const (
 	KeyEventIntegrations     = "eventIntegrations"
 	KeyOrganizationID        = "organizationId"
 	KeyManagementAccountID   = "managementAccountId"
+	KeyIdentityStoreID       = "identityStoreId"
 	KeyLedgerBreakGlassRole  = "ledgerBreakGlassRoleArn"
 	KeyLedgerAuditorRoles    = "ledgerAuditorRoleArns"
 	KeyDeploymentRole        = "deploymentRoleArn"
@@ -89,6 +90,9 @@ type Settings struct {
 	// ManagementAccountID is the organization's management account, when the stack runs in a
 	// delegated administrator account for policy management; "" means the stack's own account.
 	ManagementAccountID string
+	// IdentityStoreID is IAM Identity Center's identity store (d-1234567890): with it, an owner tag
+	// may name groups (authz.GroupPrefix) whose members own the account; "" for none.
+	IdentityStoreID string
 	// LedgerBreakGlassRole is a role that may write the ledger's items besides rootwindow's own
 	// functions (deploy time only); "" for none.
 	LedgerBreakGlassRole string
@@ -177,13 +181,15 @@ var (
 	// character. The lengths (key 1 to 128, value at most 256) are counted apart: a counted
 	// repetition of a Unicode class compiles into that many copies (4 ms and 7 MiB at every
 	// function's cold start, measured).
-	tagPattern     = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
-	orgIDPattern   = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
-	sha256Pattern  = regexp.MustCompile(`^[0-9a-f]{64}$`)
-	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
-	ouIDPattern    = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
-	rootIDPattern  = regexp.MustCompile(`^r-[0-9a-z]{4,32}$`)
-	sidPattern     = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+	tagPattern    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+	orgIDPattern  = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+	sha256Pattern = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	// Identity Store API reference, IdentityStoreId.
+	identityStorePattern = regexp.MustCompile(`^(d-[0-9a-f]{10}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$`)
+	accountPattern       = regexp.MustCompile(`^[0-9]{12}$`)
+	ouIDPattern          = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
+	rootIDPattern        = regexp.MustCompile(`^r-[0-9a-z]{4,32}$`)
+	sidPattern           = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 	// Role and principal ARNs (a path and name of at most 512 characters: arnPath).
 	rolePattern      = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
 	principalPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]+$`)
@@ -396,6 +402,18 @@ var settings = []setting{
 			return nil
 		},
 		write: func(s Settings) string { return s.ManagementAccountID },
+	},
+	{
+		key: KeyIdentityStoreID, env: contract.EnvIdentityStoreID,
+		read: func(s *Settings, v any) error {
+			str, ok := v.(string)
+			if !ok || !identityStorePattern.MatchString(str) {
+				return fmt.Errorf("must be IAM Identity Center's identity store ID (d- then 10 hex digits, or a UUID), from `aws sso-admin list-instances`, got %v", v)
+			}
+			s.IdentityStoreID = str
+			return nil
+		},
+		write: func(s Settings) string { return s.IdentityStoreID },
 	},
 	{
 		key: KeyLedgerBreakGlassRole,

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
+	"github.com/rootwindow/rootwindow/pkg/authz"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
@@ -197,6 +200,7 @@ func (s *Service) checkAccounts(ctx context.Context, req request.Request, accoun
 	az := s.config.Authz()
 	tagKey := az.OwnerTag()
 	lookup := s.guardrail.Owners(tagKey)
+	member := s.groupMembership(req.Requester)
 	for _, id := range accounts {
 		r := reports[id]
 		if msg := lifter.problem(r); msg != "" {
@@ -212,14 +216,64 @@ func (s *Service) checkAccounts(ctx context.Context, req request.Request, accoun
 		if from != id {
 			where = from + "'s"
 		}
-		switch {
-		case !tagged:
+		if !tagged {
 			probs.AddKind(request.Forbidden, req.Field(id), "%s has no %q tag, nor has any OU above it, so nobody owns it for rootwindow: tag the account (or its OU) with its owners first", id, tagKey)
-		case !az.Owns(req.Requester, owners):
-			probs.AddKind(request.Forbidden, req.Field(id), "%q is not an owner of %s (not listed in %s %q tag)", req.Requester, id, where, tagKey)
+			continue
+		}
+		if az.Owns(req.Requester, owners) {
+			continue
+		}
+		groups := authz.OwnerGroups(owners)
+		in, why, err := member(ctx, groups)
+		if err != nil {
+			return nil, "", err
+		}
+		if !in {
+			probs.AddKind(request.Forbidden, req.Field(id), "%q is not an owner of %s (not listed in %s %q tag%s)", req.Requester, id, where, tagKey, why)
 		}
 	}
 	return probs, strategy, nil
+}
+
+// groupMembership answers, for one check, whether requester is a member of any of the groups
+// given (asking the identity store once per set of groups), or why not when the groups could not
+// make it an owner.
+func (s *Service) groupMembership(requester string) func(context.Context, []string) (bool, string, error) {
+	user := authz.IdentityCenterUser(requester)
+	known := map[string]bool{}
+	return func(ctx context.Context, groups []string) (bool, string, error) {
+		switch {
+		case len(groups) == 0:
+			return false, "", nil
+		case s.groups == nil:
+			return false, ", whose groups only count where identityStoreId is set", nil
+		case user == "":
+			return false, ", whose groups have only IAM Identity Center users as members", nil
+		}
+		var ask []string
+		for _, g := range groups {
+			if in, ok := known[g]; ok {
+				if in {
+					return true, "", nil
+				}
+				continue
+			}
+			ask = append(ask, g)
+		}
+		if len(ask) > 0 {
+			in, err := s.groups.MemberOf(ctx, user, ask)
+			if err != nil {
+				return false, "", fmt.Errorf("ask the identity store whether %s is in group %s: %w", user, strings.Join(ask, ", "), err)
+			}
+			for _, g := range ask {
+				known[g] = slices.Contains(in, g)
+			}
+			if len(in) > 0 {
+				return true, "", nil
+			}
+		}
+		return false, ", nor a member of a group it names", nil
+	}
 }
 
 // recheck makes the booking's checks again for a request about to open: the requester is still an

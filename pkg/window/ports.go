@@ -11,7 +11,7 @@ import (
 
 // The ports: what the window service asks of the world beyond Organizations, DynamoDB and the
 // notifications, in its own words. Adapters implement them with the AWS SDK (pkg/stepfunctions,
-// pkg/trail, pkg/rootaccess); this package imports no SDK service, so a function links only the
+// pkg/trail, pkg/rootaccess, pkg/directory); this package imports no SDK service, so a function links only the
 // services its main wires (ARCHITECTURE.md, "What each function links").
 
 // Executions says what Step Functions knows of an execution: whether it still runs (the sweep),
@@ -57,6 +57,14 @@ type RootAccess interface {
 	// DeletePassword deletes the root user's password again once the window is over.
 	DeletePassword(ctx context.Context, account string) error
 	DeleteCommand(account string) string
+}
+
+// Groups says which IAM Identity Center groups a user is a member of (the identity store), for
+// owners named by group (authz.GroupPrefix).
+type Groups interface {
+	// MemberOf is the subset of groupIDs that the Identity Center user userName is a direct
+	// member of; none for a user the identity store does not know.
+	MemberOf(ctx context.Context, userName string, groupIDs []string) ([]string, error)
 }
 
 // Errors the ports answer.

@@ -45,6 +45,9 @@ type Deps struct {
 	// Root audits and prepares root sign-in through centralized root access; nil where the
 	// function does neither.
 	Root RootAccess
+	// Groups answers Identity Center group membership for owners named by group (validate and
+	// detach, where identityStoreId is set); nil: a group owns nothing.
+	Groups Groups
 }
 
 // Service is the one way to act on windows; build it once per Lambda instance with New. Its
@@ -63,6 +66,7 @@ type Service struct {
 	executions Executions
 	decisions  Decisions
 	root       RootAccess
+	groups     Groups
 
 	roles sync.Map // state machine ARN → the role it runs as (Bind)
 }
@@ -77,7 +81,7 @@ func New(d Deps) *Service {
 	}
 	return &Service{
 		config: d.Config, guardrail: d.Guardrail, ledger: d.Ledger, notify: d.Notify, clock: d.Clock, log: d.Log,
-		metrics: d.Metrics, starters: d.Starters, tree: d.Tree, executions: d.Executions, decisions: d.Decisions, root: d.Root,
+		metrics: d.Metrics, starters: d.Starters, tree: d.Tree, executions: d.Executions, decisions: d.Decisions, root: d.Root, groups: d.Groups,
 	}
 }
 
