@@ -56,8 +56,8 @@ var functionSpecs = []functionSpec{
 		[]string{contract.EnvStateMachineRoleARN},
 		[]permission{useLedger, readOrganization, readGuardrail, askGroups, liftGuardrail, rewriteGuardrail, prepareRootSignIn, bindToExecution}},
 	{"Reattach", "rootwindow: put the root-user guardrail SCP back", 300,
-		nil,
-		[]permission{useLedger, readGuardrail, restoreGuardrail, rewriteGuardrail}},
+		[]string{contract.EnvStateMachineRoleARN},
+		[]permission{useLedger, readGuardrail, restoreGuardrail, rewriteGuardrail, bindToExecution}},
 	// API Gateway waits at most 29 seconds for an answer. It changes nothing in the organization:
 	// an early end stops the window's execution, and the sweeper restores.
 	{"Api", "rootwindow: the REST API (request, read, list, end early, cancel)", 29,

@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -101,8 +103,11 @@ func (e exempt) converge(ctx context.Context, rec ledger.Record) {
 }
 
 // exemptions lists the windows the guardrail's document exempts now: exempt requests OPENING or
-// OPEN (restoreAt fixed), except the one named.
-func (s *Service) exemptions(ctx context.Context, except string) ([]guardrail.Exemption, error) {
+// OPEN (restoreAt fixed), except the one named, each within bounds and vouched for by its running
+// execution (executionProblem): the execution decides, never a stored record alone. A window
+// whose execution cannot be asked about is an error, unless failClosed (a restore: the guardrail
+// comes back first), which leaves it out.
+func (s *Service) exemptions(ctx context.Context, except string, failClosed bool) ([]guardrail.Exemption, error) {
 	leases, err := s.ledger.AllLeases(ctx)
 	if err != nil {
 		return nil, err
@@ -128,11 +133,86 @@ func (s *Service) exemptions(ctx context.Context, except string) ([]guardrail.Ex
 				s.log.ErrorContext(ctx, "LEDGER TAMPERED: an open window the guardrail's document would exempt is out of bounds; left out", "requestId", rec.RequestID, "why", why)
 				continue
 			}
+			why, ended, err := s.executionProblem(ctx, rec)
+			if err != nil && !failClosed {
+				return nil, err
+			}
+			if err != nil {
+				s.logError(ctx, "ask Step Functions about an open window's execution; left out of the restore's render", rec.RequestID, err)
+				continue
+			}
+			if ended {
+				continue // its restore is due (the status-change rescue, the sweep)
+			}
+			if why != "" {
+				s.metric(contract.MetricLedgerTampered, 1)
+				s.log.ErrorContext(ctx, "LEDGER TAMPERED: an open window the guardrail's document would exempt is not its execution's; left out", "requestId", rec.RequestID, "why", why)
+				continue
+			}
 			out = append(out, guardrail.Exemption{AccountIDs: rec.AccountIDs, Start: rec.StartAt, End: rec.RestoreAt})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].End.Before(out[j].End) })
 	return out, nil
+}
+
+// executionProblem says why an open window's record is not vouched for by its execution ("" when
+// it is): the execution the record names must be rootwindow's, named for the request, running,
+// and started for these accounts and hours. ended says the execution has ended: the window's
+// restore is due, nothing was forged. A record planted in the ledger (which only
+// rootwindow's roles may write) names no such execution; one that borrows a running execution
+// cannot exempt accounts that execution was not started for. Where the function has no Step
+// Functions client (none in production: detach, reattach and the sweeper render, and each has
+// one), nothing is asked.
+func (s *Service) executionProblem(ctx context.Context, rec ledger.Record) (why string, ended bool, err error) {
+	if s.executions == nil {
+		return "", false, nil
+	}
+	if rec.ExecutionARN == "" {
+		return "it names no execution", false, nil
+	}
+	ex, err := s.executions.Describe(ctx, rec.ExecutionARN)
+	switch {
+	case errors.Is(err, ErrNoExecution):
+		return "Step Functions has no execution " + rec.ExecutionARN, false, nil
+	case err != nil:
+		return "", false, err
+	case ex.Name != rec.RequestID:
+		return fmt.Sprintf("its execution is named %q", ex.Name), false, nil
+	case ex.Status != "RUNNING":
+		return "its execution is " + ex.Status, true, nil
+	}
+	if !s.isRootwindows(ctx, ex.StateMachineARN) {
+		return "its execution is of a state machine that is not rootwindow's (" + ex.StateMachineARN + ")", false, nil
+	}
+	var envelope contract.Envelope
+	var started struct {
+		AccountIDs []string    `json:"accountIds"`
+		Hours      json.Number `json:"hours"`
+	}
+	if json.Unmarshal(ex.Input, &envelope) != nil || json.Unmarshal(envelope.Request, &started) != nil {
+		return "its execution's input cannot be read", false, nil
+	}
+	if h, err := started.Hours.Int64(); err != nil || int(h) != rec.Hours {
+		return fmt.Sprintf("its execution was started for %s hours, not %d", started.Hours, rec.Hours), false, nil
+	}
+	for _, a := range rec.AccountIDs {
+		if !slices.Contains(started.AccountIDs, a) {
+			return "its execution was not started for account " + a, false, nil
+		}
+	}
+	return "", false, nil
+}
+
+// isRootwindows reports whether a state machine is rootwindow's: the configured one, or the one
+// that runs as the configured role (a step's configuration cannot name the state machine that
+// names it). A state machine that cannot be asked about is not vouched for.
+func (s *Service) isRootwindows(ctx context.Context, stateMachineARN string) bool {
+	if s.config.StateMachineARN != "" {
+		return stateMachineARN == s.config.StateMachineARN
+	}
+	role, err := s.roleOf(ctx, stateMachineARN)
+	return err == nil && role != "" && role == s.config.StateMachineRoleARN
 }
 
 // unbounded says why an open window's record cannot be one rootwindow opened ("" when it can): a
@@ -278,7 +358,7 @@ func (s *Service) writeExemptLocked(ctx context.Context, taken ledger.Record, fo
 		}
 		return s.takeBackOnly(ctx, live, taken, problem)
 	}
-	ex, err := s.exemptions(ctx, taken.RequestID)
+	ex, err := s.exemptions(ctx, taken.RequestID, force)
 	if err != nil {
 		return err
 	}
@@ -330,7 +410,7 @@ func (s *Service) fitsExempt(ctx context.Context, accounts []string, start, end 
 	if err != nil || problem != "" {
 		return problem, err
 	}
-	ex, err := s.exemptions(ctx, "")
+	ex, err := s.exemptions(ctx, "", false)
 	if err != nil {
 		return "", err
 	}

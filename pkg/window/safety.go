@@ -247,6 +247,13 @@ func (s *Service) cutShort(ctx context.Context, rec ledger.Record, rep *SweepRep
 		rep.CutShort = append(rep.CutShort, rec.RequestID)
 		return "its record cannot be a window rootwindow opened (" + why + "): closed by the sweeper"
 	}
+	if why, ended, err := s.executionProblem(ctx, rec); err == nil && !ended && why != "" {
+		// Its running execution was not started for what the record says: someone wrote it.
+		s.metric(contract.MetricLedgerTampered, 1)
+		s.log.ErrorContext(ctx, "LEDGER TAMPERED: an open window's record is not its execution's: closing it", "requestId", rec.RequestID, "why", why)
+		rep.CutShort = append(rep.CutShort, rec.RequestID)
+		return "its record is not its execution's (" + why + "): closed by the sweeper"
+	}
 	problem, err := s.strategyOf(rec).cutShort(ctx, rec)
 	if err != nil {
 		s.failed(ctx, rep, "check the lift of "+rec.RequestID, err)

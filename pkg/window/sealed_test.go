@@ -360,3 +360,52 @@ func TestThreatStepsBindToTheirExecution(t *testing.T) {
 	e.AssertGuardrail(t, true, members[0])
 	e.AssertStatus(t, "req-1", ledger.Scheduled)
 }
+
+// Under exempt, the execution decides what the guardrail's document exempts, never a stored record
+// alone. Another window's restore renders the document: a record whose accounts its execution was
+// not started for, or that names an execution Step Functions does not have (a record planted in
+// the ledger), is left out (its accounts denied, failing closed) and alarmed (LedgerTampered),
+// and the sweep closes it; a record whose execution ended is left out without an alarm (its
+// restore is due).
+func TestThreatRecordsTheirExecutionsDoNotVouchFor(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		tamper   func(e *env)
+		tampered bool
+	}{
+		{"an account added to a record named after its running execution", func(e *env) {
+			e.edit(t, "request#req-1", "SET accountIds = :a", map[string]types.AttributeValue{":a": list(members[0], members[2])})
+		}, true},
+		{"a record naming an execution Step Functions does not have", func(e *env) {
+			e.edit(t, "request#req-1", "SET executionArn = :x", map[string]types.AttributeValue{":x": &types.AttributeValueMemberS{Value: testenv.ExecutionARN("planted")}})
+		}, true},
+		{"a record whose execution ended", func(e *env) {
+			e.Emu.Ran(testenv.StateMachineARN, "req-1", nil, "FAILED")
+		}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := layoutEnv(t, "ou", contract.StrategyExempt)
+			var metrics strings.Builder
+			e.With(func(d *window.Deps) { d.Metrics = &metrics })
+			e.lift(t, "req-1", members[0])
+			e.lift(t, "req-2", members[1])
+			tt.tamper(e)
+			if _, err := e.endEarly(t, "req-2", alice); err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range members {
+				if e.rootAllowed(a, e.Now) {
+					t.Errorf("root allowed on %s after another window's restore:\n%s", a, e.Org.Content(orgemu.GuardrailID))
+				}
+			}
+			if got := strings.Contains(metrics.String(), contract.MetricLedgerTampered); got != tt.tampered {
+				t.Errorf("LedgerTampered counted %v: %q", got, metrics.String())
+			}
+			e.Now = e.Now.Add(10 * time.Minute)
+			if _, err := e.Steps.Sweep(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			e.AssertStatus(t, "req-1", ledger.Closed)
+		})
+	}
+}

@@ -193,11 +193,13 @@ func TestSweepSettlesRequestsWhoseExecutionIsNotRunning(t *testing.T) {
 		execution string // "" for none
 		age       time.Duration
 		settled   bool
+		lifted    bool // the request opened (else it is only booked)
 	}{
-		{"no execution", "", 10 * time.Minute, true},
-		{"execution aborted, rescue lost", "ABORTED", 10 * time.Minute, true},
-		{"execution running", "RUNNING", 10 * time.Minute, false},
-		{"just recorded, execution not started yet", "", time.Minute, false},
+		{"no execution", "", 10 * time.Minute, true, true},
+		{"execution aborted, rescue lost", "ABORTED", 10 * time.Minute, true, true},
+		{"execution running", "RUNNING", 10 * time.Minute, false, true},
+		// The API records a request, then starts its execution: a booking that young is left be.
+		{"just recorded, execution not started yet", "", time.Minute, false, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -207,9 +209,18 @@ func TestSweepSettlesRequestsWhoseExecutionIsNotRunning(t *testing.T) {
 				d.Executions = stepfunctions.New(sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = aws.String(e.Emu.URL()) }))
 			})
 			e.With(func(d *window.Deps) { d.Config.StateMachineARN = sm })
-			e.open(t, "req-1", members[0])
+			if tt.lifted {
+				e.open(t, "req-1", members[0])
+			} else if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
+				t.Fatal(err)
+			}
+			// The record names its execution of the sweeper's state machine, as in AWS, where
+			// there is one.
+			e.edit(t, "request#req-1", "SET executionArn = :x", map[string]types.AttributeValue{
+				":x": &types.AttributeValueMemberS{Value: strings.Replace(sm, ":stateMachine:", ":execution:", 1) + ":req-1"},
+			})
 			if tt.execution != "" {
-				e.Emu.Ran(sm, "req-1", json.RawMessage(`{}`), tt.execution)
+				e.Emu.Ran(sm, "req-1", testenv.Input(t, validRequest(members[0])), tt.execution)
 			}
 			e.Now = e.Now.Add(tt.age) // well before the window's end
 			rep, err := e.Steps.Sweep(context.Background())
@@ -223,7 +234,7 @@ func TestSweepSettlesRequestsWhoseExecutionIsNotRunning(t *testing.T) {
 				e.AssertStatus(t, "req-1", ledger.Closed)
 				e.AssertGuardrail(t, true, members[0])
 			} else {
-				e.AssertGuardrail(t, false, members[0])
+				e.AssertGuardrail(t, !tt.lifted, members[0])
 			}
 		})
 	}
