@@ -24,12 +24,14 @@ import (
 
 const targetPrefix = "AWSOrganizationsV20161128."
 
-// Organizations' quotas: SCPs attached directly to one target (at least one, at most five), and
-// the size of one SCP's document in characters (AWS documents both; SetQuotas changes them).
+// Organizations' quotas: SCPs attached directly to one target (at least one, at most ten), and
+// the size of one SCP's document in characters, whitespace counted (10,240); AWS documents both
+// (Organizations User Guide, "Quotas and service limits", since 15 May 2026); SetQuotas changes
+// them.
 const (
 	MinSCPs    = 1
-	MaxSCPs    = 5
-	MaxSCPSize = 5120
+	MaxSCPs    = 10
+	MaxSCPSize = 10240
 )
 
 // Well-known IDs of the default organization.
@@ -189,6 +191,17 @@ func (s *Server) AddPolicy(id, name string, content ...string) {
 	if len(content) > 0 {
 		s.contents[id] = content[0]
 	}
+}
+
+// AddExtraPolicies adds n SCPs that allow everything (p-extra0001, ...), for filling a target's
+// slots, and returns their IDs.
+func (s *Server) AddExtraPolicies(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("p-extra%04d", i+1)
+		s.AddPolicy(ids[i], ids[i], FullAWSAccessContent)
+	}
+	return ids
 }
 
 // SetQuotas sets the SCPs allowed per target and the size of a document, in characters.

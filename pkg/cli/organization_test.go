@@ -42,10 +42,8 @@ func TestRollout(t *testing.T) {
 	org.AddAccount(orgemu.Account{ID: ready, Tags: owned}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
 	org.AddAccount(orgemu.Account{ID: inOU, Parent: ou}, orgemu.FullAWSAccessID)
 	org.AddAccount(orgemu.Account{ID: bare}, orgemu.FullAWSAccessID)
-	for i := range 3 {
-		org.AddPolicy("p-other000"+string(rune('1'+i)), "other")
-	}
-	org.AddAccount(orgemu.Account{ID: full, Tags: owned}, orgemu.FullAWSAccessID, "p-other0001", "p-other0002", "p-other0003")
+	// One slot free: the guardrail and a window's SCP need two.
+	org.AddAccount(orgemu.Account{ID: full, Tags: owned}, append([]string{orgemu.FullAWSAccessID}, org.AddExtraPolicies(orgemu.MaxSCPs-2)...)...)
 	org.AddAccount(orgemu.Account{ID: both, Parent: ou, Tags: owned}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
 	run := organizationCLI(t, org)
 	before := org.Snapshot()
@@ -61,7 +59,7 @@ func TestRollout(t *testing.T) {
 		"  aws organizations attach-policy --policy-id " + orgemu.GuardrailID + " --target-id " + bare + "\n",
 		inOU + "  guardrail only inherited", "(use liftStrategy exempt or auto",
 		bare + "  owner tag missing", "give --owner to tag it",
-		full + "  SCP slots full", "the guardrail needs 2 free of 5",
+		full + "  SCP slots full", "the guardrail needs 2 free of 10",
 		both + "  guardrail also inherited",
 		"Nothing was changed. Run the same command with --apply",
 	} {

@@ -171,7 +171,7 @@ func (s Settings) NeedsApproval(channel string, ancestors [][]string) bool {
 func DefaultSettings() Settings {
 	return Settings{OwnerTagKey: authz.DefaultOwnerTagKey, BookingHorizonDays: 7, MaxAccountsPerRequest: request.DefaultMaxAccounts,
 		CooldownMinutes: 60, MaxConcurrentPerRequester: 3, MaxDailyPerRequester: 10, MaxAccountsAtOnce: 200,
-		SCPsPerTargetQuota: 5, SCPSizeQuota: 5120, LiftStrategy: contract.StrategyDetach, DriftScanMinutes: 60,
+		SCPsPerTargetQuota: contract.SCPsPerTargetQuota, SCPSizeQuota: contract.SCPSizeQuota, LiftStrategy: contract.StrategyDetach, DriftScanMinutes: 60,
 		Approval: ApprovalNone, ApprovalMinutes: 60}
 }
 

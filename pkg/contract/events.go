@@ -67,3 +67,12 @@ const (
 // TagUnprotected on an account (any value: say why) releases it from drift detection: an account
 // taken out of the guardrail on purpose. Its release is announced with the drift.
 const TagUnprotected = "rootwindow:unprotected"
+
+// Organizations' quotas as AWS documents them (AWS Organizations User Guide, "Quotas and service
+// limits"): 10 SCPs attached directly to one root, OU or account and 10,240 characters per SCP,
+// whitespace counted through the API, since 15 May 2026 (up from 5 and 5,120). The defaults of
+// scpsPerTargetQuota and scpSizeQuota, for an organization whose quotas differ to change.
+const (
+	SCPsPerTargetQuota = 10
+	SCPSizeQuota       = 10240
+)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
+
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
 // OrganizationsAPI lists the Organizations calls this package makes, with the SDK's signatures.
@@ -36,12 +38,12 @@ type OrganizationsAPI interface {
 
 // Quotas are Organizations' quotas that decide whether a window fits.
 type Quotas struct {
-	PerTarget int // SCPs attached directly to one root, OU or account; AWS's is 5
-	Size      int // characters in one SCP's document; AWS's is 5,120
+	PerTarget int // SCPs attached directly to one root, OU or account; AWS's is 10
+	Size      int // characters in one SCP's document, whitespace counted through the API; AWS's is 10,240
 }
 
-// DefaultQuotas are AWS's documented values (AWS Organizations User Guide, "Quotas").
-var DefaultQuotas = Quotas{PerTarget: 5, Size: 5120}
+// DefaultQuotas are AWS's documented values (contract.SCPsPerTargetQuota, contract.SCPSizeQuota).
+var DefaultQuotas = Quotas{PerTarget: contract.SCPsPerTargetQuota, Size: contract.SCPSizeQuota}
 
 // Region is where the Organizations API is served from; it is a global service.
 const Region = "us-east-1"

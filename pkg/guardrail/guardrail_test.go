@@ -99,10 +99,9 @@ func TestTheWindowSCPIsTheGuardrailBoundedByTheEnd(t *testing.T) {
 // slot, and at no instant does an account hold neither.
 func TestLiftNeverNeedsASixthSlot(t *testing.T) {
 	org, g := setup(t, fast)
-	for _, p := range []string{"p-extra0001", "p-extra0002"} {
-		org.AddPolicy(p, p, orgemu.FullAWSAccessContent)
-	}
-	org.AddAccount(orgemu.Account{ID: members[0]}, orgemu.FullAWSAccessID, "p-extra0001", "p-extra0002", orgemu.GuardrailID) // four: one free
+	extras := org.AddExtraPolicies(orgemu.MaxSCPs - 3)
+	// FullAWSAccess, the extras and the guardrail: one slot free.
+	org.AddAccount(orgemu.Account{ID: members[0]}, append(append([]string{orgemu.FullAWSAccessID}, extras...), orgemu.GuardrailID)...)
 	if err := lift(g, members[:1]); err != nil {
 		t.Fatal(err)
 	}
@@ -275,9 +274,9 @@ func TestRestoreOverTheSCPLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	window := org.Policies()[len(org.Policies())-1]
-	// During the window someone attaches SCPs up to the limit of five on one account.
-	for _, p := range []string{"p-extra0001", "p-extra0002", "p-extra0003"} {
-		org.AddPolicy(p, p, orgemu.FullAWSAccessContent)
+	// During the window someone attaches SCPs up to the quota on one account (it holds
+	// FullAWSAccess and the window's SCP).
+	for _, p := range org.AddExtraPolicies(orgemu.MaxSCPs - 2) {
 		org.Attach(members[0], p)
 	}
 	err := restore(g, members[:2])
@@ -316,10 +315,8 @@ func TestInspect(t *testing.T) {
 	// Attached to the account and, above it, to two nested OUs: lifting from the account is no lift.
 	org.AddOU("ou-ex02-bbbbbbbb", "ou-ex01-aaaaaaaa", orgemu.FullAWSAccessID, orgemu.GuardrailID)
 	org.AddAccount(orgemu.Account{ID: "600000000005", Parent: "ou-ex02-bbbbbbbb"}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
-	for _, p := range []string{"p-extra0001", "p-extra0002", "p-extra0003"} {
-		org.AddPolicy(p, p, orgemu.FullAWSAccessContent)
-	}
-	org.AddAccount(orgemu.Account{ID: "600000000006"}, orgemu.FullAWSAccessID, "p-extra0001", "p-extra0002", "p-extra0003", orgemu.GuardrailID)
+	extras := org.AddExtraPolicies(orgemu.MaxSCPs - 2)
+	org.AddAccount(orgemu.Account{ID: "600000000006"}, append(append([]string{orgemu.FullAWSAccessID}, extras...), orgemu.GuardrailID)...) // slots full
 	ids := []string{members[0], mgmt, "600000000001", "600000000002", "600000000003", "600000000004", "600000000009", "600000000005", "600000000006"}
 	reports, err := g.Inspect(context.Background(), ids)
 	if err != nil {
@@ -334,7 +331,7 @@ func TestInspect(t *testing.T) {
 		"600000000004": "is SUSPENDED; only ACTIVE accounts can have a window",
 		"600000000009": "is not an account of this organization",
 		"600000000005": "has the guardrail p-rootguard01 attached directly and also inherits it from ou-ex02-bbbbbbbb, ou-ex01-aaaaaaaa: lifting it from the account would leave the root user blocked by the inherited copy; the detach strategy lifts a guardrail attached to the account and nowhere above it (deploy with liftStrategy exempt or auto, which lift it wherever it is attached, or detach it from ou-ex02-bbbbbbbb, ou-ex01-aaaaaaaa and attach it to each account there)",
-		"600000000006": "has 5 SCPs attached directly, Organizations' quota of 5: a window needs one free slot for its own SCP, which denies the root user from the window's end (detach an SCP from the account, or set scpsPerTargetQuota if your quota is higher)",
+		"600000000006": "has 10 SCPs attached directly, Organizations' quota of 10: a window needs one free slot for its own SCP, which denies the root user from the window's end (detach an SCP from the account, or set scpsPerTargetQuota if your quota is higher)",
 	}
 	for id, msg := range want {
 		if got := g.Problem(reports[id]); got != msg {

@@ -21,16 +21,14 @@ func scanOrg() *orgemu.Server {
 	org.AddOU("ou-scan-guarded", org.Root(), orgemu.FullAWSAccessID, orgemu.GuardrailID)
 	org.AddOU("ou-scan-plain", org.Root(), orgemu.FullAWSAccessID)
 	org.AddOU("ou-scan-nested", "ou-scan-plain", orgemu.FullAWSAccessID)
-	for _, p := range []string{"p-extra0001", "p-extra0002", "p-extra0003"} {
-		org.AddPolicy(p, p, orgemu.FullAWSAccessContent)
-	}
+	extras := org.AddExtraPolicies(orgemu.MaxSCPs - 2)
 	org.AddAccount(orgemu.Account{ID: "700000000001", Parent: "ou-scan-nested", Tags: owner}, orgemu.FullAWSAccessID, orgemu.GuardrailID)                    // direct
 	org.AddAccount(orgemu.Account{ID: "700000000002", Parent: "ou-scan-guarded", Tags: owner}, orgemu.FullAWSAccessID)                                       // inherited only
 	org.AddAccount(orgemu.Account{ID: "700000000003", Parent: "ou-scan-guarded", Tags: owner}, orgemu.FullAWSAccessID, orgemu.GuardrailID)                   // both
 	org.AddAccount(orgemu.Account{ID: "700000000004", Parent: "ou-scan-plain", Tags: owner}, orgemu.FullAWSAccessID)                                         // not applied
 	org.AddAccount(orgemu.Account{ID: "700000000005", Parent: "ou-scan-plain"}, orgemu.FullAWSAccessID, orgemu.GuardrailID)                                  // no owner
 	org.AddAccount(orgemu.Account{ID: "700000000006", Parent: "ou-scan-plain", Tags: owner, State: "SUSPENDED"}, orgemu.FullAWSAccessID, orgemu.GuardrailID) // suspended
-	org.AddAccount(orgemu.Account{ID: "700000000007", Tags: owner}, orgemu.FullAWSAccessID, "p-extra0001", "p-extra0002", "p-extra0003", orgemu.GuardrailID) // slots full
+	org.AddAccount(orgemu.Account{ID: "700000000007", Tags: owner}, append(append([]string{orgemu.FullAWSAccessID}, extras...), orgemu.GuardrailID)...) // slots full
 	return org
 }
 
