@@ -28,7 +28,7 @@ func scanOrg() *orgemu.Server {
 	org.AddAccount(orgemu.Account{ID: "700000000004", Parent: "ou-scan-plain", Tags: owner}, orgemu.FullAWSAccessID)                                         // not applied
 	org.AddAccount(orgemu.Account{ID: "700000000005", Parent: "ou-scan-plain"}, orgemu.FullAWSAccessID, orgemu.GuardrailID)                                  // no owner
 	org.AddAccount(orgemu.Account{ID: "700000000006", Parent: "ou-scan-plain", Tags: owner, State: "SUSPENDED"}, orgemu.FullAWSAccessID, orgemu.GuardrailID) // suspended
-	org.AddAccount(orgemu.Account{ID: "700000000007", Tags: owner}, append(append([]string{orgemu.FullAWSAccessID}, extras...), orgemu.GuardrailID)...) // slots full
+	org.AddAccount(orgemu.Account{ID: "700000000007", Tags: owner}, append(append([]string{orgemu.FullAWSAccessID}, extras...), orgemu.GuardrailID)...)      // slots full
 	return org
 }
 
