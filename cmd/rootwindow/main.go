@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/rootwindow/rootwindow/pkg/cli"
 )
@@ -17,7 +18,9 @@ func main() {
 	os.Exit(cli.Run(context.Background(), os.Args[1:], cli.Env{
 		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
 		AWS: func(ctx context.Context, profile, region string) (aws.Config, error) {
-			var opts []func(*config.LoadOptions) error
+			// The SDK's own warnings (an instance metadata fallback, say) are not for the person
+			// at the terminal: what fails is said in one sentence (pkg/cli).
+			opts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
 			if profile != "" {
 				opts = append(opts, config.WithSharedConfigProfile(profile))
 			}

@@ -262,9 +262,9 @@ func endpointProblem(endpoint string) string {
 // client builds the API client: the endpoint from the flag, the environment or the stack, the
 // credentials from the SDK's chain.
 func (o options) client(ctx context.Context, env Env) (*Client, error) {
-	cfg, err := env.AWS(ctx, o.profile, o.region)
+	cfg, err := loadAWS(ctx, env, o.profile, o.region)
 	if err != nil {
-		return nil, &usageMistake{fmt.Sprintf("the AWS configuration cannot be loaded (profile %q): %v", o.profile, err)}
+		return nil, err
 	}
 	endpoint := o.endpoint
 	if endpoint == "" {

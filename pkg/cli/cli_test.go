@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
@@ -265,5 +267,44 @@ func TestPreflight(t *testing.T) {
 	}
 	if code, _, errOut := run("preflight", "--policy-id", "scp-1"); code != cli.ExitUsage || !strings.Contains(errOut, "--policy-id must be the guardrail's policy ID") {
 		t.Errorf("a bad policy ID: %d %s", code, errOut)
+	}
+}
+
+// No credentials anywhere: every verb that calls AWS says so in one sentence before its first
+// call (exit 2), rather than retrying that call; a configuration that does not load is said too.
+func TestNoCredentialsIsSaidBeforeAnyCall(t *testing.T) {
+	calls := 0
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { calls++; w.WriteHeader(http.StatusInternalServerError) }))
+	t.Cleanup(api.Close)
+	for _, tt := range []struct {
+		name string
+		aws  func(context.Context, string, string) (aws.Config, error)
+		want string
+	}{
+		{"none in the chain", func(context.Context, string, string) (aws.Config, error) {
+			return aws.Config{Region: "us-east-1", Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
+				return aws.Credentials{}, fmt.Errorf("get credentials: %w", errors.New("no EC2 IMDS role found"))
+			})}, nil
+		}, "no AWS credentials found: sign in first"},
+		{"no provider", func(context.Context, string, string) (aws.Config, error) { return aws.Config{Region: "us-east-1"}, nil }, "no AWS credentials found"},
+		{"a profile that does not load", func(context.Context, string, string) (aws.Config, error) {
+			return aws.Config{}, errors.New("failed to get shared config profile, nope")
+		}, `the AWS configuration cannot be loaded for profile "nope"`},
+	} {
+		for _, args := range [][]string{
+			{"status", "req-1", "--endpoint", api.URL, "--profile", "nope"},
+			{"preflight", "--policy-id", "p-rootguard01", "--profile", "nope"},
+			{"fence", "--account", "111111111111", "--apply", "--profile", "nope"},
+		} {
+			var out, errOut bytes.Buffer
+			code := cli.Run(context.Background(), args, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }, AWS: tt.aws,
+				Sleep: func(context.Context, time.Duration) error { return nil }})
+			if code != cli.ExitUsage || !strings.Contains(errOut.String(), tt.want) || strings.Count(strings.TrimSpace(errOut.String()), "\n") != 0 {
+				t.Errorf("%s, %s: exit %d, %q", tt.name, args[0], code, errOut.String())
+			}
+		}
+	}
+	if calls != 0 {
+		t.Errorf("%d calls made", calls)
 	}
 }

@@ -50,10 +50,9 @@ func fenceCommand(ctx context.Context, args []string, env Env) int {
 			s.Account, len(doc), fence.MaxSize, fence.Name(s.Account), s.Account)
 		return ExitOK
 	}
-	cfg, err := env.AWS(ctx, profile, guardrail.Region)
+	cfg, err := loadAWS(ctx, env, profile, guardrail.Region)
 	if err != nil {
-		fmt.Fprintln(env.Stderr, "rootwindow: AWS configuration:", err)
-		return ExitUnavailable
+		return usageError(env, "fence: %v", err)
 	}
 	// The SDK's standard retries: a person waits for this one.
 	client := guardrail.NewClient(cfg, func(o *organizations.Options) { o.RetryMaxAttempts = 5 })

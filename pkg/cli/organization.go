@@ -79,9 +79,9 @@ func organizationFailed(env Env, what, policyID string, err error) int {
 
 // organization is the guardrail and the Organizations client the verb works with.
 func (o *orgFlags) organization(ctx context.Context, env Env) (*guardrail.Guardrail, *organizations.Client, error) {
-	cfg, err := env.AWS(ctx, o.profile, guardrail.Region)
+	cfg, err := loadAWS(ctx, env, o.profile, guardrail.Region)
 	if err != nil {
-		return nil, nil, fmt.Errorf("AWS configuration: %w", err)
+		return nil, nil, err
 	}
 	client := guardrail.NewClient(cfg)
 	return guardrail.New(client, o.policyID, guardrail.Options{}), client, nil
