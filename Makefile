@@ -51,11 +51,12 @@ demo: tools
 	@go build -o bin/demo ./cmd/demo
 	bin/demo -accounts $(ACCOUNTS) -hours $(HOURS) -start-in $(START_IN) -fault $(FAULT) -layout $(LAYOUT) -strategy $(STRATEGY) -channel $(CHANNEL) $(if $(VERBOSE),-verbose,) $(DEMO_FLAGS)
 
-## preflight: which accounts could get a window (POLICY_ID=p-... [STRATEGY=auto] [OUTPUT=table|json|csv] [PROFILE=...]); reads Organizations with your credentials
+## preflight: which accounts could get a window, for your deployment's rootwindow.json (or POLICY_ID=p-...) [STRATEGY=...] [OUTPUT=table|json|csv] [PROFILE=...]; reads Organizations with your credentials
 OUTPUT ?= table
 preflight:
-	@test -n "$(POLICY_ID)" || { echo "POLICY_ID must name the guardrail SCP (p-...)"; exit 2; }
-	go run ./cmd/rootwindow preflight --policy-id $(POLICY_ID) --strategy $(STRATEGY) --output $(OUTPUT) $(if $(PROFILE),--profile $(PROFILE),)
+	@test -n "$(POLICY_ID)$(wildcard $(CONFIG))" || { echo "POLICY_ID must name the guardrail SCP (p-...), or $(CONFIG) be your deployment's configuration"; exit 2; }
+	go run ./cmd/rootwindow preflight $(if $(wildcard $(CONFIG)),--config $(CONFIG),) $(if $(POLICY_ID),--policy-id $(POLICY_ID),) \
+		$(if $(filter command line environment,$(origin STRATEGY)),--strategy $(STRATEGY),) --output $(OUTPUT) $(if $(PROFILE),--profile $(PROFILE),)
 
 ## invoke-<fn>: run one function's handler on its events/ sample against local emulators (EVENT=file for another event)
 $(addprefix invoke-,$(FUNCTIONS)): invoke-%: tools

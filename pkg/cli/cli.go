@@ -56,11 +56,13 @@ const usage = `rootwindow: ask for a root access window, and follow it.
                             receive the notifications about your own requests, and no one else's
   rootwindow approve ID [--reason TEXT]   approve someone else's request, as a second administrator
   rootwindow deny ID [--reason TEXT]      deny it: nothing is lifted
-  rootwindow preflight --policy-id p-... [--owner-tag owner] [--strategy detach|exempt|auto] [--output table|json|csv]
+  rootwindow preflight (--policy-id p-... | --config rootwindow.json) [--owner-tag owner]
+                      [--strategy detach|exempt|auto] [--output table|json|csv]
                             which accounts could get a window, by which strategy, and if not why
-                            (reads Organizations directly: run it with management-account credentials)
-  rootwindow rollout plan --policy-id p-... (--accounts ID,... | --ou ou-...,... | --all) [--owner VALUE]
-                          [--owner-tag owner] [--strategy detach|exempt|auto] [--apply] [--output text|json]
+                            (reads Organizations directly: run it with management-account credentials;
+                            the strategy is --config's liftStrategy, else detach, the stack's default)
+  rootwindow rollout plan (--policy-id p-... | --config FILE) (--accounts ID,... | --ou ou-...,... | --all)
+                          [--owner VALUE] [--owner-tag owner] [--strategy detach|exempt|auto] [--apply] [--output text|json]
                             the Organizations calls (attach the guardrail, tag the owner) that would make
                             those accounts eligible; nothing changes without --apply, which makes them,
                             paced; run it again to resume

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -251,15 +252,36 @@ func TestPreflight(t *testing.T) {
 	org.AddAccount(orgemu.Account{ID: "222222222222", Parent: "ou-pref-guarded", Tags: map[string]string{"owner": "a@example.com"}}, orgemu.FullAWSAccessID)
 	org.AddAccount(orgemu.Account{ID: "333333333333"}, orgemu.FullAWSAccessID)
 	run := organizationCLI(t, org)
-	code, out, errOut := run("preflight", "--policy-id", orgemu.GuardrailID)
+	code, out, errOut := run("preflight", "--policy-id", orgemu.GuardrailID, "--strategy", "auto")
 	if code != cli.ExitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(errOut, "preflight for the auto strategy (--strategy)") {
+		t.Errorf("which strategy: %q", errOut)
 	}
 	for _, want := range []string{"111111111111  member-111111111111  r-ex01                  detach    ok", "r-ex01/ou-pref-guarded  exempt    ok", "333333333333", "guardrail not applied",
 		"4 accounts under 1 OUs: guardrail not applied 1; management account 1; ok 2;"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the table lacks %q:\n%s", want, out)
 		}
+	}
+	// Without --strategy: the stack's default, detach, and said so; with --config, what the
+	// deployment's file says (its policy ID too).
+	if code, out, errOut := run("preflight", "--policy-id", orgemu.GuardrailID); code != cli.ExitOK ||
+		!strings.Contains(errOut, "preflight for the detach strategy (the stack's default; give --strategy, or --config") || !strings.Contains(out, "guardrail only inherited") {
+		t.Errorf("the default strategy: exit %d, %q\n%s", code, errOut, out)
+	}
+	file := filepath.Join(t.TempDir(), "rootwindow.json")
+	if err := os.WriteFile(file, []byte(`{"guardrailPolicyId": "`+orgemu.GuardrailID+`", "adminPrincipals": ["arn:aws:iam::999999999999:role/Admin"], "organizationId": "o-exampleorg1",
+		"liftStrategy": "exempt", "guardrailContentSha256": "`+strings.Repeat("a", 64)+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := run("preflight", "--config", file); code != cli.ExitOK ||
+		!strings.Contains(errOut, "preflight for the exempt strategy ("+file+"'s liftStrategy)") || !strings.Contains(out, "r-ex01/ou-pref-guarded  exempt    ok") {
+		t.Errorf("--config: exit %d, %q\n%s", code, errOut, out)
+	}
+	if code, _, errOut := run("preflight", "--config", file+".missing"); code != cli.ExitUsage || !strings.Contains(errOut, "--config") {
+		t.Errorf("--config missing: exit %d, %q", code, errOut)
 	}
 	if code, out, _ := run("preflight", "--policy-id", orgemu.GuardrailID, "--strategy", "detach", "--output", "csv"); code != cli.ExitOK ||
 		!strings.Contains(out, "accountId,name,path,strategy,reason,detail\n") || !strings.Contains(out, "222222222222,") || !strings.Contains(out, ",guardrail only inherited,") {

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 
+	"github.com/rootwindow/rootwindow/pkg/authz"
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
@@ -26,22 +27,63 @@ import (
 
 // orgFlags are the flags preflight and rollout share.
 type orgFlags struct {
-	policyID, ownerTag, strategy, output, profile string
+	policyID, ownerTag, strategy, output, profile, config string
+	fs                                                    *flag.FlagSet
+	// strategyFrom says where the strategy came from, for the line that says which is used.
+	strategyFrom string
 }
 
 func newOrgFlags(name string, outputs string) (*flag.FlagSet, *orgFlags) {
 	fs := newFlags(name)
-	o := &orgFlags{}
+	o := &orgFlags{fs: fs}
 	fs.StringVar(&o.policyID, "policy-id", "", "")
-	fs.StringVar(&o.ownerTag, "owner-tag", "owner", "")
-	fs.StringVar(&o.strategy, "strategy", contract.StrategyAuto, "")
+	fs.StringVar(&o.ownerTag, "owner-tag", authz.DefaultOwnerTagKey, "")
+	fs.StringVar(&o.strategy, "strategy", contract.StrategyDetach, "")
 	fs.StringVar(&o.output, "output", outputs[:strings.IndexByte(outputs+"|", '|')], "")
 	fs.StringVar(&o.profile, "profile", "", "")
+	fs.StringVar(&o.config, "config", "", "")
 	return fs, o
 }
 
-// check validates the shared flags; outputs is the allowed --output values, "|"-separated.
+// fromConfig takes, for each of --policy-id, --owner-tag and --strategy not given, the value of
+// the deployment's configuration file (--config, the file the stack is deployed from), so that
+// the CLI answers for what the deployment will do; without it, the stack's defaults.
+func (o *orgFlags) fromConfig() error {
+	given := map[string]bool{}
+	o.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	o.strategyFrom = "the stack's default; give --strategy, or --config with your deployment's file"
+	if given["strategy"] {
+		o.strategyFrom = "--strategy"
+	}
+	if o.config == "" {
+		return nil
+	}
+	get, err := config.WithFile(func(string) any { return nil }, o.config)
+	if err != nil {
+		return fmt.Errorf("--config: %v", err)
+	}
+	s, err := config.FromLookup(get)
+	if err != nil {
+		return fmt.Errorf("--config %s: %v", o.config, err)
+	}
+	if !given["policy-id"] {
+		o.policyID = s.GuardrailPolicyID
+	}
+	if !given["owner-tag"] && s.OwnerTagKey != "" {
+		o.ownerTag = s.OwnerTagKey
+	}
+	if !given["strategy"] {
+		o.strategy, o.strategyFrom = s.LiftStrategy, o.config+"'s liftStrategy"
+	}
+	return nil
+}
+
+// check validates the shared flags, after taking what they leave out from --config; outputs is
+// the allowed --output values, "|"-separated.
 func (o *orgFlags) check(outputs string) error {
+	if err := o.fromConfig(); err != nil {
+		return err
+	}
 	switch {
 	case config.ValidPolicyID(o.policyID) != nil:
 		return fmt.Errorf("--policy-id must be the guardrail's policy ID (p-...), got %q", o.policyID)
@@ -77,6 +119,11 @@ func organizationFailed(env Env, what, policyID string, err error) int {
 	return ExitUnavailable
 }
 
+// say tells the person, on stderr, which strategy the answer is for and where it came from.
+func (o *orgFlags) say(env Env, verb string) {
+	fmt.Fprintf(env.Stderr, "rootwindow: %s for the %s strategy (%s)\n", verb, o.strategy, o.strategyFrom)
+}
+
 // organization is the guardrail and the Organizations client the verb works with.
 func (o *orgFlags) organization(ctx context.Context, env Env) (*guardrail.Guardrail, *organizations.Client, error) {
 	cfg, err := loadAWS(ctx, env, o.profile, guardrail.Region)
@@ -105,6 +152,7 @@ func preflight(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return usageError(env, "%v", err)
 	}
+	o.say(env, "preflight")
 	rep, err := g.Scan(ctx, client, o.strategy, o.ownerTag)
 	if err != nil {
 		return organizationFailed(env, "preflight", o.policyID, err)
@@ -180,6 +228,7 @@ func rollout(ctx context.Context, args []string, env Env) int {
 	if err != nil {
 		return usageError(env, "%v", err)
 	}
+	o.say(env, "rollout")
 	plan, err := g.PlanRollout(ctx, client, sel, o.strategy, o.ownerTag, owner)
 	if errors.Is(err, guardrail.ErrSelection) {
 		fmt.Fprintln(env.Stderr, "rootwindow: rollout:", err, "(rootwindow preflight lists the organization's accounts and their paths)")

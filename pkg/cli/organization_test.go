@@ -74,7 +74,7 @@ func TestRollout(t *testing.T) {
 	// Under auto, with an owner: the OU's account is tagged, the bare one attached and tagged; the
 	// full one fits (one slot: auto falls back to exempt). The second tag fails: the apply stops.
 	org.Inject(orgemu.Fault{Op: "TagResource", Code: "AccessDeniedException", Times: 1, Skip: 1})
-	args := []string{"rollout", "plan", "--policy-id", orgemu.GuardrailID, "--accounts", strings.Join([]string{inOU, bare, full}, ","), "--owner", "alice@example.com bob@example.com"}
+	args := []string{"rollout", "plan", "--policy-id", orgemu.GuardrailID, "--strategy", "auto", "--accounts", strings.Join([]string{inOU, bare, full}, ","), "--owner", "alice@example.com bob@example.com"}
 	code, out, errOut = run(append(args, "--apply")...)
 	if code != cli.ExitUnavailable || !strings.Contains(errOut, "rollout stopped at step 3 of 4 (aws organizations tag-resource --resource-id "+bare) || !strings.Contains(errOut, "run the same command again to resume") {
 		t.Fatalf("a failure part-way: exit %d\n%s\n%s", code, out, errOut)
