@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
 	"time"
 
@@ -15,8 +16,12 @@ import (
 )
 
 func main() {
+	var progress io.Writer // long reads draw how they go only for a person at a terminal
+	if terminal(os.Stdout) && terminal(os.Stderr) {
+		progress = os.Stderr
+	}
 	os.Exit(cli.Run(context.Background(), os.Args[1:], cli.Env{
-		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv,
+		Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Progress: progress,
 		AWS: func(ctx context.Context, profile, region string) (aws.Config, error) {
 			// The SDK's own warnings (an instance metadata fallback, say) are not for the person
 			// at the terminal: what fails is said in one sentence (pkg/cli).
@@ -40,4 +45,10 @@ func main() {
 			}
 		},
 	}))
+}
+
+// terminal reports whether f is a terminal (a character device), not a pipe or a file.
+func terminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

@@ -39,6 +39,9 @@ type Env struct {
 	Now func() time.Time
 	// HTTP sends the calls to rootwindow's API; default a client with a 35 s timeout.
 	HTTP *http.Client
+	// Progress, when set, is where long reads (preflight, rollout) draw how they go: a terminal.
+	// Nil (output piped, or not a terminal) keeps them quiet.
+	Progress io.Writer
 }
 
 const usage = `rootwindow: ask for a root access window, and follow it.

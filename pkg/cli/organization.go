@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -31,6 +32,7 @@ type orgFlags struct {
 	fs                                                    *flag.FlagSet
 	// strategyFrom says where the strategy came from, for the line that says which is used.
 	strategyFrom string
+	line         *progressLine // how the scan goes, on a terminal
 }
 
 func newOrgFlags(name string, outputs string) (*flag.FlagSet, *orgFlags) {
@@ -131,7 +133,23 @@ func (o *orgFlags) organization(ctx context.Context, env Env) (*guardrail.Guardr
 		return nil, nil, err
 	}
 	client := guardrail.NewClient(cfg)
-	return guardrail.New(client, o.policyID, guardrail.Options{}), client, nil
+	var opts guardrail.Options
+	if env.Progress != nil && o.output != "json" && o.output != "csv" {
+		now := env.Now
+		if now == nil {
+			now = time.Now
+		}
+		o.line = newProgressLine(env.Progress, now)
+		opts.Progress = o.line.update
+	}
+	return guardrail.New(client, o.policyID, opts), client, nil
+}
+
+// endProgress ends the progress line, if one was drawn.
+func (o *orgFlags) endProgress() {
+	if o.line != nil {
+		o.line.done()
+	}
 }
 
 // preflight scans the organization (guardrail.Scan) and prints every account's answer, then the
@@ -154,6 +172,7 @@ func preflight(ctx context.Context, args []string, env Env) int {
 	}
 	o.say(env, "preflight")
 	rep, err := g.Scan(ctx, client, o.strategy, o.ownerTag)
+	o.endProgress()
 	if err != nil {
 		return organizationFailed(env, "preflight", o.policyID, err)
 	}
@@ -230,6 +249,7 @@ func rollout(ctx context.Context, args []string, env Env) int {
 	}
 	o.say(env, "rollout")
 	plan, err := g.PlanRollout(ctx, client, sel, o.strategy, o.ownerTag, owner)
+	o.endProgress()
 	if errors.Is(err, guardrail.ErrSelection) {
 		fmt.Fprintln(env.Stderr, "rootwindow: rollout:", err, "(rootwindow preflight lists the organization's accounts and their paths)")
 		return ExitRefused

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -135,5 +137,48 @@ func TestRolloutRefusesBadInput(t *testing.T) {
 	}
 	if n := org.CountCalls("AttachPolicy", "") + org.CountCalls("TagResource", ""); n != 0 {
 		t.Errorf("%d writes", n)
+	}
+}
+
+// On a terminal, preflight draws how the scan goes on one line (the tree, then the accounts: how
+// many of how many, the calls made), ending it before the table; with --output json, or without a
+// terminal, nothing is drawn.
+func TestPreflightProgress(t *testing.T) {
+	org := orgemu.New(testenv.Management)
+	org.AddOU("ou-prog-team1", org.Root(), orgemu.FullAWSAccessID)
+	for i := range 6 {
+		org.AddAccount(orgemu.Account{ID: fmt.Sprintf("12345678900%d", i), Parent: "ou-prog-team1", Tags: map[string]string{"owner": "a@example.com"}}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	}
+	url := org.Start()
+	t.Cleanup(org.Close)
+	clock := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
+	run := func(args ...string) (string, string) {
+		var out, errOut, progress bytes.Buffer
+		code := cli.Run(context.Background(), args, cli.Env{Stdout: &out, Stderr: &errOut, Progress: &progress, Getenv: func(string) string { return "" },
+			Now: func() time.Time { clock = clock.Add(time.Second); return clock },
+			AWS: func(context.Context, string, string) (aws.Config, error) {
+				cfg := testenv.AWSConfig()
+				cfg.BaseEndpoint = aws.String(url)
+				return cfg, nil
+			}})
+		if code != cli.ExitOK {
+			t.Fatalf("exit %d: %s", code, errOut.String())
+		}
+		return out.String(), progress.String()
+	}
+	out, progress := run("preflight", "--policy-id", orgemu.GuardrailID)
+	for _, want := range []string{"\r\033[Kreading the organization's tree: 2 of 2 parents, ", "\r\033[Kchecking each account: 7 of 7 accounts, ", " calls\n"} {
+		if !strings.Contains(progress, want) {
+			t.Errorf("progress lacks %q: %q", want, progress)
+		}
+	}
+	if !strings.Contains(progress, "left") || strings.Count(progress, "\n") != 1 {
+		t.Errorf("progress: %q", progress)
+	}
+	if strings.Contains(out, "\r") || !strings.Contains(out, "7 accounts under 1 OUs") {
+		t.Errorf("the table: %q", out)
+	}
+	if _, progress := run("preflight", "--policy-id", orgemu.GuardrailID, "--output", "json"); progress != "" {
+		t.Errorf("progress with --output json: %q", progress)
 	}
 }

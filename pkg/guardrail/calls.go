@@ -84,6 +84,7 @@ func (g *Guardrail) call(ctx context.Context, op, target string, fn func() error
 			}
 			return err
 		}
+		g.calls.Add(1)
 		err = fn()
 		if err == nil {
 			g.pace.succeeded()

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -85,7 +86,25 @@ type Options struct {
 	Organization, Management string
 	// Quotas default to DefaultQuotas.
 	Quotas Quotas
+	// Progress, when set, hears how a long read (Scan, and PlanRollout through it) goes: after each
+	// parent of the tree is read, then after each account is checked. It is called from the
+	// goroutines doing the work, and must be quick.
+	Progress func(Progress)
 }
+
+// Progress is how far a long read has come.
+type Progress struct {
+	Phase       string // what is being done: PhaseTree, then PhaseAccounts
+	Done, Total int    // parents read of those known so far; accounts checked of all
+	Unit        string // what Done and Total count
+	Calls       int64  // Organizations calls made by this Guardrail so far
+}
+
+// Phases of a scan.
+const (
+	PhaseTree     = "reading the organization's tree"
+	PhaseAccounts = "checking each account"
+)
 
 // Guardrail acts on one guardrail policy in one organization.
 type Guardrail struct {
@@ -95,6 +114,18 @@ type Guardrail struct {
 	mu       sync.Mutex
 	mgmt     string // management account ID, cached once known
 	pace     *pacer // shared by every call, so what it learns outlives one batch
+	calls    atomic.Int64
+}
+
+// progress tells Options.Progress, if set, how far phase has come.
+func (g *Guardrail) progress(phase string, done, total int) {
+	if g.opts.Progress != nil {
+		unit := "accounts"
+		if phase == PhaseTree {
+			unit = "parents"
+		}
+		g.opts.Progress(Progress{Phase: phase, Done: done, Total: total, Unit: unit, Calls: g.calls.Load()})
+	}
 }
 
 // New returns a Guardrail for policyID.

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -94,7 +95,9 @@ func (g *Guardrail) Scan(ctx context.Context, org OrganizationReader, strategy, 
 	for i, a := range accounts {
 		ids[i] = a.id
 	}
+	var checked atomic.Int64
 	failed := g.batch(ctx, ids, func(ctx context.Context, i int, id string) error {
+		defer func() { g.progress(PhaseAccounts, int(checked.Add(1)), len(ids)) }()
 		a := accounts[i]
 		r := Report{AccountID: id, Exists: true, Management: id == mgmt, State: string(a.state), Direct: holders[id]}
 		var path []string
@@ -188,6 +191,7 @@ func (g *Guardrail) walk(ctx context.Context, org OrganizationReader) (tree, err
 			queue = append(queue, ou)
 		}
 		t.ous += len(ous)
+		known := len(t.parentOf) + 1 // parents known: the root and every OU found so far
 		in := &organizations.ListAccountsForParentInput{ParentId: aws.String(parent)}
 		for {
 			var out *organizations.ListAccountsForParentOutput
@@ -206,6 +210,7 @@ func (g *Guardrail) walk(ctx context.Context, org OrganizationReader) (tree, err
 			}
 			in.NextToken = out.NextToken
 		}
+		g.progress(PhaseTree, known-len(queue), known)
 	}
 	return t, nil
 }
