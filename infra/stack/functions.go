@@ -67,7 +67,7 @@ var functionSpecs = []functionSpec{
 	{"Sweeper", "rootwindow: safety net: restore windows whose execution ended or that are over; report drift", 300,
 		[]string{contract.EnvStateMachineARN, contract.EnvOwnRoleARNs},
 		[]permission{useLedger, listRequests, readOrganization, scanOrganization, readGuardrail, restoreGuardrail, cleanUpWindowPolicies,
-			rewriteGuardrail, describeExecutions, deleteRootPasswords}},
+			rewriteGuardrail, describeExecutions, deleteRootPasswords, checkOperators}},
 }
 
 type functionSpec struct {
@@ -112,6 +112,9 @@ const (
 	// askGroups: whether a requester is a member of the Identity Center groups an owner tag names
 	// (identitystore:GetUserId, IsMemberInGroups), only when identityStoreId is configured.
 	askGroups
+	// checkOperators: whether the operators' email subscription is there and confirmed with
+	// authentication (sweeper), only when notificationEmail is configured.
+	checkOperators
 	// subscribeRequesters: a requester's own subscription to the topic, with rootwindow's filter.
 	subscribeRequesters
 	// Granted once the state machine and the request rule's start role exist (AllowStart,
@@ -373,6 +376,10 @@ func (g *grants) grant(fn awslambda.Function, p permission) {
 				ids+"user/*", ids+"group/*", ids+"membership/*"))
 			suppress(fn.Role(), "AwsSolutions-IAM5", "identitystore:GetUserId and IsMemberInGroups, read-only, in the one configured identity store: the requester's user and the groups owner tags name are known only at request time",
 				"Resource::arn:<AWS::Partition>:identitystore:::user/*", "Resource::arn:<AWS::Partition>:identitystore:::group/*", "Resource::arn:<AWS::Partition>:identitystore:::membership/*")
+		}
+	case checkOperators:
+		if cfg.NotificationEmail != "" {
+			add(statement("CheckOperatorsSubscription", []string{"sns:ListSubscriptionsByTopic", "sns:GetSubscriptionAttributes"}, *g.props.Notifications.Topic.TopicArn()))
 		}
 	case subscribeRequesters:
 		add(statement("SubscribeRequesters", []string{"sns:Subscribe"}, *g.props.Notifications.Topic.TopicArn()))

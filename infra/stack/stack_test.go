@@ -84,7 +84,7 @@ func TestResourceList(t *testing.T) {
 		"AWS::IAM::Role": 8,
 		// requests, executions ended, the sweep schedule, changes to the guardrail
 		"AWS::SNS::Topic": 1, "AWS::Events::EventBus": 1, "AWS::Events::Rule": 4, "AWS::SQS::Queue": 1,
-		"AWS::CloudWatch::Alarm":   12,
+		"AWS::CloudWatch::Alarm":   13,
 		"AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Method": 9,
 	} {
 		if counts[typ] != want {
@@ -1003,5 +1003,41 @@ func TestOwnersByGroupAskOnlyTheConfiguredIdentityStore(t *testing.T) {
 	}
 	if errs, _, err := cdktest.NagFindings(awscdk.StackProps{}, cfg); err != nil || len(errs) > 0 {
 		t.Errorf("cdk-nag: %v %v", errs, err)
+	}
+}
+
+// With notificationEmail, only the sweeper may read the operators' topic's subscriptions (to check
+// the operators' email hears of what rootwindow announces), and only that topic's; without it,
+// no role may.
+func TestOnlyTheSweeperChecksTheOperatorsSubscription(t *testing.T) {
+	cfg := sample
+	cfg.NotificationEmail = "ops@example.com"
+	tmpl, err := cdktest.Template(awscdk.StackProps{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for role, stmts := range roleStatementsOf(t, template) {
+		for _, st := range stmts {
+			if slices.Contains(asList(st["Action"]), any("sns:ListSubscriptionsByTopic")) {
+				t.Errorf("without notificationEmail, %s reads subscriptions", role)
+			}
+		}
+	}
+	var roles []string
+	for role, stmts := range roleStatementsOf(t, tmpl) {
+		for _, st := range stmts {
+			for _, action := range asList(st["Action"]) {
+				if action == "sns:ListSubscriptionsByTopic" || action == "sns:GetSubscriptionAttributes" {
+					res, _ := json.Marshal(st["Resource"])
+					if !strings.Contains(string(res), "NotificationsTopic") || strings.Contains(string(res), "*") {
+						t.Errorf("%s reads subscriptions of %s", role, res)
+					}
+					roles = append(roles, role)
+				}
+			}
+		}
+	}
+	if len(roles) != 2 || !strings.HasPrefix(roles[0], "FunctionsSweeper") || !strings.HasPrefix(roles[1], "FunctionsSweeper") {
+		t.Errorf("subscriptions read by %v", roles)
 	}
 }

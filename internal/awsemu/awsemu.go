@@ -440,12 +440,21 @@ func (s *Server) query(w http.ResponseWriter, body []byte) {
 		w.WriteHeader(status)
 		fmt.Fprintf(w, `<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>emu</RequestId></ErrorResponse>`, code, xmlText(msg))
 	}
-	if err == nil && form.Get("Action") == "Subscribe" {
-		s.subscribe(w, form, queryError)
-		return
+	if err == nil {
+		switch form.Get("Action") {
+		case "Subscribe":
+			s.subscribe(w, form, queryError)
+			return
+		case "ListSubscriptionsByTopic":
+			s.listSubscriptionsByTopic(w, form)
+			return
+		case "GetSubscriptionAttributes":
+			s.getSubscriptionAttributes(w, form, queryError)
+			return
+		}
 	}
 	if err != nil || form.Get("Action") != "Publish" {
-		queryError(http.StatusBadRequest, "InvalidAction", "this emulator serves only Publish and Subscribe")
+		queryError(http.StatusBadRequest, "InvalidAction", "this emulator serves only Publish, Subscribe, ListSubscriptionsByTopic and GetSubscriptionAttributes")
 		return
 	}
 	if form.Get("TopicArn") == "" || form.Get("Message") == "" || len(form.Get("Subject")) > 100 {

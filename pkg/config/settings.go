@@ -66,7 +66,8 @@ type Settings struct {
 	OwnerTagKey           string
 	BookingHorizonDays    int
 	MaxAccountsPerRequest int
-	// NotificationEmail, if set, is subscribed to the operators' topic (deploy time only).
+	// NotificationEmail, if set, is subscribed to the operators' topic; every sweep checks that
+	// the subscription is there, confirmed, and confirmed with authentication.
 	NotificationEmail string
 	// EventIntegrations are the principal ARNs (IAM roles or users) that may put requests on the
 	// request bus; nobody else may, not even in this account. The functions refuse an event from
@@ -317,7 +318,7 @@ var settings = []setting{
 	intSetting(KeyMaxDailyPerUser, contract.EnvMaxDailyPerUser, 1, 200, func(s *Settings) *int { return &s.MaxDailyPerRequester }),
 	intSetting(KeyMaxAccountsAtOnce, contract.EnvMaxAccountsAtOnce, 1, 10000, func(s *Settings) *int { return &s.MaxAccountsAtOnce }),
 	{
-		key: KeyNotificationEmail,
+		key: KeyNotificationEmail, env: contract.EnvNotificationEmail,
 		read: func(s *Settings, v any) error {
 			str, ok := v.(string)
 			if !ok || !emailPattern.MatchString(strings.TrimSpace(str)) {
@@ -326,6 +327,7 @@ var settings = []setting{
 			s.NotificationEmail = strings.TrimSpace(str)
 			return nil
 		},
+		write: func(s Settings) string { return s.NotificationEmail },
 	},
 	{
 		key: KeyLiftStrategy, env: contract.EnvLiftStrategy,

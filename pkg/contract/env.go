@@ -14,6 +14,7 @@ const (
 	EnvOrganizationID       = "ROOTWINDOW_ORGANIZATION_ID"
 	EnvManagementAccountID  = "ROOTWINDOW_MANAGEMENT_ACCOUNT_ID"
 	EnvIdentityStoreID      = "ROOTWINDOW_IDENTITY_STORE_ID"
+	EnvNotificationEmail    = "ROOTWINDOW_NOTIFICATION_EMAIL" // the sweeper checks its subscription
 	EnvGuardrailSHA256      = "ROOTWINDOW_GUARDRAIL_SHA256"
 	EnvGuardrailAllowedSids = "ROOTWINDOW_GUARDRAIL_ALLOWED_SIDS"
 	EnvCooldownMinutes      = "ROOTWINDOW_COOLDOWN_MINUTES"

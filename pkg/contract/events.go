@@ -47,6 +47,9 @@ const (
 	// MetricWindowCutShort: an open window's lift was undone outside rootwindow (its window SCP
 	// or exemption gone, the guardrail back): the sweeper closed the window.
 	MetricWindowCutShort = "WindowCutShort"
+	// MetricOperatorsUnreachable: the operators' email subscription is gone, unconfirmed, or
+	// removable by a link in a forwarded message (counted by every sweep while it is so).
+	MetricOperatorsUnreachable = "OperatorsUnreachable"
 )
 
 // Lift strategies: how the guardrail is lifted from a request's accounts (see package guardrail).

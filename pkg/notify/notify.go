@@ -197,6 +197,8 @@ type EventsAPI interface {
 type TopicAPI interface {
 	Publish(ctx context.Context, in *sns.PublishInput, optFns ...func(*sns.Options)) (*sns.PublishOutput, error)
 	Subscribe(ctx context.Context, in *sns.SubscribeInput, optFns ...func(*sns.Options)) (*sns.SubscribeOutput, error)
+	ListSubscriptionsByTopic(ctx context.Context, in *sns.ListSubscriptionsByTopicInput, optFns ...func(*sns.Options)) (*sns.ListSubscriptionsByTopicOutput, error)
+	GetSubscriptionAttributes(ctx context.Context, in *sns.GetSubscriptionAttributesInput, optFns ...func(*sns.Options)) (*sns.GetSubscriptionAttributesOutput, error)
 }
 
 // Publisher sends notifications to an event bus and, when a topic is given, to an SNS topic.
@@ -459,4 +461,50 @@ func (p *Publisher) SubscribeRequester(ctx context.Context, requester, protocol,
 	}
 	sub.ARN = aws.ToString(out.SubscriptionArn)
 	return sub, nil
+}
+
+// OperatorsProblem says why the operators may not hear of what rootwindow announces ("" when they
+// will): the topic has no subscription of email, it is still pending confirmation, or it was
+// confirmed by following the link in SNS's message rather than by an AWS-signed
+// ConfirmSubscription with AuthenticateOnUnsubscribe, so that anyone holding a forwarded message
+// can unsubscribe it with the link at its foot (SNS API Reference: ConfirmSubscription,
+// AuthenticateOnUnsubscribe; GetSubscriptionAttributes, ConfirmationWasAuthenticated).
+func (p *Publisher) OperatorsProblem(ctx context.Context, email string) (string, error) {
+	if p.topicARN == "" {
+		return "", nil
+	}
+	in := &sns.ListSubscriptionsByTopicInput{TopicArn: aws.String(p.topicARN)}
+	pending := false
+	for {
+		out, err := p.topic.ListSubscriptionsByTopic(ctx, in)
+		if err != nil {
+			return "", fmt.Errorf("list the operators' topic's subscriptions: %w", err)
+		}
+		for _, sub := range out.Subscriptions {
+			if aws.ToString(sub.Protocol) != "email" || !strings.EqualFold(aws.ToString(sub.Endpoint), email) {
+				continue
+			}
+			arn := aws.ToString(sub.SubscriptionArn)
+			if !strings.HasPrefix(arn, "arn:") {
+				pending = true // "PendingConfirmation"
+				continue
+			}
+			attrs, err := p.topic.GetSubscriptionAttributes(ctx, &sns.GetSubscriptionAttributesInput{SubscriptionArn: aws.String(arn)})
+			if err != nil {
+				return "", fmt.Errorf("read the operators' subscription: %w", err)
+			}
+			if attrs.Attributes["ConfirmationWasAuthenticated"] != "true" {
+				return fmt.Sprintf("%s was confirmed by the link in SNS's message, so anyone holding a forwarded notification can unsubscribe it: confirm it again with `aws sns confirm-subscription --authenticate-on-unsubscribe true` (README, \"Operators' email\")", email), nil
+			}
+			return "", nil
+		}
+		if out.NextToken == nil {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	if pending {
+		return email + " has not confirmed its subscription to the operators' topic: nothing rootwindow announces reaches it", nil
+	}
+	return email + " is not subscribed to the operators' topic (unsubscribed, or never subscribed): nothing rootwindow announces reaches it", nil
 }

@@ -137,7 +137,29 @@ type SweepReport struct {
 	// RootPasswordsDeleted are accounts whose root password, allowed for a window now over, was
 	// deleted again.
 	RootPasswordsDeleted []string `json:"rootPasswordsDeleted,omitempty"`
-	Errors               []string `json:"errors,omitempty"`
+	// Operators says why the operators may not hear of what rootwindow announces.
+	Operators string   `json:"operators,omitempty"`
+	Errors    []string `json:"errors,omitempty"`
+}
+
+// checkOperators checks that the operators' email still hears of what rootwindow announces (a
+// Restore Failed above all): subscribed, confirmed, and not removable by the link at the foot of
+// a forwarded message. While it is not, every sweep counts OperatorsUnreachable, whose alarm the
+// CloudWatch console shows whatever else the topic reaches.
+func (s *Service) checkOperators(ctx context.Context, rep *SweepReport) {
+	if s.notify == nil || s.config.NotificationEmail == "" {
+		return
+	}
+	problem, err := s.notify.OperatorsProblem(ctx, s.config.NotificationEmail)
+	if err != nil {
+		s.failed(ctx, rep, "check the operators' subscription", err)
+		return
+	}
+	if problem != "" {
+		rep.Operators = problem
+		s.metric(contract.MetricOperatorsUnreachable, 1)
+		s.log.ErrorContext(ctx, "OPERATORS UNREACHABLE: "+problem)
+	}
 }
 
 // failed records a part of a sweep that failed; the sweep goes on with the rest.
@@ -167,6 +189,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	}
 	known := s.flushRecent(ctx, leases, &rep)
 	s.checkDrift(ctx, known, lifted, &rep)
+	s.checkOperators(ctx, &rep)
 	s.log.InfoContext(ctx, "sweep done", "settled", len(rep.Settled), "checked", rep.Checked, "drift", len(rep.Drift), "errors", len(rep.Errors))
 	if len(rep.Errors) > 0 {
 		return rep, fmt.Errorf("sweep: %d part(s) failed: %s", len(rep.Errors), strings.Join(rep.Errors, "; "))

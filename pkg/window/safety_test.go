@@ -533,3 +533,43 @@ func TestAnEarlyEndStopsTheExecutionAndAlarmsNothing(t *testing.T) {
 		t.Errorf("metrics %q", metrics.String())
 	}
 }
+
+// Every sweep checks that the operators' email hears of what rootwindow announces: a subscription
+// that is gone, unconfirmed, or confirmed by the link in SNS's message (so that a forwarded
+// notification's unsubscribe link removes it) is reported and counted (OperatorsUnreachable); one
+// confirmed with an AWS-signed ConfirmSubscription is not.
+func TestSweepChecksTheOperatorsSubscription(t *testing.T) {
+	const ops = "ops@example.com"
+	for _, tt := range []struct {
+		name string
+		sub  *awsemu.Subscription
+		want string
+	}{
+		{"none", nil, "is not subscribed to the operators' topic"},
+		{"another address only", &awsemu.Subscription{Endpoint: "someone@example.com", Confirmed: true, Authenticated: true}, "is not subscribed"},
+		{"pending confirmation", &awsemu.Subscription{Endpoint: ops}, "has not confirmed its subscription"},
+		{"confirmed by the link", &awsemu.Subscription{Endpoint: ops, Confirmed: true}, "anyone holding a forwarded notification can unsubscribe it"},
+		{"confirmed with authentication", &awsemu.Subscription{Endpoint: "OPS@example.com", Confirmed: true, Authenticated: true}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			var metrics strings.Builder
+			e.With(func(d *window.Deps) { d.Metrics, d.Config.NotificationEmail = &metrics, ops })
+			if tt.sub != nil {
+				sub := *tt.sub
+				sub.TopicARN, sub.Protocol = testenv.TopicARN, "email"
+				e.Emu.AddSubscription(sub)
+			}
+			rep, err := e.Steps.Sweep(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want == "" && rep.Operators != "" || !strings.Contains(rep.Operators, tt.want) {
+				t.Errorf("operators: %q, want %q", rep.Operators, tt.want)
+			}
+			if got := strings.Contains(metrics.String(), contract.MetricOperatorsUnreachable); got != (tt.want != "") {
+				t.Errorf("OperatorsUnreachable counted %v", got)
+			}
+		})
+	}
+}
