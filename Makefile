@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: all build test test-short lint fuzz bench synth deploy diff destroy tools clean demo preflight $(addprefix build-,$(FUNCTIONS)) $(addprefix invoke-,$(FUNCTIONS))
+.PHONY: all build test test-short lint fuzz bench synth deploy diff destroy tools clean demo playground preflight $(addprefix build-,$(FUNCTIONS)) $(addprefix invoke-,$(FUNCTIONS))
 
 all: lint test build
 
@@ -50,6 +50,12 @@ demo: tools
 	@if [[ "$$(go list -f '{{.Stale}}' ./internal/harness 2>/dev/null)" != false ]]; then echo "building the demo (the first build compiles the CDK bindings: about 2 minutes on 2 cores)..."; fi
 	@go build -o bin/demo ./cmd/demo
 	bin/demo -accounts $(ACCOUNTS) -hours $(HOURS) -start-in $(START_IN) -fault $(FAULT) -layout $(LAYOUT) -strategy $(STRATEGY) -channel $(CHANNEL) $(if $(VERBOSE),-verbose,) $(DEMO_FLAGS)
+
+## playground: rootwindow on this machine until Ctrl-C, for trying every rootwindow verb by hand (SPEED=60 STRATEGY=auto APPROVAL=1)
+SPEED ?= 60
+playground: tools
+	@go build -o bin/playground ./cmd/playground
+	bin/playground -speed $(SPEED) -strategy $(STRATEGY) $(if $(APPROVAL),-approval,)
 
 ## preflight: which accounts could get a window, for your deployment's rootwindow.json (or POLICY_ID=p-...) [STRATEGY=...] [OUTPUT=table|json|csv] [PROFILE=...]; reads Organizations with your credentials
 OUTPUT ?= table

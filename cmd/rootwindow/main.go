@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"os"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -33,16 +32,6 @@ func main() {
 				opts = append(opts, config.WithRegion(region))
 			}
 			return config.LoadDefaultConfig(ctx, opts...)
-		},
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-t.C:
-				return nil
-			}
 		},
 	}))
 }

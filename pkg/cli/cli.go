@@ -34,6 +34,7 @@ type Env struct {
 	Getenv         func(string) string
 	// AWS loads the SDK configuration for a profile and region ("" for the defaults).
 	AWS   func(ctx context.Context, profile, region string) (aws.Config, error)
+	// Sleep waits between --wait's polls; default the wall clock's, returning early with ctx.Err().
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Now is the time shown beside each change --wait sees; default the wall clock.
 	Now func() time.Time
@@ -98,6 +99,9 @@ type options struct {
 
 // Run runs one command line and returns its exit code.
 func Run(ctx context.Context, args []string, env Env) int {
+	if env.Sleep == nil {
+		env.Sleep = sleep
+	}
 	if len(args) == 2 && args[0] == "help" && args[1] == "tasks" {
 		return helpTasks(env)
 	}
@@ -440,4 +444,16 @@ func describe(rec map[string]any) string {
 		}
 	}
 	return line
+}
+
+// sleep waits d on the wall clock, or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
