@@ -33,7 +33,7 @@ type Env struct {
 	Stdout, Stderr io.Writer
 	Getenv         func(string) string
 	// AWS loads the SDK configuration for a profile and region ("" for the defaults).
-	AWS   func(ctx context.Context, profile, region string) (aws.Config, error)
+	AWS func(ctx context.Context, profile, region string) (aws.Config, error)
 	// Sleep waits between --wait's polls; default the wall clock's, returning early with ctx.Err().
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Now is the time shown beside each change --wait sees; default the wall clock.
