@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: all build test test-short lint fuzz bench synth deploy diff destroy tools clean demo playground preflight $(addprefix build-,$(FUNCTIONS)) $(addprefix invoke-,$(FUNCTIONS))
+.PHONY: all build test test-short lint fuzz bench synth deploy diff destroy tools clean demo playground preflight doctor $(addprefix build-,$(FUNCTIONS)) $(addprefix invoke-,$(FUNCTIONS))
 
 all: lint test build
 
@@ -101,9 +101,14 @@ synth: build tools
 	@echo "template: cdk.out/RootWindow.template.json"
 
 ## deploy / diff / destroy: against the management account your AWS credentials point at
-deploy diff destroy: build tools
-	@test -f $(CONFIG) || { echo "$(CONFIG) not found: copy config/sample.json, fill it in, or pass CONFIG=path"; exit 2; }
+# The configuration and the credentials are checked first, in seconds, before the build and the
+# synthesis that take a minute.
+deploy diff destroy: doctor build tools
 	ROOTWINDOW_CONFIG=$(CONFIG) $(CDK) $@ $(if $(filter deploy,$@),--require-approval broadening,)
+
+## doctor: check the deployment's configuration file (CONFIG) and that AWS credentials and a region are found
+doctor:
+	@go run ./cmd/rootwindow doctor --config $(CONFIG) $(if $(PROFILE),--profile $(PROFILE),)
 
 clean:
 	rm -rf bin cdk.out

@@ -70,6 +70,9 @@ const usage = `rootwindow: ask for a root access window, and follow it.
                             the Organizations calls (attach the guardrail, tag the owner) that would make
                             those accounts eligible; nothing changes without --apply, which makes them,
                             paced; run it again to resume
+  rootwindow doctor [--config rootwindow.json] [--profile NAME] [--region REGION]
+                            checks, before a deploy, the configuration file (every problem at once)
+                            and that AWS credentials and a region are found
   rootwindow fence --account ID [--deployer ROLE-ARN,...] [--operator ROLE-ARN,...] [--qualifier hnb659fds] [--apply]
                             the SCP that fences rootwindow's home account: only the CDK deployment changes
                             rootwindow there, only rootwindow's roles (and --operator) write the
@@ -124,6 +127,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return rollout(ctx, rest, env)
 	case "fence":
 		return fenceCommand(ctx, rest, env)
+	case "doctor":
+		return doctor(ctx, rest, env)
 	}
 	cmd, known := commands[verb]
 	if !known {

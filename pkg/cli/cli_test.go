@@ -330,3 +330,44 @@ func TestNoCredentialsIsSaidBeforeAnyCall(t *testing.T) {
 		t.Errorf("%d calls made", calls)
 	}
 }
+
+// doctor checks in seconds what a deploy needs from this machine: a configuration file that
+// loads (every problem named by its key), credentials and a region; exit 2 with each problem, 0
+// when all is there.
+func TestDoctor(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "good.json"), filepath.Join(dir, "bad.json")
+	if err := os.WriteFile(good, []byte(`{"guardrailPolicyId": "p-rootguard01", "adminPrincipals": ["arn:aws:iam::999999999999:role/Admin"], "organizationId": "o-exampleorg1"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte(`{"guardrailPolicyId": "p-rootguard01", "liftStrategy": "sideways"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	withCreds := func(context.Context, string, string) (aws.Config, error) {
+		return aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", "")}, nil
+	}
+	noCreds := func(context.Context, string, string) (aws.Config, error) { return aws.Config{Region: "eu-west-1"}, nil }
+	for _, tt := range []struct {
+		name string
+		file string
+		aws  func(context.Context, string, string) (aws.Config, error)
+		code int
+		want []string
+	}{
+		{"all there", good, withCreds, cli.ExitOK, []string{"configuration  " + good + ": guardrail p-rootguard01, organization o-exampleorg1, strategy detach", "credentials    found; region eu-west-1"}},
+		{"no file", filepath.Join(dir, "missing.json"), withCreds, cli.ExitUsage, []string{"missing.json not found: copy config/sample.json"}},
+		{"a bad file", bad, withCreds, cli.ExitUsage, []string{"adminPrincipals", "organizationId", "liftStrategy"}},
+		{"no credentials", good, noCreds, cli.ExitUsage, []string{"no AWS credentials found"}},
+	} {
+		var out, errOut bytes.Buffer
+		code := cli.Run(context.Background(), []string{"doctor", "--config", tt.file}, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(string) string { return "" }, AWS: tt.aws})
+		if code != tt.code {
+			t.Errorf("%s: exit %d, %s %s", tt.name, code, out.String(), errOut.String())
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(out.String()+errOut.String(), w) {
+				t.Errorf("%s: lacks %q: %s %s", tt.name, w, out.String(), errOut.String())
+			}
+		}
+	}
+}
