@@ -16,6 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+
+	"github.com/rootwindow/rootwindow/pkg/sleep"
 )
 
 // Exit codes, documented in the README and by `rootwindow help`.
@@ -103,7 +105,7 @@ type options struct {
 // Run runs one command line and returns its exit code.
 func Run(ctx context.Context, args []string, env Env) int {
 	if env.Sleep == nil {
-		env.Sleep = sleep
+		env.Sleep = sleep.For
 	}
 	if len(args) == 2 && args[0] == "help" && args[1] == "tasks" {
 		return helpTasks(env)
@@ -449,16 +451,4 @@ func describe(rec map[string]any) string {
 		}
 	}
 	return line
-}
-
-// sleep waits d on the wall clock, or until ctx is done.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

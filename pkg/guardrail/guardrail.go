@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/sleep"
 )
 
 // OrganizationsAPI lists the Organizations calls this package makes, with the SDK's signatures.
@@ -140,7 +141,7 @@ func New(api OrganizationsAPI, policyID string, opts Options) *Guardrail {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = sleep.For
 	}
 	if opts.Jitter == nil {
 		opts.Jitter = rand.Float64
@@ -160,13 +161,3 @@ func New(api OrganizationsAPI, policyID string, opts Options) *Guardrail {
 // PolicyID is the guardrail policy this Guardrail acts on.
 func (g *Guardrail) PolicyID() string { return g.policyID }
 
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	pause "github.com/rootwindow/rootwindow/pkg/sleep"
 )
 
 // DynamoDBAPI lists the DynamoDB calls the ledger makes, with the SDK's signatures.
@@ -43,7 +44,7 @@ type Store struct {
 // bounded retries (unprocessed keys, a lock held) with sleep (nil: the wall clock's).
 func New(db DynamoDBAPI, table string, now func() time.Time, sleep func(ctx context.Context, d time.Duration) error) *Store {
 	if sleep == nil {
-		sleep = wait
+		sleep = pause.For
 	}
 	return &Store{db: db, table: table, now: now, sleep: sleep}
 }
@@ -95,14 +96,3 @@ func isConditionFailed(err error) bool {
 	return errors.As(err, &ccf)
 }
 
-// wait sleeps for d, or less if ctx ends first (and then says so).
-func wait(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
