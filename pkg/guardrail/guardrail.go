@@ -160,4 +160,3 @@ func New(api OrganizationsAPI, policyID string, opts Options) *Guardrail {
 
 // PolicyID is the guardrail policy this Guardrail acts on.
 func (g *Guardrail) PolicyID() string { return g.policyID }
-
