@@ -20,7 +20,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sort"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -200,7 +199,9 @@ func (p *Playground) runClock() {
 	go func() {
 		defer p.wg.Done()
 		defer tick.Done()
-		ctx := simtime.WithActor(context.Background(), tick)
+		ctx, cancel := context.WithCancel(simtime.WithActor(context.Background(), tick))
+		defer cancel()
+		go func() { <-p.done; cancel() }()
 		for {
 			select {
 			case <-p.done:
@@ -296,4 +297,4 @@ func (p *Playground) Close() {
 }
 
 // gatewayURL is the stand-in API Gateway's URL (for tests).
-func (p *Playground) gatewayURL() string { return strings.TrimSuffix(p.url, "/") + "/" }
+func (p *Playground) gatewayURL() string { return p.url }
