@@ -28,9 +28,22 @@ type Event struct {
 
 // Message is one message published to a topic.
 type Message struct {
-	TopicARN, Subject, Body string
+	TopicARN, Subject, Body string // Body: the default message
 	Attributes              map[string]string
+	// Protocols are the messages per protocol, when published with MessageStructure json.
+	Protocols map[string]string
 }
+
+// For is the message a subscription of protocol receives: its own, else the default.
+func (m Message) For(protocol string) string {
+	if b, ok := m.Protocols[protocol]; ok {
+		return b
+	}
+	return m.Body
+}
+
+// snsMessageMax is the largest message SNS publishes (262,144 bytes).
+const snsMessageMax = 262144
 
 // Execution is one execution started.
 type Execution struct {
@@ -468,6 +481,22 @@ func (s *Server) query(w http.ResponseWriter, body []byte) {
 		return
 	}
 	m := Message{TopicARN: form.Get("TopicArn"), Subject: form.Get("Subject"), Body: form.Get("Message"), Attributes: map[string]string{}}
+	if len(m.Body) > snsMessageMax {
+		queryError(http.StatusBadRequest, "InvalidParameter", "Invalid parameter: Message too long")
+		return
+	}
+	if form.Get("MessageStructure") == "json" {
+		// Each value a string, and a default one (SNS API Reference, Publish: MessageStructure).
+		if json.Unmarshal([]byte(m.Body), &m.Protocols) != nil {
+			queryError(http.StatusBadRequest, "InvalidParameter", "Invalid parameter: Message Structure - JSON message body failed to parse")
+			return
+		}
+		if _, ok := m.Protocols["default"]; !ok {
+			queryError(http.StatusBadRequest, "InvalidParameter", "Invalid parameter: Message Structure - No default entry in JSON message body")
+			return
+		}
+		m.Body = m.Protocols["default"]
+	}
 	for i := 1; form.Get(fmt.Sprintf("MessageAttributes.entry.%d.Name", i)) != ""; i++ {
 		m.Attributes[form.Get(fmt.Sprintf("MessageAttributes.entry.%d.Name", i))] = form.Get(fmt.Sprintf("MessageAttributes.entry.%d.Value.StringValue", i))
 	}

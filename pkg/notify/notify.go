@@ -318,8 +318,15 @@ func (p *Publisher) send(ctx context.Context, k Kind, detail any, subject, body 
 			attrs[name] = snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 		}
 	}
+	// One message per protocol (SNS MessageStructure json): the chat form to https subscriptions,
+	// where a chat channel listens (ChatMessage); the plain text to email and everything else.
+	msg, err := json.Marshal(map[string]string{"default": body, "email": body, "https": string(ChatMessage(k, attributes[AttrRequestID], subject, body))})
+	if err != nil {
+		return err
+	}
 	_, err = p.topic.Publish(ctx, &sns.PublishInput{
-		TopicArn: aws.String(p.topicARN), Subject: aws.String(subject), Message: aws.String(body), MessageAttributes: attrs,
+		TopicArn: aws.String(p.topicARN), Subject: aws.String(subject), Message: aws.String(string(msg)), MessageStructure: aws.String("json"),
+		MessageAttributes: attrs,
 	})
 	if err != nil {
 		return fmt.Errorf("publish message: %w", err)

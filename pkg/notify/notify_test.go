@@ -172,6 +172,52 @@ func TestSamplesAreWhatIsPublished(t *testing.T) {
 	}
 }
 
+// The chat form of each notification (what a Slack or Teams channel of Amazon Q Developer in chat
+// applications shows) is sampled in events/notifications/chat, generated from the code like the
+// events: the custom-notification schema's fields, the request threading the messages, the next
+// command to run, nothing but what the text message says.
+func TestChatSamplesAreWhatIsPublished(t *testing.T) {
+	for kind, rec := range lifecycle() {
+		subject, body := notify.Message(notify.NewDetail(rec, kind), kind)
+		var chat notify.Chat
+		dec := json.NewDecoder(bytes.NewReader(notify.ChatMessage(kind, rec.RequestID, subject, body)))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&chat); err != nil {
+			t.Fatal(err)
+		}
+		if chat.Version != "1.0" || chat.Source != "custom" || chat.Content.TextType != "client-markdown" || chat.Content.Title == "" ||
+			chat.Metadata.ThreadID != rec.RequestID || chat.Metadata.EventType != kind.DetailType() || len(chat.Content.NextSteps) == 0 {
+			t.Errorf("%s: %+v", kind, chat)
+		}
+		for _, line := range strings.Split(strings.TrimSpace(body), "\n")[1:] {
+			if !strings.Contains(chat.Content.Description, line) {
+				t.Errorf("%s: the chat form lacks %q of the message", kind, line)
+			}
+		}
+		if kind == notify.ApprovalRequested && !strings.Contains(strings.Join(chat.Content.NextSteps, " "), "rootwindow approve "+rec.RequestID) {
+			t.Errorf("an approval request without the command: %v", chat.Content.NextSteps)
+		}
+		want, _ := json.MarshalIndent(chat, "", "  ")
+		want = append(want, '\n')
+		name := filepath.Join(testenv.RepoRoot(), "events", "notifications", "chat", strings.ToLower(strings.ReplaceAll(string(kind), " ", "-"))+".json")
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(name, want, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatalf("%v (run go test ./pkg/notify -update)", err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s is not what rootwindow publishes (run go test ./pkg/notify -update):\n%s", name, want)
+		}
+	}
+}
+
 // A notification links to the request's execution in the Step Functions console, in the
 // partition and region of its ARN.
 func TestLinks(t *testing.T) {
@@ -214,5 +260,26 @@ func TestDriftNotificationIsBounded(t *testing.T) {
 	}
 	if !strings.Contains(msg.Body, "and 2000 more") || len(ev.Detail) > 64<<10 || len(msg.Body) > 64<<10 {
 		t.Errorf("sizes: event %d, message %d bytes", len(ev.Detail), len(msg.Body))
+	}
+}
+
+// Through the real SNS client: one publish carries the plain text for email (and every other
+// protocol) and the chat form for https subscriptions, where a chat channel listens; the text is
+// what Message makes, the chat form what ChatMessage makes.
+func TestOnePublishForEmailAndChat(t *testing.T) {
+	emu := awsemu.New()
+	p := testenv.Notifier(t, emu, func() time.Time { return t0 })
+	rec := lifecycle()[notify.ApprovalRequested]
+	if err := p.Publish(context.Background(), rec, notify.ApprovalRequested); err != nil {
+		t.Fatal(err)
+	}
+	msg := emu.Messages()[0]
+	subject, body := notify.Message(notify.NewDetail(rec, notify.ApprovalRequested), notify.ApprovalRequested)
+	if msg.For("email") != body || msg.Body != body || msg.For("sqs") != body || msg.Subject != subject {
+		t.Errorf("email: %q", msg.For("email"))
+	}
+	var chat notify.Chat
+	if err := json.Unmarshal([]byte(msg.For("https")), &chat); err != nil || chat.Source != "custom" || chat.Metadata.ThreadID != rec.RequestID {
+		t.Errorf("https: %v %q", err, msg.For("https"))
 	}
 }
