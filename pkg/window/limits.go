@@ -2,7 +2,6 @@ package window
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	"github.com/rootwindow/rootwindow/pkg/ledger"
@@ -61,7 +60,9 @@ func (s *Service) checkLimits(ctx context.Context, req request.Request) (request
 	return probs, nil
 }
 
-// windowsHeldBy counts the requests of requester that hold leases now.
+// windowsHeldBy counts the requests of requester that hold leases now: of the same person
+// (authz.SamePerson: one Identity Center user under two permission sets, every session of a role
+// whose session name the caller chooses), so that a cap cannot be dodged by signing in again.
 func (s *Service) windowsHeldBy(ctx context.Context, requester string, leases []ledger.Lease) int {
 	seen := map[string]bool{}
 	n := 0
@@ -74,15 +75,15 @@ func (s *Service) windowsHeldBy(ctx context.Context, requester string, leases []
 		if err != nil {
 			continue // a lease without its request is the sweeper's to clear, not the requester's
 		}
-		if rec.Status.Holds() && strings.EqualFold(rec.Requester, requester) {
+		if rec.Status.Holds() && s.config.Authz().SamePerson(rec.Requester, requester) {
 			n++
 		}
 	}
 	return n
 }
 
-// windowsAcceptedToday counts the requests of requester accepted (not rejected) in the last 24
-// hours, and says when the oldest of them was made.
+// windowsAcceptedToday counts the requests of requester (the same person, as windowsHeldBy)
+// accepted (not rejected) in the last 24 hours, and says when the oldest of them was made.
 func (s *Service) windowsAcceptedToday(ctx context.Context, requester string) (int, time.Time, error) {
 	since := s.Now().Add(-24 * time.Hour)
 	n, oldest, token := 0, time.Time{}, ""
@@ -95,7 +96,7 @@ func (s *Service) windowsAcceptedToday(ctx context.Context, requester string) (i
 			if rec.CreatedAt.Before(since) {
 				return n, oldest, nil
 			}
-			if rec.Status != ledger.Rejected && strings.EqualFold(rec.Requester, requester) {
+			if rec.Status != ledger.Rejected && s.config.Authz().SamePerson(rec.Requester, requester) {
 				n, oldest = n+1, rec.CreatedAt
 			}
 		}

@@ -48,8 +48,11 @@ func TestLimits(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		_, err := e.validate(t, "req-3", validRequest(members[2]))
-		limited(t, err, `"`+alice+`" has 2 windows scheduled or open: at most 2 at once (maxConcurrentWindowsPerRequester)`)
+		// The same person under another permission set counts as the same requester.
+		again := validRequest(members[2])
+		again["requester"] = aliceAgain
+		_, err := e.validate(t, "req-3", again)
+		limited(t, err, `"`+aliceAgain+`" has 2 windows scheduled or open: at most 2 at once (maxConcurrentWindowsPerRequester)`)
 		if _, err := e.Steps.Cancel(ctx, "req-1", alice); err != nil {
 			t.Fatal(err)
 		}
