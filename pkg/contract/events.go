@@ -60,11 +60,14 @@ const (
 )
 
 // A window's own SCP (created by the lift, deleted by the restore) carries these tags: the request
-// it bounds, and the instant from which it denies the root user. The functions' IAM policies admit
-// only SCPs tagged with TagWindowRequest as window SCPs.
+// it bounds, the instant from which it denies the root user, and the deployment that made it (its
+// ledger's table name), so that another deployment of rootwindow in the organization never takes
+// it for one left behind. The functions' IAM policies admit only SCPs tagged with
+// TagWindowRequest as window SCPs.
 const (
-	TagWindowRequest = "rootwindow:request"
-	TagWindowEnd     = "rootwindow:end"
+	TagWindowRequest    = "rootwindow:request"
+	TagWindowEnd        = "rootwindow:end"
+	TagWindowDeployment = "rootwindow:deployment"
 )
 
 // TagUnprotected on an account (any value: say why) releases it from drift detection: an account

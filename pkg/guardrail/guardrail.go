@@ -87,6 +87,9 @@ type Options struct {
 	Organization, Management string
 	// Quotas default to DefaultQuotas.
 	Quotas Quotas
+	// Deployment names this deployment of rootwindow (its ledger's table name): the window SCPs it
+	// makes carry it (contract.TagWindowDeployment), and it cleans up only those and untagged ones.
+	Deployment string
 	// Progress, when set, hears how a long read (Scan, and PlanRollout through it) goes: after each
 	// parent of the tree is read, then after each account is checked. It is called from the
 	// goroutines doing the work, and must be quick.

@@ -218,10 +218,7 @@ func (g *Guardrail) windowPolicy(ctx context.Context, w Window, content string) 
 			out, err = g.api.CreatePolicy(ctx, &organizations.CreatePolicyInput{
 				Name: aws.String(WindowPolicyName(w.RequestID)), Type: types.PolicyTypeServiceControlPolicy, Content: aws.String(content),
 				Description: aws.String("rootwindow: denies the root user after request " + w.RequestID + "'s window ends at " + w.End.UTC().Format(time.RFC3339)),
-				Tags: []types.Tag{
-					{Key: aws.String(contract.TagWindowRequest), Value: aws.String(w.RequestID)},
-					{Key: aws.String(contract.TagWindowEnd), Value: aws.String(w.End.UTC().Format(time.RFC3339))},
-				},
+				Tags: g.windowTags(w),
 			})
 			return err
 		})
@@ -277,6 +274,37 @@ func (g *Guardrail) ownWindowPolicy(ctx context.Context, w Window) (string, erro
 		g.opts.Logger.Error("the record names a policy that is not this window's SCP; finding the window's SCP by name", "policy", w.PolicyID, "requestId", w.RequestID)
 	}
 	return g.findWindowPolicy(ctx, w.RequestID)
+}
+
+// windowTags are the tags of w's window SCP.
+func (g *Guardrail) windowTags(w Window) []types.Tag {
+	tags := []types.Tag{
+		{Key: aws.String(contract.TagWindowRequest), Value: aws.String(w.RequestID)},
+		{Key: aws.String(contract.TagWindowEnd), Value: aws.String(w.End.UTC().Format(time.RFC3339))},
+	}
+	if g.opts.Deployment != "" {
+		tags = append(tags, types.Tag{Key: aws.String(contract.TagWindowDeployment), Value: aws.String(g.opts.Deployment)})
+	}
+	return tags
+}
+
+// MadeByAnother reports which other deployment of rootwindow made a window SCP ("" when this one
+// did, or when the SCP names none: one made before deployments were named, which this deployment
+// may clean up as it did).
+func (g *Guardrail) MadeByAnother(ctx context.Context, policyID string) (string, error) {
+	var out *organizations.ListTagsForResourceOutput
+	if err := g.call(ctx, "ListTagsForResource", policyID, func() (err error) {
+		out, err = g.api.ListTagsForResource(ctx, &organizations.ListTagsForResourceInput{ResourceId: aws.String(policyID)})
+		return err
+	}); err != nil {
+		return "", fmt.Errorf("read the tags of %s: %w", policyID, err)
+	}
+	for _, t := range out.Tags {
+		if aws.ToString(t.Key) == contract.TagWindowDeployment && aws.ToString(t.Value) != g.opts.Deployment {
+			return aws.ToString(t.Value), nil
+		}
+	}
+	return "", nil
 }
 
 // findWindowPolicy finds a request's window SCP by name, or "" when there is none.

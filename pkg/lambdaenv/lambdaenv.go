@@ -83,6 +83,7 @@ func Load(_ context.Context, o Options) (*Instance, error) {
 	}
 	o.Guardrail.Organization, o.Guardrail.Management = cfg.OrganizationID, cfg.ManagementAccountID
 	o.Guardrail.Quotas = guardrail.Quotas{PerTarget: cfg.SCPsPerTargetQuota, Size: cfg.SCPSizeQuota}
+	o.Guardrail.Deployment = cfg.TableName
 	in := &Instance{Config: cfg, AWS: awsCfg, env: o.Env}
 	orgs := guardrail.NewClient(awsCfg, func(opt *organizations.Options) { opt.BaseEndpoint = in.Endpoint("Organizations") })
 	in.Deps = window.Deps{

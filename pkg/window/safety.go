@@ -309,6 +309,14 @@ func (s *Service) cleanUpWindowPolicies(ctx context.Context, rep *SweepReport) {
 			s.failed(ctx, rep, "read "+id, err)
 			continue
 		}
+		// Another deployment of rootwindow in the organization (sharing the guardrail) made it:
+		// its window is that deployment's to close, whatever this ledger says of the name.
+		if other, err := s.guardrail.MadeByAnother(ctx, policyID); err != nil {
+			s.failed(ctx, rep, "read who made "+policyID, err)
+			continue
+		} else if other != "" {
+			continue
+		}
 		s.log.WarnContext(ctx, "removing a window SCP left behind", "requestId", id, "policy", policyID)
 		if err := s.guardrail.CleanUp(ctx, id, policyID); err != nil {
 			s.failed(ctx, rep, "remove window SCP "+policyID, err)

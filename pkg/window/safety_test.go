@@ -573,3 +573,37 @@ func TestSweepChecksTheOperatorsSubscription(t *testing.T) {
 		})
 	}
 }
+
+// Two deployments of rootwindow in one organization (sharing the guardrail): a sweep of one never
+// takes the other's window SCP for one left behind (its ledger does not know the request), so the
+// other's open window stays open; a window SCP that names no deployment (made before they were
+// named), whose request this ledger does not hold, is still cleaned up.
+func TestASweepLeavesAnotherDeploymentsWindowAlone(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.open(t, "req-a", members[0])
+	theirs, _ := e.Store.Get(ctx, "req-a")
+	e.Org.AddPolicy("p-legacy01", guardrail.WindowPolicyName("ghost"), orgemu.FullAWSAccessContent)
+	e.Org.Detach(members[1], orgemu.GuardrailID)
+	e.Org.Attach(members[1], "p-legacy01")
+
+	// The other deployment: its own ledger, its own name.
+	other := testenv.NewWindows(t, db, e.Org, e.Now)
+	api := e.Deps.Tree.(guardrail.OrganizationsAPI)
+	other.With(func(d *window.Deps) {
+		d.Guardrail = guardrail.New(api, orgemu.GuardrailID, guardrail.Options{Deployment: other.Table})
+	})
+	rep, err := other.Steps.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(e.Org.Policies(), theirs.WindowPolicyID) || slices.Contains(rep.Cleaned, theirs.WindowPolicyID) {
+		t.Errorf("the other deployment's window SCP was removed: cleaned %v", rep.Cleaned)
+	}
+	e.AssertGuardrail(t, false, members[0])
+	e.AssertStatus(t, "req-a", ledger.Open)
+	if !reflect.DeepEqual(rep.Cleaned, []string{"p-legacy01"}) || slices.Contains(e.Org.Policies(), "p-legacy01") {
+		t.Errorf("the untagged leftover: cleaned %v", rep.Cleaned)
+	}
+	e.AssertGuardrail(t, true, members[1])
+}
