@@ -218,7 +218,7 @@ func (g *Guardrail) windowPolicy(ctx context.Context, w Window, content string) 
 			out, err = g.api.CreatePolicy(ctx, &organizations.CreatePolicyInput{
 				Name: aws.String(WindowPolicyName(w.RequestID)), Type: types.PolicyTypeServiceControlPolicy, Content: aws.String(content),
 				Description: aws.String("rootwindow: denies the root user after request " + w.RequestID + "'s window ends at " + w.End.UTC().Format(time.RFC3339)),
-				Tags: g.windowTags(w),
+				Tags:        g.windowTags(w),
 			})
 			return err
 		})
