@@ -182,7 +182,9 @@ func (s *Service) executionProblem(ctx context.Context, rec ledger.Record) (why 
 	case ex.Status != "RUNNING":
 		return "its execution is " + ex.Status, true, nil
 	}
-	if !s.isRootwindows(ctx, ex.StateMachineARN) {
+	if ours, err := s.isRootwindows(ctx, ex.StateMachineARN); err != nil {
+		return "", false, err
+	} else if !ours {
 		return "its execution is of a state machine that is not rootwindow's (" + ex.StateMachineARN + ")", false, nil
 	}
 	var envelope contract.Envelope
@@ -206,13 +208,16 @@ func (s *Service) executionProblem(ctx context.Context, rec ledger.Record) (why 
 
 // isRootwindows reports whether a state machine is rootwindow's: the configured one, or the one
 // that runs as the configured role (a step's configuration cannot name the state machine that
-// names it). A state machine that cannot be asked about is not vouched for.
-func (s *Service) isRootwindows(ctx context.Context, stateMachineARN string) bool {
+// names it). Step Functions failing to answer is an error, not a verdict.
+func (s *Service) isRootwindows(ctx context.Context, stateMachineARN string) (bool, error) {
 	if s.config.StateMachineARN != "" {
-		return stateMachineARN == s.config.StateMachineARN
+		return stateMachineARN == s.config.StateMachineARN, nil
 	}
 	role, err := s.roleOf(ctx, stateMachineARN)
-	return err == nil && role != "" && role == s.config.StateMachineRoleARN
+	if err != nil {
+		return false, err
+	}
+	return role != "" && role == s.config.StateMachineRoleARN, nil
 }
 
 // unbounded says why an open window's record cannot be one rootwindow opened ("" when it can): a
