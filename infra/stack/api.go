@@ -73,6 +73,7 @@ func NewAPI(scope constructs.Construct, id string, fn awslambda.IFunction, orgID
 	one.AddResource(jsii.String("confirm"), nil).AddMethod(jsii.String("POST"), integration, nil)
 	one.AddResource(jsii.String("approve"), nil).AddMethod(jsii.String("POST"), integration, nil)
 	one.AddResource(jsii.String("deny"), nil).AddMethod(jsii.String("POST"), integration, nil)
+	one.AddResource(jsii.String("review"), nil).AddMethod(jsii.String("POST"), integration, nil)
 	suppress(api, "AwsSolutions-COG4", "Every method uses IAM (SigV4) authorization: callers are the organization's own AWS principals, whose ARN is the requester; there are no Cognito users")
 	suppress(api, "AwsSolutions-APIG2", "The api function validates every input strictly and answers 400 with every field error; an API Gateway model would duplicate that with worse messages")
 	suppress(api, "AwsSolutions-APIG3", "Only SigV4-signed calls from the administrators' accounts reach the API, and each method is throttled on its own (5/s, burst 10, for most); a WAF web ACL can be added by operators who want one")
@@ -110,7 +111,7 @@ func methodThrottles() *map[string]*awsapigateway.MethodDeploymentOptions {
 	limits := map[string][2]float64{
 		"/requests/POST": {5, 10}, "/requests/GET": {5, 10}, "/requests/{id}/GET": {10, 20},
 		"/requests/{id}/end/POST": {5, 10}, "/requests/{id}/cancel/POST": {5, 10}, "/requests/{id}/confirm/POST": {5, 10},
-		"/requests/{id}/approve/POST": {5, 10}, "/requests/{id}/deny/POST": {5, 10}, "/subscriptions/POST": {1, 2},
+		"/requests/{id}/approve/POST": {5, 10}, "/requests/{id}/deny/POST": {5, 10}, "/requests/{id}/review/POST": {5, 10}, "/subscriptions/POST": {1, 2},
 	}
 	out := map[string]*awsapigateway.MethodDeploymentOptions{}
 	for path, l := range limits {

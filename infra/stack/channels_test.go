@@ -40,14 +40,14 @@ func TestEveryAPIMethodUsesIAM(t *testing.T) {
 		}
 		seen = append(seen, p["HttpMethod"].(string))
 	}
-	if len(seen) != 9 {
+	if len(seen) != 10 {
 		t.Errorf("methods %v", seen)
 	}
 	paths := map[string]bool{}
 	for _, r := range resources("AWS::ApiGateway::Resource") {
 		paths[props(r)["PathPart"].(string)] = true
 	}
-	for _, want := range []string{"requests", "{id}", "end", "cancel", "confirm", "approve", "deny", "subscriptions"} {
+	for _, want := range []string{"requests", "{id}", "end", "cancel", "confirm", "approve", "deny", "review", "subscriptions"} {
 		if !paths[want] {
 			t.Errorf("no resource %s: %v", want, paths)
 		}

@@ -130,6 +130,7 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 	alarm("WindowCutShort", "an open window's lift was undone outside rootwindow (its window SCP or exemption gone, the guardrail back): the sweeper closed it; find who changed the organization (CloudTrail)", custom(contract.MetricWindowCutShort), 1)
 	alarm("LedgerTampered", "a ledger item disagreed with its execution or a lease named no window holding it: rootwindow refused to lift or restored anyway; find who wrote the table (CloudTrail)", custom(contract.MetricLedgerTampered), 1)
 	alarm("OperatorsUnreachable", "the operators' email subscription is gone, unconfirmed, or was confirmed by the link in SNS's message (a forwarded notification's unsubscribe link would remove it): see the sweeper's log and README, \"Operators' email\"", custom(contract.MetricOperatorsUnreachable), 1)
+	alarm("BreakGlassUnreviewed", "a break-glass window (no approval) has not been reviewed by another administrator yet: rootwindow review <id> --note TEXT (the sweeper's log names the requests)", custom(contract.MetricBreakGlassUnreviewed), 1)
 	alarm("SweeperErrors", "the sweeper failed; windows that are over may not be restored", sweeper.MetricErrors(sum), 1)
 	// Reattach errors are retried for hours; alarm when they persist for 15 minutes.
 	alarm("ReattachErrors", "restoring the guardrail keeps failing", props.Functions.Reattach.MetricErrors(sum), 3)

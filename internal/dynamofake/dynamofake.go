@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -534,10 +535,10 @@ func (e expr) term(term string, it item) (bool, error) {
 }
 
 // update applies "SET a = v, b = list_append(a, :v), c = if_not_exists(c, :v)" and
-// "ADD s :set" and "REMOVE a" clauses to it.
+// "ADD s :set", "DELETE s :set" and "REMOVE a" clauses to it.
 func (e expr) update(u string, it item) error {
-	clauses := regexp.MustCompile(`\b(SET|ADD|REMOVE)\b`).Split(u, -1)
-	kinds := regexp.MustCompile(`\b(SET|ADD|REMOVE)\b`).FindAllString(u, -1)
+	clauses := regexp.MustCompile(`\b(SET|ADD|DELETE|REMOVE)\b`).Split(u, -1)
+	kinds := regexp.MustCompile(`\b(SET|ADD|DELETE|REMOVE)\b`).FindAllString(u, -1)
 	if len(kinds) == 0 || strings.TrimSpace(clauses[0]) != "" {
 		return fmt.Errorf("dynamofake: update %q is not one it knows", u)
 	}
@@ -549,6 +550,8 @@ func (e expr) update(u string, it item) error {
 				err = e.set(action, it)
 			case "ADD":
 				err = e.add(action, it)
+			case "DELETE":
+				err = e.deleteFromSet(action, it)
 			default:
 				var n string
 				if n, err = e.name(strings.TrimSpace(action)); err == nil {
@@ -615,6 +618,43 @@ func (e expr) set(action string, it item) error {
 		return fmt.Errorf("dynamofake: SET %q has no value", action)
 	}
 	it[n] = cloneValue(v)
+	return nil
+}
+
+// deleteFromSet takes a string set's members out of an attribute's set; an empty set is removed,
+// as DynamoDB keeps no empty set.
+func (e expr) deleteFromSet(action string, it item) error {
+	f := strings.Fields(action)
+	if len(f) != 2 {
+		return fmt.Errorf("dynamofake: DELETE %q is not one it knows", action)
+	}
+	n, err := e.name(f[0])
+	if err != nil {
+		return err
+	}
+	v, err := e.operand(f[1], it)
+	if err != nil {
+		return err
+	}
+	del, ok := v.(*types.AttributeValueMemberSS)
+	if !ok {
+		return fmt.Errorf("dynamofake: DELETE of %T is not one it knows", v)
+	}
+	cur, ok := it[n].(*types.AttributeValueMemberSS)
+	if !ok {
+		return nil
+	}
+	var kept []string
+	for _, s := range cur.Value {
+		if !slices.Contains(del.Value, s) {
+			kept = append(kept, s)
+		}
+	}
+	if len(kept) == 0 {
+		delete(it, n)
+		return nil
+	}
+	it[n] = &types.AttributeValueMemberSS{Value: kept}
 	return nil
 }
 

@@ -35,7 +35,7 @@ type Gateway struct {
 	Context func(r *http.Request) context.Context
 }
 
-var gatewayRoutes = []string{"/requests/{id}/end", "/requests/{id}/cancel", "/requests/{id}/confirm", "/requests/{id}/approve", "/requests/{id}/deny", "/requests/{id}", "/requests", "/subscriptions"}
+var gatewayRoutes = []string{"/requests/{id}/end", "/requests/{id}/cancel", "/requests/{id}/confirm", "/requests/{id}/approve", "/requests/{id}/deny", "/requests/{id}/review", "/requests/{id}", "/requests", "/subscriptions"}
 
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))

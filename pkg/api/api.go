@@ -106,6 +106,8 @@ func (h *Handler) route(ctx context.Context, c call) response {
 		return h.decide(ctx, c, true)
 	case "POST /requests/{id}/deny":
 		return h.decide(ctx, c, false)
+	case "POST /requests/{id}/review":
+		return h.review(ctx, c)
 	}
 	return fail(http.StatusNotFound, fmt.Sprintf("no such method: %s %s", c.HTTPMethod, c.Resource))
 }
@@ -118,6 +120,8 @@ type Accepted struct {
 	AccountIDs []string  `json:"accountIds"`
 	Hours      int       `json:"hours"`
 	StartAt    time.Time `json:"startAt"`
+	// BreakGlass: an emergency window, no approval; another administrator reviews it afterwards.
+	BreakGlass bool `json:"breakGlass,omitempty"`
 }
 
 func (h *Handler) submit(ctx context.Context, c call) response {
@@ -220,7 +224,7 @@ func (h *Handler) accepted(c call, rec ledger.Record) response {
 	}
 	res := ok(http.StatusAccepted, Accepted{
 		RequestID: rec.RequestID, Status: string(rec.Status), StatusURL: url,
-		AccountIDs: rec.AccountIDs, Hours: rec.Hours, StartAt: rec.StartAt,
+		AccountIDs: rec.AccountIDs, Hours: rec.Hours, StartAt: rec.StartAt, BreakGlass: rec.BreakGlass,
 	})
 	res.requestID = rec.RequestID
 	res.location = url
@@ -310,6 +314,23 @@ func (h *Handler) decide(ctx context.Context, c call, approve bool) response {
 	}
 	return h.act(ctx, c, func(ctx context.Context, id, caller string) (ledger.Record, error) {
 		return h.windows.Decide(ctx, id, caller, approve, words)
+	})
+}
+
+// review records another administrator's review of a break-glass request, with its
+// {"note": "..."} body (required).
+func (h *Handler) review(ctx context.Context, c call) response {
+	body, err := c.body()
+	if err != nil {
+		return fail(http.StatusBadRequest, err.Error())
+	}
+	note, err := request.ParseReview(body, window.MaxDecisionWords)
+	var probs *request.Problems
+	if errors.As(err, &probs) {
+		return invalid(*probs)
+	}
+	return h.act(ctx, c, func(ctx context.Context, id, caller string) (ledger.Record, error) {
+		return h.windows.Review(ctx, id, caller, note)
 	})
 }
 

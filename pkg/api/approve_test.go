@@ -105,3 +105,50 @@ func TestATaskForCentralizedRootAccessIsAnsweredWithTheCommand(t *testing.T) {
 		t.Errorf("s3-mfa-delete: %d %s", a.status, a.raw)
 	}
 }
+
+// A break-glass window through the API: accepted without waiting for an approval the deployment
+// otherwise asks for; reviewed afterwards by another administrator with a note (required, one
+// line), never by its requester; the review shows on the request.
+func TestBreakGlassAndItsReview(t *testing.T) {
+	e := newEnv(t)
+	e.with(func(d *window.Deps) {
+		d.Config.Approval, d.Config.ApprovalMinutes, d.Config.BreakGlass = config.ApprovalSecondAdmin, 30, true
+	})
+	a := e.call(t, post(t, alice, `{"accountIds":["`+members[0]+`"],"hours":1,"reason":"The admin role is locked out (INC-7)","breakGlass":true}`))
+	if a.status != http.StatusAccepted || a.body["breakGlass"] != true || a.body["approveBy"] != nil {
+		t.Fatalf("a break-glass request: %d %s", a.status, a.raw)
+	}
+	id := a.body["requestId"].(string)
+	review := func(caller, body string) answer {
+		r := on(t, "POST", "/requests/{id}/review", id, caller)
+		r.Body = body
+		return e.call(t, r)
+	}
+	for _, tt := range []struct {
+		caller, body string
+		status       int
+		want         string
+	}{
+		{alice, `{"note": "all fine"}`, http.StatusForbidden, "is yours: another administrator reviews it"},
+		{bob, ``, http.StatusBadRequest, `"field":"note","message":"is required`},
+		{bob, `{"note": ""}`, http.StatusBadRequest, `"field":"note"`},
+		{bob, `{"reason": "ok"}`, http.StatusBadRequest, "reason is not a key here (expected note, exactly)"},
+		{mallory, `{"note": "x"}`, http.StatusNotFound, "no request"},
+	} {
+		if a := review(tt.caller, tt.body); a.status != tt.status || !strings.Contains(a.raw, tt.want) {
+			t.Errorf("review by %s with %q: %d %s, want %d %q", tt.caller, tt.body, a.status, a.raw, tt.status, tt.want)
+		}
+	}
+	if a := review(bob, `{"note": "root password reset; CloudTrail checked (INC-7)"}`); a.status != http.StatusOK || a.body["reviewedBy"] != bob ||
+		a.body["reviewNote"] != "root password reset; CloudTrail checked (INC-7)" {
+		t.Errorf("bob's review: %d %s", a.status, a.raw)
+	}
+	if a := e.call(t, on(t, "GET", "/requests/{id}", id, alice)); a.body["reviewedBy"] != bob {
+		t.Errorf("the request does not show its review: %s", a.raw)
+	}
+	// Two hours are refused, naming the field.
+	if a := e.call(t, post(t, alice, `{"accountIds":["`+members[1]+`"],"hours":2,"reason":"x (INC-8)","breakGlass":true}`)); a.status != http.StatusBadRequest ||
+		!strings.Contains(a.raw, "a break-glass window is 1 hour at most") {
+		t.Errorf("a two-hour break-glass request: %d %s", a.status, a.raw)
+	}
+}

@@ -24,7 +24,7 @@ func TestEveryShapeCarriesEveryField(t *testing.T) {
 	asked := rwrequest.Fields{
 		Requester: alice, Reason: "Delete the root user's old access key (SEC-77)",
 		Task: "delete-root-credentials", WhyNotAssumeRoot: "the key must be deleted by hand from the console (SEC-77)",
-		AccountIDs: []string{"111111111111", "222222222222"}, Hours: 3, StartAt: start,
+		AccountIDs: []string{"111111111111", "222222222222"}, Hours: 1, StartAt: start, BreakGlass: true,
 	}
 	v := reflect.ValueOf(asked)
 	for i := range v.NumField() {
@@ -45,7 +45,7 @@ func TestEveryShapeCarriesEveryField(t *testing.T) {
 	if err := json.Unmarshal(input, &env); err != nil {
 		t.Fatal(err)
 	}
-	parsed, err := rwrequest.Parse(env.Request, rwrequest.Policy{AuthenticatedCaller: alice, Now: start.Add(-time.Hour)})
+	parsed, err := rwrequest.Parse(env.Request, rwrequest.Policy{AuthenticatedCaller: alice, Now: start, BreakGlass: true})
 	if err != nil {
 		t.Fatalf("the execution input does not parse: %v\n%s", err, input)
 	}

@@ -42,6 +42,11 @@ type Request struct {
 	DeniedBy   string    `json:"deniedBy,omitempty"`
 	DeniedAt   time.Time `json:"deniedAt,omitzero"`
 	Decision   string    `json:"decision,omitempty"`
+	// ReviewedBy/At and ReviewNote: another administrator's review of a break-glass request
+	// (POST /requests/{id}/review), which its alarm waits for.
+	ReviewedBy string    `json:"reviewedBy,omitempty"`
+	ReviewedAt time.Time `json:"reviewedAt,omitzero"`
+	ReviewNote string    `json:"reviewNote,omitempty"`
 	// SignIn says, per account, what signing in as its root user takes (centralized root access).
 	SignIn  []contract.SignIn `json:"signIn,omitempty"`
 	History []Step            `json:"history"`
@@ -63,7 +68,7 @@ func View(rec ledger.Record) Request {
 		Problems: rec.Problems, LastError: PublicError(rec.LastError), RestoreFailedAt: rec.RestoreFailedAt,
 		ConfirmBy: rec.ConfirmBy, ConfirmedBy: rec.ConfirmedBy, ConfirmedAt: rec.ConfirmedAt,
 		ApproveBy: rec.ApproveBy, ApprovedBy: rec.ApprovedBy, ApprovedAt: rec.ApprovedAt, DeniedBy: rec.DeniedBy, DeniedAt: rec.DeniedAt,
-		Decision: rec.Decision, SignIn: rec.SignIn,
+		Decision: rec.Decision, ReviewedBy: rec.ReviewedBy, ReviewedAt: rec.ReviewedAt, ReviewNote: rec.ReviewNote, SignIn: rec.SignIn,
 		History: make([]Step, len(rec.History)),
 	}
 	for i, h := range rec.History {

@@ -50,7 +50,9 @@ type Env struct {
 const usage = `rootwindow: ask for a root access window, and follow it.
 
   rootwindow request --accounts ID[,ID...] --hours 1-4 --reason TEXT [--start RFC3339] [--key KEY] [--wait | --until-closed]
-                     [--task TASK [--why-not-assume-root TEXT]]
+                     [--task TASK [--why-not-assume-root TEXT]] [--break-glass]
+                            --break-glass: an emergency window without approval (where the deployment
+                            takes them): 1 hour, from now, announced to every operator, reviewed after
                             TASK is the root task: ` + "`rootwindow help tasks`" + ` lists them; for one that
                             centralized root access performs, the answer is the sts:AssumeRoot command
   rootwindow status ID [--wait | --until-closed]
@@ -62,6 +64,8 @@ const usage = `rootwindow: ask for a root access window, and follow it.
                             receive the notifications about your own requests, and no one else's
   rootwindow approve ID [--reason TEXT]   approve someone else's request, as a second administrator
   rootwindow deny ID [--reason TEXT]      deny it: nothing is lifted
+  rootwindow review ID --note TEXT        review someone else's break-glass window (what was done,
+                                          and that it was right): its alarm clears
   rootwindow preflight (--policy-id p-... | --config rootwindow.json) [--owner-tag owner]
                       [--strategy detach|exempt|auto] [--output table|json|csv]
                             which accounts could get a window, by which strategy, and if not why
@@ -220,6 +224,7 @@ var commands = map[string]command{
 	"confirm":   decideCommand,
 	"approve":   decideCommand,
 	"deny":      decideCommand,
+	"review":    decideCommand,
 }
 
 // arguments are a command line's own flags and positional arguments.
@@ -230,6 +235,7 @@ type arguments struct {
 	hook                                                                     string
 	limit                                                                    string
 	hours                                                                    int
+	breakGlass                                                               bool
 }
 
 var (

@@ -371,3 +371,25 @@ func TestDoctor(t *testing.T) {
 		}
 	}
 }
+
+// rootwindow request --break-glass asks for an emergency window (where the deployment takes
+// them); rootwindow review records another administrator's review with --note, refused to the
+// requester.
+func TestBreakGlassAndReviewFromTheCommandLine(t *testing.T) {
+	e := newEnv(t)
+	e.with(func(d *window.Deps) { d.Config.BreakGlass = true })
+	code, out, errOut := e.run(t, e.secret, "request", "--accounts", "111111111111", "--hours", "1", "--reason", "Locked out (INC-7)", "--break-glass", "--output", "json")
+	var accepted struct {
+		RequestID  string
+		BreakGlass bool
+	}
+	if code != cli.ExitOK || json.Unmarshal([]byte(out), &accepted) != nil || !accepted.BreakGlass {
+		t.Fatalf("request --break-glass: exit %d, %s %s", code, out, errOut)
+	}
+	if code, _, errOut := e.run(t, e.secret, "review", accepted.RequestID, "--note", "fine"); code != cli.ExitRefused || !strings.Contains(errOut, "another administrator reviews it") {
+		t.Errorf("the requester reviewing: exit %d, %s", code, errOut)
+	}
+	if code, out, errOut := e.asBob(t, "review", accepted.RequestID, "--note", "password reset; CloudTrail checked (INC-7)", "--output", "json"); code != cli.ExitOK || !strings.Contains(out, `"reviewedBy"`) {
+		t.Errorf("bob reviewing: exit %d, %s %s", code, out, errOut)
+	}
+}

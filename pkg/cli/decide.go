@@ -10,13 +10,20 @@ import (
 var decideCommand = command{
 	takesID: true,
 	flags: func(fs *flag.FlagSet, a *arguments) {
-		if a.verb == "approve" || a.verb == "deny" {
+		switch a.verb {
+		case "approve", "deny":
 			fs.StringVar(&a.reason, "reason", "", "")
+		case "review":
+			fs.StringVar(&a.reason, "note", "", "")
 		}
 	},
 	run: func(ctx context.Context, r runner, a arguments) int {
 		var body any
-		if a.reason != "" {
+		switch {
+		case a.verb == "review":
+			// Required: the API says so if it is missing.
+			body = map[string]string{"note": a.reason}
+		case a.reason != "":
 			body = map[string]string{"reason": a.reason}
 		}
 		var rec map[string]any

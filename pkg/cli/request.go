@@ -20,6 +20,7 @@ var requestCommand = command{
 		fs.StringVar(&a.key, "key", "", "")
 		fs.StringVar(&a.task, "task", "", "")
 		fs.StringVar(&a.whyNot, "why-not-assume-root", "", "")
+		fs.BoolVar(&a.breakGlass, "break-glass", false, "")
 	},
 	// What can be told without a call is told before any: the API checks it all again.
 	check: func(a arguments) string {
@@ -47,6 +48,9 @@ var requestCommand = command{
 			if v != "" {
 				body[k] = v
 			}
+		}
+		if a.breakGlass {
+			body["breakGlass"] = true
 		}
 		headers := map[string]string{}
 		if a.key != "" {

@@ -86,7 +86,7 @@ func (r Runtime) Authz() authz.Policy {
 func (r Runtime) RequestPolicy(now time.Time) request.Policy {
 	return request.Policy{
 		Now: now, MaxAccounts: r.MaxAccountsPerRequest,
-		BookingHorizon: time.Duration(r.BookingHorizonDays) * 24 * time.Hour,
+		BookingHorizon: time.Duration(r.BookingHorizonDays) * 24 * time.Hour, BreakGlass: r.BreakGlass,
 	}
 }
 

@@ -46,6 +46,7 @@ const (
 	KeyDriftScanMinutes      = "driftScanMinutes"
 	KeyCentralizedRoot       = "centralizedRootAccess"
 	KeyPrepareRootSignIn     = "prepareRootSignIn"
+	KeyBreakGlass            = "breakGlass"
 	KeyApproval              = "approval"
 	KeyApprovalMinutes       = "approvalTimeoutMinutes"
 	KeyApprovalChannels      = "approvalChannels"
@@ -91,6 +92,10 @@ type Settings struct {
 	// ManagementAccountID is the organization's management account, when the stack runs in a
 	// delegated administrator account for policy management; "" means the stack's own account.
 	ManagementAccountID string
+	// BreakGlass lets an owner ask for an emergency window that needs no approval (request field
+	// breakGlass): one hour at most, from now, announced to every operator as such, and reviewed
+	// afterwards by another administrator (BreakGlassUnreviewed alarms until then).
+	BreakGlass bool
 	// IdentityStoreID is IAM Identity Center's identity store (d-1234567890): with it, an owner tag
 	// may name groups (authz.GroupPrefix) whose members own the account; "" for none.
 	IdentityStoreID string
@@ -346,6 +351,7 @@ var settings = []setting{
 	intSetting(KeySCPsPerTargetQuota, contract.EnvSCPsPerTargetQuota, 2, 100, func(s *Settings) *int { return &s.SCPsPerTargetQuota }),
 	intSetting(KeySCPSizeQuota, contract.EnvSCPSizeQuota, 1000, 1_000_000, func(s *Settings) *int { return &s.SCPSizeQuota }),
 	boolSetting(KeyCentralizedRoot, contract.EnvCentralizedRoot, "is centralized root access enabled in the organization?", func(s *Settings) *bool { return &s.CentralizedRoot }),
+	boolSetting(KeyBreakGlass, contract.EnvBreakGlass, "take break-glass requests (no approval, one hour, reviewed after)?", func(s *Settings) *bool { return &s.BreakGlass }),
 	boolSetting(KeyPrepareRootSignIn, contract.EnvPrepareRootSignIn, "allow password recovery for the window where the root user has no password?", func(s *Settings) *bool { return &s.PrepareRootSignIn }),
 	{
 		key: KeyApproval, env: contract.EnvApproval,

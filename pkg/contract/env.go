@@ -22,6 +22,7 @@ const (
 	EnvApproval             = "ROOTWINDOW_APPROVAL"
 	EnvCentralizedRoot      = "ROOTWINDOW_CENTRALIZED_ROOT_ACCESS"
 	EnvPrepareRootSignIn    = "ROOTWINDOW_PREPARE_ROOT_SIGN_IN"
+	EnvBreakGlass           = "ROOTWINDOW_BREAK_GLASS"
 	EnvApprovalMinutes      = "ROOTWINDOW_APPROVAL_TIMEOUT_MINUTES"
 	EnvApprovalChannels     = "ROOTWINDOW_APPROVAL_CHANNELS"
 	EnvApprovalScope        = "ROOTWINDOW_APPROVAL_ACCOUNTS"

@@ -50,6 +50,9 @@ const (
 	// MetricOperatorsUnreachable: the operators' email subscription is gone, unconfirmed, or
 	// removable by a link in a forwarded message (counted by every sweep while it is so).
 	MetricOperatorsUnreachable = "OperatorsUnreachable"
+	// MetricBreakGlassUnreviewed: break-glass requests no other administrator has reviewed yet
+	// (counted by every sweep until they are).
+	MetricBreakGlassUnreviewed = "BreakGlassUnreviewed"
 )
 
 // Lift strategies: how the guardrail is lifted from a request's accounts (see package guardrail).

@@ -68,6 +68,9 @@ type requestItem struct {
 	DeniedBy        string            `dynamodbav:"deniedBy,omitempty"`
 	DeniedAt        string            `dynamodbav:"deniedAt,omitempty"`
 	Decision        string            `dynamodbav:"decision,omitempty"`
+	ReviewedBy      string            `dynamodbav:"reviewedBy,omitempty"`
+	ReviewedAt      string            `dynamodbav:"reviewedAt,omitempty"`
+	ReviewNote      string            `dynamodbav:"reviewNote,omitempty"`
 	SignIn          []contract.SignIn `dynamodbav:"signIn,omitempty"`
 	ExecutionARN    string            `dynamodbav:"executionArn,omitempty"`
 	Origin          contract.Origin   `dynamodbav:"origin"`
@@ -159,6 +162,7 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
 		RequestID: it.RequestID, Fields: it.Fields, Status: it.Status, Origin: it.Origin, Problems: it.Problems, LastError: it.LastError,
 		Notified: it.Notified, ConfirmedBy: it.ConfirmedBy, WindowPolicyID: it.WindowPolicyID, Strategy: it.Strategy,
 		ApprovalToken: it.ApprovalToken, SignIn: it.SignIn, ExecutionARN: it.ExecutionARN, ApprovedBy: it.ApprovedBy, DeniedBy: it.DeniedBy, Decision: it.Decision,
+		ReviewedBy: it.ReviewedBy, ReviewNote: it.ReviewNote,
 	}
 	r.StartAt = r.StartAt.UTC()
 	bad := func(format string, args ...any) (Record, error) {
@@ -180,6 +184,7 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
 		"closedAt": {it.ClosedAt, &r.ClosedAt}, "restoreFailedAt": {it.RestoreFailedAt, &r.RestoreFailedAt},
 		"confirmBy": {it.ConfirmBy, &r.ConfirmBy}, "confirmedAt": {it.ConfirmedAt, &r.ConfirmedAt},
 		"approveBy": {it.ApproveBy, &r.ApproveBy}, "approvedAt": {it.ApprovedAt, &r.ApprovedAt}, "deniedAt": {it.DeniedAt, &r.DeniedAt},
+		"reviewedAt": {it.ReviewedAt, &r.ReviewedAt},
 	}, "createdAt")
 	if err != nil {
 		return bad("%v", err)

@@ -93,6 +93,11 @@ type Record struct {
 	DeniedAt      time.Time `json:"deniedAt,omitzero"`
 	Decision      string    `json:"decision,omitempty"`
 	ApprovalToken string    `json:"-"`
+	// ReviewedBy, ReviewedAt and ReviewNote are another administrator's review of a break-glass
+	// request (request.Fields.BreakGlass), which BreakGlassUnreviewed waits for.
+	ReviewedBy string    `json:"reviewedBy,omitempty"`
+	ReviewedAt time.Time `json:"reviewedAt,omitzero"`
+	ReviewNote string    `json:"reviewNote,omitempty"`
 	// ExecutionARN is the request's Step Functions execution (notifications link to it).
 	ExecutionARN string `json:"executionArn,omitempty"`
 	// SignIn says, per account, what signing in as its root user takes (centralized root access

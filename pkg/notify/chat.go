@@ -39,18 +39,22 @@ type ChatMetadata struct {
 // severe are the notifications a person must act on now.
 var severe = map[Kind]bool{RestoreFailed: true, DriftDetected: true}
 
+// BreakGlassMark starts the subject and the text of every message about a break-glass request.
+const BreakGlassMark = "BREAK-GLASS"
+
 // ChatMessage is the chat form of a notification of kind k whose plain text is subject and body,
 // about request id ("" for one about no request, such as drift).
 func ChatMessage(k Kind, id, subject, body string) []byte {
 	title := subject
-	if severe[k] {
+	breakGlass := strings.Contains(subject, BreakGlassMark)
+	if severe[k] || breakGlass {
 		title = ":rotating_light: " + title
 	}
 	headline, rest, _ := strings.Cut(body, "\n\n")
 	c := Chat{Version: "1.0", Source: "custom", ID: strings.TrimSuffix(id+"/"+string(k), "/"),
 		Content: ChatContent{TextType: "client-markdown", Title: title,
 			Description: "*" + headline + "*\n" + strings.TrimRight(rest, "\n"),
-			NextSteps:   nextSteps(k, id), Keywords: []string{"rootwindow", string(k)}},
+			NextSteps:   nextSteps(k, id, breakGlass), Keywords: []string{"rootwindow", string(k)}},
 		Metadata: ChatMetadata{ThreadID: id, Summary: subject, EventType: k.DetailType()},
 	}
 	if id != "" {
@@ -62,7 +66,10 @@ func ChatMessage(k Kind, id, subject, body string) []byte {
 
 // nextSteps are the commands a reader of kind k's message runs next: each with their own
 // credentials (a chat channel is not an identity rootwindow trusts, so nothing is decided from it).
-func nextSteps(k Kind, id string) []string {
+func nextSteps(k Kind, id string, breakGlass bool) []string {
+	if breakGlass && k != Rejected {
+		return []string{"Another administrator reviews this break-glass window with their own credentials: `rootwindow review " + id + " --note TEXT`", "`rootwindow status " + id + "`"}
+	}
 	switch k {
 	case ApprovalRequested:
 		return []string{"A second administrator decides with their own credentials: `rootwindow approve " + id + "` or `rootwindow deny " + id + "`"}

@@ -127,6 +127,9 @@ type Detail struct {
 	DeniedBy   string    `json:"deniedBy,omitempty"`
 	DeniedAt   time.Time `json:"deniedAt,omitzero"`
 	Decision   string    `json:"decision,omitempty"`
+	// ReviewedBy and ReviewNote are another administrator's review of a break-glass request.
+	ReviewedBy string `json:"reviewedBy,omitempty"`
+	ReviewNote string `json:"reviewNote,omitempty"`
 	// SignIn says that what signing in as each account's root user takes was audited (centralized
 	// root access); the audit itself (root email, password, MFA, keys) is shown to the requester
 	// only, by rootwindow status: never in an event or a message, which others can read.
@@ -154,7 +157,7 @@ func NewDetail(rec ledger.Record, k Kind) Detail {
 		ClosedAt: rec.ClosedAt, Problems: rec.Problems, LastError: rec.LastError, RestoreFailedAt: rec.RestoreFailedAt,
 		ConfirmBy: rec.ConfirmBy, ConfirmedBy: rec.ConfirmedBy, ConfirmedAt: rec.ConfirmedAt,
 		ApproveBy: rec.ApproveBy, ApprovedBy: rec.ApprovedBy, ApprovedAt: rec.ApprovedAt, DeniedBy: rec.DeniedBy, DeniedAt: rec.DeniedAt,
-		Decision: rec.Decision, SignIn: len(rec.SignIn) > 0, Links: linksOf(rec),
+		Decision: rec.Decision, ReviewedBy: rec.ReviewedBy, ReviewNote: rec.ReviewNote, SignIn: len(rec.SignIn) > 0, Links: linksOf(rec),
 	}
 	for _, h := range rec.History {
 		d.History = append(d.History, Step{Status: string(h.Status), At: h.At, Actor: h.Actor, Note: h.Note})
@@ -352,12 +355,18 @@ var headlines = map[Kind]string{
 func Message(d Detail, k Kind) (subject, body string) {
 	rec := d
 	subject = fmt.Sprintf("rootwindow: %s (%s)", strings.ToLower(string(k)), accountsSummary(rec.AccountIDs))
+	if rec.BreakGlass {
+		subject = "rootwindow: " + BreakGlassMark + " " + subject[len("rootwindow: "):]
+	}
 	if len(subject) > 100 {
 		subject = subject[:100]
 	}
 	var b strings.Builder
 	line := func(label, format string, args ...any) {
 		fmt.Fprintf(&b, "%-11s %s\n", label+":", fmt.Sprintf(format, args...))
+	}
+	if rec.BreakGlass {
+		b.WriteString(BreakGlassMark + ": ")
 	}
 	b.WriteString(headlines[k] + "\n\n")
 	line("Request", "%s", rec.RequestID)
@@ -384,6 +393,13 @@ func Message(d Detail, k Kind) (subject, body string) {
 		line("Closed", "%s", closed)
 	}
 	line("Status", "%s", rec.Status)
+	if rec.BreakGlass {
+		reviewed := "not yet: another administrator reviews it: rootwindow review " + rec.RequestID + " --note TEXT"
+		if d.ReviewedBy != "" {
+			reviewed = "by " + d.ReviewedBy + ": " + d.ReviewNote
+		}
+		line("Break-glass", "no approval was asked; reviewed %s", reviewed)
+	}
 	if !rec.ConfirmBy.IsZero() && rec.ConfirmedAt.IsZero() && k == Scheduled {
 		line("Confirm", "by %s: the requester confirms with POST /requests/%s/confirm, or nothing is lifted", stamp(rec.ConfirmBy), rec.RequestID)
 	}

@@ -52,6 +52,10 @@ type Fields struct {
 	AccountIDs       []string  `json:"accountIds" dynamodbav:"accountIds,omitempty"`
 	Hours            int       `json:"hours" dynamodbav:"hours"`
 	StartAt          time.Time `json:"startAt" dynamodbav:"startAt"`
+	// BreakGlass asks for an emergency window that needs no second administrator's approval: one
+	// hour at most, from now, where the deployment allows it (breakGlass), announced as such to
+	// every operator and followed by another administrator's review.
+	BreakGlass bool `json:"breakGlass,omitempty" dynamodbav:"breakGlass,omitempty"`
 }
 
 // Request is a validated, normalised request: account IDs sorted and distinct, StartAt in UTC
@@ -93,6 +97,8 @@ type Policy struct {
 	// AuthenticatedCaller is the identity the channel authenticated (the SigV4 caller for the API),
 	// or "" where the channel cannot authenticate the requester.
 	AuthenticatedCaller string
+	// BreakGlass says the deployment takes break-glass requests (configuration breakGlass).
+	BreakGlass bool
 }
 
 func (p Policy) withDefaults() Policy {
@@ -110,7 +116,7 @@ func (p Policy) withDefaults() Policy {
 
 var knownFields = map[string]bool{
 	"accountIds": true, "hours": true, "startAt": true, "reason": true, "requester": true,
-	"task": true, "whyNotAssumeRoot": true,
+	"task": true, "whyNotAssumeRoot": true, "breakGlass": true,
 }
 
 // Parse decodes, normalises and validates one request document. It returns *Problems listing
@@ -134,7 +140,7 @@ func Parse(doc []byte, p Policy) (Request, error) {
 			// Listed up to a few: a document of thousands of keys must not make an answer (or a
 			// Step Functions cause, at most 32 KB) of thousands of problems.
 			if unknown++; unknown <= maxUnknownListed {
-				probs.Add(fieldName(f.name), "is not a field of the request (expected accountIds, hours, startAt, reason, requester, task, whyNotAssumeRoot)")
+				probs.Add(fieldName(f.name), "is not a field of the request (expected accountIds, hours, startAt, reason, requester, task, whyNotAssumeRoot, breakGlass)")
 			}
 		case f.dup:
 			probs.Add(f.name, "appears more than once")
@@ -158,12 +164,42 @@ func Parse(doc []byte, p Policy) (Request, error) {
 	r.Reason = parseText(raw["reason"], "reason", MaxReasonRunes, true, &probs)
 	r.Requester = parseRequester(raw["requester"], p.AuthenticatedCaller, &probs)
 	r.Task, r.WhyNotAssumeRoot = parseTask(raw["task"], raw["whyNotAssumeRoot"], &probs)
+	r.BreakGlass = parseBreakGlass(raw["breakGlass"], r, p, &probs)
 
 	if len(probs) > 0 {
 		probs = probs.capped(MaxProblems)
 		return Request{}, &probs
 	}
 	return r, nil
+}
+
+// MaxBreakGlassHours is the longest break-glass window.
+const MaxBreakGlassHours = 1
+
+// parseBreakGlass reads the optional breakGlass and checks what an emergency window may be: the
+// deployment takes them, one hour at most, starting now.
+func parseBreakGlass(v json.RawMessage, r Request, p Policy, probs *Problems) bool {
+	if v == nil {
+		return false
+	}
+	if kind := jsonKind(v); kind != "a boolean" {
+		probs.Add("breakGlass", "must be true or false, got %s", kind)
+		return false
+	}
+	if string(bytes.TrimSpace(v)) != "true" {
+		return false
+	}
+	if !p.BreakGlass {
+		probs.AddKind(Forbidden, "breakGlass", "this deployment takes no break-glass request (its configuration's breakGlass is off): ask for a window as usual")
+		return false
+	}
+	if r.Hours > MaxBreakGlassHours {
+		probs.Add("hours", "a break-glass window is %d hour at most, got %d", MaxBreakGlassHours, r.Hours)
+	}
+	if r.StartAt.After(p.Now.Add(p.ClockSkewGrace)) {
+		probs.Add("startAt", "a break-glass window starts now: leave startAt out")
+	}
+	return true
 }
 
 // MaxProblems is how many problems a rejection lists one by one; the rest are counted. Enough
@@ -600,23 +636,40 @@ func ParseDecision(doc []byte, maxRunes int) (string, error) {
 	if len(bytes.TrimSpace(doc)) == 0 {
 		return "", nil
 	}
+	return parseOneText(doc, "reason", false, maxRunes)
+}
+
+// ParseReview reads the body of a break-glass request's review: one JSON object {"note": "..."},
+// decoded as strictly as a request, its note required, one line of visible text of at most
+// maxRunes characters. A bad body is a *Problems naming the field.
+func ParseReview(doc []byte, maxRunes int) (string, error) {
+	if len(bytes.TrimSpace(doc)) == 0 {
+		var probs Problems
+		probs.Add("note", "is required: say what was done with the window and that it was right (one line)")
+		return "", &probs
+	}
+	return parseOneText(doc, "note", true, maxRunes)
+}
+
+// parseOneText reads a body that is one JSON object with one text field, key.
+func parseOneText(doc []byte, key string, required bool, maxRunes int) (string, error) {
 	var probs Problems
 	if len(doc) > MaxBodyBytes {
 		probs.Add("body", "is %d bytes; at most %d are accepted", len(doc), MaxBodyBytes)
 		return "", &probs
 	}
-	raw, bad := StrictObject(doc, "reason")
+	raw, bad := StrictObject(doc, key)
 	for _, b := range bad {
 		probs.Add("body", "%s", b)
 	}
 	if len(probs) > 0 {
 		return "", &probs
 	}
-	reason := parseText(raw["reason"], "reason", maxRunes, false, &probs)
+	text := parseText(raw[key], key, maxRunes, required, &probs)
 	if len(probs) > 0 {
 		return "", &probs
 	}
-	return reason, nil
+	return text, nil
 }
 
 // Quote shows a submitted value in a message, quoted and cut short so that no input makes a long

@@ -68,7 +68,7 @@ func TestParseRejects(t *testing.T) {
 		{"too large", []byte(`{"reason":"` + strings.Repeat("x", MaxBodyBytes) + `"}`), nil,
 			[]string{fmt.Sprintf(`request: is %d bytes; at most %d are accepted`, MaxBodyBytes+13, MaxBodyBytes)}},
 		{"unknown field (typo)", doc(map[string]string{"hour": `2`}), nil,
-			[]string{`hour: is not a field of the request (expected accountIds, hours, startAt, reason, requester, task, whyNotAssumeRoot)`}},
+			[]string{`hour: is not a field of the request (expected accountIds, hours, startAt, reason, requester, task, whyNotAssumeRoot, breakGlass)`}},
 		{"repeated field", []byte(`{"accountIds":["123456789012"],"hours":1,"hours":4,"reason":"r","requester":"a"}`), nil,
 			[]string{`hours: appears more than once`}},
 		{"accountIds missing", doc(map[string]string{"accountIds": "-"}), nil,
@@ -144,7 +144,7 @@ func TestParseRejects(t *testing.T) {
 			[]string{`requester: "alice@example.com" does not match the authenticated caller "arn:aws:sts::111111111111:assumed-role/Admin/bob"; leave requester out or send your own identity`}},
 		{"every problem at once", []byte(`{"accountIds":["1","123456789012",7],"hours":5,"startAt":"soon","reason":"","hour":1}`), nil,
 			[]string{
-				`hour: is not a field of the request (expected accountIds, hours, startAt, reason, requester, task, whyNotAssumeRoot)`,
+				`hour: is not a field of the request (expected accountIds, hours, startAt, reason, requester, task, whyNotAssumeRoot, breakGlass)`,
 				`accountIds[0]: "1" is not a 12-digit account ID`,
 				`accountIds[2]: must be a 12-digit account ID string, got a number`,
 				`hours: must be from 1 to 4, got 5`,

@@ -30,6 +30,10 @@ func (s *Service) Admit(ctx context.Context, id, executionARN string, req reques
 	if len(probs) == 0 {
 		probs = s.betterWithAssumeRoot(req)
 	}
+	if req.BreakGlass && origin.Channel == contract.ChannelEventBridge {
+		// An integration asserts its requester: no emergency skips an approval on its word.
+		probs.AddKind(request.Forbidden, "breakGlass", "a break-glass window is asked for by its requester in person (the API, the rootwindow command or the console), not through an integration")
+	}
 	if len(probs) == 0 {
 		var err error
 		probs, rec.Strategy, err = s.authorize(ctx, req)
@@ -79,12 +83,22 @@ func (s *Service) Admit(ctx context.Context, id, executionARN string, req reques
 	if len(probs) > 0 {
 		return rec, probs, nil
 	}
-	approveBy, err := s.approvalDeadline(ctx, origin.Channel, req.AccountIDs)
-	if err != nil {
-		s.logError(ctx, "find whether the request needs an approval", id, err)
-		return rec, nil, retryLater(err)
+	if req.BreakGlass {
+		// No approval; another administrator reviews it afterwards, and BreakGlassUnreviewed
+		// alarms until then. Noted before the reservation, so that no break-glass window can
+		// open unnoted (a rejected one is taken off by the sweep).
+		if err := s.ledger.AwaitReview(ctx, id); err != nil {
+			s.logError(ctx, "note the break-glass request for review", id, err)
+			return rec, nil, retryLater(err)
+		}
+	} else {
+		approveBy, err := s.approvalDeadline(ctx, origin.Channel, req.AccountIDs)
+		if err != nil {
+			s.logError(ctx, "find whether the request needs an approval", id, err)
+			return rec, nil, retryLater(err)
+		}
+		rec.ApproveBy = approveBy
 	}
-	rec.ApproveBy = approveBy
 	rec.SignIn = s.auditSignIn(ctx, req.AccountIDs)
 	reserved, err := s.ledger.Reserve(ctx, rec, actor)
 	var conflict *ledger.ConflictError

@@ -138,8 +138,10 @@ type SweepReport struct {
 	// deleted again.
 	RootPasswordsDeleted []string `json:"rootPasswordsDeleted,omitempty"`
 	// Operators says why the operators may not hear of what rootwindow announces.
-	Operators string   `json:"operators,omitempty"`
-	Errors    []string `json:"errors,omitempty"`
+	Operators string `json:"operators,omitempty"`
+	// Unreviewed are break-glass requests still waiting for another administrator's review.
+	Unreviewed []string `json:"unreviewed,omitempty"`
+	Errors     []string `json:"errors,omitempty"`
 }
 
 // checkOperators checks that the operators' email still hears of what rootwindow announces (a
@@ -190,6 +192,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	known := s.flushRecent(ctx, leases, &rep)
 	s.checkDrift(ctx, known, lifted, &rep)
 	s.checkOperators(ctx, &rep)
+	s.checkReviews(ctx, &rep)
 	s.log.InfoContext(ctx, "sweep done", "settled", len(rep.Settled), "checked", rep.Checked, "drift", len(rep.Drift), "errors", len(rep.Errors))
 	if len(rep.Errors) > 0 {
 		return rep, fmt.Errorf("sweep: %d part(s) failed: %s", len(rep.Errors), strings.Join(rep.Errors, "; "))
