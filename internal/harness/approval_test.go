@@ -147,3 +147,59 @@ func entered(res harness.Result, state string) bool {
 	}
 	return false
 }
+
+// A break-glass window through the synthesized state machine, where requests otherwise wait for
+// a second administrator: refused while the deployment takes none; then it runs without the
+// approval state, every operator's message marked, and it stays awaiting review (counted by each
+// sweep) until another administrator records one through the API.
+func TestABreakGlassWindowSkipsTheApprovalAndWaitsForItsReview(t *testing.T) {
+	s := begin(t)
+	requireApproval(t, s)
+	glass := map[string]any{"breakGlass": true}
+	if res := s.run("glass-0", request([]string{"111111111111"}, 1, glass)); res.Status != "FAILED" || !strings.Contains(res.Cause, "breakGlass") {
+		t.Fatalf("break-glass where it is off: %s %s", res.Status, res.Cause)
+	}
+	if err := h.Configure(s.ctx, map[string]string{contract.EnvApproval: config.ApprovalSecondAdmin, contract.EnvApprovalMinutes: strconv.Itoa(harness.ApprovalMinutes),
+		contract.EnvBreakGlass: "true"}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(h.AWS.Messages())
+	res := s.run("glass-1", request([]string{"111111111111"}, 1, glass))
+	if res.Status != "SUCCEEDED" || entered(res, "Wait for approval") {
+		t.Fatalf("%s %s (entered the approval state: %v)", res.Status, res.Cause, entered(res, "Wait for approval"))
+	}
+	for _, m := range h.AWS.Messages()[before:] {
+		if !strings.HasPrefix(m.Subject, "rootwindow: BREAK-GLASS") {
+			t.Errorf("a message about the break-glass window: %q", m.Subject)
+		}
+	}
+	if rec := s.record("glass-1"); !rec.BreakGlass || rec.Status != ledger.Closed || rec.ReviewedBy != "" {
+		t.Fatalf("%+v", rec)
+	}
+	if err := h.Sweep(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ids, err := h.Ledger().AwaitingReview(s.ctx); err != nil || strings.Join(ids, ",") != "glass-1" {
+		t.Fatalf("awaiting review: %v %v", ids, err)
+	}
+	review := func(caller string) int {
+		r := apiSample(t, "api-end-request.json")
+		r.Resource, r.Path, r.PathParameters = "/requests/{id}/review", "/requests/glass-1/review", map[string]string{"id": "glass-1"}
+		r.RequestContext.Identity.UserArn, r.Body = caller, `{"note": "root password reset as asked (INC-7)"}`
+		res, err := h.API().Handle(s.ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode
+	}
+	if self, other := review(harness.Requester), review(approver); self != 403 || other != 200 {
+		t.Fatalf("the requester reviewing: %d, bob reviewing: %d", self, other)
+	}
+	if err := h.Sweep(s.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := h.Ledger().AwaitingReview(s.ctx); len(ids) != 0 {
+		t.Errorf("still awaiting review after it: %v", ids)
+	}
+	s.unchanged()
+}
