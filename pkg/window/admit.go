@@ -282,7 +282,7 @@ func (s *Service) groupMembership(requester string) func(context.Context, []stri
 			for _, g := range ask {
 				known[g] = slices.Contains(in, g)
 			}
-			if len(in) > 0 {
+			if slices.ContainsFunc(ask, func(g string) bool { return known[g] }) {
 				return true, "", nil
 			}
 		}
