@@ -621,24 +621,33 @@ func (e expr) set(action string, it item) error {
 	return nil
 }
 
-// deleteFromSet takes a string set's members out of an attribute's set; an empty set is removed,
-// as DynamoDB keeps no empty set.
-func (e expr) deleteFromSet(action string, it item) error {
+// setClause reads "name :set" of an ADD or DELETE clause: the attribute's name and the string set.
+func (e expr) setClause(verb, action string, it item) (string, *types.AttributeValueMemberSS, error) {
 	f := strings.Fields(action)
 	if len(f) != 2 {
-		return fmt.Errorf("dynamofake: DELETE %q is not one it knows", action)
+		return "", nil, fmt.Errorf("dynamofake: %s %q is not one it knows", verb, action)
 	}
 	n, err := e.name(f[0])
 	if err != nil {
-		return err
+		return "", nil, err
 	}
 	v, err := e.operand(f[1], it)
 	if err != nil {
-		return err
+		return "", nil, err
 	}
-	del, ok := v.(*types.AttributeValueMemberSS)
+	set, ok := v.(*types.AttributeValueMemberSS)
 	if !ok {
-		return fmt.Errorf("dynamofake: DELETE of %T is not one it knows", v)
+		return "", nil, fmt.Errorf("dynamofake: %s of %T is not one it knows", verb, v)
+	}
+	return n, set, nil
+}
+
+// deleteFromSet takes a string set's members out of an attribute's set; an empty set is removed,
+// as DynamoDB keeps no empty set.
+func (e expr) deleteFromSet(action string, it item) error {
+	n, del, err := e.setClause("DELETE", action, it)
+	if err != nil {
+		return err
 	}
 	cur, ok := it[n].(*types.AttributeValueMemberSS)
 	if !ok {
@@ -659,21 +668,9 @@ func (e expr) deleteFromSet(action string, it item) error {
 }
 
 func (e expr) add(action string, it item) error {
-	f := strings.Fields(action)
-	if len(f) != 2 {
-		return fmt.Errorf("dynamofake: ADD %q is not one it knows", action)
-	}
-	n, err := e.name(f[0])
+	n, add, err := e.setClause("ADD", action, it)
 	if err != nil {
 		return err
-	}
-	v, err := e.operand(f[1], it)
-	if err != nil {
-		return err
-	}
-	add, ok := v.(*types.AttributeValueMemberSS)
-	if !ok {
-		return fmt.Errorf("dynamofake: ADD of %T is not one it knows", v)
 	}
 	set := map[string]bool{}
 	if cur, ok := it[n].(*types.AttributeValueMemberSS); ok {

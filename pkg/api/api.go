@@ -303,34 +303,33 @@ func (h *Handler) load(ctx context.Context, c call) (ledger.Record, response, bo
 // decide approves or denies the request in the path, as a second administrator (never its
 // requester: the window service refuses them), with an optional {"reason": "..."} body.
 func (h *Handler) decide(ctx context.Context, c call, approve bool) response {
-	body, err := c.body()
-	if err != nil {
-		return fail(http.StatusBadRequest, err.Error())
-	}
-	words, err := request.ParseDecision(body, window.MaxDecisionWords)
-	var probs *request.Problems
-	if errors.As(err, &probs) {
-		return invalid(*probs)
-	}
-	return h.act(ctx, c, func(ctx context.Context, id, caller string) (ledger.Record, error) {
-		return h.windows.Decide(ctx, id, caller, approve, words)
-	})
+	return h.withText(ctx, c, func(body []byte) (string, error) { return request.ParseDecision(body, window.MaxDecisionWords) },
+		func(ctx context.Context, id, caller, words string) (ledger.Record, error) {
+			return h.windows.Decide(ctx, id, caller, approve, words)
+		})
 }
 
 // review records another administrator's review of a break-glass request, with its
 // {"note": "..."} body (required).
 func (h *Handler) review(ctx context.Context, c call) response {
+	return h.withText(ctx, c, func(body []byte) (string, error) { return request.ParseReview(body, window.MaxDecisionWords) }, h.windows.Review)
+}
+
+// withText acts on a call whose body is one line of text (read by parse: a bad body is 400 naming
+// the field), as act does.
+func (h *Handler) withText(ctx context.Context, c call, parse func([]byte) (string, error),
+	do func(ctx context.Context, id, caller, text string) (ledger.Record, error)) response {
 	body, err := c.body()
 	if err != nil {
 		return fail(http.StatusBadRequest, err.Error())
 	}
-	note, err := request.ParseReview(body, window.MaxDecisionWords)
+	text, err := parse(body)
 	var probs *request.Problems
 	if errors.As(err, &probs) {
 		return invalid(*probs)
 	}
 	return h.act(ctx, c, func(ctx context.Context, id, caller string) (ledger.Record, error) {
-		return h.windows.Review(ctx, id, caller, note)
+		return do(ctx, id, caller, text)
 	})
 }
 

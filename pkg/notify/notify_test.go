@@ -143,21 +143,7 @@ func TestSamplesAreWhatIsPublished(t *testing.T) {
 		// As an EventBridge rule's target receives it.
 		ev := events.CloudWatchEvent{Version: "0", ID: "0e4f5a6b-7c8d-4e9f-a0b1-c2d3e4f5a6b7", DetailType: kind.DetailType(), Source: contract.NotificationSource,
 			AccountID: "999999999999", Time: t0, Region: "us-east-1", Resources: []string{}, Detail: detail}
-		want, _ := json.MarshalIndent(ev, "", "  ")
-		want = append(want, '\n')
-		name := filepath.Join(testenv.RepoRoot(), "events", "notifications", strings.ToLower(strings.ReplaceAll(string(kind), " ", "-"))+".json")
-		if *update {
-			if err := os.WriteFile(name, want, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		got, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatalf("%v (run go test ./pkg/notify -update)", err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s is not what rootwindow publishes (run go test ./pkg/notify -update):\n%s", name, want)
-		}
+		sample(t, ev, "events", "notifications", sampleName(kind))
 		var back struct {
 			notify.Detail
 		}
@@ -197,24 +183,35 @@ func TestChatSamplesAreWhatIsPublished(t *testing.T) {
 		if kind == notify.ApprovalRequested && !strings.Contains(strings.Join(chat.Content.NextSteps, " "), "rootwindow approve "+rec.RequestID) {
 			t.Errorf("an approval request without the command: %v", chat.Content.NextSteps)
 		}
-		want, _ := json.MarshalIndent(chat, "", "  ")
-		want = append(want, '\n')
-		name := filepath.Join(testenv.RepoRoot(), "events", "notifications", "chat", strings.ToLower(strings.ReplaceAll(string(kind), " ", "-"))+".json")
-		if *update {
-			if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(name, want, 0o644); err != nil {
-				t.Fatal(err)
-			}
+		sample(t, chat, "events", "notifications", "chat", sampleName(kind))
+	}
+}
+
+func sampleName(k notify.Kind) string {
+	return strings.ToLower(strings.ReplaceAll(string(k), " ", "-")) + ".json"
+}
+
+// sample checks that the file at path (under the repository) holds v as indented JSON, or with
+// -update writes it there.
+func sample(t *testing.T, v any, path ...string) {
+	t.Helper()
+	want, _ := json.MarshalIndent(v, "", "  ")
+	want = append(want, '\n')
+	name := filepath.Join(append([]string{testenv.RepoRoot()}, path...)...)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+			t.Fatal(err)
 		}
-		got, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatalf("%v (run go test ./pkg/notify -update)", err)
+		if err := os.WriteFile(name, want, 0o644); err != nil {
+			t.Fatal(err)
 		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%s is not what rootwindow publishes (run go test ./pkg/notify -update):\n%s", name, want)
-		}
+	}
+	got, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatalf("%v (run go test ./pkg/notify -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s is not what rootwindow publishes (run go test ./pkg/notify -update):\n%s", name, want)
 	}
 }
 
