@@ -110,8 +110,10 @@ const (
 	OpPublish           = "Publish"
 	OpStartExecution    = "StartExecution"
 	OpDescribeExecution = "DescribeExecution"
-	OpStopExecution     = "StopExecution"
-	OpLookupEvents      = "LookupEvents"
+	// OpDescribeStateMachine fails DescribeStateMachine alone.
+	OpDescribeStateMachine = "DescribeStateMachine"
+	OpStopExecution        = "StopExecution"
+	OpLookupEvents         = "LookupEvents"
 )
 
 // Fail makes the next n calls of op fail with a service error.
@@ -398,7 +400,7 @@ func (s *Server) describeArg(w http.ResponseWriter, body []byte, op, field strin
 	switch {
 	case arn == "":
 		jsonError(w, "1.0", http.StatusBadRequest, "ValidationException", op+" needs "+field)
-	case s.failing(OpDescribeExecution):
+	case s.failing(op):
 		jsonError(w, "1.0", http.StatusInternalServerError, "ServiceUnavailable", "injected failure")
 	default:
 		return arn, true

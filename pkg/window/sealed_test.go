@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
@@ -408,4 +409,23 @@ func TestThreatRecordsTheirExecutionsDoNotVouchFor(t *testing.T) {
 			e.AssertStatus(t, "req-1", ledger.Closed)
 		})
 	}
+}
+
+// Step Functions failing to say which state machine an execution belongs to is no verdict: the
+// sweep's render leaves every window as it is and fails, to be tried again, rather than taking a
+// window whose execution could not be asked about for one that is not rootwindow's (which would
+// close it as tampered).
+func TestAStateMachineThatCannotBeAskedAboutIsNoVerdict(t *testing.T) {
+	e := layoutEnv(t, "ou", contract.StrategyExempt)
+	e.lift(t, "req-1", members[0])
+	var metrics strings.Builder
+	e.With(func(d *window.Deps) { d.Metrics = &metrics }) // a fresh instance: no state machine known yet
+	e.Emu.Fail(awsemu.OpDescribeStateMachine, 100)
+	if _, err := e.Steps.Sweep(context.Background()); err == nil {
+		t.Error("a sweep that could not ask Step Functions reported no error")
+	}
+	if !e.rootAllowed(members[0], e.Now) || strings.Contains(metrics.String(), contract.MetricLedgerTampered) {
+		t.Errorf("an intact window was taken for a tampered one: %q", metrics.String())
+	}
+	e.AssertStatus(t, "req-1", ledger.Open)
 }
