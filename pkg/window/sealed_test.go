@@ -429,3 +429,23 @@ func TestAStateMachineThatCannotBeAskedAboutIsNoVerdict(t *testing.T) {
 	}
 	e.AssertStatus(t, "req-1", ledger.Open)
 }
+
+// A restore comes first: when Step Functions cannot vouch for the other open windows, the restore
+// renders the guardrail's document without them (failing closed) rather than fail and leave its
+// own window's exemption in place.
+func TestARestoreThatCannotAskStepFunctionsStillRestores(t *testing.T) {
+	e := layoutEnv(t, "ou", contract.StrategyExempt)
+	e.lift(t, "req-1", members[0])
+	e.lift(t, "req-2", members[1])
+	e.With(func(*window.Deps) {}) // a fresh instance: no state machine known yet
+	e.Emu.Fail(awsemu.OpDescribeStateMachine, 100)
+	if _, err := e.Steps.Reattach(context.Background(), contract.ReattachInput{RequestID: "req-2", Mode: contract.ModeClose, AccountIDs: []string{members[1]}}); err != nil {
+		t.Fatalf("the restore failed: %v", err)
+	}
+	e.AssertStatus(t, "req-2", ledger.Closed)
+	for _, a := range members[:2] {
+		if e.rootAllowed(a, e.Now) {
+			t.Errorf("root allowed on %s", a)
+		}
+	}
+}
