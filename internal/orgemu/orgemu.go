@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/policy"
 )
 
@@ -95,10 +96,9 @@ type Server struct {
 	faults                []*Fault
 	calls                 []Call
 	latency               time.Duration
-	rate                  float64 // throttle beyond this many calls per second; 0 = unlimited
-	burst                 float64
-	tokens                float64
-	lastRefill            time.Time
+	shared                *bucket                       // one budget every operation draws on (SetRateLimit)
+	rateOf                func(op string) contract.Rate // each operation's own throttle (Throttle); nil: none
+	buckets               map[string]*bucket
 	now                   func() time.Time
 	delay                 func(r *http.Request, d time.Duration)
 	gates                 map[string]chan struct{} // operation → closed when its calls may go on
@@ -147,14 +147,14 @@ func (s *Server) SetClock(now func() time.Time, delay func(r *http.Request, d ti
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.now, s.delay = now, delay
-	s.lastRefill = now()
+	s.shared, s.buckets = nil, nil // filled again on the new clock
 }
 
-// Reset forgets recorded calls and faults, and the rate limit and latency.
+// Reset forgets recorded calls and faults, the throttles and latency.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls, s.faults, s.rate, s.latency = nil, nil, 0, 0
+	s.calls, s.faults, s.shared, s.rateOf, s.buckets, s.latency = nil, nil, nil, nil, nil, 0
 }
 
 // SetPageSize caps how many items one List answer holds (Organizations' own default is 20), so
@@ -440,12 +440,48 @@ func (s *Server) Gate(ops ...string) (release func()) {
 	}
 }
 
-// SetRateLimit answers TooManyRequestsException to calls beyond perSecond (token bucket with
-// the given burst), as Organizations does. perSecond 0 removes the limit.
+// SetRateLimit answers TooManyRequestsException to calls of any operation beyond perSecond
+// (one token bucket every operation draws on, holding burst calls): a budget shared with other
+// callers, or a storm. perSecond 0 removes it. Throttle sets Organizations' own, per operation.
 func (s *Server) SetRateLimit(perSecond float64, burst int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rate, s.burst, s.tokens, s.lastRefill = perSecond, float64(burst), float64(burst), s.now()
+	s.shared = nil
+	if perSecond > 0 {
+		s.shared = newBucket(contract.Rate{PerSecond: perSecond, Burst: burst}, s.now())
+	}
+}
+
+// Throttle answers TooManyRequestsException to the calls of each operation beyond its rate: a
+// token bucket per operation, full at first, as Organizations throttles. Throttle(nil) removes
+// them; Throttle(contract.OrganizationsRate) is Organizations' documented throttles.
+func (s *Server) Throttle(rate func(op string) contract.Rate) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rateOf, s.buckets = rate, nil
+}
+
+// bucket is a token bucket: burst tokens, refilled at rate a second, one taken per call.
+type bucket struct {
+	rate, burst, tokens float64
+	refilled            time.Time
+}
+
+func newBucket(r contract.Rate, now time.Time) *bucket {
+	return &bucket{rate: r.PerSecond, burst: float64(r.Burst), tokens: float64(r.Burst), refilled: now}
+}
+
+// take takes a token at now, or reports that there is none.
+func (b *bucket) take(now time.Time) bool {
+	if d := now.Sub(b.refilled).Seconds(); d > 0 {
+		b.tokens = min(b.burst, b.tokens+d*b.rate)
+		b.refilled = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // Calls returns the calls answered so far.
@@ -621,7 +657,7 @@ func writeError(w http.ResponseWriter, e *apiError) {
 
 // handle runs with s.mu held.
 func (s *Server) handle(op string, in input) (any, *apiError) {
-	if e := s.throttle(); e != nil {
+	if e := s.throttle(op); e != nil {
 		return nil, e
 	}
 	if e := s.fault(op, in.target(), in.PolicyID); e != nil {
@@ -968,20 +1004,29 @@ func (s *Server) parentOf(id string) (string, bool) {
 	return p, ok
 }
 
-func (s *Server) throttle() *apiError {
-	if s.rate <= 0 {
-		return nil
-	}
+// throttle takes op's token from its own bucket and the shared one; s.mu is held. A call
+// refused by one takes none from the other.
+func (s *Server) throttle(op string) *apiError {
 	now := s.now()
-	s.tokens += now.Sub(s.lastRefill).Seconds() * s.rate
-	if s.tokens > s.burst {
-		s.tokens = s.burst
+	var own *bucket
+	if s.rateOf != nil {
+		if s.buckets == nil {
+			s.buckets = map[string]*bucket{}
+		}
+		if own = s.buckets[op]; own == nil {
+			own = newBucket(s.rateOf(op), now)
+			s.buckets[op] = own
+		}
+		if !own.take(now) {
+			return known("TooManyRequestsException")
+		}
 	}
-	s.lastRefill = now
-	if s.tokens < 1 {
+	if s.shared != nil && !s.shared.take(now) {
+		if own != nil {
+			own.tokens++ // not spent: the call was refused
+		}
 		return known("TooManyRequestsException")
 	}
-	s.tokens--
 	return nil
 }
 

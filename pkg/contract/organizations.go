@@ -23,3 +23,44 @@ var OrganizationsCalls = map[string][]string{
 }
 
 var organizationReads = []string{"DescribeOrganization", "DescribeAccount", "DescribePolicy", "ListParents", "ListPoliciesForTarget", "ListTagsForResource"}
+
+// Rate is how fast Organizations answers one operation before it throttles
+// (TooManyRequestsException): a token bucket of Burst calls refilled at PerSecond.
+type Rate struct {
+	PerSecond float64
+	Burst     int
+}
+
+// OrganizationsRates are Organizations' throttles per operation and per account, as AWS
+// documents them (AWS Organizations User Guide, "Quotas and service limits", "Throttling
+// limits"): the writes rootwindow makes 2 a second with a burst of 3; ListParents,
+// ListPoliciesForTarget and ListTargetsForPolicy 5 with a burst of 8; DescribePolicy 2; ListRoots
+// 1. Where the table gives a rate and no burst, the burst is taken as the rate (one second's
+// worth). Each operation has its bucket of its own. The loopback emulator throttles by these
+// numbers and pkg/guardrail paces its calls under them.
+var OrganizationsRates = map[string]Rate{
+	"AttachPolicy":          {2, 3},
+	"DetachPolicy":          {2, 3},
+	"CreatePolicy":          {2, 3},
+	"DeletePolicy":          {2, 3},
+	"UpdatePolicy":          {2, 3},
+	"ListParents":           {5, 8},
+	"ListPoliciesForTarget": {5, 8},
+	"ListTargetsForPolicy":  {5, 8},
+	"DescribePolicy":        {2, 2},
+	"ListRoots":             {1, 1},
+}
+
+// UndocumentedRate is taken for an Organizations operation whose throttle AWS does not publish
+// (DescribeAccount, DescribeOrganization, ListTagsForResource, ListAccountsForParent, ...): the
+// documented reads' 5 a second with a burst of 8, in a bucket of its own. An assumption, stated
+// wherever it decides a figure (BENCHMARKS.md).
+var UndocumentedRate = Rate{5, 8}
+
+// OrganizationsRate is op's throttle: documented, or UndocumentedRate.
+func OrganizationsRate(op string) Rate {
+	if r, ok := OrganizationsRates[op]; ok {
+		return r
+	}
+	return UndocumentedRate
+}
