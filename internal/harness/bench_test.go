@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
@@ -103,6 +104,38 @@ func BenchmarkCostPerRequest(b *testing.B) {
 			b.ReportMetric(float64(invocations)/runs, "invocations/op")
 			b.ReportMetric(busy.Seconds()/runs*1000, "lambda-ms/op")
 			b.ReportMetric(cost*1e6, "µUSD/op")
+		})
+	}
+}
+
+// BenchmarkAdmission is POST /requests for N accounts (under five OUs) at Organizations'
+// documented throttles, each call answered after 100 ms, in virtual time, the functions making
+// their calls one at a time (in AWS they make four at once). It reports the virtual time to the
+// answer, the Organizations calls made, and the least time the documented rates allow for those
+// calls (orgemu.RateBound).
+func BenchmarkAdmission(b *testing.B) {
+	ctx := context.Background()
+	atDocumentedRates(b, 100*time.Millisecond)
+	for _, n := range []int{1, 10, 50} {
+		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
+			var took time.Duration
+			var calls, bound float64
+			for b.Loop() {
+				if err := h.NewLedger(ctx); err != nil {
+					b.Fatal(err)
+				}
+				h.Clock.Advance(time.Minute) // every bucket full again
+				before := len(h.Org.Calls())
+				_, d := admit(ctx, b, h.Members()[:n])
+				took += d
+				made := h.Org.Calls()[before:]
+				calls += float64(len(made))
+				bound += orgemu.RateBound(made)
+			}
+			runs := float64(b.N)
+			b.ReportMetric(took.Seconds()/runs, "virtual-s")
+			b.ReportMetric(calls/runs, "calls/op")
+			b.ReportMetric(bound/runs, "bound-s")
 		})
 	}
 }

@@ -99,8 +99,9 @@ type Harness struct {
 	api     *api.Handler
 
 	tableSeq int
-	table    string // the current ledger table
-	pin      string // the guardrail's document's SHA-256, configured
+	table    string                     // the current ledger table
+	rates    func(string) contract.Rate // what the functions pace Organizations' calls under
+	pin      string                     // the guardrail's document's SHA-256, configured
 }
 
 // Start brings up the emulators (unless given endpoints), synthesizes the state machine, and
@@ -119,7 +120,7 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 	if opts.Backoff.Attempts == 0 {
 		opts.Backoff = guardrail.Backoff{Attempts: 4, Base: 10 * time.Millisecond, Max: 40 * time.Millisecond}
 	}
-	h = &Harness{opts: opts, Clock: simtime.New(opts.Start), PolicyID: opts.GuardrailPolicyID}
+	h = &Harness{opts: opts, Clock: simtime.New(opts.Start), PolicyID: opts.GuardrailPolicyID, rates: guardrail.Unpaced}
 	started := h // h itself is nil when Start fails
 	defer func() {
 		if err != nil {
@@ -215,6 +216,24 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 	return h, nil
 }
 
+// AtDocumentedRates makes the emulated Organizations throttle each operation as AWS documents
+// (contract.OrganizationsRates) and the functions pace their calls under the same rates, with
+// the same configuration as now, until undo.
+func (h *Harness) AtDocumentedRates(ctx context.Context, env map[string]string) (undo func() error, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.rates = contract.OrganizationsRate
+	h.Org.Throttle(contract.OrganizationsRate)
+	undo = func() error {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.rates = guardrail.Unpaced
+		h.Org.Throttle(nil)
+		return h.build(context.Background(), nil)
+	}
+	return undo, h.build(ctx, env)
+}
+
 // Close stops what the harness started.
 func (h *Harness) Close() {
 	for i := len(h.stop) - 1; i >= 0; i-- {
@@ -280,7 +299,9 @@ func (h *Harness) build(ctx context.Context, overrides map[string]string) error 
 		// nothing here, and one worker is one actor whose order of calls, and so timeline, is the
 		// same on every run. pkg/guardrail's own tests run the product's concurrency. So does
 		// the jitter: a fixed draw.
-		Guardrail: guardrail.Options{Backoff: h.opts.Backoff, Concurrency: 1, Jitter: func() float64 { return 0.5 }},
+		// Unpaced unless a test asks for AWS's rates (AtDocumentedRates): a scenario's steps then
+		// never wait on a pacer, which a test holding the clock (Clock.Go) relies on.
+		Guardrail: guardrail.Options{Backoff: h.opts.Backoff, Concurrency: 1, Jitter: func() float64 { return 0.5 }, Rates: h.rates},
 	})
 	if err != nil {
 		return err

@@ -502,6 +502,25 @@ func (s *Server) CountCalls(op, code string) int {
 	return n
 }
 
+// RateBound is the least time Organizations' documented throttles (contract.OrganizationsRate)
+// allow for the calls that succeeded: each operation's calls beyond its burst at its rate, every
+// operation's bucket draining side by side, with no latency. What a run takes over it is the
+// price of the order its calls must come in, of latency, and of pacing.
+func RateBound(calls []Call) float64 {
+	n := map[string]int{}
+	for _, c := range calls {
+		if c.Error == "" {
+			n[c.Op]++
+		}
+	}
+	bound := 0.0
+	for op, k := range n {
+		r := contract.OrganizationsRate(op)
+		bound = max(bound, float64(max(0, k-r.Burst))/r.PerSecond)
+	}
+	return bound
+}
+
 // Start serves the emulator on a loopback port and returns its URL.
 func (s *Server) Start() string {
 	s.httpServer = httptest.NewServer(s)

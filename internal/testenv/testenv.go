@@ -195,7 +195,7 @@ func Deps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db DB, table str
 		},
 		Tree: orgs,
 		Guardrail: guardrail.New(orgs, orgemu.GuardrailID,
-			guardrail.Options{Backoff: guardrail.Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}, Deployment: table}),
+			guardrail.Options{Backoff: guardrail.Backoff{Attempts: 4, Base: time.Millisecond, Max: 2 * time.Millisecond}, Deployment: table, Rates: guardrail.Unpaced}),
 		Ledger:     ledger.New(db, table, now, nil),
 		Notify:     Notifier(t, emu, now),
 		Starters:   trail.New(Trail(emu)),

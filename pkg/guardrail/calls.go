@@ -70,15 +70,16 @@ func (g *Guardrail) batch(ctx context.Context, ids []string, fn func(ctx context
 	return failed
 }
 
-// call runs one Organizations call at the pacer's rate. Throttling slows the pacer and the call
+// call runs one Organizations call at its operation's pacer's rate. Throttling slows the pacer and the call
 // goes again at its next turn; other transient errors are retried with full-jitter exponential
 // backoff. A retryable error that outlasts the budget becomes a *TransientError.
 func (g *Guardrail) call(ctx context.Context, op, target string, fn func() error) error {
 	b := g.opts.Backoff
+	pace := g.pacer(op)
 	var err error
 	throttles := 0
 	for attempt := 1; ; attempt++ {
-		if werr := g.pace.wait(ctx); werr != nil {
+		if werr := pace.wait(ctx); werr != nil {
 			if err == nil {
 				err = werr
 			}
@@ -87,7 +88,7 @@ func (g *Guardrail) call(ctx context.Context, op, target string, fn func() error
 		g.calls.Add(1)
 		err = fn()
 		if err == nil {
-			g.pace.succeeded()
+			pace.succeeded()
 			return nil
 		}
 		if !retryable(err) || ctx.Err() != nil {
@@ -104,8 +105,8 @@ func (g *Guardrail) call(ctx context.Context, op, target string, fn func() error
 			return &TransientError{Op: op, Target: target, Attempts: attempt, Err: err}
 		}
 		if throttled {
-			g.pace.throttled()
-			g.opts.Logger.Debug("throttled; slowing down", "op", op, "target", target, "attempt", attempt, "rate", g.pace.Rate())
+			pace.throttled()
+			g.opts.Logger.Debug("throttled; slowing down", "op", op, "target", target, "attempt", attempt, "rate", pace.Rate())
 			continue // the pacer decides when it goes again
 		}
 		delay := min(b.Max, b.Base<<min(attempt-1, 20))

@@ -82,6 +82,10 @@ type Options struct {
 	Jitter func() float64
 	// Clock is what the pacer reads the time from; default time.Now.
 	Clock func() time.Time
+	// Rates are Organizations' throttles the calls are paced under, by operation; default
+	// contract.OrganizationsRate (AWS's documented numbers). A zero Rate leaves an operation
+	// unpaced until it is throttled.
+	Rates func(op string) contract.Rate
 	// Organization and Management, when set, are the organization and management account the
 	// configuration names: Organizations must answer for these, or nothing is done.
 	Organization, Management string
@@ -117,7 +121,8 @@ type Guardrail struct {
 	opts     Options
 	mu       sync.Mutex
 	mgmt     string // management account ID, cached once known
-	pace     *pacer // shared by every call, so what it learns outlives one batch
+	paceMu   sync.Mutex
+	paces    map[string]*pacer // one per operation, shared by its calls, so what it learns outlives one batch
 	calls    atomic.Int64
 }
 
@@ -158,7 +163,27 @@ func New(api OrganizationsAPI, policyID string, opts Options) *Guardrail {
 	if opts.Quotas.Size <= 0 {
 		opts.Quotas.Size = DefaultQuotas.Size
 	}
-	return &Guardrail{api: api, policyID: policyID, opts: opts, pace: newPacer(opts.Clock, opts.Sleep, opts.Backoff.Max)}
+	if opts.Rates == nil {
+		opts.Rates = contract.OrganizationsRate
+	}
+	return &Guardrail{api: api, policyID: policyID, opts: opts, paces: map[string]*pacer{}}
+}
+
+// Unpaced is a Rates that knows no operation's throttle: calls are not paced until Organizations
+// throttles them. For an emulator that does not throttle as Organizations does (tests on the
+// wall clock, where pacing at AWS's rates would only wait).
+func Unpaced(string) contract.Rate { return contract.Rate{} }
+
+// pacer is op's pacer, made at its first call.
+func (g *Guardrail) pacer(op string) *pacer {
+	g.paceMu.Lock()
+	defer g.paceMu.Unlock()
+	p := g.paces[op]
+	if p == nil {
+		p = newPacer(g.opts.Rates(op), g.opts.Clock, g.opts.Sleep, g.opts.Backoff.Max)
+		g.paces[op] = p
+	}
+	return p
 }
 
 // PolicyID is the guardrail policy this Guardrail acts on.

@@ -24,7 +24,7 @@ func setup(t *testing.T, backoff guardrail.Backoff) (*orgemu.Server, *guardrail.
 	t.Helper()
 	org := orgemu.Standard(mgmt, "alice@example.com", members...)
 	client := testenv.Organizations(t, org)
-	return org, guardrail.New(client, orgemu.GuardrailID, guardrail.Options{Backoff: backoff, Concurrency: 3})
+	return org, guardrail.New(client, orgemu.GuardrailID, guardrail.Options{Backoff: backoff, Concurrency: 3, Rates: guardrail.Unpaced})
 }
 
 func assertAttached(t *testing.T, org *orgemu.Server, want bool, ids ...string) {
@@ -393,7 +393,7 @@ func TestInspectRefusesAnotherOrganization(t *testing.T) {
 		}
 	}
 	org := orgemu.Standard(testenv.Management, "alice@example.com", "111111111111")
-	g := guardrail.New(testenv.Organizations(t, org), orgemu.GuardrailID, guardrail.Options{Organization: orgemu.OrganizationID, Management: testenv.Management})
+	g := guardrail.New(testenv.Organizations(t, org), orgemu.GuardrailID, guardrail.Options{Organization: orgemu.OrganizationID, Management: testenv.Management, Rates: guardrail.Unpaced})
 	if _, err := g.Inspect(context.Background(), []string{"111111111111"}); err != nil {
 		t.Errorf("the configured organization: %v", err)
 	}

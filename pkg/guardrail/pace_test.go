@@ -4,13 +4,15 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/rootwindow/rootwindow/pkg/contract"
 )
 
-// A pacer on a fake clock: sleeping advances the clock.
-func fakePacer(maxGap time.Duration) (*pacer, *time.Time, *[]time.Duration) {
+// A pacer on a fake clock, for an operation of rate r: sleeping advances the clock.
+func fakePacer(r contract.Rate, maxGap time.Duration) (*pacer, *time.Time, *[]time.Duration) {
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	var slept []time.Duration
-	p := newPacer(func() time.Time { return now }, func(_ context.Context, d time.Duration) error {
+	p := newPacer(r, func() time.Time { return now }, func(_ context.Context, d time.Duration) error {
 		slept = append(slept, d)
 		now = now.Add(d)
 		return nil
@@ -18,8 +20,8 @@ func fakePacer(maxGap time.Duration) (*pacer, *time.Time, *[]time.Duration) {
 	return p, &now, &slept
 }
 
-func TestPacerIsUnpacedUntilThrottled(t *testing.T) {
-	p, now, slept := fakePacer(15 * time.Second)
+func TestPacerOfAnUnknownRateIsUnpacedUntilThrottled(t *testing.T) {
+	p, now, slept := fakePacer(contract.Rate{}, 15*time.Second)
 	ctx := context.Background()
 	for range 20 {
 		if err := p.wait(ctx); err != nil {
@@ -68,12 +70,74 @@ func TestPacerIsUnpacedUntilThrottled(t *testing.T) {
 }
 
 func TestPacerNeverSlowerThanTheBackoffsLongestDelay(t *testing.T) {
-	p, now, _ := fakePacer(200 * time.Millisecond)
+	p, now, _ := fakePacer(contract.Rate{}, 200*time.Millisecond)
 	for range 100 {
 		p.throttled()
 		*now = now.Add(time.Second)
 	}
 	if p.Rate() != 5 {
 		t.Errorf("rate %.2f, want the floor of 5/s (one call per 200 ms)", p.Rate())
+	}
+
+	// Never faster than 1 per the longest delay, unless the operation's own rate is slower.
+	p, now, _ = fakePacer(contract.Rate{PerSecond: 1, Burst: 1}, 200*time.Millisecond)
+	for range 100 {
+		p.throttled()
+		*now = now.Add(time.Second)
+	}
+	if r := p.Rate(); r != headroom {
+		t.Errorf("rate %.2f, want ListRoots' own (1/s with headroom) as the floor", r)
+	}
+}
+
+// At a documented rate the pacer keeps Organizations' own bucket with 5% headroom: the burst at
+// once, then 1/rate apart, never faster, whatever the successes.
+func TestPacerKeepsTheDocumentedBucket(t *testing.T) {
+	p, now, slept := fakePacer(contract.Rate{PerSecond: 2.0 / headroom, Burst: 3}, 15*time.Second)
+	ctx := context.Background()
+	start := *now
+	var starts []time.Duration
+	for range 6 {
+		if err := p.wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		starts = append(starts, now.Sub(start))
+		p.succeeded()
+	}
+	want := []time.Duration{0, 0, 0, 500 * time.Millisecond, time.Second, 1500 * time.Millisecond}
+	for i := range want {
+		if d := starts[i] - want[i]; d < -time.Microsecond || d > time.Microsecond {
+			t.Fatalf("calls started at %v, want %v (a burst of three at once, then 2 a second)", starts, want)
+		}
+	}
+	if r := p.Rate(); r < 1.999 || r > 2.001 {
+		t.Errorf("successes raised the rate over its ceiling of 2/s: %.2f", r)
+	}
+	// A throttle (someone else draws on the budget) gives up the burst and cuts by 0.9.
+	p.throttled()
+	if r := p.Rate(); r < 1.79 || r > 1.81 {
+		t.Errorf("cut to %.2f, want 1.8", r)
+	}
+	*slept = nil
+	*now = now.Add(5 * time.Second) // rested, but still within the quiet spell
+	_ = p.wait(ctx)
+	_ = p.wait(ctx)
+	if len(*slept) != 1 || (*slept)[0] < 550*time.Millisecond {
+		t.Errorf("after a throttle, two calls slept %v: want the second a whole interval (1/1.8 s) after the first", *slept)
+	}
+	// Successes climb back, never above the documented rate; after a quiet spell, the burst too.
+	for range 10 {
+		p.succeeded()
+	}
+	if r := p.Rate(); r < 1.999 || r > 2.001 {
+		t.Errorf("rate %.2f after ten successes, want back at its ceiling of 2/s and no more", r)
+	}
+	*now = now.Add(quietSpell + time.Second)
+	p.succeeded()
+	*slept = nil
+	_ = p.wait(ctx)
+	_ = p.wait(ctx)
+	if len(*slept) != 0 {
+		t.Errorf("after a quiet spell, two calls slept %v: the burst is back", *slept)
 	}
 }

@@ -30,7 +30,7 @@ func TestWindowsHoldOverRandomLayouts(t *testing.T) {
 		t.Run(fmt.Sprintf("seed %d", seed), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(seed), 42))
 			org, accounts, liftable := randomOrganization(rng)
-			g := guardrail.New(testenv.Organizations(t, org), orgemu.GuardrailID, guardrail.Options{Backoff: fast, Concurrency: 3})
+			g := guardrail.New(testenv.Organizations(t, org), orgemu.GuardrailID, guardrail.Options{Backoff: fast, Concurrency: 3, Rates: guardrail.Unpaced})
 			ctx := context.Background()
 			now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 

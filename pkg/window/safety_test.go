@@ -591,7 +591,7 @@ func TestASweepLeavesAnotherDeploymentsWindowAlone(t *testing.T) {
 	other := testenv.NewWindows(t, db, e.Org, e.Now)
 	api := e.Deps.Tree.(guardrail.OrganizationsAPI)
 	other.With(func(d *window.Deps) {
-		d.Guardrail = guardrail.New(api, orgemu.GuardrailID, guardrail.Options{Deployment: other.Table})
+		d.Guardrail = guardrail.New(api, orgemu.GuardrailID, guardrail.Options{Deployment: other.Table, Rates: guardrail.Unpaced})
 	})
 	rep, err := other.Steps.Sweep(ctx)
 	if err != nil {

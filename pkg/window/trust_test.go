@@ -436,7 +436,7 @@ func TestAConfigurationForAnotherOrganizationIsRefused(t *testing.T) {
 	e := newEnv(t)
 	e.With(func(d *window.Deps) {
 		d.Guardrail = guardrail.New(testenv.Organizations(t, orgemu.Standard(testenv.Management, "alice@example.com", members...)),
-			orgemu.GuardrailID, guardrail.Options{Organization: "o-someoneelse1"})
+			orgemu.GuardrailID, guardrail.Options{Organization: "o-someoneelse1", Rates: guardrail.Unpaced})
 	})
 	_, err := e.validate(t, "req-1", validRequest(members[0]))
 	var rej *contract.RequestRejected
