@@ -165,5 +165,6 @@ func benchGuardrail(b *testing.B, org *orgemu.Server, mode string) *guardrail.Gu
 			})
 		})
 	})
-	return guardrail.New(client, orgemu.GuardrailID, guardrail.Options{Backoff: guardrail.Backoff{Attempts: 1, Base: time.Millisecond, Max: guardrail.DefaultBackoff.Max}})
+	// The package neither retries nor paces: the SDK's mode does both.
+	return guardrail.New(client, orgemu.GuardrailID, guardrail.Options{Backoff: guardrail.Backoff{Attempts: 1, Base: time.Millisecond, Max: guardrail.DefaultBackoff.Max}, Rates: guardrail.Unpaced})
 }

@@ -18,6 +18,7 @@ type Report struct {
 	Exists     bool
 	Management bool
 	State      string
+	Email      string // the account's email address, its root user's
 	// Direct is whether the guardrail is attached directly to the account.
 	Direct bool
 	// Above lists the OUs and the root above the account where the guardrail is attached too

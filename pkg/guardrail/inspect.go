@@ -122,6 +122,7 @@ func (g *Guardrail) inspectOne(ctx context.Context, id, mgmt string, levels *anc
 		return r, fmt.Errorf("describe account %s: %w", id, err)
 	}
 	r.Exists = true
+	r.Email = aws.ToString(acct.Account.Email)
 	r.State = string(acct.Account.State)
 	if r.State == "" { // older answers carry only Status
 		r.State = string(acct.Account.Status)
@@ -340,19 +341,6 @@ func (g *Guardrail) Ancestors(ctx context.Context, accountID string) ([]string, 
 		child = parent
 	}
 	return out, nil
-}
-
-// Email is the account's email address, its root user's (DescribeAccount).
-func (g *Guardrail) Email(ctx context.Context, accountID string) (string, error) {
-	var acct *organizations.DescribeAccountOutput
-	err := g.call(ctx, "DescribeAccount", accountID, func() (err error) {
-		acct, err = g.api.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(accountID)})
-		return err
-	})
-	if err != nil {
-		return "", fmt.Errorf("describe account %s: %w", accountID, err)
-	}
-	return aws.ToString(acct.Account.Email), nil
 }
 
 // WindowProblem says what, on the organization as Organizations holds it now, undid a detach

@@ -34,9 +34,10 @@ func (s *Service) Admit(ctx context.Context, id, executionARN string, req reques
 		// An integration asserts its requester: no emergency skips an approval on its word.
 		probs.AddKind(request.Forbidden, "breakGlass", "a break-glass window is asked for by its requester in person (the API, the rootwindow command or the console), not through an integration")
 	}
+	var reports map[string]guardrail.Report // what Organizations said of each account, for the sign-in audit
 	if len(probs) == 0 {
 		var err error
-		probs, rec.Strategy, err = s.authorize(ctx, req)
+		probs, rec.Strategy, reports, err = s.authorize(ctx, req)
 		var wrong *guardrail.WrongOrganizationError
 		switch {
 		case errors.As(err, &wrong):
@@ -99,7 +100,7 @@ func (s *Service) Admit(ctx context.Context, id, executionARN string, req reques
 		}
 		rec.ApproveBy = approveBy
 	}
-	rec.SignIn = s.auditSignIn(ctx, req.AccountIDs)
+	rec.SignIn = s.auditSignIn(ctx, req.AccountIDs, reports)
 	reserved, err := s.ledger.Reserve(ctx, rec, actor)
 	var conflict *ledger.ConflictError
 	var dup *ledger.DuplicateError
@@ -168,17 +169,17 @@ func (s *Service) Withdraw(ctx context.Context, rec ledger.Record, actor, why st
 
 // authorize checks the requester, the other windows and the organization, and lists every
 // problem by field. An error means a check could not be made.
-func (s *Service) authorize(ctx context.Context, req request.Request) (request.Problems, string, error) {
+func (s *Service) authorize(ctx context.Context, req request.Request) (request.Problems, string, map[string]guardrail.Report, error) {
 	var probs request.Problems
 	az := s.config.Authz()
 	if !az.IsAdmin(req.Requester) {
 		// Someone who may not ask learns nothing about the accounts or the organization.
 		probs.AddKind(request.Forbidden, "requester", "%q is not an administrator: only principals matching the configured adminPrincipals may ask for a window", req.Requester)
-		return probs, "", nil
+		return probs, "", nil, nil
 	}
 	leases, err := s.ledger.Leases(ctx, req.AccountIDs)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	var free []string
 	for _, id := range req.AccountIDs {
@@ -189,23 +190,23 @@ func (s *Service) authorize(ctx context.Context, req request.Request) (request.P
 		}
 	}
 	if len(free) == 0 {
-		return sortByField(probs), "", nil
+		return sortByField(probs), "", nil, nil
 	}
-	more, strategy, err := s.checkAccounts(ctx, req, free, "")
+	more, strategy, reports, err := s.checkAccounts(ctx, req, free, "")
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
-	return sortByField(append(probs, more...)), strategy, nil
+	return sortByField(append(probs, more...)), strategy, reports, nil
 }
 
 // checkAccounts asks Organizations about accounts and checks that the guardrail can be lifted
 // from each by the named strategy (chosen here when "": chooseStrategy) and that the requester
-// owns each. It returns the strategy's name.
-func (s *Service) checkAccounts(ctx context.Context, req request.Request, accounts []string, strategy string) (request.Problems, string, error) {
+// owns each. It returns the strategy's name and what Organizations said of each account.
+func (s *Service) checkAccounts(ctx context.Context, req request.Request, accounts []string, strategy string) (request.Problems, string, map[string]guardrail.Report, error) {
 	var probs request.Problems
 	reports, err := s.guardrail.Inspect(ctx, accounts)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	if strategy == "" {
 		strategy = s.chooseStrategy(reports, accounts)
@@ -224,7 +225,7 @@ func (s *Service) checkAccounts(ctx context.Context, req request.Request, accoun
 		// The account's own owner tag, else its nearest OU's (or the root's).
 		owners, from, tagged, err := lookup.Of(ctx, id, r.Tags, r.Parents)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		where := "its"
 		if from != id {
@@ -240,13 +241,13 @@ func (s *Service) checkAccounts(ctx context.Context, req request.Request, accoun
 		groups := authz.OwnerGroups(owners)
 		in, why, err := member(ctx, groups)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		if !in {
 			probs.AddKind(request.Forbidden, req.Field(id), "%q is not an owner of %s (not listed in %s %q tag%s)", req.Requester, id, where, tagKey, why)
 		}
 	}
-	return probs, strategy, nil
+	return probs, strategy, reports, nil
 }
 
 // groupMembership answers, for one check, whether requester is a member of any of the groups
@@ -300,7 +301,7 @@ func (s *Service) recheck(ctx context.Context, rec ledger.Record) (request.Probl
 		probs.AddKind(request.Forbidden, "requester", "%q is no longer an administrator", rec.Requester)
 		return probs, nil
 	}
-	probs, _, err := s.checkAccounts(ctx, req, rec.AccountIDs, s.strategyOf(rec).name())
+	probs, _, _, err := s.checkAccounts(ctx, req, rec.AccountIDs, s.strategyOf(rec).name())
 	return sortByField(probs), err
 }
 

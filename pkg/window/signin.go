@@ -4,8 +4,10 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
 
@@ -16,21 +18,34 @@ import (
 // to delete it again once the window is over. Nothing here ever stops a window: an answer that
 // cannot be had is "unknown", saying why.
 
-// auditSignIn answers, per account, what signing in as its root user takes; nil when not configured.
-func (s *Service) auditSignIn(ctx context.Context, accounts []string) []contract.SignIn {
+// auditSignIn answers, per account, what signing in as its root user takes; nil when not
+// configured. The email addresses are those the booking's inspection read (reports); the audits
+// run signInAudits at a time, each a few calls to STS and IAM, so that 50 accounts are answered
+// within the API's time.
+func (s *Service) auditSignIn(ctx context.Context, accounts []string, reports map[string]guardrail.Report) []contract.SignIn {
 	if s.root == nil || !s.config.CentralizedRoot {
 		return nil
 	}
-	out := make([]contract.SignIn, 0, len(accounts))
-	for _, a := range accounts {
-		email, err := s.guardrail.Email(ctx, a)
-		if err != nil {
-			s.log.WarnContext(ctx, "read an account's email address", "account", a, "error", err.Error())
-		}
-		out = append(out, s.root.Audit(ctx, a, email))
+	out := make([]contract.SignIn, len(accounts))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(signInAudits, len(accounts)) {
+		wg.Go(func() {
+			for i := range next {
+				out[i] = s.root.Audit(ctx, accounts[i], reports[accounts[i]].Email)
+			}
+		})
 	}
+	for i := range accounts {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	return out
 }
+
+// signInAudits is how many accounts' sign-in audits run at once.
+const signInAudits = 4
 
 // prepareSignIn allows password recovery for the window on the accounts whose root user has no
 // password (prepareRootSignIn); it returns the updated sign-in answers (nil when nothing changed)

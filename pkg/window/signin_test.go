@@ -28,8 +28,13 @@ func TestReadyToSignInAsRoot(t *testing.T) {
 	})
 	e.With(func(d *window.Deps) { d.Root = testenv.RootAccess(t, emu) })
 	e.With(func(d *window.Deps) { d.Config.CentralizedRoot, d.Config.PrepareRootSignIn = true, true })
+	before := e.Org.CountCalls("DescribeAccount", "")
 	if _, err := e.validate(t, "req-1", validRequest(members...)); err != nil {
 		t.Fatal(err)
+	}
+	// The audit takes each email address from the booking's inspection: one DescribeAccount an account.
+	if n := e.Org.CountCalls("DescribeAccount", "") - before; n != len(members) {
+		t.Errorf("%d DescribeAccount calls for %d accounts: the audit read again what the inspection had read", n, len(members))
 	}
 	rec := e.AssertStatus(t, "req-1", ledger.Scheduled)
 	if len(rec.SignIn) != 3 {
