@@ -54,6 +54,32 @@ func (o *Owners) Of(ctx context.Context, account string, accountTags map[string]
 	return "", "", false, nil
 }
 
+// Owned reports whether account has an owner for rootwindow: the owner tag on it or on any of
+// parents. It asks the parents first (each read once per Owners, shared by every account under
+// them) and reads the account's own tags only when none of them has the tag: where owners are
+// kept per OU, telling whether every account is owned reads no account's tags. (Who owns it,
+// Of, asks the account first: its own tag wins.)
+func (o *Owners) Owned(ctx context.Context, account string, parents []string) (bool, error) {
+	for _, p := range parents {
+		if p == "" {
+			continue
+		}
+		tags, err := o.tagsOf(ctx, p)
+		if err != nil {
+			return false, err
+		}
+		if _, ok := tags[o.key]; ok {
+			return true, nil
+		}
+	}
+	tags, err := o.tagsOf(ctx, account)
+	if err != nil {
+		return false, err
+	}
+	_, ok := tags[o.key]
+	return ok, nil
+}
+
 func (o *Owners) tagsOf(ctx context.Context, target string) (map[string]string, error) {
 	o.mu.Lock()
 	r, known := o.tags[target]

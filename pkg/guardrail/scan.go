@@ -19,9 +19,12 @@ import (
 // not why. It reads what the answer needs, by parent and by policy target rather than account by
 // account where Organizations allows it: the OU tree (ListOrganizationalUnitsForParent), the
 // accounts under each parent (ListAccountsForParent), where the guardrail is attached
-// (ListTargetsForPolicy, once), its document (DescribePolicy, once); then, per account, its tags
-// (ListTagsForResource: owners) and, where the detach strategy would use it, its direct SCPs
-// (ListPoliciesForTarget: slots). Every call goes through the pacer and the retries.
+// (ListTargetsForPolicy, once), its document (DescribePolicy, once); where the detach strategy
+// would use them, the direct SCPs of every target by policy (ListPolicies, then each SCP's
+// targets), or account by account (ListPoliciesForTarget) where the SCPs are not clearly fewer
+// than the accounts; and whether each account has an owner: its OUs' (and the root's) tags
+// first, read once each, then the account's own only where none of them has the owner tag
+// (ListTagsForResource). Every call goes through its operation's pacer and the retries.
 
 // OrganizationReader adds the tree's listings to the calls Guardrail makes.
 type OrganizationReader interface {
@@ -88,6 +91,19 @@ func (g *Guardrail) Scan(ctx context.Context, org OrganizationReader, strategy, 
 		guardrailProblem = ReasonControlTower
 	}
 
+	// The slots of the accounts detach would use, read by policy where that is fewer calls.
+	var counts map[string]int
+	if strategy != contract.StrategyExempt && guardrailProblem == "" {
+		slots := 0
+		for _, a := range accounts {
+			if holders[a.id] && a.id != mgmt && a.state == types.AccountStateActive {
+				slots++
+			}
+		}
+		if counts, err = g.directSCPCounts(ctx, slots); err != nil {
+			return rep, err
+		}
+	}
 	owners := g.Owners(ownerTag)
 	results := make([]Eligibility, len(accounts))
 	var mu sync.Mutex
@@ -112,11 +128,15 @@ func (g *Guardrail) Scan(ctx context.Context, org OrganizationReader, strategy, 
 			e.Reason = guardrailProblem
 		} else {
 			if r.Direct && !r.Management && a.state == types.AccountStateActive && strategy != contract.StrategyExempt {
-				scps, err := g.directSCPs(ctx, id)
-				if err != nil {
-					return err
+				if counts != nil {
+					r.DirectSCPs = counts[id]
+				} else {
+					scps, err := g.directSCPs(ctx, id)
+					if err != nil {
+						return err
+					}
+					r.DirectSCPs = len(scps)
 				}
-				r.DirectSCPs = len(scps)
 			}
 			e.Strategy = strategy
 			if strategy == contract.StrategyAuto {
@@ -128,7 +148,7 @@ func (g *Guardrail) Scan(ctx context.Context, org OrganizationReader, strategy, 
 			e.Detail = g.ProblemFor(r, e.Strategy)
 			e.Reason = reasonOf(r, e.Detail, g.opts.Quotas)
 			if e.Reason == ReasonOK && ownerTag != "" {
-				_, _, owned, err := owners.Of(ctx, id, nil, reversed(path))
+				owned, err := owners.Owned(ctx, id, reversed(path))
 				if err != nil {
 					return err
 				}
@@ -300,20 +320,52 @@ func (g *Guardrail) listOUs(ctx context.Context, tree OrganizationReader, parent
 // targets lists where the guardrail is attached: accounts, OUs and the root.
 func (g *Guardrail) targets(ctx context.Context) (map[string]bool, error) {
 	out := map[string]bool{}
-	in := &organizations.ListTargetsForPolicyInput{PolicyId: aws.String(g.policyID)}
+	err := g.targetsOf(ctx, g.policyID, func(t string) { out[t] = true })
+	if err != nil {
+		return nil, fmt.Errorf("list the guardrail's targets: %w", err)
+	}
+	return out, nil
+}
+
+// targetsOf calls each with every target policy is attached to (ListTargetsForPolicy, every page).
+func (g *Guardrail) targetsOf(ctx context.Context, policy string, each func(target string)) error {
+	in := &organizations.ListTargetsForPolicyInput{PolicyId: aws.String(policy)}
 	for {
 		var page *organizations.ListTargetsForPolicyOutput
-		if err := g.call(ctx, "ListTargetsForPolicy", g.policyID, func() (err error) { page, err = g.api.ListTargetsForPolicy(ctx, in); return err }); err != nil {
-			return nil, fmt.Errorf("list the guardrail's targets: %w", err)
+		if err := g.call(ctx, "ListTargetsForPolicy", policy, func() (err error) { page, err = g.api.ListTargetsForPolicy(ctx, in); return err }); err != nil {
+			return err
 		}
 		for _, t := range page.Targets {
-			out[aws.ToString(t.TargetId)] = true
+			each(aws.ToString(t.TargetId))
 		}
 		if page.NextToken == nil {
-			return out, nil
+			return nil
 		}
 		in.NextToken = page.NextToken
 	}
+}
+
+// directSCPCounts counts the SCPs attached directly to each target of the organization, read by
+// policy: ListPolicies, then each SCP's targets. It answers (nil, nil) when that would take more
+// calls than reading the accounts' direct SCPs one by one (ListPoliciesForTarget for each of
+// accounts), which is then the cheaper way.
+func (g *Guardrail) directSCPCounts(ctx context.Context, accounts int) (map[string]int, error) {
+	scps, err := g.scps(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Each SCP costs a call, and a call a page of 20 targets; most accounts hold two or three
+	// SCPs directly. Read by policy only where the SCPs are clearly fewer than the accounts.
+	if len(scps)*2 >= accounts {
+		return nil, nil
+	}
+	counts := map[string]int{}
+	for _, p := range scps {
+		if err := g.targetsOf(ctx, aws.ToString(p.Id), func(t string) { counts[t]++ }); err != nil {
+			return nil, fmt.Errorf("list the targets of %s: %w", aws.ToString(p.Id), err)
+		}
+	}
+	return counts, nil
 }
 
 // noOwner says why nobody owns an account for rootwindow.

@@ -199,4 +199,52 @@ func TestScanOwnersFromTheOU(t *testing.T) {
 	if n != 1 {
 		t.Errorf("the OU's tags read %d times", n)
 	}
+	// Whether an account is owned asks its OUs first: under an owned OU no account's tags are read.
+	read := map[string]bool{}
+	for _, c := range org.Calls() {
+		if c.Op == "ListTagsForResource" {
+			read[c.Target] = true
+		}
+	}
+	if read["710000000001"] || read["710000000002"] || !read["710000000003"] {
+		t.Errorf("account tags read: %v; want only 710000000003's, whose OUs own nothing", read)
+	}
+}
+
+// Where the organization's SCPs are far fewer than its accounts, the preflight reads the direct
+// SCPs of every target by policy (each SCP's targets) instead of account by account, and the
+// slots come out the same.
+func TestScanReadsSlotsByPolicy(t *testing.T) {
+	org := orgemu.New(mgmt)
+	extras := org.AddExtraPolicies(orgemu.MaxSCPs - 2)
+	for i := range 30 {
+		org.AddAccount(orgemu.Account{ID: fmt.Sprintf("72000000%04d", i), Tags: map[string]string{"owner": "alice@example.com"}}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	}
+	for _, p := range extras {
+		org.Attach("720000000007", p) // ten SCPs: no slot for the window's
+	}
+	client := testenv.Organizations(t, org)
+	g := guardrail.New(client, orgemu.GuardrailID, guardrail.Options{Backoff: fast, Rates: guardrail.Unpaced})
+	rep, err := g.Scan(context.Background(), client, contract.StrategyDetach, "owner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range rep.Accounts {
+		want := guardrail.ReasonOK
+		switch e.AccountID {
+		case mgmt:
+			want = guardrail.ReasonManagement
+		case "720000000007":
+			want = guardrail.ReasonSlotsFull
+		}
+		if e.Reason != want {
+			t.Errorf("%s: %q (%s), want %q", e.AccountID, e.Reason, e.Detail, want)
+		}
+	}
+	if n := org.CountCalls("ListPoliciesForTarget", ""); n != 0 {
+		t.Errorf("%d ListPoliciesForTarget calls: the slots were read account by account", n)
+	}
+	if n := org.CountCalls("ListTargetsForPolicy", ""); n == 0 {
+		t.Error("no ListTargetsForPolicy call: the slots were not read by policy")
+	}
 }

@@ -378,7 +378,22 @@ func (g *Guardrail) detach(ctx context.Context, policy, target string) error {
 
 // WindowPolicies lists the organization's window SCPs by the request each bounds.
 func (g *Guardrail) WindowPolicies(ctx context.Context) (map[string]string, error) {
+	scps, err := g.scps(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]string{}
+	for _, p := range scps {
+		if req, ok := strings.CutPrefix(aws.ToString(p.Name), WindowPolicyName("")); ok && req != "" {
+			out[req] = aws.ToString(p.Id)
+		}
+	}
+	return out, nil
+}
+
+// scps lists the organization's service control policies (ListPolicies, every page).
+func (g *Guardrail) scps(ctx context.Context) ([]types.PolicySummary, error) {
+	var out []types.PolicySummary
 	in := &organizations.ListPoliciesInput{Filter: types.PolicyTypeServiceControlPolicy}
 	for {
 		var page *organizations.ListPoliciesOutput
@@ -389,11 +404,7 @@ func (g *Guardrail) WindowPolicies(ctx context.Context) (map[string]string, erro
 		if err != nil {
 			return nil, fmt.Errorf("list policies: %w", err)
 		}
-		for _, p := range page.Policies {
-			if req, ok := strings.CutPrefix(aws.ToString(p.Name), WindowPolicyName("")); ok && req != "" {
-				out[req] = aws.ToString(p.Id)
-			}
-		}
+		out = append(out, page.Policies...)
 		if page.NextToken == nil {
 			return out, nil
 		}
