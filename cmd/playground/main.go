@@ -136,7 +136,8 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 	if o.Approval {
 		env[contract.EnvApproval], env[contract.EnvApprovalMinutes] = config.ApprovalSecondAdmin, "60"
 	}
-	if err := h.Configure(ctx, env); err != nil {
+	// Organizations throttles as AWS documents, per operation, and the functions pace under it.
+	if _, err := h.AtDocumentedRates(ctx, env); err != nil {
 		h.Close()
 		return nil, err
 	}

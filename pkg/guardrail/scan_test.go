@@ -76,12 +76,10 @@ func TestScan(t *testing.T) {
 	}
 }
 
-// BenchmarkScan is the preflight of an organization of N accounts under N/17 OUs (5,000 under
-// about 300), the guardrail attached to each account: the calls it makes, and the time at an
-// emulated Organizations answering after 20 ms and throttling beyond 20 calls a second.
 // benchOrganization is an emulated organization of n accounts under n/17 OUs (two levels), the
-// guardrail attached to each account, answering each call after 20 ms.
-func benchOrganization(b *testing.B, n int) (*orgemu.Server, *organizations.Client, *guardrail.Guardrail) {
+// guardrail attached to each account, answering each call after 20 ms; owners are tagged on each
+// account, or (ouOwners) on the first level of OUs only.
+func benchOrganization(b *testing.B, n int, ouOwners bool) (*orgemu.Server, *organizations.Client, *guardrail.Guardrail) {
 	org := orgemu.New(mgmt)
 	ous := n / 17
 	for i := range ous {
@@ -90,9 +88,16 @@ func benchOrganization(b *testing.B, n int) (*orgemu.Server, *organizations.Clie
 			parent = fmt.Sprintf("ou-bench-%08d", i%20)
 		}
 		org.AddOU(fmt.Sprintf("ou-bench-%08d", i), parent, orgemu.FullAWSAccessID)
+		if ouOwners && i < 20 {
+			org.SetTag(fmt.Sprintf("ou-bench-%08d", i), "owner", "a@example.com")
+		}
 	}
 	for i := range n {
-		org.AddAccount(orgemu.Account{ID: fmt.Sprintf("8%011d", i), Parent: fmt.Sprintf("ou-bench-%08d", i%ous), Tags: map[string]string{"owner": "a@example.com"}},
+		tags := map[string]string{"owner": "a@example.com"}
+		if ouOwners {
+			tags = nil
+		}
+		org.AddAccount(orgemu.Account{ID: fmt.Sprintf("8%011d", i), Parent: fmt.Sprintf("ou-bench-%08d", i%ous), Tags: tags},
 			orgemu.FullAWSAccessID, orgemu.GuardrailID)
 	}
 	client := testenv.Organizations(b, org)
@@ -124,28 +129,36 @@ func reportCalls(b *testing.B, org *orgemu.Server, before int) {
 }
 
 // benchReads runs read (which answers how many accounts it found eligible or covered) over
-// organizations of 500 and 5,000 accounts at Organizations' documented throttles, reporting its
-// calls.
+// organizations of 500 and 5,000 accounts, owners tagged on each account or on OUs, at
+// Organizations' documented throttles, reporting its calls.
 func benchReads(b *testing.B, read func(g *guardrail.Guardrail, client *organizations.Client) (int, error)) {
 	for _, n := range []int{500, 5000} {
-		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
-			org, client, g := benchOrganization(b, n)
-			for b.Loop() {
-				org.Throttle(contract.OrganizationsRate)
-				before := len(org.Calls())
-				got, err := read(g, client)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if got != n {
-					b.Fatalf("%d of %d accounts", got, n)
-				}
-				reportCalls(b, org, before)
-			}
-		})
+		for _, owners := range []string{"account", "ou"} {
+			b.Run(fmt.Sprintf("accounts=%d/owners=%s", n, owners), func(b *testing.B) {
+				benchRead(b, n, owners == "ou", read)
+			})
+		}
 	}
 }
 
+// benchRead runs read once per iteration over benchOrganization(n, ouOwners).
+func benchRead(b *testing.B, n int, ouOwners bool, read func(g *guardrail.Guardrail, client *organizations.Client) (int, error)) {
+	org, client, g := benchOrganization(b, n, ouOwners)
+	for b.Loop() {
+		org.Throttle(contract.OrganizationsRate)
+		before := len(org.Calls())
+		got, err := read(g, client)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if got != n {
+			b.Fatalf("%d of %d accounts", got, n)
+		}
+		reportCalls(b, org, before)
+	}
+}
+
+// BenchmarkScan is the preflight (Guardrail.Scan, strategy detach) of benchOrganization.
 func BenchmarkScan(b *testing.B) {
 	benchReads(b, func(g *guardrail.Guardrail, client *organizations.Client) (int, error) {
 		rep, err := g.Scan(context.Background(), client, contract.StrategyDetach, "owner")
