@@ -73,17 +73,13 @@ func (g *Guardrail) Scan(ctx context.Context, org OrganizationReader, strategy, 
 	if err != nil {
 		return rep, err
 	}
-	t, err := g.walk(ctx, org)
+	t, holders, err := g.walkAndTargets(ctx, org)
 	if err != nil {
 		return rep, err
 	}
 	accounts, parentOf := t.accounts, t.parentOf
 	rep.OUs = t.ous
 
-	holders, err := g.targets(ctx)
-	if err != nil {
-		return rep, err
-	}
 	var guardrailProblem string
 	if c, err := g.Content(ctx); err != nil {
 		guardrailProblem = ReasonGuardrailUnreadable
@@ -188,6 +184,33 @@ type acct struct {
 	state            types.AccountState
 }
 
+// walkAndTargets reads the tree (walk) and where the guardrail is attached (targets): side by
+// side when more than one call may be in flight, since they draw on different operations'
+// throttles (at 10,000 accounts each is minutes of calls).
+func (g *Guardrail) walkAndTargets(ctx context.Context, org OrganizationReader) (tree, map[string]bool, error) {
+	if g.opts.Concurrency < 2 {
+		t, err := g.walk(ctx, org)
+		if err != nil {
+			return t, nil, err
+		}
+		holders, err := g.targets(ctx)
+		return t, holders, err
+	}
+	var holders map[string]bool
+	var terr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		holders, terr = g.targets(ctx)
+	}()
+	t, err := g.walk(ctx, org)
+	<-done
+	if err == nil {
+		err = terr
+	}
+	return t, holders, err
+}
+
 // walk reads the OU tree breadth first from the root, and each parent's accounts.
 func (g *Guardrail) walk(ctx context.Context, org OrganizationReader) (tree, error) {
 	t := tree{parentOf: map[string]string{}}
@@ -253,11 +276,7 @@ func (g *Guardrail) Coverage(ctx context.Context, org OrganizationReader) (Cover
 	if err != nil {
 		return c, err
 	}
-	t, err := g.walk(ctx, org)
-	if err != nil {
-		return c, err
-	}
-	holders, err := g.targets(ctx)
+	t, holders, err := g.walkAndTargets(ctx, org)
 	if err != nil {
 		return c, err
 	}
