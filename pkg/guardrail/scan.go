@@ -73,7 +73,8 @@ func (g *Guardrail) Scan(ctx context.Context, org OrganizationReader, strategy, 
 	if err != nil {
 		return rep, err
 	}
-	t, holders, err := g.walkAndTargets(ctx, org)
+	// The slots of the accounts detach would use, read by policy where that is fewer calls.
+	t, holders, counts, err := g.walkAndTargets(ctx, org, strategy != contract.StrategyExempt)
 	if err != nil {
 		return rep, err
 	}
@@ -87,19 +88,6 @@ func (g *Guardrail) Scan(ctx context.Context, org OrganizationReader, strategy, 
 		guardrailProblem = ReasonControlTower
 	}
 
-	// The slots of the accounts detach would use, read by policy where that is fewer calls.
-	var counts map[string]int
-	if strategy != contract.StrategyExempt && guardrailProblem == "" {
-		slots := 0
-		for _, a := range accounts {
-			if holders[a.id] && a.id != mgmt && a.state == types.AccountStateActive {
-				slots++
-			}
-		}
-		if counts, err = g.directSCPCounts(ctx, slots); err != nil {
-			return rep, err
-		}
-	}
 	owners := g.Owners(ownerTag)
 	results := make([]Eligibility, len(accounts))
 	var mu sync.Mutex
@@ -184,31 +172,37 @@ type acct struct {
 	state            types.AccountState
 }
 
-// walkAndTargets reads the tree (walk) and where the guardrail is attached (targets): side by
-// side when more than one call may be in flight, since they draw on different operations'
-// throttles (at 10,000 accounts each is minutes of calls).
-func (g *Guardrail) walkAndTargets(ctx context.Context, org OrganizationReader) (tree, map[string]bool, error) {
-	if g.opts.Concurrency < 2 {
-		t, err := g.walk(ctx, org)
-		if err != nil {
-			return t, nil, err
+// walkAndTargets reads the tree (walk) and where the guardrail is attached (targets), and with
+// slots the direct SCPs of every target by policy where that is fewer calls (directSCPCounts;
+// nil counts where not): the tree on one side, the policies' targets on the other, side by side
+// when more than one call may be in flight, since they draw on different operations' throttles
+// (at 10,000 accounts each is minutes of calls).
+func (g *Guardrail) walkAndTargets(ctx context.Context, org OrganizationReader, slots bool) (t tree, holders map[string]bool, counts map[string]int, err error) {
+	policies := func() (err error) {
+		if holders, err = g.targets(ctx); err != nil || !slots {
+			return err
 		}
-		holders, err := g.targets(ctx)
-		return t, holders, err
+		counts, err = g.directSCPCounts(ctx, len(holders))
+		return err
 	}
-	var holders map[string]bool
-	var terr error
+	if g.opts.Concurrency < 2 {
+		if t, err = g.walk(ctx, org); err == nil {
+			err = policies()
+		}
+		return t, holders, counts, err
+	}
+	var perr error
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		holders, terr = g.targets(ctx)
+		perr = policies()
 	}()
-	t, err := g.walk(ctx, org)
+	t, err = g.walk(ctx, org)
 	<-done
 	if err == nil {
-		err = terr
+		err = perr
 	}
-	return t, holders, err
+	return t, holders, counts, err
 }
 
 // walk reads the OU tree breadth first from the root, and each parent's accounts.
@@ -276,7 +270,7 @@ func (g *Guardrail) Coverage(ctx context.Context, org OrganizationReader) (Cover
 	if err != nil {
 		return c, err
 	}
-	t, holders, err := g.walkAndTargets(ctx, org)
+	t, holders, _, err := g.walkAndTargets(ctx, org, false)
 	if err != nil {
 		return c, err
 	}
@@ -366,16 +360,16 @@ func (g *Guardrail) targetsOf(ctx context.Context, policy string, each func(targ
 
 // directSCPCounts counts the SCPs attached directly to each target of the organization, read by
 // policy: ListPolicies, then each SCP's targets. It answers (nil, nil) when that would take more
-// calls than reading the accounts' direct SCPs one by one (ListPoliciesForTarget for each of
-// accounts), which is then the cheaper way.
-func (g *Guardrail) directSCPCounts(ctx context.Context, accounts int) (map[string]int, error) {
+// calls than reading the direct SCPs of the guardrail's targets one by one (ListPoliciesForTarget
+// for each of targets), which is then the cheaper way.
+func (g *Guardrail) directSCPCounts(ctx context.Context, targets int) (map[string]int, error) {
 	scps, err := g.scps(ctx)
 	if err != nil {
 		return nil, err
 	}
 	// Each SCP costs a call, and a call a page of 20 targets; most accounts hold two or three
 	// SCPs directly. Read by policy only where the SCPs are clearly fewer than the accounts.
-	if len(scps)*2 >= accounts {
+	if len(scps)*2 >= targets {
 		return nil, nil
 	}
 	counts := map[string]int{}
