@@ -165,7 +165,9 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 		return invalid(*probs)
 	}
 	executionARN := strings.Replace(h.stateMachine, ":stateMachine:", ":execution:", 1) + ":" + id
-	rec, found, err := h.windows.Admit(ctx, id, executionARN, req, contract.Origin{Channel: contract.ChannelAPI, Caller: c.caller}, nil, window.ActorAPI)
+	admitCtx, cancel := admissionContext(ctx)
+	defer cancel()
+	rec, found, err := h.windows.Admit(admitCtx, id, executionARN, req, contract.Origin{Channel: contract.ChannelAPI, Caller: c.caller}, nil, window.ActorAPI)
 	if err != nil {
 		return h.internal(ctx, c, "admit", err)
 	}
@@ -173,6 +175,23 @@ func (h *Handler) submit(ctx context.Context, c call) response {
 		return rejected(found)
 	}
 	return h.launch(ctx, c, rec, h.accepted(c, rec))
+}
+
+// answerReserve is what an admission leaves of the api function's time (its deadline, which
+// Lambda puts on the context) for what follows it: starting the execution, or withdrawing the
+// reservation when that fails, and answering. The function's timeout is API Gateway's
+// integration timeout (29 seconds, "Amazon API Gateway quotas"), so an admission that ran on to
+// the end would be a 504 while its work carried on, or stopped half-done; cut short here it is a
+// 503 (try again) with nothing reserved. 50 accounts are admitted in about 10 s at Organizations'
+// documented throttles (BENCHMARKS.md §7).
+const answerReserve = 5 * time.Second
+
+// admissionContext is ctx with its deadline (if any) brought answerReserve closer.
+func admissionContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, d.Add(-answerReserve))
+	}
+	return ctx, func() {}
 }
 
 // startFailedAnswer is a failed start's answer, the same on every retry under its key.

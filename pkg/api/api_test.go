@@ -323,6 +323,41 @@ func TestStartFailureLeavesNothingReserved(t *testing.T) {
 	}
 }
 
+// An admission that would run past the api function's deadline less the time to start the
+// execution and answer is cut short: 503, try again, nothing reserved, nothing started; not a
+// 504 from API Gateway while the work goes on behind it.
+func TestAnAdmissionTooSlowForTheGatewayIsCutShort(t *testing.T) {
+	e := newEnv(t)
+	e.org.SetLatency(400 * time.Millisecond) // Organizations slow: a dozen reads take seconds
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second+time.Second)
+	defer cancel()
+	started := time.Now()
+	res, err := e.api.Handle(ctx, post(t, alice, request(members...)))
+	took := time.Since(started)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(res.Body, "try again") {
+		t.Fatalf("%d %s", res.StatusCode, res.Body)
+	}
+	if took > 4*time.Second {
+		t.Errorf("answered after %v: the admission was not cut short a reserve before the deadline", took.Round(time.Millisecond))
+	}
+	if leases, _ := e.deps.Ledger.Leases(context.Background(), members); len(leases) != 0 {
+		t.Errorf("leases left behind: %v", leases)
+	}
+	if n := len(e.emu.Executions()); n != 0 {
+		t.Errorf("%d executions started", n)
+	}
+	// With the time, the same request goes through.
+	e.org.SetLatency(0)
+	ctx, cancel = context.WithTimeout(context.Background(), 29*time.Second)
+	defer cancel()
+	if res, err := e.api.Handle(ctx, post(t, alice, request(members...))); err != nil || res.StatusCode != http.StatusAccepted {
+		t.Fatalf("%v %d %s", err, res.StatusCode, res.Body)
+	}
+}
+
 func TestReadAndList(t *testing.T) {
 	e := newEnv(t)
 	first := e.accept(t, members[0])
