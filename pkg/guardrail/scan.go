@@ -182,7 +182,7 @@ func (g *Guardrail) walkAndTargets(ctx context.Context, org OrganizationReader, 
 		if holders, err = g.targets(ctx); err != nil || !slots {
 			return err
 		}
-		counts, err = g.directSCPCounts(ctx, len(holders))
+		counts, err = g.directSCPCounts(ctx, holders)
 		return err
 	}
 	if g.opts.Concurrency < 2 {
@@ -359,21 +359,28 @@ func (g *Guardrail) targetsOf(ctx context.Context, policy string, each func(targ
 }
 
 // directSCPCounts counts the SCPs attached directly to each target of the organization, read by
-// policy: ListPolicies, then each SCP's targets. It answers (nil, nil) when that would take more
-// calls than reading the direct SCPs of the guardrail's targets one by one (ListPoliciesForTarget
-// for each of targets), which is then the cheaper way.
-func (g *Guardrail) directSCPCounts(ctx context.Context, targets int) (map[string]int, error) {
+// policy: ListPolicies, then each SCP's targets (the guardrail's are holders, read already). It
+// answers (nil, nil) when that would take more calls than reading the direct SCPs of the
+// guardrail's targets one by one (ListPoliciesForTarget for each of holders), which is then the
+// cheaper way.
+func (g *Guardrail) directSCPCounts(ctx context.Context, holders map[string]bool) (map[string]int, error) {
 	scps, err := g.scps(ctx)
 	if err != nil {
 		return nil, err
 	}
 	// Each SCP costs a call, and a call a page of 20 targets; most accounts hold two or three
 	// SCPs directly. Read by policy only where the SCPs are clearly fewer than the accounts.
-	if len(scps)*2 >= targets {
+	if len(scps)*2 >= len(holders) {
 		return nil, nil
 	}
 	counts := map[string]int{}
 	for _, p := range scps {
+		if aws.ToString(p.Id) == g.policyID {
+			for t := range holders {
+				counts[t]++
+			}
+			continue
+		}
 		if err := g.targetsOf(ctx, aws.ToString(p.Id), func(t string) { counts[t]++ }); err != nil {
 			return nil, fmt.Errorf("list the targets of %s: %w", aws.ToString(p.Id), err)
 		}
