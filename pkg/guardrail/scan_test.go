@@ -129,10 +129,10 @@ func reportCalls(b *testing.B, org *orgemu.Server, before int) {
 }
 
 // benchReads runs read (which answers how many accounts it found eligible or covered) over
-// organizations of 500 and 5,000 accounts, owners tagged on each account or on OUs, at
-// Organizations' documented throttles, reporting its calls.
-func benchReads(b *testing.B, read func(g *guardrail.Guardrail, client *organizations.Client) (int, error)) {
-	for _, n := range []int{500, 5000} {
+// organizations of sizes accounts, owners tagged on each account or on OUs, at Organizations'
+// documented throttles, reporting its calls.
+func benchReads(b *testing.B, sizes []int, read func(g *guardrail.Guardrail, client *organizations.Client) (int, error)) {
+	for _, n := range sizes {
 		for _, owners := range []string{"account", "ou"} {
 			b.Run(fmt.Sprintf("accounts=%d/owners=%s", n, owners), func(b *testing.B) {
 				benchRead(b, n, owners == "ou", read)
@@ -160,15 +160,16 @@ func benchRead(b *testing.B, n int, ouOwners bool, read func(g *guardrail.Guardr
 
 // BenchmarkScan is the preflight (Guardrail.Scan, strategy detach) of benchOrganization.
 func BenchmarkScan(b *testing.B) {
-	benchReads(b, func(g *guardrail.Guardrail, client *organizations.Client) (int, error) {
+	benchReads(b, []int{500, 5000}, func(g *guardrail.Guardrail, client *organizations.Client) (int, error) {
 		rep, err := g.Scan(context.Background(), client, contract.StrategyDetach, "owner")
 		return rep.Counts[guardrail.ReasonOK], err
 	})
 }
 
-// BenchmarkCoverage is the sweeper's drift scan of the whole organization (Guardrail.Coverage).
+// BenchmarkCoverage is the sweeper's drift scan of the whole organization (Guardrail.Coverage),
+// up to 10,000 accounts: it must fit the sweeper's 300 s.
 func BenchmarkCoverage(b *testing.B) {
-	benchReads(b, func(g *guardrail.Guardrail, client *organizations.Client) (int, error) {
+	benchReads(b, []int{500, 5000, 10000}, func(g *guardrail.Guardrail, client *organizations.Client) (int, error) {
 		c, err := g.Coverage(context.Background(), client)
 		covered := 0
 		for _, on := range c.Active {
