@@ -70,9 +70,9 @@ func (g *Guardrail) batch(ctx context.Context, ids []string, fn func(ctx context
 	return failed
 }
 
-// call runs one Organizations call at its operation's pacer's rate. Throttling slows the pacer and the call
-// goes again at its next turn; other transient errors are retried with full-jitter exponential
-// backoff. A retryable error that outlasts the budget becomes a *TransientError.
+// call runs one Organizations call at its operation's pacer's rate. Throttling slows that pacer
+// and the call goes again at its next turn; other transient errors are retried with full-jitter
+// exponential backoff. A retryable error that outlasts the budget becomes a *TransientError.
 func (g *Guardrail) call(ctx context.Context, op, target string, fn func() error) error {
 	b := g.opts.Backoff
 	pace := g.pacer(op)
