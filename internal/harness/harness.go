@@ -29,6 +29,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/cdktest"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/internal/rootemu"
 	"github.com/rootwindow/rootwindow/internal/simtime"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/api"
@@ -80,7 +81,9 @@ type Options struct {
 type Harness struct {
 	Org *orgemu.Server // nil when Options.OrganizationsEndpoint is set
 	// AWS serves EventBridge and SNS (the notifications) and Step Functions' StartExecution (the API).
-	AWS        *awsemu.Server
+	AWS *awsemu.Server
+	// Root serves STS AssumeRoot and the root user's IAM calls (centralized root access).
+	Root       *rootemu.Server
 	Clock      *simtime.Clock
 	Definition []byte
 	PolicyID   string
@@ -138,6 +141,15 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 	} else if err := config.ValidPolicyID(h.PolicyID); err != nil {
 		return nil, fmt.Errorf("with an external Organizations endpoint, give the guardrail policy ID: %w", err)
 	}
+	// Every member's root user, for the sign-in audit when a test configures centralized root
+	// access (a root user with no password, MFA or keys).
+	roots := map[string]rootemu.Root{}
+	for _, id := range opts.Members {
+		roots[id] = rootemu.Root{}
+	}
+	h.Root = rootemu.New(roots)
+	rootURL := h.Root.Start()
+	h.stop = append(h.stop, h.Root.Close)
 	h.AWS = awsemu.New()
 	h.AWS.StateMachine(StateMachineARN, testenv.StateMachineRoleARN) // the state machine the steps bind themselves to
 	h.AWS.SetClock(h.Clock.Now)
@@ -157,8 +169,8 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL_ORGANIZATIONS": orgURL, "AWS_ENDPOINT_URL_DYNAMODB": dbURL,
 		"AWS_ENDPOINT_URL_EVENTBRIDGE": awsURL, "AWS_ENDPOINT_URL_SNS": awsURL, "AWS_ENDPOINT_URL_SFN": awsURL,
-		"AWS_ENDPOINT_URL_CLOUDTRAIL": awsURL,
-		"AWS_REGION":                  "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "local",
+		"AWS_ENDPOINT_URL_CLOUDTRAIL": awsURL, "AWS_ENDPOINT_URL_STS": rootURL, "AWS_ENDPOINT_URL_IAM": rootURL,
+		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "local",
 		"AWS_EC2_METADATA_DISABLED": "true",
 	} {
 		if err := os.Setenv(k, v); err != nil {

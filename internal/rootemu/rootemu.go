@@ -50,6 +50,8 @@ type Server struct {
 	sessions map[string]session
 	calls    []Call
 	srv      *httptest.Server
+	latency  time.Duration
+	delay    func(r *http.Request, d time.Duration)
 }
 
 // New returns an emulator knowing the given accounts' root users.
@@ -72,6 +74,17 @@ func (s *Server) Close() {
 	if s.srv != nil {
 		s.srv.Close()
 	}
+}
+
+// SetLatency delays every answer by d, played by delay (a harness's virtual clock: the calling
+// actor's sleep; nil: the wall clock).
+func (s *Server) SetLatency(d time.Duration, delay func(r *http.Request, d time.Duration)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if delay == nil {
+		delay = func(_ *http.Request, d time.Duration) { time.Sleep(d) }
+	}
+	s.latency, s.delay = d, delay
 }
 
 // Root is an account's root user now.
@@ -102,6 +115,12 @@ var (
 )
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	latency, delay := s.latency, s.delay
+	s.mu.Unlock()
+	if latency > 0 {
+		delay(r, latency)
+	}
 	body, _ := io.ReadAll(r.Body)
 	form, err := url.ParseQuery(string(body))
 	if err != nil {

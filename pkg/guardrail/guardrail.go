@@ -186,5 +186,9 @@ func (g *Guardrail) pacer(op string) *pacer {
 	return p
 }
 
+// Concurrency is how many calls this Guardrail makes at once (Options.Concurrency): what the
+// caller's other batches of calls follow too.
+func (g *Guardrail) Concurrency() int { return g.opts.Concurrency }
+
 // PolicyID is the guardrail policy this Guardrail acts on.
 func (g *Guardrail) PolicyID() string { return g.policyID }

@@ -20,8 +20,8 @@ import (
 
 // auditSignIn answers, per account, what signing in as its root user takes; nil when not
 // configured. The email addresses are those the booking's inspection read (reports); the audits
-// run signInAudits at a time, each a few calls to STS and IAM, so that 50 accounts are answered
-// within the API's time.
+// run as many at a time as the guardrail makes calls (4 in AWS), each a few calls to STS and IAM,
+// so that 50 accounts are answered within the API's time.
 func (s *Service) auditSignIn(ctx context.Context, accounts []string, reports map[string]guardrail.Report) []contract.SignIn {
 	if s.root == nil || !s.config.CentralizedRoot {
 		return nil
@@ -29,7 +29,7 @@ func (s *Service) auditSignIn(ctx context.Context, accounts []string, reports ma
 	out := make([]contract.SignIn, len(accounts))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(signInAudits, len(accounts)) {
+	for range min(s.guardrail.Concurrency(), len(accounts)) {
 		wg.Go(func() {
 			for i := range next {
 				out[i] = s.root.Audit(ctx, accounts[i], reports[accounts[i]].Email)
@@ -43,9 +43,6 @@ func (s *Service) auditSignIn(ctx context.Context, accounts []string, reports ma
 	wg.Wait()
 	return out
 }
-
-// signInAudits is how many accounts' sign-in audits run at once.
-const signInAudits = 4
 
 // prepareSignIn allows password recovery for the window on the accounts whose root user has no
 // password (prepareRootSignIn); it returns the updated sign-in answers (nil when nothing changed)
