@@ -73,8 +73,27 @@ func (g *Guardrail) Scan(ctx context.Context, org OrganizationReader, strategy, 
 	if err != nil {
 		return rep, err
 	}
+	owners := g.Owners(ownerTag)
+	// While the policies' targets are still being read, the OUs' owner tags, which most accounts'
+	// ownership comes down to (Owned asks them first), are read in the meantime.
+	var prefetch func(tree)
+	if ownerTag != "" {
+		prefetch = func(t tree) {
+			parents := make([]string, 0, len(t.parentOf)+1)
+			for ou := range t.parentOf {
+				parents = append(parents, ou)
+			}
+			sort.Strings(parents)
+			// Each OU's tags are read once (tagsOf): an account under it finds them read, or a
+			// read that failed after its retries, as it would have met it itself.
+			g.batch(ctx, parents, func(ctx context.Context, _ int, ou string) error {
+				_, err := owners.tagsOf(ctx, ou)
+				return err
+			})
+		}
+	}
 	// The slots of the accounts detach would use, read by policy where that is fewer calls.
-	t, holders, counts, err := g.walkAndTargets(ctx, org, strategy != contract.StrategyExempt)
+	t, holders, counts, err := g.walkAndTargets(ctx, org, strategy != contract.StrategyExempt, prefetch)
 	if err != nil {
 		return rep, err
 	}
@@ -88,7 +107,6 @@ func (g *Guardrail) Scan(ctx context.Context, org OrganizationReader, strategy, 
 		guardrailProblem = ReasonControlTower
 	}
 
-	owners := g.Owners(ownerTag)
 	results := make([]Eligibility, len(accounts))
 	var mu sync.Mutex
 	ids := make([]string, len(accounts))
@@ -176,8 +194,9 @@ type acct struct {
 // slots the direct SCPs of every target by policy where that is fewer calls (directSCPCounts;
 // nil counts where not): the tree on one side, the policies' targets on the other, side by side
 // when more than one call may be in flight, since they draw on different operations' throttles
-// (at 10,000 accounts each is minutes of calls).
-func (g *Guardrail) walkAndTargets(ctx context.Context, org OrganizationReader, slots bool) (t tree, holders map[string]bool, counts map[string]int, err error) {
+// (at 10,000 accounts each is minutes of calls). Side by side, afterWalk (if any) runs once the
+// tree is read, while the policies' side may still be reading.
+func (g *Guardrail) walkAndTargets(ctx context.Context, org OrganizationReader, slots bool, afterWalk func(tree)) (t tree, holders map[string]bool, counts map[string]int, err error) {
 	policies := func() (err error) {
 		if holders, err = g.targets(ctx); err != nil || !slots {
 			return err
@@ -198,6 +217,9 @@ func (g *Guardrail) walkAndTargets(ctx context.Context, org OrganizationReader, 
 		perr = policies()
 	}()
 	t, err = g.walk(ctx, org)
+	if err == nil && afterWalk != nil {
+		afterWalk(t)
+	}
 	<-done
 	if err == nil {
 		err = perr
@@ -270,7 +292,7 @@ func (g *Guardrail) Coverage(ctx context.Context, org OrganizationReader) (Cover
 	if err != nil {
 		return c, err
 	}
-	t, holders, _, err := g.walkAndTargets(ctx, org, false)
+	t, holders, _, err := g.walkAndTargets(ctx, org, false, nil)
 	if err != nil {
 		return c, err
 	}
