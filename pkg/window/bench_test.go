@@ -3,8 +3,11 @@ package window_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/rootemu"
@@ -22,23 +25,13 @@ import (
 // too). It reports the time, the Organizations calls and the least time the documented
 // throttles allow for them (orgemu.RateBound).
 func BenchmarkAdmission(b *testing.B) {
-	const latency = 100 * time.Millisecond
-	accounts := make([]string, 50)
+	org, client, accounts := benchOrganization(b)
 	roots := map[string]rootemu.Root{}
-	org := orgemu.New(testenv.Management)
-	for i := range 5 {
-		org.AddOU(fmt.Sprintf("ou-ex01-bench%03d", i), org.Root(), orgemu.FullAWSAccessID)
+	for i, id := range accounts {
+		roots[id] = rootemu.Root{Password: i%2 == 0, MFADevices: 1}
 	}
-	for i := range accounts {
-		accounts[i] = fmt.Sprintf("5000000000%02d", i)
-		roots[accounts[i]] = rootemu.Root{Password: i%2 == 0, MFADevices: 1}
-		org.AddAccount(orgemu.Account{ID: accounts[i], Parent: fmt.Sprintf("ou-ex01-bench%03d", i%5), Tags: map[string]string{"owner": "alice@example.com"}},
-			orgemu.FullAWSAccessID, orgemu.GuardrailID)
-	}
-	org.SetLatency(latency)
-	client := testenv.Organizations(b, org)
 	root := rootemu.New(roots)
-	root.SetLatency(latency, nil)
+	root.SetLatency(benchLatency, nil)
 	checker := testenv.RootAccess(b, root)
 	for _, audit := range []bool{false, true} {
 		for _, n := range []int{1, 10, 50} {
@@ -46,14 +39,11 @@ func BenchmarkAdmission(b *testing.B) {
 				var took time.Duration
 				var calls, bound float64
 				for b.Loop() {
-					e := testenv.NewWindows(b, db, org, t0)
-					e.With(func(d *window.Deps) {
-						d.Guardrail = guardrail.New(client, orgemu.GuardrailID, guardrail.Options{}) // paced under the documented throttles
+					e := benchWindows(b, org, client, func(d *window.Deps) {
 						if audit {
 							d.Root, d.Config.CentralizedRoot = checker, true
 						}
 					})
-					org.Throttle(contract.OrganizationsRate)
 					before := len(org.Calls())
 					start := time.Now()
 					if _, err := e.Steps.Validate(context.Background(), e.Started("bench", testenv.Input(b, validRequest(accounts[:n]...)), starter(validRequest()))); err != nil {
@@ -75,4 +65,110 @@ func BenchmarkAdmission(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkSteps is the Detach and Reattach steps as the product runs them (the booking's checks
+// again, then the lift; the restore), for N accounts under each strategy, in the same setting as
+// BenchmarkAdmission: the time, the Organizations calls, how many of those read what the step had
+// read already (the same operation on the same target, successful), and the least time the
+// documented throttles allow for them.
+func BenchmarkSteps(b *testing.B) {
+	org, client, accounts := benchOrganization(b)
+	for _, strategy := range []string{contract.StrategyDetach, contract.StrategyExempt} {
+		for _, n := range []int{1, 10, 50} {
+			b.Run(fmt.Sprintf("strategy=%s/accounts=%d", strategy, n), func(b *testing.B) {
+				var detach, reattach time.Duration
+				var dCalls, rCalls, dAgain, rAgain, dBound, rBound float64
+				for b.Loop() {
+					e := benchWindows(b, org, client, func(d *window.Deps) { d.Config.LiftStrategy = strategy })
+					ctx := context.Background()
+					if _, err := e.Steps.Validate(ctx, e.Started("bench", testenv.Input(b, validRequest(accounts[:n]...)), starter(validRequest()))); err != nil {
+						b.Fatal(err)
+					}
+					org.Throttle(contract.OrganizationsRate)
+					mark := len(org.Calls())
+					start := time.Now()
+					if _, err := e.Steps.Detach(ctx, testenv.Decided(b, e.Deps.Ledger, "bench")); err != nil {
+						b.Fatal(err)
+					}
+					detach += time.Since(start)
+					made := org.Calls()[mark:]
+					again := readsAgain(made)
+					b.Logf("Detach read again: %v", again)
+					dCalls, dAgain, dBound = dCalls+float64(len(made)), dAgain+float64(len(again)), dBound+orgemu.RateBound(made)
+					org.Throttle(contract.OrganizationsRate)
+					mark = len(org.Calls())
+					start = time.Now()
+					if _, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "bench", Mode: contract.ModeClose, AccountIDs: accounts[:n]}); err != nil {
+						b.Fatal(err)
+					}
+					reattach += time.Since(start)
+					made = org.Calls()[mark:]
+					again = readsAgain(made)
+					b.Logf("Reattach read again: %v", again)
+					rCalls, rAgain, rBound = rCalls+float64(len(made)), rAgain+float64(len(again)), rBound+orgemu.RateBound(made)
+					e.AssertGuardrail(b, true, accounts[:n]...)
+				}
+				runs := float64(b.N)
+				b.ReportMetric(detach.Seconds()/runs, "detach-s")
+				b.ReportMetric(dCalls/runs, "detach-calls")
+				b.ReportMetric(dAgain/runs, "detach-rereads")
+				b.ReportMetric(dBound/runs, "detach-bound-s")
+				b.ReportMetric(reattach.Seconds()/runs, "reattach-s")
+				b.ReportMetric(rCalls/runs, "reattach-calls")
+				b.ReportMetric(rAgain/runs, "reattach-rereads")
+				b.ReportMetric(rBound/runs, "reattach-bound-s")
+			})
+		}
+	}
+}
+
+// benchLatency is how long the emulators take to answer each call.
+const benchLatency = 100 * time.Millisecond
+
+// benchOrganization is 50 owned accounts under five OUs, the guardrail and FullAWSAccess on each,
+// Organizations answering after benchLatency, and a client for it.
+func benchOrganization(b *testing.B) (*orgemu.Server, *organizations.Client, []string) {
+	accounts := make([]string, 50)
+	org := orgemu.New(testenv.Management)
+	for i := range 5 {
+		org.AddOU(fmt.Sprintf("ou-ex01-bench%03d", i), org.Root(), orgemu.FullAWSAccessID)
+	}
+	for i := range accounts {
+		accounts[i] = fmt.Sprintf("5000000000%02d", i)
+		org.AddAccount(orgemu.Account{ID: accounts[i], Parent: fmt.Sprintf("ou-ex01-bench%03d", i%5), Tags: map[string]string{"owner": "alice@example.com"}},
+			orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	}
+	org.SetLatency(benchLatency)
+	return org, testenv.Organizations(b, org), accounts
+}
+
+// benchWindows is the window service over org on a fresh ledger, pacing its calls under the
+// documented throttles (which org then applies, its buckets full), changed by change.
+func benchWindows(b *testing.B, org *orgemu.Server, client *organizations.Client, change func(*window.Deps)) *testenv.Windows {
+	e := testenv.NewWindows(b, db, org, t0)
+	e.With(func(d *window.Deps) {
+		d.Guardrail = guardrail.New(client, orgemu.GuardrailID, guardrail.Options{Deployment: e.Table})
+		change(d)
+	})
+	org.Throttle(contract.OrganizationsRate)
+	return e
+}
+
+// readsAgain lists the successful reads among calls that repeat an earlier one (the same
+// operation on the same target and policy), as "op target policy".
+func readsAgain(calls []orgemu.Call) []string {
+	seen := map[orgemu.Call]bool{}
+	var again []string
+	for _, c := range calls {
+		if c.Error != "" || !strings.HasPrefix(c.Op, "Describe") && !strings.HasPrefix(c.Op, "List") {
+			continue
+		}
+		key := orgemu.Call{Op: c.Op, Target: c.Target, Policy: c.Policy}
+		if seen[key] {
+			again = append(again, strings.TrimSpace(c.Op+" "+c.Target+" "+c.Policy))
+		}
+		seen[key] = true
+	}
+	return again
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/request"
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
@@ -79,4 +80,29 @@ func TestEachFunctionCallsOnlyWhatItsRoleAllows(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The Detach step under the detach strategy reads the guardrail's document once: the window's SCP
+// is made from the document the step checked against the pin, not from a second read that could
+// see another document.
+func TestTheLiftReadsTheGuardrailOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
+		t.Fatal(err)
+	}
+	before := len(e.Org.Calls())
+	if _, err := e.Steps.Detach(ctx, testenv.Decided(t, e.Deps.Ledger, "req-1")); err != nil {
+		t.Fatal(err)
+	}
+	reads := 0
+	for _, c := range e.Org.Calls()[before:] {
+		if c.Op == "DescribePolicy" && c.Policy == orgemu.GuardrailID {
+			reads++
+		}
+	}
+	if reads != 1 {
+		t.Errorf("the Detach step read the guardrail's document %d times, want once", reads)
+	}
+	e.AssertStatus(t, "req-1", ledger.Open)
 }

@@ -23,8 +23,11 @@ func (d detach) problem(r guardrail.Report) string { return d.s.guardrail.Proble
 
 func (detach) fits(context.Context, request.Request) (string, error) { return "", nil }
 
-func (d detach) lift(ctx context.Context, rec ledger.Record, restoreAt time.Time) (string, string, error) {
-	w := guardrail.Window{RequestID: rec.RequestID, End: restoreAt, AccountIDs: rec.AccountIDs, PolicyID: rec.WindowPolicyID}
+// lift makes the window's SCP from the document the step checked against the pin, when it did:
+// the document the window denies is the one checked, read once (no second read that could see
+// another).
+func (d detach) lift(ctx context.Context, rec ledger.Record, restoreAt time.Time, checked string) (string, string, error) {
+	w := guardrail.Window{RequestID: rec.RequestID, End: restoreAt, AccountIDs: rec.AccountIDs, PolicyID: rec.WindowPolicyID, Document: checked}
 	if d.s.exemptInUse() {
 		// The live document may carry other windows' exemptions: bound the base instead.
 		b, found, err := d.s.ledger.GuardrailBase(ctx)

@@ -49,7 +49,9 @@ func (e exempt) fits(ctx context.Context, req request.Request) (string, error) {
 	return e.s.fitsExempt(ctx, req.AccountIDs, req.StartAt, req.End())
 }
 
-func (e exempt) lift(ctx context.Context, rec ledger.Record, restoreAt time.Time) (string, string, error) {
+// lift renders the document from its base and the open windows (checked, the live document, is
+// not what it renders from).
+func (e exempt) lift(ctx context.Context, rec ledger.Record, restoreAt time.Time, _ string) (string, string, error) {
 	return "", fmt.Sprintf("%d account(s) exempted in the guardrail's document, which denies their root user from %s", len(rec.AccountIDs), FormatTime(restoreAt)),
 		e.s.writeExempt(ctx, ledger.Record{}, false)
 }

@@ -68,6 +68,7 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 	if err := s.agrees(ctx, rec, decided); err != nil {
 		return rec, err
 	}
+	var checked string // the guardrail's document as checked against the pin, when this step did
 	switch rec.Status {
 	case ledger.Open, ledger.Closing, ledger.Closed:
 		s.announce(ctx, rec)
@@ -84,7 +85,7 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 		if rec, err = s.withdrawIfNoLongerAllowed(ctx, rec); err != nil || rec.Status != ledger.Scheduled {
 			return rec, err
 		}
-		if err := s.guardrailMayBeLifted(ctx, rec.RequestID); err != nil {
+		if checked, err = s.guardrailMayBeLifted(ctx, rec.RequestID); err != nil {
 			return rec, err
 		}
 		restoreAt := s.Now().Truncate(time.Second).Add(time.Duration(rec.Hours) * time.Hour)
@@ -108,7 +109,7 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 	}
 	s.log.InfoContext(ctx, "lifting guardrail", "requestId", id, "accounts", len(rec.AccountIDs), "until", FormatTime(restoreAt), "strategy", rec.Strategy)
 	lifter := s.strategyOf(rec)
-	policyID, note, err := lifter.lift(ctx, rec, restoreAt)
+	policyID, note, err := lifter.lift(ctx, rec, restoreAt, checked)
 	if err != nil {
 		return rec, lifter.liftFailed(ctx, rec, err)
 	}
@@ -202,19 +203,20 @@ func (s *Service) withdrawIfNoLongerAllowed(ctx context.Context, rec ledger.Reco
 }
 
 // guardrailMayBeLifted refuses to lift a guardrail whose document is not the pinned one, or
-// holds statements besides the root deny that no operator allowed.
-func (s *Service) guardrailMayBeLifted(ctx context.Context, id string) error {
-	problem, err := s.GuardrailProblem(ctx)
+// holds statements besides the root deny that no operator allowed; it returns the document it
+// checked.
+func (s *Service) guardrailMayBeLifted(ctx context.Context, id string) (string, error) {
+	problem, doc, err := s.checkGuardrail(ctx)
 	if err != nil {
 		s.logError(ctx, "read the guardrail's document", id, err)
-		return retryLater(err)
+		return "", retryLater(err)
 	}
 	if problem == "" {
-		return nil
+		return doc, nil
 	}
 	s.metric(contract.MetricGuardrailChanged, 1)
 	s.log.ErrorContext(ctx, "GUARDRAIL CHANGED: refusing to lift it", "requestId", id, "problem", problem)
-	return &contract.DetachFailed{Msg: problem + ": nothing lifted"}
+	return "", &contract.DetachFailed{Msg: problem + ": nothing lifted"}
 }
 
 // GuardrailProblem says what is wrong with the guardrail's document, or "": not a policy Control
@@ -222,32 +224,40 @@ func (s *Service) guardrailMayBeLifted(ctx context.Context, id string) error {
 // detach strategy, the pinned document (guardrailContentSha256, or the document rootwindow first
 // saw, pinned in the ledger), or, for the exempt strategy, the document rootwindow last wrote.
 func (s *Service) GuardrailProblem(ctx context.Context) (string, error) {
+	problem, _, err := s.checkGuardrail(ctx)
+	return problem, err
+}
+
+// checkGuardrail is GuardrailProblem, with the document it checked ("" under the exempt strategy,
+// whose check is of the base and the render, not of one document).
+func (s *Service) checkGuardrail(ctx context.Context) (problem, doc string, err error) {
 	c, err := s.guardrail.Content(ctx)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	id := s.guardrail.PolicyID()
 	if strings.HasPrefix(c.Name, guardrail.ControlTowerPrefix) {
-		return fmt.Sprintf("the guardrail %s (%s) is an SCP AWS Control Tower manages: Control Tower reports a change to it as drift and puts it back, so rootwindow does not lift it; attach a root-deny SCP of your own to each account and name it in guardrailPolicyId", id, c.Name), nil
+		return fmt.Sprintf("the guardrail %s (%s) is an SCP AWS Control Tower manages: Control Tower reports a change to it as drift and puts it back, so rootwindow does not lift it; attach a root-deny SCP of your own to each account and name it in guardrailPolicyId", id, c.Name), "", nil
 	}
 	if s.exemptInUse() {
-		return s.exemptDocumentProblem(ctx)
+		problem, err = s.exemptDocumentProblem(ctx)
+		return problem, "", err
 	}
 	if p := s.extraStatementsProblem(c.Text); p != "" {
-		return p, nil
+		return p, "", nil
 	}
 	pinned := s.config.GuardrailSHA256
 	if pinned == "" {
 		if pinned, err = s.ledger.PinGuardrail(ctx, c.SHA256); err != nil {
-			return "", err
+			return "", "", err
 		}
 	}
 	if c.SHA256 != pinned {
 		// Whole hashes: an operator compares them with the one they computed (README, the pin).
 		return fmt.Sprintf("the guardrail %s's document changed since it was pinned (its sha256 is %s; pinned: %s): rootwindow lifts only the pinned document; an operator puts it back or re-pins it",
-			id, c.SHA256, pinned), nil
+			id, c.SHA256, pinned), "", nil
 	}
-	return "", nil
+	return "", c.Text, nil
 }
 
 // extraStatementsProblem refuses a document holding statements besides the root deny that no

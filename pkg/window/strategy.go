@@ -23,8 +23,9 @@ type strategy interface {
 	// fits says why one more window for req would not fit ("" when it does).
 	fits(ctx context.Context, req request.Request) (string, error)
 	// lift lifts rec's accounts until restoreAt; it returns the window's own SCP, if the strategy
-	// makes one, and what the record's history says of it.
-	lift(ctx context.Context, rec ledger.Record, restoreAt time.Time) (policyID, note string, err error)
+	// makes one, and what the record's history says of it. checked is the guardrail's document as
+	// this step checked it against the pin ("" when it did not read it: a retry of the lift).
+	lift(ctx context.Context, rec ledger.Record, restoreAt time.Time, checked string) (policyID, note string, err error)
 	// liftFailed records a lift that failed with err and returns the step's error: retried when
 	// transient, else the request fails with nothing left lifted.
 	liftFailed(ctx context.Context, rec ledger.Record, err error) error
