@@ -18,7 +18,7 @@ import (
 // Covers reports, for each account, whether the guardrail applies to it: attached to the account
 // or to an OU or the root above it.
 func (g *Guardrail) Covers(ctx context.Context, accountIDs []string) (map[string]bool, error) {
-	levels := &ancestry{parent: map[string]string{}, root: map[string]bool{}, holds: map[string]bool{}}
+	levels := newAncestry()
 	var mu sync.Mutex
 	out := make(map[string]bool, len(accountIDs))
 	failed := g.batch(ctx, accountIDs, func(ctx context.Context, _ int, id string) error {
@@ -54,7 +54,7 @@ func (g *Guardrail) Inspect(ctx context.Context, accountIDs []string) (map[strin
 	}
 	var mu sync.Mutex
 	reports := make(map[string]Report, len(accountIDs))
-	levels := &ancestry{parent: map[string]string{}, root: map[string]bool{}, holds: map[string]bool{}}
+	levels := newAncestry()
 	failed := g.batch(ctx, accountIDs, func(ctx context.Context, _ int, id string) error {
 		r, err := g.inspectOne(ctx, id, mgmt, levels)
 		if err == nil {
@@ -96,12 +96,43 @@ func (g *Guardrail) management(ctx context.Context) (string, error) {
 }
 
 // ancestry remembers, for one Inspect, each OU's parent and whether the guardrail is attached
-// to each OU or root: accounts under one OU share those reads.
+// to each OU or root: accounts under one OU share those reads, each made once however many
+// accounts ask at the same time.
 type ancestry struct {
 	mu     sync.Mutex
-	parent map[string]string // child → parent
-	root   map[string]bool   // IDs known to be a root
-	holds  map[string]bool
+	parent map[string]*once[parentRead] // child → its parent
+	holds  map[string]*once[bool]
+}
+
+// parentRead is a child's parent, and whether it is the root.
+type parentRead struct {
+	id     string
+	isRoot bool
+}
+
+func newAncestry() *ancestry {
+	return &ancestry{parent: map[string]*once[parentRead]{}, holds: map[string]*once[bool]{}}
+}
+
+// once is one read, made once however many callers ask for it at the same time; its error too
+// is kept (it outlasted its retries, and the caller's answer fails with it).
+type once[T any] struct {
+	do  sync.Once
+	v   T
+	err error
+}
+
+// readOnce is m's read of key (mu guards m), made by read the first time it is asked for.
+func readOnce[T any](mu *sync.Mutex, m map[string]*once[T], key string, read func() (T, error)) (T, error) {
+	mu.Lock()
+	r := m[key]
+	if r == nil {
+		r = &once[T]{}
+		m[key] = r
+	}
+	mu.Unlock()
+	r.do.Do(func() { r.v, r.err = read() })
+	return r.v, r.err
 }
 
 func (g *Guardrail) inspectOne(ctx context.Context, id, mgmt string, levels *ancestry) (Report, error) {
@@ -193,49 +224,28 @@ func (g *Guardrail) above(ctx context.Context, child string, levels *ancestry) (
 }
 
 func (g *Guardrail) parentOf(ctx context.Context, child string, levels *ancestry) (string, bool, error) {
-	levels.mu.Lock()
-	parent, known := levels.parent[child]
-	isRoot := levels.root[parent]
-	levels.mu.Unlock()
-	if known {
-		return parent, isRoot, nil
-	}
-	var out *organizations.ListParentsOutput
-	err := g.call(ctx, "ListParents", child, func() (err error) {
-		out, err = g.api.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String(child)})
-		return err
+	p, err := readOnce(&levels.mu, levels.parent, child, func() (parentRead, error) {
+		var out *organizations.ListParentsOutput
+		err := g.call(ctx, "ListParents", child, func() (err error) {
+			out, err = g.api.ListParents(ctx, &organizations.ListParentsInput{ChildId: aws.String(child)})
+			return err
+		})
+		if err != nil {
+			return parentRead{}, fmt.Errorf("list parents of %s: %w", child, err)
+		}
+		if len(out.Parents) == 0 {
+			return parentRead{}, nil
+		}
+		return parentRead{id: aws.ToString(out.Parents[0].Id), isRoot: out.Parents[0].Type == types.ParentTypeRoot}, nil
 	})
-	if err != nil {
-		return "", false, fmt.Errorf("list parents of %s: %w", child, err)
-	}
-	if len(out.Parents) == 0 {
-		return "", false, nil
-	}
-	parent, isRoot = aws.ToString(out.Parents[0].Id), out.Parents[0].Type == types.ParentTypeRoot
-	levels.mu.Lock()
-	levels.parent[child] = parent
-	if isRoot {
-		levels.root[parent] = true
-	}
-	levels.mu.Unlock()
-	return parent, isRoot, nil
+	return p.id, p.isRoot, err
 }
 
 func (g *Guardrail) holdsGuardrail(ctx context.Context, target string, levels *ancestry) (bool, error) {
-	levels.mu.Lock()
-	holds, known := levels.holds[target]
-	levels.mu.Unlock()
-	if known {
-		return holds, nil
-	}
-	policies, err := g.directSCPs(ctx, target)
-	if err != nil {
-		return false, err
-	}
-	levels.mu.Lock()
-	levels.holds[target] = policies[g.policyID]
-	levels.mu.Unlock()
-	return policies[g.policyID], nil
+	return readOnce(&levels.mu, levels.holds, target, func() (bool, error) {
+		policies, err := g.directSCPs(ctx, target)
+		return policies[g.policyID], err
+	})
 }
 
 func (g *Guardrail) tags(ctx context.Context, id string) (map[string]string, error) {
@@ -326,7 +336,7 @@ func (g *Guardrail) Tagged(ctx context.Context, accountID, key string) (bool, er
 
 // Ancestors lists the OUs above an account and its root, nearest first.
 func (g *Guardrail) Ancestors(ctx context.Context, accountID string) ([]string, error) {
-	levels := &ancestry{parent: map[string]string{}, root: map[string]bool{}, holds: map[string]bool{}}
+	levels := newAncestry()
 	var out []string
 	child := accountID
 	for range 8 { // Organizations nests OUs at most five deep under the root

@@ -12,19 +12,12 @@ type Owners struct {
 	g    *Guardrail
 	key  string
 	mu   sync.Mutex
-	tags map[string]*tagRead
-}
-
-// tagRead is one target's tags, read once however many accounts ask at the same time.
-type tagRead struct {
-	once sync.Once
-	tags map[string]string
-	err  error
+	tags map[string]*once[map[string]string]
 }
 
 // Owners returns an owner lookup for the tag key.
 func (g *Guardrail) Owners(key string) *Owners {
-	return &Owners{g: g, key: key, tags: map[string]*tagRead{}}
+	return &Owners{g: g, key: key, tags: map[string]*once[map[string]string]{}}
 }
 
 // Of returns the owner tag's value for account (whose tags are accountTags, nil to read them) and
@@ -81,13 +74,5 @@ func (o *Owners) Owned(ctx context.Context, account string, parents []string) (b
 }
 
 func (o *Owners) tagsOf(ctx context.Context, target string) (map[string]string, error) {
-	o.mu.Lock()
-	r, known := o.tags[target]
-	if !known {
-		r = &tagRead{}
-		o.tags[target] = r
-	}
-	o.mu.Unlock()
-	r.once.Do(func() { r.tags, r.err = o.g.tags(ctx, target) })
-	return r.tags, r.err
+	return readOnce(&o.mu, o.tags, target, func() (map[string]string, error) { return o.g.tags(ctx, target) })
 }
