@@ -15,6 +15,7 @@ bench ./pkg/guardrail "Scan/accounts=500$" 1x
 bench ./pkg/guardrail "Coverage/accounts=500$" 1x
 bench ./internal/harness Admission 2x
 bench ./pkg/window Admission 1x
+bench ./pkg/window Steps 1x
 bench ./internal/harness CostPerRequest 2x
 bench ./internal/harness RequestToLifted 30x
 echo "make bench took $(( $(date +%s) - start )) s"
