@@ -9,6 +9,7 @@ import (
 
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/simtime"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
 
 // gatewayTimeout is API Gateway's integration timeout for a REST API (29 seconds, "Amazon API
@@ -93,5 +94,28 @@ func TestFiftyAccountsAreAdmittedWithinTheGatewaysTimeout(t *testing.T) {
 				t.Errorf("with no latency, %v to admit: over 1.1 × the documented rates' bound of %v", took.Round(time.Millisecond), bound.Round(time.Millisecond))
 			}
 		})
+	}
+}
+
+// A request whose admission takes seconds (ten accounts at the documented throttles, 100 ms a
+// call) runs: its record is created as of when the request was read, and its execution's
+// Validate reads the request again as of then. (Created when the reservation was written, the
+// record's start, "now" when read, was seconds before its creation, so Validate found the
+// execution's request different from the record's and refused it.)
+func TestASlowAdmissionsWindowOpensAndCloses(t *testing.T) {
+	s := begin(t)
+	atDocumentedRates(t, 100*time.Millisecond)
+	_, took := admit(context.Background(), t, h.Members()[:10])
+	if took < time.Second {
+		t.Fatalf("admitted in %v: not slow enough to show anything", took)
+	}
+	executions := h.AWS.Executions()
+	id := executions[len(executions)-1].Name
+	res, err := h.RunStarted(s.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != "SUCCEEDED" || s.record(id).Status != ledger.Closed {
+		t.Errorf("admitted in %v, then the execution %s %s: %s", took, res.Status, res.Error, res.Cause)
 	}
 }

@@ -79,10 +79,15 @@ func (s *Store) Reserve(ctx context.Context, rec Record, actor string) (Record, 
 }
 
 // putNew writes a request's first record in status, unless the request ID is already recorded
-// (a ConditionalCheckFailedException).
+// (a ConditionalCheckFailedException). Its CreatedAt is when the request was read, if rec says
+// (the request is as of then, and is read again as of then), else now; its history starts now.
 func (s *Store) putNew(ctx context.Context, rec Record, status Status, actor, note string) (Record, error) {
 	now := s.now().UTC()
-	rec.Status, rec.CreatedAt = status, now
+	rec.Status = status
+	if rec.CreatedAt.IsZero() || rec.CreatedAt.After(now) {
+		rec.CreatedAt = now
+	}
+	rec.CreatedAt = rec.CreatedAt.UTC()
 	rec.History = []Transition{{Status: status, At: now, Actor: actor, Note: note}}
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.table, Item: encodeRecord(rec),

@@ -66,6 +66,10 @@ type Request struct {
 	// StartGiven says whether the document named startAt (else StartAt is the time it was read).
 	StartGiven bool `json:"-"`
 
+	// ReadAt is when it was read (Policy.Now): the request is as of then, however long its checks
+	// take, and read again as of then (a start that was "now" is not "in the past" later).
+	ReadAt time.Time `json:"-"`
+
 	// submitted maps each account ID to its first index in the request as submitted, so that
 	// later checks can name the field the requester wrote.
 	submitted map[string]int
@@ -156,7 +160,7 @@ func Parse(doc []byte, p Policy) (Request, error) {
 		}
 	}
 
-	var r Request
+	r := Request{ReadAt: p.Now}
 	r.AccountIDs, r.submitted = parseAccountIDs(raw["accountIds"], p.MaxAccounts, &probs)
 	r.Hours = parseHours(raw["hours"], &probs)
 	r.StartAt = parseStartAt(raw["startAt"], p, &probs)

@@ -22,7 +22,9 @@ import (
 // reservation lost a race and recorded that, which it announces); or a named error when a check
 // could not be made.
 func (s *Service) Admit(ctx context.Context, id, executionARN string, req request.Request, origin contract.Origin, probs request.Problems, actor string) (ledger.Record, request.Problems, error) {
-	rec := ledger.Record{RequestID: id, Fields: req.Fields, Origin: origin, ExecutionARN: executionARN}
+	// Created when it was read: however long the checks take, the request is as of then, and its
+	// execution's Validate reads it again as of then.
+	rec := ledger.Record{RequestID: id, Fields: req.Fields, Origin: origin, ExecutionARN: executionARN, CreatedAt: req.ReadAt}
 	if origin.Channel == contract.ChannelEventBridge && s.config.EventConfirmMinutes > 0 {
 		// An integration asserted the requester: the requester confirms before anything is lifted.
 		rec.ConfirmBy = s.Now().Add(time.Duration(s.config.EventConfirmMinutes) * time.Minute).Truncate(time.Second)
