@@ -77,50 +77,59 @@ func BenchmarkSteps(b *testing.B) {
 	for _, strategy := range []string{contract.StrategyDetach, contract.StrategyExempt} {
 		for _, n := range []int{1, 10, 50} {
 			b.Run(fmt.Sprintf("strategy=%s/accounts=%d", strategy, n), func(b *testing.B) {
-				var detach, reattach time.Duration
-				var dCalls, rCalls, dAgain, rAgain, dBound, rBound float64
+				var detach, reattach stepFigures
 				for b.Loop() {
 					e := benchWindows(b, org, client, func(d *window.Deps) { d.Config.LiftStrategy = strategy })
 					ctx := context.Background()
 					if _, err := e.Steps.Validate(ctx, e.Started("bench", testenv.Input(b, validRequest(accounts[:n]...)), starter(validRequest()))); err != nil {
 						b.Fatal(err)
 					}
-					org.Throttle(contract.OrganizationsRate)
-					mark := len(org.Calls())
-					start := time.Now()
-					if _, err := e.Steps.Detach(ctx, testenv.Decided(b, e.Deps.Ledger, "bench")); err != nil {
-						b.Fatal(err)
-					}
-					detach += time.Since(start)
-					made := org.Calls()[mark:]
-					again := readsAgain(made)
-					b.Logf("Detach read again: %v", again)
-					dCalls, dAgain, dBound = dCalls+float64(len(made)), dAgain+float64(len(again)), dBound+orgemu.RateBound(made)
-					org.Throttle(contract.OrganizationsRate)
-					mark = len(org.Calls())
-					start = time.Now()
-					if _, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "bench", Mode: contract.ModeClose, AccountIDs: accounts[:n]}); err != nil {
-						b.Fatal(err)
-					}
-					reattach += time.Since(start)
-					made = org.Calls()[mark:]
-					again = readsAgain(made)
-					b.Logf("Reattach read again: %v", again)
-					rCalls, rAgain, rBound = rCalls+float64(len(made)), rAgain+float64(len(again)), rBound+orgemu.RateBound(made)
+					detach.measure(b, org, "Detach", func() error {
+						_, err := e.Steps.Detach(ctx, testenv.Decided(b, e.Deps.Ledger, "bench"))
+						return err
+					})
+					reattach.measure(b, org, "Reattach", func() error {
+						_, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "bench", Mode: contract.ModeClose, AccountIDs: accounts[:n]})
+						return err
+					})
 					e.AssertGuardrail(b, true, accounts[:n]...)
 				}
-				runs := float64(b.N)
-				b.ReportMetric(detach.Seconds()/runs, "detach-s")
-				b.ReportMetric(dCalls/runs, "detach-calls")
-				b.ReportMetric(dAgain/runs, "detach-rereads")
-				b.ReportMetric(dBound/runs, "detach-bound-s")
-				b.ReportMetric(reattach.Seconds()/runs, "reattach-s")
-				b.ReportMetric(rCalls/runs, "reattach-calls")
-				b.ReportMetric(rAgain/runs, "reattach-rereads")
-				b.ReportMetric(rBound/runs, "reattach-bound-s")
+				detach.report(b, "detach")
+				reattach.report(b, "reattach")
 			})
 		}
 	}
+}
+
+// stepFigures add up one step's runs: its time, Organizations calls, reads made again within the
+// step, and the documented throttles' bound for its calls.
+type stepFigures struct {
+	took                time.Duration
+	calls, again, bound float64
+}
+
+// measure runs step against org's buckets, full, and adds up what it took.
+func (f *stepFigures) measure(b *testing.B, org *orgemu.Server, name string, step func() error) {
+	org.Throttle(contract.OrganizationsRate)
+	mark := len(org.Calls())
+	start := time.Now()
+	if err := step(); err != nil {
+		b.Fatal(err)
+	}
+	f.took += time.Since(start)
+	made := org.Calls()[mark:]
+	again := readsAgain(made)
+	b.Logf("%s read again: %v", name, again)
+	f.calls, f.again, f.bound = f.calls+float64(len(made)), f.again+float64(len(again)), f.bound+orgemu.RateBound(made)
+}
+
+// report reports the figures per run, named prefix-….
+func (f *stepFigures) report(b *testing.B, prefix string) {
+	runs := float64(b.N)
+	b.ReportMetric(f.took.Seconds()/runs, prefix+"-s")
+	b.ReportMetric(f.calls/runs, prefix+"-calls")
+	b.ReportMetric(f.again/runs, prefix+"-rereads")
+	b.ReportMetric(f.bound/runs, prefix+"-bound-s")
 }
 
 // benchLatency is how long the emulators take to answer each call.
