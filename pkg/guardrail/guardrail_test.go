@@ -3,6 +3,7 @@ package guardrail_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -422,4 +423,40 @@ func TestRootAllowedThroughTheAPI(t *testing.T) {
 	if ok, _ := g.RootAllowed(context.Background(), members[0], end.Add(-time.Second)); !ok {
 		t.Error("the check proves nothing: root is blocked everywhere")
 	}
+}
+
+// Accounts checked at once under one OU share its reads: the OU's and the root's parents and SCPs
+// are each read once, however many workers ask at the same time.
+func TestInspectReadsEachLevelOnce(t *testing.T) {
+	org := orgemu.New(mgmt)
+	org.AddOU("ou-once-team0001", org.Root(), orgemu.FullAWSAccessID)
+	var ids []string
+	for i := range 8 {
+		id := fmt.Sprintf("73000000000%d", i)
+		ids = append(ids, id)
+		org.AddAccount(orgemu.Account{ID: id, Parent: "ou-once-team0001"}, orgemu.FullAWSAccessID, orgemu.GuardrailID)
+	}
+	org.SetLatency(20 * time.Millisecond) // the four workers reach the OU while its reads are in flight
+	g := guardrail.New(testenv.Organizations(t, org), orgemu.GuardrailID, guardrail.Options{Backoff: fast, Concurrency: 4, Rates: guardrail.Unpaced})
+	if _, err := g.Inspect(context.Background(), ids); err != nil {
+		t.Fatal(err)
+	}
+	for _, read := range []struct{ op, target string }{
+		{"ListPoliciesForTarget", "ou-once-team0001"}, {"ListParents", "ou-once-team0001"}, {"ListPoliciesForTarget", org.Root()},
+	} {
+		if n := countCalls(org, read.op, read.target); n != 1 {
+			t.Errorf("%s of %s: %d calls, want 1", read.op, read.target, n)
+		}
+	}
+}
+
+// countCalls counts org's successful calls of op on target.
+func countCalls(org *orgemu.Server, op, target string) int {
+	n := 0
+	for _, c := range org.Calls() {
+		if c.Op == op && c.Target == target && c.Error == "" {
+			n++
+		}
+	}
+	return n
 }
