@@ -227,25 +227,35 @@ func sortedUnique(in []string) []any {
 	return out
 }
 
-// WriteDocument writes the guardrail's document (UpdatePolicy), reads it back and checks that
-// Organizations holds exactly what was written. UpdatePolicy has no compare-and-swap: callers
-// serialize writes (a lock in the ledger) and check what they replace.
+// WriteDocument writes the guardrail's document (UpdatePolicy) and checks that Organizations holds
+// exactly what was written, from UpdatePolicy's own answer, which shows the policy "showing the
+// requested changes" (Organizations API reference, UpdatePolicy): no second read on a bucket of
+// two a second. Only an answer without the content (which AWS documents it gives) is read back.
+// UpdatePolicy has no compare-and-swap: callers serialize writes (a lock in the ledger) and check
+// what they replace.
 func (g *Guardrail) WriteDocument(ctx context.Context, doc string) error {
 	if n := len(doc); n > g.opts.Quotas.Size {
 		return fmt.Errorf("the guardrail's document would be %d characters, over the SCP size quota of %d", n, g.opts.Quotas.Size)
 	}
-	err := g.call(ctx, "UpdatePolicy", g.policyID, func() error {
-		_, err := g.api.UpdatePolicy(ctx, &organizations.UpdatePolicyInput{PolicyId: aws.String(g.policyID), Content: aws.String(doc)})
+	var out *organizations.UpdatePolicyOutput
+	err := g.call(ctx, "UpdatePolicy", g.policyID, func() (err error) {
+		out, err = g.api.UpdatePolicy(ctx, &organizations.UpdatePolicyInput{PolicyId: aws.String(g.policyID), Content: aws.String(doc)})
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("update policy %s: %w", g.policyID, err)
 	}
-	c, err := g.Content(ctx)
-	if err != nil {
-		return err
+	var held string
+	if out.Policy != nil && out.Policy.Content != nil {
+		held = *out.Policy.Content
+	} else {
+		c, err := g.Content(ctx)
+		if err != nil {
+			return err
+		}
+		held = c.Text
 	}
-	if !sameDocument(c.Text, doc) {
+	if !sameDocument(held, doc) {
 		return fmt.Errorf("the guardrail %s does not hold what was just written to it: someone else is changing it", g.policyID)
 	}
 	g.opts.Logger.Info("guardrail document written", "policy", g.policyID, "characters", len(doc))

@@ -1,11 +1,17 @@
 package guardrail_test
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+
 	"github.com/rootwindow/rootwindow/internal/orgemu"
+	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/policy"
 )
@@ -115,5 +121,67 @@ func TestWithoutAccounts(t *testing.T) {
 	}
 	if again, _ := guardrail.WithoutAccounts(out, []string{"111111111111"}); again != out {
 		t.Errorf("taking back twice changed it again:\n%s\n%s", out, again)
+	}
+}
+
+// overwriter is Organizations with another writer who changes the guardrail's document right
+// after each UpdatePolicy; answered says what UpdatePolicy's answer carries (the content as
+// updated, as AWS documents, or nothing).
+type overwriter struct {
+	guardrail.OrganizationsAPI
+	org      *orgemu.Server
+	other    string
+	answered bool
+}
+
+func (o overwriter) UpdatePolicy(ctx context.Context, in *organizations.UpdatePolicyInput, optFns ...func(*organizations.Options)) (*organizations.UpdatePolicyOutput, error) {
+	out, err := o.OrganizationsAPI.UpdatePolicy(ctx, in, optFns...)
+	if err != nil {
+		return out, err
+	}
+	if o.other != "" {
+		o.org.SetContent(orgemu.GuardrailID, o.other)
+		if out.Policy != nil {
+			out.Policy.Content = aws.String(o.other) // the write raced with the other writer's
+		}
+	}
+	if !o.answered {
+		out.Policy = nil
+	}
+	return out, nil
+}
+
+// WriteDocument checks the write from UpdatePolicy's answer, and reads it back only when the
+// answer does not carry the content: one read fewer on a bucket of two a second, and a writer
+// racing it is caught either way.
+func TestWriteDocumentChecksWhatOrganizationsHolds(t *testing.T) {
+	doc := `{"Version":"2012-10-17","Statement":[{"Sid":"DenyRoot","Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringLike":{"aws:PrincipalArn":"arn:aws:iam::*:root"}}}]}`
+	other := strings.Replace(doc, "DenyRoot", "Theirs", 1)
+	for _, answered := range []bool{true, false} {
+		for _, raced := range []bool{false, true} {
+			t.Run(fmt.Sprintf("answered=%v/raced=%v", answered, raced), func(t *testing.T) {
+				org := orgemu.Standard(testenv.Management, "alice@example.com", "111111111111")
+				api := overwriter{OrganizationsAPI: testenv.Organizations(t, org), org: org, answered: answered}
+				if raced {
+					api.other = other
+				}
+				g := guardrail.New(api, orgemu.GuardrailID, guardrail.Options{Rates: guardrail.Unpaced})
+				before := org.CountCalls("DescribePolicy", "")
+				err := g.WriteDocument(context.Background(), doc)
+				switch {
+				case raced && (err == nil || !strings.Contains(err.Error(), "someone else is changing it")):
+					t.Errorf("a write another writer replaced at once: %v, want it caught", err)
+				case !raced && err != nil:
+					t.Errorf("WriteDocument: %v", err)
+				}
+				wantReads := 0
+				if !answered {
+					wantReads = 1
+				}
+				if got := org.CountCalls("DescribePolicy", "") - before; got != wantReads {
+					t.Errorf("read the document back %d times, want %d", got, wantReads)
+				}
+			})
+		}
 	}
 }

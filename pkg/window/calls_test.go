@@ -106,3 +106,51 @@ func TestTheLiftReadsTheGuardrailOnce(t *testing.T) {
 	}
 	e.AssertStatus(t, "req-1", ledger.Open)
 }
+
+// Under the exempt strategy the Detach and Reattach steps read the guardrail's document once each:
+// the check and the write are one locked section (the document read under the ledger's lock is
+// both what is checked and what is replaced), and the write is verified from UpdatePolicy's own
+// answer, which shows the policy as updated.
+func TestTheExemptStepsReadTheGuardrailOnce(t *testing.T) {
+	e := layoutEnv(t, "ou", contract.StrategyExempt)
+	ctx := context.Background()
+	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
+		t.Fatal(err)
+	}
+	reads := func(step string, run func() error) {
+		t.Helper()
+		before := len(e.Org.Calls())
+		if err := run(); err != nil {
+			t.Fatalf("%s: %v", step, err)
+		}
+		n, writes := 0, 0
+		for _, c := range e.Org.Calls()[before:] {
+			switch {
+			case c.Op == "DescribePolicy" && c.Policy == orgemu.GuardrailID:
+				n++
+			case c.Op == "UpdatePolicy":
+				writes++
+			}
+		}
+		if writes != 1 {
+			t.Errorf("%s wrote the guardrail's document %d times, want once", step, writes)
+		}
+		if n != 1 {
+			t.Errorf("%s read the guardrail's document %d times, want once", step, n)
+		}
+	}
+	reads("Detach", func() error { _, err := e.Steps.Detach(ctx, testenv.Decided(t, e.Deps.Ledger, "req-1")); return err })
+	e.AssertStatus(t, "req-1", ledger.Open)
+	if !e.rootAllowed(members[0], e.Now) {
+		t.Fatal("the Detach step did not lift the guardrail")
+	}
+	e.Now = e.Now.Add(2 * time.Hour)
+	reads("Reattach", func() error {
+		_, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose})
+		return err
+	})
+	e.AssertStatus(t, "req-1", ledger.Closed)
+	if e.rootAllowed(members[0], e.Now.Add(-time.Hour)) {
+		t.Error("the Reattach step did not put the guardrail back")
+	}
+}

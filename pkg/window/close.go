@@ -182,30 +182,43 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 	}
 	s.log.InfoContext(ctx, "restoring guardrail", "requestId", id, "accounts", len(accounts), "mode", mode, "strategy", rec.Strategy)
 	lifter := s.strategyOf(rec)
-	if err = lifter.restore(ctx, rec, accounts); err != nil {
-		s.logError(ctx, "restore guardrail", id, err)
-		if nerr := s.ledger.NoteError(ctx, id, "restore failed: "+err.Error()); nerr != nil {
+	ended := false // this restore ends the window (and starts its accounts' cooldown)
+	var restoreErr, stepErr error
+	if err := lifter.serialize(ctx, id, func(ctx context.Context) error {
+		if restoreErr = lifter.restore(ctx, rec, accounts); restoreErr != nil {
+			return nil
+		}
+		if to == ledger.Closed {
+			c.ClosedAt = s.Now() // when the guardrail is back, not when the restore began
+		}
+		if rec.Status != to && rec.Status != ledger.Failed {
+			var err error
+			if rec, err = s.ledger.Transition(ctx, id, to, actor, note, c); err != nil {
+				stepErr = s.stateError(ctx, id, err)
+				return nil
+			}
+			ended = to == ledger.Closed
+		}
+		return nil
+	}); err != nil {
+		restoreErr = err
+	}
+	if restoreErr != nil {
+		s.logError(ctx, "restore guardrail", id, restoreErr)
+		if nerr := s.ledger.NoteError(ctx, id, "restore failed: "+restoreErr.Error()); nerr != nil {
 			s.logError(ctx, "note error", id, nerr)
 		}
-		if guardrail.IsTransient(err) || errors.Is(err, ledger.ErrLocked) {
-			return rec, &contract.Throttled{Msg: err.Error()}
+		if guardrail.IsTransient(restoreErr) || errors.Is(restoreErr, ledger.ErrLocked) {
+			return rec, &contract.Throttled{Msg: restoreErr.Error()}
 		}
-		return rec, &contract.RestoreFailed{Msg: err.Error()}
+		return rec, &contract.RestoreFailed{Msg: restoreErr.Error()}
 	}
-	ended := false // this restore ends the window (and starts its accounts' cooldown)
-	if to == ledger.Closed {
-		c.ClosedAt = s.Now() // when the guardrail is back, not when the restore began
+	if stepErr != nil {
+		return rec, stepErr
 	}
-	if rec.Status != to && rec.Status != ledger.Failed {
-		if rec, err = s.ledger.Transition(ctx, id, to, actor, note, c); err != nil {
-			return rec, s.stateError(ctx, id, err)
-		}
-		ended = to == ledger.Closed
-		if ended {
-			s.metric(contract.MetricWindowsClosed, 1)
-		}
+	if ended {
+		s.metric(contract.MetricWindowsClosed, 1)
 	}
-	lifter.converge(ctx, rec)
 	if err := s.ledger.Release(ctx, id, held); err != nil {
 		s.logError(ctx, "release leases", id, err)
 		return rec, retryLater(err)

@@ -23,11 +23,16 @@ func (d detach) problem(r guardrail.Report) string { return d.s.guardrail.Proble
 
 func (detach) fits(context.Context, request.Request) (string, error) { return "", nil }
 
+// serialize: each window's SCP and attachments are its own; nothing shared to guard.
+func (detach) serialize(ctx context.Context, _ string, fn func(context.Context) error) error {
+	return fn(ctx)
+}
+
 // lift makes the window's SCP from the document the step checked against the pin, when it did:
 // the document the window denies is the one checked, read once (no second read that could see
 // another).
-func (d detach) lift(ctx context.Context, rec ledger.Record, restoreAt time.Time, checked string) (string, string, error) {
-	w := guardrail.Window{RequestID: rec.RequestID, End: restoreAt, AccountIDs: rec.AccountIDs, PolicyID: rec.WindowPolicyID, Document: checked}
+func (d detach) lift(ctx context.Context, rec ledger.Record, restoreAt time.Time, checked guardrail.Content) (string, string, error) {
+	w := guardrail.Window{RequestID: rec.RequestID, End: restoreAt, AccountIDs: rec.AccountIDs, PolicyID: rec.WindowPolicyID, Document: checked.Text}
 	if d.s.exemptInUse() {
 		// The live document may carry other windows' exemptions: bound the base instead.
 		b, found, err := d.s.ledger.GuardrailBase(ctx)
@@ -81,5 +86,3 @@ func (d detach) restore(ctx context.Context, rec ledger.Record, accounts []strin
 func (d detach) cutShort(ctx context.Context, rec ledger.Record) (string, error) {
 	return d.s.guardrail.WindowProblem(ctx, guardrail.Window{RequestID: rec.RequestID, AccountIDs: rec.AccountIDs, PolicyID: rec.WindowPolicyID})
 }
-
-func (detach) converge(context.Context, ledger.Record) {}

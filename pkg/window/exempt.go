@@ -49,11 +49,16 @@ func (e exempt) fits(ctx context.Context, req request.Request) (string, error) {
 	return e.s.fitsExempt(ctx, req.AccountIDs, req.StartAt, req.End())
 }
 
-// lift renders the document from its base and the open windows (checked, the live document, is
-// not what it renders from).
-func (e exempt) lift(ctx context.Context, rec ledger.Record, restoreAt time.Time, _ string) (string, string, error) {
+// serialize holds the ledger's lock on the guardrail's document.
+func (e exempt) serialize(ctx context.Context, who string, fn func(context.Context) error) error {
+	return e.s.locked(ctx, who, fn)
+}
+
+// lift renders the document from its base and the open windows and writes it over checked, the
+// live document read under the lock this lift holds (or, when zero, read now).
+func (e exempt) lift(ctx context.Context, rec ledger.Record, restoreAt time.Time, checked guardrail.Content) (string, string, error) {
 	return "", fmt.Sprintf("%d account(s) exempted in the guardrail's document, which denies their root user from %s", len(rec.AccountIDs), FormatTime(restoreAt)),
-		e.s.writeExempt(ctx, ledger.Record{}, false)
+		e.s.writeExempt(ctx, ledger.Record{}, false, checked)
 }
 
 // liftFailed: a busy lock or a transient failure leaves the request OPENING for the state machine
@@ -70,7 +75,7 @@ func (e exempt) liftFailed(ctx context.Context, rec ledger.Record, err error) er
 	if terr != nil {
 		s.logError(ctx, "record failure", rec.RequestID, terr)
 	}
-	if werr := s.writeExempt(context.WithoutCancel(ctx), rec, true); werr != nil {
+	if werr := s.writeExempt(context.WithoutCancel(ctx), rec, true, guardrail.Content{}); werr != nil {
 		s.logError(ctx, "render the guardrail without the failed window", rec.RequestID, werr)
 		return &contract.RestoreFailed{Msg: err.Error() + "; rendering the guardrail without it also failed: " + werr.Error()}
 	}
@@ -89,19 +94,11 @@ func (e exempt) liftFailed(ctx context.Context, rec ledger.Record, err error) er
 // restore writes the document rendered without rec, whatever accounts it still holds: a restore
 // exempts fewer accounts, never more, so it replaces even a document someone else changed.
 func (e exempt) restore(ctx context.Context, rec ledger.Record, _ []string) error {
-	return e.s.writeExempt(ctx, rec, true)
+	return e.s.writeExempt(ctx, rec, true, guardrail.Content{})
 }
 
 func (e exempt) cutShort(ctx context.Context, rec ledger.Record) (string, error) {
 	return e.s.guardrail.ExemptionProblem(ctx, rec.AccountIDs, e.s.Now())
-}
-
-// converge renders the document again now that rec no longer holds: a writer that read the
-// record while it still did may have put its exemption back. The sweep renders it again too.
-func (e exempt) converge(ctx context.Context, rec ledger.Record) {
-	if err := e.s.writeExempt(ctx, rec, true); err != nil {
-		e.s.logError(ctx, "render the guardrail's document again", rec.RequestID, err)
-	}
 }
 
 // exemptions lists the windows the guardrail's document exempts now: exempt requests OPENING or
@@ -289,36 +286,36 @@ func (s *Service) base(ctx context.Context, live guardrail.Content) (ledger.Base
 }
 
 // exemptDocumentProblem says what is wrong with the guardrail's document under the exempt (or
-// auto) strategy, or "": the live document must be the one rootwindow last wrote, and under auto,
-// where a request may be detached, its base must hold nothing but the root deny and allowed
-// statements.
-func (s *Service) exemptDocumentProblem(ctx context.Context) (problem string, err error) {
+// auto) strategy, or "", with the document it read: not a policy Control Tower manages, the live
+// document the one rootwindow last wrote, and under auto, where a request may be detached, its
+// base holding nothing but the root deny and allowed statements.
+func (s *Service) exemptDocumentProblem(ctx context.Context) (problem string, live guardrail.Content, err error) {
 	// Under the lock: another writer's document and its record of it are written one after the
 	// other, and must be read together.
-	err = s.locked(ctx, "check", func() error {
-		problem, err = s.exemptDocumentProblemLocked(ctx)
-		return err
-	})
-	return problem, err
-}
-
-func (s *Service) exemptDocumentProblemLocked(ctx context.Context) (string, error) {
-	live, b, problem, err := s.liveAndBase(ctx)
-	if err != nil || problem != "" {
-		return problem, err
-	}
-	// An exemption leaves every other statement in force; a detach (under auto) lifts them too.
-	if s.autoInUse() {
-		if p := s.extraStatementsProblem(b.Content); p != "" {
-			return p, nil
+	err = s.locked(ctx, "check", func(ctx context.Context) error {
+		if live, err = s.guardrail.Content(ctx); err != nil {
+			return err
 		}
-	}
-	sha, err := guardrail.DocumentSHA256(live.Text)
-	if err != nil || sha != b.Written {
-		return fmt.Sprintf("%s (%s): rootwindow lifts only a document it wrote; an operator puts it back or re-pins the base",
-			ErrDocumentChanged.Error(), s.guardrail.PolicyID()), nil
-	}
-	return "", nil
+		if problem = controlTowerProblem(s.guardrail.PolicyID(), live); problem != "" {
+			return nil // before its base is pinned
+		}
+		var b ledger.Base
+		if b, problem, err = s.base(ctx, live); err != nil || problem != "" {
+			return err
+		}
+		// An exemption leaves every other statement in force; a detach (under auto) lifts them too.
+		if s.autoInUse() {
+			if problem = s.extraStatementsProblem(b.Content); problem != "" {
+				return nil
+			}
+		}
+		if sha, err := guardrail.DocumentSHA256(live.Text); err != nil || sha != b.Written {
+			problem = fmt.Sprintf("%s (%s): rootwindow lifts only a document it wrote; an operator puts it back or re-pins the base",
+				ErrDocumentChanged.Error(), s.guardrail.PolicyID())
+		}
+		return nil
+	})
+	return problem, live, err
 }
 
 // writeExempt renders the guardrail's document from its base and the open windows (less the
@@ -326,13 +323,21 @@ func (s *Service) exemptDocumentProblemLocked(ctx context.Context) (string, erro
 // differs. A live document someone else changed (or a base the ledger cannot vouch for) is not
 // replaced: a lift is refused (ErrDocumentChanged); a restore (force) takes back only its own
 // window's exemption from the live document and leaves the rest, an operator's change included,
-// for a person (GuardrailChanged).
-func (s *Service) writeExempt(ctx context.Context, taken ledger.Record, force bool) error {
-	return s.locked(ctx, taken.RequestID, func() error { return s.writeExemptLocked(ctx, taken, force) })
+// for a person (GuardrailChanged). live is the document as read under the lock this call runs
+// in, when the caller read it there (zero: read it).
+func (s *Service) writeExempt(ctx context.Context, taken ledger.Record, force bool, live guardrail.Content) error {
+	return s.locked(ctx, taken.RequestID, func(ctx context.Context) error { return s.writeExemptLocked(ctx, taken, force, live) })
 }
 
-// locked runs fn holding the ledger's lock on the guardrail's document.
-func (s *Service) locked(ctx context.Context, who string, fn func() error) error {
+// holdingLock marks a context whose call holds the ledger's lock on the guardrail's document.
+type holdingLock struct{}
+
+// locked runs fn holding the ledger's lock on the guardrail's document: taken for it, or already
+// held by the call fn runs in (a step that checks the document and writes it in one section).
+func (s *Service) locked(ctx context.Context, who string, fn func(context.Context) error) error {
+	if ctx.Value(holdingLock{}) != nil {
+		return fn(ctx)
+	}
 	release, err := s.ledger.Lock(ctx, "guardrail", who+"/"+randomHex(), lockTTL, lockPatience)
 	if err != nil {
 		return err
@@ -342,11 +347,18 @@ func (s *Service) locked(ctx context.Context, who string, fn func() error) error
 			s.log.ErrorContext(ctx, "release the guardrail's lock", "error", err.Error())
 		}
 	}()
-	return fn()
+	return fn(context.WithValue(ctx, holdingLock{}, true))
 }
 
-func (s *Service) writeExemptLocked(ctx context.Context, taken ledger.Record, force bool) error {
-	live, b, problem, err := s.liveAndBase(ctx)
+func (s *Service) writeExemptLocked(ctx context.Context, taken ledger.Record, force bool, live guardrail.Content) error {
+	var b ledger.Base
+	var problem string
+	var err error
+	if live.Text == "" {
+		live, b, problem, err = s.liveAndBase(ctx)
+	} else {
+		b, problem, err = s.base(ctx, live)
+	}
 	if err != nil {
 		return err
 	}

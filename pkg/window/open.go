@@ -68,7 +68,6 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 	if err := s.agrees(ctx, rec, decided); err != nil {
 		return rec, err
 	}
-	var checked string // the guardrail's document as checked against the pin, when this step did
 	switch rec.Status {
 	case ledger.Open, ledger.Closing, ledger.Closed:
 		s.announce(ctx, rec)
@@ -85,33 +84,55 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 		if rec, err = s.withdrawIfNoLongerAllowed(ctx, rec); err != nil || rec.Status != ledger.Scheduled {
 			return rec, err
 		}
-		if checked, err = s.guardrailMayBeLifted(ctx, rec.RequestID); err != nil {
-			return rec, err
-		}
-		restoreAt := s.Now().Truncate(time.Second).Add(time.Duration(rec.Hours) * time.Hour)
-		rec, err = s.ledger.Transition(ctx, id, ledger.Opening, ActorDetach, "lifting the guardrail until "+FormatTime(restoreAt), ledger.Change{RestoreAt: restoreAt})
-		var terr *ledger.TransitionError
-		if errors.As(err, &terr) && terr.Current == ledger.Cancelled {
-			return rec, nil
-		}
-		if err != nil {
-			return rec, s.stateError(ctx, id, err)
-		}
 	case ledger.Opening:
 		// A retry after a failure or crash part-way: lifting again is idempotent.
 	default:
 		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s is %s; its window cannot open", id, rec.Status)}
 	}
 
-	restoreAt := rec.RestoreAt
-	if restoreAt.IsZero() { // OPENING recorded by a version that fixed restoreAt after the lift
-		restoreAt = s.Now().Truncate(time.Second).Add(time.Duration(rec.Hours) * time.Hour)
-	}
-	s.log.InfoContext(ctx, "lifting guardrail", "requestId", id, "accounts", len(rec.AccountIDs), "until", FormatTime(restoreAt), "strategy", rec.Strategy)
+	// The check of the guardrail's document and the lift are one section of the strategy's
+	// (exempt: under the ledger's lock on the document, so that what was checked is what is
+	// replaced, read once).
 	lifter := s.strategyOf(rec)
-	policyID, note, err := lifter.lift(ctx, rec, restoreAt, checked)
-	if err != nil {
-		return rec, lifter.liftFailed(ctx, rec, err)
+	var policyID, note string
+	var restoreAt time.Time
+	var stepErr, liftErr error
+	cancelled := false
+	if err := lifter.serialize(ctx, id, func(ctx context.Context) error {
+		var checked guardrail.Content // the guardrail's document as this step checked it, when it did
+		if rec.Status == ledger.Scheduled {
+			if checked, stepErr = s.guardrailMayBeLifted(ctx, id); stepErr != nil {
+				return nil
+			}
+			restoreAt := s.Now().Truncate(time.Second).Add(time.Duration(rec.Hours) * time.Hour)
+			var err error
+			rec, err = s.ledger.Transition(ctx, id, ledger.Opening, ActorDetach, "lifting the guardrail until "+FormatTime(restoreAt), ledger.Change{RestoreAt: restoreAt})
+			var terr *ledger.TransitionError
+			if cancelled = errors.As(err, &terr) && terr.Current == ledger.Cancelled; cancelled {
+				return nil
+			}
+			if err != nil {
+				stepErr = s.stateError(ctx, id, err)
+				return nil
+			}
+		}
+		if restoreAt = rec.RestoreAt; restoreAt.IsZero() { // OPENING recorded by a version that fixed restoreAt after the lift
+			restoreAt = s.Now().Truncate(time.Second).Add(time.Duration(rec.Hours) * time.Hour)
+		}
+		s.log.InfoContext(ctx, "lifting guardrail", "requestId", id, "accounts", len(rec.AccountIDs), "until", FormatTime(restoreAt), "strategy", rec.Strategy)
+		policyID, note, liftErr = lifter.lift(ctx, rec, restoreAt, checked)
+		return nil
+	}); err != nil {
+		s.logError(ctx, "take the guardrail's lock", id, err)
+		return rec, retryLater(err)
+	}
+	switch {
+	case stepErr != nil:
+		return rec, stepErr
+	case cancelled:
+		return rec, nil
+	case liftErr != nil:
+		return rec, lifter.liftFailed(ctx, rec, liftErr)
 	}
 	openedAt := s.Now().Truncate(time.Second)
 	if err := s.ledger.ExtendLeases(ctx, id, rec.AccountIDs, restoreAt); err != nil {
@@ -205,18 +226,18 @@ func (s *Service) withdrawIfNoLongerAllowed(ctx context.Context, rec ledger.Reco
 // guardrailMayBeLifted refuses to lift a guardrail whose document is not the pinned one, or
 // holds statements besides the root deny that no operator allowed; it returns the document it
 // checked.
-func (s *Service) guardrailMayBeLifted(ctx context.Context, id string) (string, error) {
-	problem, doc, err := s.checkGuardrail(ctx)
+func (s *Service) guardrailMayBeLifted(ctx context.Context, id string) (guardrail.Content, error) {
+	problem, checked, err := s.checkGuardrail(ctx)
 	if err != nil {
 		s.logError(ctx, "read the guardrail's document", id, err)
-		return "", retryLater(err)
+		return checked, retryLater(err)
 	}
 	if problem == "" {
-		return doc, nil
+		return checked, nil
 	}
 	s.metric(contract.MetricGuardrailChanged, 1)
 	s.log.ErrorContext(ctx, "GUARDRAIL CHANGED: refusing to lift it", "requestId", id, "problem", problem)
-	return "", &contract.DetachFailed{Msg: problem + ": nothing lifted"}
+	return checked, &contract.DetachFailed{Msg: problem + ": nothing lifted"}
 }
 
 // GuardrailProblem says what is wrong with the guardrail's document, or "": not a policy Control
@@ -228,36 +249,42 @@ func (s *Service) GuardrailProblem(ctx context.Context) (string, error) {
 	return problem, err
 }
 
-// checkGuardrail is GuardrailProblem, with the document it checked ("" under the exempt strategy,
-// whose check is of the base and the render, not of one document).
-func (s *Service) checkGuardrail(ctx context.Context) (problem, doc string, err error) {
+// checkGuardrail is GuardrailProblem, with the document it checked.
+func (s *Service) checkGuardrail(ctx context.Context) (problem string, checked guardrail.Content, err error) {
+	if s.exemptInUse() {
+		return s.exemptDocumentProblem(ctx)
+	}
 	c, err := s.guardrail.Content(ctx)
 	if err != nil {
-		return "", "", err
+		return "", c, err
 	}
 	id := s.guardrail.PolicyID()
-	if strings.HasPrefix(c.Name, guardrail.ControlTowerPrefix) {
-		return fmt.Sprintf("the guardrail %s (%s) is an SCP AWS Control Tower manages: Control Tower reports a change to it as drift and puts it back, so rootwindow does not lift it; attach a root-deny SCP of your own to each account and name it in guardrailPolicyId", id, c.Name), "", nil
-	}
-	if s.exemptInUse() {
-		problem, err = s.exemptDocumentProblem(ctx)
-		return problem, "", err
+	if p := controlTowerProblem(id, c); p != "" {
+		return p, c, nil
 	}
 	if p := s.extraStatementsProblem(c.Text); p != "" {
-		return p, "", nil
+		return p, c, nil
 	}
 	pinned := s.config.GuardrailSHA256
 	if pinned == "" {
 		if pinned, err = s.ledger.PinGuardrail(ctx, c.SHA256); err != nil {
-			return "", "", err
+			return "", c, err
 		}
 	}
 	if c.SHA256 != pinned {
 		// Whole hashes: an operator compares them with the one they computed (README, the pin).
 		return fmt.Sprintf("the guardrail %s's document changed since it was pinned (its sha256 is %s; pinned: %s): rootwindow lifts only the pinned document; an operator puts it back or re-pins it",
-			id, c.SHA256, pinned), "", nil
+			id, c.SHA256, pinned), c, nil
 	}
-	return "", c.Text, nil
+	return "", c, nil
+}
+
+// controlTowerProblem refuses an SCP AWS Control Tower manages.
+func controlTowerProblem(id string, c guardrail.Content) string {
+	if strings.HasPrefix(c.Name, guardrail.ControlTowerPrefix) {
+		return fmt.Sprintf("the guardrail %s (%s) is an SCP AWS Control Tower manages: Control Tower reports a change to it as drift and puts it back, so rootwindow does not lift it; attach a root-deny SCP of your own to each account and name it in guardrailPolicyId", id, c.Name)
+	}
+	return ""
 }
 
 // extraStatementsProblem refuses a document holding statements besides the root deny that no

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
 	"github.com/rootwindow/rootwindow/pkg/policy"
@@ -185,7 +186,7 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	if s.exemptInUse() {
 		// The guardrail's document converges on the ledger: an exemption a restore left behind
 		// goes. A document someone else changed is not overwritten; checkDrift reports it.
-		if err := s.writeExempt(ctx, ledger.Record{}, false); err != nil && !errors.Is(err, ErrDocumentChanged) {
+		if err := s.writeExempt(ctx, ledger.Record{}, false, guardrail.Content{}); err != nil && !errors.Is(err, ErrDocumentChanged) {
 			s.failed(ctx, &rep, "render the guardrail's document", err)
 		}
 	}

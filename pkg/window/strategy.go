@@ -22,21 +22,25 @@ type strategy interface {
 	problem(r guardrail.Report) string
 	// fits says why one more window for req would not fit ("" when it does).
 	fits(ctx context.Context, req request.Request) (string, error)
+	// serialize runs fn, a step's check and change of the organization with the change to the
+	// record that goes with it, so that no other writer of what the strategy shares (exempt: the
+	// guardrail's document) comes between them; fn gets the context to make its calls with.
+	serialize(ctx context.Context, who string, fn func(context.Context) error) error
 	// lift lifts rec's accounts until restoreAt; it returns the window's own SCP, if the strategy
 	// makes one, and what the record's history says of it. checked is the guardrail's document as
-	// this step checked it against the pin ("" when it did not read it: a retry of the lift).
-	lift(ctx context.Context, rec ledger.Record, restoreAt time.Time, checked string) (policyID, note string, err error)
+	// this step checked it, in the same serialize section (zero when it did not read it: a retry
+	// of the lift).
+	lift(ctx context.Context, rec ledger.Record, restoreAt time.Time, checked guardrail.Content) (policyID, note string, err error)
 	// liftFailed records a lift that failed with err and returns the step's error: retried when
 	// transient, else the request fails with nothing left lifted.
 	liftFailed(ctx context.Context, rec ledger.Record, err error) error
-	// restore puts the guardrail back on accounts, those of rec it still holds.
+	// restore puts the guardrail back on accounts, those of rec it still holds; it runs in a
+	// serialize section with the record's change that says so, so that no writer that read the
+	// record as still holding them can undo it.
 	restore(ctx context.Context, rec ledger.Record, accounts []string) error
 	// cutShort says what undid rec's lift while its window is open ("" when it holds), from the
 	// organization as Organizations holds it now.
 	cutShort(ctx context.Context, rec ledger.Record) (string, error)
-	// converge makes the organization agree with the ledger again once rec holds its accounts no
-	// more (a writer that read the record while it still held them may have undone the restore).
-	converge(ctx context.Context, rec ledger.Record)
 }
 
 // strategyOf is the strategy rec was booked with ("" is detach: records from before strategies).
