@@ -1,6 +1,7 @@
 // Package awsemu is a loopback emulator of the AWS calls rootwindow makes to tell people what
 // happened and to start its workflow: EventBridge PutEvents (AWS JSON 1.1), SNS Publish (the AWS
-// query protocol) and Step Functions StartExecution (AWS JSON 1.0). It speaks their wire
+// query protocol) and Step Functions StartExecution (AWS JSON 1.0); and of what it reads:
+// CloudTrail's event history and CloudTrail Lake (lake.go), the identity store. It speaks their wire
 // protocols, so the real SDK clients talk to it through AWS_ENDPOINT_URL_*; it records what it
 // was sent, and can fail calls on demand.
 package awsemu
@@ -75,6 +76,7 @@ type Server struct {
 	subs                               []Subscription
 	stores                             map[string]*identityStore // identity store ID → its users and groups
 	directoryCalls                     int
+	lake                               *lake // CloudTrail Lake's event data stores and queries
 	now                                func() time.Time
 }
 
@@ -190,6 +192,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.startExecution(w, body, s.callerOf(r))
 	case target == trailTarget:
 		s.lookupEvents(w, body)
+	case target == "CloudTrail_20131101.StartQuery":
+		s.startQuery(w, body)
+	case target == "CloudTrail_20131101.GetQueryResults":
+		s.getQueryResults(w, body)
 	case target == "AWSIdentityStore.GetUserId":
 		s.getUserID(w, body)
 	case target == "AWSIdentityStore.IsMemberInGroups":

@@ -191,7 +191,7 @@ func Deps(t testing.TB, org *orgemu.Server, emu *awsemu.Server, db DB, table str
 			TableName: table, EventBus: "default", EventsRoleARN: EventsRoleARN, APIRoleARN: APIRoleARN, StateMachineRoleARN: StateMachineRoleARN,
 			Settings: config.Settings{GuardrailPolicyID: orgemu.GuardrailID, OwnerTagKey: "owner",
 				AdminPrincipals: []string{AdminPattern}, MaxAccountsPerRequest: 50, BookingHorizonDays: 7, OrganizationID: orgemu.OrganizationID,
-				EventIntegrations: []string{Integration}, DriftScanMinutes: 60},
+				EventIntegrations: []string{Integration}, DriftScanMinutes: 60, RootScanMinutes: 60},
 		},
 		Tree: orgs,
 		Guardrail: guardrail.New(orgs, orgemu.GuardrailID,

@@ -24,7 +24,7 @@ func TestLoad(t *testing.T) {
 		AdminPrincipals: []string{"arn:aws:iam::111111111111:role/Admin", "ops@example.com"},
 		OwnerTagKey:     "owner", MaxAccountsPerRequest: 50, BookingHorizonDays: 7, OrganizationID: "o-exampleorg1",
 		CooldownMinutes: 60, MaxConcurrentPerRequester: 3, MaxDailyPerRequester: 10, MaxAccountsAtOnce: 200,
-		SCPsPerTargetQuota: 10, SCPSizeQuota: 10240, LiftStrategy: "detach", DriftScanMinutes: 60, Approval: "none", ApprovalMinutes: 60}, EventBus: "default"}
+		SCPsPerTargetQuota: 10, SCPSizeQuota: 10240, LiftStrategy: "detach", DriftScanMinutes: 60, RootScanMinutes: 60, Approval: "none", ApprovalMinutes: 60}, EventBus: "default"}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("got %+v", r)
 	}

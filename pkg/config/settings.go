@@ -44,6 +44,8 @@ const (
 	KeySCPSizeQuota          = "scpSizeQuota"
 	KeyLiftStrategy          = "liftStrategy"
 	KeyDriftScanMinutes      = "driftScanMinutes"
+	KeyTrailEventDataStore   = "trailEventDataStoreArn"
+	KeyRootScanMinutes       = "rootActivityScanMinutes"
 	KeyCentralizedRoot       = "centralizedRootAccess"
 	KeyPrepareRootSignIn     = "prepareRootSignIn"
 	KeyBreakGlass            = "breakGlass"
@@ -131,6 +133,12 @@ type Settings struct {
 	// policy target) for protected accounts that lost the guardrail; between scans it checks the
 	// accounts rootwindow knows and those the last scan found drifted.
 	DriftScanMinutes int
+	// TrailEventDataStore is the ARN of a CloudTrail Lake event data store holding the
+	// organization's management events ("" for none): the sweeper reads what root did in each
+	// window (the window report) and looks for root activity outside any window, every
+	// RootScanMinutes.
+	TrailEventDataStore string
+	RootScanMinutes     int
 	// Approval is ApprovalNone, or ApprovalSecondAdmin: a request waits (ApprovalMinutes at most,
 	// then nothing is lifted) for an administrator other than its requester to approve it. Only
 	// requests through ApprovalChannels (all when empty) for an account in ApprovalScope (account
@@ -177,7 +185,7 @@ func (s Settings) NeedsApproval(channel string, ancestors [][]string) bool {
 func DefaultSettings() Settings {
 	return Settings{OwnerTagKey: authz.DefaultOwnerTagKey, BookingHorizonDays: 7, MaxAccountsPerRequest: request.DefaultMaxAccounts,
 		CooldownMinutes: 60, MaxConcurrentPerRequester: 3, MaxDailyPerRequester: 10, MaxAccountsAtOnce: 200,
-		SCPsPerTargetQuota: contract.SCPsPerTargetQuota, SCPSizeQuota: contract.SCPSizeQuota, LiftStrategy: contract.StrategyDetach, DriftScanMinutes: 60,
+		SCPsPerTargetQuota: contract.SCPsPerTargetQuota, SCPSizeQuota: contract.SCPSizeQuota, LiftStrategy: contract.StrategyDetach, DriftScanMinutes: 60, RootScanMinutes: 60,
 		Approval: ApprovalNone, ApprovalMinutes: 60}
 }
 
@@ -195,7 +203,9 @@ var (
 	accountPattern       = regexp.MustCompile(`^[0-9]{12}$`)
 	ouIDPattern          = regexp.MustCompile(`^ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}$`)
 	rootIDPattern        = regexp.MustCompile(`^r-[0-9a-z]{4,32}$`)
-	sidPattern           = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+	// CloudTrail Lake's event data store ARN (API reference, StartQuery's FROM takes its ID).
+	eventDataStorePattern = regexp.MustCompile(`^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:[0-9]{12}:eventdatastore/[A-Za-z0-9-]+$`)
+	sidPattern            = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 	// Role and principal ARNs (a path and name of at most 512 characters: arnPath).
 	rolePattern      = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
 	principalPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]+$`)
@@ -378,6 +388,19 @@ var settings = []setting{
 				"is not an account ID (12 digits), an OU ID (ou-...) or a root ID (r-...)")
 		}),
 	intSetting(KeyDriftScanMinutes, contract.EnvDriftScanMinutes, 5, 24*60, func(s *Settings) *int { return &s.DriftScanMinutes }),
+	intSetting(KeyRootScanMinutes, contract.EnvRootScanMinutes, 5, 24*60, func(s *Settings) *int { return &s.RootScanMinutes }),
+	{
+		key: KeyTrailEventDataStore, env: contract.EnvTrailEventDataStore,
+		read: func(s *Settings, v any) error {
+			str, _ := v.(string)
+			if str = strings.TrimSpace(str); !eventDataStorePattern.MatchString(str) || len(str) > 256 {
+				return fmt.Errorf("must be a CloudTrail Lake event data store ARN (arn:aws:cloudtrail:<region>:<account>:eventdatastore/<id>), from `aws cloudtrail list-event-data-stores`, got %v", v)
+			}
+			s.TrailEventDataStore = str
+			return nil
+		},
+		write: func(s Settings) string { return s.TrailEventDataStore },
+	},
 	intSetting(KeyEventConfirmMinutes, contract.EnvEventConfirmMinutes, 0, MaxEventConfirmMinutes, func(s *Settings) *int { return &s.EventConfirmMinutes }),
 	listSetting(KeyEventIntegrations, contract.EnvEventIntegrations, func(s *Settings) *[]string { return &s.EventIntegrations },
 		func(a string) string {

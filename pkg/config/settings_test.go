@@ -60,7 +60,7 @@ func withDefaultLimits(s Settings) Settings {
 	for _, f := range []struct{ got, def *int }{
 		{&s.CooldownMinutes, &d.CooldownMinutes}, {&s.MaxConcurrentPerRequester, &d.MaxConcurrentPerRequester},
 		{&s.MaxDailyPerRequester, &d.MaxDailyPerRequester}, {&s.MaxAccountsAtOnce, &d.MaxAccountsAtOnce},
-		{&s.SCPsPerTargetQuota, &d.SCPsPerTargetQuota}, {&s.SCPSizeQuota, &d.SCPSizeQuota}, {&s.DriftScanMinutes, &d.DriftScanMinutes}, {&s.ApprovalMinutes, &d.ApprovalMinutes},
+		{&s.SCPsPerTargetQuota, &d.SCPsPerTargetQuota}, {&s.SCPSizeQuota, &d.SCPSizeQuota}, {&s.DriftScanMinutes, &d.DriftScanMinutes}, {&s.RootScanMinutes, &d.RootScanMinutes}, {&s.ApprovalMinutes, &d.ApprovalMinutes},
 	} {
 		if *f.got == 0 {
 			*f.got = *f.def
@@ -117,6 +117,9 @@ func TestLoadConfigErrors(t *testing.T) {
 			[]string{`approval: must be "none" or "second-admin"`, "approvalTimeoutMinutes: must be a whole number from 5 to 1440, got 2",
 				`approvalChannels: [1] "console" is not a door: api, eventbridge or stepfunctions`, `approvalAccounts: [1] "prod" is not an account ID (12 digits), an OU ID (ou-...) or a root ID (r-...)`,
 				"driftScanMinutes: must be a whole number from 5 to 1440, got 0"}},
+		{"root activity source out of range", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "a", KeyOrganizationID: "o-exampleorg1",
+			KeyTrailEventDataStore: "arn:aws:cloudtrail:us-east-1:999999999999:trail/org", KeyRootScanMinutes: float64(1)},
+			[]string{"trailEventDataStoreArn: must be a CloudTrail Lake event data store ARN", "rootActivityScanMinutes: must be a whole number from 5 to 1440, got 1"}},
 		{"administrators of any account", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "arn:aws:sts::*:assumed-role/AWSReservedSSO_Admin_*/*", KeyOrganizationID: "o-exampleorg1"},
 			[]string{"must name one 12-digit account in its ARN"}},
 		{"the exempt strategy with no pinned document", map[string]any{KeyGuardrailPolicyID: "p-rootguard01", KeyAdminPrincipals: "a", KeyOrganizationID: "o-exampleorg1", KeyLiftStrategy: "auto"},
@@ -249,8 +252,9 @@ func TestSettingsRoundTripThroughTheEnvironment(t *testing.T) {
 			GuardrailSHA256: strings.Repeat("ab", 32), GuardrailAllowedSids: []string{"DenyLeaveOrg"},
 			CooldownMinutes: 0, MaxConcurrentPerRequester: 50, MaxDailyPerRequester: 1, MaxAccountsAtOnce: 5000,
 			EventIntegrations: []string{"arn:aws:iam::111111111111:role/Ticketing"}, EventConfirmMinutes: 30,
-			SCPsPerTargetQuota: 10, SCPSizeQuota: 10000, LiftStrategy: "exempt", DriftScanMinutes: 5,
-			CentralizedRoot: true, PrepareRootSignIn: true, Approval: ApprovalSecondAdmin, ApprovalMinutes: 30, ApprovalChannels: []string{"api", "eventbridge"}, ApprovalScope: []string{"111111111111", "ou-ab12-prod0001", "r-ab12"}},
+			SCPsPerTargetQuota: 10, SCPSizeQuota: 10000, LiftStrategy: "exempt", DriftScanMinutes: 5, RootScanMinutes: 15,
+			TrailEventDataStore: "arn:aws:cloudtrail:us-east-1:999999999999:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE",
+			CentralizedRoot:     true, PrepareRootSignIn: true, Approval: ApprovalSecondAdmin, ApprovalMinutes: 30, ApprovalChannels: []string{"api", "eventbridge"}, ApprovalScope: []string{"111111111111", "ou-ab12-prod0001", "r-ab12"}},
 	} {
 		if s.GuardrailPolicyID == "" {
 			s.GuardrailPolicyID, s.AdminPrincipals = "p-abcd1234", []string{"a"}

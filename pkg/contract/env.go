@@ -19,6 +19,8 @@ const (
 	EnvGuardrailAllowedSids = "ROOTWINDOW_GUARDRAIL_ALLOWED_SIDS"
 	EnvCooldownMinutes      = "ROOTWINDOW_COOLDOWN_MINUTES"
 	EnvDriftScanMinutes     = "ROOTWINDOW_DRIFT_SCAN_MINUTES"
+	EnvTrailEventDataStore  = "ROOTWINDOW_TRAIL_EVENT_DATA_STORE_ARN"
+	EnvRootScanMinutes      = "ROOTWINDOW_ROOT_ACTIVITY_SCAN_MINUTES"
 	EnvApproval             = "ROOTWINDOW_APPROVAL"
 	EnvCentralizedRoot      = "ROOTWINDOW_CENTRALIZED_ROOT_ACCESS"
 	EnvPrepareRootSignIn    = "ROOTWINDOW_PREPARE_ROOT_SIGN_IN"

@@ -53,6 +53,9 @@ const (
 	// MetricBreakGlassUnreviewed: break-glass requests no other administrator has reviewed yet
 	// (counted by every sweep until they are).
 	MetricBreakGlassUnreviewed = "BreakGlassUnreviewed"
+	// MetricRootOutsideWindow: root user activity (a sign-in, a call, a denied call) on an account
+	// that had no window open at the time, found in CloudTrail Lake; counted once per event.
+	MetricRootOutsideWindow = "RootOutsideWindow"
 )
 
 // Lift strategies: how the guardrail is lifted from a request's accounts (see package guardrail).

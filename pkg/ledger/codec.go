@@ -49,35 +49,36 @@ type requestItem struct {
 	RequestID string `dynamodbav:"requestId"`
 	// The asked-for fields, as package request tags them (startAt as RFC 3339 text).
 	request.Fields
-	Status          Status            `dynamodbav:"status"`
-	CreatedAt       string            `dynamodbav:"createdAt"`
-	UpdatedAt       string            `dynamodbav:"updatedAt"`
-	OpenedAt        string            `dynamodbav:"openedAt,omitempty"`
-	RestoreAt       string            `dynamodbav:"restoreAt,omitempty"`
-	ClosedAt        string            `dynamodbav:"closedAt,omitempty"`
-	RestoreFailedAt string            `dynamodbav:"restoreFailedAt,omitempty"`
-	WindowPolicyID  string            `dynamodbav:"windowPolicyId,omitempty"`
-	Strategy        string            `dynamodbav:"strategy,omitempty"`
-	ConfirmBy       string            `dynamodbav:"confirmBy,omitempty"`
-	ConfirmedBy     string            `dynamodbav:"confirmedBy,omitempty"`
-	ConfirmedAt     string            `dynamodbav:"confirmedAt,omitempty"`
-	ApproveBy       string            `dynamodbav:"approveBy,omitempty"`
-	ApprovalToken   string            `dynamodbav:"approvalToken,omitempty"`
-	ApprovedBy      string            `dynamodbav:"approvedBy,omitempty"`
-	ApprovedAt      string            `dynamodbav:"approvedAt,omitempty"`
-	DeniedBy        string            `dynamodbav:"deniedBy,omitempty"`
-	DeniedAt        string            `dynamodbav:"deniedAt,omitempty"`
-	Decision        string            `dynamodbav:"decision,omitempty"`
-	ReviewedBy      string            `dynamodbav:"reviewedBy,omitempty"`
-	ReviewedAt      string            `dynamodbav:"reviewedAt,omitempty"`
-	ReviewNote      string            `dynamodbav:"reviewNote,omitempty"`
-	SignIn          []contract.SignIn `dynamodbav:"signIn,omitempty"`
-	ExecutionARN    string            `dynamodbav:"executionArn,omitempty"`
-	Origin          contract.Origin   `dynamodbav:"origin"`
-	Problems        []string          `dynamodbav:"problems,omitempty"`
-	LastError       string            `dynamodbav:"lastError,omitempty"`
-	History         []transitionItem  `dynamodbav:"history"`
-	Notified        []string          `dynamodbav:"notified,stringset,omitempty"`
+	Status          Status                 `dynamodbav:"status"`
+	CreatedAt       string                 `dynamodbav:"createdAt"`
+	UpdatedAt       string                 `dynamodbav:"updatedAt"`
+	OpenedAt        string                 `dynamodbav:"openedAt,omitempty"`
+	RestoreAt       string                 `dynamodbav:"restoreAt,omitempty"`
+	ClosedAt        string                 `dynamodbav:"closedAt,omitempty"`
+	RestoreFailedAt string                 `dynamodbav:"restoreFailedAt,omitempty"`
+	WindowPolicyID  string                 `dynamodbav:"windowPolicyId,omitempty"`
+	Strategy        string                 `dynamodbav:"strategy,omitempty"`
+	ConfirmBy       string                 `dynamodbav:"confirmBy,omitempty"`
+	ConfirmedBy     string                 `dynamodbav:"confirmedBy,omitempty"`
+	ConfirmedAt     string                 `dynamodbav:"confirmedAt,omitempty"`
+	ApproveBy       string                 `dynamodbav:"approveBy,omitempty"`
+	ApprovalToken   string                 `dynamodbav:"approvalToken,omitempty"`
+	ApprovedBy      string                 `dynamodbav:"approvedBy,omitempty"`
+	ApprovedAt      string                 `dynamodbav:"approvedAt,omitempty"`
+	DeniedBy        string                 `dynamodbav:"deniedBy,omitempty"`
+	DeniedAt        string                 `dynamodbav:"deniedAt,omitempty"`
+	Decision        string                 `dynamodbav:"decision,omitempty"`
+	ReviewedBy      string                 `dynamodbav:"reviewedBy,omitempty"`
+	ReviewedAt      string                 `dynamodbav:"reviewedAt,omitempty"`
+	ReviewNote      string                 `dynamodbav:"reviewNote,omitempty"`
+	SignIn          []contract.SignIn      `dynamodbav:"signIn,omitempty"`
+	Report          *contract.WindowReport `dynamodbav:"report,omitempty"`
+	ExecutionARN    string                 `dynamodbav:"executionArn,omitempty"`
+	Origin          contract.Origin        `dynamodbav:"origin"`
+	Problems        []string               `dynamodbav:"problems,omitempty"`
+	LastError       string                 `dynamodbav:"lastError,omitempty"`
+	History         []transitionItem       `dynamodbav:"history"`
+	Notified        []string               `dynamodbav:"notified,stringset,omitempty"`
 }
 
 type leaseItem struct {
@@ -162,7 +163,7 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
 		RequestID: it.RequestID, Fields: it.Fields, Status: it.Status, Origin: it.Origin, Problems: it.Problems, LastError: it.LastError,
 		Notified: it.Notified, ConfirmedBy: it.ConfirmedBy, WindowPolicyID: it.WindowPolicyID, Strategy: it.Strategy,
 		ApprovalToken: it.ApprovalToken, SignIn: it.SignIn, ExecutionARN: it.ExecutionARN, ApprovedBy: it.ApprovedBy, DeniedBy: it.DeniedBy, Decision: it.Decision,
-		ReviewedBy: it.ReviewedBy, ReviewNote: it.ReviewNote,
+		ReviewedBy: it.ReviewedBy, ReviewNote: it.ReviewNote, Report: it.Report,
 	}
 	r.StartAt = r.StartAt.UTC()
 	bad := func(format string, args ...any) (Record, error) {

@@ -103,6 +103,9 @@ type Record struct {
 	// SignIn says, per account, what signing in as its root user takes (centralized root access
 	// configured), and whether rootwindow allowed password recovery for the window.
 	SignIn []contract.SignIn `json:"signIn,omitempty"`
+	// Report is what the window's root users did during it, made once CloudTrail has delivered
+	// it (see package window); nil until then.
+	Report *contract.WindowReport `json:"report,omitempty"`
 	// Strategy is how the guardrail is lifted for this request (contract.StrategyDetach or
 	// contract.StrategyExempt), decided at booking; "" is detach.
 	Strategy string `json:"strategy,omitempty"`
@@ -123,6 +126,21 @@ func (r Record) PlannedEnd() time.Time {
 		return r.RestoreAt
 	}
 	return r.StartAt.Add(time.Duration(r.Hours) * time.Hour)
+}
+
+// Lifted is when the guardrail came off for the request (its move to OPENING) and when it was
+// back (its move to CLOSED or FAILED after that; zero while it is not); ok is false for a request
+// that never began lifting.
+func (r Record) Lifted() (from, to time.Time, ok bool) {
+	for _, h := range r.History {
+		switch {
+		case h.Status == Opening && !ok:
+			from, ok = h.At, true
+		case ok && (h.Status == Closed || h.Status == Failed):
+			return from, h.At, true
+		}
+	}
+	return from, time.Time{}, ok
 }
 
 // AwaitsConfirmation reports whether the request must be confirmed by its requester and is not.

@@ -37,7 +37,7 @@ type ChatMetadata struct {
 }
 
 // severe are the notifications a person must act on now.
-var severe = map[Kind]bool{RestoreFailed: true, DriftDetected: true}
+var severe = map[Kind]bool{RestoreFailed: true, DriftDetected: true, RootOutsideWindow: true}
 
 // BreakGlassMark starts the subject and the text of every message about a break-glass request.
 const BreakGlassMark = "BREAK-GLASS"
@@ -79,6 +79,10 @@ func nextSteps(k Kind, id string, breakGlass bool) []string {
 		return []string{"Put the guardrail back by hand now: RUNBOOK.md, \"Restoring by hand\"", "`rootwindow status " + id + "`"}
 	case DriftDetected:
 		return []string{"Find who detached the guardrail (CloudTrail DetachPolicy, UpdatePolicy) and attach it again: RUNBOOK.md, DriftDetected"}
+	case RootOutsideWindow:
+		return []string{"Find who used root, and how: RUNBOOK.md, RootOutsideWindow"}
+	case WindowReport:
+		return []string{"`rootwindow report " + id + "`"}
 	}
 	if id == "" {
 		return nil

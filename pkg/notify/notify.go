@@ -49,10 +49,15 @@ const (
 	Approved          Kind = "Approved"
 	Denied            Kind = "Denied"
 	DriftDetected     Kind = "Drift Detected" // the guardrail is missing where no window is open
+	// WindowReport says what the window's root users did during it (CloudTrail Lake), once
+	// CloudTrail has delivered it; RootOutsideWindow announces root activity on a protected
+	// account that had no window open.
+	WindowReport      Kind = "Report"
+	RootOutsideWindow Kind = "Root Outside Window"
 )
 
 // Kinds lists every kind about one request, in the order a request can go through them.
-var Kinds = []Kind{Scheduled, ApprovalRequested, Approved, Denied, Rejected, Opened, Closed, Cancelled, Failed, RestoreFailed}
+var Kinds = []Kind{Scheduled, ApprovalRequested, Approved, Denied, Rejected, Opened, Closed, Cancelled, Failed, RestoreFailed, WindowReport}
 
 // DetailType is the EventBridge detail-type of a kind.
 func (k Kind) DetailType() string { return "Root Access Window " + string(k) }
@@ -92,6 +97,9 @@ func Pending(rec ledger.Record) []Kind {
 	}
 	if !rec.RestoreFailedAt.IsZero() {
 		add(RestoreFailed)
+	}
+	if rec.Report != nil && rec.Report.Problem == "" {
+		add(WindowReport)
 	}
 	return out
 }
@@ -139,6 +147,8 @@ type Detail struct {
 	Links *Links `json:"links,omitempty"`
 	// Early is set on Closed: whether the window was ended before restoreAt.
 	Early *bool `json:"early,omitempty"`
+	// Report is set on Report: what the window's root users did during it.
+	Report *contract.WindowReport `json:"report,omitempty"`
 }
 
 // Step is one entry of the request's history in a notification.
@@ -165,6 +175,9 @@ func NewDetail(rec ledger.Record, k Kind) Detail {
 	if k == Closed {
 		early := !rec.ClosedAt.IsZero() && rec.ClosedAt.Before(rec.RestoreAt)
 		d.Early = &early
+	}
+	if k == WindowReport {
+		d.Report = rec.Report
 	}
 	return d
 }
@@ -348,6 +361,7 @@ var headlines = map[Kind]string{
 	ApprovalRequested: "APPROVAL NEEDED: a root access window waits for a second administrator",
 	Approved:          "Root access window approved",
 	Denied:            "Root access window denied: nothing will be lifted",
+	WindowReport:      "What root did in the window, as CloudTrail recorded it",
 }
 
 // Message is the SNS subject (at most 100 characters, as SNS requires) and plain-text body of a
@@ -362,9 +376,7 @@ func Message(d Detail, k Kind) (subject, body string) {
 		subject = subject[:100]
 	}
 	var b strings.Builder
-	line := func(label, format string, args ...any) {
-		fmt.Fprintf(&b, "%-11s %s\n", label+":", fmt.Sprintf(format, args...))
-	}
+	line := func(label, format string, args ...any) { labelled(&b, label, fmt.Sprintf(format, args...)) }
 	if rec.BreakGlass {
 		b.WriteString(BreakGlassMark + ": ")
 	}
@@ -426,6 +438,9 @@ func Message(d Detail, k Kind) (subject, body string) {
 	}
 	if rec.LastError != "" && (k == Failed || k == RestoreFailed) {
 		line("Error", "%s", rec.LastError)
+	}
+	if r := d.Report; k == WindowReport && r != nil {
+		reportLines(line, *r)
 	}
 	if k == RestoreFailed {
 		b.WriteString("\nThe guardrail may be missing from these accounts: attach it by hand now. Their leases are kept, so no other window can open on them meanwhile.\n")

@@ -69,7 +69,18 @@ func lifecycle() map[notify.Kind]ledger.Record {
 	approved.ApprovedBy, approved.ApprovedAt, approved.Decision = approved.History[len(approved.History)-1].Actor, t0.Add(10*time.Minute), "checked SEC-1234"
 	denied := at(asked, ledger.Scheduled, 10, approved.ApprovedBy, "denied by "+approved.ApprovedBy+": no change ticket")
 	denied.DeniedBy, denied.DeniedAt, denied.Decision = approved.ApprovedBy, t0.Add(10*time.Minute), "no change ticket"
+	reported := closed
+	reported.Report = &contract.WindowReport{MadeAt: t0.Add(time.Hour), From: t0, To: t0.Add(45 * time.Minute),
+		Source:  "arn:aws:cloudtrail:us-east-1:999999999999:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE",
+		QueryID: "0b0a1f9e-6c5d-4e3f-9a8b-7c6d5e4f3a2b",
+		Query:   "SELECT eventID, eventTime, recipientAccountId, eventName, eventSource, awsRegion, errorCode, errorMessage, sourceIPAddress FROM EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE WHERE userIdentity.type = 'Root' AND eventTime >= '2026-11-23 10:00:00' AND eventTime <= '2026-11-23 10:45:00' AND recipientAccountId IN ('111111111111', '222222222222') ORDER BY eventTime ASC"}
+	reported.Report.Summarize([]contract.RootEvent{
+		{EventID: "8e1d5a0c-1b2a-4f3e-9d8c-7b6a5f4e3d2c", Time: t0.Add(3 * time.Minute), AccountID: "111111111111", Name: "ConsoleLogin", Source: "signin.amazonaws.com", Region: "us-east-1", SourceIP: "192.0.2.10"},
+		{EventID: "2f3e4d5c-6b7a-4918-8a7b-6c5d4e3f2a1b", Time: t0.Add(5 * time.Minute), AccountID: "111111111111", Name: "PutBucketVersioning", Source: "s3.amazonaws.com", Region: "eu-west-1", SourceIP: "192.0.2.10"},
+		{EventID: "5a6b7c8d-9e0f-4a1b-8c2d-3e4f5a6b7c8d", Time: t0.Add(7 * time.Minute), AccountID: "222222222222", Name: "ConsoleLogin", Source: "signin.amazonaws.com", Region: "us-east-1", Error: "Failed authentication", SourceIP: "203.0.113.7"},
+	})
 	return map[notify.Kind]ledger.Record{
+		notify.WindowReport:      reported,
 		notify.ApprovalRequested: asked, notify.Approved: approved, notify.Denied: denied,
 		notify.Scheduled: scheduled, notify.Opened: open, notify.Closed: closed, notify.RestoreFailed: stuck,
 		notify.Rejected: rejected, notify.Cancelled: cancelled, notify.Failed: failed,
@@ -94,6 +105,7 @@ func TestPending(t *testing.T) {
 		{notify.ApprovalRequested, nil, []notify.Kind{notify.Scheduled, notify.ApprovalRequested}},
 		{notify.Approved, []string{"Scheduled", "Approval Requested"}, []notify.Kind{notify.Approved}},
 		{notify.Denied, []string{"Scheduled"}, []notify.Kind{notify.ApprovalRequested, notify.Denied}},
+		{notify.WindowReport, []string{"Scheduled", "Opened", "Closed"}, []notify.Kind{notify.WindowReport}},
 	} {
 		rec := recs[c.kind]
 		rec.Notified = c.notified
@@ -278,5 +290,48 @@ func TestOnePublishForEmailAndChat(t *testing.T) {
 	var chat notify.Chat
 	if err := json.Unmarshal([]byte(msg.For("https")), &chat); err != nil || chat.Source != "custom" || chat.Metadata.ThreadID != rec.RequestID {
 		t.Errorf("https: %v %q", err, msg.For("https"))
+	}
+}
+
+// Root activity outside any window is announced with the account, the time and the event, as an
+// event for integrators (sampled in events/notifications) and a message for people, its chat form
+// flagged severe; an announcement of many events lists the first and counts the rest.
+func TestRootOutsideWindowNotification(t *testing.T) {
+	ro := notify.RootOutside{NotificationID: "root-outside/333333333333/7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", AccountID: "333333333333",
+		Events: []contract.RootEvent{{EventID: "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f", Time: t0.Add(-20 * time.Minute), AccountID: "333333333333",
+			Name: "ConsoleLogin", Source: "signin.amazonaws.com", Region: "us-east-1", SourceIP: "198.51.100.23"}},
+		Source:     "arn:aws:cloudtrail:us-east-1:999999999999:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE",
+		Query:      "SELECT eventID, eventTime, recipientAccountId, eventName, eventSource, awsRegion, errorCode, errorMessage, sourceIPAddress FROM EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE WHERE userIdentity.type = 'Root' AND eventTime >= '2026-11-23 07:00:00' AND eventTime <= '2026-11-23 10:00:00' ORDER BY eventTime ASC",
+		DetectedAt: t0}
+	detail, _ := json.Marshal(ro)
+	sample(t, events.CloudWatchEvent{Version: "0", ID: "1a2b3c4d-5e6f-4a7b-8c9d-0e1f2a3b4c5d", DetailType: notify.RootOutsideWindow.DetailType(), Source: contract.NotificationSource,
+		AccountID: "999999999999", Time: t0, Region: "us-east-1", Resources: []string{}, Detail: detail}, "events", "notifications", "root-outside-window.json")
+	subject, body := notify.RootOutsideMessage(ro)
+	for _, want := range []string{"333333333333", "2026-11-23T09:40:00Z", "ConsoleLogin", "198.51.100.23", ro.Query} {
+		if !strings.Contains(body, want) {
+			t.Errorf("message lacks %q:\n%s", want, body)
+		}
+	}
+	var chat notify.Chat
+	if err := json.Unmarshal(notify.ChatMessage(notify.RootOutsideWindow, "", subject, body), &chat); err != nil || !strings.HasPrefix(chat.Content.Title, ":rotating_light:") || len(chat.Content.NextSteps) == 0 {
+		t.Errorf("chat form %+v %v", chat, err)
+	}
+	sample(t, chat, "events", "notifications", "chat", "root-outside-window.json")
+
+	emu := awsemu.New()
+	p := testenv.Notifier(t, emu, func() time.Time { return t0 })
+	many := ro
+	for i := range 30 {
+		many.Events = append(many.Events, contract.RootEvent{EventID: fmt.Sprint(i), Time: t0.Add(time.Duration(i) * time.Second), AccountID: ro.AccountID, Name: "GetCallerIdentity", Source: "sts.amazonaws.com"})
+	}
+	if err := p.PublishRootOutside(context.Background(), many); err != nil {
+		t.Fatal(err)
+	}
+	var got notify.RootOutside
+	if err := json.Unmarshal(emu.Events()[0].Detail, &got); err != nil || len(got.Events) != 20 || got.More != 11 || emu.Events()[0].DetailType != "Root Access Window Root Outside Window" {
+		t.Errorf("event: %d listed, %d more, %v", len(got.Events), got.More, err)
+	}
+	if m := emu.Messages()[0]; !strings.Contains(m.Body, "and 11 more") || len(m.Subject) > 100 {
+		t.Errorf("message %q\n%s", m.Subject, m.Body)
 	}
 }

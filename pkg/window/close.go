@@ -182,7 +182,8 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 	}
 	s.log.InfoContext(ctx, "restoring guardrail", "requestId", id, "accounts", len(accounts), "mode", mode, "strategy", rec.Strategy)
 	lifter := s.strategyOf(rec)
-	ended := false // this restore ends the window (and starts its accounts' cooldown)
+	ended := false   // this restore ends the window (and starts its accounts' cooldown)
+	settled := false // this restore moved the record (a lifted window's report is then due)
 	var restoreErr, stepErr error
 	if err := lifter.serialize(ctx, id, func(ctx context.Context) error {
 		if restoreErr = lifter.restore(ctx, rec, accounts); restoreErr != nil {
@@ -197,7 +198,7 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 				stepErr = s.stateError(ctx, id, err)
 				return nil
 			}
-			ended = to == ledger.Closed
+			settled, ended = true, to == ledger.Closed
 		}
 		return nil
 	}); err != nil {
@@ -228,6 +229,9 @@ func (s *Service) restore(ctx context.Context, rec ledger.Record, mode string, t
 		if err := s.ledger.MarkEnded(ctx, id, held, s.Now()); err != nil {
 			s.logError(ctx, "record the end of the window", id, err)
 		}
+	}
+	if _, _, lifted := rec.Lifted(); settled && lifted {
+		s.reportDue(ctx, id)
 	}
 	s.log.InfoContext(ctx, "guardrail restored", "requestId", id, "status", rec.Status)
 	s.announce(ctx, rec)

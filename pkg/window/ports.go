@@ -67,6 +67,23 @@ type Groups interface {
 	MemberOf(ctx context.Context, userName string, groupIDs []string) ([]string, error)
 }
 
+// RootActivity reads what member accounts' root users did, from CloudTrail Lake (pkg/lake): what
+// root did in a window (its report), and root activity outside any window.
+type RootActivity interface {
+	// Source names where the events come from: the event data store's ARN.
+	Source() string
+	// RootEvents are the root users' events from from to to, inclusive, on accounts (every
+	// account when none), in time order, with the query that found them.
+	RootEvents(ctx context.Context, accounts []string, from, to time.Time) (RootQuery, error)
+}
+
+// RootQuery is one query of root activity: its ID and statement (a person can run it again) and
+// the events it found.
+type RootQuery struct {
+	ID, Statement string
+	Events        []contract.RootEvent
+}
+
 // Errors the ports answer.
 var (
 	ErrNoExecution = errors.New("no such execution")

@@ -142,7 +142,12 @@ type SweepReport struct {
 	Operators string `json:"operators,omitempty"`
 	// Unreviewed are break-glass requests still waiting for another administrator's review.
 	Unreviewed []string `json:"unreviewed,omitempty"`
-	Errors     []string `json:"errors,omitempty"`
+	// Reported are the windows whose report this sweep made; RootScanned says it looked for
+	// root activity outside windows, RootOutside the events it found (each once).
+	Reported    []string `json:"reported,omitempty"`
+	RootScanned bool     `json:"rootScanned,omitempty"`
+	RootOutside []string `json:"rootOutside,omitempty"`
+	Errors      []string `json:"errors,omitempty"`
 }
 
 // checkOperators checks that the operators' email still hears of what rootwindow announces (a
@@ -194,6 +199,8 @@ func (s *Service) Sweep(ctx context.Context) (SweepReport, error) {
 	s.checkDrift(ctx, known, lifted, &rep)
 	s.checkOperators(ctx, &rep)
 	s.checkReviews(ctx, &rep)
+	s.makeReports(ctx, &rep)
+	s.checkRootOutside(ctx, &rep)
 	s.log.InfoContext(ctx, "sweep done", "settled", len(rep.Settled), "checked", rep.Checked, "drift", len(rep.Drift), "errors", len(rep.Errors))
 	if len(rep.Errors) > 0 {
 		return rep, fmt.Errorf("sweep: %d part(s) failed: %s", len(rep.Errors), strings.Join(rep.Errors, "; "))

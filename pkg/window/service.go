@@ -48,6 +48,9 @@ type Deps struct {
 	// Groups answers Identity Center group membership for owners named by group (validate and
 	// detach, where identityStoreId is set); nil: a group owns nothing.
 	Groups Groups
+	// RootActivity reads what root users did from CloudTrail Lake (the sweeper, where
+	// trailEventDataStoreArn is set); nil: no window report, no look for root outside windows.
+	RootActivity RootActivity
 }
 
 // Service is the one way to act on windows; build it once per Lambda instance with New. Its
@@ -67,6 +70,7 @@ type Service struct {
 	decisions  Decisions
 	root       RootAccess
 	groups     Groups
+	roots      RootActivity
 
 	roles sync.Map // state machine ARN → the role it runs as (Bind)
 }
@@ -82,6 +86,7 @@ func New(d Deps) *Service {
 	return &Service{
 		config: d.Config, guardrail: d.Guardrail, ledger: d.Ledger, notify: d.Notify, clock: d.Clock, log: d.Log,
 		metrics: d.Metrics, starters: d.Starters, tree: d.Tree, executions: d.Executions, decisions: d.Decisions, root: d.Root, groups: d.Groups,
+		roots: d.RootActivity,
 	}
 }
 

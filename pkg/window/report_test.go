@@ -1,0 +1,238 @@
+package window_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rootwindow/rootwindow/internal/awsemu"
+	"github.com/rootwindow/rootwindow/internal/testenv"
+	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/lake"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/window"
+)
+
+const eventDataStore = "arn:aws:cloudtrail:us-east-1:999999999999:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE"
+
+// withLake gives e an event data store in its emulator and the service a Lake over it.
+func (e *env) withLake(metrics *bytes.Buffer) {
+	e.Emu.AddEventDataStore(eventDataStore)
+	l := lake.New(testenv.Trail(e.Emu), eventDataStore)
+	l.Sleep = func(context.Context, time.Duration) error { return nil }
+	e.With(func(d *window.Deps) {
+		d.RootActivity, d.Config.TrailEventDataStore = l, eventDataStore
+		if metrics != nil {
+			d.Metrics = metrics
+		}
+	})
+}
+
+func root(id, account, name string, at time.Time, extra ...string) awsemu.LakeEvent {
+	f := map[string]string{"eventID": id, "recipientAccountId": account, "eventName": name, "eventSource": "iam.amazonaws.com",
+		"awsRegion": "us-east-1", "userIdentity.type": "Root"}
+	for i := 0; i+1 < len(extra); i += 2 {
+		f[extra[i]] = extra[i+1]
+	}
+	return awsemu.LakeEvent{Time: at, Fields: f}
+}
+
+// reportQueries are the Lake statements run for window reports (those naming accounts).
+func reportQueries(emu *awsemu.Server) int {
+	n := 0
+	for _, q := range emu.LakeQueries() {
+		if strings.Contains(q, "recipientAccountId IN") {
+			n++
+		}
+	}
+	return n
+}
+
+// A window's report lists exactly its accounts' root events from the lift to the guardrail's
+// return, made once CloudTrail has had ReportDelay to deliver them, once, with the query that
+// found them, and announced (Report).
+func TestAWindowsReportIsItsAccountsRootEventsWithinIt(t *testing.T) {
+	e := newEnv(t)
+	e.withLake(nil)
+	ctx := context.Background()
+	lifted := e.Now
+	e.open(t, "req-1", members[0], members[1])
+	e.Now = e.Now.Add(time.Hour)
+	if _, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
+		t.Fatal(err)
+	}
+	closed := e.AssertStatus(t, "req-1", ledger.Closed).ClosedAt
+	e.Emu.AddLakeEvents(eventDataStore,
+		root("sign-in", members[0], "ConsoleLogin", lifted.Add(10*time.Minute), "eventSource", "signin.amazonaws.com"),
+		root("denied", members[1], "DeleteBucketPolicy", lifted.Add(30*time.Minute), "errorCode", "AccessDenied"),
+		root("email", members[0], "UpdateAccountEmailAddress", closed),
+		root("before", members[0], "ConsoleLogin", lifted.Add(-2*time.Minute)),
+		root("after", members[0], "ConsoleLogin", closed.Add(2*time.Minute)),
+		root("other-account", members[2], "ConsoleLogin", lifted.Add(20*time.Minute)),
+		root("not-root", members[0], "ListUsers", lifted.Add(20*time.Minute), "userIdentity.type", "AssumedRole"),
+	)
+
+	e.Now = closed.Add(window.ReportDelay - time.Minute)
+	if _, err := e.Steps.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if rec := e.AssertStatus(t, "req-1", ledger.Closed); rec.Report != nil || reportQueries(e.Emu) != 0 {
+		t.Fatalf("a report made before CloudTrail had %s to deliver: %+v", window.ReportDelay, rec.Report)
+	}
+	e.Now = closed.Add(window.ReportDelay)
+	rep, err := e.Steps.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.AssertStatus(t, "req-1", ledger.Closed).Report
+	if r == nil || strings.Join(rep.Reported, ",") != "req-1" {
+		t.Fatalf("no report: %+v", rep)
+	}
+	var ids []string
+	for _, ev := range r.Listed {
+		ids = append(ids, ev.EventID)
+	}
+	if strings.Join(ids, " ") != "sign-in denied email" || r.Events != 3 || r.SignIns != 1 || r.Errors != 1 ||
+		r.ByAccount[members[0]] != 2 || r.ByAccount[members[1]] != 1 || r.ByName["ConsoleLogin"] != 1 ||
+		!r.First.Equal(lifted.Add(10*time.Minute)) || !r.Last.Equal(closed) || !r.From.Equal(lifted) || !r.To.Equal(closed) {
+		t.Errorf("report %v %+v", ids, r)
+	}
+	if r.Source != eventDataStore || r.QueryID == "" || !strings.Contains(r.Query, "FROM EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE") || r.Problem != "" {
+		t.Errorf("report's source %q, query %q %q", r.Source, r.QueryID, r.Query)
+	}
+	var announced int
+	for _, ev := range e.Emu.Events() {
+		if ev.DetailType == "Root Access Window Report" {
+			announced++
+			var d struct {
+				Report contract.WindowReport `json:"report"`
+			}
+			if err := json.Unmarshal(ev.Detail, &d); err != nil || d.Report.Events != 3 {
+				t.Errorf("the Report notification's report: %+v %v", d.Report, err)
+			}
+		}
+	}
+	if announced != 1 {
+		t.Errorf("%d Report notifications, want 1", announced)
+	}
+	e.Now = e.Now.Add(time.Hour)
+	if _, err := e.Steps.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := reportQueries(e.Emu); n != 1 {
+		t.Errorf("%d report queries after another sweep, want 1: a report is made once", n)
+	}
+}
+
+// Without an event data store a window's report says there is no report source, at once, and
+// nothing is announced.
+func TestAWindowsReportWithoutASource(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.open(t, "req-1", members[0])
+	e.Now = e.Now.Add(time.Hour)
+	if _, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Steps.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := e.AssertStatus(t, "req-1", ledger.Closed).Report
+	if r == nil || r.Problem != contract.NoReportSource || r.Events != 0 {
+		t.Fatalf("report %+v", r)
+	}
+	for _, ev := range e.Emu.Events() {
+		if ev.DetailType == "Root Access Window Report" {
+			t.Error("a report with no source was announced")
+		}
+	}
+}
+
+// Root activity on a protected account when none of its windows was lifted is kept and counted
+// (RootOutsideWindow) and announced once, however many scans see it; activity within a window,
+// on an account the guardrail does not protect, or before the look's range is not; the look runs
+// every rootActivityScanMinutes.
+func TestRootActivityOutsideAnyWindowIsRaisedOnce(t *testing.T) {
+	e := newEnv(t)
+	var metrics bytes.Buffer
+	e.withLake(&metrics)
+	ctx := context.Background()
+	start := e.Now
+	e.open(t, "req-1", members[0])
+	e.Now = e.Now.Add(time.Hour)
+	if _, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeClose}); err != nil {
+		t.Fatal(err)
+	}
+	e.Emu.AddLakeEvents(eventDataStore,
+		root("in-window", members[0], "ConsoleLogin", start.Add(5*time.Minute)),
+		root("outside-1", members[1], "ConsoleLogin", start.Add(10*time.Minute), "eventSource", "signin.amazonaws.com"),
+		root("outside-2", members[1], "DeleteBucketPolicy", start.Add(11*time.Minute), "errorCode", "AccessDenied"),
+		root("after-window", members[0], "ConsoleLogin", e.Now.Add(5*time.Minute)),
+		root("long-ago", members[1], "ConsoleLogin", start.Add(-48*time.Hour)),
+	)
+	e.Now = e.Now.Add(10 * time.Minute)
+	rep, err := e.Steps.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.RootScanned || strings.Join(rep.RootOutside, " ") != "outside-1 outside-2 after-window" {
+		t.Errorf("found outside windows: %v (scanned %v)", rep.RootOutside, rep.RootScanned)
+	}
+	if !strings.Contains(metrics.String(), `"RootOutsideWindow":3`) {
+		t.Errorf("metrics %s", metrics.String())
+	}
+	byAccount := map[string]int{}
+	for _, ev := range e.Emu.Events() {
+		if ev.DetailType == "Root Access Window Root Outside Window" {
+			var d struct {
+				AccountID string               `json:"accountId"`
+				Events    []contract.RootEvent `json:"events"`
+			}
+			if err := json.Unmarshal(ev.Detail, &d); err != nil {
+				t.Fatal(err)
+			}
+			byAccount[d.AccountID] += len(d.Events)
+		}
+	}
+	if byAccount[members[1]] != 2 || byAccount[members[0]] != 1 || len(byAccount) != 2 {
+		t.Errorf("announced per account: %v", byAccount)
+	}
+
+	// Within rootActivityScanMinutes, no look; after it, the same events are not raised again,
+	// and a new one is.
+	looks := len(e.Emu.LakeQueries()) - reportQueries(e.Emu)
+	e.Now = e.Now.Add(10 * time.Minute)
+	if rep, err := e.Steps.Sweep(ctx); err != nil || rep.RootScanned || len(e.Emu.LakeQueries())-reportQueries(e.Emu) != looks {
+		t.Fatalf("a look within the minutes between looks: %+v %v", rep, err)
+	}
+	e.Emu.AddLakeEvents(eventDataStore, root("later", members[2], "ConsoleLogin", e.Now))
+	e.Now = e.Now.Add(time.Hour)
+	metrics.Reset()
+	rep, err = e.Steps.Sweep(ctx)
+	if err != nil || !rep.RootScanned || strings.Join(rep.RootOutside, " ") != "later" || !strings.Contains(metrics.String(), `"RootOutsideWindow":1`) {
+		t.Errorf("second look: %v %v %s", rep.RootOutside, err, metrics.String())
+	}
+}
+
+// Once a drift scan has found which accounts the guardrail protects, root activity on any other
+// account (one the guardrail does not cover) is not rootwindow's to raise.
+func TestRootActivityOnAnUnprotectedAccountIsNotRaised(t *testing.T) {
+	e := newEnv(t)
+	e.withLake(nil)
+	ctx := context.Background()
+	e.Org.Detach(members[2], "p-rootguard01")
+	e.With(func(d *window.Deps) { d.Config.DriftScanMinutes = 5 })
+	e.Emu.AddLakeEvents(eventDataStore,
+		root("unprotected", members[2], "ConsoleLogin", e.Now.Add(-10*time.Minute)),
+		root("protected", members[1], "ConsoleLogin", e.Now.Add(-10*time.Minute)))
+	rep, err := e.Steps.Sweep(ctx)
+	if err != nil && len(rep.Drift) == 0 {
+		t.Fatal(err)
+	}
+	if strings.Join(rep.RootOutside, " ") != "protected" {
+		t.Errorf("raised %v, want only the protected account's", rep.RootOutside)
+	}
+}
