@@ -1,11 +1,13 @@
 // Command sweeper is rootwindow's safety net: it restores the guardrail for an execution that
 // ended without closing its window (Step Functions status change), and on a schedule restores
-// every window that is over, sends pending notifications and reports drift.
+// every window that is over, sends pending notifications, reports drift, reports on each ended
+// window and looks for root activity outside windows.
 package main
 
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/rootwindow/rootwindow/pkg/lake"
 	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
 	"github.com/rootwindow/rootwindow/pkg/rootaccess"
 	"github.com/rootwindow/rootwindow/pkg/stepfunctions"
@@ -19,6 +21,10 @@ func main() {
 	// A root password allowed for a window deleted again once it is over (STS and IAM).
 	if instance.Config.CentralizedRoot && instance.Config.PrepareRootSignIn {
 		instance.Deps.Root = rootaccess.FromConfig(instance.AWS, instance.Endpoint("STS"), instance.Endpoint("IAM"), instance.Config.AssumeRootRegion())
+	}
+	// What root did in each window, and root outside any window (CloudTrail Lake).
+	if instance.Config.TrailEventDataStore != "" {
+		instance.Deps.RootActivity = lake.FromConfig(instance.AWS, instance.Endpoint("CloudTrail"), instance.Config.TrailEventDataStore)
 	}
 	steps := workflow.New(instance.Service())
 	lambda.StartHandlerFunc(steps.SafetyNet)

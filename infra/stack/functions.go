@@ -64,10 +64,10 @@ var functionSpecs = []functionSpec{
 		[]string{contract.EnvStateMachineARN},
 		[]permission{useLedger, listRequests, readOrganization, readGuardrail, auditRootUsers, askGroups,
 			subscribeRequesters, startExecutions, stopExecutions, answerApprovals}},
-	{"Sweeper", "rootwindow: safety net: restore windows whose execution ended or that are over; report drift", 300,
+	{"Sweeper", "rootwindow: safety net: restore windows whose execution ended or that are over; report drift, what root did in each window and outside them", 300,
 		[]string{contract.EnvStateMachineARN, contract.EnvOwnRoleARNs},
 		[]permission{useLedger, listRequests, readOrganization, scanOrganization, readGuardrail, restoreGuardrail, cleanUpWindowPolicies,
-			rewriteGuardrail, describeExecutions, deleteRootPasswords, checkOperators}},
+			rewriteGuardrail, describeExecutions, deleteRootPasswords, checkOperators, queryRootActivity}},
 }
 
 type functionSpec struct {
@@ -117,6 +117,9 @@ const (
 	checkOperators
 	// subscribeRequesters: a requester's own subscription to the topic, with rootwindow's filter.
 	subscribeRequesters
+	// queryRootActivity: CloudTrail Lake queries of the one event data store configured
+	// (trailEventDataStoreArn), only when it is: window reports and root outside windows.
+	queryRootActivity
 	// Granted once the state machine and the request rule's start role exist (AllowStart,
 	// IdentifyDoors): start executions, stop one a person ended early, and answer approvals (api),
 	// find who started an execution (validate: CloudTrail), ask whether one still runs (sweeper).
@@ -383,6 +386,12 @@ func (g *grants) grant(fn awslambda.Function, p permission) {
 		}
 	case subscribeRequesters:
 		add(statement("SubscribeRequesters", []string{"sns:Subscribe"}, *g.props.Notifications.Topic.TopicArn()))
+	case queryRootActivity:
+		if cfg.TrailEventDataStore != "" {
+			// StartQuery and GetQueryResults act on an event data store (Service Authorization
+			// Reference, AWS CloudTrail): this one alone.
+			add(statement("QueryRootActivity", []string{"cloudtrail:StartQuery", "cloudtrail:GetQueryResults"}, cfg.TrailEventDataStore))
+		}
 	}
 }
 

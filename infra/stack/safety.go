@@ -131,6 +131,7 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 	alarm("LedgerTampered", "a ledger item disagreed with its execution or a lease named no window holding it: rootwindow refused to lift or restored anyway; find who wrote the table (CloudTrail)", custom(contract.MetricLedgerTampered), 1)
 	alarm("OperatorsUnreachable", "the operators' email subscription is gone, unconfirmed, or was confirmed by the link in SNS's message (a forwarded notification's unsubscribe link would remove it): see the sweeper's log and README, \"Operators' email\"", custom(contract.MetricOperatorsUnreachable), 1)
 	alarm("BreakGlassUnreviewed", "a break-glass window (no approval) has not been reviewed by another administrator yet: rootwindow review <id> --note TEXT (the sweeper's log names the requests)", custom(contract.MetricBreakGlassUnreviewed), 1)
+	alarm("RootOutsideWindow", "a protected account's root user acted when no window of it was open (CloudTrail Lake): find who and how (see the Root Outside Window notification, RUNBOOK.md)", custom(contract.MetricRootOutsideWindow), 1)
 	alarm("SweeperErrors", "the sweeper failed; windows that are over may not be restored", sweeper.MetricErrors(sum), 1)
 	// Reattach errors are retried for hours; alarm when they persist for 15 minutes.
 	alarm("ReattachErrors", "restoring the guardrail keeps failing", props.Functions.Reattach.MetricErrors(sum), 3)

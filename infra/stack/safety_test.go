@@ -76,7 +76,7 @@ func TestAlarmsGoToTheOperatorsTopic(t *testing.T) {
 		metrics[p["MetricName"].(string)] = true
 	}
 	for _, m := range []string{contract.MetricUnexpectedStop, "ExecutionsTimedOut", contract.MetricUnexpectedFailure, contract.MetricRestoreFailed,
-		contract.MetricDriftDetected, contract.MetricLedgerTampered, contract.MetricGuardrailChanged, contract.MetricWindowCutShort, contract.MetricOperatorsUnreachable, contract.MetricBreakGlassUnreviewed, "Errors", "ApproximateNumberOfMessagesVisible"} {
+		contract.MetricDriftDetected, contract.MetricLedgerTampered, contract.MetricGuardrailChanged, contract.MetricWindowCutShort, contract.MetricOperatorsUnreachable, contract.MetricBreakGlassUnreviewed, contract.MetricRootOutsideWindow, "Errors", "ApproximateNumberOfMessagesVisible"} {
 		if !metrics[m] {
 			t.Errorf("no alarm on %s: %v", m, metrics)
 		}

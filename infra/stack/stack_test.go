@@ -880,6 +880,47 @@ func TestAssumeRootOnlyForItsTaskPolicies(t *testing.T) {
 	}
 }
 
+// Only the sweeper may query CloudTrail Lake, only the event data store configured, and only when
+// one is: nothing without trailEventDataStoreArn.
+func TestOnlyTheSweeperQueriesTheEventDataStore(t *testing.T) {
+	const store = "arn:aws:cloudtrail:us-east-1:999999999999:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE"
+	grants := func(tmpl map[string]any) map[string]string {
+		out := map[string]string{}
+		for role, stmts := range roleStatementsOf(t, tmpl) {
+			for _, st := range stmts {
+				for _, action := range asList(st["Action"]) {
+					if a := action.(string); strings.HasPrefix(a, "cloudtrail:") && a != "cloudtrail:LookupEvents" {
+						res, _ := json.Marshal(st["Resource"])
+						out[role+" "+a] = string(res)
+					}
+				}
+			}
+		}
+		return out
+	}
+	if got := grants(template); len(got) != 0 {
+		t.Errorf("without an event data store: %v", got)
+	}
+	cfg := sample
+	cfg.TrailEventDataStore = store
+	tmpl, err := cdktest.Template(awscdk.StackProps{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := grants(tmpl)
+	if len(got) != 2 {
+		t.Fatalf("granted %v", got)
+	}
+	for k, res := range got {
+		if !strings.HasPrefix(k, "FunctionsSweeper") || res != `"`+store+`"` {
+			t.Errorf("%s on %s", k, res)
+		}
+	}
+	if errs, _, err := cdktest.NagFindings(awscdk.StackProps{}, cfg); err != nil || len(errs) > 0 {
+		t.Errorf("cdk-nag: %v %v", errs, err)
+	}
+}
+
 // Only the api function may subscribe to the operators' topic (a requester's own, filtered
 // subscription), and only to that topic.
 func TestOnlyTheAPISubscribes(t *testing.T) {

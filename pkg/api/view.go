@@ -48,8 +48,11 @@ type Request struct {
 	ReviewedAt time.Time `json:"reviewedAt,omitzero"`
 	ReviewNote string    `json:"reviewNote,omitempty"`
 	// SignIn says, per account, what signing in as its root user takes (centralized root access).
-	SignIn  []contract.SignIn `json:"signIn,omitempty"`
-	History []Step            `json:"history"`
+	SignIn []contract.SignIn `json:"signIn,omitempty"`
+	// Report is what the window's root users did during it (CloudTrail Lake), made some minutes
+	// after the window ended (rootwindow report <id>).
+	Report  *contract.WindowReport `json:"report,omitempty"`
+	History []Step                 `json:"history"`
 }
 
 // Step is one entry of a request's history.
@@ -68,7 +71,7 @@ func View(rec ledger.Record) Request {
 		Problems: rec.Problems, LastError: PublicError(rec.LastError), RestoreFailedAt: rec.RestoreFailedAt,
 		ConfirmBy: rec.ConfirmBy, ConfirmedBy: rec.ConfirmedBy, ConfirmedAt: rec.ConfirmedAt,
 		ApproveBy: rec.ApproveBy, ApprovedBy: rec.ApprovedBy, ApprovedAt: rec.ApprovedAt, DeniedBy: rec.DeniedBy, DeniedAt: rec.DeniedAt,
-		Decision: rec.Decision, ReviewedBy: rec.ReviewedBy, ReviewedAt: rec.ReviewedAt, ReviewNote: rec.ReviewNote, SignIn: rec.SignIn,
+		Decision: rec.Decision, ReviewedBy: rec.ReviewedBy, ReviewedAt: rec.ReviewedAt, ReviewNote: rec.ReviewNote, SignIn: rec.SignIn, Report: rec.Report,
 		History: make([]Step, len(rec.History)),
 	}
 	for i, h := range rec.History {

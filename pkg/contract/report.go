@@ -1,6 +1,12 @@
 package contract
 
-import "time"
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
 
 // RootEvent is one thing a member account's root user did, as CloudTrail recorded it (an event
 // whose userIdentity.type is Root: API calls, sign-ins, denied calls included).
@@ -78,4 +84,15 @@ func (r *WindowReport) Summarize(events []RootEvent) {
 			r.Listed = append(r.Listed, e)
 		}
 	}
+}
+
+// Tally writes counts as "name 3, other 1", the largest first.
+func Tally(m map[string]int) string {
+	keys := slices.Sorted(maps.Keys(m))
+	slices.SortStableFunc(keys, func(a, b string) int { return m[b] - m[a] })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
 }

@@ -53,9 +53,15 @@ func New(api API, storeARN string) *Lake {
 	return &Lake{api: api, store: storeARN, Sleep: sleep.For, Patience: 2 * time.Minute}
 }
 
-// FromConfig returns a Lake with a CloudTrail client of cfg, sent to endpoint when not nil.
+// FromConfig returns a Lake with a CloudTrail client of cfg in the event data store's Region
+// (from its ARN: Lake is queried where the store is), sent to endpoint when not nil.
 func FromConfig(cfg aws.Config, endpoint *string, storeARN string) *Lake {
-	return New(cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.BaseEndpoint = endpoint }), storeARN)
+	return New(cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) {
+		if parts := strings.SplitN(storeARN, ":", 5); len(parts) == 5 && parts[3] != "" {
+			o.Region = parts[3]
+		}
+		o.BaseEndpoint = endpoint
+	}), storeARN)
 }
 
 // Source is the event data store's ARN.

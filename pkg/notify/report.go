@@ -3,8 +3,6 @@ package notify
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -28,8 +26,8 @@ func reportLines(line func(label, format string, args ...any), r contract.Window
 	line("Root", "%d event(s) from %s to %s: %d sign-in(s), %d failed or denied", r.Events, stamp(r.From), stamp(r.To), r.SignIns, r.Errors)
 	if r.Events > 0 {
 		line("Between", "%s and %s", r.First.UTC().Format(time.RFC3339), r.Last.UTC().Format(time.RFC3339))
-		line("By account", "%s", counts(r.ByAccount))
-		line("By event", "%s", counts(r.ByName))
+		line("By account", "%s", contract.Tally(r.ByAccount))
+		line("By event", "%s", contract.Tally(r.ByName))
 	}
 	for i, e := range r.Listed {
 		if i == maxMessageEvents {
@@ -51,17 +49,6 @@ func eventLine(e contract.RootEvent) string {
 		s += "  from " + e.SourceIP
 	}
 	return s
-}
-
-// counts writes "name 3, other 1", the largest first.
-func counts(m map[string]int) string {
-	keys := slices.Sorted(maps.Keys(m))
-	slices.SortStableFunc(keys, func(a, b string) int { return m[b] - m[a] })
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
-	}
-	return strings.Join(parts, ", ")
 }
 
 // RootOutside is the detail of a Root Outside Window notification: a protected account's root
