@@ -24,7 +24,7 @@ func main() {
 	}
 	// What root did in each window, and root outside any window (CloudTrail Lake).
 	if instance.Config.TrailEventDataStore != "" {
-		instance.Deps.RootActivity = lake.FromConfig(instance.AWS, instance.Endpoint("CloudTrail"), instance.Config.TrailEventDataStore)
+		instance.Deps.RootActivity = lake.FromConfig(instance.AWS, instance.Endpoint("CloudTrail"), instance.Config.TrailEventDataStore, instance.Sleep)
 	}
 	steps := workflow.New(instance.Service())
 	lambda.StartHandlerFunc(steps.SafetyNet)

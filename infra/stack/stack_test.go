@@ -84,7 +84,7 @@ func TestResourceList(t *testing.T) {
 		"AWS::IAM::Role": 8,
 		// requests, executions ended, the sweep schedule, changes to the guardrail
 		"AWS::SNS::Topic": 1, "AWS::Events::EventBus": 1, "AWS::Events::Rule": 4, "AWS::SQS::Queue": 1,
-		"AWS::CloudWatch::Alarm":   14,
+		"AWS::CloudWatch::Alarm":   15,
 		"AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Method": 10,
 	} {
 		if counts[typ] != want {

@@ -39,6 +39,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/directory"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
+	"github.com/rootwindow/rootwindow/pkg/lake"
 	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
@@ -365,6 +366,9 @@ func Adapters(in *lambdaenv.Instance) *sfn.Client {
 	}
 	if in.Config.IdentityStoreID != "" {
 		in.Deps.Groups = directory.FromConfig(in.AWS, in.Endpoint("identitystore"), in.Config.IdentityStoreID)
+	}
+	if in.Config.TrailEventDataStore != "" {
+		in.Deps.RootActivity = lake.FromConfig(in.AWS, in.Endpoint("CloudTrail"), in.Config.TrailEventDataStore, in.Sleep)
 	}
 	return client
 }

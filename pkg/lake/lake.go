@@ -54,14 +54,19 @@ func New(api API, storeARN string) *Lake {
 }
 
 // FromConfig returns a Lake with a CloudTrail client of cfg in the event data store's Region
-// (from its ARN: Lake is queried where the store is), sent to endpoint when not nil.
-func FromConfig(cfg aws.Config, endpoint *string, storeARN string) *Lake {
-	return New(cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) {
+// (from its ARN: Lake is queried where the store is), sent to endpoint when not nil, waiting
+// between polls with sleep.
+func FromConfig(cfg aws.Config, endpoint *string, storeARN string, sleep func(context.Context, time.Duration) error) *Lake {
+	l := New(cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) {
 		if parts := strings.SplitN(storeARN, ":", 5); len(parts) == 5 && parts[3] != "" {
 			o.Region = parts[3]
 		}
 		o.BaseEndpoint = endpoint
 	}), storeARN)
+	if sleep != nil {
+		l.Sleep = sleep
+	}
+	return l
 }
 
 // Source is the event data store's ARN.

@@ -21,6 +21,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
+	"github.com/rootwindow/rootwindow/pkg/sleep"
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
@@ -49,7 +50,9 @@ type Instance struct {
 	// Deps is what the window service will work with: Load fills in what every function uses, a
 	// main adds the adapters its function calls, then builds the service with Service.
 	Deps window.Deps
-	env  func(string) string
+	// Sleep is how the instance waits (the adapters a main wires that poll: CloudTrail Lake).
+	Sleep func(ctx context.Context, d time.Duration) error
+	env   func(string) string
 }
 
 // Load reads the configuration, builds the AWS clients and the window service over them.
@@ -84,7 +87,10 @@ func Load(_ context.Context, o Options) (*Instance, error) {
 	o.Guardrail.Organization, o.Guardrail.Management = cfg.OrganizationID, cfg.ManagementAccountID
 	o.Guardrail.Quotas = guardrail.Quotas{PerTarget: cfg.SCPsPerTargetQuota, Size: cfg.SCPSizeQuota}
 	o.Guardrail.Deployment = cfg.TableName
-	in := &Instance{Config: cfg, AWS: awsCfg, env: o.Env}
+	if o.Sleep == nil {
+		o.Sleep = sleep.For
+	}
+	in := &Instance{Config: cfg, AWS: awsCfg, env: o.Env, Sleep: o.Sleep}
 	orgs := guardrail.NewClient(awsCfg, func(opt *organizations.Options) { opt.BaseEndpoint = in.Endpoint("Organizations") })
 	in.Deps = window.Deps{
 		Config:    cfg,
