@@ -133,15 +133,15 @@ func (s *Service) exemptions(ctx context.Context, except string, failClosed bool
 				continue
 			}
 			why, ended, err := s.executionProblem(ctx, rec)
+			if ended {
+				continue // its restore is due (the status-change rescue, the sweep)
+			}
 			if err != nil && !failClosed {
 				return nil, err
 			}
 			if err != nil {
 				s.logError(ctx, "ask Step Functions about an open window's execution; left out of the restore's render", rec.RequestID, err)
 				continue
-			}
-			if ended {
-				continue // its restore is due (the status-change rescue, the sweep)
 			}
 			if why != "" {
 				s.metric(contract.MetricLedgerTampered, 1)
@@ -155,10 +155,10 @@ func (s *Service) exemptions(ctx context.Context, except string, failClosed bool
 	return out, nil
 }
 
-// executionProblem says why an open window's record is not vouched for by its execution ("" when
-// it is): the execution the record names must be rootwindow's, named for the request, running,
-// and started for these accounts and hours. ended says the execution has ended: the window's
-// restore is due, nothing was forged. A record planted in the ledger (which only
+// executionProblem says why a window's record is not vouched for by its execution ("" when it
+// is): the execution the record names must be rootwindow's, named for the request, and started for
+// these accounts and hours. ended says the execution is not running (for an open window: its
+// restore is due, nothing was forged; Step Functions keeps an ended execution 90 days). A record planted in the ledger (which only
 // rootwindow's roles may write) names no such execution; one that borrows a running execution
 // cannot exempt accounts that execution was not started for. Where the function has no Step
 // Functions client (none in production: detach, reattach and the sweeper render, and each has
@@ -178,13 +178,12 @@ func (s *Service) executionProblem(ctx context.Context, rec ledger.Record) (why 
 		return "", false, err
 	case ex.Name != rec.RequestID:
 		return fmt.Sprintf("its execution is named %q", ex.Name), false, nil
-	case ex.Status != "RUNNING":
-		return "its execution is " + ex.Status, true, nil
 	}
+	ended = ex.Status != "RUNNING"
 	if ours, err := s.isRootwindows(ctx, ex.StateMachineARN); err != nil {
-		return "", false, err
+		return "", ended, err
 	} else if !ours {
-		return "its execution is of a state machine that is not rootwindow's (" + ex.StateMachineARN + ")", false, nil
+		return "its execution is of a state machine that is not rootwindow's (" + ex.StateMachineARN + ")", ended, nil
 	}
 	var envelope contract.Envelope
 	var started struct {
@@ -192,17 +191,17 @@ func (s *Service) executionProblem(ctx context.Context, rec ledger.Record) (why 
 		Hours      json.Number `json:"hours"`
 	}
 	if json.Unmarshal(ex.Input, &envelope) != nil || json.Unmarshal(envelope.Request, &started) != nil {
-		return "its execution's input cannot be read", false, nil
+		return "its execution's input cannot be read", ended, nil
 	}
 	if h, err := started.Hours.Int64(); err != nil || int(h) != rec.Hours {
-		return fmt.Sprintf("its execution was started for %s hours, not %d", started.Hours, rec.Hours), false, nil
+		return fmt.Sprintf("its execution was started for %s hours, not %d", started.Hours, rec.Hours), ended, nil
 	}
 	for _, a := range rec.AccountIDs {
 		if !slices.Contains(started.AccountIDs, a) {
-			return "its execution was not started for account " + a, false, nil
+			return "its execution was not started for account " + a, ended, nil
 		}
 	}
-	return "", false, nil
+	return "", ended, nil
 }
 
 // isRootwindows reports whether a state machine is rootwindow's: the configured one, or the one

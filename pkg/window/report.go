@@ -195,6 +195,7 @@ func (s *Service) outsideWindows(ctx context.Context, events []contract.RootEven
 	for _, a := range prot.Accounts {
 		protected[a] = true
 	}
+	vouched := map[string]bool{} // request ID → its execution vouches for its record
 	var out []contract.RootEvent
 	for _, e := range events {
 		if !prot.ScannedAt.IsZero() && !protected[e.AccountID] {
@@ -209,7 +210,17 @@ func (s *Service) outsideWindows(ctx context.Context, events []contract.RootEven
 			if until.IsZero() {
 				until = to
 			}
-			if !e.Time.Before(lifted.Add(-clockSkew)) && !e.Time.After(until.Add(clockSkew)) {
+			if e.Time.Before(lifted.Add(-clockSkew)) || e.Time.After(until.Add(clockSkew)) {
+				continue
+			}
+			ok, known := vouched[rec.RequestID]
+			if !known {
+				if ok, err = s.vouchedFor(ctx, rec); err != nil {
+					return nil, err
+				}
+				vouched[rec.RequestID] = ok
+			}
+			if ok {
 				inside = true
 				break
 			}
@@ -219,4 +230,21 @@ func (s *Service) outsideWindows(ctx context.Context, events []contract.RootEven
 		}
 	}
 	return out, nil
+}
+
+// vouchedFor reports whether rec's execution vouches for it (executionProblem: rootwindow's,
+// named for the request, started for those accounts and hours; running or ended alike): a record
+// alone, planted or changed in the ledger, hides no root activity. One that is not is counted in
+// LedgerTampered.
+func (s *Service) vouchedFor(ctx context.Context, rec ledger.Record) (bool, error) {
+	why, _, err := s.executionProblem(ctx, rec)
+	if err != nil {
+		return false, err
+	}
+	if why != "" {
+		s.metric(contract.MetricLedgerTampered, 1)
+		s.log.ErrorContext(ctx, "LEDGER TAMPERED: a window's record its execution does not vouch for; root activity in it counts as outside any window", "requestId", rec.RequestID, "why", why)
+		return false, nil
+	}
+	return true, nil
 }

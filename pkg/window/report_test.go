@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -234,5 +236,34 @@ func TestRootActivityOnAnUnprotectedAccountIsNotRaised(t *testing.T) {
 	}
 	if strings.Join(rep.RootOutside, " ") != "protected" {
 		t.Errorf("raised %v, want only the protected account's", rep.RootOutside)
+	}
+}
+
+// A window's record, changed in the ledger to name an account its execution was not started for,
+// does not hide that account's root activity during the window: the execution vouches for a
+// window, not the record alone. A record it does not vouch for hides nothing, failing loud: its
+// own account's activity is raised too, and LedgerTampered counts the record.
+func TestThreatARecordCannotHideRootActivity(t *testing.T) {
+	e := newEnv(t)
+	var metrics bytes.Buffer
+	e.withLake(&metrics)
+	e.With(func(d *window.Deps) { d.Config.StateMachineARN = testenv.StateMachineARN })
+	ctx := context.Background()
+	start := e.Now
+	e.open(t, "req-1", members[0])
+	e.edit(t, "request#req-1", "SET accountIds = :a", map[string]types.AttributeValue{":a": list(members[0], members[1])})
+	e.Emu.AddLakeEvents(eventDataStore,
+		root("its-own", members[0], "ConsoleLogin", start.Add(5*time.Minute)),
+		root("hidden", members[1], "ConsoleLogin", start.Add(6*time.Minute)))
+	e.Now = e.Now.Add(10 * time.Minute)
+	rep, err := e.Steps.Sweep(ctx)
+	if err != nil && len(rep.RootOutside) == 0 {
+		t.Fatal(err)
+	}
+	if !slices.Contains(rep.RootOutside, "hidden") || len(rep.RootOutside) != 2 {
+		t.Errorf("raised %v, want every root event the changed record covered", rep.RootOutside)
+	}
+	if !strings.Contains(metrics.String(), contract.MetricLedgerTampered) {
+		t.Errorf("the changed record was not counted: %s", metrics.String())
 	}
 }
