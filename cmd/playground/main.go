@@ -31,6 +31,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/ledger"
 )
 
 func main() {
@@ -49,6 +50,9 @@ const (
 	bobKey, bobSecret     = "AKIDPLAYBOB", "playground-bob"
 	bob                   = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_0123abcd/bob@example.com"
 	region                = "us-east-1"
+	// eventDataStore is the playground's CloudTrail Lake event data store: the window reports and
+	// the look for root outside windows read it (the owners' root sign-ins are played into it).
+	eventDataStore = "arn:aws:cloudtrail:us-east-1:999999999999:eventdatastore/playground-0000-4000-8000-000000000001"
 )
 
 // Options are the playground's settings.
@@ -132,7 +136,8 @@ func Start(ctx context.Context, o Options) (*Playground, error) {
 	}
 	p := &Playground{h: h, speed: o.Speed, done: make(chan struct{}), log: o.Log}
 	layOut(h.Org)
-	env := map[string]string{contract.EnvLiftStrategy: o.Strategy}
+	h.AWS.AddEventDataStore(eventDataStore)
+	env := map[string]string{contract.EnvLiftStrategy: o.Strategy, contract.EnvTrailEventDataStore: eventDataStore}
 	if o.Approval {
 		env[contract.EnvApproval], env[contract.EnvApprovalMinutes] = config.ApprovalSecondAdmin, "60"
 	}
@@ -228,12 +233,35 @@ func (p *Playground) runSweeps() {
 		ctx, cancel := context.WithCancel(simtime.WithActor(context.Background(), sweeps))
 		defer cancel()
 		go func() { <-p.done; cancel() }()
+		signedIn := map[string]bool{}
 		for sweeps.Sleep(ctx, 5*time.Minute) == nil {
+			p.signInAsRoot(ctx, signedIn)
 			if err := p.h.Sweep(ctx); err != nil && ctx.Err() == nil {
 				p.say("sweep: %v", err)
 			}
 		}
 	}()
+}
+
+// signInAsRoot plays, into the event data store, the owner signing in as root a minute into each
+// window that has been lifted (once each), so that its report has something to show.
+func (p *Playground) signInAsRoot(ctx context.Context, done map[string]bool) {
+	recs, _, err := p.h.Ledger().List(ctx, ledger.Filter{}, 50, "")
+	if err != nil {
+		return
+	}
+	for _, rec := range recs {
+		from, _, lifted := rec.Lifted()
+		if !lifted || done[rec.RequestID] {
+			continue
+		}
+		done[rec.RequestID] = true
+		for i, a := range rec.AccountIDs {
+			p.h.AWS.AddLakeEvents(eventDataStore, awsemu.LakeEvent{Time: from.Add(time.Minute), Fields: map[string]string{
+				"eventID": fmt.Sprintf("%s-signin-%d", rec.RequestID, i), "recipientAccountId": a, "eventName": "ConsoleLogin",
+				"eventSource": "signin.amazonaws.com", "awsRegion": "us-east-1", "userIdentity.type": "Root", "sourceIPAddress": "192.0.2.44"}})
+		}
+	}
 }
 
 // say prints one line of what happens, stamped with the playground's clock.
@@ -278,6 +306,8 @@ then try (go build -o bin/rootwindow ./cmd/rootwindow first, or go run ./cmd/roo
   rootwindow request --accounts 111111111111 --hours 1 --reason "Reset the root password (PLAY-1)" --wait
   rootwindow status <id>          rootwindow list
   rootwindow end <id>             rootwindow cancel <id>   (one booked with --start in the future)
+  rootwindow report <id>          15 minutes (of the playground's clock) after a window ends: what
+                                  root did in it (the playground plays the owner's root sign-in)
   rootwindow subscribe --email you@example.com
   rootwindow preflight --policy-id %s --strategy auto
   rootwindow rollout plan --policy-id %s --all --owner %s [--apply]

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -83,6 +84,19 @@ func TestEveryVerbAgainstThePlayground(t *testing.T) {
 	}
 	if code, out, errOut := alice("status", id, "--until-closed", "--poll", "1s", "--timeout", "1m", "--output", "json"); code != cli.ExitOK || last(t, out)["status"] != "CLOSED" {
 		t.Errorf("status --until-closed after an end: exit %d, %s %s", code, out, errOut)
+	}
+	// Its report, a quarter of an hour of the playground's clock later: the root sign-in played in it.
+	reported := false
+	for range 60 {
+		code, out, _ := alice("report", id)
+		if reported = code == cli.ExitOK && strings.Contains(out, "ConsoleLogin") && strings.Contains(out, "111111111111"); reported {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if !reported {
+		code, out, errOut := alice("report", id)
+		t.Errorf("report: exit %d, %s %s", code, out, errOut)
 	}
 	// A window left to run closes by the playground's clock (an hour passes in a second).
 	second := ask("222222222222", "Enable MFA delete (PLAY-2)")
