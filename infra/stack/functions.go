@@ -65,7 +65,7 @@ var functionSpecs = []functionSpec{
 		[]permission{useLedger, listRequests, readOrganization, readGuardrail, auditRootUsers, askGroups,
 			subscribeRequesters, startExecutions, stopExecutions, answerApprovals}},
 	{"Sweeper", "rootwindow: safety net: restore windows whose execution ended or that are over; report drift, what root did in each window and outside them", 300,
-		[]string{contract.EnvStateMachineARN, contract.EnvOwnRoleARNs},
+		[]string{contract.EnvStateMachineARN, contract.EnvOwnRoleARNs, contract.EnvDeploymentRoleARN},
 		[]permission{useLedger, listRequests, readOrganization, scanOrganization, readGuardrail, restoreGuardrail, cleanUpWindowPolicies,
 			rewriteGuardrail, describeExecutions, deleteRootPasswords, checkOperators, queryRootActivity}},
 }

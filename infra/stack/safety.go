@@ -30,6 +30,8 @@ type SafetyNetProps struct {
 	DeadLetters   awssqs.IQueue
 	// GuardrailPolicyID is the guardrail whose changes are checked at once.
 	GuardrailPolicyID string
+	// Watched are rootwindow's own resources whose changes by anyone but the deployment alarm.
+	Watched *Watched
 }
 
 // SafetyNet restores the guardrail whatever happens to one execution, and raises alarms a person
@@ -38,7 +40,9 @@ type SafetyNetProps struct {
 type SafetyNet struct {
 	constructs.Construct
 	StatusRule, Schedule, ChangeRule awsevents.Rule
-	Alarms                           map[string]awscloudwatch.Alarm
+	// WatchRules send changes to rootwindow's own resources to the sweeper (ResourcesChanged).
+	WatchRules []awsevents.Rule
+	Alarms     map[string]awscloudwatch.Alarm
 }
 
 // NewSafetyNet creates the rules and the alarms.
@@ -94,6 +98,7 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(SweepEvery))),
 	})
 	schedule.AddTarget(target())
+	watchRules := watchResources(c, target, props.Functions, props.Notifications, props.Watched)
 
 	action := awscloudwatchactions.NewSnsAction(props.Notifications.Topic)
 	five := awscdk.Duration_Minutes(jsii.Number(5))
@@ -131,6 +136,7 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 	alarm("LedgerTampered", "a ledger item disagreed with its execution or a lease named no window holding it: rootwindow refused to lift or restored anyway; find who wrote the table (CloudTrail)", custom(contract.MetricLedgerTampered), 1)
 	alarm("OperatorsUnreachable", "the operators' email subscription is gone, unconfirmed, or was confirmed by the link in SNS's message (a forwarded notification's unsubscribe link would remove it): see the sweeper's log and README, \"Operators' email\"", custom(contract.MetricOperatorsUnreachable), 1)
 	alarm("BreakGlassUnreviewed", "a break-glass window (no approval) has not been reviewed by another administrator yet: rootwindow review <id> --note TEXT (the sweeper's log names the requests)", custom(contract.MetricBreakGlassUnreviewed), 1)
+	alarm("ResourcesChanged", "one of rootwindow's own resources (a function, the state machine, the table or its policy, a rule, the request bus, the topic, the key, a role) was changed by someone other than its deployment: whoever did can make rootwindow lift; the sweeper's log names the call and who made it (RUNBOOK.md)", custom(contract.MetricResourcesChanged), 1)
 	alarm("RootOutsideWindow", "a protected account's root user acted when no window of it was open (CloudTrail Lake): find who and how (see the Root Outside Window notification, RUNBOOK.md)", custom(contract.MetricRootOutsideWindow), 1)
 	alarm("SweeperErrors", "the sweeper failed; windows that are over may not be restored", sweeper.MetricErrors(sum), 1)
 	// Reattach errors are retried for hours; alarm when they persist for 15 minutes.
@@ -169,7 +175,7 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 		graph("Failures: restore, rescue, unexpected (per hour)", perHour(contract.MetricRestoreFailed), perHour(contract.MetricRescued), perHour(contract.MetricUnexpectedFailure)),
 		graph("Drift, guardrail changed, ledger tampered (per hour)", perHour(contract.MetricDriftDetected), perHour(contract.MetricGuardrailChanged), perHour(contract.MetricLedgerTampered), perHour(contract.MetricWindowCutShort)),
 	)
-	return &SafetyNet{Construct: c, StatusRule: statusRule, Schedule: schedule, ChangeRule: changes, Alarms: alarms}
+	return &SafetyNet{Construct: c, StatusRule: statusRule, Schedule: schedule, ChangeRule: changes, WatchRules: watchRules, Alarms: alarms}
 }
 
 func sortedKeys(m map[string]awscloudwatch.Alarm) []string {

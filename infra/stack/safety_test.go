@@ -18,7 +18,7 @@ func TestSafetyNetRules(t *testing.T) {
 		switch {
 		case p["ScheduleExpression"] != nil:
 			schedule = p
-		case p["EventBusName"] == nil && strings.Contains(string(pattern), `"aws.states"`):
+		case p["EventBusName"] == nil && strings.Contains(string(pattern), `"aws.states"`) && strings.Contains(string(pattern), contract.DetailTypeStatusChange):
 			status = p
 		}
 	}

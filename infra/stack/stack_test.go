@@ -82,9 +82,10 @@ func TestResourceList(t *testing.T) {
 		"AWS::Logs::LogGroup": 7,
 		// one per function, the state machine's, the request rule target's, API Gateway's logging role
 		"AWS::IAM::Role": 8,
-		// requests, executions ended, the sweep schedule, changes to the guardrail
-		"AWS::SNS::Topic": 1, "AWS::Events::EventBus": 1, "AWS::Events::Rule": 4, "AWS::SQS::Queue": 1,
-		"AWS::CloudWatch::Alarm":   15,
+		// requests, executions ended, the sweep schedule, changes to the guardrail, and ten
+		// watching changes to rootwindow's own resources
+		"AWS::SNS::Topic": 1, "AWS::Events::EventBus": 1, "AWS::Events::Rule": 14, "AWS::SQS::Queue": 1,
+		"AWS::CloudWatch::Alarm":   16,
 		"AWS::ApiGateway::RestApi": 1, "AWS::ApiGateway::Method": 10,
 	} {
 		if counts[typ] != want {
@@ -126,7 +127,7 @@ func TestEachFunctionReadsOnlyItsOwnSettings(t *testing.T) {
 		"FunctionsDetach":   {contract.EnvStateMachineRoleARN},
 		"FunctionsReattach": {contract.EnvStateMachineRoleARN},
 		"FunctionsApi":      {contract.EnvStateMachineARN},
-		"FunctionsSweeper":  {contract.EnvOwnRoleARNs, contract.EnvStateMachineARN},
+		"FunctionsSweeper":  {contract.EnvDeploymentRoleARN, contract.EnvOwnRoleARNs, contract.EnvStateMachineARN},
 	}
 	keys := map[string][]string{}
 	for id, fn := range resources("AWS::Lambda::Function") {
@@ -918,6 +919,57 @@ func TestOnlyTheSweeperQueriesTheEventDataStore(t *testing.T) {
 	}
 	if errs, _, err := cdktest.NagFindings(awscdk.StackProps{}, cfg); err != nil || len(errs) > 0 {
 		t.Errorf("cdk-nag: %v %v", errs, err)
+	}
+}
+
+// A change to any of rootwindow's own resources reaches the sweeper: a rule per kind of resource
+// on CloudTrail's API call events, each naming rootwindow's resources (not every resource of the
+// account), each within EventBridge's 2,048 characters an event pattern, each targeting the
+// sweeper; the sweeper knows the deployment role, whose changes are deployments; ResourcesChanged
+// alarms.
+func TestChangesToRootwindowsResourcesReachTheSweeper(t *testing.T) {
+	watched := map[string]string{}
+	for id, r := range resources("AWS::Events::Rule") {
+		p := props(r)
+		pattern, _ := json.Marshal(p["EventPattern"])
+		if !strings.Contains(string(pattern), "AWS API Call via CloudTrail") || strings.Contains(string(pattern), "organizations") {
+			continue
+		}
+		targets, _ := json.Marshal(p["Targets"])
+		if !strings.Contains(string(targets), "FunctionsSweeper") {
+			t.Errorf("%s does not target the sweeper: %s", id, targets)
+		}
+		var ep struct {
+			Source []string
+			Detail struct {
+				RequestParameters map[string]json.RawMessage `json:"requestParameters"`
+			} `json:"detail"`
+		}
+		if err := json.Unmarshal(pattern, &ep); err != nil || len(ep.Detail.RequestParameters) != 1 {
+			t.Errorf("%s: %s", id, pattern)
+			continue
+		}
+		for param, values := range ep.Detail.RequestParameters {
+			watched[ep.Source[0]+" "+param] = string(values)
+		}
+	}
+	for _, want := range []struct{ key, names string }{
+		{"aws.lambda functionName", "FunctionsValidate"}, {"aws.lambda functionName", "FunctionsSweeper"},
+		{"aws.states stateMachineArn", "WorkflowStateMachine"}, {"aws.dynamodb resourceArn", "LedgerTable"}, {"aws.dynamodb tableName", "LedgerTable"},
+		{"aws.events name", `"RootWindow-"`}, {"aws.events rule", `"RootWindow-"`}, {"aws.events eventBusName", "IntakeBus"},
+		{"aws.sns topicArn", "NotificationsTopic"}, {"aws.kms keyId", "NotificationsTopicKey"},
+		{"aws.iam roleName", "FunctionsDetachRole"}, {"aws.iam roleName", "WorkflowStateMachineRole"},
+	} {
+		if !strings.Contains(watched[want.key], want.names) {
+			t.Errorf("no rule watches %s of %s: %q", want.key, want.names, watched[want.key])
+		}
+	}
+	// Each pattern as deployed (its references resolved to names of at most 140 characters).
+	for id, r := range resources("AWS::Events::Rule") {
+		pattern, _ := json.Marshal(props(r)["EventPattern"])
+		if n := len(pattern); n > 2048 {
+			t.Errorf("%s: an event pattern of %d characters before its references resolve", id, n)
+		}
 	}
 }
 

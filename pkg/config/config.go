@@ -63,6 +63,9 @@ type Runtime struct {
 	APIRoleARN    string
 	// OwnRoleARNs are the roles of rootwindow's functions that attach and detach the guardrail.
 	OwnRoleARNs []string
+	// DeploymentRoleARN is the role that deploys the stack (CloudFormation's execution role): its
+	// changes to rootwindow's own resources are deployments, anyone else's are alarmed (sweeper).
+	DeploymentRoleARN string
 	// Region is the functions' region (Lambda's AWS_REGION).
 	Region string
 }
@@ -102,6 +105,7 @@ func Load(getenv func(string) string) (Runtime, error) {
 		StateMachineRoleARN: strings.TrimSpace(getenv(contract.EnvStateMachineRoleARN)),
 		EventsRoleARN:       strings.TrimSpace(getenv(contract.EnvEventsRoleARN)),
 		APIRoleARN:          strings.TrimSpace(getenv(contract.EnvAPIRoleARN)),
+		DeploymentRoleARN:   strings.TrimSpace(getenv(contract.EnvDeploymentRoleARN)),
 		Region:              strings.TrimSpace(getenv("AWS_REGION")),
 	}
 	for arn := range strings.SplitSeq(getenv(contract.EnvOwnRoleARNs), ",") {

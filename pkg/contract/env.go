@@ -49,6 +49,9 @@ const (
 	// EnvOwnRoleARNs lists the roles of rootwindow's functions that change attachments: the
 	// sweeper ignores CloudTrail's events of their calls (comma-separated).
 	EnvOwnRoleARNs = "ROOTWINDOW_OWN_ROLE_ARNS"
+	// EnvDeploymentRoleARN is the role that deploys the stack: the sweeper tells its changes to
+	// rootwindow's resources from anyone else's.
+	EnvDeploymentRoleARN = "ROOTWINDOW_DEPLOYMENT_ROLE_ARN"
 )
 
 // The ledger table's schema: partition key pk, and an index of requests (and leases) by kind and

@@ -56,6 +56,11 @@ const (
 	// MetricRootOutsideWindow: root user activity (a sign-in, a call, a denied call) on an account
 	// that had no window open at the time, found in CloudTrail Lake; counted once per event.
 	MetricRootOutsideWindow = "RootOutsideWindow"
+	// MetricResourcesChanged: one of rootwindow's own resources (a function's code, configuration
+	// or policy, the state machine, the table and its policy, a rule and its targets, the request
+	// bus's permissions, the topic, the key, a role) was changed by someone other than its
+	// deployment (CloudTrail, through EventBridge, to the sweeper).
+	MetricResourcesChanged = "ResourcesChanged"
 )
 
 // Lift strategies: how the guardrail is lifted from a request's accounts (see package guardrail).

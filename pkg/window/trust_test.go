@@ -430,6 +430,32 @@ func TestGuardrailChangeEvents(t *testing.T) {
 	}
 }
 
+// CloudTrail's event for a change to one of rootwindow's own resources (the stack's rules match
+// only those): the deployment's is a deployment; anyone else's counts ResourcesChanged, whose
+// alarm reaches the operators, and changes nothing.
+func TestOwnResourceChangeEvents(t *testing.T) {
+	e := newEnv(t)
+	const deployer = "arn:aws:iam::999999999999:role/cdk-hnb659fds-cfn-exec-role-999999999999-us-east-1"
+	var metrics strings.Builder
+	e.With(func(d *window.Deps) { d.Config.DeploymentRoleARN, d.Metrics = deployer, &metrics })
+	event := func(issuer string) events.CloudWatchEvent {
+		detail, _ := json.Marshal(map[string]any{"eventSource": "lambda.amazonaws.com", "eventName": "UpdateFunctionCode20150331v2",
+			"userIdentity":      map[string]any{"arn": "arn:aws:sts::999999999999:assumed-role/x/y", "sessionContext": map[string]any{"sessionIssuer": map[string]any{"arn": issuer}}},
+			"requestParameters": map[string]any{"functionName": "RootWindow-FunctionsDetach"}})
+		return events.CloudWatchEvent{ID: "ev-1", DetailType: contract.DetailTypeAPICall, Source: "aws.lambda", Detail: detail}
+	}
+	if out, err := e.Steps.SafetyNet(context.Background(), event(deployer)); err != nil || out != nil || metrics.Len() != 0 {
+		t.Errorf("the deployment's change: %v %v %s", out, err, metrics.String())
+	}
+	if out, err := e.Steps.SafetyNet(context.Background(), event("arn:aws:iam::999999999999:role/PowerUser")); err != nil || out != nil ||
+		!strings.Contains(metrics.String(), contract.MetricResourcesChanged) {
+		t.Errorf("someone else's change: %v %v %s", out, err, metrics.String())
+	}
+	if e.Writes() != 0 {
+		t.Errorf("%d writes to the organization", e.Writes())
+	}
+}
+
 // A stack configured for another organization (or management account) than the one
 // Organizations answers for acts on nothing, and says why.
 func TestAConfigurationForAnotherOrganizationIsRefused(t *testing.T) {

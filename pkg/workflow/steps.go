@@ -90,6 +90,7 @@ type statusChange struct {
 
 // apiCall is the part of CloudTrail's event for an Organizations call that the safety net reads.
 type apiCall struct {
+	EventSource  string                `json:"eventSource"`
 	EventName    string                `json:"eventName"`
 	UserIdentity identity.UserIdentity `json:"userIdentity"`
 }
@@ -141,12 +142,24 @@ func (s *Steps) SafetyNet(ctx context.Context, ev events.CloudWatchEvent) (any, 
 		return s.Sweep(ctx)
 	case contract.DetailTypeAPICall:
 		// Someone changed the guardrail or its attachments: check now rather than at the next
-		// sweep. rootwindow's own lifts and restores are not news.
+		// sweep. rootwindow's own lifts and restores are not news. Or someone changed one of
+		// rootwindow's own resources: alarmed, unless it was the deployment.
 		var call apiCall
 		if err := json.Unmarshal(ev.Detail, &call); err != nil {
 			return nil, fmt.Errorf("API call event %s: %w", ev.ID, err)
 		}
-		if by := call.UserIdentity.Starter(); by.RoleARN != "" && slices.Contains(s.Settings().OwnRoleARNs, by.RoleARN) {
+		by := call.UserIdentity.Starter()
+		if call.EventSource != "organizations.amazonaws.com" {
+			// One of rootwindow's own resources changed (the rules match only those): a deployment,
+			// or someone who could make rootwindow lift.
+			if by.RoleARN != "" && by.RoleARN == s.Settings().DeploymentRoleARN {
+				return nil, nil
+			}
+			s.Count(contract.MetricResourcesChanged)
+			s.Logger().ErrorContext(ctx, "ROOTWINDOW CHANGED outside its deployment", "call", call.EventName, "service", call.EventSource, "by", call.UserIdentity.ARN)
+			return nil, nil
+		}
+		if by.RoleARN != "" && slices.Contains(s.Settings().OwnRoleARNs, by.RoleARN) {
 			return nil, nil
 		}
 		s.Logger().WarnContext(ctx, "the guardrail was changed outside rootwindow: checking it now", "call", call.EventName, "by", call.UserIdentity.ARN)
