@@ -13,7 +13,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
 
-.PHONY: all build test test-short lint fuzz bench synth deploy diff destroy tools clean demo playground preflight doctor $(addprefix build-,$(FUNCTIONS)) $(addprefix invoke-,$(FUNCTIONS))
+.PHONY: all build test test-short lint fuzz bench synth release deploy diff destroy tools clean demo playground preflight doctor $(addprefix build-,$(FUNCTIONS)) $(addprefix invoke-,$(FUNCTIONS))
 
 all: lint test build
 
@@ -100,6 +100,19 @@ synth: build tools
 	ROOTWINDOW_CONFIG=$(SYNTH_CONFIG) $(CDK) synth --quiet
 	@echo "template: cdk.out/RootWindow.template.json"
 
+## release: a versioned release for CONFIG (VERSION=1.4.0): the packaged template, the five
+## functions' zips, rootwindow for linux and darwin on amd64 and arm64, SHA256SUMS, in dist/
+# The template is the configuration's (its settings decide permissions and resource policies):
+# build it where Go and Node are, deploy it with `aws cloudformation package` and `deploy`.
+RELEASE_PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64
+release: synth
+	@test -n "$(VERSION)" || { echo "VERSION must be the release's semantic version (VERSION=1.4.0)"; exit 2; }
+	@for p in $(RELEASE_PLATFORMS); do \
+		GOOS=$${p%/*} GOARCH=$${p#*/} CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X 'github.com/rootwindow/rootwindow/pkg/cli.version=v$(VERSION:v%=%) ($$(git rev-parse --short=12 HEAD))'" \
+			-o bin/release/rootwindow-$${p%/*}-$${p#*/} ./cmd/rootwindow || exit 1; \
+	done
+	go run ./cmd/release -version $(VERSION) -template cdk.out/RootWindow.template.json -functions bin -clis bin/release
+
 ## deploy / diff / destroy: against the management account your AWS credentials point at
 # The configuration and the credentials are checked first, in seconds, before the build and the
 # synthesis that take a minute.
@@ -111,4 +124,4 @@ doctor:
 	@go run ./cmd/rootwindow doctor --config $(CONFIG) $(if $(PROFILE),--profile $(PROFILE),)
 
 clean:
-	rm -rf bin cdk.out
+	rm -rf bin cdk.out dist

@@ -41,7 +41,7 @@ type Functions struct {
 
 // FunctionNames are the functions' folders under functions/ and their bundles' under the asset
 // folder (bin/<name>/bootstrap, as `make build` writes them).
-var FunctionNames = []string{"validate", "detach", "reattach", "api", "sweeper"}
+var FunctionNames = contract.Functions
 
 // functionSpecs say, one row per function, what it is for, how long it may run, what it reads
 // beyond the configuration every function reads (pkg/config's environment, the ledger's table,

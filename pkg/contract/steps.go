@@ -128,3 +128,7 @@ type Restored struct {
 	Status    string `json:"status"`
 	ClosedAt  string `json:"closedAt,omitempty"`
 }
+
+// Functions are rootwindow's five Lambda functions by their folder under functions/ (and their
+// bundle's under the asset folder: bin/<name>/bootstrap, as `make build` writes them).
+var Functions = []string{"validate", "detach", "reattach", "api", "sweeper"}
