@@ -6,6 +6,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -17,18 +18,39 @@ import (
 type Ledger struct {
 	constructs.Construct
 	Table awsdynamodb.Table
+	// Key encrypts the table (a customer managed key): only rootwindow's roles, the break-glass
+	// role, the auditors and the deployment may use it, and only through DynamoDB (OnlyWrittenBy).
+	Key awskms.Key
 }
 
 // NewLedger creates the ledger table.
 func NewLedger(scope constructs.Construct, id string) *Ledger {
 	c := constructs.NewConstruct(scope, jsii.String(id))
+	// The account administers the key (its policy, rotation, deletion) but uses it for nothing:
+	// encrypting and decrypting the items is granted by OnlyWrittenBy to the ledger's principals
+	// alone. Kept with the table (a deleted key would leave the retained table unreadable).
+	key := awskms.NewKey(c, jsii.String("Key"), &awskms.KeyProps{
+		Description:       jsii.String("rootwindow: the ledger's items (requests, with each account's root email and credential state; leases)"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		Policy: awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
+			awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+				Sid:        jsii.String("TheAccountAdministersTheKey"),
+				Principals: &[]awsiam.IPrincipal{awsiam.NewAccountRootPrincipal()},
+				Actions: jsii.Strings("kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+					"kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion"),
+				Resources: jsii.Strings("*"),
+			}),
+		}}),
+	})
 	table := awsdynamodb.NewTable(c, jsii.String("Table"), &awsdynamodb.TableProps{
 		PartitionKey: &awsdynamodb.Attribute{Name: jsii.String(contract.KeyAttribute), Type: awsdynamodb.AttributeType_STRING},
 		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
 		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
 			PointInTimeRecoveryEnabled: jsii.Bool(true),
 		},
-		Encryption:         awsdynamodb.TableEncryption_AWS_MANAGED,
+		Encryption:         awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
+		EncryptionKey:      key,
 		DeletionProtection: jsii.Bool(true),
 		RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
 	})
@@ -40,7 +62,7 @@ func NewLedger(scope constructs.Construct, id string) *Ledger {
 		SortKey:        &awsdynamodb.Attribute{Name: jsii.String(contract.CreatedAttribute), Type: awsdynamodb.AttributeType_STRING},
 		ProjectionType: awsdynamodb.ProjectionType_ALL,
 	})
-	return &Ledger{Construct: c, Table: table}
+	return &Ledger{Construct: c, Table: table, Key: key}
 }
 
 // DeploymentRoleOf is the role that deploys the stack: the configured one, else the CDK
@@ -122,4 +144,23 @@ func (l *Ledger) OnlyWrittenBy(writers []awsiam.IRole, breakGlass, deployment st
 	}})
 	cfn := l.Table.Node().DefaultChild().(awsdynamodb.CfnTable)
 	cfn.SetResourcePolicy(&awsdynamodb.CfnTable_ResourcePolicyProperty{PolicyDocument: doc})
+	// The key: usable through DynamoDB, in this account, by the readers (writers among them) and
+	// the deployment (which creates the table's grants) alone, as DynamoDB's own key policy lets
+	// every principal of the account (DynamoDB Developer Guide, "Encryption at rest: how it works",
+	// the AWS managed key's policy), but named.
+	users := []awsiam.IPrincipal{awsiam.NewArnPrincipal(jsii.String(deployment))}
+	for _, arn := range readers {
+		users = append(users, awsiam.NewArnPrincipal(jsii.String(arn)))
+	}
+	st := awscdk.Stack_Of(l.Table)
+	l.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("OnlyTheLedgersPrincipalsUseTheKeyThroughDynamoDB"),
+		Principals: &users,
+		Actions:    jsii.Strings("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant", "kms:DescribeKey"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"StringEquals": map[string]any{
+			"kms:ViaService":    awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("dynamodb."), st.Region(), jsii.String(".amazonaws.com")}),
+			"kms:CallerAccount": st.Account(),
+		}},
+	}), jsii.Bool(false))
 }

@@ -84,7 +84,16 @@ func TestAlarmsGoToTheOperatorsTopic(t *testing.T) {
 }
 
 func TestTopicIsEncryptedAndPublishersMayUseTheKey(t *testing.T) {
-	keyID, key := one(t, "AWS::KMS::Key")
+	var keyID string
+	var key map[string]any
+	for id, k := range resources("AWS::KMS::Key") {
+		if strings.HasPrefix(id, "NotificationsTopicKey") {
+			keyID, key = id, k
+		}
+	}
+	if key == nil {
+		t.Fatal("no topic key")
+	}
 	if props(key)["EnableKeyRotation"] != true {
 		t.Error("key rotation off")
 	}

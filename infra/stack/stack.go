@@ -54,7 +54,7 @@ func NewRootWindowStack(scope constructs.Construct, id string, props *RootWindow
 	safety := NewSafetyNet(s, "SafetyNet", &SafetyNetProps{
 		Functions: fns, StateMachine: wf.StateMachine, Notifications: n, DeadLetters: in.DeadLetters,
 		GuardrailPolicyID: props.Config.GuardrailPolicyID,
-		Watched: &Watched{Table: l.Table, StateMachine: wf.StateMachine, RequestBus: in.Bus,
+		Watched: &Watched{Table: l.Table, LedgerKey: l.Key, StateMachine: wf.StateMachine, RequestBus: in.Bus,
 			Roles:          append(own, wf.StateMachine.Role(), in.StartRole),
 			DeploymentRole: DeploymentRoleOf(s, props.Config.DeploymentRole)},
 	})

@@ -973,6 +973,68 @@ func TestChangesToRootwindowsResourcesReachTheSweeper(t *testing.T) {
 	}
 }
 
+// The ledger is encrypted with a customer managed key, kept with the table and rotated, which the
+// account administers but whose use (encrypt, decrypt, grants) its policy gives only to the
+// ledger's principals (rootwindow's roles, the break-glass role, the auditors, the deployment),
+// only through DynamoDB in this account.
+func TestTheLedgerIsEncryptedWithAKeyOnlyItsPrincipalsUse(t *testing.T) {
+	cfg := sample
+	cfg.LedgerBreakGlassRole = "arn:aws:iam::999999999999:role/BreakGlass"
+	cfg.LedgerAuditorRoles = []string{"arn:aws:iam::999999999999:role/Auditor"}
+	tmpl, err := cdktest.Template(awscdk.StackProps{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keyID string
+	var key map[string]any
+	for id, r := range tmpl["Resources"].(map[string]any) {
+		if res := r.(map[string]any); res["Type"] == "AWS::KMS::Key" && strings.HasPrefix(id, "LedgerKey") {
+			keyID, key = id, res
+		}
+	}
+	if key == nil {
+		t.Fatal("no ledger key")
+	}
+	if key["DeletionPolicy"] != "Retain" || props(key)["EnableKeyRotation"] != true {
+		t.Errorf("key kept %v, rotated %v", key["DeletionPolicy"], props(key)["EnableKeyRotation"])
+	}
+	for id, r := range tmpl["Resources"].(map[string]any) {
+		if res := r.(map[string]any); res["Type"] == "AWS::DynamoDB::Table" {
+			sse, _ := json.Marshal(props(res)["SSESpecification"])
+			if !strings.Contains(string(sse), `"SSEType":"KMS"`) || !strings.Contains(string(sse), keyID) {
+				t.Errorf("%s is encrypted with %s", id, sse)
+			}
+		}
+	}
+	kp, _ := json.Marshal(props(key)["KeyPolicy"])
+	var doc struct{ Statement []map[string]any }
+	if err := json.Unmarshal(kp, &doc); err != nil {
+		t.Fatal(err)
+	}
+	uses := 0
+	for _, st := range doc.Statement {
+		for _, a := range asList(st["Action"]) {
+			if a == "kms:Decrypt" || a == "kms:Encrypt" || a == "kms:*" || strings.HasPrefix(a.(string), "kms:GenerateDataKey") {
+				uses++
+				principals, _ := json.Marshal(st["Principal"])
+				cond, _ := json.Marshal(st["Condition"])
+				for _, want := range []string{"FunctionsValidateRole", "FunctionsSweeperRole", "role/BreakGlass", "role/Auditor", "cdk-hnb659fds-cfn-exec-role"} {
+					if !strings.Contains(string(principals), want) {
+						t.Errorf("the key's users lack %s: %s", want, principals)
+					}
+				}
+				if strings.Contains(string(principals), ":root") || !strings.Contains(string(cond), "kms:ViaService") || !strings.Contains(string(cond), "dynamodb.") {
+					t.Errorf("the key is used by %s on %s", principals, cond)
+				}
+				break
+			}
+		}
+	}
+	if uses != 1 {
+		t.Errorf("%d statements let the key be used, want the one", uses)
+	}
+}
+
 // Only the api function may subscribe to the operators' topic (a requester's own, filtered
 // subscription), and only to that topic.
 func TestOnlyTheAPISubscribes(t *testing.T) {

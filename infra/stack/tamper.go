@@ -5,6 +5,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -16,6 +17,7 @@ import (
 // them (in the management account, PowerUserAccess can) can make rootwindow lift.
 type Watched struct {
 	Table        awsdynamodb.Table
+	LedgerKey    awskms.IKey
 	StateMachine sfn.StateMachine
 	RequestBus   awsevents.EventBus
 	Roles        []awsiam.IRole // the functions', the state machine's, the request rule's
@@ -36,7 +38,8 @@ type watch struct {
 // watchResources sends CloudTrail's record of each change to rootwindow's own resources to
 // target (the sweeper, which counts ResourcesChanged unless the deployment made it): a function's
 // code, configuration or resource policy, the state machine, the ledger's table and its policy,
-// the stack's rules and their targets, the request bus's permissions, the topic and its key, the
+// the stack's rules and their targets, the request bus's permissions, the topic, the keys (the
+// topic's and the ledger's), the
 // roles' policies and trusts. Like the guardrail's changes, this needs a CloudTrail trail logging
 // management events, and sees the calls made in the stack's region: IAM's, which CloudTrail records
 // in us-east-1, only when the stack is there. Each rule is small, far below EventBridge's 2,048
@@ -64,7 +67,7 @@ func watchResources(c constructs.Construct, target func() awsevents.IRuleTarget,
 		{"RuleTargets", "events", []string{"PutTargets", "RemoveTargets"}, "rule", nil, awscdk.Fn_Join(jsii.String(""), &[]*string{stack.StackName(), jsii.String("-")})},
 		{"RequestBus", "events", []string{"PutPermission", "RemovePermission", "DeleteEventBus"}, "eventBusName", []*string{w.RequestBus.EventBusName(), w.RequestBus.EventBusArn()}, nil},
 		{"Topic", "sns", []string{"SetTopicAttributes", "AddPermission", "RemovePermission", "DeleteTopic"}, "topicArn", []*string{n.Topic.TopicArn()}, nil},
-		{"Key", "kms", []string{"PutKeyPolicy", "ScheduleKeyDeletion", "DisableKey"}, "keyId", []*string{n.Key.KeyArn(), n.Key.KeyId()}, nil},
+		{"Key", "kms", []string{"PutKeyPolicy", "ScheduleKeyDeletion", "DisableKey"}, "keyId", []*string{n.Key.KeyArn(), n.Key.KeyId(), w.LedgerKey.KeyArn(), w.LedgerKey.KeyId()}, nil},
 		{"Roles", "iam", []string{"PutRolePolicy", "AttachRolePolicy", "DetachRolePolicy", "DeleteRolePolicy", "UpdateAssumeRolePolicy", "PutRolePermissionsBoundary", "DeleteRole"},
 			"roleName", roles, nil},
 	}
