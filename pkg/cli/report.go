@@ -17,11 +17,22 @@ var reportCommand = command{
 	takesID: true,
 	run: func(ctx context.Context, r runner, a arguments) int {
 		var rec struct {
-			Status string                 `json:"status"`
-			Report *contract.WindowReport `json:"report"`
+			Status  string                 `json:"status"`
+			Report  *contract.WindowReport `json:"report"`
+			History []struct {
+				Status string `json:"status"`
+			} `json:"history"`
 		}
 		if err := r.c.Do(ctx, "GET", "requests/"+a.positional[0], nil, nil, nil, &rec); err != nil {
 			return r.fail(err)
+		}
+		lifted := false
+		for _, h := range rec.History {
+			lifted = lifted || h.Status == "OPENING"
+		}
+		if rec.Report == nil && !lifted && rec.Status != "SCHEDULED" {
+			fmt.Fprintf(r.env.Stderr, "rootwindow: request %s (%s) was never lifted: there is nothing to report\n", a.positional[0], rec.Status)
+			return ExitRefused
 		}
 		if rec.Report == nil {
 			fmt.Fprintf(r.env.Stderr, "rootwindow: request %s (%s) has no report yet: it is made %s after the window ends, by the sweeper's next run\n",

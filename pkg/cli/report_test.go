@@ -56,6 +56,19 @@ func TestReportFromTheCommandLine(t *testing.T) {
 			t.Errorf("report lacks %q: exit %d\n%s%s", want, code, out, errOut)
 		}
 	}
+	// A request never lifted has nothing to report, and says so.
+	code, out, errOut = e.run(t, e.secret, "request", "--accounts", "222222222222", "--hours", "1", "--reason", "x (SEC-10)", "--start",
+		e.now.Add(2*time.Hour).Format(time.RFC3339), "--output", "json")
+	var later struct{ RequestID string }
+	if code != cli.ExitOK || json.Unmarshal([]byte(out), &later) != nil {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	if code, _, errOut := e.run(t, e.secret, "cancel", later.RequestID); code != cli.ExitOK {
+		t.Fatalf("cancel: %s", errOut)
+	}
+	if code, _, errOut := e.run(t, e.secret, "report", later.RequestID); code != cli.ExitRefused || !strings.Contains(errOut, "was never lifted: there is nothing to report") {
+		t.Errorf("a cancelled request's report: exit %d, %s", code, errOut)
+	}
 	code, out, _ = e.run(t, e.secret, "report", id, "--output", "json")
 	var r contract.WindowReport
 	if code != cli.ExitOK || json.Unmarshal([]byte(out), &r) != nil || r.Events != 2 || len(r.Listed) != 2 || r.Query == "" {
