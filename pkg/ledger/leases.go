@@ -63,24 +63,11 @@ func (s *Store) AllLeases(ctx context.Context) ([]Lease, error) {
 		ExpressionAttributeNames:  map[string]string{"#kind": contract.KindAttribute},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":kind": str(kindLease)},
 	}
-	var leases []Lease
-	for {
-		out, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("list leases: %w", err)
-		}
-		for _, item := range out.Items {
-			l, err := decodeLease(item)
-			if err != nil {
-				return nil, err
-			}
-			leases = append(leases, l)
-		}
-		if len(out.LastEvaluatedKey) == 0 {
-			return leases, nil
-		}
-		in.ExclusiveStartKey = out.LastEvaluatedKey
+	leases, err := queryAll(ctx, s, in, decodeLease)
+	if err != nil {
+		return nil, fmt.Errorf("list leases: %w", err)
 	}
+	return leases, nil
 }
 
 // ExtendLeases sets the end of the leases a request holds (once the window's real end is known).
@@ -153,4 +140,26 @@ func (s *Store) Ended(ctx context.Context, accounts []string) (map[string]time.T
 		return nil
 	})
 	return ended, err
+}
+
+// queryAll reads every page of a query, decoding each item.
+func queryAll[T any](ctx context.Context, s *Store, in *dynamodb.QueryInput, decode func(map[string]types.AttributeValue) (T, error)) ([]T, error) {
+	var all []T
+	for {
+		out, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, item := range out.Items {
+			v, err := decode(item)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, v)
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return all, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
 }

@@ -87,22 +87,9 @@ func (s *Store) CreatedBetween(ctx context.Context, from, to time.Time) ([]Recor
 			":kind": str(kindRequest), ":from": str(from.UTC().Format(sortableTime)), ":to": str(to.UTC().Format(sortableTime)),
 		},
 	}
-	var out []Record
-	for {
-		page, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("list the requests created from %s to %s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
-		}
-		for _, item := range page.Items {
-			rec, err := decodeRecord(item)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, rec)
-		}
-		if len(page.LastEvaluatedKey) == 0 {
-			return out, nil
-		}
-		in.ExclusiveStartKey = page.LastEvaluatedKey
+	recs, err := queryAll(ctx, s, in, decodeRecord)
+	if err != nil {
+		return nil, fmt.Errorf("list the requests created from %s to %s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
 	}
+	return recs, nil
 }
