@@ -257,9 +257,8 @@ func (p *Playground) signInAsRoot(ctx context.Context, done map[string]bool) {
 		}
 		done[rec.RequestID] = true
 		for i, a := range rec.AccountIDs {
-			p.h.AWS.AddLakeEvents(eventDataStore, awsemu.LakeEvent{Time: from.Add(time.Minute), Fields: map[string]string{
-				"eventID": fmt.Sprintf("%s-signin-%d", rec.RequestID, i), "recipientAccountId": a, "eventName": "ConsoleLogin",
-				"eventSource": "signin.amazonaws.com", "awsRegion": "us-east-1", "userIdentity.type": "Root", "sourceIPAddress": "192.0.2.44"}})
+			p.h.AWS.AddLakeEvents(eventDataStore, awsemu.RootEvent(fmt.Sprintf("%s-signin-%d", rec.RequestID, i), a, "ConsoleLogin", from.Add(time.Minute),
+				"eventSource", "signin.amazonaws.com", "sourceIPAddress", "192.0.2.44"))
 		}
 	}
 }

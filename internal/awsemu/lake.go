@@ -27,6 +27,17 @@ type LakeEvent struct {
 	Fields map[string]string
 }
 
+// RootEvent is an event of the root user of account: name at at, from iam.amazonaws.com in
+// us-east-1, with extra fields (column, value, ...) over those.
+func RootEvent(id, account, name string, at time.Time, extra ...string) LakeEvent {
+	f := map[string]string{"eventID": id, "recipientAccountId": account, "eventName": name, "eventSource": "iam.amazonaws.com",
+		"awsRegion": "us-east-1", "userIdentity.type": "Root"}
+	for i := 0; i+1 < len(extra); i += 2 {
+		f[extra[i]] = extra[i+1]
+	}
+	return LakeEvent{Time: at, Fields: f}
+}
+
 // lakeColumns are the columns this emulator knows (CloudTrail Lake's event schema).
 var lakeColumns = []string{"eventID", "eventTime", "eventName", "eventSource", "awsRegion", "errorCode", "errorMessage",
 	"sourceIPAddress", "recipientAccountId", "userIdentity.type", "userIdentity.arn", "userIdentity.accountId", "eventType"}

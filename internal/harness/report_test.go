@@ -33,11 +33,7 @@ func TestWindowReportAndRootOutsideWindowsThroughTheSweeper(t *testing.T) {
 	rec := s.record("reported")
 	from, to, _ := rec.Lifted()
 	ev := func(id, account, name string, at time.Time, extra ...string) awsemu.LakeEvent {
-		f := map[string]string{"eventID": id, "recipientAccountId": account, "eventName": name, "eventSource": "signin.amazonaws.com", "userIdentity.type": "Root"}
-		for i := 0; i+1 < len(extra); i += 2 {
-			f[extra[i]] = extra[i+1]
-		}
-		return awsemu.LakeEvent{Time: at, Fields: f}
+		return awsemu.RootEvent(id, account, name, at, append([]string{"eventSource", "signin.amazonaws.com"}, extra...)...)
 	}
 	h.AWS.AddLakeEvents(store,
 		ev("in-1", accounts[0], "ConsoleLogin", from.Add(2*time.Minute)),

@@ -34,10 +34,8 @@ func TestReportFromTheCommandLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.emu.AddLakeEvents(store,
-		awsemu.LakeEvent{Time: e.now.Add(5 * time.Minute), Fields: map[string]string{"eventID": "e-1", "recipientAccountId": "111111111111",
-			"eventName": "ConsoleLogin", "eventSource": "signin.amazonaws.com", "userIdentity.type": "Root", "sourceIPAddress": "192.0.2.10"}},
-		awsemu.LakeEvent{Time: e.now.Add(9 * time.Minute), Fields: map[string]string{"eventID": "e-2", "recipientAccountId": "111111111111",
-			"eventName": "DeleteBucketPolicy", "eventSource": "s3.amazonaws.com", "userIdentity.type": "Root", "errorCode": "AccessDenied"}})
+		awsemu.RootEvent("e-1", "111111111111", "ConsoleLogin", e.now.Add(5*time.Minute), "eventSource", "signin.amazonaws.com", "sourceIPAddress", "192.0.2.10"),
+		awsemu.RootEvent("e-2", "111111111111", "DeleteBucketPolicy", e.now.Add(9*time.Minute), "eventSource", "s3.amazonaws.com", "errorCode", "AccessDenied"))
 	e.now = e.now.Add(time.Hour)
 	if _, err := e.steps.Reattach(ctx, contract.ReattachInput{RequestID: id, Mode: contract.ModeClose}); err != nil {
 		t.Fatal(err)

@@ -20,12 +20,7 @@ const store = "arn:aws:cloudtrail:us-east-1:999999999999:eventdatastore/EXAMPLE-
 var t0 = time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 
 func rootEvent(id, account, name string, at time.Time, extra ...string) awsemu.LakeEvent {
-	f := map[string]string{"eventID": id, "recipientAccountId": account, "eventName": name, "eventSource": "iam.amazonaws.com",
-		"awsRegion": "us-east-1", "userIdentity.type": "Root", "sourceIPAddress": "192.0.2.1"}
-	for i := 0; i+1 < len(extra); i += 2 {
-		f[extra[i]] = extra[i+1]
-	}
-	return awsemu.LakeEvent{Time: at, Fields: f}
+	return awsemu.RootEvent(id, account, name, at, append([]string{"sourceIPAddress", "192.0.2.1"}, extra...)...)
 }
 
 func setup(t *testing.T) (*awsemu.Server, *lake.Lake) {

@@ -33,14 +33,7 @@ func (e *env) withLake(metrics *bytes.Buffer) {
 	})
 }
 
-func root(id, account, name string, at time.Time, extra ...string) awsemu.LakeEvent {
-	f := map[string]string{"eventID": id, "recipientAccountId": account, "eventName": name, "eventSource": "iam.amazonaws.com",
-		"awsRegion": "us-east-1", "userIdentity.type": "Root"}
-	for i := 0; i+1 < len(extra); i += 2 {
-		f[extra[i]] = extra[i+1]
-	}
-	return awsemu.LakeEvent{Time: at, Fields: f}
-}
+var root = awsemu.RootEvent
 
 // reportQueries are the Lake statements run for window reports (those naming accounts).
 func reportQueries(emu *awsemu.Server) int {
