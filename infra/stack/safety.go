@@ -175,6 +175,9 @@ func NewSafetyNet(scope constructs.Construct, id string, props *SafetyNetProps) 
 		graph("Failures: restore, rescue, unexpected (per hour)", perHour(contract.MetricRestoreFailed), perHour(contract.MetricRescued), perHour(contract.MetricUnexpectedFailure)),
 		graph("Drift, guardrail changed, ledger tampered (per hour)", perHour(contract.MetricDriftDetected), perHour(contract.MetricGuardrailChanged), perHour(contract.MetricLedgerTampered), perHour(contract.MetricWindowCutShort)),
 	)
+	dashboard.AddWidgets(
+		graph("Root used outside any window, rootwindow changed outside its deployment (per hour)", perHour(contract.MetricRootOutsideWindow), perHour(contract.MetricResourcesChanged)),
+	)
 	return &SafetyNet{Construct: c, StatusRule: statusRule, Schedule: schedule, ChangeRule: changes, WatchRules: watchRules, Alarms: alarms}
 }
 
