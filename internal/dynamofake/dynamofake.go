@@ -431,6 +431,9 @@ var (
 	inList   = regexp.MustCompile(`^(\S+)\s+IN\s+\(([^)]*)\)$`)
 	equals   = regexp.MustCompile(`^(\S+)\s*=\s*(\S+)$`)
 	compares = regexp.MustCompile(`^(\S+)\s*(<>|<=|>=|<|>)\s*(\S+)$`)
+	// a BETWEEN b AND c is a >= b AND a <= c (both ends included), written out before the
+	// condition is split on AND.
+	between = regexp.MustCompile(`(\S+)\s+BETWEEN\s+(\S+)\s+AND\s+(\S+)`)
 )
 
 // condition evaluates a condition of OR'd groups of AND'd terms; "" holds.
@@ -438,6 +441,7 @@ func (e expr) condition(c string, it item) (bool, error) {
 	if strings.TrimSpace(c) == "" {
 		return true, nil
 	}
+	c = between.ReplaceAllString(c, "$1 >= $2 AND $1 <= $3")
 	for _, group := range splitWord(c, "OR") {
 		all := true
 		for _, term := range splitWord(group, "AND") {

@@ -47,3 +47,38 @@ func TestQueryRefusesAnOversizedStartKey(t *testing.T) {
 		}
 	}
 }
+
+// A key condition on the sort key with BETWEEN holds for both ends and what lies between, as
+// DynamoDB's does, and for nothing outside.
+func TestQueryBetween(t *testing.T) {
+	ctx := context.Background()
+	db := dynamofake.New()
+	if err := ledger.CreateTable(ctx, db, "t"); err != nil {
+		t.Fatal(err)
+	}
+	for i, created := range []string{"2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04"} {
+		if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String("t"), Item: map[string]types.AttributeValue{
+			contract.KeyAttribute: &types.AttributeValueMemberS{Value: "request#" + string(rune('a'+i))}, contract.KindAttribute: &types.AttributeValueMemberS{Value: "request"},
+			contract.CreatedAttribute: &types.AttributeValueMemberS{Value: created},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := db.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String("t"), IndexName: aws.String(contract.ByCreatedIndex),
+		KeyConditionExpression:   aws.String("#kind = :kind AND #created BETWEEN :from AND :to"),
+		ExpressionAttributeNames: map[string]string{"#kind": contract.KindAttribute, "#created": contract.CreatedAttribute},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":kind": &types.AttributeValueMemberS{Value: "request"},
+			":from": &types.AttributeValueMemberS{Value: "2026-01-02"}, ":to": &types.AttributeValueMemberS{Value: "2026-01-03"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range out.Items {
+		got = append(got, it[contract.KeyAttribute].(*types.AttributeValueMemberS).Value)
+	}
+	if strings.Join(got, " ") != "request#b request#c" {
+		t.Errorf("between: %v", got)
+	}
+}
