@@ -148,9 +148,12 @@ func TestEndEarlyThroughTheAPIDuringTheWindow(t *testing.T) {
 		}
 		done <- res
 	}()
-	until(t, "the window is open", func() bool {
+	// Open in the ledger, and the execution asleep in its Hold window (the test's actor the only
+	// one awake, a timer pending): a busy machine can record OPEN well before the runner has left
+	// the lift's state.
+	until(t, "the window is open and held", func() bool {
 		rec, err := h.Ledger().Get(s.ctx, id)
-		return err == nil && rec.Status == ledger.Open
+		return err == nil && rec.Status == ledger.Open && h.Clock.Awake() == 1 && h.Clock.Pending() > 0
 	})
 	end := apiSample(t, "api-end-request.json")
 	end.Path, end.PathParameters = "/requests/"+id+"/end", map[string]string{"id": id}
