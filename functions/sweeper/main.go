@@ -7,9 +7,9 @@ package main
 import (
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/rootwindow/rootwindow/pkg/lake"
 	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
 	"github.com/rootwindow/rootwindow/pkg/rootaccess"
+	"github.com/rootwindow/rootwindow/pkg/rootevents"
 	"github.com/rootwindow/rootwindow/pkg/stepfunctions"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
@@ -22,10 +22,9 @@ func main() {
 	if instance.Config.CentralizedRoot && instance.Config.PrepareRootSignIn {
 		instance.Deps.Root = rootaccess.FromConfig(instance.AWS, instance.Endpoint("STS"), instance.Endpoint("IAM"), instance.Config.AssumeRootRegion())
 	}
-	// What root did in each window, and root outside any window (CloudTrail Lake).
-	if instance.Config.TrailEventDataStore != "" {
-		instance.Deps.RootActivity = lake.FromConfig(instance.AWS, instance.Endpoint("CloudTrail"), instance.Config.TrailEventDataStore, instance.Sleep)
-	}
+	// What root did in each window, and root outside any window (CloudTrail Lake, or the log
+	// group an organization trail delivers to).
+	instance.Deps.RootActivity = rootevents.FromConfig(instance.AWS, instance.Endpoint, instance.Config.TrailEventDataStore, instance.Config.TrailLogGroup, instance.Sleep)
 	steps := workflow.New(instance.Service())
 	lambda.StartHandlerFunc(steps.SafetyNet)
 }

@@ -117,8 +117,9 @@ const (
 	checkOperators
 	// subscribeRequesters: a requester's own subscription to the topic, with rootwindow's filter.
 	subscribeRequesters
-	// queryRootActivity: CloudTrail Lake queries of the one event data store configured
-	// (trailEventDataStoreArn), only when it is: window reports and root outside windows.
+	// queryRootActivity: queries of the one source of root activity configured (a CloudTrail
+	// Lake event data store, or an organization trail's log group), only when one is: window
+	// reports and root outside windows.
 	queryRootActivity
 	// Granted once the state machine and the request rule's start role exist (AllowStart,
 	// IdentifyDoors): start executions, stop one a person ended early, and answer approvals (api),
@@ -392,17 +393,28 @@ func (g *grants) grant(fn awslambda.Function, p permission) {
 			// Reference, AWS CloudTrail): this one alone.
 			add(statement("QueryRootActivity", []string{"cloudtrail:StartQuery", "cloudtrail:GetQueryResults"}, cfg.TrailEventDataStore))
 		}
+		if cfg.TrailLogGroup != "" {
+			// StartQuery acts on a log group (this one); GetQueryResults names a query ID, no
+			// resource (Service Authorization Reference, Amazon CloudWatch Logs).
+			group := strings.TrimSuffix(cfg.TrailLogGroup, ":*")
+			add(statement("QueryRootActivityInLogs", []string{"logs:StartQuery"}, group, group+":*"))
+			add(statement("ReadRootActivityQueries", []string{"logs:GetQueryResults"}, "*"))
+		}
 	}
 }
 
 // suppress records, for cdk-nag, why fn's role names what it names.
 func (g *grants) suppress(fn awslambda.Function, spec functionSpec) {
 	mgmt := managementOf(g.stack, g.props.Config)
-	suppress(fn.Role(), "AwsSolutions-IAM5", "X-Ray's PutTraceSegments and PutTelemetryRecords, CloudTrail's LookupEvents (validate: who started an execution) and Step Functions' SendTaskSuccess/SendTaskFailure (api, validate: an approver's decision) have no resource to scope to; the Organizations Describe/List reads (validate, detach: the booking's checks again, api, sweeper) act on the whole organization by nature and change nothing",
+	suppress(fn.Role(), "AwsSolutions-IAM5", "X-Ray's PutTraceSegments and PutTelemetryRecords, CloudTrail's LookupEvents (validate: who started an execution), Step Functions' SendTaskSuccess/SendTaskFailure (api, validate: an approver's decision) and CloudWatch Logs' GetQueryResults (sweeper, with trailLogGroupArn: a query by its ID) have no resource to scope to; the Organizations Describe/List reads (validate, detach: the booking's checks again, api, sweeper) act on the whole organization by nature and change nothing",
 		"Resource::*")
 	org := g.props.Config.OrganizationID
 	suppress(fn.Role(), "AwsSolutions-IAM5", "Any member account may be given a window, so attach/detach (of the guardrail policy only, per the statement's other resource) must apply to every account of the configured organization",
 		"Resource::arn:<AWS::Partition>:organizations::"+mgmt+":account/"+org+"/*")
+	if group := strings.TrimSuffix(g.props.Config.TrailLogGroup, ":*"); group != "" && slices.Contains(spec.may, queryRootActivity) {
+		suppress(fn.Role(), "AwsSolutions-IAM5", "CloudWatch Logs names a log group's events <log group ARN>:*: StartQuery on the one log group the organization trail delivers to",
+			"Resource::"+group+":*")
+	}
 	if slices.Contains(spec.may, liftGuardrail) || slices.Contains(spec.may, restoreGuardrail) {
 		suppress(fn.Role(), "AwsSolutions-IAM5", "A window's SCP gets its ID when the lift creates it: the statement names any SCP of the organization and its condition admits only those tagged rootwindow:request (created by the lift with that tag)",
 			"Resource::arn:<AWS::Partition>:organizations::"+mgmt+":policy/"+org+"/service_control_policy/p-*")

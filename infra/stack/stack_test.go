@@ -920,6 +920,35 @@ func TestOnlyTheSweeperQueriesTheEventDataStore(t *testing.T) {
 	if errs, _, err := cdktest.NagFindings(awscdk.StackProps{}, cfg); err != nil || len(errs) > 0 {
 		t.Errorf("cdk-nag: %v %v", errs, err)
 	}
+	// Or the log group an organization trail delivers to: StartQuery on it, GetQueryResults
+	// (which names no resource), the sweeper alone.
+	cfg = sample
+	cfg.TrailLogGroup = "arn:aws:logs:us-east-1:999999999999:log-group:aws-cloudtrail-logs-o-exampleorg1:*"
+	if tmpl, err = cdktest.Template(awscdk.StackProps{}, cfg); err != nil {
+		t.Fatal(err)
+	}
+	logs := map[string]string{}
+	for role, stmts := range roleStatementsOf(t, tmpl) {
+		for _, st := range stmts {
+			for _, action := range asList(st["Action"]) {
+				if a := action.(string); a == "logs:StartQuery" || a == "logs:GetQueryResults" {
+					res, _ := json.Marshal(st["Resource"])
+					logs[role+" "+a] = string(res)
+				}
+			}
+		}
+	}
+	if len(logs) != 2 {
+		t.Fatalf("granted %v", logs)
+	}
+	for k, res := range logs {
+		if !strings.HasPrefix(k, "FunctionsSweeper") || (strings.HasSuffix(k, "StartQuery") && !strings.Contains(res, "log-group:aws-cloudtrail-logs-o-exampleorg1")) {
+			t.Errorf("%s on %s", k, res)
+		}
+	}
+	if errs, _, err := cdktest.NagFindings(awscdk.StackProps{}, cfg); err != nil || len(errs) > 0 {
+		t.Errorf("cdk-nag with a log group: %v %v", errs, err)
+	}
 }
 
 // A change to any of rootwindow's own resources reaches the sweeper: a rule per kind of resource

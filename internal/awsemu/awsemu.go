@@ -1,7 +1,8 @@
 // Package awsemu is a loopback emulator of the AWS calls rootwindow makes to tell people what
 // happened and to start its workflow: EventBridge PutEvents (AWS JSON 1.1), SNS Publish (the AWS
 // query protocol) and Step Functions StartExecution (AWS JSON 1.0); and of what it reads:
-// CloudTrail's event history and CloudTrail Lake (lake.go), the identity store. It speaks their wire
+// CloudTrail's event history and CloudTrail Lake (lake.go), CloudWatch Logs Insights
+// (insights.go), the identity store. It speaks their wire
 // protocols, so the real SDK clients talk to it through AWS_ENDPOINT_URL_*; it records what it
 // was sent, and can fail calls on demand.
 package awsemu
@@ -76,7 +77,8 @@ type Server struct {
 	subs                               []Subscription
 	stores                             map[string]*identityStore // identity store ID → its users and groups
 	directoryCalls                     int
-	lake                               *lake // CloudTrail Lake's event data stores and queries
+	lake                               *lake          // CloudTrail Lake's event data stores and queries
+	insights                           *insightsState // CloudWatch Logs' log groups and Insights queries
 	now                                func() time.Time
 }
 
@@ -196,6 +198,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.startQuery(w, body)
 	case target == "CloudTrail_20131101.GetQueryResults":
 		s.getQueryResults(w, body)
+	case target == "Logs_20140328.StartQuery":
+		s.startInsightsQuery(w, body)
+	case target == "Logs_20140328.GetQueryResults":
+		s.getInsightsResults(w, body)
 	case target == "AWSIdentityStore.GetUserId":
 		s.getUserID(w, body)
 	case target == "AWSIdentityStore.IsMemberInGroups":

@@ -77,7 +77,8 @@ func (s *Server) AddLakeEvents(arn string, events ...LakeEvent) {
 	l.stores[storeID(arn)] = append(l.stores[storeID(arn)], events...)
 }
 
-// SetQueryRuns makes each query answer RUNNING to its first n GetQueryResults calls.
+// SetQueryRuns makes each query (Lake's and Logs Insights') answer RUNNING to its first n
+// GetQueryResults calls.
 func (s *Server) SetQueryRuns(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

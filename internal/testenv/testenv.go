@@ -39,11 +39,11 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/directory"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
-	"github.com/rootwindow/rootwindow/pkg/lake"
 	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/notify"
 	"github.com/rootwindow/rootwindow/pkg/rootaccess"
+	"github.com/rootwindow/rootwindow/pkg/rootevents"
 	"github.com/rootwindow/rootwindow/pkg/stepfunctions"
 	"github.com/rootwindow/rootwindow/pkg/trail"
 	"github.com/rootwindow/rootwindow/pkg/window"
@@ -367,9 +367,7 @@ func Adapters(in *lambdaenv.Instance) *sfn.Client {
 	if in.Config.IdentityStoreID != "" {
 		in.Deps.Groups = directory.FromConfig(in.AWS, in.Endpoint("identitystore"), in.Config.IdentityStoreID)
 	}
-	if in.Config.TrailEventDataStore != "" {
-		in.Deps.RootActivity = lake.FromConfig(in.AWS, in.Endpoint("CloudTrail"), in.Config.TrailEventDataStore, in.Sleep)
-	}
+	in.Deps.RootActivity = rootevents.FromConfig(in.AWS, in.Endpoint, in.Config.TrailEventDataStore, in.Config.TrailLogGroup, in.Sleep)
 	return client
 }
 

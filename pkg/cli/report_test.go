@@ -11,7 +11,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/cli"
 	"github.com/rootwindow/rootwindow/pkg/contract"
-	"github.com/rootwindow/rootwindow/pkg/lake"
+	"github.com/rootwindow/rootwindow/pkg/rootevents"
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
@@ -21,7 +21,7 @@ func TestReportFromTheCommandLine(t *testing.T) {
 	const store = "arn:aws:cloudtrail:us-east-1:999999999999:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE"
 	e := newEnv(t)
 	e.emu.AddEventDataStore(store)
-	l := lake.New(testenv.Trail(e.emu), store)
+	l := rootevents.NewLake(testenv.Trail(e.emu), store)
 	e.with(func(d *window.Deps) { d.RootActivity, d.Config.TrailEventDataStore = l, store })
 	code, out, errOut := e.run(t, e.secret, "request", "--accounts", "111111111111", "--hours", "1", "--reason", "Reset the root password (SEC-9)", "--output", "json")
 	var accepted struct{ RequestID string }

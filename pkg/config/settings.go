@@ -45,6 +45,7 @@ const (
 	KeyLiftStrategy          = "liftStrategy"
 	KeyDriftScanMinutes      = "driftScanMinutes"
 	KeyTrailEventDataStore   = "trailEventDataStoreArn"
+	KeyTrailLogGroup         = "trailLogGroupArn"
 	KeyRootScanMinutes       = "rootActivityScanMinutes"
 	KeyCentralizedRoot       = "centralizedRootAccess"
 	KeyPrepareRootSignIn     = "prepareRootSignIn"
@@ -138,7 +139,10 @@ type Settings struct {
 	// window (the window report) and looks for root activity outside any window, every
 	// RootScanMinutes.
 	TrailEventDataStore string
-	RootScanMinutes     int
+	// TrailLogGroup is, instead, the ARN of the CloudWatch Logs log group an organization trail
+	// delivers to, read with CloudWatch Logs Insights ("" for none; at most one of the two).
+	TrailLogGroup   string
+	RootScanMinutes int
 	// Approval is ApprovalNone, or ApprovalSecondAdmin: a request waits (ApprovalMinutes at most,
 	// then nothing is lifted) for an administrator other than its requester to approve it. Only
 	// requests through ApprovalChannels (all when empty) for an account in ApprovalScope (account
@@ -205,7 +209,9 @@ var (
 	rootIDPattern        = regexp.MustCompile(`^r-[0-9a-z]{4,32}$`)
 	// CloudTrail Lake's event data store ARN (API reference, StartQuery's FROM takes its ID).
 	eventDataStorePattern = regexp.MustCompile(`^arn:aws[a-z-]*:cloudtrail:[a-z0-9-]+:[0-9]{12}:eventdatastore/[A-Za-z0-9-]+$`)
-	sidPattern            = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+	// A CloudWatch Logs log group's ARN (names: letters, digits, _ - / . #), with or without :*.
+	logGroupPattern = regexp.MustCompile(`^arn:aws[a-z-]*:logs:[a-z0-9-]+:[0-9]{12}:log-group:[A-Za-z0-9_/.#-]+(:\*)?$`)
+	sidPattern      = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 	// Role and principal ARNs (a path and name of at most 512 characters: arnPath).
 	rolePattern      = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$`)
 	principalPattern = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[\w+=,.@/-]+$`)
@@ -401,6 +407,18 @@ var settings = []setting{
 		},
 		write: func(s Settings) string { return s.TrailEventDataStore },
 	},
+	{
+		key: KeyTrailLogGroup, env: contract.EnvTrailLogGroup,
+		read: func(s *Settings, v any) error {
+			str, _ := v.(string)
+			if str = strings.TrimSpace(str); !logGroupPattern.MatchString(str) || len(str) > 600 {
+				return fmt.Errorf("must be the ARN of the CloudWatch Logs log group the organization trail delivers to (arn:aws:logs:<region>:<account>:log-group:<name>), got %v", v)
+			}
+			s.TrailLogGroup = str
+			return nil
+		},
+		write: func(s Settings) string { return s.TrailLogGroup },
+	},
 	intSetting(KeyEventConfirmMinutes, contract.EnvEventConfirmMinutes, 0, MaxEventConfirmMinutes, func(s *Settings) *int { return &s.EventConfirmMinutes }),
 	listSetting(KeyEventIntegrations, contract.EnvEventIntegrations, func(s *Settings) *[]string { return &s.EventIntegrations },
 		func(a string) string {
@@ -593,11 +611,15 @@ func FromLookup(get func(key string) any) (Settings, error) {
 // pinned by configuration, or whoever can write the ledger's base item writes the organization's
 // guardrail.
 func (s Settings) together() []error {
+	var errs []error
 	if s.LiftStrategy != contract.StrategyDetach && s.LiftStrategy != "" && s.GuardrailSHA256 == "" {
-		return []error{fmt.Errorf("%s: is required when %s is %s: rootwindow rewrites the guardrail's document from a base kept in its ledger, and lifts only the base with this hash (sha256sum of the document as Organizations returns it, no trailing newline)",
-			KeyGuardrailSHA256, KeyLiftStrategy, s.LiftStrategy)}
+		errs = append(errs, fmt.Errorf("%s: is required when %s is %s: rootwindow rewrites the guardrail's document from a base kept in its ledger, and lifts only the base with this hash (sha256sum of the document as Organizations returns it, no trailing newline)",
+			KeyGuardrailSHA256, KeyLiftStrategy, s.LiftStrategy))
 	}
-	return nil
+	if s.TrailEventDataStore != "" && s.TrailLogGroup != "" {
+		errs = append(errs, fmt.Errorf("%s: cannot be set with %s: root activity is read from one source", KeyTrailLogGroup, KeyTrailEventDataStore))
+	}
+	return errs
 }
 
 // apply reads v (nil when unset) into s and returns its problems, each named by name.

@@ -20,6 +20,7 @@ const (
 	EnvCooldownMinutes      = "ROOTWINDOW_COOLDOWN_MINUTES"
 	EnvDriftScanMinutes     = "ROOTWINDOW_DRIFT_SCAN_MINUTES"
 	EnvTrailEventDataStore  = "ROOTWINDOW_TRAIL_EVENT_DATA_STORE_ARN"
+	EnvTrailLogGroup        = "ROOTWINDOW_TRAIL_LOG_GROUP_ARN"
 	EnvRootScanMinutes      = "ROOTWINDOW_ROOT_ACTIVITY_SCAN_MINUTES"
 	EnvApproval             = "ROOTWINDOW_APPROVAL"
 	EnvCentralizedRoot      = "ROOTWINDOW_CENTRALIZED_ROOT_ACCESS"

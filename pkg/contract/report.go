@@ -26,9 +26,9 @@ type RootEvent struct {
 func (e RootEvent) SignIn() bool { return e.Name == "ConsoleLogin" }
 
 // WindowReport is what a window's accounts' root users did during the window, read from
-// CloudTrail Lake once CloudTrail has had time to deliver it (see package window). Problem says
-// why there is no report ("no report source": no event data store configured); Source names the
-// event data store and Query is the statement that produced it, for a person to run again.
+// CloudTrail Lake or an organization trail's log group once CloudTrail has had time to deliver it (see package window). Problem says
+// why there is no report ("no report source": none configured); Source names the event data store
+// or log group and Query is the statement that produced it, for a person to run again.
 type WindowReport struct {
 	MadeAt  time.Time `json:"madeAt" dynamodbav:"madeAt"`
 	Problem string    `json:"problem,omitempty" dynamodbav:"problem,omitempty"`
@@ -58,7 +58,7 @@ type WindowReport struct {
 const MaxReportListed = 100
 
 // NoReportSource is a report's Problem when no CloudTrail Lake event data store is configured.
-const NoReportSource = "no report source: no CloudTrail Lake event data store is configured (trailEventDataStoreArn)"
+const NoReportSource = "no report source: neither an organization trail's log group (trailLogGroupArn) nor a CloudTrail Lake event data store (trailEventDataStoreArn) is configured"
 
 // Summarize counts events (in time order) into r and lists the first MaxReportListed.
 func (r *WindowReport) Summarize(events []RootEvent) {

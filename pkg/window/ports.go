@@ -67,10 +67,11 @@ type Groups interface {
 	MemberOf(ctx context.Context, userName string, groupIDs []string) ([]string, error)
 }
 
-// RootActivity reads what member accounts' root users did, from CloudTrail Lake (pkg/lake): what
-// root did in a window (its report), and root activity outside any window.
+// RootActivity reads what member accounts' root users did, from CloudTrail Lake or an
+// organization trail's log group (pkg/rootevents): what root did in a window (its report), and
+// root activity outside any window.
 type RootActivity interface {
-	// Source names where the events come from: the event data store's ARN.
+	// Source names where the events come from: the event data store's or the log group's ARN.
 	Source() string
 	// RootEvents are the root users' events from from to to, inclusive, on accounts (every
 	// account when none), in time order, with the query that found them.

@@ -13,7 +13,8 @@ import (
 )
 
 // What root did: a report of each window once it is over, and root activity on protected accounts
-// outside any window, both read from CloudTrail Lake (RootActivity) by the sweep.
+// outside any window, both read by the sweep from where the organization's management events are
+// kept (RootActivity: CloudTrail Lake, or an organization trail's log group).
 //
 // CloudTrail delivers an event about 5 minutes after the call on average, and does not guarantee
 // it (AWS CloudTrail User Guide, "CloudTrail concepts"; ../DESIGN.md, "Facts about the
@@ -26,8 +27,8 @@ const (
 	RootLookback = 2 * time.Hour
 )
 
-// reportsPerSweep bounds the reports one sweep makes: one Lake query each, one at a time, well
-// inside the sweeper's 300 seconds and Lake's 10 queries at once; the rest wait for the next sweep.
+// reportsPerSweep bounds the reports one sweep makes: one query each, one at a time, well inside
+// the sweeper's 300 seconds and Lake's 10 queries at once; the rest wait for the next sweep.
 const reportsPerSweep = 5
 
 // reportDue notes that rec's window ended, so that the sweep reports on it; a failure is logged

@@ -13,8 +13,8 @@ import (
 	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
-	"github.com/rootwindow/rootwindow/pkg/lake"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
+	"github.com/rootwindow/rootwindow/pkg/rootevents"
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
@@ -23,7 +23,7 @@ const eventDataStore = "arn:aws:cloudtrail:us-east-1:999999999999:eventdatastore
 // withLake gives e an event data store in its emulator and the service a Lake over it.
 func (e *env) withLake(metrics *bytes.Buffer) {
 	e.Emu.AddEventDataStore(eventDataStore)
-	l := lake.New(testenv.Trail(e.Emu), eventDataStore)
+	l := rootevents.NewLake(testenv.Trail(e.Emu), eventDataStore)
 	l.Sleep = func(context.Context, time.Duration) error { return nil }
 	e.With(func(d *window.Deps) {
 		d.RootActivity, d.Config.TrailEventDataStore = l, eventDataStore
