@@ -168,7 +168,7 @@ func start(ctx context.Context) (map[string]lambda.Handler, *awsemu.Server, func
 		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDLOCAL", "AWS_SECRET_ACCESS_KEY": "local",
 		"AWS_ENDPOINT_URL_ORGANIZATIONS": orgURL, "AWS_ENDPOINT_URL_DYNAMODB": dbURL,
 		"AWS_ENDPOINT_URL_EVENTBRIDGE": emuURL, "AWS_ENDPOINT_URL_SNS": emuURL, "AWS_ENDPOINT_URL_SFN": emuURL,
-		"AWS_ENDPOINT_URL_CLOUDTRAIL": emuURL, contract.EnvEventsRoleARN: testenv.EventsRoleARN, contract.EnvAPIRoleARN: testenv.APIRoleARN,
+		"AWS_ENDPOINT_URL_CLOUDTRAIL": emuURL, "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": emuURL, contract.EnvEventsRoleARN: testenv.EventsRoleARN, contract.EnvAPIRoleARN: testenv.APIRoleARN,
 		contract.EnvTableName: table, contract.EnvGuardrailPolicyID: orgemu.GuardrailID,
 		contract.EnvAdminPrincipals: testenv.AdminPattern, contract.EnvOrganizationID: orgemu.OrganizationID, contract.EnvTopicARN: testenv.TopicARN,
 		contract.EnvStateMachineARN: testenv.StateMachineARN, contract.EnvStateMachineRoleARN: testenv.StateMachineRoleARN,

@@ -12,16 +12,35 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
-// A window through the synthesized state machine, then the sweeper on its schedule with a
-// CloudTrail Lake event data store configured (its queries served by the emulator, through the
-// real CloudTrail client): the window's report lists exactly its accounts' root events within the
+// A window through the synthesized state machine, then the sweeper on its schedule with a source
+// of root activity configured, a CloudTrail Lake event data store or an organization trail's log
+// group (their queries served by the emulator, through the real SDK clients): the window's report lists exactly its accounts' root events within the
 // window, and a root sign-in on an account with no window raises RootOutsideWindow once.
 func TestWindowReportAndRootOutsideWindowsThroughTheSweeper(t *testing.T) {
-	const store = "arn:aws:cloudtrail:us-east-1:999999999999:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE"
+	const (
+		store = "arn:aws:cloudtrail:us-east-1:999999999999:eventdatastore/EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE"
+		group = "arn:aws:logs:us-east-1:999999999999:log-group:aws-cloudtrail-logs-o-exampleorg1"
+	)
+	for _, src := range []struct {
+		name, env, source string
+		add               func(...awsemu.LakeEvent)
+	}{
+		{"CloudTrail Lake", contract.EnvTrailEventDataStore, store, func(e ...awsemu.LakeEvent) { h.AWS.AddLakeEvents(store, e...) }},
+		{"the trail's log group", contract.EnvTrailLogGroup, group, func(e ...awsemu.LakeEvent) { h.AWS.AddLogEvents(group, e...) }},
+	} {
+		t.Run(src.name, func(t *testing.T) { reportAndRootOutside(t, src.env, src.source, src.add) })
+	}
+}
+
+func reportAndRootOutside(t *testing.T, env, source string, add func(...awsemu.LakeEvent)) {
 	s := begin(t)
-	h.AWS.AddEventDataStore(store)
+	if env == contract.EnvTrailLogGroup {
+		h.AWS.AddLogGroup(source)
+	} else {
+		h.AWS.AddEventDataStore(source)
+	}
 	h.AWS.SetQueryRuns(2) // each query runs a while: the sweeper waits on the virtual clock
-	if err := h.Configure(s.ctx, map[string]string{contract.EnvTrailEventDataStore: store}); err != nil {
+	if err := h.Configure(s.ctx, map[string]string{env: source}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = h.Configure(context.Background(), nil); h.AWS.SetQueryRuns(0) })
@@ -35,7 +54,7 @@ func TestWindowReportAndRootOutsideWindowsThroughTheSweeper(t *testing.T) {
 	ev := func(id, account, name string, at time.Time, extra ...string) awsemu.LakeEvent {
 		return awsemu.RootEvent(id, account, name, at, append([]string{"eventSource", "signin.amazonaws.com"}, extra...)...)
 	}
-	h.AWS.AddLakeEvents(store,
+	add(
 		ev("in-1", accounts[0], "ConsoleLogin", from.Add(2*time.Minute)),
 		ev("in-2", accounts[1], "PutBucketVersioning", from.Add(20*time.Minute), "eventSource", "s3.amazonaws.com"),
 		ev("in-3", accounts[0], "UpdateAccountName", to.Add(-time.Minute), "eventSource", "account.amazonaws.com", "errorCode", "AccessDenied"),
@@ -54,7 +73,7 @@ func TestWindowReportAndRootOutsideWindowsThroughTheSweeper(t *testing.T) {
 	for _, e := range r.Listed {
 		ids = append(ids, e.EventID)
 	}
-	if strings.Join(ids, " ") != "in-1 in-2 in-3" || r.Events != 3 || r.SignIns != 1 || r.Errors != 1 || !r.From.Equal(from) || !r.To.Equal(to) || r.Source != store {
+	if strings.Join(ids, " ") != "in-1 in-2 in-3" || r.Events != 3 || r.SignIns != 1 || r.Errors != 1 || !r.From.Equal(from) || !r.To.Equal(to) || r.Source != source {
 		t.Errorf("report of %v: %+v", ids, r)
 	}
 	// The sign-in on 333333333333, which had no window, was raised once: kept, counted, announced.

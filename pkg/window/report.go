@@ -132,7 +132,7 @@ func (s *Service) checkRootOutside(ctx context.Context, rep *SweepReport) {
 	from = from.Add(-RootLookback)
 	q, err := s.roots.RootEvents(ctx, nil, from, now)
 	if err != nil {
-		s.failed(ctx, rep, "read root activity from CloudTrail Lake", err)
+		s.failed(ctx, rep, "read root activity from "+s.roots.Source(), err)
 		return
 	}
 	rep.RootScanned = true
