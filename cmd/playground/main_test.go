@@ -38,20 +38,7 @@ func TestEveryVerbAgainstThePlayground(t *testing.T) {
 			t.Errorf("the welcome lacks %q:\n%s", want, welcome.String())
 		}
 	}
-	env := p.Env()
-	rootwindow := func(key, secret string, args ...string) (int, string, string) {
-		var out, errOut bytes.Buffer
-		code := cli.Run(context.Background(), args, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return env[k] },
-			AWS: func(ctx context.Context, _, _ string) (aws.Config, error) {
-				cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(env["AWS_REGION"]))
-				cfg.Credentials = credentials.NewStaticCredentialsProvider(key, secret, "")
-				return cfg, err
-			}})
-		return code, out.String(), errOut.String()
-	}
-	alice := func(args ...string) (int, string, string) { return rootwindow(aliceKey, aliceSecret, args...) }
-
-	bob := func(args ...string) (int, string, string) { return rootwindow(bobKey, bobSecret, args...) }
+	alice, bob := p.command(aliceKey, aliceSecret, nil), p.command(bobKey, bobSecret, nil)
 	// Started with -approval: each request waits for bob.
 	ask := func(account, reason string) string {
 		t.Helper()
@@ -116,6 +103,22 @@ func TestEveryVerbAgainstThePlayground(t *testing.T) {
 	}
 	if !strings.Contains(said.String(), "SUCCEEDED") {
 		t.Errorf("the playground said: %s", said.String())
+	}
+}
+
+// command is `rootwindow` against the playground, signed with key and secret, under the
+// environment it prints; sleep, when given, is how --wait and --until-closed wait between looks.
+func (p *Playground) command(key, secret string, sleep func(context.Context, time.Duration) error) func(args ...string) (int, string, string) {
+	env := p.Env()
+	return func(args ...string) (int, string, string) {
+		var out, errOut bytes.Buffer
+		code := cli.Run(context.Background(), args, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return env[k] }, Sleep: sleep,
+			AWS: func(ctx context.Context, _, _ string) (aws.Config, error) {
+				cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(env["AWS_REGION"]))
+				cfg.Credentials = credentials.NewStaticCredentialsProvider(key, secret, "")
+				return cfg, err
+			}})
+		return code, out.String(), errOut.String()
 	}
 }
 

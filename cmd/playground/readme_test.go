@@ -9,10 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/cli"
 )
@@ -37,21 +33,10 @@ func TestTheREADMEsCommandsAgainstThePlayground(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	env := p.Env()
-	run := func(args []string) (int, string, string) {
-		var out, errOut bytes.Buffer
-		code := cli.Run(context.Background(), args, cli.Env{Stdout: &out, Stderr: &errOut, Getenv: func(k string) string { return env[k] },
-			AWS: func(ctx context.Context, _, _ string) (aws.Config, error) {
-				cfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(env["AWS_REGION"]))
-				cfg.Credentials = credentials.NewStaticCredentialsProvider(aliceKey, aliceSecret, "")
-				return cfg, err
-			},
-			// --wait and --until-closed poll every 15 s of the wall clock; the playground's hour
-			// is a second of it.
-			Sleep: func(ctx context.Context, _ time.Duration) error { time.Sleep(100 * time.Millisecond); return ctx.Err() },
-		})
-		return code, out.String(), errOut.String()
-	}
+	// --wait and --until-closed poll every 15 s of the wall clock; the playground's hour is a
+	// second of it.
+	alice := p.command(aliceKey, aliceSecret, func(ctx context.Context, _ time.Duration) error { time.Sleep(100 * time.Millisecond); return ctx.Err() })
+	run := func(args []string) (int, string, string) { return alice(args...) }
 	want := map[string]int{"request": cli.ExitOK, "status": cli.ExitOK, "list": cli.ExitOK, "end": cli.ExitOK, "help": cli.ExitOK,
 		"cancel": cli.ExitRefused, "confirm": cli.ExitUsage, "approve": cli.ExitRefused, "deny": cli.ExitRefused, "report": cli.ExitOK}
 	id := ""

@@ -227,25 +227,7 @@ func parseInsights(query string) (insightsStatement, error) {
 }
 
 func (q insightsStatement) run(events []LakeEvent) [][]map[string]string {
-	var hits []LakeEvent
-	for _, e := range events {
-		ok := true
-		for _, c := range q.where {
-			ok = ok && c.holds(e)
-		}
-		if ok {
-			hits = append(hits, e)
-		}
-	}
-	if q.sortBy != "" {
-		slices.SortStableFunc(hits, func(a, b LakeEvent) int {
-			c := strings.Compare(a.insightsValue(q.sortBy), b.insightsValue(q.sortBy))
-			if q.desc {
-				return -c
-			}
-			return c
-		})
-	}
+	hits := matching(events, q.where, q.sortBy, q.desc, LakeEvent.insightsValue)
 	if q.limit > 0 && len(hits) > q.limit {
 		hits = hits[:q.limit]
 	}

@@ -361,26 +361,33 @@ func (c lakeCond) holds(e LakeEvent) bool {
 	return slices.Contains(c.values, v) // IN
 }
 
-func (q lakeStatement) run(events []LakeEvent) [][]map[string]string {
+// matching are the events every condition holds for, sorted by sortBy when one is named, value
+// giving a field's text as the service compares it.
+func matching(events []LakeEvent, where []lakeCond, sortBy string, desc bool, value func(LakeEvent, string) string) []LakeEvent {
 	var hits []LakeEvent
 	for _, e := range events {
 		ok := true
-		for _, c := range q.where {
+		for _, c := range where {
 			ok = ok && c.holds(e)
 		}
 		if ok {
 			hits = append(hits, e)
 		}
 	}
-	if q.orderBy != "" {
+	if sortBy != "" {
 		slices.SortStableFunc(hits, func(a, b LakeEvent) int {
-			c := strings.Compare(a.value(q.orderBy), b.value(q.orderBy))
-			if q.desc {
+			c := strings.Compare(value(a, sortBy), value(b, sortBy))
+			if desc {
 				return -c
 			}
 			return c
 		})
 	}
+	return hits
+}
+
+func (q lakeStatement) run(events []LakeEvent) [][]map[string]string {
+	hits := matching(events, q.where, q.orderBy, q.desc, LakeEvent.value)
 	rows := make([][]map[string]string, 0, len(hits))
 	for _, e := range hits {
 		var row []map[string]string
