@@ -84,3 +84,16 @@ func reportText(id string, r contract.WindowReport) string {
 		at(r.MadeAt), r.Source, r.QueryID, r.Query)
 	return b.String()
 }
+
+// reportLine is what rootwindow status says of a request's report, once it is made.
+func reportLine(rec map[string]any) string {
+	r, _ := rec["report"].(map[string]any)
+	if r == nil {
+		return ""
+	}
+	if p, _ := r["problem"].(string); p != "" {
+		return "\n  report: " + p
+	}
+	id, _ := rec["requestId"].(string)
+	return fmt.Sprintf("\n  report: %v root event(s), %v sign-in(s), %v failed or denied: rootwindow report %s", r["events"], r["signIns"], r["errors"], id)
+}

@@ -47,6 +47,9 @@ func TestReportFromTheCommandLine(t *testing.T) {
 	if _, err := e.steps.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
+	if code, out, _ := e.run(t, e.secret, "status", id); code != cli.ExitOK || !strings.Contains(out, "report: 2 root event(s), 1 sign-in(s), 1 failed or denied: rootwindow report "+id) {
+		t.Errorf("status after the report: exit %d, %s", code, out)
+	}
 	code, out, errOut = e.run(t, e.secret, "report", id)
 	for _, want := range []string{"2 root event(s), 1 sign-in(s), 1 failed or denied", "TIME", "ConsoleLogin", "signin.amazonaws.com", "192.0.2.10",
 		"DeleteBucketPolicy", "AccessDenied", "By account: 111111111111 2", "FROM EXAMPLE-f852-4e8f-8bd1-bcf6cEXAMPLE"} {

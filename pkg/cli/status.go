@@ -10,7 +10,7 @@ var statusCommand = command{
 		if err := r.c.Do(ctx, "GET", "requests/"+a.positional[0], nil, nil, nil, &rec); err != nil {
 			return r.fail(err)
 		}
-		r.show(rec, describe(rec)+signIn(rec))
+		r.show(rec, describe(rec)+signIn(rec)+reportLine(rec))
 		return r.follow(ctx, a.positional[0])
 	},
 }
