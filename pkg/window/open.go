@@ -104,9 +104,9 @@ func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger
 			if checked, stepErr = s.guardrailMayBeLifted(ctx, id); stepErr != nil {
 				return nil
 			}
-			restoreAt := s.Now().Truncate(time.Second).Add(time.Duration(rec.Hours) * time.Hour)
+			end := s.Now().Truncate(time.Second).Add(time.Duration(rec.Hours) * time.Hour)
 			var err error
-			rec, err = s.ledger.Transition(ctx, id, ledger.Opening, ActorDetach, "lifting the guardrail until "+FormatTime(restoreAt), ledger.Change{RestoreAt: restoreAt})
+			rec, err = s.ledger.Transition(ctx, id, ledger.Opening, ActorDetach, "lifting the guardrail until "+FormatTime(end), ledger.Change{RestoreAt: end})
 			var terr *ledger.TransitionError
 			if cancelled = errors.As(err, &terr) && terr.Current == ledger.Cancelled; cancelled {
 				return nil
