@@ -56,7 +56,7 @@ const usage = `rootwindow: ask for a root access window, and follow it.
                             TASK is the root task: ` + "`rootwindow help tasks`" + ` lists them; for one that
                             centralized root access performs, the answer is the sts:AssumeRoot command
   rootwindow status ID [--wait | --until-closed]
-  rootwindow report ID      what root did in the window, from CloudTrail Lake (made 15 minutes after its end)
+  rootwindow report ID      what root did in the window, from CloudTrail (made 15 minutes after its end)
   rootwindow list [--account ID] [--status STATUS] [--limit N] [--next TOKEN]
   rootwindow end ID         put the guardrail back now
   rootwindow cancel ID      withdraw a window that has not started
