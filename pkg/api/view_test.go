@@ -38,6 +38,15 @@ func TestResponseSamples(t *testing.T) {
 			{Status: ledger.Closed, At: t0.Add(45 * time.Minute), Actor: alice, Note: "guardrail restored"},
 		},
 	}
+	// Its report, made 15 minutes after its end: the root sign-in and what root did.
+	rec.Report = &contract.WindowReport{MadeAt: t0.Add(time.Hour), From: t0, To: t0.Add(45 * time.Minute),
+		Source:  "arn:aws:logs:us-east-1:999999999999:log-group:aws-cloudtrail-logs-o-exampleorg1",
+		QueryID: "7d6c5b4a-3f2e-4d1c-8b0a-9f8e7d6c5b4a",
+		Query:   `fields eventID, eventTime, recipientAccountId, eventName, eventSource, awsRegion, errorCode, errorMessage, sourceIPAddress | filter userIdentity.type = "Root" and recipientAccountId in ["111111111111", "222222222222"] | sort eventTime asc | limit 100000 (log group arn:aws:logs:us-east-1:999999999999:log-group:aws-cloudtrail-logs-o-exampleorg1, 2026-11-23T10:00:00Z to 2026-11-23T10:45:00Z)`}
+	rec.Report.Summarize([]contract.RootEvent{
+		{EventID: "8e1d5a0c-1b2a-4f3e-9d8c-7b6a5f4e3d2c", Time: t0.Add(3 * time.Minute), AccountID: "111111111111", Name: "ConsoleLogin", Source: "signin.amazonaws.com", Region: "us-east-1", SourceIP: "192.0.2.10"},
+		{EventID: "2f3e4d5c-6b7a-4918-8a7b-6c5d4e3f2a1b", Time: t0.Add(5 * time.Minute), AccountID: "111111111111", Name: "PutBucketVersioning", Source: "s3.amazonaws.com", Region: "eu-west-1", SourceIP: "192.0.2.10"},
+	})
 	samples := map[string]any{
 		"request.json": api.View(rec),
 		"page.json":    api.Page{Requests: []api.Request{api.View(rec)}, NextToken: "eyJjcmVhdGVkQXQiOiIuLi4ifQ"},
