@@ -3,6 +3,8 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,6 +43,21 @@ func (s *Store) KeepRootOutside(ctx context.Context, e contract.RootEvent) (firs
 		return false, fmt.Errorf("keep root activity %s: %w", e.EventID, err)
 	}
 	return true, nil
+}
+
+// RootOutsideKept reports which of the events, by ID, are kept already.
+func (s *Store) RootOutsideKept(ctx context.Context, eventIDs []string) (map[string]bool, error) {
+	kept := map[string]bool{}
+	ids := slices.Compact(slices.Sorted(slices.Values(eventIDs))) // a batch read refuses a key twice
+	err := s.batchGet(ctx, "root activity kept", "rootoutside#", ids, func(item map[string]types.AttributeValue) error {
+		var it rootOutsideItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return fmt.Errorf("ledger item %s is not root activity kept: %w", keyOf(item), err)
+		}
+		kept[strings.TrimPrefix(it.PK, "rootoutside#")] = true
+		return nil
+	})
+	return kept, err
 }
 
 type scanItem struct {

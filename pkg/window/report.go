@@ -106,8 +106,8 @@ func (s *Service) reportDone(ctx context.Context, rep *SweepReport, id string) {
 // checkRootOutside looks, every RootScanMinutes, for root activity on protected accounts (those
 // the last drift scan found the guardrail protecting; every account before the first scan) at a
 // time no window of the account was lifted: the check that the guardrail actually held. Each
-// event found is kept in the ledger and counted in RootOutsideWindow once, and announced (Root
-// Outside Window) once, one notification per account.
+// event found is announced (Root Outside Window, one notification per account), then kept in the
+// ledger and counted in RootOutsideWindow, once.
 func (s *Service) checkRootOutside(ctx context.Context, rep *SweepReport) {
 	if s.roots == nil {
 		return
@@ -142,35 +142,52 @@ func (s *Service) checkRootOutside(ctx context.Context, rep *SweepReport) {
 			s.failed(ctx, rep, "read the windows of the accounts root acted on", err)
 			return
 		}
+		ids := make([]string, len(outside))
+		for i, e := range outside {
+			ids[i] = e.EventID
+		}
+		kept, err := s.ledger.RootOutsideKept(ctx, ids)
+		if err != nil {
+			s.failed(ctx, rep, "read the root activity kept", err)
+			return
+		}
 		byAccount := map[string][]contract.RootEvent{}
 		for _, e := range outside {
-			first, err := s.ledger.KeepRootOutside(ctx, e)
-			if err != nil {
-				s.failed(ctx, rep, "keep root activity outside windows", err)
-				return
-			}
-			if first {
+			if !kept[e.EventID] {
 				byAccount[e.AccountID] = append(byAccount[e.AccountID], e)
-				rep.RootOutside = append(rep.RootOutside, e.EventID)
 			}
-		}
-		if n := len(rep.RootOutside); n > 0 {
-			s.metric(contract.MetricRootOutsideWindow, n)
 		}
 		accounts := make([]string, 0, len(byAccount))
 		for a := range byAccount {
 			accounts = append(accounts, a)
 		}
 		sort.Strings(accounts)
+		// Announced, then kept: an announcement that fails leaves its events for the next look
+		// (at least once; the notification's ID is the same), never kept unannounced.
 		for _, a := range accounts {
-			s.log.ErrorContext(ctx, "ROOT USED OUTSIDE ANY WINDOW", "account", a, "events", len(byAccount[a]), "first", FormatTime(byAccount[a][0].Time), "event", byAccount[a][0].Name)
+			events := byAccount[a]
+			s.log.ErrorContext(ctx, "ROOT USED OUTSIDE ANY WINDOW", "account", a, "events", len(events), "first", FormatTime(events[0].Time), "event", events[0].Name)
 			if s.notify != nil {
-				ro := notify.RootOutside{NotificationID: "root-outside/" + a + "/" + byAccount[a][0].EventID, AccountID: a, Events: byAccount[a],
+				ro := notify.RootOutside{NotificationID: "root-outside/" + a + "/" + events[0].EventID, AccountID: a, Events: events,
 					Query: q.Statement, Source: s.roots.Source(), DetectedAt: now}
 				if err := s.notify.PublishRootOutside(ctx, ro); err != nil {
 					s.failed(ctx, rep, "announce root activity outside windows on "+a, err)
+					continue
 				}
 			}
+			for _, e := range events {
+				first, err := s.ledger.KeepRootOutside(ctx, e)
+				if err != nil {
+					s.failed(ctx, rep, "keep root activity outside windows", err)
+					continue
+				}
+				if first {
+					rep.RootOutside = append(rep.RootOutside, e.EventID)
+				}
+			}
+		}
+		if n := len(rep.RootOutside); n > 0 {
+			s.metric(contract.MetricRootOutsideWindow, n)
 		}
 	}
 	if err := s.ledger.MarkRootScanned(ctx); err != nil {

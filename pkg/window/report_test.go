@@ -173,7 +173,7 @@ func TestRootActivityOutsideAnyWindowIsRaisedOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.RootScanned || strings.Join(rep.RootOutside, " ") != "outside-1 outside-2 after-window" {
+	if got := slices.Sorted(slices.Values(rep.RootOutside)); !rep.RootScanned || strings.Join(got, " ") != "after-window outside-1 outside-2" {
 		t.Errorf("found outside windows: %v (scanned %v)", rep.RootOutside, rep.RootScanned)
 	}
 	if !strings.Contains(metrics.String(), `"RootOutsideWindow":3`) {
@@ -258,5 +258,37 @@ func TestThreatARecordCannotHideRootActivity(t *testing.T) {
 	}
 	if !strings.Contains(metrics.String(), contract.MetricLedgerTampered) {
 		t.Errorf("the changed record was not counted: %s", metrics.String())
+	}
+}
+
+// Root activity outside any window whose announcement fails is not kept, so the next look
+// announces it (at least once, under the same notification ID); it is kept, counted and never
+// announced again once announced.
+func TestRootActivityIsKeptOnlyOnceAnnounced(t *testing.T) {
+	e := newEnv(t)
+	var metrics bytes.Buffer
+	e.withLake(&metrics)
+	ctx := context.Background()
+	e.Emu.AddLakeEvents(eventDataStore, root("outside", members[1], "ConsoleLogin", e.Now.Add(-10*time.Minute)))
+	e.Emu.Fail(awsemu.OpPutEvents, 1)
+	if rep, err := e.Steps.Sweep(ctx); err == nil || len(rep.RootOutside) != 0 || strings.Contains(metrics.String(), contract.MetricRootOutsideWindow) {
+		t.Fatalf("an announcement that failed: %+v %v %s", rep, err, metrics.String())
+	}
+	announced := func() (n int) {
+		for _, ev := range e.Emu.Events() {
+			if ev.DetailType == "Root Access Window Root Outside Window" {
+				n++
+			}
+		}
+		return n
+	}
+	e.Now = e.Now.Add(time.Hour)
+	rep, err := e.Steps.Sweep(ctx)
+	if err != nil || strings.Join(rep.RootOutside, " ") != "outside" || announced() != 1 || !strings.Contains(metrics.String(), `"RootOutsideWindow":1`) {
+		t.Fatalf("the next look: %+v %v, %d announced, %s", rep, err, announced(), metrics.String())
+	}
+	e.Now = e.Now.Add(time.Hour)
+	if rep, err := e.Steps.Sweep(ctx); err != nil || len(rep.RootOutside) != 0 || announced() != 1 {
+		t.Errorf("a look after it was announced: %+v %v, %d announced", rep, err, announced())
 	}
 }
