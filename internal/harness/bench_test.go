@@ -119,7 +119,7 @@ func BenchmarkAdmission(b *testing.B) {
 	for _, n := range []int{1, 10, 50} {
 		b.Run(fmt.Sprintf("accounts=%d", n), func(b *testing.B) {
 			var took time.Duration
-			var calls, bound float64
+			var tally orgemu.Tally
 			for b.Loop() {
 				if err := h.NewLedger(ctx); err != nil {
 					b.Fatal(err)
@@ -128,14 +128,10 @@ func BenchmarkAdmission(b *testing.B) {
 				before := len(h.Org.Calls())
 				_, d := admit(ctx, b, h.Members()[:n])
 				took += d
-				made := h.Org.Calls()[before:]
-				calls += float64(len(made))
-				bound += orgemu.RateBound(made)
+				tally.Since(h.Org, before)
 			}
-			runs := float64(b.N)
-			b.ReportMetric(took.Seconds()/runs, "virtual-s")
-			b.ReportMetric(calls/runs, "calls/op")
-			b.ReportMetric(bound/runs, "bound-s")
+			b.ReportMetric(took.Seconds()/float64(b.N), "virtual-s")
+			tally.Report(b, b.N)
 		})
 	}
 }

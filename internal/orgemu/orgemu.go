@@ -521,6 +521,24 @@ func RateBound(calls []Call) float64 {
 	return bound
 }
 
+// Tally adds up, over a benchmark's runs, the Organizations calls each made and the documented
+// throttles' bound for them (RateBound).
+type Tally struct{ Calls, Bound float64 }
+
+// Since adds the calls s answered after mark (what len(s.Calls()) was), and returns them.
+func (t *Tally) Since(s *Server, mark int) []Call {
+	made := s.Calls()[mark:]
+	t.Calls += float64(len(made))
+	t.Bound += RateBound(made)
+	return made
+}
+
+// Report reports the calls and the bound per run ("calls/op", "bound-s").
+func (t Tally) Report(b interface{ ReportMetric(float64, string) }, runs int) {
+	b.ReportMetric(t.Calls/float64(runs), "calls/op")
+	b.ReportMetric(t.Bound/float64(runs), "bound-s")
+}
+
 // Start serves the emulator on a loopback port and returns its URL.
 func (s *Server) Start() string {
 	s.httpServer = httptest.NewServer(s)

@@ -37,7 +37,7 @@ func BenchmarkAdmission(b *testing.B) {
 		for _, n := range []int{1, 10, 50} {
 			b.Run(fmt.Sprintf("audit=%v/accounts=%d", audit, n), func(b *testing.B) {
 				var took time.Duration
-				var calls, bound float64
+				var tally orgemu.Tally
 				for b.Loop() {
 					e := benchWindows(b, org, client, func(d *window.Deps) {
 						if audit {
@@ -54,14 +54,10 @@ func BenchmarkAdmission(b *testing.B) {
 					if err != nil || rec.Status != ledger.Scheduled || (audit && len(rec.SignIn) != n) {
 						b.Fatalf("%v %s %d sign-in answers", err, rec.Status, len(rec.SignIn))
 					}
-					made := org.Calls()[before:]
-					calls += float64(len(made))
-					bound += orgemu.RateBound(made)
+					tally.Since(org, before)
 				}
-				runs := float64(b.N)
-				b.ReportMetric(took.Seconds()/runs, "s/admission")
-				b.ReportMetric(calls/runs, "calls/op")
-				b.ReportMetric(bound/runs, "bound-s")
+				b.ReportMetric(took.Seconds()/float64(b.N), "s/admission")
+				tally.Report(b, b.N)
 			})
 		}
 	}
@@ -104,8 +100,9 @@ func BenchmarkSteps(b *testing.B) {
 // stepFigures add up one step's runs: its time, Organizations calls, reads made again within the
 // step, and the documented throttles' bound for its calls.
 type stepFigures struct {
-	took                time.Duration
-	calls, again, bound float64
+	took  time.Duration
+	again float64
+	orgemu.Tally
 }
 
 // measure runs step against org's buckets, full, and adds up what it took.
@@ -117,19 +114,18 @@ func (f *stepFigures) measure(b *testing.B, org *orgemu.Server, name string, ste
 		b.Fatal(err)
 	}
 	f.took += time.Since(start)
-	made := org.Calls()[mark:]
-	again := readsAgain(made)
+	again := readsAgain(f.Since(org, mark))
 	b.Logf("%s read again: %v", name, again)
-	f.calls, f.again, f.bound = f.calls+float64(len(made)), f.again+float64(len(again)), f.bound+orgemu.RateBound(made)
+	f.again += float64(len(again))
 }
 
 // report reports the figures per run, named prefix-….
 func (f *stepFigures) report(b *testing.B, prefix string) {
 	runs := float64(b.N)
 	b.ReportMetric(f.took.Seconds()/runs, prefix+"-s")
-	b.ReportMetric(f.calls/runs, prefix+"-calls")
+	b.ReportMetric(f.Calls/runs, prefix+"-calls")
 	b.ReportMetric(f.again/runs, prefix+"-rereads")
-	b.ReportMetric(f.bound/runs, prefix+"-bound-s")
+	b.ReportMetric(f.Bound/runs, prefix+"-bound-s")
 }
 
 // benchLatency is how long the emulators take to answer each call.
