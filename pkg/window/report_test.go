@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
+	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
@@ -290,5 +292,73 @@ func TestRootActivityIsKeptOnlyOnceAnnounced(t *testing.T) {
 	e.Now = e.Now.Add(time.Hour)
 	if rep, err := e.Steps.Sweep(ctx); err != nil || len(rep.RootOutside) != 0 || announced() != 1 {
 		t.Errorf("a look after it was announced: %+v %v, %d announced", rep, err, announced())
+	}
+}
+
+// A sweep makes at most five reports (one query each, one at a time, inside the sweeper's
+// minutes); the rest wait for the next sweep, and none is made twice.
+func TestReportsAreMadeFiveASweep(t *testing.T) {
+	e := newEnv(t)
+	e.withLake(nil)
+	e.With(func(d *window.Deps) { d.Config.MaxDailyPerRequester, d.Config.MaxConcurrentPerRequester = 50, 50 })
+	ctx := context.Background()
+	for i := range 6 {
+		id := fmt.Sprintf("req-%d", i)
+		e.open(t, id, members[i%len(members)])
+		e.Now = e.Now.Add(time.Hour)
+		if _, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: id, Mode: contract.ModeClose}); err != nil {
+			t.Fatal(err)
+		}
+		e.Now = e.Now.Add(2 * time.Hour) // past the cooldown
+	}
+	rep, err := e.Steps.Sweep(ctx)
+	if err != nil || len(rep.Reported) != 5 || reportQueries(e.Emu) != 5 {
+		t.Fatalf("first sweep: %v reported, %d queries, %v", rep.Reported, reportQueries(e.Emu), err)
+	}
+	rep, err = e.Steps.Sweep(ctx)
+	if err != nil || len(rep.Reported) != 1 || reportQueries(e.Emu) != 6 {
+		t.Fatalf("second sweep: %v reported, %d queries, %v", rep.Reported, reportQueries(e.Emu), err)
+	}
+	if rep, err := e.Steps.Sweep(ctx); err != nil || len(rep.Reported) != 0 || reportQueries(e.Emu) != 6 {
+		t.Errorf("third sweep: %v reported, %d queries, %v", rep.Reported, reportQueries(e.Emu), err)
+	}
+}
+
+// A window that failed after its lift began (OPENING, then compensated: FAILED) is reported too,
+// from the lift to the failure: the guardrail may have been off meanwhile. One never lifted
+// (cancelled) is not.
+func TestAFailedLiftIsReportedAndACancelledRequestIsNot(t *testing.T) {
+	e := newEnv(t)
+	e.withLake(nil)
+	ctx := context.Background()
+	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
+		t.Fatal(err)
+	}
+	e.Org.Inject(orgemu.Fault{Op: "DetachPolicy", Code: "TooManyRequestsException"})
+	if _, err := e.Steps.Detach(ctx, testenv.Decided(t, e.Store, "req-1")); err == nil {
+		t.Fatal("a lift throttled at every try succeeded")
+	}
+	e.Org.ClearFaults()
+	e.AssertStatus(t, "req-1", ledger.Opening)
+	if _, err := e.Steps.Reattach(ctx, contract.ReattachInput{RequestID: "req-1", Mode: contract.ModeCompensate, Cause: "Throttled"}); err != nil {
+		t.Fatal(err)
+	}
+	e.AssertStatus(t, "req-1", ledger.Failed)
+	if _, err := e.validate(t, "req-2", validRequest(members[1])); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Steps.Cancel(ctx, "req-2", alice); err != nil {
+		t.Fatal(err)
+	}
+	e.Now = e.Now.Add(window.ReportDelay)
+	rep, err := e.Steps.Sweep(ctx)
+	if err != nil || strings.Join(rep.Reported, " ") != "req-1" {
+		t.Fatalf("reported %v, %v", rep.Reported, err)
+	}
+	if r := e.AssertStatus(t, "req-1", ledger.Failed).Report; r == nil || r.To.IsZero() || r.Problem != "" {
+		t.Errorf("the failed window's report %+v", r)
+	}
+	if r := e.AssertStatus(t, "req-2", ledger.Cancelled).Report; r != nil {
+		t.Errorf("a request never lifted has a report %+v", r)
 	}
 }
