@@ -86,12 +86,13 @@ const (
 	useLedger permission = iota
 	// listRequests: the ledger's listing index (GET /requests; the sweep).
 	listRequests
-	// readOrganization: Organizations' Describe/List reads of accounts, parents, policies and tags.
+	// readOrganization: Organizations' Describe/List reads of accounts, parents, policies and tags,
+	// and of the root (whose tags say which deployment claims the guardrail).
 	readOrganization
 	// readGuardrail: the guardrail's document (checked at booking, before the lift, for drift).
 	readGuardrail
 	// liftGuardrail: create and tag the window's SCP, swap it for the guardrail on member accounts,
-	// and put back what a failed lift took.
+	// and put back what a failed lift took; claim the guardrail for this deployment.
 	liftGuardrail
 	// restoreGuardrail: the guardrail back on member accounts, the window's SCP detached and deleted.
 	restoreGuardrail
@@ -139,7 +140,8 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	cfg := props.Config
 	env := map[string]*string{
-		contract.EnvTableName: props.Table.TableName(),
+		contract.EnvTableName:  props.Table.TableName(),
+		contract.EnvDeployment: deploymentName(awscdk.Stack_Of(c)),
 		contract.EnvEventBus:  jsii.String(NotificationBus),
 		contract.EnvTopicARN:  props.Notifications.Topic.TopicArn(),
 	}
@@ -160,6 +162,12 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	own := []*string{f.Detach.Role().RoleArn(), f.Reattach.Role().RoleArn(), f.API.Role().RoleArn(), f.Sweeper.Role().RoleArn()}
 	f.provide(contract.EnvOwnRoleARNs, awscdk.Fn_Join(jsii.String(","), &own))
 	return f
+}
+
+// deploymentName names this deployment (contract.EnvDeployment): <account>/<region>/<stack
+// name>, the same when the stack is deployed again, different for any other stack.
+func deploymentName(stack awscdk.Stack) *string {
+	return awscdk.Fn_Join(jsii.String("/"), &[]*string{stack.Account(), stack.Region(), stack.StackName()})
 }
 
 // provide gives setting (an environment variable) its value in every function whose spec reads it.
@@ -233,7 +241,7 @@ func newFunction(c constructs.Construct, spec functionSpec, assetDir string, env
 // Organizations actions, by what each function does with them.
 var (
 	orgReadActions = []string{
-		"organizations:DescribeOrganization", "organizations:DescribeAccount",
+		"organizations:ListRoots", "organizations:DescribeOrganization", "organizations:DescribeAccount",
 		"organizations:ListPoliciesForTarget", "organizations:ListParents", "organizations:ListTagsForResource",
 	}
 	ledgerActions = []string{
@@ -246,7 +254,8 @@ type grants struct {
 	props                                *FunctionsProps
 	stack                                awscdk.Stack
 	policyArn, accountsArn, anyPolicyArn string
-	exempt                               bool // the exempt strategy in use (exempt or auto)
+	rootArn                              string // the organization's root (one per organization; its ID is not configured)
+	exempt                               bool   // the exempt strategy in use (exempt or auto)
 }
 
 func newGrants(c constructs.Construct, props *FunctionsProps) *grants {
@@ -268,6 +277,7 @@ func newGrants(c constructs.Construct, props *FunctionsProps) *grants {
 	return &grants{props: props, stack: stack,
 		policyArn: arn("policy", cfg.OrganizationID+"/service_control_policy/"+cfg.GuardrailPolicyID), accountsArn: arn("account", cfg.OrganizationID+"/*"),
 		anyPolicyArn: arn("policy", cfg.OrganizationID+"/service_control_policy/p-*"),
+		rootArn:      arn("root", cfg.OrganizationID+"/r-*"),
 		exempt:       cfg.LiftStrategy != "" && cfg.LiftStrategy != contract.StrategyDetach,
 	}
 }
@@ -341,6 +351,19 @@ func (g *grants) grant(fn awslambda.Function, p permission) {
 		}))
 		// What a lift failing part-way took, it puts back.
 		add(g.scoped("organizations:DetachPolicy", "organizations:AttachPolicy"))
+		// One guardrail, one deployment (pkg/guardrail, claim.go): the first lift claims the
+		// guardrail with a tag on the organization's root valued with this deployment's name,
+		// only where the root carries no claim on it yet (aws:ResourceTag on the root resource
+		// type), so that no deployment takes over another's claim.
+		key := contract.TagGuardrailClaim + cfg.GuardrailPolicyID
+		add(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String("ClaimTheGuardrail"), Actions: jsii.Strings("organizations:TagResource"), Resources: jsii.Strings(g.rootArn),
+			Conditions: &map[string]any{
+				"Null":                      map[string]any{"aws:ResourceTag/" + key: "true"},
+				"StringEquals":              map[string]any{"aws:RequestTag/" + key: deploymentName(g.stack)},
+				"ForAllValues:StringEquals": map[string]any{"aws:TagKeys": []string{key}},
+			},
+		}))
 	case restoreGuardrail:
 		add(g.windowPolicies("WindowPoliciesOnly", "organizations:DetachPolicy", "organizations:DescribePolicy", "organizations:DeletePolicy"))
 		add(statement("FindWindowPolicies", []string{"organizations:ListPolicies"}, "*"))
@@ -352,7 +375,7 @@ func (g *grants) grant(fn awslambda.Function, p permission) {
 			add(statement("RewriteGuardrail", []string{"organizations:UpdatePolicy"}, g.policyArn))
 		}
 	case scanOrganization:
-		add(statement("ScanOrganization", []string{"organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent"}, "*"))
+		add(statement("ScanOrganization", []string{"organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent"}, "*"))
 		add(statement("ScanGuardrailTargets", []string{"organizations:ListTargetsForPolicy"}, g.policyArn))
 	case auditRootUsers:
 		if cfg.CentralizedRoot {
@@ -414,6 +437,10 @@ func (g *grants) suppress(fn awslambda.Function, spec functionSpec) {
 	if group := strings.TrimSuffix(g.props.Config.TrailLogGroup, ":*"); group != "" && slices.Contains(spec.may, queryRootActivity) {
 		suppress(fn.Role(), "AwsSolutions-IAM5", "CloudWatch Logs names a log group's events <log group ARN>:*: StartQuery on the one log group the organization trail delivers to",
 			"Resource::"+group+":*")
+	}
+	if slices.Contains(spec.may, liftGuardrail) {
+		suppress(fn.Role(), "AwsSolutions-IAM5", "An organization has one root, whose ID is not configured: the claim on the guardrail is a tag on it, which the statement's conditions allow only where the root carries no claim yet, with this deployment's name",
+			"Resource::arn:<AWS::Partition>:organizations::"+mgmt+":root/"+org+"/r-*")
 	}
 	if slices.Contains(spec.may, liftGuardrail) || slices.Contains(spec.may, restoreGuardrail) {
 		suppress(fn.Role(), "AwsSolutions-IAM5", "A window's SCP gets its ID when the lift creates it: the statement names any SCP of the organization and its condition admits only those tagged rootwindow:request (created by the lift with that tag)",

@@ -2,6 +2,8 @@ package stack_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -103,6 +105,61 @@ func TestNoRoleMayTagTheGuardrailAndARNsNameTheOrganization(t *testing.T) {
 	}
 	if tagged == 0 {
 		t.Error("no role may tag a window SCP: the check proves nothing")
+	}
+}
+
+// One guardrail, one deployment: the claim is a tag on the organization's root valued with this
+// deployment's ledger, which only the lift (the detach role) may add, only where the root carries
+// no claim on the guardrail yet (so no deployment takes another's over), and nothing else with it.
+func TestOnlyTheLiftClaimsTheGuardrailAndNeverTakesAClaimOver(t *testing.T) {
+	root := "arn:aws:organizations::999999999999:root/o-exampleorg1/r-ab12"
+	key := contract.TagGuardrailClaim + "p-rootguard01"
+	// The deployment's name, as every function reads it: the same stack deployed again keeps it.
+	var deployment string
+	for id, res := range resources("AWS::Lambda::Function") {
+		env, _ := props(res)["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		if vars[contract.EnvDeployment] == nil {
+			t.Fatalf("%s does not know the deployment's name", id)
+		}
+		name := fmt.Sprint(cdktest.Resolve(template, vars[contract.EnvDeployment]))
+		if !regexp.MustCompile(`^999999999999/[a-z]+-[a-z]+-[0-9]/RootWindow$`).MatchString(name) || (deployment != "" && name != deployment) {
+			t.Fatalf("%s: deployment %q, want <account>/<region>/<stack name>, the same in every function", id, name)
+		}
+		deployment = name
+	}
+	claim := func(value string, more map[string][]string) policy.Request {
+		ctx := map[string][]string{"aws:RequestTag/" + key: {value}, "aws:TagKeys": {key}}
+		for k, v := range more {
+			ctx[k] = v
+		}
+		return policy.Request{Action: "organizations:TagResource", Resource: root, Context: ctx}
+	}
+	claimers := 0
+	for role, stmts := range roleStatements(t) {
+		pol := resolvedPolicy(t, map[string]any{"Version": "2012-10-17", "Statement": anySlice(stmts)})
+		if pol.Evaluate(claim(deployment, nil)) != policy.Allow {
+			continue
+		}
+		claimers++
+		if !strings.HasPrefix(role, "FunctionsDetachRole") {
+			t.Errorf("%s may claim the guardrail", role)
+		}
+		for name, r := range map[string]policy.Request{
+			"over another deployment's claim": claim(deployment, map[string][]string{"aws:ResourceTag/" + key: {"another-ledger"}}),
+			"for another deployment":          claim("another-ledger", nil),
+			"with another tag":                claim(deployment, map[string][]string{"aws:TagKeys": {key, "owner"}, "aws:RequestTag/owner": {"mallory"}}),
+			"on the guardrail":                {Action: "organizations:TagResource", Resource: "arn:aws:organizations::999999999999:policy/o-exampleorg1/service_control_policy/p-rootguard01", Context: claim(deployment, nil).Context},
+			"on another organization's root":  {Action: "organizations:TagResource", Resource: "arn:aws:organizations::999999999999:root/o-otherorg99/r-ab12", Context: claim(deployment, nil).Context},
+			"taken off":                       {Action: "organizations:UntagResource", Resource: root, Context: map[string][]string{"aws:TagKeys": {key}}},
+		} {
+			if got := pol.Evaluate(r); got == policy.Allow {
+				t.Errorf("%s may claim the guardrail %s", role, name)
+			}
+		}
+	}
+	if claimers != 1 {
+		t.Errorf("%d roles may claim the guardrail, want the detach role alone", claimers)
 	}
 }
 

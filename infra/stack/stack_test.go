@@ -777,10 +777,11 @@ func TestUpdatePolicyOnlyForTheExemptStrategy(t *testing.T) {
 	}
 }
 
-// The drift scan's reads of the whole organization are the sweeper's alone; its listing of the
-// guardrail's targets names the guardrail.
+// The drift scan's reads of the whole organization are the sweeper's alone (every function that
+// reads the organization reads its root: which deployment claims the guardrail); its listing of
+// the guardrail's targets names the guardrail.
 func TestOnlyTheSweeperScansTheOrganization(t *testing.T) {
-	tree := map[string]bool{"organizations:ListRoots": true, "organizations:ListOrganizationalUnitsForParent": true, "organizations:ListAccountsForParent": true}
+	tree := map[string]bool{"organizations:ListOrganizationalUnitsForParent": true, "organizations:ListAccountsForParent": true}
 	granted := map[string][]string{}
 	for role, stmts := range roleStatementsOf(t, template) {
 		for _, st := range stmts {
@@ -793,7 +794,7 @@ func TestOnlyTheSweeperScansTheOrganization(t *testing.T) {
 			}
 		}
 	}
-	for _, a := range []string{"organizations:ListRoots", "organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent", "organizations:ListTargetsForPolicy"} {
+	for _, a := range []string{"organizations:ListOrganizationalUnitsForParent", "organizations:ListAccountsForParent", "organizations:ListTargetsForPolicy"} {
 		if roles := granted[a]; len(roles) != 1 || !strings.HasPrefix(roles[0], "FunctionsSweeper") {
 			t.Errorf("%s granted to %v, want the sweeper alone", a, roles)
 		}

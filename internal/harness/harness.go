@@ -53,6 +53,8 @@ const (
 	// TopicARN and StateMachineARN are what the handlers are configured with.
 	TopicARN        = testenv.TopicARN
 	StateMachineARN = testenv.StateMachineARN
+	// Deployment is the local rootwindow's name as a deployment (its claim on the guardrail).
+	Deployment = "999999999999/us-east-1/RootWindow"
 )
 
 // Options configure a harness; zero values mean "start and seed our own".
@@ -289,6 +291,9 @@ func (h *Harness) Configure(ctx context.Context, env map[string]string) error {
 func (h *Harness) build(ctx context.Context, overrides map[string]string) error {
 	env := map[string]string{
 		contract.EnvTableName: h.table, contract.EnvGuardrailPolicyID: h.PolicyID,
+		// One deployment however many ledgers the harness makes (a stack deployed again keeps
+		// its name), and from one run to the next against an organization the caller runs.
+		contract.EnvDeployment: Deployment,
 		contract.EnvAdminPrincipals: h.opts.AdminPattern, contract.EnvOrganizationID: h.opts.OrganizationID, contract.EnvGuardrailSHA256: h.pin,
 		contract.EnvEventsRoleARN: testenv.EventsRoleARN, contract.EnvAPIRoleARN: testenv.APIRoleARN,
 		contract.EnvEventIntegrations: testenv.Integration,

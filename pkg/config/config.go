@@ -68,6 +68,8 @@ type Runtime struct {
 	DeploymentRoleARN string
 	// Region is the functions' region (Lambda's AWS_REGION).
 	Region string
+	// Deployment names this deployment (contract.EnvDeployment; default TableName).
+	Deployment string
 }
 
 // AssumeRootRegion is the Regional STS endpoint to name in an sts:AssumeRoot command (its global
@@ -107,6 +109,7 @@ func Load(getenv func(string) string) (Runtime, error) {
 		APIRoleARN:          strings.TrimSpace(getenv(contract.EnvAPIRoleARN)),
 		DeploymentRoleARN:   strings.TrimSpace(getenv(contract.EnvDeploymentRoleARN)),
 		Region:              strings.TrimSpace(getenv("AWS_REGION")),
+		Deployment:          strings.TrimSpace(getenv(contract.EnvDeployment)),
 	}
 	for arn := range strings.SplitSeq(getenv(contract.EnvOwnRoleARNs), ",") {
 		if arn = strings.TrimSpace(arn); arn != "" {
@@ -124,6 +127,13 @@ func Load(getenv func(string) string) (Runtime, error) {
 	}
 	if r.TableName == "" {
 		errs = append(errs, fmt.Errorf("%s is required", contract.EnvTableName))
+	}
+	if r.Deployment == "" {
+		r.Deployment = r.TableName
+	}
+	// It is a tag value on Organizations' resources (the window SCPs, the root's claim).
+	if !IsTagValue(r.Deployment) {
+		errs = append(errs, fmt.Errorf("%s must be a tag value Organizations accepts (at most 256 letters, digits, spaces and _.:/=+-@), got %q", contract.EnvDeployment, r.Deployment))
 	}
 	return r, errors.Join(errs...)
 }

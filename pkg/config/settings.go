@@ -323,7 +323,7 @@ var settings = []setting{
 		read: func(s *Settings, v any) error {
 			str, ok := v.(string)
 			if !ok || !sha256Pattern.MatchString(strings.ToLower(strings.TrimSpace(str))) {
-				return fmt.Errorf("must be the guardrail document's SHA-256, 64 hexadecimal digits (aws organizations describe-policy --policy-id <id> --query Policy.Content --output text | sha256sum), got %v", v)
+				return fmt.Errorf("must be the guardrail document's SHA-256, 64 hexadecimal digits (aws organizations describe-policy --policy-id <id> --query Policy.Content --output json | jq -j . | sha256sum), got %v", v)
 			}
 			s.GuardrailSHA256 = strings.ToLower(strings.TrimSpace(str))
 			return nil

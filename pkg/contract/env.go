@@ -53,6 +53,10 @@ const (
 	// EnvDeploymentRoleARN is the role that deploys the stack: the sweeper tells its changes to
 	// rootwindow's resources from anyone else's.
 	EnvDeploymentRoleARN = "ROOTWINDOW_DEPLOYMENT_ROLE_ARN"
+	// EnvDeployment names this deployment of rootwindow, <account>/<region>/<stack name>: the same
+	// stack deployed again is the same deployment, another stack (name, account or Region) another.
+	// Its window SCPs carry it, and its claim on the guardrail; default the ledger's table name.
+	EnvDeployment = "ROOTWINDOW_DEPLOYMENT"
 )
 
 // The ledger table's schema: partition key pk, and an index of requests (and leases) by kind and

@@ -72,7 +72,7 @@ const (
 
 // A window's own SCP (created by the lift, deleted by the restore) carries these tags: the request
 // it bounds, the instant from which it denies the root user, and the deployment that made it (its
-// ledger's table name), so that another deployment of rootwindow in the organization never takes
+// name, contract.EnvDeployment), so that another deployment of rootwindow in the organization never takes
 // it for one left behind. The functions' IAM policies admit only SCPs tagged with
 // TagWindowRequest as window SCPs.
 const (
@@ -80,6 +80,13 @@ const (
 	TagWindowEnd        = "rootwindow:end"
 	TagWindowDeployment = "rootwindow:deployment"
 )
+
+// TagGuardrailClaim, followed by the guardrail's policy ID, is the tag on the organization's root by
+// which one deployment of rootwindow claims that guardrail (its value: the deployment's name,
+// EnvDeployment). A deployment lifts only a guardrail it claims, and claims one nobody claims at its
+// first lift; the lifting role may add the tag only where the root does not carry it yet. Two
+// deployments sharing a guardrail would undo each other's windows.
+const TagGuardrailClaim = "rootwindow:claim:"
 
 // TagUnprotected on an account (any value: say why) releases it from drift detection: an account
 // taken out of the guardrail on purpose. Its release is announced with the drift.

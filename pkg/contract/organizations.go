@@ -10,7 +10,8 @@ var OrganizationsCalls = map[string][]string{
 	// guardrail's document.
 	"validate": organizationReads,
 	// The lift, after the booking's checks again; under exempt, the guardrail's document written.
-	"detach": append([]string{"CreatePolicy", "AttachPolicy", "DetachPolicy", "DeletePolicy", "ListPolicies", "UpdatePolicy"}, organizationReads...),
+	// The guardrail claimed for this deployment at its first lift (a tag on the root).
+	"detach": append([]string{"TagResource", "CreatePolicy", "AttachPolicy", "DetachPolicy", "DeletePolicy", "ListPolicies", "UpdatePolicy"}, organizationReads...),
 	// The restore: the guardrail back, the window's SCP detached and deleted, or the document
 	// rendered again.
 	"reattach": {"DescribePolicy", "AttachPolicy", "DetachPolicy", "DeletePolicy", "ListPolicies", "UpdatePolicy"},
@@ -19,10 +20,12 @@ var OrganizationsCalls = map[string][]string{
 	// The safety net: restores as reattach does, window SCPs left behind, cut-short windows, and
 	// the drift scan over the whole organization.
 	"sweeper": append([]string{"AttachPolicy", "DetachPolicy", "DeletePolicy", "ListPolicies", "UpdatePolicy", "ListTargetsForPolicy",
-		"ListRoots", "ListOrganizationalUnitsForParent", "ListAccountsForParent"}, organizationReads...),
+		"ListOrganizationalUnitsForParent", "ListAccountsForParent"}, organizationReads...),
 }
 
-var organizationReads = []string{"DescribeOrganization", "DescribeAccount", "DescribePolicy", "ListParents", "ListPoliciesForTarget", "ListTagsForResource"}
+// The reads every admission makes again at the lift; ListRoots and the root's tags: which
+// deployment claims the guardrail.
+var organizationReads = []string{"ListRoots", "DescribeOrganization", "DescribeAccount", "DescribePolicy", "ListParents", "ListPoliciesForTarget", "ListTagsForResource"}
 
 // Rate is how fast Organizations answers one operation before it throttles
 // (TooManyRequestsException): a token bucket of Burst calls refilled at PerSecond.

@@ -35,6 +35,9 @@ type OrganizationsAPI interface {
 	CreatePolicy(ctx context.Context, in *organizations.CreatePolicyInput, optFns ...func(*organizations.Options)) (*organizations.CreatePolicyOutput, error)
 	DeletePolicy(ctx context.Context, in *organizations.DeletePolicyInput, optFns ...func(*organizations.Options)) (*organizations.DeletePolicyOutput, error)
 	UpdatePolicy(ctx context.Context, in *organizations.UpdatePolicyInput, optFns ...func(*organizations.Options)) (*organizations.UpdatePolicyOutput, error)
+	// The claim on the guardrail (claim.go), a tag on the organization's root.
+	ListRoots(ctx context.Context, in *organizations.ListRootsInput, optFns ...func(*organizations.Options)) (*organizations.ListRootsOutput, error)
+	TagResource(ctx context.Context, in *organizations.TagResourceInput, optFns ...func(*organizations.Options)) (*organizations.TagResourceOutput, error)
 	ListTargetsForPolicy(ctx context.Context, in *organizations.ListTargetsForPolicyInput, optFns ...func(*organizations.Options)) (*organizations.ListTargetsForPolicyOutput, error)
 }
 
@@ -91,7 +94,7 @@ type Options struct {
 	Organization, Management string
 	// Quotas default to DefaultQuotas.
 	Quotas Quotas
-	// Deployment names this deployment of rootwindow (its ledger's table name): the window SCPs it
+	// Deployment names this deployment of rootwindow (contract.EnvDeployment): the window SCPs it
 	// makes carry it (contract.TagWindowDeployment), and it cleans up only those and untagged ones.
 	Deployment string
 	// Progress, when set, hears how a long read (Scan, and PlanRollout through it) goes: after each
@@ -121,6 +124,7 @@ type Guardrail struct {
 	opts     Options
 	mu       sync.Mutex
 	mgmt     string // management account ID, cached once known
+	rootID   string // the organization's root, cached once known
 	paceMu   sync.Mutex
 	paces    map[string]*pacer // one per operation, shared by its calls, so what it learns outlives one batch
 	calls    atomic.Int64

@@ -86,7 +86,7 @@ func Load(_ context.Context, o Options) (*Instance, error) {
 	}
 	o.Guardrail.Organization, o.Guardrail.Management = cfg.OrganizationID, cfg.ManagementAccountID
 	o.Guardrail.Quotas = guardrail.Quotas{PerTarget: cfg.SCPsPerTargetQuota, Size: cfg.SCPSizeQuota}
-	o.Guardrail.Deployment = cfg.TableName
+	o.Guardrail.Deployment = cfg.Deployment
 	if o.Sleep == nil {
 		o.Sleep = sleep.For
 	}

@@ -227,7 +227,7 @@ func (s *Service) withdrawIfNoLongerAllowed(ctx context.Context, rec ledger.Reco
 // holds statements besides the root deny that no operator allowed; it returns the document it
 // checked.
 func (s *Service) guardrailMayBeLifted(ctx context.Context, id string) (guardrail.Content, error) {
-	problem, checked, err := s.checkGuardrail(ctx)
+	problem, checked, err := s.checkGuardrail(ctx, true)
 	if err != nil {
 		s.logError(ctx, "read the guardrail's document", id, err)
 		return checked, retryLater(err)
@@ -243,14 +243,31 @@ func (s *Service) guardrailMayBeLifted(ctx context.Context, id string) (guardrai
 // GuardrailProblem says what is wrong with the guardrail's document, or "": not a policy Control
 // Tower manages; holding nothing but the root deny and the statements allowed by Sid; and, for the
 // detach strategy, the pinned document (guardrailContentSha256, or the document rootwindow first
-// saw, pinned in the ledger), or, for the exempt strategy, the document rootwindow last wrote.
+// saw, pinned in the ledger), or, for the exempt strategy, the document rootwindow last wrote; and
+// claimed by no other deployment of rootwindow (guardrail.Claim).
 func (s *Service) GuardrailProblem(ctx context.Context) (string, error) {
-	problem, _, err := s.checkGuardrail(ctx)
+	problem, _, err := s.checkGuardrail(ctx, false)
 	return problem, err
 }
 
-// checkGuardrail is GuardrailProblem, with the document it checked.
-func (s *Service) checkGuardrail(ctx context.Context) (problem string, checked guardrail.Content, err error) {
+// checkGuardrail is GuardrailProblem, with the document it checked; at a lift (claim) the
+// guardrail is claimed for this deployment if nobody claims it yet.
+func (s *Service) checkGuardrail(ctx context.Context, claim bool) (problem string, checked guardrail.Content, err error) {
+	check := s.guardrail.CheckClaim
+	if claim {
+		check = s.guardrail.Claim
+	}
+	var claimed *guardrail.ClaimedError
+	switch err := check(ctx); {
+	case errors.As(err, &claimed):
+		return claimed.Error(), checked, nil
+	case err != nil:
+		// The claim keeps two deployments from undoing each other's windows; only another's
+		// claim, seen, refuses. An organization that cannot hold one (the root's tags refused,
+		// a delegation that does not allow them, reads that keep failing) gets what it had before
+		// claims: the document's checks decide.
+		s.log.ErrorContext(ctx, "the guardrail's claim could not be read or made; going on unclaimed", "policy", s.guardrail.PolicyID(), "error", err.Error())
+	}
 	if s.exemptInUse() {
 		return s.exemptDocumentProblem(ctx)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
@@ -447,5 +449,75 @@ func TestARestoreThatCannotAskStepFunctionsStillRestores(t *testing.T) {
 		if e.rootAllowed(a, e.Now) {
 			t.Errorf("root allowed on %s", a)
 		}
+	}
+}
+
+// One guardrail, one deployment: two deployments of rootwindow sharing a guardrail would undo
+// each other's windows. The first lift claims the guardrail for its deployment; another deployment
+// then lifts nothing (a request it booked before the claim included), books nothing, and its sweep
+// says why; the first goes on.
+func TestThreatASecondDeploymentOnAClaimedGuardrail(t *testing.T) {
+	for _, strategy := range []string{contract.StrategyDetach, contract.StrategyExempt} {
+		t.Run(strategy, func(t *testing.T) {
+			ctx := context.Background()
+			e := layoutEnv(t, "direct", strategy)
+			other := &env{testenv.NewWindows(t, db, e.Org, e.Now)}
+			api := e.Deps.Tree.(guardrail.OrganizationsAPI)
+			other.With(func(d *window.Deps) {
+				d.Config.LiftStrategy = strategy
+				d.Guardrail = guardrail.New(api, orgemu.GuardrailID, guardrail.Options{Deployment: other.Table, Rates: guardrail.Unpaced})
+			})
+			if _, err := other.validate(t, "theirs", validRequest(members[1])); err != nil {
+				t.Fatal(err) // booked while nobody claims the guardrail
+			}
+			e.lift(t, "ours", members[0])
+			before := e.Org.Snapshot()
+
+			_, err := other.Steps.Detach(ctx, testenv.Decided(t, other.Deps.Ledger, "theirs"))
+			var failed *contract.DetachFailed
+			if !errors.As(err, &failed) || !strings.Contains(failed.Msg, "claimed by another deployment") || !strings.Contains(failed.Msg, e.Table) {
+				t.Errorf("the other deployment's lift: %v, want it refused naming the claim", err)
+			}
+			if after := e.Org.Snapshot(); !reflect.DeepEqual(after, before) {
+				t.Errorf("the organization changed:\n%v\nwant\n%v", after, before)
+			}
+			if e.rootAllowed(members[1], e.Now.Add(time.Minute)) {
+				t.Error("root allowed on the other deployment's account")
+			}
+			_, err = other.validate(t, "theirs-2", validRequest(members[2]))
+			if rej := new(*contract.RequestRejected); !errors.As(err, rej) || !strings.Contains(err.Error(), "claimed by another deployment") {
+				t.Errorf("the other deployment's booking: %v, want it refused naming the claim", err)
+			}
+			rep, err := other.Steps.Sweep(ctx)
+			if err != nil || !strings.Contains(rep.Content, "claimed by another deployment") {
+				t.Errorf("the other deployment's sweep: %q, %v, want the claim reported", rep.Content, err)
+			}
+			e.AssertStatus(t, "ours", ledger.Open)
+			if !e.rootAllowed(members[0], e.Now.Add(time.Minute)) {
+				t.Error("this deployment's window was cut short")
+			}
+			e.lift(t, "ours-2", members[2]) // the deployment that claims it goes on
+		})
+	}
+}
+
+// Only another deployment's claim, seen, refuses a lift: an organization whose root cannot be
+// tagged (or a delegation that does not allow it) lifts as before claims, unclaimed.
+func TestAGuardrailThatCannotBeClaimedStillLifts(t *testing.T) {
+	for _, f := range []orgemu.Fault{
+		{Op: "TagResource", Code: "InvalidInputException"},
+		{Op: "ListTagsForResource", Code: "AccessDeniedException"},
+		{Op: "ListRoots", Code: "ServiceException"}, // still failing after the retries
+	} {
+		t.Run(f.Op, func(t *testing.T) {
+			e := newEnv(t)
+			if f.Op != "ListRoots" {
+				f.Target = e.Org.Root()
+			}
+			e.Org.Inject(f)
+			e.open(t, "req-1", members[0])
+			e.AssertStatus(t, "req-1", ledger.Open)
+			e.AssertGuardrail(t, false, members[0])
+		})
 	}
 }
