@@ -142,8 +142,8 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	env := map[string]*string{
 		contract.EnvTableName:  props.Table.TableName(),
 		contract.EnvDeployment: deploymentName(awscdk.Stack_Of(c)),
-		contract.EnvEventBus:  jsii.String(NotificationBus),
-		contract.EnvTopicARN:  props.Notifications.Topic.TopicArn(),
+		contract.EnvEventBus:   jsii.String(NotificationBus),
+		contract.EnvTopicARN:   props.Notifications.Topic.TopicArn(),
 	}
 	for k, v := range cfg.Env() {
 		env[k] = jsii.String(v)

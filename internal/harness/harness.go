@@ -293,7 +293,7 @@ func (h *Harness) build(ctx context.Context, overrides map[string]string) error 
 		contract.EnvTableName: h.table, contract.EnvGuardrailPolicyID: h.PolicyID,
 		// One deployment however many ledgers the harness makes (a stack deployed again keeps
 		// its name), and from one run to the next against an organization the caller runs.
-		contract.EnvDeployment: Deployment,
+		contract.EnvDeployment:      Deployment,
 		contract.EnvAdminPrincipals: h.opts.AdminPattern, contract.EnvOrganizationID: h.opts.OrganizationID, contract.EnvGuardrailSHA256: h.pin,
 		contract.EnvEventsRoleARN: testenv.EventsRoleARN, contract.EnvAPIRoleARN: testenv.APIRoleARN,
 		contract.EnvEventIntegrations: testenv.Integration,
