@@ -81,7 +81,8 @@ type Options struct {
 
 // Harness is a running local rootwindow.
 type Harness struct {
-	Org *orgemu.Server // nil when Options.OrganizationsEndpoint is set
+	Org     *orgemu.Server // nil when Options.OrganizationsEndpoint is set
+	initial orgemu.State   // Org as Start made it (ResetOrganization)
 	// AWS serves EventBridge and SNS (the notifications) and Step Functions' StartExecution (the API).
 	AWS *awsemu.Server
 	// Root serves STS AssumeRoot and the root user's IAM calls (centralized root access).
@@ -227,6 +228,9 @@ func Start(ctx context.Context, opts Options) (h *Harness, err error) {
 	if err := h.NewLedger(ctx); err != nil {
 		return nil, err
 	}
+	if h.Org != nil {
+		h.initial = h.Org.Save()
+	}
 	return h, nil
 }
 
@@ -254,6 +258,15 @@ func (h *Harness) Close() {
 		h.stop[i]()
 	}
 	h.stop = nil
+}
+
+// ResetOrganization puts the built-in emulated organization back as Start made it (an external
+// one is left as it is): a scenario starts from it whatever the one before it left behind, so one
+// failure does not fail the scenarios after it.
+func (h *Harness) ResetOrganization() {
+	if h.Org != nil {
+		h.Org.Restore(h.initial)
+	}
 }
 
 // Members are the emulated member accounts.

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -86,6 +87,7 @@ type Condition struct {
 	Values   Values
 
 	set       string // "", "ForAnyValue" or "ForAllValues"
+	variables bool   // some values are ${<key>}, taken from the request's context
 	base      string // the operator without set qualifier or IfExists
 	ifExists  bool
 	negated   bool
@@ -93,7 +95,9 @@ type Condition struct {
 }
 
 // Parse reads a policy document strictly: unknown elements, effects and condition operators are
-// errors, as are policy variables (${...}), which rootwindow never writes.
+// errors, as are policy variables (${...}), which rootwindow never writes, except a whole
+// ${<key>} in the values of StringEquals and StringEqualsIgnoreCase conditions (the documented
+// trust condition that pins a role's session name: "sts:RoleSessionName": "${aws:username}").
 func Parse(doc []byte) (Document, error) {
 	var raw struct {
 		Version   string          `json:"Version"`
@@ -413,7 +417,15 @@ func newCondition(op, key string, values Values) (Condition, error) {
 	}
 	c.base = base
 	if err := noVariables(values); err != nil {
-		return c, err
+		if base != "StringEquals" && base != "StringEqualsIgnoreCase" {
+			return c, err
+		}
+		for _, v := range values {
+			if strings.Contains(v, "${") && !variable.MatchString(v) {
+				return c, fmt.Errorf("%q: only a whole ${<key>} is evaluated here", v)
+			}
+		}
+		c.variables = true
 	}
 	if base == "Null" {
 		if c.set != "" || c.ifExists {
@@ -453,8 +465,35 @@ func lookup(ctx map[string][]string, key string) ([]string, bool) {
 	return nil, false
 }
 
+// variable is a value that is one policy variable, ${<condition key>}.
+var variable = regexp.MustCompile(`^\$\{([A-Za-z0-9]+:[A-Za-z0-9/_.:-]+)\}$`)
+
+// resolve puts the request's value of each ${<key>} in c's values; a variable the request does
+// not carry (or carries more than one value of) matches nothing (IAM User Guide, "Policy
+// variables": a key not in the request context cannot be substituted, and the condition does not
+// match on it).
+func (c Condition) resolve(ctx map[string][]string) Condition {
+	if !c.variables {
+		return c
+	}
+	var out Values
+	for _, w := range c.Values {
+		if m := variable.FindStringSubmatch(w); m != nil {
+			v, ok := lookup(ctx, m[1])
+			if !ok || len(v) != 1 {
+				continue
+			}
+			w = v[0]
+		}
+		out = append(out, w)
+	}
+	c.Values = out
+	return c
+}
+
 // holds evaluates the condition against the request's context.
 func (c Condition) holds(ctx map[string][]string) bool {
+	c = c.resolve(ctx)
 	have, present := lookup(ctx, c.Key)
 	if c.base == "Null" {
 		want := false

@@ -130,7 +130,9 @@ func TestActionsAndResources(t *testing.T) {
 func TestParseRefusesWhatItCannotEvaluate(t *testing.T) {
 	for doc, want := range map[string]string{
 		`{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}}`: `"IpAddress" is not a condition operator this evaluator knows`,
-		`{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"k":"${aws:username}"}}}}`:    "policy variables",
+		`{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringLike":{"k":"${aws:username}"}}}}`:      "policy variables",
+		`{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"k":"a-${aws:username}"}}}}`:  "only a whole ${<key>}",
+		`{"Statement":{"Effect":"Deny","Action":"*","Resource":"arn:aws:s3:::${aws:username}/*"}}`:                            "policy variables",
 		`{"Statement":{"Effect":"Maybe","Action":"*","Resource":"*"}}`:                                                        "Effect must be Allow or Deny",
 		`{"Statement":{"Effect":"Deny","Resource":"*"}}`:                                                                      "exactly one of Action and NotAction",
 		`{"Statement":{"Effect":"Deny","Action":"*","Resource":"*","Conditions":{}}}`:                                         `unknown field "Conditions"`,
@@ -182,6 +184,27 @@ func TestServicePrincipals(t *testing.T) {
 	} {
 		if got := doc.Evaluate(policy.Request{Principal: who, Action: "sts:AssumeRole", Resource: "*"}); got != want {
 			t.Errorf("%s: %v, want %v", who, got, want)
+		}
+	}
+}
+
+// A whole ${<key>} in a StringEquals condition takes the request's value of the key; a request
+// that does not carry the key (or carries several values of it) matches nothing on it.
+func TestVariablesInStringEquals(t *testing.T) {
+	d := mustParse(t, `{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*","Condition":{"StringEquals":{"sts:RoleSessionName":"${aws:username}"}}}}`)
+	for _, tt := range []struct {
+		name string
+		ctx  map[string][]string
+		want policy.Effect
+	}{
+		{"its own name", map[string][]string{"aws:username": {"alice"}, "sts:RoleSessionName": {"alice"}}, policy.Allow},
+		{"another name", map[string][]string{"aws:username": {"alice"}, "sts:RoleSessionName": {"bob@example.com"}}, policy.NotApplicable},
+		{"the variable's text", map[string][]string{"aws:username": {"alice"}, "sts:RoleSessionName": {"${aws:username}"}}, policy.NotApplicable},
+		{"no user name (a role's session)", map[string][]string{"sts:RoleSessionName": {"alice"}}, policy.NotApplicable},
+		{"no session name", map[string][]string{"aws:username": {"alice"}}, policy.NotApplicable},
+	} {
+		if got := d.Evaluate(policy.Request{Action: "sts:AssumeRole", Resource: "*", Context: tt.ctx}); got != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }
