@@ -81,8 +81,8 @@ func (g *Guardrail) Claim(ctx context.Context) error {
 			return fmt.Errorf("claim the guardrail %s on the root %s: %w", g.policyID, root, err)
 		}
 		// Denied: another deployment's claim came first (the role may add the tag only where
-		// there is none), or the role is wrong; what the root says decides.
-		tags, rerr := g.tags(ctx, root)
+		// there is none), or the role is wrong; what the root says now decides.
+		tags, rerr := g.readTags(ctx, root)
 		if rerr != nil {
 			return rerr
 		}

@@ -248,7 +248,31 @@ func (g *Guardrail) holdsGuardrail(ctx context.Context, target string, levels *a
 	})
 }
 
+// tagReads is one step's reads of tags (ReadTagsOnce), by target.
+type tagReads struct {
+	mu   sync.Mutex
+	read map[string]*once[map[string]string]
+}
+
+type tagReadsKey struct{}
+
+// ReadTagsOnce makes the calls under ctx read each target's tags at most once: a step that checks
+// owners (up to the root) and the claim on the guardrail (the root's tags) reads the root once.
+// The maps it hands out are shared: read them, never write.
+func ReadTagsOnce(ctx context.Context) context.Context {
+	return context.WithValue(ctx, tagReadsKey{}, &tagReads{read: map[string]*once[map[string]string]{}})
+}
+
+// tags reads a target's tags, once per ReadTagsOnce context.
 func (g *Guardrail) tags(ctx context.Context, id string) (map[string]string, error) {
+	if r, ok := ctx.Value(tagReadsKey{}).(*tagReads); ok {
+		return readOnce(&r.mu, r.read, id, func() (map[string]string, error) { return g.readTags(ctx, id) })
+	}
+	return g.readTags(ctx, id)
+}
+
+// readTags reads a target's tags (ListTagsForResource, every page).
+func (g *Guardrail) readTags(ctx context.Context, id string) (map[string]string, error) {
 	tags := map[string]string{}
 	in := &organizations.ListTagsForResourceInput{ResourceId: aws.String(id)}
 	for {

@@ -22,6 +22,7 @@ import (
 // reservation lost a race and recorded that, which it announces); or a named error when a check
 // could not be made.
 func (s *Service) Admit(ctx context.Context, id, executionARN string, req request.Request, origin contract.Origin, probs request.Problems, actor string) (ledger.Record, request.Problems, error) {
+	ctx = guardrail.ReadTagsOnce(ctx) // the owners' check and the claim share the root's tags
 	// Created when it was read: however long the checks take, the request is as of then, and its
 	// execution's Validate reads it again as of then.
 	rec := ledger.Record{RequestID: id, Fields: req.Fields, Origin: origin, ExecutionARN: executionARN, CreatedAt: req.ReadAt}

@@ -107,6 +107,40 @@ func TestTheLiftReadsTheGuardrailOnce(t *testing.T) {
 	e.AssertStatus(t, "req-1", ledger.Open)
 }
 
+// A step reads the root's tags once, however many of its checks ask: the owners', where the
+// account's owners come from the root's tag, and the claim on the guardrail, a tag on the root.
+func TestAStepReadsTheRootsTagsOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.Org.SetTag(members[0], "owner", "")
+	e.Org.SetTag(e.Org.Root(), "owner", "alice@example.com")
+	rootReads := func(from int) int {
+		n := 0
+		for _, c := range e.Org.Calls()[from:] {
+			if c.Op == "ListTagsForResource" && c.Target == e.Org.Root() {
+				n++
+			}
+		}
+		return n
+	}
+	before := len(e.Org.Calls())
+	if _, err := e.validate(t, "req-1", validRequest(members[0])); err != nil {
+		t.Fatal(err)
+	}
+	if n := rootReads(before); n != 1 {
+		t.Errorf("the booking read the root's tags %d times, want once", n)
+	}
+	before = len(e.Org.Calls())
+	if _, err := e.Steps.Detach(ctx, testenv.Decided(t, e.Deps.Ledger, "req-1")); err != nil {
+		t.Fatal(err)
+	}
+	// The first lift also claims the guardrail, and reads the claim back once it is made.
+	if n := rootReads(before); n != 2 || e.Org.CountCalls("TagResource", "") != 1 {
+		t.Errorf("the lift read the root's tags %d times with %d claims, want twice with one", n, e.Org.CountCalls("TagResource", ""))
+	}
+	e.AssertStatus(t, "req-1", ledger.Open)
+}
+
 // Under the exempt strategy the Detach and Reattach steps read the guardrail's document once each:
 // the check and the write are one locked section (the document read under the ledger's lock is
 // both what is checked and what is replaced), and the write is verified from UpdatePolicy's own

@@ -61,6 +61,7 @@ func (s *Service) agrees(ctx context.Context, rec ledger.Record, d Decision) err
 // returned with *contract.RequestRejected. It returns the record: OPEN (or further on, for a
 // retry after success), or CANCELLED when the request was cancelled before its start.
 func (s *Service) Open(ctx context.Context, id string, decided Decision) (ledger.Record, error) {
+	ctx = guardrail.ReadTagsOnce(ctx) // the owners' check and the claim share the root's tags
 	rec, err := s.load(ctx, id)
 	if err != nil {
 		return rec, err
