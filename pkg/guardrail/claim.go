@@ -99,7 +99,16 @@ func (g *Guardrail) Claim(ctx context.Context) error {
 	return nil
 }
 
-// root is the organization's root ID, read once.
+// knowRoot records the organization's root ID, seen on the way up from an account or in a walk
+// of the tree: the claim then needs no ListRoots, whose bucket (1 a second) every instance would
+// otherwise draw on at its first admission.
+func (g *Guardrail) knowRoot(id string) {
+	g.mu.Lock()
+	g.rootID = id
+	g.mu.Unlock()
+}
+
+// root is the organization's root ID: as seen already, else read (ListRoots) once.
 func (g *Guardrail) root(ctx context.Context) (string, error) {
 	g.mu.Lock()
 	root := g.rootID
@@ -118,8 +127,6 @@ func (g *Guardrail) root(ctx context.Context) (string, error) {
 		return "", errors.New("the organization has no root")
 	}
 	root = aws.ToString(out.Roots[0].Id)
-	g.mu.Lock()
-	g.rootID = root
-	g.mu.Unlock()
+	g.knowRoot(root)
 	return root, nil
 }

@@ -236,7 +236,11 @@ func (g *Guardrail) parentOf(ctx context.Context, child string, levels *ancestry
 		if len(out.Parents) == 0 {
 			return parentRead{}, nil
 		}
-		return parentRead{id: aws.ToString(out.Parents[0].Id), isRoot: out.Parents[0].Type == types.ParentTypeRoot}, nil
+		p := parentRead{id: aws.ToString(out.Parents[0].Id), isRoot: out.Parents[0].Type == types.ParentTypeRoot}
+		if p.isRoot {
+			g.knowRoot(p.id)
+		}
+		return p, nil
 	})
 	return p.id, p.isRoot, err
 }

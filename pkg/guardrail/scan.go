@@ -238,6 +238,7 @@ func (g *Guardrail) walk(ctx context.Context, org OrganizationReader) (tree, err
 		return t, fmt.Errorf("the organization has no root")
 	}
 	queue := []string{aws.ToString(roots.Roots[0].Id)}
+	g.knowRoot(queue[0])
 	for len(queue) > 0 {
 		parent := queue[0]
 		queue = queue[1:]

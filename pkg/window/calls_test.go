@@ -108,7 +108,8 @@ func TestTheLiftReadsTheGuardrailOnce(t *testing.T) {
 }
 
 // A step reads the root's tags once, however many of its checks ask: the owners', where the
-// account's owners come from the root's tag, and the claim on the guardrail, a tag on the root.
+// account's owners come from the root's tag, and the claim on the guardrail, a tag on the root;
+// and it finds the root on the way up from the account, not by ListRoots.
 func TestAStepReadsTheRootsTagsOnce(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -137,6 +138,11 @@ func TestAStepReadsTheRootsTagsOnce(t *testing.T) {
 	// The first lift also claims the guardrail, and reads the claim back once it is made.
 	if n := rootReads(before); n != 2 || e.Org.CountCalls("TagResource", "") != 1 {
 		t.Errorf("the lift read the root's tags %d times with %d claims, want twice with one", n, e.Org.CountCalls("TagResource", ""))
+	}
+	// The root is known from the way up from the account: no ListRoots (1 a second, shared by
+	// every instance) for the claim.
+	if n := e.Org.CountCalls("ListRoots", ""); n != 0 {
+		t.Errorf("ListRoots called %d times; the root was seen on the way up", n)
 	}
 	e.AssertStatus(t, "req-1", ledger.Open)
 }
