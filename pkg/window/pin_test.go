@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -25,6 +26,13 @@ func TestTheREADMEPinRecipe(t *testing.T) {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("the README's pin recipe needs %s, which is not on this machine's PATH", tool)
 		}
+	}
+	// The CLI must take its endpoint from the environment (AWS_ENDPOINT_URL_<SERVICE>: version
+	// 1.29 of the AWS CLI, 2.13 of v2), or the recipe would go to AWS itself.
+	version, _ := exec.Command("aws", "--version").CombinedOutput()
+	if m := regexp.MustCompile(`aws-cli/(\d+)\.(\d+)`).FindStringSubmatch(string(version)); m == nil ||
+		!(m[1] == "1" && atoi(m[2]) >= 29 || m[1] == "2" && atoi(m[2]) >= 13 || atoi(m[1]) > 2) {
+		t.Skipf("the AWS CLI here (%s) cannot be pointed at the emulator by AWS_ENDPOINT_URL_ORGANIZATIONS", strings.TrimSpace(string(version)))
 	}
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -82,6 +90,11 @@ func TestTheREADMEPinRecipe(t *testing.T) {
 			e.AssertStatus(t, "req-1", "SCHEDULED")
 		})
 	}
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }
 
 // dedent takes off the indentation a code block has inside a Markdown list.
