@@ -94,6 +94,9 @@ type Options struct {
 	Organization, Management string
 	// Quotas default to DefaultQuotas.
 	Quotas Quotas
+	// FormerNames are what window SCPs this deployment made earlier may carry instead of
+	// Deployment: before 0.10 a deployment was named by its ledger's table name.
+	FormerNames []string
 	// Deployment names this deployment of rootwindow (contract.EnvDeployment): the window SCPs it
 	// makes carry it (contract.TagWindowDeployment), and it cleans up only those and untagged ones.
 	Deployment string

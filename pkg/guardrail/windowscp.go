@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -300,8 +301,8 @@ func (g *Guardrail) MadeByAnother(ctx context.Context, policyID string) (string,
 		return "", fmt.Errorf("read the tags of %s: %w", policyID, err)
 	}
 	for _, t := range out.Tags {
-		if aws.ToString(t.Key) == contract.TagWindowDeployment && aws.ToString(t.Value) != g.opts.Deployment {
-			return aws.ToString(t.Value), nil
+		if v := aws.ToString(t.Value); aws.ToString(t.Key) == contract.TagWindowDeployment && v != g.opts.Deployment && !slices.Contains(g.opts.FormerNames, v) {
+			return v, nil
 		}
 	}
 	return "", nil

@@ -87,6 +87,7 @@ func Load(_ context.Context, o Options) (*Instance, error) {
 	o.Guardrail.Organization, o.Guardrail.Management = cfg.OrganizationID, cfg.ManagementAccountID
 	o.Guardrail.Quotas = guardrail.Quotas{PerTarget: cfg.SCPsPerTargetQuota, Size: cfg.SCPSizeQuota}
 	o.Guardrail.Deployment = cfg.Deployment
+	o.Guardrail.FormerNames = []string{cfg.TableName} // the name 0.9.0 gave its window SCPs
 	if o.Sleep == nil {
 		o.Sleep = sleep.For
 	}

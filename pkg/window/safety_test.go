@@ -610,3 +610,38 @@ func TestASweepLeavesAnotherDeploymentsWindowAlone(t *testing.T) {
 	}
 	e.AssertGuardrail(t, true, members[1])
 }
+
+// A window SCP this deployment made under its former name (0.9.0 named a deployment by its
+// ledger's table name) is still its own: a sweep cleans it up when its ledger does not hold its
+// request, as it does its others; one under another deployment's name it leaves alone.
+func TestASweepCleansUpWhatItMadeUnderItsFormerName(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	api := e.Deps.Tree.(guardrail.OrganizationsAPI)
+	leftover := func(by, request, account string) string {
+		t.Helper()
+		old := guardrail.New(api, orgemu.GuardrailID, guardrail.Options{Deployment: by, Rates: guardrail.Unpaced})
+		id, err := old.Lift(ctx, guardrail.Window{RequestID: request, End: t0.Add(time.Hour), AccountIDs: []string{account}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	ours := leftover("rootwindow-ledger-old", "ghost-1", members[0])
+	theirs := leftover("111111111111/eu-west-1/RootWindow", "ghost-2", members[1])
+	e.With(func(d *window.Deps) {
+		d.Guardrail = guardrail.New(api, orgemu.GuardrailID, guardrail.Options{Deployment: "999999999999/us-east-1/RootWindow",
+			FormerNames: []string{"rootwindow-ledger-old"}, Rates: guardrail.Unpaced})
+	})
+	rep, err := e.Steps.Sweep(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(rep.Cleaned, ours) || slices.Contains(e.Org.Policies(), ours) {
+		t.Errorf("the window SCP made under the former name: cleaned %v", rep.Cleaned)
+	}
+	e.AssertGuardrail(t, true, members[0])
+	if slices.Contains(rep.Cleaned, theirs) || !slices.Contains(e.Org.Policies(), theirs) {
+		t.Errorf("another deployment's window SCP was cleaned up: %v", rep.Cleaned)
+	}
+}
