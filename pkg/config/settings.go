@@ -395,30 +395,12 @@ var settings = []setting{
 		}),
 	intSetting(KeyDriftScanMinutes, contract.EnvDriftScanMinutes, 5, 24*60, func(s *Settings) *int { return &s.DriftScanMinutes }),
 	intSetting(KeyRootScanMinutes, contract.EnvRootScanMinutes, 5, 24*60, func(s *Settings) *int { return &s.RootScanMinutes }),
-	{
-		key: KeyTrailEventDataStore, env: contract.EnvTrailEventDataStore,
-		read: func(s *Settings, v any) error {
-			str, _ := v.(string)
-			if str = strings.TrimSpace(str); !eventDataStorePattern.MatchString(str) || len(str) > 256 {
-				return fmt.Errorf("must be a CloudTrail Lake event data store ARN (arn:aws:cloudtrail:<region>:<account>:eventdatastore/<id>), from `aws cloudtrail list-event-data-stores`, got %v", v)
-			}
-			s.TrailEventDataStore = str
-			return nil
-		},
-		write: func(s Settings) string { return s.TrailEventDataStore },
-	},
-	{
-		key: KeyTrailLogGroup, env: contract.EnvTrailLogGroup,
-		read: func(s *Settings, v any) error {
-			str, _ := v.(string)
-			if str = strings.TrimSpace(str); !logGroupPattern.MatchString(str) || len(str) > 600 {
-				return fmt.Errorf("must be the ARN of the CloudWatch Logs log group the organization trail delivers to (arn:aws:logs:<region>:<account>:log-group:<name>), got %v", v)
-			}
-			s.TrailLogGroup = str
-			return nil
-		},
-		write: func(s Settings) string { return s.TrailLogGroup },
-	},
+	arnSetting(KeyTrailEventDataStore, contract.EnvTrailEventDataStore, eventDataStorePattern, 256,
+		"a CloudTrail Lake event data store ARN (arn:aws:cloudtrail:<region>:<account>:eventdatastore/<id>), from `aws cloudtrail list-event-data-stores`",
+		func(s *Settings) *string { return &s.TrailEventDataStore }),
+	arnSetting(KeyTrailLogGroup, contract.EnvTrailLogGroup, logGroupPattern, 600,
+		"the ARN of the CloudWatch Logs log group the organization trail delivers to (arn:aws:logs:<region>:<account>:log-group:<name>)",
+		func(s *Settings) *string { return &s.TrailLogGroup }),
 	intSetting(KeyEventConfirmMinutes, contract.EnvEventConfirmMinutes, 0, MaxEventConfirmMinutes, func(s *Settings) *int { return &s.EventConfirmMinutes }),
 	listSetting(KeyEventIntegrations, contract.EnvEventIntegrations, func(s *Settings) *[]string { return &s.EventIntegrations },
 		func(a string) string {
@@ -532,6 +514,22 @@ func boolSetting(key, env, hint string, field func(*Settings) *bool) setting {
 			return nil
 		},
 		write: func(s Settings) string { return strconv.FormatBool(*field(&s)) },
+	}
+}
+
+// arnSetting is an ARN matching pattern, at most maxLen characters; what it must be is said.
+func arnSetting(key, env string, pattern *regexp.Regexp, maxLen int, what string, field func(*Settings) *string) setting {
+	return setting{
+		key: key, env: env,
+		read: func(s *Settings, v any) error {
+			str, _ := v.(string)
+			if str = strings.TrimSpace(str); !pattern.MatchString(str) || len(str) > maxLen {
+				return fmt.Errorf("must be %s, got %v", what, v)
+			}
+			*field(s) = str
+			return nil
+		},
+		write: func(s Settings) string { return *field(&s) },
 	}
 }
 
