@@ -9,11 +9,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
 	"github.com/rootwindow/rootwindow/internal/awsemu"
 	"github.com/rootwindow/rootwindow/internal/orgemu"
 	"github.com/rootwindow/rootwindow/internal/testenv"
 	"github.com/rootwindow/rootwindow/pkg/contract"
+	"github.com/rootwindow/rootwindow/pkg/guardrail"
 	"github.com/rootwindow/rootwindow/pkg/lambdaenv"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
@@ -43,7 +46,7 @@ func TestLoadRunsAWindow(t *testing.T) {
 		"AWS_ACCESS_KEY_ID": "AKIDTEST", "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "eu-west-1",
 		contract.EnvTableName: "rootwindow-ledger", contract.EnvGuardrailPolicyID: orgemu.GuardrailID,
 		contract.EnvAdminPrincipals: testenv.AdminPattern, contract.EnvOrganizationID: orgemu.OrganizationID,
-		contract.EnvStateMachineRoleARN: testenv.StateMachineRoleARN,
+		contract.EnvStateMachineRoleARN: testenv.StateMachineRoleARN, contract.EnvDeployment: deployment,
 	} {
 		t.Setenv(k, v)
 	}
@@ -77,7 +80,27 @@ func TestLoadRunsAWindow(t *testing.T) {
 	if !strings.Contains(string(r), `"status":"CLOSED"`) || !org.IsAttached("111111111111", orgemu.GuardrailID) {
 		t.Errorf("reattach answered %s", r)
 	}
+
+	// The deployment is named by ROOTWINDOW_DEPLOYMENT: its claim on the guardrail carries it, and
+	// a window SCP it left behind under its former name (its table's, as 0.9.0 named it) is
+	// still its own to clean up.
+	api := guardrail.NewClient(testenv.AWSConfig(), func(o *organizations.Options) { o.BaseEndpoint = aws.String(orgURL) })
+	tags, err := api.ListTagsForResource(ctx, &organizations.ListTagsForResourceInput{ResourceId: aws.String(org.Root())})
+	if err != nil || len(tags.Tags) != 1 || aws.ToString(tags.Tags[0].Value) != deployment {
+		t.Errorf("the claim on the root: %v, %v, want %s", tags, err, deployment)
+	}
+	former := guardrail.New(api, orgemu.GuardrailID, guardrail.Options{Deployment: "rootwindow-ledger", Rates: guardrail.Unpaced})
+	left, err := former.Lift(ctx, guardrail.Window{RequestID: "ghost", End: time.Now().Add(time.Hour), AccountIDs: []string{"222222222222"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	swept := invoke(steps.SafetyNet, `{"id":"sweep-1","detail-type":"Scheduled Event","source":"aws.events","detail":{}}`)
+	if !strings.Contains(string(swept), left) || !org.IsAttached("222222222222", orgemu.GuardrailID) {
+		t.Errorf("the sweep answered %s: the window SCP %s left under the former name is not cleaned up", swept, left)
+	}
 }
+
+const deployment = "999999999999/eu-west-1/RootWindow"
 
 func TestLoadRefusesBadConfiguration(t *testing.T) {
 	_, err := lambdaenv.Load(context.Background(), lambdaenv.Options{Getenv: func(string) string { return "" }})

@@ -207,4 +207,8 @@ func TestVariablesInStringEquals(t *testing.T) {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
 	}
+	folded := mustParse(t, `{"Statement":{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*","Condition":{"StringEqualsIgnoreCase":{"sts:RoleSessionName":"${aws:username}"}}}}`)
+	if got := folded.Evaluate(policy.Request{Action: "sts:AssumeRole", Resource: "*", Context: map[string][]string{"aws:username": {"Alice"}, "sts:RoleSessionName": {"alice"}}}); got != policy.Allow {
+		t.Errorf("StringEqualsIgnoreCase with a variable: %v, want Allow", got)
+	}
 }
