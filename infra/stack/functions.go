@@ -207,6 +207,19 @@ func (f *Functions) each(p permission, fn func(awslambda.Function)) {
 	}
 }
 
+// HistoryReaders are the roles of the functions that read an execution's input from Step
+// Functions (binding a step to its execution; the sweeper's check of an exempt window's
+// execution), each once.
+func (f *Functions) HistoryReaders() []awsiam.IRole {
+	var roles []awsiam.IRole
+	for _, spec := range functionSpecs {
+		if slices.Contains(spec.may, bindToExecution) || slices.Contains(spec.may, describeExecutions) {
+			roles = append(roles, f.named(spec.name).Role())
+		}
+	}
+	return roles
+}
+
 // newFunction is one Lambda with its own log group and its own role: instead of the managed
 // AWSLambdaBasicExecutionRole, it writes its own log group and nothing else.
 func newFunction(c constructs.Construct, spec functionSpec, assetDir string, env map[string]*string) awslambda.Function {

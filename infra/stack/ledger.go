@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	sfn "github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -19,7 +20,8 @@ type Ledger struct {
 	constructs.Construct
 	Table awsdynamodb.Table
 	// Key encrypts the table (a customer managed key): only rootwindow's roles, the break-glass
-	// role, the auditors and the deployment may use it, and only through DynamoDB (OnlyWrittenBy).
+	// role, the auditors and the deployment may use it, and only through DynamoDB (OnlyWrittenBy);
+	// and the state machine's definition and executions, through Step Functions (EncryptsHistoryOf).
 	Key awskms.Key
 }
 
@@ -30,7 +32,7 @@ func NewLedger(scope constructs.Construct, id string) *Ledger {
 	// encrypting and decrypting the items is granted by OnlyWrittenBy to the ledger's principals
 	// alone. Kept with the table (a deleted key would leave the retained table unreadable).
 	key := awskms.NewKey(c, jsii.String("Key"), &awskms.KeyProps{
-		Description:       jsii.String("rootwindow: the ledger's items (requests, with each account's root email and credential state; leases)"),
+		Description:       jsii.String("rootwindow: the ledger's items (requests, with each account's root email and credential state; leases) and the state machine's executions"),
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 		Policy: awsiam.NewPolicyDocument(&awsiam.PolicyDocumentProps{Statements: &[]awsiam.PolicyStatement{
@@ -163,4 +165,75 @@ func (l *Ledger) OnlyWrittenBy(writers []awsiam.IRole, breakGlass, deployment st
 			"kms:CallerAccount": st.Account(),
 		}},
 	}), jsii.Bool(false))
+}
+
+// EncryptsHistoryOf puts the state machine's definition and its executions (each request's input,
+// its accounts and reasons, every step's output, the approval's task token) under the ledger's key
+// instead of an AWS owned key, so that reading them takes the key as well as
+// states:DescribeExecution or GetExecutionHistory, whatever IAM allows elsewhere in the account.
+// What each party needs is the Step Functions Developer Guide's ("Data at rest encryption in Step
+// Functions"): the execution role kms:Decrypt and kms:GenerateDataKey, scoped by the encryption
+// context Step Functions sets (aws:states:stateMachineArn) and never by kms:ViaService (which
+// the guide warns fails executions); with logging on, kms:GenerateDataKey for log deliveries
+// (kms:EncryptionContext:SourceArn) and kms:Decrypt for delivery.logs.amazonaws.com; callers of
+// DescribeExecution, GetExecutionHistory and DescribeStateMachine kms:Decrypt, unless they ask for
+// METADATA_ONLY (the sweeper's look at an execution's status does: it needs no key); and whoever
+// creates or updates the state machine (CloudFormation's role) kms:DescribeKey and
+// kms:GenerateDataKey. StartExecution, StopExecution and SendTask* need nothing of the key, so the
+// doors (the API, the request rule, the console) start executions as before. The state machine's
+// ARN cannot be named (the state machine names the key: a cycle), so the context is any state
+// machine of this account and Region; the role is rootwindow's and only Step Functions assumes it.
+func (l *Ledger) EncryptsHistoryOf(sm sfn.StateMachine, readers []awsiam.IRole, breakGlass, deployment string, auditors []string) {
+	sm.Node().DefaultChild().(sfn.CfnStateMachine).SetEncryptionConfiguration(&sfn.CfnStateMachine_EncryptionConfigurationProperty{
+		Type: jsii.String("CUSTOMER_MANAGED_KMS_KEY"), KmsKeyId: l.Key.KeyArn(),
+	})
+	st := awscdk.Stack_Of(sm)
+	arn := func(service, resource string) *string {
+		return awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":" + service + ":"), st.Region(),
+			jsii.String(":"), st.Account(), jsii.String(":" + resource)})
+	}
+	viaStepFunctions := map[string]any{
+		"kms:ViaService":    awscdk.Fn_Join(jsii.String(""), &[]*string{jsii.String("states."), st.Region(), jsii.String(".amazonaws.com")}),
+		"kms:CallerAccount": st.Account(),
+	}
+	execution := []awsiam.IPrincipal{awsiam.NewArnPrincipal(sm.Role().RoleArn())}
+	var users []awsiam.IPrincipal
+	for _, r := range readers {
+		users = append(users, awsiam.NewArnPrincipal(r.RoleArn()))
+	}
+	for _, a := range append([]string{breakGlass}, auditors...) {
+		if a != "" {
+			users = append(users, awsiam.NewArnPrincipal(jsii.String(a)))
+		}
+	}
+	for _, s := range []*awsiam.PolicyStatementProps{
+		{
+			Sid: jsii.String("TheStateMachineEncryptsItsExecutions"), Principals: &execution,
+			Actions:    jsii.Strings("kms:Decrypt", "kms:GenerateDataKey"),
+			Conditions: &map[string]any{"StringLike": map[string]any{"kms:EncryptionContext:aws:states:stateMachineArn": arn("states", "stateMachine:*")}},
+		},
+		{
+			Sid: jsii.String("TheStateMachineEncryptsItsLogDeliveries"), Principals: &execution,
+			Actions:    jsii.Strings("kms:GenerateDataKey"),
+			Conditions: &map[string]any{"StringLike": map[string]any{"kms:EncryptionContext:SourceArn": arn("logs", "*")}},
+		},
+		{
+			Sid:        jsii.String("LogDeliveryReadsTheStateMachinesLogs"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("delivery.logs.amazonaws.com"), nil)},
+			Actions:    jsii.Strings("kms:Decrypt"),
+		},
+		{
+			Sid: jsii.String("OnlyRootwindowAndItsAuditorsReadExecutions"), Principals: &users,
+			Actions: jsii.Strings("kms:Decrypt"), Conditions: &map[string]any{"StringEquals": viaStepFunctions},
+		},
+		{
+			Sid:        jsii.String("TheDeploymentEncryptsTheStateMachine"),
+			Principals: &[]awsiam.IPrincipal{awsiam.NewArnPrincipal(jsii.String(deployment))},
+			Actions:    jsii.Strings("kms:DescribeKey", "kms:GenerateDataKey", "kms:Decrypt"),
+			Conditions: &map[string]any{"StringEquals": viaStepFunctions},
+		},
+	} {
+		s.Resources = jsii.Strings("*")
+		l.Key.AddToResourcePolicy(awsiam.NewPolicyStatement(s), jsii.Bool(false))
+	}
 }

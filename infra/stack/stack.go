@@ -47,6 +47,7 @@ func NewRootWindowStack(scope constructs.Construct, id string, props *RootWindow
 	wf := NewWorkflow(s, "Workflow", &WorkflowProps{Functions: fns, BookingHorizonDays: props.Config.BookingHorizonDays,
 		EventConfirmMinutes: props.Config.EventConfirmMinutes, ApprovalMinutes: cmp.Or(props.Config.ApprovalMinutes, config.DefaultSettings().ApprovalMinutes)})
 	fns.AllowStart(wf.StateMachine)
+	l.EncryptsHistoryOf(wf.StateMachine, fns.HistoryReaders(), props.Config.LedgerBreakGlassRole, DeploymentRoleOf(s, props.Config.DeploymentRole), props.Config.LedgerAuditorRoles)
 	fns.Seal(wf.StateMachine.Role())
 	in := NewIntake(s, "Intake", &IntakeProps{StateMachine: wf.StateMachine, Integrations: props.Config.EventIntegrations,
 		DeploymentRole: DeploymentRoleOf(s, props.Config.DeploymentRole)})

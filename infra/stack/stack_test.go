@@ -1003,11 +1003,15 @@ func TestChangesToRootwindowsResourcesReachTheSweeper(t *testing.T) {
 	}
 }
 
-// The ledger is encrypted with a customer managed key, kept with the table and rotated, which the
-// account administers but whose use (encrypt, decrypt, grants) its policy gives only to the
-// ledger's principals (rootwindow's roles, the break-glass role, the auditors, the deployment),
-// only through DynamoDB in this account.
-func TestTheLedgerIsEncryptedWithAKeyOnlyItsPrincipalsUse(t *testing.T) {
+// The ledger and the state machine's executions are encrypted with a customer managed key, kept
+// with the table and rotated, which the account administers but whose use its policy, evaluated
+// with pkg/policy, gives only to those who need it: the ledger's principals through DynamoDB; the
+// state machine's role for this account's state machines (never through kms:ViaService, which
+// would fail executions) and its log deliveries; rootwindow's functions that read an execution's
+// input, the break-glass role and the auditors through Step Functions; the deployment, which
+// creates the table and the state machine. An administrator of the account, or a function that
+// reads no execution, may not decrypt either.
+func TestTheLedgerAndTheExecutionsAreEncryptedWithAKeyOnlyTheirPrincipalsUse(t *testing.T) {
 	cfg := sample
 	cfg.LedgerBreakGlassRole = "arn:aws:iam::999999999999:role/BreakGlass"
 	cfg.LedgerAuditorRoles = []string{"arn:aws:iam::999999999999:role/Auditor"}
@@ -1017,9 +1021,13 @@ func TestTheLedgerIsEncryptedWithAKeyOnlyItsPrincipalsUse(t *testing.T) {
 	}
 	var keyID string
 	var key map[string]any
+	roles := map[string]string{} // role logical ID prefix → its ARN, as cdktest resolves it
 	for id, r := range tmpl["Resources"].(map[string]any) {
-		if res := r.(map[string]any); res["Type"] == "AWS::KMS::Key" && strings.HasPrefix(id, "LedgerKey") {
+		switch res := r.(map[string]any); {
+		case res["Type"] == "AWS::KMS::Key" && strings.HasPrefix(id, "LedgerKey"):
 			keyID, key = id, res
+		case res["Type"] == "AWS::IAM::Role":
+			roles[strings.TrimRight(id, "0123456789ABCDEF")] = cdktest.ARNOf(tmpl, id)
 		}
 	}
 	if key == nil {
@@ -1028,40 +1036,98 @@ func TestTheLedgerIsEncryptedWithAKeyOnlyItsPrincipalsUse(t *testing.T) {
 	if key["DeletionPolicy"] != "Retain" || props(key)["EnableKeyRotation"] != true {
 		t.Errorf("key kept %v, rotated %v", key["DeletionPolicy"], props(key)["EnableKeyRotation"])
 	}
+	encrypted := 0
 	for id, r := range tmpl["Resources"].(map[string]any) {
-		if res := r.(map[string]any); res["Type"] == "AWS::DynamoDB::Table" {
-			sse, _ := json.Marshal(props(res)["SSESpecification"])
-			if !strings.Contains(string(sse), `"SSEType":"KMS"`) || !strings.Contains(string(sse), keyID) {
-				t.Errorf("%s is encrypted with %s", id, sse)
+		res := r.(map[string]any)
+		var setting []byte
+		switch res["Type"] {
+		case "AWS::DynamoDB::Table":
+			setting, _ = json.Marshal(props(res)["SSESpecification"])
+			if !strings.Contains(string(setting), `"SSEType":"KMS"`) {
+				t.Errorf("%s is encrypted with %s", id, setting)
 			}
-		}
-	}
-	kp, _ := json.Marshal(props(key)["KeyPolicy"])
-	var doc struct{ Statement []map[string]any }
-	if err := json.Unmarshal(kp, &doc); err != nil {
-		t.Fatal(err)
-	}
-	uses := 0
-	for _, st := range doc.Statement {
-		for _, a := range asList(st["Action"]) {
-			if a == "kms:Decrypt" || a == "kms:Encrypt" || a == "kms:*" || strings.HasPrefix(a.(string), "kms:GenerateDataKey") {
-				uses++
-				principals, _ := json.Marshal(st["Principal"])
-				cond, _ := json.Marshal(st["Condition"])
-				for _, want := range []string{"FunctionsValidateRole", "FunctionsSweeperRole", "role/BreakGlass", "role/Auditor", "cdk-hnb659fds-cfn-exec-role"} {
-					if !strings.Contains(string(principals), want) {
-						t.Errorf("the key's users lack %s: %s", want, principals)
-					}
-				}
-				if strings.Contains(string(principals), ":root") || !strings.Contains(string(cond), "kms:ViaService") || !strings.Contains(string(cond), "dynamodb.") {
-					t.Errorf("the key is used by %s on %s", principals, cond)
-				}
-				break
+		case "AWS::StepFunctions::StateMachine":
+			setting, _ = json.Marshal(props(res)["EncryptionConfiguration"])
+			if !strings.Contains(string(setting), `"Type":"CUSTOMER_MANAGED_KMS_KEY"`) {
+				t.Errorf("%s is encrypted with %s", id, setting)
 			}
+		default:
+			continue
 		}
+		if !strings.Contains(string(setting), `"Fn::GetAtt":["`+keyID+`","Arn"]`) {
+			t.Errorf("%s is not encrypted with the ledger's key: %s", id, setting)
+		}
+		encrypted++
 	}
-	if uses != 1 {
-		t.Errorf("%d statements let the key be used, want the one", uses)
+	if encrypted != 2 {
+		t.Errorf("%d resources under the key, want the table and the state machine", encrypted)
+	}
+	raw, _ := json.Marshal(cdktest.Resolve(tmpl, props(key)["KeyPolicy"]))
+	doc, err := policy.Parse(raw)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, raw)
+	}
+	const (
+		account       = "999999999999"
+		stateMachine  = "arn:aws:states:us-east-1:999999999999:stateMachine:WorkflowStateMachine2E01A3A5-a1b2c3d4e5f6"
+		admin         = "arn:aws:iam::999999999999:role/AdministratorAccess"
+		breakGlass    = "arn:aws:iam::999999999999:role/BreakGlass"
+		auditor       = "arn:aws:iam::999999999999:role/Auditor"
+		deployment    = "arn:aws:iam::999999999999:role/cdk-hnb659fds-cfn-exec-role-999999999999-us-east-1"
+		logDelivery   = "delivery.logs.amazonaws.com"
+		viaStates     = "states.us-east-1.amazonaws.com"
+		viaDynamoDB   = "dynamodb.us-east-1.amazonaws.com"
+		executionsKey = "kms:EncryptionContext:aws:states:stateMachineArn"
+	)
+	role := func(prefix string) string {
+		arn, ok := roles[prefix]
+		if !ok {
+			t.Fatalf("no role %s among %v", prefix, roles)
+		}
+		return arn
+	}
+	sm, validate, detach, reattach, sweeper, api := role("WorkflowStateMachineRole"), role("FunctionsValidateRole"), role("FunctionsDetachRole"),
+		role("FunctionsReattachRole"), role("FunctionsSweeperRole"), role("FunctionsApiRole")
+	via := func(service string) map[string][]string {
+		return map[string][]string{"kms:ViaService": {service}, "kms:CallerAccount": {account}}
+	}
+	for _, tt := range []struct {
+		who, action string
+		context     map[string][]string
+		allowed     bool
+	}{
+		{sm, "kms:GenerateDataKey", map[string][]string{executionsKey: {stateMachine}}, true},
+		{sm, "kms:Decrypt", map[string][]string{executionsKey: {stateMachine}}, true},
+		{sm, "kms:Decrypt", map[string][]string{executionsKey: {"arn:aws:states:us-east-1:111111111111:stateMachine:Theirs"}}, false},
+		{sm, "kms:Decrypt", nil, false},
+		{sm, "kms:GenerateDataKey", map[string][]string{"kms:EncryptionContext:SourceArn": {"arn:aws:logs:us-east-1:999999999999:log-group:x"}}, true},
+		{logDelivery, "kms:Decrypt", nil, true},
+		{logDelivery, "kms:GenerateDataKey", nil, false},
+		{validate, "kms:Decrypt", via(viaStates), true},
+		{detach, "kms:Decrypt", via(viaStates), true},
+		{reattach, "kms:Decrypt", via(viaStates), true},
+		{sweeper, "kms:Decrypt", via(viaStates), true},
+		{breakGlass, "kms:Decrypt", via(viaStates), true},
+		{auditor, "kms:Decrypt", via(viaStates), true},
+		{sweeper, "kms:Decrypt", nil, false},
+		{sweeper, "kms:GenerateDataKey", via(viaStates), false},
+		{api, "kms:Decrypt", via(viaStates), false},
+		{admin, "kms:Decrypt", via(viaStates), false},
+		{deployment, "kms:GenerateDataKey", via(viaStates), true},
+		{deployment, "kms:DescribeKey", via(viaStates), true},
+		// The ledger's items, through DynamoDB.
+		{api, "kms:GenerateDataKey", via(viaDynamoDB), true},
+		{breakGlass, "kms:Decrypt", via(viaDynamoDB), true},
+		{auditor, "kms:Decrypt", via(viaDynamoDB), true},
+		{deployment, "kms:CreateGrant", via(viaDynamoDB), true},
+		{admin, "kms:Decrypt", via(viaDynamoDB), false},
+		{sm, "kms:Decrypt", via(viaDynamoDB), false},
+		{api, "kms:Decrypt", nil, false},
+	} {
+		got := doc.Evaluate(policy.Request{Principal: tt.who, Action: tt.action, Resource: "*", Context: tt.context}) == policy.Allow
+		if got != tt.allowed {
+			t.Errorf("%s %s %v: allowed %v, want %v", tt.who, tt.action, tt.context, got, tt.allowed)
+		}
 	}
 }
 

@@ -61,14 +61,17 @@ type Server struct {
 	messages   []Message
 	executions []Execution
 	roles      map[string]string // state machine ARN → the role it runs as (DescribeStateMachine)
-	failures   map[string]int    // operation → calls still to fail
-	onStart    func(Execution)
-	onStop     func(Execution)
-	stops      []Stop
-	srv        *httptest.Server
-	identities map[string]Identity // access key → who CloudTrail says signed with it
-	trail      []TrailEvent
-	trailDelay int
+	// historyKeyDenied: the state machines' definitions and executions are under a customer
+	// managed key that callers may not use (SealHistory).
+	historyKeyDenied bool
+	failures         map[string]int // operation → calls still to fail
+	onStart          func(Execution)
+	onStop           func(Execution)
+	stops            []Stop
+	srv              *httptest.Server
+	identities       map[string]Identity // access key → who CloudTrail says signed with it
+	trail            []TrailEvent
+	trailDelay       int
 	// LookupEvents' rate limit (SetTrailRate) and the calls made.
 	trailRate, trailBurst, trailTokens float64
 	trailRefill                        time.Time
@@ -404,26 +407,45 @@ func (s *Server) StateMachine(arn, role string) {
 
 // describeArg reads a Describe call's one ARN argument, with the lock held; it answers a
 // malformed call or an injected failure itself (ok false).
-func (s *Server) describeArg(w http.ResponseWriter, body []byte, op, field string) (arn string, ok bool) {
+func (s *Server) describeArg(w http.ResponseWriter, body []byte, op, field string) (arn string, metadataOnly, ok bool) {
 	var in map[string]any
 	if err := json.Unmarshal(body, &in); err == nil {
 		arn, _ = in[field].(string)
 	}
+	included, given := in["includedData"].(string)
 	switch {
 	case arn == "":
 		jsonError(w, "1.0", http.StatusBadRequest, "ValidationException", op+" needs "+field)
+	case given && included != "ALL_DATA" && included != "METADATA_ONLY":
+		jsonError(w, "1.0", http.StatusBadRequest, "ValidationException",
+			"1 validation error detected: Value '"+included+"' at 'includedData' failed to satisfy constraint: Member must satisfy enum value set: [ALL_DATA, METADATA_ONLY]")
 	case s.failing(op):
 		jsonError(w, "1.0", http.StatusInternalServerError, "ServiceUnavailable", "injected failure")
+	case s.historyKeyDenied && included != "METADATA_ONLY":
+		// What a caller without kms:Decrypt on the state machine's customer managed key gets for
+		// the encrypted data (Step Functions Developer Guide, "Data at rest encryption":
+		// DescribeStateMachine and DescribeExecution need kms:Decrypt unless METADATA_ONLY).
+		jsonError(w, "1.0", http.StatusBadRequest, "KmsAccessDeniedException",
+			"Either your KMS key policy or API caller does not have the required permissions.")
 	default:
-		return arn, true
+		return arn, included == "METADATA_ONLY", true
 	}
-	return "", false
+	return "", false, false
+}
+
+// SealHistory puts the state machines' definitions and executions under a customer managed key
+// that the callers may not use: DescribeStateMachine and DescribeExecution answer
+// KmsAccessDeniedException unless asked for METADATA_ONLY.
+func (s *Server) SealHistory() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.historyKeyDenied = true
 }
 
 func (s *Server) describeStateMachine(w http.ResponseWriter, body []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	arn, ok := s.describeArg(w, body, "DescribeStateMachine", "stateMachineArn")
+	arn, metadataOnly, ok := s.describeArg(w, body, "DescribeStateMachine", "stateMachineArn")
 	if !ok {
 		return
 	}
@@ -432,27 +454,35 @@ func (s *Server) describeStateMachine(w http.ResponseWriter, body []byte) {
 		jsonError(w, "1.0", http.StatusBadRequest, "StateMachineDoesNotExist", "State Machine Does Not Exist: '"+arn+"'")
 		return
 	}
-	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-	_ = json.NewEncoder(w).Encode(map[string]any{
+	out := map[string]any{
 		"stateMachineArn": arn, "name": arn[strings.LastIndex(arn, ":")+1:], "status": "ACTIVE", "roleArn": role,
 		"definition": "{}", "type": "STANDARD", "creationDate": float64(s.now().Unix()),
-	})
+	}
+	if metadataOnly {
+		delete(out, "definition")
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+	_ = json.NewEncoder(w).Encode(out)
 }
 
 func (s *Server) describeExecution(w http.ResponseWriter, body []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	arn, ok := s.describeArg(w, body, "DescribeExecution", "executionArn")
+	arn, metadataOnly, ok := s.describeArg(w, body, "DescribeExecution", "executionArn")
 	if !ok {
 		return
 	}
 	for _, e := range s.executions {
 		if e.ARN == arn {
-			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-			_ = json.NewEncoder(w).Encode(map[string]any{
+			out := map[string]any{
 				"executionArn": e.ARN, "stateMachineArn": e.StateMachineARN, "name": e.Name,
 				"status": e.Status, "startDate": float64(s.now().Unix()), "input": string(e.Input),
-			})
+			}
+			if metadataOnly {
+				delete(out, "input")
+			}
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			_ = json.NewEncoder(w).Encode(out)
 			return
 		}
 	}

@@ -43,19 +43,22 @@ func Client(cfg aws.Config, endpoint *string) *sfn.Client {
 	return sfn.NewFromConfig(cfg, func(o *sfn.Options) { o.BaseEndpoint = endpoint })
 }
 
-// Status is the execution's status, or window.ErrNoExecution.
+// Status is the execution's status, or window.ErrNoExecution. It asks for the execution's
+// metadata only: with the execution history under a customer managed key, METADATA_ONLY needs no
+// kms:Decrypt (Step Functions Developer Guide, "Data at rest encryption", required permissions for
+// API callers), so whether a window's execution still runs is known even to a caller that may not
+// use the key, or when the key cannot be used.
 func (a *Adapter) Status(ctx context.Context, executionARN string) (string, error) {
-	ex, err := a.Describe(ctx, executionARN)
-	return ex.Status, err
+	out, err := a.describe(ctx, executionARN, types.IncludedDataMetadataOnly)
+	if err != nil {
+		return "", err
+	}
+	return string(out.Status), nil
 }
 
-// Describe is the execution (DescribeExecution), or window.ErrNoExecution.
+// Describe is the execution with its input (DescribeExecution), or window.ErrNoExecution.
 func (a *Adapter) Describe(ctx context.Context, executionARN string) (window.Execution, error) {
-	out, err := a.api.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: &executionARN})
-	var missing *types.ExecutionDoesNotExist
-	if errors.As(err, &missing) {
-		return window.Execution{}, window.ErrNoExecution
-	}
+	out, err := a.describe(ctx, executionARN, types.IncludedDataAllData)
 	if err != nil {
 		return window.Execution{}, err
 	}
@@ -63,9 +66,19 @@ func (a *Adapter) Describe(ctx context.Context, executionARN string) (window.Exe
 		Status: string(out.Status), Input: []byte(aws.ToString(out.Input))}, nil
 }
 
-// RoleOf is the role the state machine runs as (DescribeStateMachine).
+func (a *Adapter) describe(ctx context.Context, executionARN string, included types.IncludedData) (*sfn.DescribeExecutionOutput, error) {
+	out, err := a.api.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: &executionARN, IncludedData: included})
+	var missing *types.ExecutionDoesNotExist
+	if errors.As(err, &missing) {
+		return nil, window.ErrNoExecution
+	}
+	return out, err
+}
+
+// RoleOf is the role the state machine runs as (DescribeStateMachine, metadata only: the role
+// is not the encrypted definition).
 func (a *Adapter) RoleOf(ctx context.Context, stateMachineARN string) (string, error) {
-	out, err := a.api.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: &stateMachineARN})
+	out, err := a.api.DescribeStateMachine(ctx, &sfn.DescribeStateMachineInput{StateMachineArn: &stateMachineARN, IncludedData: types.IncludedDataMetadataOnly})
 	if err != nil {
 		return "", err
 	}

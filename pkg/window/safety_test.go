@@ -645,3 +645,34 @@ func TestASweepCleansUpWhatItMadeUnderItsFormerName(t *testing.T) {
 		t.Errorf("another deployment's window SCP was cleaned up: %v", rep.Cleaned)
 	}
 }
+
+// The execution history is under a customer managed key (the stack's). Whether a window's
+// execution ended is asked for as metadata, which needs no use of the key: a sweeper that may
+// not decrypt the history, or a key that cannot be used, still confirms the end and puts the
+// guardrail back. (Asking for the whole execution, Step Functions answers KmsAccessDenied.)
+func TestAnEndedExecutionIsConfirmedWithoutTheHistorysKey(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.open(t, "req-1", members[0], members[1])
+	e.Now = t0.Add(30 * time.Minute)
+	ev := e.statusChange(t, "req-1", "ABORTED", nil)
+	e.Emu.SealHistory()
+	if _, err := e.Steps.SafetyNet(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	e.AssertGuardrail(t, true, members...)
+	e.AssertStatus(t, "req-1", ledger.Closed)
+
+	// The sweep's own look: a window whose execution is gone is settled now.
+	e2 := newEnv(t)
+	e2.open(t, "req-2", members[2])
+	e2.Emu.Ran(sampleStateMachine, "req-2", json.RawMessage(`{}`), "FAILED")
+	e2.confirmsStatusChanges(t)
+	e2.Emu.SealHistory()
+	e2.Now = t0.Add(30 * time.Minute)
+	rep, err := e2.Steps.Sweep(ctx)
+	if err != nil || !slices.Contains(rep.Settled, "req-2") {
+		t.Fatalf("sweep %+v %v", rep, err)
+	}
+	e2.AssertGuardrail(t, true, members[2])
+}
