@@ -110,8 +110,9 @@ const (
 	// deleteRootPasswords: sts:AssumeRoot with IAMDeleteRootUserCredentials, only with
 	// prepareRootSignIn: the root password allowed for a window is deleted once it is over.
 	deleteRootPasswords
-	// askGroups: whether a requester is a member of the Identity Center groups an owner tag names
-	// (identitystore:GetUserId, IsMemberInGroups), only when identityStoreId is configured.
+	// askGroups: whether a requester is a member of the Identity Center groups an owner tag names,
+	// and a user's ID for the four-eyes rule (identitystore:GetUserId, IsMemberInGroups), only
+	// when identityStoreId is configured.
 	askGroups
 	// checkOperators: whether the operators' email subscription is there and confirmed with
 	// authentication (sweeper), only when notificationEmail is configured.

@@ -121,6 +121,7 @@ const (
 	OpDescribeStateMachine = "DescribeStateMachine"
 	OpStopExecution        = "StopExecution"
 	OpLookupEvents         = "LookupEvents"
+	OpGetUserID            = "GetUserId"
 )
 
 // Fail makes the next n calls of op fail with a service error.

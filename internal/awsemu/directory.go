@@ -58,6 +58,18 @@ func (s *Server) AddToGroup(storeID, groupID, userName string) {
 	}
 }
 
+// RenameUser gives the user userName of storeID the user name newName; the user keeps its user
+// ID and its groups, as an Identity Center user does when an administrator changes its user name.
+func (s *Server) RenameUser(storeID, userName, newName string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.store(storeID)
+	if id, ok := st.users[userName]; ok {
+		delete(st.users, userName)
+		st.users[newName] = id
+	}
+}
+
 // RemoveFromGroup ends userName's membership of groupID in storeID.
 func (s *Server) RemoveFromGroup(storeID, groupID, userName string) {
 	s.mu.Lock()
@@ -105,6 +117,9 @@ func (s *Server) getUserID(w http.ResponseWriter, body []byte) {
 		return
 	case s.stores[in.IdentityStoreId] == nil:
 		notFound(w, "IDENTITY_STORE", in.IdentityStoreId)
+		return
+	case s.failing(OpGetUserID):
+		jsonError(w, "1.1", http.StatusInternalServerError, "InternalServerException", "injected failure")
 		return
 	}
 	id, ok := s.stores[in.IdentityStoreId].users[name.(string)]

@@ -1,5 +1,6 @@
 // Package directory answers IAM Identity Center group membership from the identity store, for
-// accounts owned by a group (authz.GroupPrefix): window.Groups over the AWS SDK.
+// accounts owned by a group (authz.GroupPrefix), and users' IDs, for the four-eyes rule:
+// window.Groups over the AWS SDK.
 //
 // The identity store's API can be called from a member account as well as from the account
 // that holds Identity Center (Identity Store API Reference, IsMemberInGroups: "If you have
@@ -42,13 +43,10 @@ func New(api API, storeID string) *Directory { return &Directory{api: api, store
 // maxGroups is how many groups one IsMemberInGroups call takes (GroupIds: 1 to 100 items).
 const maxGroups = 100
 
-// MemberOf is the subset of groupIDs the user named userName is a direct member of; none for a
-// user the identity store does not know (ResourceNotFoundException for a USER; for the identity
-// store itself it is an error: a wrong identityStoreId must not read as "no member").
-func (d *Directory) MemberOf(ctx context.Context, userName string, groupIDs []string) ([]string, error) {
-	if len(groupIDs) == 0 {
-		return nil, nil
-	}
+// UserID is the user ID of the user named userName; "" for a user the identity store does not
+// know (ResourceNotFoundException for a USER; for the identity store itself it is an error: a
+// wrong identityStoreId must not read as "no such user").
+func (d *Directory) UserID(ctx context.Context, userName string) (string, error) {
 	user, err := d.api.GetUserId(ctx, &identitystore.GetUserIdInput{
 		IdentityStoreId: aws.String(d.store),
 		AlternateIdentifier: &types.AlternateIdentifierMemberUniqueAttribute{Value: types.UniqueAttribute{
@@ -58,15 +56,28 @@ func (d *Directory) MemberOf(ctx context.Context, userName string, groupIDs []st
 	var notFound *types.ResourceNotFoundException
 	switch {
 	case errors.As(err, &notFound) && notFound.ResourceType == types.ResourceTypeUser:
-		return nil, nil
+		return "", nil
 	case err != nil:
-		return nil, fmt.Errorf("find the user %s in identity store %s: %w", userName, d.store, err)
+		return "", fmt.Errorf("find the user %s in identity store %s: %w", userName, d.store, err)
+	}
+	return aws.ToString(user.UserId), nil
+}
+
+// MemberOf is the subset of groupIDs the user named userName is a direct member of; none for a
+// user the identity store does not know.
+func (d *Directory) MemberOf(ctx context.Context, userName string, groupIDs []string) ([]string, error) {
+	if len(groupIDs) == 0 {
+		return nil, nil
+	}
+	userID, err := d.UserID(ctx, userName)
+	if err != nil || userID == "" {
+		return nil, err
 	}
 	var in []string
 	for start := 0; start < len(groupIDs); start += maxGroups {
 		chunk := groupIDs[start:min(start+maxGroups, len(groupIDs))]
 		out, err := d.api.IsMemberInGroups(ctx, &identitystore.IsMemberInGroupsInput{
-			IdentityStoreId: aws.String(d.store), MemberId: &types.MemberIdMemberUserId{Value: aws.ToString(user.UserId)}, GroupIds: chunk,
+			IdentityStoreId: aws.String(d.store), MemberId: &types.MemberIdMemberUserId{Value: userID}, GroupIds: chunk,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("check the groups of %s in identity store %s: %w", userName, d.store, err)

@@ -74,6 +74,7 @@ type requestItem struct {
 	SignIn          []contract.SignIn      `dynamodbav:"signIn,omitempty"`
 	Report          *contract.WindowReport `dynamodbav:"report,omitempty"`
 	ExecutionARN    string                 `dynamodbav:"executionArn,omitempty"`
+	RequesterUserID string                 `dynamodbav:"requesterUserId,omitempty"`
 	Origin          contract.Origin        `dynamodbav:"origin"`
 	Problems        []string               `dynamodbav:"problems,omitempty"`
 	LastError       string                 `dynamodbav:"lastError,omitempty"`
@@ -113,7 +114,7 @@ func encodeRecord(r Record) map[string]types.AttributeValue {
 		PK: "request#" + r.RequestID, Kind: kindRequest, RequestID: r.RequestID, Fields: r.Fields, Status: r.Status,
 		CreatedAt: r.CreatedAt.UTC().Format(sortableTime), UpdatedAt: timeText(r.CreatedAt),
 		Origin: r.Origin, Problems: r.Problems, ConfirmBy: timeText(r.ConfirmBy), Strategy: r.Strategy,
-		ApproveBy: timeText(r.ApproveBy), SignIn: r.SignIn, ExecutionARN: r.ExecutionARN,
+		ApproveBy: timeText(r.ApproveBy), SignIn: r.SignIn, ExecutionARN: r.ExecutionARN, RequesterUserID: r.RequesterUserID,
 	}
 	it.StartAt = r.StartAt.UTC()
 	for _, h := range r.History {
@@ -163,7 +164,7 @@ func decodeRecord(item map[string]types.AttributeValue) (Record, error) {
 		RequestID: it.RequestID, Fields: it.Fields, Status: it.Status, Origin: it.Origin, Problems: it.Problems, LastError: it.LastError,
 		Notified: it.Notified, ConfirmedBy: it.ConfirmedBy, WindowPolicyID: it.WindowPolicyID, Strategy: it.Strategy,
 		ApprovalToken: it.ApprovalToken, SignIn: it.SignIn, ExecutionARN: it.ExecutionARN, ApprovedBy: it.ApprovedBy, DeniedBy: it.DeniedBy, Decision: it.Decision,
-		ReviewedBy: it.ReviewedBy, ReviewNote: it.ReviewNote, Report: it.Report,
+		ReviewedBy: it.ReviewedBy, ReviewNote: it.ReviewNote, Report: it.Report, RequesterUserID: it.RequesterUserID,
 	}
 	r.StartAt = r.StartAt.UTC()
 	bad := func(format string, args ...any) (Record, error) {

@@ -98,6 +98,11 @@ type Record struct {
 	ReviewedBy string    `json:"reviewedBy,omitempty"`
 	ReviewedAt time.Time `json:"reviewedAt,omitzero"`
 	ReviewNote string    `json:"reviewNote,omitempty"`
+	// RequesterUserID is the requester's IAM Identity Center user ID, where the requester is an
+	// Identity Center user's session and identityStoreId is set (the identity store's answer
+	// for the session's user name at booking): the four-eyes rule compares it with the
+	// approver's, so a renamed user is still the one person. Never shown outside the ledger.
+	RequesterUserID string `json:"-"`
 	// ExecutionARN is the request's Step Functions execution (notifications link to it).
 	ExecutionARN string `json:"executionArn,omitempty"`
 	// SignIn says, per account, what signing in as its root user takes (centralized root access

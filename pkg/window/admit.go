@@ -104,6 +104,9 @@ func (s *Service) Admit(ctx context.Context, id, executionARN string, req reques
 		rec.ApproveBy = approveBy
 	}
 	rec.SignIn = s.auditSignIn(ctx, req.AccountIDs, reports)
+	if !rec.ApproveBy.IsZero() || rec.BreakGlass {
+		rec.RequesterUserID = s.requesterUserID(ctx, id, rec.Requester) // another person will decide or review
+	}
 	reserved, err := s.ledger.Reserve(ctx, rec, actor)
 	var conflict *ledger.ConflictError
 	var dup *ledger.DuplicateError

@@ -343,3 +343,47 @@ func TestSelfApprovalAcrossIdentities(t *testing.T) {
 		t.Fatalf("a second person: %+v %v", rec, err)
 	}
 }
+
+// With identityStoreId set, the four-eyes rule knows an Identity Center user by the user ID the
+// identity store gives, not only by names: a requester whose user name an administrator changed
+// after the booking cannot approve or review the request under the new name (the names share
+// nothing), and nothing reaches the execution; while the identity store cannot say who the
+// approver is, the decision waits; another person still can approve.
+func TestSelfApprovalUnderANewUserName(t *testing.T) {
+	ctx := context.Background()
+	const renamed = "arn:aws:sts::999999999999:assumed-role/AWSReservedSSO_AdministratorAccess_abc/a.smith@corp.example.net"
+	e := approvalEnv(t)
+	e.withGroups()
+	aliceID := e.Emu.AddUser(identityStore, "alice@example.com")
+	e.Emu.AddUser(identityStore, "bob@example.com")
+	_, token := e.waitForApproval(t, "req-1", members[0])
+	rec, err := e.Store.Get(ctx, "req-1")
+	if err != nil || rec.RequesterUserID != aliceID {
+		t.Fatalf("the requester's user ID: %q (want %q), %v", rec.RequesterUserID, aliceID, err)
+	}
+	e.Emu.RenameUser(identityStore, "alice@example.com", "a.smith@corp.example.net")
+	var yours *window.NotRequesterError
+	if _, err := e.Steps.Decide(ctx, "req-1", renamed, true, "lgtm"); !errors.As(err, &yours) || !strings.Contains(err.Error(), "is yours") {
+		t.Errorf("the requester approved under her new user name: %v", err)
+	}
+	if _, err := e.Steps.Decide(ctx, "req-1", renamed, false, ""); !errors.As(err, &yours) {
+		t.Errorf("the requester denied under her new user name: %v", err)
+	}
+	if o := e.outcome(t, token); o.Status != "WAITING" {
+		t.Errorf("a refused decision reached the execution: %+v", o)
+	}
+
+	// The identity store cannot answer: no decision is taken on names alone.
+	e.Emu.Fail(awsemu.OpGetUserID, 100)
+	var unavailable *contract.Unavailable
+	if _, err := e.Steps.Decide(ctx, "req-1", bob, true, ""); !errors.As(err, &unavailable) {
+		t.Errorf("a decision while the identity store fails: %v", err)
+	}
+	e.Emu.Fail(awsemu.OpGetUserID, 0)
+	if rec, err := e.Steps.Decide(ctx, "req-1", bob, true, "checked"); err != nil || rec.ApprovedBy != bob {
+		t.Fatalf("a second person: %+v %v", rec, err)
+	}
+	if o := e.outcome(t, token); o.Status != "SUCCEEDED" {
+		t.Errorf("the approval did not reach the execution: %+v", o)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/rootwindow/rootwindow/pkg/authz"
 	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
@@ -79,10 +80,16 @@ func (s *Service) Decide(ctx context.Context, id, caller string, approve bool, w
 		return rec, err
 	}
 	az := s.config.Authz()
-	switch {
-	case !az.IsApprover(caller):
+	if !az.IsApprover(caller) {
 		return rec, &NotRequesterError{Msg: fmt.Sprintf("%s is not an approver: only principals matching approverPrincipals (adminPrincipals when none are set) may approve or deny a request", caller)}
-	case az.MayBeSamePerson(caller, rec.Requester):
+	}
+	requester, err := s.mayBeRequester(ctx, caller, rec)
+	if err != nil {
+		s.logError(ctx, "ask the identity store who the approver is", id, err)
+		return rec, retryLater(err)
+	}
+	switch {
+	case requester:
 		return rec, &NotRequesterError{Msg: fmt.Sprintf("request %s is yours: another administrator must approve or deny it", id)}
 	case rec.ApproveBy.IsZero():
 		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s does not wait for an approval", id)}
@@ -132,6 +139,40 @@ func (s *Service) sendDecision(ctx context.Context, rec ledger.Record) error {
 		return retryLater(err)
 	}
 	return nil
+}
+
+// mayBeRequester reports whether caller could be rec's requester, for the four-eyes rule: by
+// name (authz.MayBeSamePerson), or as the one Identity Center user: the identity store gives the
+// caller's user name the user ID it gave the requester's at booking (RequesterUserID), so a user
+// renamed since, or known by two user names over time, is still the requester. AWS gives the
+// doors no such ID (a permission set's aws:userid is the role's ID and the session name, the user
+// name), so it is asked for.
+func (s *Service) mayBeRequester(ctx context.Context, caller string, rec ledger.Record) (bool, error) {
+	if s.config.Authz().MayBeSamePerson(caller, rec.Requester) {
+		return true, nil
+	}
+	user := authz.IdentityCenterUser(caller)
+	if rec.RequesterUserID == "" || user == "" || s.groups == nil {
+		return false, nil
+	}
+	id, err := s.groups.UserID(ctx, user)
+	return err == nil && id == rec.RequesterUserID, err
+}
+
+// requesterUserID is the Identity Center user ID of requester (an Identity Center user's
+// session) where identityStoreId is set, for RequesterUserID; "" for anyone else, or when the
+// identity store cannot say now (logged: the four-eyes rule then compares names, as it does
+// without a store).
+func (s *Service) requesterUserID(ctx context.Context, id, requester string) string {
+	user := authz.IdentityCenterUser(requester)
+	if user == "" || s.groups == nil {
+		return ""
+	}
+	userID, err := s.groups.UserID(ctx, user)
+	if err != nil {
+		s.logError(ctx, "ask the identity store who the requester is", id, err)
+	}
+	return userID
 }
 
 // approvedAsDecided refuses a lift whose approval the record and the execution do not agree on:

@@ -60,11 +60,15 @@ type RootAccess interface {
 }
 
 // Groups says which IAM Identity Center groups a user is a member of (the identity store), for
-// owners named by group (authz.GroupPrefix).
+// owners named by group (authz.GroupPrefix), and who a user is: the user ID, which a person keeps
+// when their user name changes, for the four-eyes rule.
 type Groups interface {
 	// MemberOf is the subset of groupIDs that the Identity Center user userName is a direct
 	// member of; none for a user the identity store does not know.
 	MemberOf(ctx context.Context, userName string, groupIDs []string) ([]string, error)
+	// UserID is the user ID of the Identity Center user userName; "" for a user the identity
+	// store does not know.
+	UserID(ctx context.Context, userName string) (string, error)
 }
 
 // RootActivity reads what member accounts' root users did, from CloudTrail Lake or an

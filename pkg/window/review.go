@@ -18,11 +18,16 @@ func (s *Service) Review(ctx context.Context, id, caller, note string) (ledger.R
 	if err != nil {
 		return rec, err
 	}
-	az := s.config.Authz()
-	switch {
-	case !az.IsAdmin(caller):
+	if !s.config.Authz().IsAdmin(caller) {
 		return rec, &NotRequesterError{Msg: fmt.Sprintf("%s is not an administrator: only another administrator reviews a break-glass window", caller)}
-	case az.MayBeSamePerson(caller, rec.Requester):
+	}
+	requester, err := s.mayBeRequester(ctx, caller, rec)
+	if err != nil {
+		s.logError(ctx, "ask the identity store who the reviewer is", id, err)
+		return rec, retryLater(err)
+	}
+	switch {
+	case requester:
 		return rec, &NotRequesterError{Msg: fmt.Sprintf("request %s is yours: another administrator reviews it", id)}
 	case !rec.BreakGlass:
 		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s is not a break-glass request: there is nothing to review", id)}
