@@ -83,14 +83,10 @@ func (s *Service) Decide(ctx context.Context, id, caller string, approve bool, w
 	if !az.IsApprover(caller) {
 		return rec, &NotRequesterError{Msg: fmt.Sprintf("%s is not an approver: only principals matching approverPrincipals (adminPrincipals when none are set) may approve or deny a request", caller)}
 	}
-	requester, err := s.mayBeRequester(ctx, caller, rec)
-	if err != nil {
-		s.logError(ctx, "ask the identity store who the approver is", id, err)
-		return rec, retryLater(err)
+	if err := s.notTheRequester(ctx, caller, rec, "another administrator must approve or deny it"); err != nil {
+		return rec, err
 	}
 	switch {
-	case requester:
-		return rec, &NotRequesterError{Msg: fmt.Sprintf("request %s is yours: another administrator must approve or deny it", id)}
 	case rec.ApproveBy.IsZero():
 		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s does not wait for an approval", id)}
 	case rec.AwaitsApproval() && !s.Now().Before(rec.ApproveBy):
@@ -137,6 +133,20 @@ func (s *Service) sendDecision(ctx context.Context, rec ledger.Record) error {
 	case err != nil:
 		s.logError(ctx, "send the decision to Step Functions", rec.RequestID, err)
 		return retryLater(err)
+	}
+	return nil
+}
+
+// notTheRequester refuses caller if they could be rec's requester (mayBeRequester), saying who
+// else must act (others); it asks again later if the identity store cannot say.
+func (s *Service) notTheRequester(ctx context.Context, caller string, rec ledger.Record, others string) error {
+	requester, err := s.mayBeRequester(ctx, caller, rec)
+	switch {
+	case err != nil:
+		s.logError(ctx, "ask the identity store who "+caller+" is", rec.RequestID, err)
+		return retryLater(err)
+	case requester:
+		return &NotRequesterError{Msg: fmt.Sprintf("request %s is yours: %s", rec.RequestID, others)}
 	}
 	return nil
 }

@@ -21,15 +21,10 @@ func (s *Service) Review(ctx context.Context, id, caller, note string) (ledger.R
 	if !s.config.Authz().IsAdmin(caller) {
 		return rec, &NotRequesterError{Msg: fmt.Sprintf("%s is not an administrator: only another administrator reviews a break-glass window", caller)}
 	}
-	requester, err := s.mayBeRequester(ctx, caller, rec)
-	if err != nil {
-		s.logError(ctx, "ask the identity store who the reviewer is", id, err)
-		return rec, retryLater(err)
+	if err := s.notTheRequester(ctx, caller, rec, "another administrator reviews it"); err != nil {
+		return rec, err
 	}
-	switch {
-	case requester:
-		return rec, &NotRequesterError{Msg: fmt.Sprintf("request %s is yours: another administrator reviews it", id)}
-	case !rec.BreakGlass:
+	if !rec.BreakGlass {
 		return rec, &contract.InvalidState{Msg: fmt.Sprintf("request %s is not a break-glass request: there is nothing to review", id)}
 	}
 	reviewed, err := s.ledger.Review(ctx, id, caller, note)
