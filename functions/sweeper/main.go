@@ -11,6 +11,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/rootaccess"
 	"github.com/rootwindow/rootwindow/pkg/rootevents"
 	"github.com/rootwindow/rootwindow/pkg/stepfunctions"
+	"github.com/rootwindow/rootwindow/pkg/trail"
 	"github.com/rootwindow/rootwindow/pkg/workflow"
 )
 
@@ -25,6 +26,12 @@ func main() {
 	// What root did in each window, and root outside any window (CloudTrail Lake, or the log
 	// group an organization trail delivers to).
 	instance.Deps.RootActivity = rootevents.FromConfig(instance.AWS, instance.Endpoint, instance.Config.TrailEventDataStore, instance.Config.TrailLogGroup, instance.Sleep)
+	// rootwindow's own root sessions, not raised as root outside windows: its roles' AssumeRoot
+	// calls in CloudTrail's event history of this Region, the one they are sent to
+	// (Config.AssumeRootRegion: the functions' own).
+	if instance.Config.CentralizedRoot && instance.Deps.RootActivity != nil {
+		instance.Deps.RootSessions = trail.FromConfig(instance.AWS, instance.Endpoint("CloudTrail"))
+	}
 	steps := workflow.New(instance.Service())
 	lambda.StartHandlerFunc(steps.SafetyNet)
 }

@@ -65,9 +65,9 @@ var functionSpecs = []functionSpec{
 		[]permission{useLedger, listRequests, readOrganization, readGuardrail, auditRootUsers, askGroups,
 			subscribeRequesters, startExecutions, stopExecutions, answerApprovals}},
 	{"Sweeper", "rootwindow: safety net: restore windows whose execution ended or that are over; report drift, what root did in each window and outside them", 300,
-		[]string{contract.EnvStateMachineARN, contract.EnvOwnRoleARNs, contract.EnvDeploymentRoleARN},
+		[]string{contract.EnvStateMachineARN, contract.EnvOwnRoleARNs, contract.EnvRootSessionRoleARNs, contract.EnvDeploymentRoleARN},
 		[]permission{useLedger, listRequests, readOrganization, scanOrganization, readGuardrail, restoreGuardrail, cleanUpWindowPolicies,
-			rewriteGuardrail, describeExecutions, deleteRootPasswords, checkOperators, queryRootActivity}},
+			rewriteGuardrail, describeExecutions, deleteRootPasswords, checkOperators, queryRootActivity, findOwnRootSessions}},
 }
 
 type functionSpec struct {
@@ -123,6 +123,10 @@ const (
 	// Lake event data store, or an organization trail's log group), only when one is: window
 	// reports and root outside windows.
 	queryRootActivity
+	// findOwnRootSessions: the AssumeRoot calls of rootwindow's own roles in CloudTrail's event
+	// history (cloudtrail:LookupEvents), so that what their root sessions did is not raised as
+	// root outside windows; only with centralizedRootAccess and a source of root activity.
+	findOwnRootSessions
 	// Granted once the state machine and the request rule's start role exist (AllowStart,
 	// IdentifyDoors): start executions, stop one a person ended early, and answer approvals (api),
 	// find who started an execution (validate: CloudTrail), ask whether one still runs (sweeper).
@@ -162,6 +166,17 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	// The sweeper ignores CloudTrail's events of rootwindow's own lifts and restores.
 	own := []*string{f.Detach.Role().RoleArn(), f.Reattach.Role().RoleArn(), f.API.Role().RoleArn(), f.Sweeper.Role().RoleArn()}
 	f.provide(contract.EnvOwnRoleARNs, awscdk.Fn_Join(jsii.String(","), &own))
+	// The sweeper does not raise what rootwindow's own root sessions did (sts:AssumeRoot by these).
+	var rootSessions []*string
+	opensRootSessions := func(p permission) bool {
+		return p == auditRootUsers || p == prepareRootSignIn || p == deleteRootPasswords
+	}
+	for _, spec := range functionSpecs {
+		if slices.ContainsFunc(spec.may, opensRootSessions) {
+			rootSessions = append(rootSessions, f.named(spec.name).Role().RoleArn())
+		}
+	}
+	f.provide(contract.EnvRootSessionRoleARNs, awscdk.Fn_Join(jsii.String(","), &rootSessions))
 	return f
 }
 
@@ -424,6 +439,10 @@ func (g *grants) grant(fn awslambda.Function, p permission) {
 		}
 	case subscribeRequesters:
 		add(statement("SubscribeRequesters", []string{"sns:Subscribe"}, *g.props.Notifications.Topic.TopicArn()))
+	case findOwnRootSessions:
+		if cfg.CentralizedRoot && (cfg.TrailEventDataStore != "" || cfg.TrailLogGroup != "") {
+			add(statement("FindOwnRootSessions", []string{"cloudtrail:LookupEvents"}, "*"))
+		}
 	case queryRootActivity:
 		if cfg.TrailEventDataStore != "" {
 			// StartQuery and GetQueryResults act on an event data store (Service Authorization
@@ -443,7 +462,7 @@ func (g *grants) grant(fn awslambda.Function, p permission) {
 // suppress records, for cdk-nag, why fn's role names what it names.
 func (g *grants) suppress(fn awslambda.Function, spec functionSpec) {
 	mgmt := managementOf(g.stack, g.props.Config)
-	suppress(fn.Role(), "AwsSolutions-IAM5", "X-Ray's PutTraceSegments and PutTelemetryRecords, CloudTrail's LookupEvents (validate: who started an execution), Step Functions' SendTaskSuccess/SendTaskFailure (api, validate: an approver's decision) and CloudWatch Logs' GetQueryResults (sweeper, with trailLogGroupArn: a query by its ID) have no resource to scope to; the Organizations Describe/List reads (validate, detach: the booking's checks again, api, sweeper) act on the whole organization by nature and change nothing",
+	suppress(fn.Role(), "AwsSolutions-IAM5", "X-Ray's PutTraceSegments and PutTelemetryRecords, CloudTrail's LookupEvents (validate: who started an execution; sweeper, with centralizedRootAccess: rootwindow's own AssumeRoot calls), Step Functions' SendTaskSuccess/SendTaskFailure (api, validate: an approver's decision) and CloudWatch Logs' GetQueryResults (sweeper, with trailLogGroupArn: a query by its ID) have no resource to scope to; the Organizations Describe/List reads (validate, detach: the booking's checks again, api, sweeper) act on the whole organization by nature and change nothing",
 		"Resource::*")
 	org := g.props.Config.OrganizationID
 	suppress(fn.Role(), "AwsSolutions-IAM5", "Any member account may be given a window, so attach/detach (of the guardrail policy only, per the statement's other resource) must apply to every account of the configured organization",

@@ -127,7 +127,7 @@ func TestEachFunctionReadsOnlyItsOwnSettings(t *testing.T) {
 		"FunctionsDetach":   {contract.EnvStateMachineRoleARN},
 		"FunctionsReattach": {contract.EnvStateMachineRoleARN},
 		"FunctionsApi":      {contract.EnvStateMachineARN},
-		"FunctionsSweeper":  {contract.EnvDeploymentRoleARN, contract.EnvOwnRoleARNs, contract.EnvStateMachineARN},
+		"FunctionsSweeper":  {contract.EnvDeploymentRoleARN, contract.EnvOwnRoleARNs, contract.EnvRootSessionRoleARNs, contract.EnvStateMachineARN},
 	}
 	keys := map[string][]string{}
 	for id, fn := range resources("AWS::Lambda::Function") {
@@ -1290,5 +1290,54 @@ func TestOnlyTheSweeperChecksTheOperatorsSubscription(t *testing.T) {
 	}
 	if len(roles) != 2 || !strings.HasPrefix(roles[0], "FunctionsSweeper") || !strings.HasPrefix(roles[1], "FunctionsSweeper") {
 		t.Errorf("subscriptions read by %v", roles)
+	}
+}
+
+// With centralized root access and a source of root activity, the sweeper knows every role of
+// rootwindow's that may open a root session (exactly those granted sts:AssumeRoot), and may look
+// up their AssumeRoot calls in CloudTrail's event history; no other function but validate looks
+// CloudTrail up.
+func TestTheSweeperKnowsRootwindowsOwnRootSessions(t *testing.T) {
+	cfg := sample
+	cfg.CentralizedRoot, cfg.PrepareRootSignIn = true, true
+	cfg.TrailLogGroup = "arn:aws:logs:us-east-1:999999999999:log-group:aws-cloudtrail-logs-o-exampleorgid:*"
+	tmpl, err := cdktest.Template(awscdk.StackProps{}, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var assumesRoot, looksUp []string
+	for role, stmts := range roleStatementsOf(t, tmpl) {
+		for _, st := range stmts {
+			for _, a := range asList(st["Action"]) {
+				switch a {
+				case "sts:AssumeRoot":
+					assumesRoot = append(assumesRoot, strings.TrimRight(role, "0123456789ABCDEF"))
+				case "cloudtrail:LookupEvents":
+					looksUp = append(looksUp, strings.TrimRight(role, "0123456789ABCDEF"))
+				}
+			}
+		}
+	}
+	slices.Sort(looksUp)
+	if len(assumesRoot) != 4 || strings.Join(looksUp, " ") != "FunctionsSweeperRole FunctionsValidateRole" {
+		t.Errorf("sts:AssumeRoot granted to %v, cloudtrail:LookupEvents to %v", assumesRoot, looksUp)
+	}
+	for id, r := range tmpl["Resources"].(map[string]any) {
+		fn := r.(map[string]any)
+		if fn["Type"] != "AWS::Lambda::Function" || !strings.HasPrefix(id, "FunctionsSweeper") {
+			continue
+		}
+		known, _ := json.Marshal(props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)[contract.EnvRootSessionRoleARNs])
+		if n := strings.Count(string(known), "Fn::GetAtt"); n != len(assumesRoot) {
+			t.Errorf("the sweeper knows %d roles, %d may assume root: %s", n, len(assumesRoot), known)
+		}
+		for _, role := range assumesRoot {
+			if !strings.Contains(string(known), role) {
+				t.Errorf("the sweeper does not know %s opens root sessions: %s", role, known)
+			}
+		}
+	}
+	if errs, _, err := cdktest.NagFindings(awscdk.StackProps{}, cfg); err != nil || len(errs) > 0 {
+		t.Errorf("cdk-nag: %v %v", errs, err)
 	}
 }

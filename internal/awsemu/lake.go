@@ -40,7 +40,7 @@ func RootEvent(id, account, name string, at time.Time, extra ...string) LakeEven
 
 // lakeColumns are the columns this emulator knows (CloudTrail Lake's event schema).
 var lakeColumns = []string{"eventID", "eventTime", "eventName", "eventSource", "awsRegion", "errorCode", "errorMessage",
-	"sourceIPAddress", "recipientAccountId", "userIdentity.type", "userIdentity.arn", "userIdentity.accountId", "eventType"}
+	"sourceIPAddress", "recipientAccountId", "userIdentity.type", "userIdentity.arn", "userIdentity.accountId", "userIdentity.accessKeyId", "eventType"}
 
 const (
 	lakeTimeFormat    = "2006-01-02 15:04:05.000"

@@ -11,9 +11,10 @@ import (
 )
 
 // CloudTrail's event history, as far as rootwindow reads it: the management event each
-// StartExecution call leaves (AWS JSON 1.1, LookupEvents by EventName). StartExecution calls this
-// emulator serves are recorded under the identity of the access key that signed them (see
-// Identify); executions run elsewhere are recorded with Started.
+// StartExecution call leaves, and each sts:AssumeRoot call (AWS JSON 1.1, LookupEvents by
+// EventName). StartExecution calls this emulator serves are recorded under the identity of the
+// access key that signed them (see Identify); executions run elsewhere are recorded with
+// Started, AssumeRoot calls with AssumedRoot.
 
 const trailTarget = "CloudTrail_20131101.LookupEvents"
 
@@ -23,13 +24,19 @@ type Identity struct {
 	IssuerARN string // userIdentity.sessionContext.sessionIssuer.arn: the role, for a role session
 }
 
-// TrailEvent is one StartExecution call in the event history.
+// TrailEvent is one StartExecution or AssumeRoot call in the event history.
 type TrailEvent struct {
-	ID           string
-	Time         time.Time
-	By           Identity
+	ID   string
+	Time time.Time
+	By   Identity
+	// EventName is StartExecution or AssumeRoot.
+	EventName string
+	// A StartExecution call's execution, and its name.
 	ExecutionARN string
 	Name         string
+	// An AssumeRoot call's member account (requestParameters.targetPrincipal) and the access
+	// key ID of the credentials it gave (responseElements.credentials.accessKeyId).
+	TargetAccount, AccessKeyID string
 }
 
 // Identify says who signs with accessKey (for the StartExecution calls this emulator serves).
@@ -85,10 +92,52 @@ func (s *Server) DelayTrail(n int) {
 	s.trailDelay = n
 }
 
+// AssumedRoot records an sts:AssumeRoot call made by who at at for the member account target,
+// whose credentials had the access key ID accessKeyID.
+func (s *Server) AssumedRoot(by Identity, target, accessKeyID string, at time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.trail = append(s.trail, TrailEvent{ID: fmt.Sprintf("trail-%d", len(s.trail)+1), Time: at, By: by, EventName: "AssumeRoot",
+		TargetAccount: target, AccessKeyID: accessKeyID})
+}
+
 // record runs with s.mu held.
 func (s *Server) record(executionARN string, by Identity, at time.Time) {
 	name := executionARN[strings.LastIndex(executionARN, ":")+1:]
-	s.trail = append(s.trail, TrailEvent{ID: fmt.Sprintf("trail-%d", len(s.trail)+1), Time: at, By: by, ExecutionARN: executionARN, Name: name})
+	s.trail = append(s.trail, TrailEvent{ID: fmt.Sprintf("trail-%d", len(s.trail)+1), Time: at, By: by, EventName: "StartExecution",
+		ExecutionARN: executionARN, Name: name})
+}
+
+// cloudTrailEvent is the event's record as CloudTrail keeps it (CloudTrailEvent), and its source.
+func (e TrailEvent) cloudTrailEvent() (record []byte, source string) {
+	identity := map[string]any{"type": "IAMUser", "arn": e.By.ARN}
+	if e.By.IssuerARN != "" {
+		identity = map[string]any{"type": "AssumedRole", "arn": e.By.ARN,
+			"sessionContext": map[string]any{"sessionIssuer": map[string]any{"type": "Role", "arn": e.By.IssuerARN}}}
+	}
+	ev := map[string]any{
+		"eventVersion": "1.09", "userIdentity": identity, "eventTime": e.Time.UTC().Format(time.RFC3339),
+		"eventName": e.EventName, "awsRegion": "us-east-1", "eventID": e.ID, "eventType": "AwsApiCall", "managementEvent": true,
+		"recipientAccountId": "999999999999", "eventCategory": "Management",
+	}
+	switch e.EventName {
+	case "AssumeRoot": // as the IAM User Guide's "Track privileged tasks in CloudTrail" shows it
+		source = "sts.amazonaws.com"
+		ev["readOnly"] = true
+		ev["requestParameters"] = map[string]any{"targetPrincipal": e.TargetAccount,
+			"taskPolicyArn": map[string]any{"arn": "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"}}
+		ev["responseElements"] = map[string]any{"credentials": map[string]any{"accessKeyId": e.AccessKeyID, "sessionToken": "token",
+			"expiration": e.Time.Add(15 * time.Minute).UTC().Format("Jan 2, 2006, 3:04:05 PM")}}
+	default:
+		source = "states.amazonaws.com"
+		ev["readOnly"] = false
+		smARN := strings.Replace(e.ExecutionARN[:strings.LastIndex(e.ExecutionARN, ":")], ":execution:", ":stateMachine:", 1)
+		ev["requestParameters"] = map[string]any{"stateMachineArn": smARN, "name": e.Name}
+		ev["responseElements"] = map[string]any{"executionArn": e.ExecutionARN, "startDate": e.Time.UTC().Format("Jan 2, 2006, 3:04:05 PM")}
+	}
+	ev["eventSource"] = source
+	record, _ = json.Marshal(ev)
+	return record, source
 }
 
 var credentialKey = regexp.MustCompile(`Credential=([^/]+)/`)
@@ -149,30 +198,17 @@ func (s *Server) lookupEvents(w http.ResponseWriter, body []byte) {
 		sort.SliceStable(order, func(a, b int) bool { return s.trail[order[a]].Time.After(s.trail[order[b]].Time) })
 		for _, i := range order {
 			e := s.trail[i]
-			if len(in.LookupAttributes) == 1 && (in.LookupAttributes[0].AttributeKey != "EventName" || in.LookupAttributes[0].AttributeValue != "StartExecution") {
+			if len(in.LookupAttributes) == 1 && (in.LookupAttributes[0].AttributeKey != "EventName" || in.LookupAttributes[0].AttributeValue != e.EventName) {
 				continue
 			}
 			sec := float64(e.Time.UnixNano()) / 1e9
 			if (in.StartTime != nil && sec < *in.StartTime) || (in.EndTime != nil && sec > *in.EndTime) {
 				continue
 			}
-			identity := map[string]any{"type": "IAMUser", "arn": e.By.ARN}
-			if e.By.IssuerARN != "" {
-				identity = map[string]any{"type": "AssumedRole", "arn": e.By.ARN,
-					"sessionContext": map[string]any{"sessionIssuer": map[string]any{"type": "Role", "arn": e.By.IssuerARN}}}
-			}
-			smARN := strings.Replace(e.ExecutionARN[:strings.LastIndex(e.ExecutionARN, ":")], ":execution:", ":stateMachine:", 1)
-			record, _ := json.Marshal(map[string]any{
-				"eventVersion": "1.09", "userIdentity": identity, "eventTime": e.Time.UTC().Format(time.RFC3339),
-				"eventSource": "states.amazonaws.com", "eventName": "StartExecution", "awsRegion": "us-east-1",
-				"requestParameters": map[string]any{"stateMachineArn": smARN, "name": e.Name},
-				"responseElements":  map[string]any{"executionArn": e.ExecutionARN, "startDate": e.Time.UTC().Format("Jan 2, 2006, 3:04:05 PM")},
-				"eventID":           e.ID, "readOnly": false, "eventType": "AwsApiCall", "managementEvent": true,
-				"recipientAccountId": "999999999999", "eventCategory": "Management",
-			})
+			record, source := e.cloudTrailEvent()
 			events = append(events, map[string]any{
-				"EventId": e.ID, "EventName": "StartExecution", "EventTime": sec, "EventSource": "states.amazonaws.com",
-				"ReadOnly": "false", "CloudTrailEvent": string(record),
+				"EventId": e.ID, "EventName": e.EventName, "EventTime": sec, "EventSource": source,
+				"ReadOnly": fmt.Sprint(e.EventName == "AssumeRoot"), "CloudTrailEvent": string(record),
 			})
 		}
 	}

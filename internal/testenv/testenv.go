@@ -358,7 +358,8 @@ func RootAccess(t testing.TB, emu *rootemu.Server) *rootaccess.Checker {
 // starts executions with.
 func Adapters(in *lambdaenv.Instance) *sfn.Client {
 	client := stepfunctions.Client(in.AWS, in.Endpoint("SFN"))
-	in.Deps.Starters = trail.FromConfig(in.AWS, in.Endpoint("CloudTrail"))
+	lookup := trail.FromConfig(in.AWS, in.Endpoint("CloudTrail"))
+	in.Deps.Starters = lookup
 	in.Deps.Decisions = stepfunctions.New(client)
 	in.Deps.Executions = stepfunctions.New(client)
 	if in.Config.CentralizedRoot {
@@ -368,6 +369,9 @@ func Adapters(in *lambdaenv.Instance) *sfn.Client {
 		in.Deps.Groups = directory.FromConfig(in.AWS, in.Endpoint("identitystore"), in.Config.IdentityStoreID)
 	}
 	in.Deps.RootActivity = rootevents.FromConfig(in.AWS, in.Endpoint, in.Config.TrailEventDataStore, in.Config.TrailLogGroup, in.Sleep)
+	if in.Config.CentralizedRoot && in.Deps.RootActivity != nil {
+		in.Deps.RootSessions = lookup
+	}
 	return client
 }
 

@@ -63,6 +63,8 @@ type Runtime struct {
 	APIRoleARN    string
 	// OwnRoleARNs are the roles of rootwindow's functions that attach and detach the guardrail.
 	OwnRoleARNs []string
+	// RootSessionRoleARNs are the roles of rootwindow's functions that may call sts:AssumeRoot.
+	RootSessionRoleARNs []string
 	// DeploymentRoleARN is the role that deploys the stack (CloudFormation's execution role): its
 	// changes to rootwindow's own resources are deployments, anyone else's are alarmed (sweeper).
 	DeploymentRoleARN string
@@ -111,11 +113,8 @@ func Load(getenv func(string) string) (Runtime, error) {
 		Region:              strings.TrimSpace(getenv("AWS_REGION")),
 		Deployment:          strings.TrimSpace(getenv(contract.EnvDeployment)),
 	}
-	for arn := range strings.SplitSeq(getenv(contract.EnvOwnRoleARNs), ",") {
-		if arn = strings.TrimSpace(arn); arn != "" {
-			r.OwnRoleARNs = append(r.OwnRoleARNs, arn)
-		}
-	}
+	r.OwnRoleARNs = list(getenv(contract.EnvOwnRoleARNs))
+	r.RootSessionRoleARNs = list(getenv(contract.EnvRootSessionRoleARNs))
 	if r.EventBus == "" {
 		r.EventBus = "default"
 	}
@@ -136,4 +135,15 @@ func Load(getenv func(string) string) (Runtime, error) {
 		errs = append(errs, fmt.Errorf("%s must be a tag value Organizations accepts (at most 256 letters, digits, spaces and _.:/=+-@), got %q", contract.EnvDeployment, r.Deployment))
 	}
 	return r, errors.Join(errs...)
+}
+
+// list splits a comma-separated environment value, leaving out blanks.
+func list(value string) []string {
+	var out []string
+	for v := range strings.SplitSeq(value, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -12,19 +12,24 @@ func env(m map[string]string) func(string) string { return func(k string) string
 
 func TestLoad(t *testing.T) {
 	r, err := Load(env(map[string]string{
-		contract.EnvTableName:         "ledger",
-		contract.EnvGuardrailPolicyID: "p-abcd1234",
-		contract.EnvAdminPrincipals:   " arn:aws:iam::111111111111:role/Admin , ops@example.com,",
-		contract.EnvOrganizationID:    "o-exampleorg1",
+		contract.EnvTableName:           "ledger",
+		contract.EnvGuardrailPolicyID:   "p-abcd1234",
+		contract.EnvAdminPrincipals:     " arn:aws:iam::111111111111:role/Admin , ops@example.com,",
+		contract.EnvOrganizationID:      "o-exampleorg1",
+		contract.EnvOwnRoleARNs:         "arn:aws:iam::111111111111:role/rootwindow/Detach,arn:aws:iam::111111111111:role/rootwindow/Sweeper",
+		contract.EnvRootSessionRoleARNs: " arn:aws:iam::111111111111:role/rootwindow/Api,,arn:aws:iam::111111111111:role/rootwindow/Sweeper ",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Runtime{TableName: "ledger", Deployment: "ledger", Settings: Settings{GuardrailPolicyID: "p-abcd1234",
-		AdminPrincipals: []string{"arn:aws:iam::111111111111:role/Admin", "ops@example.com"},
-		OwnerTagKey:     "owner", MaxAccountsPerRequest: 50, BookingHorizonDays: 7, OrganizationID: "o-exampleorg1",
-		CooldownMinutes: 60, MaxConcurrentPerRequester: 3, MaxDailyPerRequester: 10, MaxAccountsAtOnce: 200,
-		SCPsPerTargetQuota: 10, SCPSizeQuota: 10240, LiftStrategy: "detach", DriftScanMinutes: 60, RootScanMinutes: 60, Approval: "none", ApprovalMinutes: 60}, EventBus: "default"}
+	want := Runtime{TableName: "ledger", Deployment: "ledger",
+		OwnRoleARNs:         []string{"arn:aws:iam::111111111111:role/rootwindow/Detach", "arn:aws:iam::111111111111:role/rootwindow/Sweeper"},
+		RootSessionRoleARNs: []string{"arn:aws:iam::111111111111:role/rootwindow/Api", "arn:aws:iam::111111111111:role/rootwindow/Sweeper"},
+		Settings: Settings{GuardrailPolicyID: "p-abcd1234",
+			AdminPrincipals: []string{"arn:aws:iam::111111111111:role/Admin", "ops@example.com"},
+			OwnerTagKey:     "owner", MaxAccountsPerRequest: 50, BookingHorizonDays: 7, OrganizationID: "o-exampleorg1",
+			CooldownMinutes: 60, MaxConcurrentPerRequester: 3, MaxDailyPerRequester: 10, MaxAccountsAtOnce: 200,
+			SCPsPerTargetQuota: 10, SCPSizeQuota: 10240, LiftStrategy: "detach", DriftScanMinutes: 60, RootScanMinutes: 60, Approval: "none", ApprovalMinutes: 60}, EventBus: "default"}
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("got %+v", r)
 	}

@@ -50,6 +50,10 @@ const (
 	// EnvOwnRoleARNs lists the roles of rootwindow's functions that change attachments: the
 	// sweeper ignores CloudTrail's events of their calls (comma-separated).
 	EnvOwnRoleARNs = "ROOTWINDOW_OWN_ROLE_ARNS"
+	// EnvRootSessionRoleARNs lists the roles of rootwindow's functions that may open root sessions
+	// (sts:AssumeRoot: the sign-in audit, password recovery allowed and deleted): the sweeper does
+	// not take what those sessions did for root activity outside windows (comma-separated).
+	EnvRootSessionRoleARNs = "ROOTWINDOW_ROOT_SESSION_ROLE_ARNS"
 	// EnvDeploymentRoleARN is the role that deploys the stack: the sweeper tells its changes to
 	// rootwindow's resources from anyone else's.
 	EnvDeploymentRoleARN = "ROOTWINDOW_DEPLOYMENT_ROLE_ARN"

@@ -20,6 +20,9 @@ type RootEvent struct {
 	// Error is the call's errorCode, or for a failed sign-in its errorMessage: "" when it succeeded.
 	Error    string `json:"error,omitempty" dynamodbav:"error,omitempty"`
 	SourceIP string `json:"sourceIp,omitempty" dynamodbav:"sourceIp,omitempty"`
+	// AccessKeyID is userIdentity.accessKeyId: for a root session of centralized root access, the
+	// access key its sts:AssumeRoot call gave; "" for a sign-in with the root user's password.
+	AccessKeyID string `json:"accessKeyId,omitempty" dynamodbav:"accessKeyId,omitempty"`
 }
 
 // SignIn reports whether the event is a sign-in to the console.

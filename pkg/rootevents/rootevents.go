@@ -9,6 +9,7 @@
 package rootevents
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -22,7 +23,8 @@ import (
 )
 
 // columns are what a report shows of each event, as CloudTrail names its fields.
-var columns = []string{"eventID", "eventTime", "recipientAccountId", "eventName", "eventSource", "awsRegion", "errorCode", "errorMessage", "sourceIPAddress"}
+var columns = []string{"eventID", "eventTime", "recipientAccountId", "eventName", "eventSource", "awsRegion", "errorCode", "errorMessage", "sourceIPAddress",
+	"userIdentity.accessKeyId"}
 
 // quoted checks that accounts are account IDs (nothing else reaches a statement) and quotes them
 // with q.
@@ -69,7 +71,9 @@ func event(v map[string]string) (contract.RootEvent, error) {
 		return contract.RootEvent{}, errors.New("a row without its event's ID, time or account")
 	}
 	e := contract.RootEvent{EventID: v["eventID"], Time: at, AccountID: v["recipientAccountId"], Name: v["eventName"], Source: v["eventSource"],
-		Region: v["awsRegion"], Error: v["errorCode"], SourceIP: v["sourceIPAddress"]}
+		Region: v["awsRegion"], Error: v["errorCode"], SourceIP: v["sourceIPAddress"],
+		// A nested field's column: Logs Insights names it by its path; Lake may by its last part.
+		AccessKeyID: cmp.Or(v["userIdentity.accessKeyId"], v["accessKeyId"])}
 	if e.Error == "" {
 		e.Error = v["errorMessage"] // a failed ConsoleLogin has a message and no code
 	}

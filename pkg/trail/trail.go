@@ -1,13 +1,16 @@
 // Package trail looks up CloudTrail's event history for the record that says who started a Step
-// Functions execution (package identity reads it; see there why it can be trusted). It is the
-// SDK side of window.Starters: only the functions that ask (validate) link CloudTrail.
+// Functions execution (package identity reads it; see there why it can be trusted), and for the
+// sts:AssumeRoot calls rootwindow's own roles made. It is the SDK side of window.Starters and
+// window.RootSessions: only the functions that ask (validate; the sweeper) link CloudTrail.
 package trail
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -97,4 +100,51 @@ func (l *Lookup) StarterOf(ctx context.Context, executionARN string, startedAt t
 	}
 	return identity.Starter{}, fmt.Errorf("look up StartExecution events in CloudTrail: more than %d pages of StartExecution calls from %s to %s", maxPages,
 		startedAt.Add(-around).Format(time.RFC3339), startedAt.Add(around).Format(time.RFC3339))
+}
+
+// RootSessionsOpenedBy are the access key IDs of the sts:AssumeRoot sessions that sessions of the
+// roles given opened from from to to: CloudTrail records each AssumeRoot call in the caller's
+// account and the Region of the STS endpoint it was sent to, with the key of the credentials it
+// gave in responseElements (IAM User Guide, "Track privileged tasks in CloudTrail"), and every
+// action of the session in the member account carries that key as userIdentity.accessKeyId.
+func (l *Lookup) RootSessionsOpenedBy(ctx context.Context, roles []string, from, to time.Time) (map[string]bool, error) {
+	in := &cloudtrail.LookupEventsInput{
+		LookupAttributes: []types.LookupAttribute{{AttributeKey: types.LookupAttributeKeyEventName, AttributeValue: aws.String("AssumeRoot")}},
+		StartTime:        aws.Time(from),
+		EndTime:          aws.Time(to),
+		MaxResults:       aws.Int32(50),
+	}
+	keys := map[string]bool{}
+	for range maxPages {
+		out, err := l.page(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("look up AssumeRoot events in CloudTrail: %w", err)
+		}
+		for _, e := range out.Events {
+			var call struct {
+				UserIdentity struct {
+					SessionContext struct {
+						SessionIssuer struct{ Arn string } `json:"sessionIssuer"`
+					} `json:"sessionContext"`
+				} `json:"userIdentity"`
+				ResponseElements *struct {
+					Credentials struct {
+						AccessKeyID string `json:"accessKeyId"`
+					} `json:"credentials"`
+				} `json:"responseElements"`
+			}
+			if json.Unmarshal([]byte(aws.ToString(e.CloudTrailEvent)), &call) != nil || call.ResponseElements == nil {
+				continue // not a record of a call that gave credentials (a refused call has none)
+			}
+			if key := call.ResponseElements.Credentials.AccessKeyID; key != "" && slices.Contains(roles, call.UserIdentity.SessionContext.SessionIssuer.Arn) {
+				keys[key] = true
+			}
+		}
+		if out.NextToken == nil {
+			return keys, nil
+		}
+		in.NextToken = out.NextToken
+	}
+	return nil, fmt.Errorf("look up AssumeRoot events in CloudTrail: more than %d pages of AssumeRoot calls from %s to %s", maxPages,
+		from.Format(time.RFC3339), to.Format(time.RFC3339))
 }

@@ -71,3 +71,46 @@ func TestStarterIsTheSuccessfulCallForThisExecution(t *testing.T) {
 		t.Fatalf("%+v, %v", got, err)
 	}
 }
+
+// The AssumeRoot sessions rootwindow's roles opened, from the event history through the real
+// client: every page is read; another role's sessions, calls outside the time range and other
+// events are not among them.
+func TestRootSessionsOpenedByRootwindowsRoles(t *testing.T) {
+	emu := awsemu.New()
+	emu.Start()
+	t.Cleanup(emu.Close)
+	const (
+		sweeper = "arn:aws:iam::999999999999:role/rootwindow/RootWindow-FunctionsSweeperRole-ABC"
+		api     = "arn:aws:iam::999999999999:role/rootwindow/RootWindow-FunctionsApiRole-DEF"
+		admin   = "arn:aws:iam::999999999999:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_abc"
+	)
+	session := func(role string) awsemu.Identity {
+		return awsemu.Identity{ARN: "arn:aws:sts::999999999999:assumed-role/" + role[len("arn:aws:iam::999999999999:role/"):] + "/s", IssuerARN: role}
+	}
+	want := map[string]bool{}
+	for i := range 120 { // three pages of 50
+		key := fmt.Sprintf("ASIAROOTWINDOW%06d", i)
+		role := []string{sweeper, api}[i%2]
+		emu.AssumedRoot(session(role), "111111111111", key, t0.Add(time.Duration(i)*time.Second))
+		want[key] = true
+	}
+	emu.AssumedRoot(session(admin), "111111111111", "ASIAPERSON", t0.Add(time.Minute))
+	emu.AssumedRoot(session(sweeper), "111111111111", "ASIAEARLIER", t0.Add(-time.Hour))
+	emu.Started(execution, session(sweeper), t0)
+	got, err := trail.New(testenv.Trail(emu)).RootSessionsOpenedBy(context.Background(), []string{sweeper, api}, t0.Add(-time.Minute), t0.Add(5*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || got["ASIAPERSON"] || got["ASIAEARLIER"] {
+		t.Errorf("%d sessions (want %d), a person's %v, an earlier one %v", len(got), len(want), got["ASIAPERSON"], got["ASIAEARLIER"])
+	}
+	for key := range want {
+		if !got[key] {
+			t.Errorf("%s missing", key)
+			break
+		}
+	}
+	if calls, _ := emu.Lookups(); calls != 3 {
+		t.Errorf("%d LookupEvents calls, want 3 pages", calls)
+	}
+}

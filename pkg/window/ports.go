@@ -71,6 +71,15 @@ type Groups interface {
 	UserID(ctx context.Context, userName string) (string, error)
 }
 
+// RootSessions says which sts:AssumeRoot sessions rootwindow's own roles opened, from
+// CloudTrail's record of the calls (pkg/trail), so that what those sessions did (a booking's root
+// sign-in audit, a password allowed or deleted) is not taken for root activity outside windows.
+type RootSessions interface {
+	// RootSessionsOpenedBy are the access key IDs of the AssumeRoot sessions that sessions of
+	// roles opened from from to to.
+	RootSessionsOpenedBy(ctx context.Context, roles []string, from, to time.Time) (map[string]bool, error)
+}
+
 // RootActivity reads what member accounts' root users did, from CloudTrail Lake or an
 // organization trail's log group (pkg/rootevents): what root did in a window (its report), and
 // root activity outside any window.

@@ -142,6 +142,7 @@ func (s *Service) checkRootOutside(ctx context.Context, rep *SweepReport) {
 			s.failed(ctx, rep, "read the windows of the accounts root acted on", err)
 			return
 		}
+		outside = s.notOwnRootSessions(ctx, outside)
 		ids := make([]string, len(outside))
 		for i, e := range outside {
 			ids[i] = e.EventID
@@ -248,6 +249,53 @@ func (s *Service) outsideWindows(ctx context.Context, events []contract.RootEven
 		}
 	}
 	return out, nil
+}
+
+// rootSessionSpan is the longest a root session of centralized root access lasts (AssumeRoot's
+// DurationSeconds: at most 900): its events come at most this long after the call that opened it.
+const rootSessionSpan = 15 * time.Minute
+
+// notOwnRootSessions leaves out of events those made with the credentials of an AssumeRoot
+// session that one of rootwindow's own roles opened (a booking's root sign-in audit, password
+// recovery allowed at a lift or deleted after a window): rootwindow's own work, not root activity
+// to raise. Which sessions those are comes from CloudTrail's record of the AssumeRoot calls
+// (RootSessions), which nobody can write, not from the ledger. An event without an access key (a
+// sign-in with the root user's password) is always kept, and every event is when CloudTrail
+// cannot be asked: raised rather than missed (logged).
+func (s *Service) notOwnRootSessions(ctx context.Context, events []contract.RootEvent) []contract.RootEvent {
+	if s.sessions == nil || len(s.config.RootSessionRoleARNs) == 0 {
+		return events
+	}
+	var from, to time.Time
+	for _, e := range events {
+		if e.AccessKeyID == "" {
+			continue
+		}
+		if from.IsZero() || e.Time.Before(from) {
+			from = e.Time
+		}
+		if e.Time.After(to) {
+			to = e.Time
+		}
+	}
+	if from.IsZero() {
+		return events
+	}
+	own, err := s.sessions.RootSessionsOpenedBy(ctx, s.config.RootSessionRoleARNs, from.Add(-rootSessionSpan-clockSkew), to.Add(clockSkew))
+	if err != nil {
+		s.log.ErrorContext(ctx, "cannot tell rootwindow's own root sessions from CloudTrail: every root event outside windows is raised", "error", err)
+		return events
+	}
+	var kept []contract.RootEvent
+	for _, e := range events {
+		if e.AccessKeyID == "" || !own[e.AccessKeyID] {
+			kept = append(kept, e)
+		}
+	}
+	if n := len(events) - len(kept); n > 0 {
+		s.log.InfoContext(ctx, "root activity of rootwindow's own root sessions (sts:AssumeRoot by its roles) not raised", "events", n)
+	}
+	return kept
 }
 
 // vouchedFor reports whether rec's execution vouches for it (executionProblem: rootwindow's,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/rootwindow/rootwindow/pkg/contract"
 	"github.com/rootwindow/rootwindow/pkg/ledger"
 	"github.com/rootwindow/rootwindow/pkg/rootevents"
+	"github.com/rootwindow/rootwindow/pkg/trail"
 	"github.com/rootwindow/rootwindow/pkg/window"
 )
 
@@ -361,4 +363,67 @@ func TestAFailedLiftIsReportedAndACancelledRequestIsNot(t *testing.T) {
 	if r := e.AssertStatus(t, "req-2", ledger.Cancelled).Report; r != nil {
 		t.Errorf("a request never lifted has a report %+v", r)
 	}
+}
+
+// With centralized root access, rootwindow opens root sessions of its own (a booking's sign-in
+// audit, a password allowed at a lift and deleted after the window). What those sessions do is
+// not raised as root outside windows: CloudTrail's record of the AssumeRoot calls of
+// rootwindow's roles names the sessions' access keys. A person's AssumeRoot session, and a
+// sign-in with the root user's password (no access key), are raised; and every event is while
+// CloudTrail cannot be asked.
+func TestRootwindowsOwnRootSessionsAreNotRaised(t *testing.T) {
+	const (
+		sweeperRole = "arn:aws:iam::999999999999:role/rootwindow/RootWindow-FunctionsSweeperRole-ABC"
+		apiRole     = "arn:aws:iam::999999999999:role/rootwindow/RootWindow-FunctionsApiRole-DEF"
+		adminRole   = "arn:aws:iam::999999999999:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_AdministratorAccess_abc"
+	)
+	sessionOf := func(role, name string) awsemu.Identity {
+		return awsemu.Identity{ARN: "arn:aws:sts::999999999999:assumed-role/" + role[strings.LastIndex(role, "/")+1:] + "/" + name, IssuerARN: role}
+	}
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name        string
+		lookupFails bool
+		want        string
+	}{
+		{"CloudTrail answers", false, "password person"},
+		{"CloudTrail cannot be asked", true, "own-audit own-deletion password person"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.withLake(nil)
+			e.With(func(d *window.Deps) {
+				d.RootSessions = trail.New(testenv.Trail(e.Emu))
+				d.Config.RootSessionRoleARNs = []string{apiRole, sweeperRole}
+			})
+			start := e.Now
+			e.Emu.AssumedRoot(sessionOf(apiRole, "api"), members[1], "ASIAROOTWINDOWAUDIT", start.Add(time.Minute))
+			e.Emu.AssumedRoot(sessionOf(sweeperRole, "sweeper"), members[2], "ASIAROOTWINDOWDELETE", start.Add(20*time.Minute))
+			e.Emu.AssumedRoot(sessionOf(adminRole, "mallory@example.com"), members[1], "ASIAAPERSON", start.Add(2*time.Minute))
+			e.Emu.AddLakeEvents(eventDataStore,
+				root("own-audit", members[1], "GetLoginProfile", start.Add(2*time.Minute), "userIdentity.accessKeyId", "ASIAROOTWINDOWAUDIT"),
+				root("own-deletion", members[2], "DeleteLoginProfile", start.Add(21*time.Minute), "userIdentity.accessKeyId", "ASIAROOTWINDOWDELETE"),
+				root("person", members[1], "CreateLoginProfile", start.Add(3*time.Minute), "userIdentity.accessKeyId", "ASIAAPERSON"),
+				root("password", members[1], "ConsoleLogin", start.Add(4*time.Minute), "eventSource", "signin.amazonaws.com"),
+			)
+			if tt.lookupFails {
+				e.With(func(d *window.Deps) { d.RootSessions = unanswered{} })
+			}
+			e.Now = start.Add(30 * time.Minute)
+			rep, err := e.Steps.Sweep(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := slices.Sorted(slices.Values(rep.RootOutside)); !rep.RootScanned || strings.Join(got, " ") != strings.Join(slices.Sorted(strings.FieldsSeq(tt.want)), " ") {
+				t.Errorf("raised %v, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// unanswered is CloudTrail's event history when it cannot be asked.
+type unanswered struct{}
+
+func (unanswered) RootSessionsOpenedBy(context.Context, []string, time.Time, time.Time) (map[string]bool, error) {
+	return nil, errors.New("ThrottlingException: Rate exceeded")
 }

@@ -51,6 +51,9 @@ type Deps struct {
 	// RootActivity reads what root users did from CloudTrail Lake (the sweeper, where
 	// trailEventDataStoreArn is set); nil: no window report, no look for root outside windows.
 	RootActivity RootActivity
+	// RootSessions finds the root sessions rootwindow's own roles opened (the sweeper, with
+	// centralized root access); nil: every root event outside windows is raised.
+	RootSessions RootSessions
 }
 
 // Service is the one way to act on windows; build it once per Lambda instance with New. Its
@@ -71,6 +74,7 @@ type Service struct {
 	root       RootAccess
 	groups     Groups
 	roots      RootActivity
+	sessions   RootSessions
 
 	roles sync.Map // state machine ARN → the role it runs as (Bind)
 }
@@ -86,7 +90,7 @@ func New(d Deps) *Service {
 	return &Service{
 		config: d.Config, guardrail: d.Guardrail, ledger: d.Ledger, notify: d.Notify, clock: d.Clock, log: d.Log,
 		metrics: d.Metrics, starters: d.Starters, tree: d.Tree, executions: d.Executions, decisions: d.Decisions, root: d.Root, groups: d.Groups,
-		roots: d.RootActivity,
+		roots: d.RootActivity, sessions: d.RootSessions,
 	}
 }
 
