@@ -250,16 +250,6 @@ func usageError(env Env, format string, args ...any) int {
 	return ExitUsage
 }
 
-func splitList(s string) []string {
-	var out []string
-	for p := range strings.SplitSeq(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // usageMistake is a problem with how rootwindow was told to run (no region, an endpoint that is
 // not one, a profile that does not load): the command line or its environment must change, so it
 // exits ExitUsage, not ExitUnavailable.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 
+	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/fence"
 	"github.com/rootwindow/rootwindow/pkg/guardrail"
 )
@@ -36,7 +37,7 @@ func fenceCommand(ctx context.Context, args []string, env Env) int {
 	if s.Account == "" {
 		return usageError(env, "fence needs --account, the account rootwindow is deployed in")
 	}
-	s.Deployers, s.Operators = splitList(deployers), splitList(operators)
+	s.Deployers, s.Operators = config.SplitList(deployers), config.SplitList(operators)
 	doc, err := fence.Document(s)
 	if err != nil {
 		return usageError(env, "%v", err)

@@ -230,7 +230,7 @@ func rollout(ctx context.Context, args []string, env Env) int {
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return flagError(env, fs, err)
 	}
-	sel := guardrail.Selection{Accounts: splitList(accounts), OUs: splitList(ous), All: all}
+	sel := guardrail.Selection{Accounts: config.SplitList(accounts), OUs: config.SplitList(ous), All: all}
 	if err := o.check(outputs); err != nil {
 		return usageError(env, "%v", err)
 	}

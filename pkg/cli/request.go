@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rootwindow/rootwindow/pkg/config"
 	"github.com/rootwindow/rootwindow/pkg/request"
 )
 
@@ -27,7 +28,7 @@ var requestCommand = command{
 		if a.accounts == "" || a.hours == 0 || strings.TrimSpace(a.reason) == "" {
 			return "request needs --accounts, --hours and --reason"
 		}
-		for _, id := range splitList(a.accounts) {
+		for _, id := range config.SplitList(a.accounts) {
 			if !accountID.MatchString(id) {
 				return fmt.Sprintf("--accounts: %q is not a 12-digit account ID", id)
 			}
@@ -43,7 +44,7 @@ var requestCommand = command{
 		return ""
 	},
 	run: func(ctx context.Context, r runner, a arguments) int {
-		body := map[string]any{"accountIds": splitList(a.accounts), "hours": a.hours, "reason": a.reason}
+		body := map[string]any{"accountIds": config.SplitList(a.accounts), "hours": a.hours, "reason": a.reason}
 		for k, v := range map[string]string{"startAt": a.start, "task": a.task, "whyNotAssumeRoot": a.whyNot} {
 			if v != "" {
 				body[k] = v

@@ -113,8 +113,8 @@ func Load(getenv func(string) string) (Runtime, error) {
 		Region:              strings.TrimSpace(getenv("AWS_REGION")),
 		Deployment:          strings.TrimSpace(getenv(contract.EnvDeployment)),
 	}
-	r.OwnRoleARNs = list(getenv(contract.EnvOwnRoleARNs))
-	r.RootSessionRoleARNs = list(getenv(contract.EnvRootSessionRoleARNs))
+	r.OwnRoleARNs = SplitList(getenv(contract.EnvOwnRoleARNs))
+	r.RootSessionRoleARNs = SplitList(getenv(contract.EnvRootSessionRoleARNs))
 	if r.EventBus == "" {
 		r.EventBus = "default"
 	}
@@ -137,8 +137,9 @@ func Load(getenv func(string) string) (Runtime, error) {
 	return r, errors.Join(errs...)
 }
 
-// list splits a comma-separated environment value, leaving out blanks.
-func list(value string) []string {
+// SplitList splits a comma-separated list (an environment value, a command's flag), each item
+// trimmed, blanks left out.
+func SplitList(value string) []string {
 	var out []string
 	for v := range strings.SplitSeq(value, ",") {
 		if v = strings.TrimSpace(v); v != "" {
