@@ -218,9 +218,13 @@ func (l *Ledger) EncryptsHistoryOf(sm sfn.StateMachine, readers []awsiam.IRole, 
 			Conditions: &map[string]any{"StringLike": map[string]any{"kms:EncryptionContext:SourceArn": arn("logs", "*")}},
 		},
 		{
+			// For this account's deliveries only, where the service names the account it acts for
+			// (aws:SourceAccount: the cross-service confused deputy); the guide's statement has no
+			// condition, so none that could be absent is required.
 			Sid:        jsii.String("LogDeliveryReadsTheStateMachinesLogs"),
 			Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("delivery.logs.amazonaws.com"), nil)},
 			Actions:    jsii.Strings("kms:Decrypt"),
+			Conditions: &map[string]any{"StringEqualsIfExists": map[string]any{"aws:SourceAccount": st.Account()}},
 		},
 		{
 			Sid: jsii.String("OnlyRootwindowAndItsAuditorsReadExecutions"), Principals: &users,

@@ -1102,6 +1102,8 @@ func TestTheLedgerAndTheExecutionsAreEncryptedWithAKeyOnlyTheirPrincipalsUse(t *
 		{sm, "kms:Decrypt", nil, false},
 		{sm, "kms:GenerateDataKey", map[string][]string{"kms:EncryptionContext:SourceArn": {"arn:aws:logs:us-east-1:999999999999:log-group:x"}}, true},
 		{logDelivery, "kms:Decrypt", nil, true},
+		{logDelivery, "kms:Decrypt", map[string][]string{"aws:SourceAccount": {account}}, true},
+		{logDelivery, "kms:Decrypt", map[string][]string{"aws:SourceAccount": {"111111111111"}}, false},
 		{logDelivery, "kms:GenerateDataKey", nil, false},
 		{validate, "kms:Decrypt", via(viaStates), true},
 		{detach, "kms:Decrypt", via(viaStates), true},
