@@ -100,14 +100,15 @@ type Settings struct {
 	// afterwards by another administrator (BreakGlassUnreviewed alarms until then).
 	BreakGlass bool
 	// IdentityStoreID is IAM Identity Center's identity store (d-1234567890): with it, an owner tag
-	// may name groups (authz.GroupPrefix) whose members own the account; "" for none.
+	// may name groups (authz.GroupPrefix) whose members own the account, and the four-eyes rule
+	// knows Identity Center users by user ID too; "" for none.
 	IdentityStoreID string
 	// LedgerBreakGlassRole is a role that may write the ledger's items besides rootwindow's own
 	// functions (deploy time only); "" for none.
 	LedgerBreakGlassRole string
 	// LedgerAuditorRoles may read the ledger's items besides rootwindow's own functions and the
 	// break-glass role (deploy time only): the records hold each account's root email and
-	// credential state.
+	// credential state. They may decrypt the state machine's executions too.
 	LedgerAuditorRoles []string
 	// DeploymentRole is the role that deploys the stack (CloudFormation's execution role): the
 	// only principal the ledger's table lets change its policy, settings or existence. ""
