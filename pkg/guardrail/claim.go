@@ -86,7 +86,10 @@ func (g *Guardrail) Claim(ctx context.Context) error {
 		if rerr != nil {
 			return rerr
 		}
-		if by = tags[g.ClaimKey()]; by == "" && err != nil {
+		if by = tags[g.ClaimKey()]; by == "" {
+			if err == nil { // tagged, and not to be seen yet: nobody else's claim either
+				err = errors.New("the claim made is not to be read back yet")
+			}
 			return fmt.Errorf("claim the guardrail %s on the root %s: %w", g.policyID, root, err)
 		}
 		if by == me {

@@ -75,6 +75,19 @@ func TestAClaimLostToAnotherDeploymentIsRefused(t *testing.T) {
 	if err := g.Claim(ctx); err == nil || errors.As(err, &claimed) {
 		t.Errorf("claim denied with none there: %v, want an error", err)
 	}
+	// A claim made that the root does not show yet is nobody else's: an error, not a claim of
+	// "another deployment" named "".
+	unseen := guardrail.New(&unseenClaim{testenv.Organizations(t, org)}, orgemu.GuardrailID, guardrail.Options{Deployment: "ledger-ours", Rates: guardrail.Unpaced, Backoff: fast})
+	if err := unseen.Claim(ctx); err == nil || errors.As(err, &claimed) {
+		t.Errorf("a claim not read back yet: %v, want an error", err)
+	}
+}
+
+// unseenClaim is Organizations whose TagResource succeeds before a read shows the tag.
+type unseenClaim struct{ guardrail.OrganizationsAPI }
+
+func (unseenClaim) TagResource(context.Context, *organizations.TagResourceInput, ...func(*organizations.Options)) (*organizations.TagResourceOutput, error) {
+	return &organizations.TagResourceOutput{}, nil
 }
 
 // racingClaim is Organizations where another deployment's claim lands just before ours, whose
