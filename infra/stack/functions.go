@@ -168,13 +168,8 @@ func NewFunctions(scope constructs.Construct, id string, props *FunctionsProps) 
 	f.provide(contract.EnvOwnRoleARNs, awscdk.Fn_Join(jsii.String(","), &own))
 	// The sweeper does not raise what rootwindow's own root sessions did (sts:AssumeRoot by these).
 	var rootSessions []*string
-	opensRootSessions := func(p permission) bool {
-		return p == auditRootUsers || p == prepareRootSignIn || p == deleteRootPasswords
-	}
-	for _, spec := range functionSpecs {
-		if slices.ContainsFunc(spec.may, opensRootSessions) {
-			rootSessions = append(rootSessions, f.named(spec.name).Role().RoleArn())
-		}
+	for _, r := range f.rolesThatMay(auditRootUsers, prepareRootSignIn, deleteRootPasswords) {
+		rootSessions = append(rootSessions, r.RoleArn())
 	}
 	f.provide(contract.EnvRootSessionRoleARNs, awscdk.Fn_Join(jsii.String(","), &rootSessions))
 	return f
@@ -227,9 +222,14 @@ func (f *Functions) each(p permission, fn func(awslambda.Function)) {
 // Functions (binding a step to its execution; the sweeper's check of an exempt window's
 // execution), each once.
 func (f *Functions) HistoryReaders() []awsiam.IRole {
+	return f.rolesThatMay(bindToExecution, describeExecutions)
+}
+
+// rolesThatMay are the roles of the functions whose spec holds any of ps, each once.
+func (f *Functions) rolesThatMay(ps ...permission) []awsiam.IRole {
 	var roles []awsiam.IRole
 	for _, spec := range functionSpecs {
-		if slices.Contains(spec.may, bindToExecution) || slices.Contains(spec.may, describeExecutions) {
+		if slices.ContainsFunc(spec.may, func(p permission) bool { return slices.Contains(ps, p) }) {
 			roles = append(roles, f.named(spec.name).Role())
 		}
 	}
