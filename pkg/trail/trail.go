@@ -75,31 +75,50 @@ func (l *Lookup) page(ctx context.Context, in *cloudtrail.LookupEventsInput) (*c
 	}
 }
 
-// StarterOf finds who started executionARN, which started at startedAt.
-func (l *Lookup) StarterOf(ctx context.Context, executionARN string, startedAt time.Time) (identity.Starter, error) {
+// search reads the events named eventName from from to to, newest first, a page of 50 at a time
+// and at most maxPages, handing each to visit until it says it found what it looked for; found is
+// false once every page was read.
+func (l *Lookup) search(ctx context.Context, eventName string, from, to time.Time, visit func(types.Event) bool) (found bool, err error) {
 	in := &cloudtrail.LookupEventsInput{
-		LookupAttributes: []types.LookupAttribute{{AttributeKey: types.LookupAttributeKeyEventName, AttributeValue: aws.String("StartExecution")}},
-		StartTime:        aws.Time(startedAt.Add(-around)),
-		EndTime:          aws.Time(startedAt.Add(around)),
+		LookupAttributes: []types.LookupAttribute{{AttributeKey: types.LookupAttributeKeyEventName, AttributeValue: aws.String(eventName)}},
+		StartTime:        aws.Time(from),
+		EndTime:          aws.Time(to),
 		MaxResults:       aws.Int32(50),
 	}
 	for range maxPages {
 		out, err := l.page(ctx, in)
 		if err != nil {
-			return identity.Starter{}, fmt.Errorf("look up StartExecution events in CloudTrail: %w", err)
+			return false, fmt.Errorf("look up %s events in CloudTrail: %w", eventName, err)
 		}
 		for _, e := range out.Events {
-			if s, ok := identity.StarterIn(aws.ToString(e.CloudTrailEvent), executionARN); ok {
-				return s, nil
+			if visit(e) {
+				return true, nil
 			}
 		}
 		if out.NextToken == nil {
-			return identity.Starter{}, identity.ErrNotYetRecorded
+			return false, nil
 		}
 		in.NextToken = out.NextToken
 	}
-	return identity.Starter{}, fmt.Errorf("look up StartExecution events in CloudTrail: more than %d pages of StartExecution calls from %s to %s", maxPages,
-		startedAt.Add(-around).Format(time.RFC3339), startedAt.Add(around).Format(time.RFC3339))
+	return false, fmt.Errorf("look up %s events in CloudTrail: more than %d pages of %s calls from %s to %s", eventName, maxPages, eventName,
+		from.Format(time.RFC3339), to.Format(time.RFC3339))
+}
+
+// StarterOf finds who started executionARN, which started at startedAt.
+func (l *Lookup) StarterOf(ctx context.Context, executionARN string, startedAt time.Time) (identity.Starter, error) {
+	var starter identity.Starter
+	found, err := l.search(ctx, "StartExecution", startedAt.Add(-around), startedAt.Add(around), func(e types.Event) bool {
+		s, ok := identity.StarterIn(aws.ToString(e.CloudTrailEvent), executionARN)
+		starter = s
+		return ok
+	})
+	switch {
+	case err != nil:
+		return identity.Starter{}, err
+	case !found:
+		return identity.Starter{}, identity.ErrNotYetRecorded
+	}
+	return starter, nil
 }
 
 // RootSessionsOpenedBy are the access key IDs of the sts:AssumeRoot sessions that sessions of the
@@ -108,43 +127,30 @@ func (l *Lookup) StarterOf(ctx context.Context, executionARN string, startedAt t
 // gave in responseElements (IAM User Guide, "Track privileged tasks in CloudTrail"), and every
 // action of the session in the member account carries that key as userIdentity.accessKeyId.
 func (l *Lookup) RootSessionsOpenedBy(ctx context.Context, roles []string, from, to time.Time) (map[string]bool, error) {
-	in := &cloudtrail.LookupEventsInput{
-		LookupAttributes: []types.LookupAttribute{{AttributeKey: types.LookupAttributeKeyEventName, AttributeValue: aws.String("AssumeRoot")}},
-		StartTime:        aws.Time(from),
-		EndTime:          aws.Time(to),
-		MaxResults:       aws.Int32(50),
-	}
 	keys := map[string]bool{}
-	for range maxPages {
-		out, err := l.page(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("look up AssumeRoot events in CloudTrail: %w", err)
+	_, err := l.search(ctx, "AssumeRoot", from, to, func(e types.Event) bool {
+		var call struct {
+			UserIdentity struct {
+				SessionContext struct {
+					SessionIssuer struct{ Arn string } `json:"sessionIssuer"`
+				} `json:"sessionContext"`
+			} `json:"userIdentity"`
+			ResponseElements *struct {
+				Credentials struct {
+					AccessKeyID string `json:"accessKeyId"`
+				} `json:"credentials"`
+			} `json:"responseElements"`
 		}
-		for _, e := range out.Events {
-			var call struct {
-				UserIdentity struct {
-					SessionContext struct {
-						SessionIssuer struct{ Arn string } `json:"sessionIssuer"`
-					} `json:"sessionContext"`
-				} `json:"userIdentity"`
-				ResponseElements *struct {
-					Credentials struct {
-						AccessKeyID string `json:"accessKeyId"`
-					} `json:"credentials"`
-				} `json:"responseElements"`
-			}
-			if json.Unmarshal([]byte(aws.ToString(e.CloudTrailEvent)), &call) != nil || call.ResponseElements == nil {
-				continue // not a record of a call that gave credentials (a refused call has none)
-			}
-			if key := call.ResponseElements.Credentials.AccessKeyID; key != "" && slices.Contains(roles, call.UserIdentity.SessionContext.SessionIssuer.Arn) {
-				keys[key] = true
-			}
+		if json.Unmarshal([]byte(aws.ToString(e.CloudTrailEvent)), &call) != nil || call.ResponseElements == nil {
+			return false // not a record of a call that gave credentials (a refused call has none)
 		}
-		if out.NextToken == nil {
-			return keys, nil
+		if key := call.ResponseElements.Credentials.AccessKeyID; key != "" && slices.Contains(roles, call.UserIdentity.SessionContext.SessionIssuer.Arn) {
+			keys[key] = true
 		}
-		in.NextToken = out.NextToken
+		return false // every call counts: read every page
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("look up AssumeRoot events in CloudTrail: more than %d pages of AssumeRoot calls from %s to %s", maxPages,
-		from.Format(time.RFC3339), to.Format(time.RFC3339))
+	return keys, nil
 }
