@@ -386,4 +386,13 @@ func TestSelfApprovalUnderANewUserName(t *testing.T) {
 	if o := e.outcome(t, token); o.Status != "SUCCEEDED" {
 		t.Errorf("the approval did not reach the execution: %+v", o)
 	}
+
+	// The identity store cannot answer at a booking: the request is booked, with no user ID (its
+	// approvers are then told apart from its requester by names, as without a store).
+	e.Emu.Fail(awsemu.OpGetUserID, 100)
+	e.waitForApproval(t, "req-2", members[1])
+	e.Emu.Fail(awsemu.OpGetUserID, 0)
+	if rec, err := e.Store.Get(ctx, "req-2"); err != nil || rec.RequesterUserID != "" || rec.Status != ledger.Scheduled {
+		t.Errorf("booked while the identity store fails: %+v %v", rec, err)
+	}
 }
